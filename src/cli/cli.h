@@ -1,0 +1,27 @@
+/* The command-line verbs. Each verb is one file, cmd_<verb>.c, with a function that parses its own options
+ * (getopt_long; --help prints its usage and exits 0) and returns the process exit status:
+ * 0 success, 1 bad input or failure, 2 bad usage. */
+#ifndef DOODLE_CLI_H
+#define DOODLE_CLI_H
+
+#include <stdint.h>
+
+#include "doodle/error.h"
+
+#define EXIT_USAGE 2
+
+int cmd_prep(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_simplify(int argc, char **argv);
+
+/* Prints "doodle <verb>: message" to stderr; returns 1 (or 2 for DD_ERR_USAGE). */
+int cli_report(const char *verb, const dd_error *err);
+/* Prints "doodle <verb>: <formatted>" and "Try 'doodle <verb> --help'." to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Strict number parsing for option values: the whole text must be a number in [min, max]. */
+int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+int cli_parse_double(const char *text, double min, double max, double *out);
+
+#endif

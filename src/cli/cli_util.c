@@ -1,0 +1,42 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+
+int cli_report(const char *verb, const dd_error *err) {
+    fprintf(stderr, "doodle %s: %s\n", verb, err->msg[0] ? err->msg : "failed");
+    return err->code == DD_ERR_USAGE ? EXIT_USAGE : 1;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "doodle %s: ", verb);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'doodle %s --help'.\n", verb);
+    return EXIT_USAGE;
+}
+
+int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out) {
+    if (!text || !*text || *text == '-') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *text, double min, double max, double *out) {
+    if (!text || !*text) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || *end || !isfinite(v) || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}

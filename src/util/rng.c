@@ -1,0 +1,37 @@
+#include "doodle/rng.h"
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void dd_rng_seed(dd_rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+uint64_t dd_rng_next(dd_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint64_t dd_rng_below(dd_rng *r, uint64_t n) {
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n; /* reject the incomplete last block */
+    uint64_t v;
+    do v = dd_rng_next(r);
+    while (v >= limit);
+    return v % n;
+}
+
+double dd_rng_uniform(dd_rng *r) { return (double)(dd_rng_next(r) >> 11) * 0x1.0p-53; }

@@ -1,0 +1,75 @@
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+int test_failures = 0;
+
+const char *test_shared_data(void) {
+    const char *p = getenv("DOODLE_SHARED_DATA");
+    struct stat st;
+    if (!p || stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "skipped: Quick, Draw! test data not found (DOODLE_SHARED_DATA=%s)\n", p ? p : "(unset)");
+        exit(77);
+    }
+    return p;
+}
+
+const char *test_sample_dir(void) {
+    const char *p = getenv("DOODLE_SAMPLE_DIR");
+    return p ? p : "data/sample";
+}
+
+static void mkdirs(const char *path) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *s = buf + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(buf, 0755);
+            *s = '/';
+        }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cannot create %s: %s\n", buf, strerror(errno));
+        exit(1);
+    }
+}
+
+const char *test_tmp_dir(const char *test_name) {
+    static char dir[4096];
+    const char *base = getenv("DOODLE_TEST_TMP");
+    snprintf(dir, sizeof dir, "%s/%s", base ? base : "/tmp/doodle-tests", test_name);
+    mkdirs(dir);
+    return dir;
+}
+
+const char *test_write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    return path;
+}
+
+const char *test_write_gz(const char *path, const void *data, size_t len) {
+    gzFile g = gzopen(path, "wb");
+    if (!g || (len && gzwrite(g, data, (unsigned)len) != (int)len) || gzclose(g) != Z_OK) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+    return path;
+}
+
+int test_finish(const char *name) {
+    if (test_failures) {
+        fprintf(stderr, "%s: %d check(s) failed\n", name, test_failures);
+        return 1;
+    }
+    printf("%s: all checks passed\n", name);
+    return 0;
+}

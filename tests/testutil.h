@@ -1,0 +1,32 @@
+/* A tiny test harness: CHECK records a failure with file and line and goes on; tests return test_finish(). */
+#ifndef DOODLE_TESTUTIL_H
+#define DOODLE_TESTUTIL_H
+
+#include <stdio.h>
+
+extern int test_failures;
+
+#define CHECK(cond, ...)                                                         \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            test_failures++;                                                     \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, "" __VA_ARGS__);                                     \
+            fputc('\n', stderr);                                                 \
+        }                                                                        \
+    } while (0)
+
+/* Exits 77 (CTest "skipped") when ../shared/data/quickdraw is missing; else returns its path. */
+const char *test_shared_data(void);
+/* The bundled sample directory (data/sample). */
+const char *test_sample_dir(void);
+/* A fresh scratch directory for this test (created if needed), e.g. build/tests/tmp/<name>. */
+const char *test_tmp_dir(const char *test_name);
+/* Writes len bytes to path (aborts the test on failure); returns path. */
+const char *test_write_file(const char *path, const void *data, size_t len);
+/* Gzip-compresses data into path. */
+const char *test_write_gz(const char *path, const void *data, size_t len);
+
+int test_finish(const char *name);
+
+#endif
