@@ -11,7 +11,7 @@ extern int test_failures;
         if (!(cond)) {                                                           \
             test_failures++;                                                     \
             fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, "" __VA_ARGS__);                                     \
+            fprintf(stderr, " " __VA_ARGS__);                                    \
             fputc('\n', stderr);                                                 \
         }                                                                        \
     } while (0)

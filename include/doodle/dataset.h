@@ -71,7 +71,8 @@ uint32_t dd_dataset_class_count(const dd_dataset *ds);
 const char *dd_dataset_class_name(const dd_dataset *ds, uint32_t label);
 /* -1 when there is no such class. */
 int dd_dataset_class_index(const dd_dataset *ds, const char *name);
-const dd_class_stats *dd_dataset_class_stats(const dd_dataset *ds, uint32_t label);
+/* label == n_classes gives the row of records no class could be named for. */
+int dd_dataset_class_stats(const dd_dataset *ds, uint32_t label, dd_class_stats *out);
 dd_dset_params dd_dataset_params(const dd_dataset *ds);
 /* Bitmap size for DD_DSET_BITMAPS sets (0 x 0 for strokes). */
 void dd_dataset_bitmap_size(const dd_dataset *ds, uint32_t *height, uint32_t *width);
@@ -103,7 +104,8 @@ int dd_dataset_writer_add_bitmap(dd_dataset_writer *w, uint32_t label, dd_split 
                                  const uint8_t *pixels, dd_error *err);
 /* Changes the split of record i (records are numbered in the order they were added). */
 int dd_dataset_writer_set_split(dd_dataset_writer *w, uint64_t i, dd_split split, dd_error *err);
-/* Writes classes, statistics and index, then renames into place. Frees w either way. */
+/* Writes classes, statistics and index, then renames into place. stats has n_classes + 1 rows: the last counts
+ * records that no class could be named for (e.g. an unreadable first line of a file). Frees w either way. */
 int dd_dataset_writer_finish(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
                              const dd_class_stats *stats, const dd_dset_params *params, dd_error *err);
 /* Drops everything; the target file is left as it was. */

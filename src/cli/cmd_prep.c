@@ -1,11 +1,137 @@
-/* doodle prep — placeholder until its implementation lands. */
-#include <stdio.h>
+/* doodle prep: Quick, Draw! files -> a .dset dataset. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "cli/class_table.h"
 #include "cli/cli.h"
+#include "doodle/prep.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: doodle prep --input DIR|FILE [--input …] -o FILE.dset [options]\n"
+            "\n"
+            "Reads Quick, Draw! files (ndjson raw or simplified, .bin, .npy bitmaps; any of them .gz) into one\n"
+            "dataset file. Raw drawings are simplified with Google's recipe; each key_id is kept once; every class\n"
+            "is split into train and test. Prints per class what was read, kept and skipped, and why.\n"
+            "\n"
+            "  -i, --input PATH       a file, or a directory of them (read in name order); repeatable,\n"
+            "                         and further paths may follow the options\n"
+            "  -o, --output FILE      the .dset to write (atomically: an old file stays until the new one is done)\n"
+            "      --classes A,B,…    keep only these classes, in this label order (default: every class found,\n"
+            "                         in the order first met)\n"
+            "      --per-class N      keep the first N drawings of each class (default: all)\n"
+            "      --test-frac F      fraction of each class in the test split, 0..1 (default 0.1; 1 = evaluation only)\n"
+            "      --seed S           seed of the split's shuffle (default 1)\n"
+            "      --recognized-only  drop drawings Google's game did not recognise\n"
+            "      --strict           stop at the first bad record instead of skipping it\n"
+            "  -q, --quiet            do not list skipped records\n"
+            "  -h, --help             show this help\n"
+            "\n"
+            "The class of a drawing is its 'word' field; for .npy files, the file name (smiley_face.npy -> smiley face).\n");
+}
+
+/* Splits "a,b,c" in place into an array of names. */
+static int split_classes(char *list, const char ***out, size_t *n) {
+    size_t cap = 1;
+    for (char *s = list; *s; s++) cap += *s == ',';
+    const char **names = malloc(cap * sizeof *names);
+    if (!names) return -1;
+    *n = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+        if (*tok) names[(*n)++] = tok;
+    *out = names;
+    return 0;
+}
 
 int cmd_prep(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "doodle prep: not implemented yet\n");
-    return 1;
+    static const struct option options[] = {
+        {"input", required_argument, 0, 'i'},  {"output", required_argument, 0, 'o'},
+        {"classes", required_argument, 0, 'c'}, {"per-class", required_argument, 0, 'n'},
+        {"test-frac", required_argument, 0, 'f'}, {"seed", required_argument, 0, 's'},
+        {"recognized-only", no_argument, 0, 'r'}, {"strict", no_argument, 0, 'S'},
+        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    dd_prep_opts o = {.test_frac = 0.1, .seed = 1, .log = stderr};
+    const char *out = NULL;
+    char *classes = NULL;
+    const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+    if (!inputs) return 1;
+    size_t n_inputs = 0;
+    int rc = EXIT_USAGE, c;
+    while ((c = getopt_long(argc, argv, "i:o:qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'i': inputs[n_inputs++] = optarg; break;
+        case 'o': out = optarg; break;
+        case 'c': classes = optarg; break;
+        case 'n':
+            if (cli_parse_u64(optarg, 1, UINT64_MAX, &o.per_class)) {
+                rc = cli_usage_error("prep", "--per-class wants a positive whole number, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        case 'f':
+            if (cli_parse_double(optarg, 0, 1, &o.test_frac)) {
+                rc = cli_usage_error("prep", "--test-frac wants a number from 0 to 1, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        case 's':
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed)) {
+                rc = cli_usage_error("prep", "--seed wants a whole number, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        case 'r': o.recognized_only = true; break;
+        case 'S': o.strict = true; break;
+        case 'q': o.log = NULL; break;
+        case 'h': usage(stdout); rc = 0; goto done;
+        default: rc = cli_usage_error("prep", "unknown option"); goto done;
+        }
+    }
+    while (optind < argc) inputs[n_inputs++] = argv[optind++];
+    if (!n_inputs) {
+        rc = cli_usage_error("prep", "no input: give --input DIR|FILE");
+        goto done;
+    }
+    if (!out) {
+        rc = cli_usage_error("prep", "no output: give -o FILE.dset");
+        goto done;
+    }
+    const char **class_list = NULL;
+    if (classes) {
+        if (split_classes(classes, &class_list, &o.n_classes)) {
+            rc = 1;
+            goto done;
+        }
+        if (!o.n_classes) {
+            free(class_list);
+            rc = cli_usage_error("prep", "--classes is empty");
+            goto done;
+        }
+        o.classes = class_list;
+    }
+    o.inputs = inputs;
+    o.n_inputs = n_inputs;
+    dd_prep_report rep;
+    dd_error err;
+    if (dd_prep_run(&o, out, &rep, &err)) {
+        rc = cli_report("prep", &err);
+    } else {
+        const char **names = malloc((rep.n_classes ? rep.n_classes : 1) * sizeof *names);
+        if (names) {
+            for (uint32_t k = 0; k < rep.n_classes; k++) names[k] = rep.class_names[k];
+            print_class_table(stdout, rep.n_classes, names, rep.stats);
+            free(names);
+        }
+        printf("wrote %s: %llu %s, %u classes, from %llu files\n", out, (unsigned long long)rep.n_records,
+               rep.kind == DD_DSET_BITMAPS ? "bitmaps" : "drawings", rep.n_classes, (unsigned long long)rep.n_files);
+        rc = 0;
+    }
+    dd_prep_report_free(&rep);
+    free(class_list);
+done:
+    free(inputs);
+    return rc;
 }

@@ -1,0 +1,47 @@
+/* prep: Quick, Draw! files -> one .dset. Reads every input (ndjson, .gz, .bin, or .npy bitmaps), simplifies raw
+ * drawings with Google's recipe, keeps each key_id once, applies --classes / --per-class / --recognized-only,
+ * splits each class into train and test with a seeded shuffle, and counts per class what it read, kept and
+ * skipped, and why. */
+#ifndef DOODLE_PREP_H
+#define DOODLE_PREP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "doodle/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dd_prep_opts {
+    const char *const *inputs; /* files or directories */
+    size_t n_inputs;
+    const char *const *classes; /* the classes to keep, in label order; NULL: every class found */
+    size_t n_classes;
+    uint64_t per_class;   /* keep at most this many drawings per class (the first ones read); 0 = all */
+    double test_frac;     /* 0..1: fraction of each class put in the test split (1: evaluation-only set) */
+    uint64_t seed;
+    bool recognized_only; /* drop drawings Google's game did not recognise (drawings that do not say are kept) */
+    bool strict;          /* the first bad record is fatal */
+    FILE *log;            /* where bad records are reported (file:line: what); NULL: nowhere */
+} dd_prep_opts;
+
+typedef struct dd_prep_report {
+    dd_dset_kind kind;
+    uint32_t n_classes;
+    char (*class_names)[DD_WORD_MAX];
+    dd_class_stats *stats; /* n_classes + 1 rows; the last: records no class could be named for */
+    uint64_t n_files, n_records;
+} dd_prep_report;
+
+/* Writes out_path atomically (nothing is written on failure). The report is filled on success and on failure
+ * (with what was counted so far); free it with dd_prep_report_free. */
+int dd_prep_run(const dd_prep_opts *opts, const char *out_path, dd_prep_report *report, dd_error *err);
+void dd_prep_report_free(dd_prep_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

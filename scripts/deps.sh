@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what doodle needs to build and test on Debian 12, when it is missing. Run as root (or with sudo).
+set -euo pipefail
+packages=(gcc make cmake pkg-config libcairo2-dev zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,249 @@
+/* Writing a .dset: records stream to a temporary file as prep reads them; classes, statistics and the index
+ * follow at the end, the header is filled in last, and the file is renamed into place. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/dset_layout.h"
+#include "doodle/dataset.h"
+#include "util/alloc.h"
+#include "util/atomic_file.h"
+#include "util/le.h"
+
+#define SPLIT_CHANGED 0x80 /* in splits[]: the split differs from what was written with the record */
+
+struct dd_dataset_writer {
+    dd_atomic_file file;
+    dd_dset_kind kind;
+    uint32_t height, width;
+    uint64_t n_records, cap_records;
+    uint64_t *offsets; /* [n_records] relative to the records section */
+    uint8_t *splits;   /* [n_records] */
+    uint64_t records_size;
+    uint8_t *scratch; /* one encoded record */
+    size_t cap_scratch;
+};
+
+const char *dd_skip_reason_name(dd_skip_reason r) {
+    static const char *const names[DD_SKIP_REASON_COUNT] = {
+        [DD_SKIP_MALFORMED] = "malformed",      [DD_SKIP_EMPTY] = "empty",
+        [DD_SKIP_MISMATCH] = "mismatch",        [DD_SKIP_RANGE] = "range",
+        [DD_SKIP_TRUNCATED] = "truncated",      [DD_SKIP_DUPLICATE] = "duplicate",
+        [DD_SKIP_NOT_RECOGNIZED] = "unrecognized", [DD_SKIP_OVER_LIMIT] = "over_limit",
+        [DD_SKIP_TOO_LARGE] = "too_large",
+    };
+    return (unsigned)r < DD_SKIP_REASON_COUNT ? names[r] : "unknown";
+}
+
+dd_dataset_writer *dd_dataset_writer_open(const char *path, dd_dset_kind kind, uint32_t height, uint32_t width,
+                                          dd_error *err) {
+    if (kind == DD_DSET_BITMAPS && (height == 0 || width == 0 || height > 4096 || width > 4096)) {
+        dd_fail(err, DD_ERR_USAGE, "%s: bitmap size %ux%u is out of range", path, height, width);
+        return NULL;
+    }
+    dd_dataset_writer *w = dd_calloc(1, sizeof *w, err);
+    if (!w) return NULL;
+    w->kind = kind;
+    w->height = kind == DD_DSET_BITMAPS ? height : 0;
+    w->width = kind == DD_DSET_BITMAPS ? width : 0;
+    if (dd_atomic_open(&w->file, path, err)) {
+        free(w);
+        return NULL;
+    }
+    uint8_t header[DSET_HEADER_SIZE] = {0}; /* placeholder, rewritten by finish */
+    if (fwrite(header, 1, sizeof header, w->file.f) != sizeof header) {
+        dd_fail(err, DD_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        dd_dataset_writer_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+static int push_record(dd_dataset_writer *w, size_t size, dd_split split, dd_error *err) {
+    if (w->n_records == w->cap_records) {
+        uint64_t cap = w->cap_records ? w->cap_records * 2 : 1024;
+        uint64_t *o = dd_realloc(w->offsets, cap, sizeof *o, err);
+        if (!o) return -1;
+        w->offsets = o;
+        uint8_t *s = dd_realloc(w->splits, cap, 1, err);
+        if (!s) return -1;
+        w->splits = s;
+        w->cap_records = cap;
+    }
+    if (fwrite(w->scratch, 1, size, w->file.f) != size)
+        return dd_fail(err, DD_ERR_IO, "%s: write failed: %s", w->file.path, strerror(errno));
+    w->offsets[w->n_records] = w->records_size;
+    w->splits[w->n_records] = (uint8_t)split;
+    w->n_records++;
+    w->records_size += size;
+    return 0;
+}
+
+static int scratch_reserve(dd_dataset_writer *w, size_t size, dd_error *err) {
+    if (size <= w->cap_scratch) return 0;
+    uint8_t *p = dd_realloc(w->scratch, size, 1, err);
+    if (!p) return -1;
+    w->scratch = p;
+    w->cap_scratch = size;
+    return 0;
+}
+
+static void put_fixed(uint8_t *p, uint32_t label, dd_split split, int8_t recognized, const char *country,
+                      uint32_t timestamp, uint64_t key_id) {
+    dd_put16(p + REC_OFF_LABEL, (uint16_t)label);
+    p[REC_OFF_SPLIT] = (uint8_t)split;
+    p[REC_OFF_RECOGNIZED] = (uint8_t)recognized;
+    p[REC_OFF_COUNTRY] = country && country[0] ? (uint8_t)country[0] : 0;
+    p[REC_OFF_COUNTRY + 1] = country && country[0] ? (uint8_t)country[1] : 0;
+    dd_put32(p + REC_OFF_TIMESTAMP, timestamp);
+    dd_put64(p + REC_OFF_KEY_ID, key_id);
+}
+
+int dd_dataset_writer_add_strokes(dd_dataset_writer *w, uint32_t label, dd_split split, const dd_drawing *d,
+                                  dd_error *err) {
+    if (w->kind != DD_DSET_STROKES) return dd_fail(err, DD_ERR_USAGE, "strokes added to a bitmap dataset");
+    if (label > DD_MAX_CLASSES - 1) return dd_fail(err, DD_ERR_RANGE, "label %u out of range", label);
+    if (d->n_strokes == 0 || d->n_strokes > UINT16_MAX)
+        return dd_fail(err, DD_ERR_RANGE, "%u strokes (a record holds 1..65535)", d->n_strokes);
+    if (!dd_drawing_is_simplified(d))
+        return dd_fail(err, DD_ERR_RANGE, "coordinates are not integers in 0..255 (simplify first)");
+    size_t size = STROKE_REC_FIXED;
+    for (uint32_t s = 0; s < d->n_strokes; s++) {
+        uint32_t n = d->stroke_end[s] - dd_stroke_begin(d, s);
+        if (n == 0 || n > UINT16_MAX)
+            return dd_fail(err, DD_ERR_RANGE, "stroke %u has %u points (a record holds 1..65535)", s + 1, n);
+        size += 2 + 2 * (size_t)n;
+    }
+    if (scratch_reserve(w, size, err)) return -1;
+    int64_t ts = 0;
+    uint32_t ts32 = 0;
+    if (d->timestamp[0] && dd_timestamp_parse(d->timestamp, &ts) == 0 && ts > 0 && ts <= UINT32_MAX)
+        ts32 = (uint32_t)ts;
+    put_fixed(w->scratch, label, split, d->recognized, d->countrycode, ts32, d->key_id);
+    dd_put16(w->scratch + REC_OFF_N_STROKES, (uint16_t)d->n_strokes);
+    uint8_t *p = w->scratch + STROKE_REC_FIXED;
+    for (uint32_t s = 0; s < d->n_strokes; s++) {
+        uint32_t b = dd_stroke_begin(d, s), e = d->stroke_end[s];
+        dd_put16(p, (uint16_t)(e - b));
+        p += 2;
+        for (uint32_t i = b; i < e; i++) *p++ = (uint8_t)d->x[i];
+        for (uint32_t i = b; i < e; i++) *p++ = (uint8_t)d->y[i];
+    }
+    return push_record(w, size, split, err);
+}
+
+int dd_dataset_writer_add_bitmap(dd_dataset_writer *w, uint32_t label, dd_split split, uint64_t key_id,
+                                 const uint8_t *pixels, dd_error *err) {
+    if (w->kind != DD_DSET_BITMAPS) return dd_fail(err, DD_ERR_USAGE, "bitmap added to a stroke dataset");
+    if (label > DD_MAX_CLASSES - 1) return dd_fail(err, DD_ERR_RANGE, "label %u out of range", label);
+    size_t size = BITMAP_REC_FIXED + (size_t)w->height * w->width;
+    if (scratch_reserve(w, size, err)) return -1;
+    put_fixed(w->scratch, label, split, -1, NULL, 0, key_id);
+    memcpy(w->scratch + BITMAP_REC_FIXED, pixels, (size_t)w->height * w->width);
+    return push_record(w, size, split, err);
+}
+
+int dd_dataset_writer_set_split(dd_dataset_writer *w, uint64_t i, dd_split split, dd_error *err) {
+    if (i >= w->n_records) return dd_fail(err, DD_ERR_USAGE, "record %llu does not exist", (unsigned long long)i);
+    if ((w->splits[i] & ~SPLIT_CHANGED) != (uint8_t)split) w->splits[i] = (uint8_t)split | SPLIT_CHANGED;
+    return 0;
+}
+
+static int write_all(dd_dataset_writer *w, const void *p, size_t n, dd_error *err) {
+    if (n && fwrite(p, 1, n, w->file.f) != n)
+        return dd_fail(err, DD_ERR_IO, "%s: write failed: %s", w->file.path, strerror(errno));
+    return 0;
+}
+
+static int pwrite_all(dd_dataset_writer *w, const void *p, size_t n, uint64_t offset, dd_error *err) {
+    if (pwrite(fileno(w->file.f), p, n, (off_t)offset) != (ssize_t)n)
+        return dd_fail(err, DD_ERR_IO, "%s: write failed: %s", w->file.path, strerror(errno));
+    return 0;
+}
+
+int dd_dataset_writer_finish(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
+                             const dd_class_stats *stats, const dd_dset_params *params, dd_error *err) {
+    int rc = -1;
+    if (n_classes == 0 || n_classes > DD_MAX_CLASSES) {
+        dd_fail(err, DD_ERR_USAGE, "%s: %u classes (a dataset holds 1..%u)", w->file.path, n_classes, DD_MAX_CLASSES);
+        goto done;
+    }
+    uint64_t records_offset = DSET_HEADER_SIZE;
+    uint64_t classes_offset = records_offset + w->records_size;
+    uint64_t classes_size = 0;
+    for (uint32_t c = 0; c < n_classes; c++) {
+        size_t n = strlen(class_names[c]);
+        if (n == 0 || n >= DD_WORD_MAX) {
+            dd_fail(err, DD_ERR_RANGE, "%s: class name '%s' must have 1..%d bytes", w->file.path, class_names[c],
+                    DD_WORD_MAX - 1);
+            goto done;
+        }
+        if (write_all(w, class_names[c], n + 1, err)) goto done;
+        classes_size += n + 1;
+    }
+    /* pad so the statistics and the index are 8-byte aligned in the mapping */
+    static const uint8_t zeros[8] = {0};
+    uint64_t pad = (8 - (classes_offset + classes_size) % 8) % 8;
+    if (write_all(w, zeros, pad, err)) goto done;
+    uint64_t stats_offset = classes_offset + classes_size + pad;
+    uint8_t row[8 * (DSET_STATS_FIXED + DD_SKIP_REASON_COUNT)];
+    for (uint32_t c = 0; c <= n_classes; c++) { /* the extra last row: records no class could be named for */
+        const dd_class_stats *s = &stats[c];
+        uint64_t v[DSET_STATS_FIXED] = {s->read, s->kept, s->train, s->test};
+        for (int k = 0; k < DSET_STATS_FIXED; k++) dd_put64(row + 8 * k, v[k]);
+        for (int k = 0; k < DD_SKIP_REASON_COUNT; k++) dd_put64(row + 8 * (DSET_STATS_FIXED + k), s->skipped[k]);
+        if (write_all(w, row, sizeof row, err)) goto done;
+    }
+    uint64_t index_offset = stats_offset + (uint64_t)(n_classes + 1) * sizeof row;
+    for (uint64_t i = 0; i < w->n_records; i++) {
+        uint8_t b[8];
+        dd_put64(b, w->offsets[i]);
+        if (write_all(w, b, 8, err)) goto done;
+    }
+    uint64_t file_size = index_offset + 8 * w->n_records;
+    if (fflush(w->file.f) != 0) {
+        dd_fail(err, DD_ERR_IO, "%s: write failed: %s", w->file.path, strerror(errno));
+        goto done;
+    }
+    for (uint64_t i = 0; i < w->n_records; i++)
+        if (w->splits[i] & SPLIT_CHANGED) {
+            uint8_t split = w->splits[i] & ~SPLIT_CHANGED;
+            if (pwrite_all(w, &split, 1, records_offset + w->offsets[i] + REC_OFF_SPLIT, err)) goto done;
+        }
+    uint8_t h[DSET_HEADER_SIZE] = {0};
+    memcpy(h + DSET_OFF_MAGIC, DSET_MAGIC, 8);
+    dd_put32(h + DSET_OFF_VERSION, DD_DSET_VERSION);
+    dd_put32(h + DSET_OFF_KIND, (uint32_t)w->kind);
+    dd_put32(h + DSET_OFF_N_CLASSES, n_classes);
+    dd_put32(h + DSET_OFF_BITMAP_H, w->height);
+    dd_put32(h + DSET_OFF_BITMAP_W, w->width);
+    dd_put32(h + DSET_OFF_N_REASONS, DD_SKIP_REASON_COUNT);
+    dd_put64(h + DSET_OFF_N_RECORDS, w->n_records);
+    dd_put64(h + DSET_OFF_RECORDS, records_offset);
+    dd_put64(h + DSET_OFF_RECORDS_SIZE, w->records_size);
+    dd_put64(h + DSET_OFF_CLASSES, classes_offset);
+    dd_put64(h + DSET_OFF_CLASSES_SIZE, classes_size);
+    dd_put64(h + DSET_OFF_STATS, stats_offset);
+    dd_put64(h + DSET_OFF_INDEX, index_offset);
+    dd_put64(h + DSET_OFF_FILE_SIZE, file_size);
+    dd_put64(h + DSET_OFF_SEED, params ? params->seed : 0);
+    dd_put_f64(h + DSET_OFF_TEST_FRAC, params ? params->test_frac : 0);
+    dd_put64(h + DSET_OFF_PER_CLASS, params ? params->per_class : 0);
+    dd_put32(h + DSET_OFF_FLAGS, params && params->recognized_only ? 1u : 0u);
+    if (pwrite_all(w, h, sizeof h, 0, err)) goto done;
+    rc = dd_atomic_commit(&w->file, err);
+done:
+    dd_dataset_writer_abort(w);
+    return rc;
+}
+
+void dd_dataset_writer_abort(dd_dataset_writer *w) {
+    if (!w) return;
+    dd_atomic_abort(&w->file); /* no-op after a successful commit */
+    free(w->offsets);
+    free(w->splits);
+    free(w->scratch);
+    free(w);
+}
