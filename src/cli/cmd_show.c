@@ -1,11 +1,207 @@
-/* doodle show — placeholder until its implementation lands. */
-#include <stdio.h>
+/* doodle show: a PNG gallery of a dataset — N drawings of every class, one row per class (the study's
+ * "The Classes"), or many drawings of one class ("Variation in Images Within a Class"). */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "doodle/dataset.h"
+#include "doodle/montage.h"
+#include "doodle/render.h"
+#include "doodle/rng.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: doodle show FILE.dset -o OUT.png [options]\n"
+            "\n"
+            "Draws a gallery of a dataset: by default N drawings of every class, one labelled row per class;\n"
+            "with --class, many drawings of that one class. Drawings are a seeded random sample of the split.\n"
+            "\n"
+            "  -o, --output FILE    the PNG to write\n"
+            "  -n, --per-class N    drawings per class in the all-classes gallery (default 8)\n"
+            "  -c, --class NAME     show only this class\n"
+            "      --count M        drawings shown with --class (default 64)\n"
+            "      --cols K         tiles per row with --class (default: about square)\n"
+            "      --split S        train, test or all (default all)\n"
+            "      --size HxW       render strokes at this size (default 28x28; bitmap sets keep their size)\n"
+            "      --line-width W   stroke width in drawing units (default 16, Google's)\n"
+            "      --scale K        enlarge each pixel K times (default: 3 up to 32 px, 2 up to 64, else 1)\n"
+            "      --seed S         seed of the sample (default 1)\n"
+            "  -h, --help           show this help\n");
+}
+
+typedef struct show_opts {
+    const char *out, *class_name;
+    uint64_t per_class, count, cols, scale, seed;
+    int split; /* -1 all */
+    dd_render_opts render;
+} show_opts;
+
+/* Reservoir-samples up to k records of class `label` (in the chosen split) into picked[]; returns how many. */
+static uint64_t sample_class(const dd_dataset *ds, uint32_t label, int split, uint64_t k, dd_rng *rng,
+                             uint64_t *picked) {
+    uint64_t seen = 0;
+    for (uint64_t i = 0; i < dd_dataset_count(ds); i++) {
+        dd_record_info info;
+        if (dd_dataset_record_info(ds, i, &info) || info.label != label) continue;
+        if (split >= 0 && (int)info.split != split) continue;
+        if (seen < k) picked[seen] = i;
+        else {
+            uint64_t j = dd_rng_below(rng, seen + 1);
+            if (j < k) picked[j] = i;
+        }
+        seen++;
+    }
+    uint64_t n = seen < k ? seen : k;
+    /* keep file order on screen */
+    for (uint64_t a = 1; a < n; a++)
+        for (uint64_t b = a; b > 0 && picked[b - 1] > picked[b]; b--) {
+            uint64_t t = picked[b];
+            picked[b] = picked[b - 1];
+            picked[b - 1] = t;
+        }
+    return n;
+}
+
+/* Fills tile with record i: the bitmap itself, or the strokes rendered. */
+static int tile_of(const dd_dataset *ds, uint64_t i, dd_renderer *r, dd_drawing *d, uint8_t *tile, size_t size,
+                   dd_error *err) {
+    if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) {
+        memcpy(tile, dd_dataset_bitmap(ds, i), size);
+        return 0;
+    }
+    if (dd_dataset_strokes(ds, i, d, err)) return -1;
+    return dd_render(r, d, tile, err);
+}
+
+static int run(const char *path, const show_opts *o, dd_error *err) {
+    int rc = -1;
+    dd_dataset *ds = dd_dataset_open(path, err);
+    if (!ds) return -1;
+    dd_renderer *r = NULL;
+    dd_montage *m = NULL;
+    uint64_t *picked = NULL;
+    uint8_t *tile = NULL;
+    dd_drawing d;
+    dd_drawing_init(&d);
+    uint32_t h = o->render.height, w = o->render.width;
+    if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) dd_dataset_bitmap_size(ds, &h, &w);
+    else if (!(r = dd_renderer_new(&o->render, err))) goto done;
+    uint32_t n_classes = dd_dataset_class_count(ds);
+    int only = -1;
+    if (o->class_name && (only = dd_dataset_class_index(ds, o->class_name)) < 0) {
+        dd_fail(err, DD_ERR_USAGE, "%s has no class '%s' (see doodle info %s)", path, o->class_name, path);
+        goto done;
+    }
+    uint64_t per_row = only >= 0 ? o->count : o->per_class;
+    if (!(picked = calloc(per_row, sizeof *picked)) || !(tile = malloc((size_t)h * w))) {
+        dd_fail(err, DD_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    dd_rng rng;
+    dd_rng_seed(&rng, o->seed);
+    uint64_t scale = o->scale ? o->scale : (h <= 32 && w <= 32 ? 3 : h <= 64 && w <= 64 ? 2 : 1);
+    if (only >= 0) {
+        uint64_t n = sample_class(ds, (uint32_t)only, o->split, o->count, &rng, picked);
+        if (n == 0) {
+            dd_fail(err, DD_ERR_USAGE, "%s: class '%s' has no drawings in that split", path, o->class_name);
+            goto done;
+        }
+        uint64_t cols = o->cols ? o->cols : (uint64_t)ceil(sqrt((double)n * h / w));
+        if (cols > n) cols = n;
+        dd_montage_opts mo = dd_montage_opts_default((uint32_t)((n + cols - 1) / cols), (uint32_t)cols, h, w);
+        mo.scale = (uint32_t)scale;
+        if (!(m = dd_montage_new(&mo, err))) goto done;
+        for (uint64_t k = 0; k < n; k++) {
+            if (tile_of(ds, picked[k], r, &d, tile, (size_t)h * w, err)) goto done;
+            if (dd_montage_put(m, (uint32_t)(k / cols), (uint32_t)(k % cols), tile, NULL, err)) goto done;
+        }
+    } else {
+        dd_montage_opts mo = dd_montage_opts_default(n_classes, (uint32_t)o->per_class, h, w);
+        mo.scale = (uint32_t)scale;
+        mo.header_width = 150;
+        if (!(m = dd_montage_new(&mo, err))) goto done;
+        for (uint32_t c = 0; c < n_classes; c++) {
+            uint64_t n = sample_class(ds, c, o->split, o->per_class, &rng, picked);
+            if (dd_montage_row_header(m, c, dd_dataset_class_name(ds, c), err)) goto done;
+            for (uint64_t k = 0; k < n; k++) {
+                if (tile_of(ds, picked[k], r, &d, tile, (size_t)h * w, err)) goto done;
+                if (dd_montage_put(m, c, (uint32_t)k, tile, NULL, err)) goto done;
+            }
+        }
+    }
+    if (dd_montage_write_png(m, o->out, err)) goto done;
+    uint32_t ph, pw;
+    dd_montage_size(m, &ph, &pw);
+    printf("wrote %s (%ux%u)\n", o->out, pw, ph);
+    rc = 0;
+done:
+    dd_montage_free(m);
+    dd_renderer_free(r);
+    dd_drawing_free(&d);
+    free(picked);
+    free(tile);
+    dd_dataset_close(ds);
+    return rc;
+}
 
 int cmd_show(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "doodle show: not implemented yet\n");
-    return 1;
+    static const struct option options[] = {
+        {"output", required_argument, 0, 'o'}, {"per-class", required_argument, 0, 'n'},
+        {"class", required_argument, 0, 'c'},  {"count", required_argument, 0, 'm'},
+        {"cols", required_argument, 0, 'k'},   {"split", required_argument, 0, 'S'},
+        {"size", required_argument, 0, 'z'},   {"line-width", required_argument, 0, 'l'},
+        {"scale", required_argument, 0, 'x'},  {"seed", required_argument, 0, 's'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+    };
+    show_opts o = {.per_class = 8, .count = 64, .seed = 1, .split = -1, .render = dd_render_opts_default(28, 28)};
+    dd_error err;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:n:c:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.out = optarg; break;
+        case 'c': o.class_name = optarg; break;
+        case 'n':
+            if (cli_parse_u64(optarg, 1, 1000, &o.per_class))
+                return cli_usage_error("show", "--per-class wants 1..1000, not '%s'", optarg);
+            break;
+        case 'm':
+            if (cli_parse_u64(optarg, 1, 100000, &o.count))
+                return cli_usage_error("show", "--count wants 1..100000, not '%s'", optarg);
+            break;
+        case 'k':
+            if (cli_parse_u64(optarg, 1, 1000, &o.cols))
+                return cli_usage_error("show", "--cols wants 1..1000, not '%s'", optarg);
+            break;
+        case 'x':
+            if (cli_parse_u64(optarg, 1, 64, &o.scale))
+                return cli_usage_error("show", "--scale wants 1..64, not '%s'", optarg);
+            break;
+        case 's':
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed))
+                return cli_usage_error("show", "--seed wants a whole number, not '%s'", optarg);
+            break;
+        case 'S':
+            if (!strcmp(optarg, "train")) o.split = DD_SPLIT_TRAIN;
+            else if (!strcmp(optarg, "test")) o.split = DD_SPLIT_TEST;
+            else if (!strcmp(optarg, "all")) o.split = -1;
+            else return cli_usage_error("show", "--split wants train, test or all, not '%s'", optarg);
+            break;
+        case 'z':
+            if (dd_parse_size(optarg, &o.render.height, &o.render.width, &err))
+                return cli_usage_error("show", "--size: %s", err.msg);
+            break;
+        case 'l':
+            if (cli_parse_double(optarg, 0.1, 255, &o.render.line_width))
+                return cli_usage_error("show", "--line-width wants a number in 0.1..255, not '%s'", optarg);
+            break;
+        case 'h': usage(stdout); return 0;
+        default: return cli_usage_error("show", "unknown option");
+        }
+    }
+    if (optind + 1 != argc) return cli_usage_error("show", "give exactly one .dset file");
+    if (!o.out) return cli_usage_error("show", "no output: give -o OUT.png");
+    if (run(argv[optind], &o, &err)) return cli_report("show", &err);
+    return 0;
 }

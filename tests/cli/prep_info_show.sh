@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# doodle prep / info / show as a user runs them on the bundled sample: tables, files, exit codes, messages.
+set -uo pipefail
+doodle=$1
+sample=${DOODLE_SAMPLE_DIR:?}
+tmp=${DOODLE_TEST_TMP:-/tmp/doodle-cli}/prep_info_show
+rm -rf "$tmp" && mkdir -p "$tmp"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect_status() { # expected-status description command...
+  local want=$1 what=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  [ "$got" -eq "$want" ] || fail "$what: exit $got, expected $want ($(head -c 300 "$tmp/err"))"
+}
+
+for verb in prep info show; do
+  expect_status 0 "$verb --help" "$doodle" "$verb" --help
+  grep -q "usage: doodle $verb" "$tmp/out" || fail "$verb --help prints no usage"
+  expect_status 2 "$verb --bogus" "$doodle" "$verb" --bogus
+done
+expect_status 2 "unknown verb" "$doodle" frobnicate
+expect_status 2 "prep without output" "$doodle" prep --input "$sample/strokes"
+expect_status 2 "prep --test-frac 2" "$doodle" prep --input "$sample/strokes" --test-frac 2 -o "$tmp/x.dset"
+expect_status 1 "prep of a missing file" "$doodle" prep --input "$tmp/nope.ndjson" -o "$tmp/x.dset"
+grep -q "nope.ndjson" "$tmp/err" || fail "missing file not named: $(cat "$tmp/err")"
+[ ! -e "$tmp/x.dset" ] || fail "a failed prep left an output file"
+
+# strokes: raw + simplified of the same drawings, kept once
+expect_status 0 "prep strokes" "$doodle" prep --input "$sample/strokes" --test-frac 0.2 --seed 3 -o "$tmp/s.dset"
+cp "$tmp/out" "$tmp/prep-table"
+grep -q "^cat " "$tmp/prep-table" || fail "prep table has no cat row: $(cat "$tmp/prep-table")"
+grep -q "duplicate" "$tmp/prep-table" || fail "prep table does not count duplicates"
+expect_status 0 "info" "$doodle" info "$tmp/s.dset"
+# info prints back the same table prep printed
+grep -v '^wrote ' "$tmp/prep-table" >"$tmp/prep-rows"
+grep -A100 '^class ' "$tmp/out" >"$tmp/info-rows"
+cmp -s "$tmp/prep-rows" "$tmp/info-rows" || fail "info table differs from prep's: $(diff "$tmp/prep-rows" "$tmp/info-rows")"
+grep -q "seed 3, test fraction 0.2" "$tmp/out" || fail "info does not say how the set was made"
+
+# overwriting keeps the old file when the new prep fails
+cp "$tmp/s.dset" "$tmp/s.copy"
+expect_status 2 "prep of an unknown class" "$doodle" prep --input "$sample/strokes" --classes cat,unicorn -o "$tmp/s.dset"
+grep -q "unicorn" "$tmp/err" || fail "unknown class not named"
+cmp -s "$tmp/s.dset" "$tmp/s.copy" || fail "a failed prep changed the existing output"
+ls "$tmp" | grep -q 'tmp\.' && fail "temporary file left behind"
+
+# bitmaps
+expect_status 0 "prep bitmaps" "$doodle" prep --input "$sample/bitmaps" --classes cat,star --per-class 200 -o "$tmp/b.dset"
+expect_status 0 "info bitmaps" "$doodle" info "$tmp/b.dset"
+grep -q "400 bitmaps of 28x28, 2 classes" "$tmp/out" || fail "info: $(head -2 "$tmp/out")"
+
+# galleries
+expect_status 0 "show classes" "$doodle" show "$tmp/s.dset" --per-class 6 -o "$tmp/classes.png"
+expect_status 0 "show one class" "$doodle" show "$tmp/s.dset" --class fish --count 20 --size 66x100 -o "$tmp/fish.png"
+expect_status 0 "show bitmaps" "$doodle" show "$tmp/b.dset" -o "$tmp/bitmaps.png"
+for f in classes fish bitmaps; do
+  [ "$(head -c 8 "$tmp/$f.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "$f.png is not a PNG"
+done
+expect_status 2 "show unknown class" "$doodle" show "$tmp/s.dset" --class unicorn -o "$tmp/u.png"
+expect_status 1 "show of a non-dataset" "$doodle" show "$sample/ATTRIBUTION" -o "$tmp/u.png"
+grep -q "ATTRIBUTION" "$tmp/err" || fail "bad dataset not named: $(cat "$tmp/err")"
+[ ! -e "$tmp/u.png" ] || fail "a failed show wrote a picture"
+
+[ "$fails" -eq 0 ] && echo "prep/info/show: all checks passed"
+exit $((fails > 0))
