@@ -2,6 +2,7 @@
  * "The Classes"), or many drawings of one class ("Variation in Images Within a Class"). */
 #include <getopt.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,30 +39,33 @@ typedef struct show_opts {
     dd_render_opts render;
 } show_opts;
 
-/* Reservoir-samples up to k records of class `label` (in the chosen split) into picked[]; returns how many. */
-static uint64_t sample_class(const dd_dataset *ds, uint32_t label, int split, uint64_t k, dd_rng *rng,
-                             uint64_t *picked) {
-    uint64_t seen = 0;
+/* One pass over the set: reservoir-samples up to k records of every class (or only of class `only`) in the
+ * chosen split into picked[c * k …] (picked[0 … k) for one class), each class's picks in file order; seen[c]
+ * counts the class's records. */
+static void sample(const dd_dataset *ds, int only, int split, uint64_t k, dd_rng *rng, uint64_t *picked,
+                   uint64_t *seen) {
     for (uint64_t i = 0; i < dd_dataset_count(ds); i++) {
         dd_record_info info;
-        if (dd_dataset_record_info(ds, i, &info) || info.label != label) continue;
-        if (split >= 0 && (int)info.split != split) continue;
-        if (seen < k) picked[seen] = i;
+        if (dd_dataset_record_info(ds, i, &info)) continue;
+        if ((only >= 0 && info.label != (uint32_t)only) || (split >= 0 && (int)info.split != split)) continue;
+        uint64_t slot = only >= 0 ? 0 : info.label; /* one class: its picks alone fill picked[] */
+        uint64_t *mine = picked + slot * k, n = seen[info.label]++;
+        if (n < k) mine[n] = i;
         else {
-            uint64_t j = dd_rng_below(rng, seen + 1);
-            if (j < k) picked[j] = i;
+            uint64_t j = dd_rng_below(rng, n + 1);
+            if (j < k) mine[j] = i;
         }
-        seen++;
     }
-    uint64_t n = seen < k ? seen : k;
-    /* keep file order on screen */
-    for (uint64_t a = 1; a < n; a++)
-        for (uint64_t b = a; b > 0 && picked[b - 1] > picked[b]; b--) {
-            uint64_t t = picked[b];
-            picked[b] = picked[b - 1];
-            picked[b - 1] = t;
-        }
-    return n;
+    for (uint32_t c = 0; c < dd_dataset_class_count(ds); c++) { /* insertion sort: k is small */
+        if (only >= 0 && c != (uint32_t)only) continue;
+        uint64_t *mine = picked + (only >= 0 ? 0 : (uint64_t)c * k), n = seen[c] < k ? seen[c] : k;
+        for (uint64_t a = 1; a < n; a++)
+            for (uint64_t b = a; b > 0 && mine[b - 1] > mine[b]; b--) {
+                uint64_t t = mine[b];
+                mine[b] = mine[b - 1];
+                mine[b - 1] = t;
+            }
+    }
 }
 
 /* Fills tile with record i: the bitmap itself, or the strokes rendered. */
@@ -81,7 +85,7 @@ static int run(const char *path, const show_opts *o, dd_error *err) {
     if (!ds) return -1;
     dd_renderer *r = NULL;
     dd_montage *m = NULL;
-    uint64_t *picked = NULL;
+    uint64_t *picked = NULL, *seen = NULL;
     uint8_t *tile = NULL;
     dd_drawing d;
     dd_drawing_init(&d);
@@ -95,15 +99,17 @@ static int run(const char *path, const show_opts *o, dd_error *err) {
         goto done;
     }
     uint64_t per_row = only >= 0 ? o->count : o->per_class;
-    if (!(picked = calloc(per_row, sizeof *picked)) || !(tile = malloc((size_t)h * w))) {
+    if (!(picked = calloc((size_t)(only >= 0 ? 1 : n_classes) * per_row, sizeof *picked)) || !(seen = calloc(n_classes, sizeof *seen)) ||
+        !(tile = malloc((size_t)h * w))) {
         dd_fail(err, DD_ERR_NOMEM, "out of memory");
         goto done;
     }
     dd_rng rng;
     dd_rng_seed(&rng, o->seed);
     uint64_t scale = o->scale ? o->scale : (h <= 32 && w <= 32 ? 3 : h <= 64 && w <= 64 ? 2 : 1);
+    sample(ds, only, o->split, per_row, &rng, picked, seen);
     if (only >= 0) {
-        uint64_t n = sample_class(ds, (uint32_t)only, o->split, o->count, &rng, picked);
+        uint64_t n = seen[only] < per_row ? seen[only] : per_row;
         if (n == 0) {
             dd_fail(err, DD_ERR_USAGE, "%s: class '%s' has no drawings in that split", path, o->class_name);
             goto done;
@@ -123,10 +129,11 @@ static int run(const char *path, const show_opts *o, dd_error *err) {
         mo.header_width = 150;
         if (!(m = dd_montage_new(&mo, err))) goto done;
         for (uint32_t c = 0; c < n_classes; c++) {
-            uint64_t n = sample_class(ds, c, o->split, o->per_class, &rng, picked);
+            uint64_t n = seen[c] < per_row ? seen[c] : per_row;
+            const uint64_t *mine = picked + (uint64_t)c * per_row;
             if (dd_montage_row_header(m, c, dd_dataset_class_name(ds, c), err)) goto done;
             for (uint64_t k = 0; k < n; k++) {
-                if (tile_of(ds, picked[k], r, &d, tile, (size_t)h * w, err)) goto done;
+                if (tile_of(ds, mine[k], r, &d, tile, (size_t)h * w, err)) goto done;
                 if (dd_montage_put(m, c, (uint32_t)k, tile, NULL, err)) goto done;
             }
         }
@@ -141,6 +148,7 @@ done:
     dd_renderer_free(r);
     dd_drawing_free(&d);
     free(picked);
+    free(seen);
     free(tile);
     dd_dataset_close(ds);
     return rc;

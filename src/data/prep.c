@@ -232,31 +232,39 @@ done:
     return rc;
 }
 
-/* Shuffles each class's records with the seed and puts the first round(test_frac * n) in the test split. */
+/* Shuffles each class's records with the seed and puts the first round(test_frac * n) in the test split.
+ * Records are bucketed by class first (counting sort), so this is linear in the number of records. */
 static int split(prep *p, dd_error *err) {
     dd_prep_report *r = p->rep;
+    uint64_t *start = dd_calloc((size_t)r->n_classes + 1, sizeof *start, err);
+    uint64_t *members = start ? dd_malloc(r->n_records, sizeof *members, err) : NULL;
+    if (!members) {
+        free(start);
+        return -1;
+    }
+    for (uint64_t i = 0; i < r->n_records; i++) start[p->labels[i] + 1]++;
+    for (uint32_t c = 0; c < r->n_classes; c++) start[c + 1] += start[c];
+    for (uint64_t i = 0; i < r->n_records; i++) members[start[p->labels[i]]++] = i;
+    /* start[c] is now the end of class c's bucket, i.e. the start of class c + 1's */
     dd_rng rng;
     dd_rng_seed(&rng, p->o->seed);
-    uint64_t *members = dd_malloc(r->n_records ? r->n_records : 1, sizeof *members, err);
-    if (!members) return -1;
     int rc = 0;
     for (uint32_t c = 0; c < r->n_classes && rc == 0; c++) {
-        uint64_t n = 0;
-        for (uint64_t i = 0; i < r->n_records; i++)
-            if (p->labels[i] == c) members[n++] = i;
-        for (uint64_t i = n; i > 1; i--) {
+        uint64_t *m = members + (c ? start[c - 1] : 0), n = start[c] - (c ? start[c - 1] : 0);
+        for (uint64_t i = n; i > 1; i--) { /* Fisher-Yates */
             uint64_t j = dd_rng_below(&rng, i);
-            uint64_t t = members[i - 1];
-            members[i - 1] = members[j];
-            members[j] = t;
+            uint64_t t = m[i - 1];
+            m[i - 1] = m[j];
+            m[j] = t;
         }
         uint64_t n_test = (uint64_t)(p->o->test_frac * (double)n + 0.5);
         if (n_test > n) n_test = n;
-        for (uint64_t i = 0; i < n_test && rc == 0; i++) rc = dd_dataset_writer_set_split(p->w, members[i], DD_SPLIT_TEST, err);
+        for (uint64_t i = 0; i < n_test && rc == 0; i++) rc = dd_dataset_writer_set_split(p->w, m[i], DD_SPLIT_TEST, err);
         r->stats[c].test = n_test;
         r->stats[c].train = n - n_test;
     }
     free(members);
+    free(start);
     return rc;
 }
 
