@@ -100,3 +100,23 @@ int64_t dd_gz_fill(dd_gz_input *in, size_t want, dd_error *err) {
     }
     return (int64_t)dd_gz_avail(in);
 }
+
+int64_t dd_gz_read(dd_gz_input *in, void *dst, size_t n, dd_error *err) {
+    size_t done = dd_gz_avail(in) < n ? dd_gz_avail(in) : n;
+    memcpy(dst, in->buf + in->start, done);
+    dd_gz_consume(in, done);
+    while (done < n && !in->eof) {
+        size_t want = n - done;
+        unsigned ask = want > (size_t)INT_MAX ? (unsigned)INT_MAX : (unsigned)want;
+        int got = gzread(in->gz, (char *)dst + done, ask);
+        if (got < 0) return check_gz_state(in, err) ? -1 : dd_fail(err, DD_ERR_IO, "read error");
+        if (got == 0) {
+            if (check_gz_state(in, err)) return -1;
+            in->eof = true;
+            break;
+        }
+        done += (size_t)got;
+        in->consumed += (uint64_t)got;
+    }
+    return (int64_t)done;
+}

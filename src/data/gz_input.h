@@ -30,6 +30,10 @@ void dd_gz_close(dd_gz_input *in);
  * (less than want only at the end of the file), or -1 with err set. */
 int64_t dd_gz_fill(dd_gz_input *in, size_t want, dd_error *err);
 
+/* Reads up to n bytes into dst (buffered bytes first, then straight from zlib). Returns the number read (less than
+ * n only at the end of the file) or -1 with err set. */
+int64_t dd_gz_read(dd_gz_input *in, void *dst, size_t n, dd_error *err);
+
 static inline size_t dd_gz_avail(const dd_gz_input *in) { return in->end - in->start; }
 static inline void dd_gz_consume(dd_gz_input *in, size_t n) {
     in->start += n;
