@@ -162,8 +162,8 @@ static int write_png(const render_job *job, const char *out, const image_store *
     mo.scale = (uint32_t)job->scale;
     mo.gap = 4;
     if (n_parts > 1) {
-        /* about 9 pixels a character at the header's font size; longer names are shortened */
-        mo.header_width = (uint32_t)(longest * 9 + 8);
+        /* about 8.5 pixels a character at the header's font size; longer names are shortened */
+        mo.header_width = (uint32_t)(longest * 17 / 2 + 10);
         if (mo.header_width > 240) mo.header_width = 240;
     }
     dd_montage *m = dd_montage_new(&mo, err);
