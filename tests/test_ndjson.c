@@ -417,8 +417,8 @@ static void test_reader_lines(void) {
         dd_stroke_reader_close(r);
     }
 
-    /* a 3-million-point raw line (~40 MB) compressed, between two short lines: the buffer grows and shrinks back */
-    size_t points = 3000000, cap = points * 40 + 256, n = 0;
+    /* a 1.5-million-point raw line (~48 MB) compressed, between two short lines: the buffer grows and shrinks back */
+    size_t points = 1500000, cap = points * 40 + 256, n = 0;
     char *big = malloc(cap);
     if (!big) exit(1);
     n += (size_t)snprintf(big + n, cap - n, "{\"drawing\":[[[1],[2]]]}\n{\"drawing\":[[");

@@ -120,3 +120,16 @@ int64_t dd_gz_read(dd_gz_input *in, void *dst, size_t n, dd_error *err) {
     }
     return (int64_t)done;
 }
+
+void dd_gz_shrink(dd_gz_input *in) {
+    size_t avail = dd_gz_avail(in), small = 2 * DD_GZ_CHUNK;
+    if (in->cap <= 4 * small || avail > DD_GZ_CHUNK) return;
+    memmove(in->buf, in->buf + in->start, avail);
+    in->start = 0;
+    in->end = avail;
+    char *buf = realloc(in->buf, small); /* shrinking: failure leaves the larger block, which is fine */
+    if (buf) {
+        in->buf = buf;
+        in->cap = small;
+    }
+}

@@ -34,6 +34,9 @@ int64_t dd_gz_fill(dd_gz_input *in, size_t want, dd_error *err);
  * n only at the end of the file) or -1 with err set. */
 int64_t dd_gz_read(dd_gz_input *in, void *dst, size_t n, dd_error *err);
 
+/* Gives back memory after an unusually long record: shrinks the buffer when it is large and nearly empty. */
+void dd_gz_shrink(dd_gz_input *in);
+
 static inline size_t dd_gz_avail(const dd_gz_input *in) { return in->end - in->start; }
 static inline void dd_gz_consume(dd_gz_input *in, size_t n) {
     in->start += n;

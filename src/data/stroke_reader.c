@@ -63,10 +63,17 @@ static bool blank(const char *s, size_t n) {
     return true;
 }
 
+/* Reports the line just skipped (r->position + 1) as too long. */
+static dd_next long_line(dd_stroke_reader *r, dd_error *err) {
+    r->record = ++r->position;
+    dd_fail(err, DD_ERR_RANGE, "%s:%llu: line is longer than %zu MiB; skipped", r->path, (unsigned long long)r->record,
+            DD_LINE_MAX >> 20);
+    return DD_NEXT_BAD;
+}
+
 /* Skips the rest of an over-long line (its first DD_LINE_MAX bytes are buffered). */
 static dd_next skip_long_line(dd_stroke_reader *r, dd_error *err) {
     dd_gz_input *in = &r->in;
-    uint64_t line = r->position + 1;
     for (;;) {
         char *s = in->buf + in->start, *nl = memchr(s, '\n', dd_gz_avail(in));
         if (nl) {
@@ -76,16 +83,13 @@ static dd_next skip_long_line(dd_stroke_reader *r, dd_error *err) {
         dd_gz_consume(in, dd_gz_avail(in));
         int64_t got = dd_gz_fill(in, 1, err);
         if (got < 0) {
-            dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)line);
+            dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)(r->position + 1));
             return fatal(r, err);
         }
         if (got == 0) break;
     }
-    r->position = line;
-    r->record = line;
-    dd_fail(err, DD_ERR_RANGE, "%s:%llu: line is longer than %zu MiB; skipped", r->path, (unsigned long long)line,
-            DD_LINE_MAX >> 20);
-    return DD_NEXT_BAD;
+    dd_gz_shrink(in);
+    return long_line(r, err);
 }
 
 static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
@@ -114,6 +118,11 @@ static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
             }
         }
         const char *line = in->buf + in->start;
+        if (len > DD_LINE_MAX) { /* found whole in one read: skip it all the same */
+            dd_gz_consume(in, used);
+            dd_gz_shrink(in);
+            return long_line(r, err);
+        }
         r->position++;
         if (blank(line, len)) {
             dd_gz_consume(in, used);
@@ -122,6 +131,7 @@ static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
         r->record = r->position;
         int rc = dd_ndjson_parse(line, len, d, err);
         dd_gz_consume(in, used);
+        if (used > ((size_t)8 << 20)) dd_gz_shrink(in);
         if (rc) {
             dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->record);
             return DD_NEXT_BAD;
