@@ -78,11 +78,14 @@ static int expected(parser *ps, const char *what) {
     return fail_at(ps, DD_ERR_MALFORMED, ps->p, "expected %s, found %s", what, found(ps, ps->p, buf));
 }
 
-static inline void skip_ws(parser *ps) {
-    const char *p = ps->p, *end = ps->end;
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
-    ps->p = p;
+static inline bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+static inline const char *skip_ws_at(const char *p, const char *end) {
+    while (p < end && is_ws(*p)) p++;
+    return p;
 }
+
+static inline void skip_ws(parser *ps) { ps->p = skip_ws_at(ps->p, ps->end); }
 
 static inline bool take(parser *ps, char c) {
     if (ps->p < ps->end && *ps->p == c) {
@@ -111,6 +114,25 @@ static int hex4(const char *p, const char *end, uint32_t *out) {
 static int parse_string(parser *ps, char *out, size_t cap, bool *too_long) {
     if (!take(ps, '"')) return expected(ps, "a string");
     const char *p = ps->p, *end = ps->end;
+    /* fast path: no escapes or control characters before the closing quote */
+    const char *q = p;
+    while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+    if (q < end && *q == '"') {
+        size_t len = (size_t)(q - p);
+        ps->p = q + 1;
+        if (!out) return 0;
+        if (len >= cap) {
+            if (too_long) {
+                *too_long = true;
+                return 0;
+            }
+            return fail_field(ps, DD_ERR_RANGE, "longer than %zu bytes", cap - 1);
+        }
+        memcpy(out, p, len);
+        out[len] = '\0';
+        if (too_long) *too_long = false;
+        return 0;
+    }
     size_t n = 0;
     bool overflow = false;
     for (;;) {
@@ -278,6 +300,7 @@ static int parse_number_array(parser *ps, int which, uint32_t base, uint32_t *co
         bool with_times = which == 2 || d->has_times;
         double *arr = which == 0 ? d->x : which == 1 ? d->y : d->t;
         uint32_t cap = d->cap_points;
+        const char *p = ps->p, *end = ps->end;
         for (;;) {
             if (i >= cap || !arr) {
                 if (i == UINT32_MAX) return fail_field(ps, DD_ERR_RANGE, "too many points");
@@ -285,14 +308,21 @@ static int parse_number_array(parser *ps, int which, uint32_t base, uint32_t *co
                 arr = which == 0 ? d->x : which == 1 ? d->y : d->t;
                 cap = d->cap_points;
             }
-            if (parse_number(ps, &arr[i])) return -1;
+            const char *next;
+            if (dd_json_number(p, end, &arr[i], &next) != DD_JSON_NUMBER_OK) { /* NaN, errors: the careful route */
+                ps->p = p;
+                if (parse_number(ps, &arr[i])) return -1;
+                next = ps->p;
+            }
+            p = next;
             i++;
-            skip_ws(ps);
-            if (ps->p < ps->end && *ps->p == ',') {
-                ps->p++;
-                skip_ws(ps);
+            if (p < end && is_ws(*p)) p = skip_ws_at(p, end);
+            if (p < end && *p == ',') {
+                p++;
+                if (p < end && is_ws(*p)) p = skip_ws_at(p, end);
                 continue;
             }
+            ps->p = p;
             if (take(ps, ']')) break;
             return expected(ps, "',' or ']'");
         }
@@ -383,6 +413,20 @@ static int parse_key_id(parser *ps) {
     return 0;
 }
 
+typedef enum key_kind { KEY_OTHER, KEY_DRAWING, KEY_WORD, KEY_COUNTRYCODE, KEY_TIMESTAMP, KEY_RECOGNIZED, KEY_KEY_ID } key_kind;
+
+static key_kind classify_key(const char *key) {
+    switch (key[0]) { /* one comparison per key instead of a chain */
+    case 'd': return strcmp(key, "drawing") == 0 ? KEY_DRAWING : KEY_OTHER;
+    case 'w': return strcmp(key, "word") == 0 ? KEY_WORD : KEY_OTHER;
+    case 'c': return strcmp(key, "countrycode") == 0 ? KEY_COUNTRYCODE : KEY_OTHER;
+    case 't': return strcmp(key, "timestamp") == 0 ? KEY_TIMESTAMP : KEY_OTHER;
+    case 'r': return strcmp(key, "recognized") == 0 ? KEY_RECOGNIZED : KEY_OTHER;
+    case 'k': return strcmp(key, "key_id") == 0 ? KEY_KEY_ID : KEY_OTHER;
+    default: return KEY_OTHER;
+    }
+}
+
 int dd_ndjson_parse(const char *text, size_t len, dd_drawing *d, dd_error *err) {
     parser ps = {.begin = text, .p = text, .end = text + len, .d = d, .err = err, .field = "", .stroke = 0, .array = -1};
     dd_drawing_clear(d);
@@ -398,19 +442,19 @@ int dd_ndjson_parse(const char *text, size_t len, dd_drawing *d, dd_error *err) 
             skip_ws(&ps);
             if (ps.p < ps.end && *ps.p != '"') return expected(&ps, "'\"' starting a key");
             if (parse_string(&ps, key, sizeof key, &long_key)) return -1;
-            if (long_key) key[0] = '\0'; /* longer than every key we know */
+            key_kind kind = long_key ? KEY_OTHER : classify_key(key); /* a long key is none we know */
             skip_ws(&ps);
             if (!take(&ps, ':')) return expected(&ps, "':' after a key");
             skip_ws(&ps);
             int rc;
-            if (strcmp(key, "drawing") == 0) {
+            if (kind == KEY_DRAWING) {
                 ps.field = "drawing";
                 rc = parse_drawing(&ps);
                 have_drawing = true;
-            } else if (strcmp(key, "word") == 0) {
+            } else if (kind == KEY_WORD) {
                 ps.field = "word";
                 rc = parse_literal(&ps, "null") == 0 ? (d->word[0] = '\0', 0) : parse_string(&ps, d->word, sizeof d->word, NULL);
-            } else if (strcmp(key, "countrycode") == 0) {
+            } else if (kind == KEY_COUNTRYCODE) {
                 ps.field = "countrycode";
                 const char *at = ps.p;
                 rc = parse_literal(&ps, "null") == 0 ? (d->countrycode[0] = '\0', 0)
@@ -418,11 +462,11 @@ int dd_ndjson_parse(const char *text, size_t len, dd_drawing *d, dd_error *err) 
                 if (rc == 0 && d->countrycode[0] && !(d->countrycode[1] && (unsigned)((d->countrycode[0] | 0x20) - 'a') < 26 &&
                                                       (unsigned)((d->countrycode[1] | 0x20) - 'a') < 26))
                     rc = fail_at(&ps, DD_ERR_MALFORMED, at, "\"%s\" is not two letters", d->countrycode);
-            } else if (strcmp(key, "timestamp") == 0) {
+            } else if (kind == KEY_TIMESTAMP) {
                 ps.field = "timestamp";
                 rc = parse_literal(&ps, "null") == 0 ? (d->timestamp[0] = '\0', 0)
                                                      : parse_string(&ps, d->timestamp, sizeof d->timestamp, NULL);
-            } else if (strcmp(key, "recognized") == 0) {
+            } else if (kind == KEY_RECOGNIZED) {
                 ps.field = "recognized";
                 if (parse_literal(&ps, "true") == 0)
                     d->recognized = 1, rc = 0;
@@ -432,7 +476,7 @@ int dd_ndjson_parse(const char *text, size_t len, dd_drawing *d, dd_error *err) 
                     d->recognized = -1, rc = 0;
                 else
                     rc = expected(&ps, "true or false");
-            } else if (strcmp(key, "key_id") == 0) {
+            } else if (kind == KEY_KEY_ID) {
                 ps.field = "key_id";
                 rc = parse_key_id(&ps);
             } else {
