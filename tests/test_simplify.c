@@ -103,6 +103,14 @@ static void test_constructed(void) {
     CHECK(dd_simplify(&raw, &out, &err) == -1 && err.code == DD_ERR_EMPTY, "%s", err.msg);
     build(&raw, (const double[]){NAN, 1}, (const int[]){1}, 1);
     CHECK(dd_simplify(&raw, &out, &err) == -1 && err.code == DD_ERR_RANGE, "%s", err.msg);
+    CHECK(dd_simplify(&out, &out, &err) == -1 && err.code == DD_ERR_USAGE);
+
+    /* a stroke zig-zagging across the box tens of thousands of times is refused, not resampled into gigabytes */
+    dd_drawing_clear(&raw);
+    for (int i = 0; i < 20000; i++) CHECK(dd_drawing_add_point(&raw, i % 2 * 1000.0, i % 2 * 1000.0, 0, &err) == 0);
+    dd_drawing_end_stroke(&raw);
+    CHECK(dd_simplify(&raw, &out, &err) == -1 && err.code == DD_ERR_RANGE && strstr(err.msg, "stroke 1"), "%s",
+          err.msg);
 
     dd_drawing_free(&raw);
     dd_drawing_free(&out);
