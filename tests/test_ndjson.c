@@ -417,6 +417,17 @@ static void test_reader_lines(void) {
         dd_stroke_reader_close(r);
     }
 
+    /* a UTF-8 byte order mark before the first line */
+    snprintf(path, sizeof path, "%s/bom.ndjson", dir);
+    test_write_file(path, "\xEF\xBB\xBF{\"drawing\":[[[1],[2]]]}\n", 27);
+    r = dd_stroke_reader_open(path, &err);
+    CHECK(r != NULL, "%s", err.msg);
+    if (r) {
+        CHECK(dd_stroke_reader_next(r, &d, &err) == DD_NEXT_OK && d.x[0] == 1, "%s", err.msg);
+        CHECK(dd_stroke_reader_next(r, &d, &err) == DD_NEXT_END);
+        dd_stroke_reader_close(r);
+    }
+
     /* a 1.5-million-point raw line (~48 MB) compressed, between two short lines: the buffer grows and shrinks back */
     size_t points = 1500000, cap = points * 40 + 256, n = 0;
     char *big = malloc(cap);

@@ -1,8 +1,8 @@
 /* dd_stroke_reader: drawings one at a time from ndjson or .bin files, gzip-compressed or not.
  *
  * ndjson is split into lines with memchr over a growing buffer (a raw drawing can be 100 KB+; a line longer than
- * DD_LINE_MAX is skipped as a bad record). Blank lines are skipped; a file may end without a final newline; an
- * empty file has no drawings. A file whose name says neither ndjson nor .bin is read as ndjson. */
+ * DD_LINE_MAX is skipped as a bad record). Blank lines and a UTF-8 byte order mark are skipped; a file may end
+ * without a final newline; an empty file has no drawings. A file whose name says neither ndjson nor .bin is read as ndjson. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +124,10 @@ static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
             return long_line(r, err);
         }
         r->position++;
+        if (r->position == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) { /* UTF-8 byte order mark */
+            line += 3;
+            len -= 3;
+        }
         if (blank(line, len)) {
             dd_gz_consume(in, used);
             continue;
