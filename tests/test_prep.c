@@ -37,11 +37,16 @@ static void scan_keys(const char *path, key_stats *ks) {
     gzclose(g);
 }
 
+/* dir/name in a buffer that lives to the end of the test (the test makes a few dozen paths). */
 static const char *path_in(const char *dir, const char *name) {
-    static char buf[8][4200];
+    static char buf[64][4200];
     static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, 4200, "%s/%s", dir, name);
+    if (next == 64) {
+        fprintf(stderr, "path_in: out of buffers\n");
+        exit(1);
+    }
+    char *p = buf[next++];
+    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
     return p;
 }
 
