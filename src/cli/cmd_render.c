@@ -9,6 +9,7 @@
 #include "doodle/montage.h"
 #include "doodle/quickdraw.h"
 #include "doodle/render.h"
+#include "doodle/simplify.h"
 #include "util/alloc.h"
 
 #define PNG_DEFAULT_LIMIT 100 /* drawings per file in a PNG grid unless --limit says otherwise */
@@ -84,8 +85,9 @@ static int simplified(const dd_drawing *d, dd_drawing *scratch, const dd_drawing
         *use = d;
         return 0;
     }
-    (void)scratch;
-    return dd_fail(err, DD_ERR_RANGE, "raw drawing (coordinates not whole numbers in 0..255): simplify it first");
+    if (dd_simplify(d, scratch, err)) return -1;
+    *use = scratch;
+    return 0;
 }
 
 /* Reads path, rendering each drawing into the store. Returns 0, or -1 with err set for a fatal error. */

@@ -76,6 +76,12 @@ expect_status 0 "render to .npy.gz" "$doodle" render -n 2 -o "$tmp/two.npy.gz" "
 gzip -dc "$tmp/two.npy.gz" >"$tmp/two.npy" || fail "two.npy.gz is not gzip"
 npy_header "$tmp/two.npy" | grep -q "'shape': (2, 28, 28)" || fail "two.npy.gz header"
 
+# --- raw drawings are simplified first ---
+raw=$data/strokes_raw/borismus_exupery/cat.ndjson.gz
+n_raw=$(gzip -dc "$raw" | grep -c .)
+expect_status 0 "render raw" "$doodle" render --strict -o "$tmp/raw.npy" "$raw"
+npy_header "$tmp/raw.npy" | grep -q "'shape': ($n_raw, 28, 28)" || fail "raw.npy header: $(npy_header "$tmp/raw.npy")"
+
 # --- PNG grid ---
 expect_status 0 "render png" "$doodle" render -n 8 --cols 4 --scale 3 -o "$tmp/grid.png" "$simp/cat.ndjson.gz" "$simp/apple.ndjson.gz"
 [ "$(head -c 8 "$tmp/grid.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || fail "grid.png is not a PNG"
