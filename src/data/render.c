@@ -6,7 +6,14 @@
  * padding + line_width / 2, and each drawing is shifted by (256 - max) / 2 on each axis (max over all its points).
  * Every stroke is its own path, started by move_to and line_to on its first point (so that a stroke of one point
  * is a zero-length segment, which cairo draws as a round dot), and stroked on its own, so where strokes cross the
- * coverage is composited with OVER. The image is drawn directly at its final size, not downscaled. */
+ * coverage is composited with OVER. The image is drawn directly at its final size, not downscaled.
+ *
+ * Speed (bench_render, one core): about 19,500 drawings/s at 28x28 and 11,000 at 66x100 on the simplified files.
+ * About 80% of the time is inside cairo's anti-aliasing scan converter (15 sub-rows per pixel row; at this scale
+ * every row holds polygon vertices), about 10% in its stroker; our own code is under 1%. Measured and rejected
+ * because they break the exact match: tolerance 0.15-0.3 (no faster, up to 25 grey levels off), one path for all
+ * strokes (+4%, up to 120 off), CAIRO_ANTIALIAS_FAST (1.8x faster, up to 114 off), drawing 4x larger and
+ * box-filtering down (slower, up to 98 off). */
 #include "doodle/render.h"
 
 #include <cairo.h>
