@@ -20,13 +20,13 @@ echo "== parse (MB/s of decompressed ndjson; parsing only, inflate excluded) =="
 for set in raw simp; do
   dir=${!set}
   echo "-- $set: $dir"
-  "$build/bench_parse" "$dir"/*.ndjson.gz
-  python3 bench/parse_python.py "$dir"/*.ndjson.gz
+  "$build/bench/bench_parse" "$dir"/*.ndjson.gz
+  /usr/bin/python3 bench/parse_python.py "$dir"/*.ndjson.gz
 done
 
 echo
 echo "== render (one core) =="
-"$build/bench_render" "$simp"/*.ndjson.gz
+"$build/bench/bench_render" "$simp"/*.ndjson.gz
 
 echo
 echo "== prep over all stroke files (raw + simplified, 345 classes) =="

@@ -17,6 +17,12 @@ extern "C" {
  * times. Fails only on an invalid drawing or out of memory. */
 int dd_simplify(const dd_drawing *raw, dd_drawing *out, dd_error *err);
 
+/* A drawing is taken as already simplified when it has no times and every coordinate is a whole number in
+ * 0..255, as in Google's simplified ndjson and .bin files; the recipe is not idempotent, so such drawings are
+ * used as they are. Returns d itself in that case, else simplifies d into buffer and returns buffer
+ * (NULL on failure). Every verb that stores or renders strokes goes through this one rule. */
+const dd_drawing *dd_simplified_view(const dd_drawing *d, dd_drawing *buffer, dd_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,8 @@ int cli_report(const char *verb, const dd_error *err);
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Strict number parsing for option values: the whole text must be a number in [min, max]. */
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+/* True when s ends in suffix (ignoring case) and is longer than it. */
+int cli_has_suffix(const char *s, const char *suffix);
 int cli_parse_double(const char *text, double min, double max, double *out);
 
 #endif

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 
@@ -39,4 +41,9 @@ int cli_parse_double(const char *text, double min, double max, double *out) {
     if (errno || *end || !isfinite(v) || v < min || v > max) return -1;
     *out = v;
     return 0;
+}
+
+int cli_has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcasecmp(s + n - k, suffix) == 0;
 }

@@ -79,17 +79,6 @@ static void where(dd_error *err, const char *path, uint64_t record) {
     else dd_error_prefix(err, "%s:%llu", path, (unsigned long long)record);
 }
 
-/* The drawing to render: d itself when simplified, else its simplification in scratch. */
-static int simplified(const dd_drawing *d, dd_drawing *scratch, const dd_drawing **use, dd_error *err) {
-    if (dd_drawing_is_simplified(d)) {
-        *use = d;
-        return 0;
-    }
-    if (dd_simplify(d, scratch, err)) return -1;
-    *use = scratch;
-    return 0;
-}
-
 /* Reads path, rendering each drawing into the store. Returns 0, or -1 with err set for a fatal error. */
 static int render_file(const render_job *job, dd_renderer *r, const char *path, image_store *store,
                        file_part *part, uint64_t *skipped, dd_error *err) {
@@ -114,7 +103,7 @@ static int render_file(const render_job *job, dd_renderer *r, const char *path, 
                 rc = -1;
                 break;
             }
-            if (simplified(&d, &scratch, &use, &rec_err) == 0 && dd_render(r, use, img, &rec_err) == 0) {
+            if ((use = dd_simplified_view(&d, &scratch, &rec_err)) && dd_render(r, use, img, &rec_err) == 0) {
                 if (!part->count && d.word[0]) /* the drawings' own class name beats the file name */
                     snprintf(part->name, sizeof part->name, "%s", d.word);
                 store->count++;
@@ -185,11 +174,6 @@ static int write_png(const render_job *job, const char *out, const image_store *
     return rc;
 }
 
-static int has_suffix(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n > k && strcasecmp(s + n - k, suffix) == 0;
-}
-
 int cmd_render(int argc, char **argv) {
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"size", required_argument, 0, 's'},
@@ -242,8 +226,8 @@ int cmd_render(int argc, char **argv) {
         }
     }
     if (!out) return cli_usage_error("render", "no output: give -o OUT.npy or -o OUT.png");
-    int png = has_suffix(out, ".png");
-    if (!png && !has_suffix(out, ".npy") && !has_suffix(out, ".npy.gz"))
+    int png = cli_has_suffix(out, ".png");
+    if (!png && !cli_has_suffix(out, ".npy") && !cli_has_suffix(out, ".npy.gz"))
         return cli_usage_error("render", "output '%s' must end in .npy or .npy.gz (bitmaps) or .png (picture grid)",
                                out);
     if (optind >= argc) return cli_usage_error("render", "no input files");

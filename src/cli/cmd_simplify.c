@@ -58,14 +58,13 @@ static int simplify_file(const char *path, FILE *f, int strict, int quiet, dd_dr
         dd_next nx = dd_stroke_reader_next(rd, d, &rec);
         if (nx == DD_NEXT_END) break;
         if (nx == DD_NEXT_OK) {
-            /* a raw drawing carries times; one without times and already on the 0..255 grid is kept as it is */
-            int pass = !d->has_times && dd_drawing_is_simplified(d);
-            if (pass || dd_simplify(d, s, &rec) == 0) {
-                if (dd_ndjson_write(f, pass ? d : s, err)) {
+            const dd_drawing *out = dd_simplified_view(d, s, &rec);
+            if (out) {
+                if (dd_ndjson_write(f, out, err)) {
                     rc = -1;
                     break;
                 }
-                if (pass) n->passed++;
+                if (out == d) n->passed++;
                 else n->simplified++;
                 continue;
             }
@@ -90,11 +89,6 @@ static int simplify_file(const char *path, FILE *f, int strict, int quiet, dd_dr
     return rc;
 }
 
-static int has_suffix(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n > k && strcasecmp(s + n - k, suffix) == 0;
-}
-
 int cmd_simplify(int argc, char **argv) {
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'}, {"strict", no_argument, 0, 'S'}, {"quiet", no_argument, 0, 'q'},
@@ -115,7 +109,7 @@ int cmd_simplify(int argc, char **argv) {
         }
     }
     if (!out || !*out) return cli_usage_error("simplify", "no output: give -o OUT.ndjson (or -o - for stdout)");
-    if (has_suffix(out, ".gz") || has_suffix(out, ".bin") || has_suffix(out, ".npy"))
+    if (cli_has_suffix(out, ".gz") || cli_has_suffix(out, ".bin") || cli_has_suffix(out, ".npy"))
         return cli_usage_error("simplify", "output '%s': simplify writes plain ndjson (name it .ndjson; gzip it "
                                "afterwards if you like)", out);
     if (optind >= argc) return cli_usage_error("simplify", "no input files");

@@ -77,10 +77,10 @@ static dd_skip_reason reason_of(dd_status code) {
     }
 }
 
-/* Counts a bad record against `label` (or the no-class row) and reports it; fails under --strict. */
+/* Counts a skipped bad record against `label` (or the no-class row) and reports it; fails under --strict.
+ * The caller has counted it as read. */
 static int bad_record(prep *p, int label, const dd_error *rec_err, dd_error *err) {
     dd_class_stats *s = &p->rep->stats[label >= 0 ? (uint32_t)label : p->rep->n_classes];
-    s->read++;
     s->skipped[reason_of(rec_err->code)]++;
     if (p->o->strict) return dd_fail(err, rec_err->code, "%s (--strict: stopping)", rec_err->msg);
     if (p->o->log) {
@@ -136,13 +136,17 @@ static int take_drawing(prep *p, uint32_t label, const char *where, dd_error *er
             return 0;
         }
     }
-    const dd_drawing *keep = d;
-    if (!dd_drawing_is_simplified(d)) {
-        if (dd_simplify(d, &p->simplified, err)) return dd_error_prefix(err, "%s", where);
-        keep = &p->simplified;
+    dd_error rec_err;
+    const dd_drawing *keep = dd_simplified_view(d, &p->simplified, &rec_err);
+    if (!keep) { /* e.g. a stroke too long to resample: a bad record, unless memory ran out */
+        if (rec_err.code == DD_ERR_NOMEM) {
+            *err = rec_err;
+            return -1;
+        }
+        dd_error_prefix(&rec_err, "%s", where);
+        return bad_record(p, (int)label, &rec_err, err);
     }
     if (ensure_writer(p, DD_DSET_STROKES, 0, 0, err)) return -1;
-    dd_error rec_err;
     if (dd_dataset_writer_add_strokes(p->w, label, DD_SPLIT_TRAIN, keep, &rec_err)) {
         if (rec_err.code != DD_ERR_RANGE) {
             *err = rec_err;
@@ -168,6 +172,7 @@ static int read_stroke_file(prep *p, const char *path, dd_error *err) {
         dd_next next = dd_stroke_reader_next(r, &p->drawing, &rec_err);
         if (next == DD_NEXT_END) break;
         if (next == DD_NEXT_BAD || next == DD_NEXT_FATAL) {
+            p->rep->stats[file_label >= 0 ? (uint32_t)file_label : p->rep->n_classes].read++;
             if ((rc = bad_record(p, file_label, &rec_err, err))) break;
             if (next == DD_NEXT_FATAL) break;
             continue;

@@ -165,3 +165,8 @@ int dd_simplify(const dd_drawing *raw, dd_drawing *out, dd_error *err) {
     if (rc) dd_drawing_clear(out);
     return rc;
 }
+
+const dd_drawing *dd_simplified_view(const dd_drawing *d, dd_drawing *buffer, dd_error *err) {
+    if (!d->has_times && dd_drawing_is_simplified(d)) return d;
+    return dd_simplify(d, buffer, err) ? NULL : buffer;
+}
