@@ -1,18 +1,8 @@
 #!/usr/bin/env bash
 # doodle prep / info / show as a user runs them on the bundled sample: tables, files, exit codes, messages.
-set -uo pipefail
-doodle=$1
+name=prep_info_show
+source "$(dirname "$0")/common.bash"
 sample=${DOODLE_SAMPLE_DIR:?}
-tmp=${DOODLE_TEST_TMP:-/tmp/doodle-cli}/prep_info_show
-rm -rf "$tmp" && mkdir -p "$tmp"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_status() { # expected-status description command...
-  local want=$1 what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$want" ] || fail "$what: exit $got, expected $want ($(head -c 300 "$tmp/err"))"
-}
 
 for verb in prep info show; do
   expect_status 0 "$verb --help" "$doodle" "$verb" --help
@@ -62,5 +52,4 @@ expect_status 1 "show of a non-dataset" "$doodle" show "$sample/ATTRIBUTION" -o 
 grep -q "ATTRIBUTION" "$tmp/err" || fail "bad dataset not named: $(cat "$tmp/err")"
 [ ! -e "$tmp/u.png" ] || fail "a failed show wrote a picture"
 
-[ "$fails" -eq 0 ] && echo "prep/info/show: all checks passed"
-exit $((fails > 0))
+finish

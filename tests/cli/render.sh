@@ -1,25 +1,11 @@
 #!/usr/bin/env bash
 # doodle render as a user runs it: .npy and .png outputs, options, bad records, exit codes, messages, and the
 # official 28x28 cat bitmaps reproduced from the simplified strokes (within 1 grey level).
-set -uo pipefail
-doodle=$1
-data=${DOODLE_SHARED_DATA:-}
-if [ -z "$data" ] || [ ! -d "$data" ]; then
-  echo "skipped: Quick, Draw! test data not found (DOODLE_SHARED_DATA=${data:-unset})"
-  exit 77
-fi
+name=render
+source "$(dirname "$0")/common.bash"
+require_shared_data
 simp=$data/strokes_simplified/lamnguyen5464_Sketch-dataset
 official=$data/bitmaps_28x28/sukumr_Doodle-Classifier
-tmp=${DOODLE_TEST_TMP:-/tmp/doodle-cli}/render
-rm -rf "$tmp" && mkdir -p "$tmp"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_status() { # expected-status description command...
-  local want=$1 what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$want" ] || fail "$what: exit $got, expected $want ($(head -c 300 "$tmp/err"))"
-}
 # npy_header FILE: the header dict of a .npy (v1/v2), e.g. {'descr': '|u1', ..., 'shape': (25, 28, 28), }
 npy_header() {
   local len
@@ -115,5 +101,4 @@ expect_status 1 "render of nothing but bad records" "$doodle" render -o "$tmp/ju
 expect_status 2 "render of a .npy" "$doodle" render -o "$tmp/x.npy" "$official/cat.npy.gz"
 
 ls "$tmp" | grep -q '\.tmp\.' && fail "temporary file left behind: $(ls "$tmp")"
-[ "$fails" -eq 0 ] || { echo "render.sh: $fails failure(s)"; exit 1; }
-echo "render.sh: all checks passed"
+finish

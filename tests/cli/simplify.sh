@@ -2,25 +2,11 @@
 # doodle simplify as a user runs it: raw drawings become exactly Google's simplified lines (whole lines, metadata
 # included), simplified input passes through, .bin input, stdout, bad records, --strict, exit codes, messages,
 # atomic output.
-set -uo pipefail
-doodle=$1
-data=${DOODLE_SHARED_DATA:-}
-if [ -z "$data" ] || [ ! -d "$data" ]; then
-  echo "skipped: Quick, Draw! test data not found (DOODLE_SHARED_DATA=${data:-unset})"
-  exit 77
-fi
+name=simplify
+source "$(dirname "$0")/common.bash"
+require_shared_data
 raw=$data/strokes_raw/borismus_exupery
 simp=$data/strokes_simplified/lamnguyen5464_Sketch-dataset
-tmp=${DOODLE_TEST_TMP:-/tmp/doodle-cli}/simplify
-rm -rf "$tmp" && mkdir -p "$tmp"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_status() { # expected-status description command...
-  local want=$1 what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$want" ] || fail "$what: exit $got, expected $want ($(head -c 300 "$tmp/err"))"
-}
 # compare GOOGLE OURS: prints "pairs identical" - lines of OURS whose key_id is in GOOGLE, and how many of them
 # are byte for byte the same line
 compare() {
@@ -106,5 +92,4 @@ expect_status 1 "simplify of a truncated .bin" "$doodle" simplify -o "$tmp/y.ndj
 [ ! -e "$tmp/y.ndjson" ] || fail "a fatal read error left an output file"
 expect_status 1 "simplify into a missing directory" "$doodle" simplify -o "$tmp/no/such/dir.ndjson" "$raw/cat.ndjson.gz"
 
-[ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "cli simplify: all checks passed"
+finish
