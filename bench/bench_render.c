@@ -1,11 +1,10 @@
-/* bench_render: drawings/s of dd_render and dd_render_batch on one core.
+/* bench_render: drawings/s of dd_render on one core.
  *
  * usage: bench_render [--seconds S] FILE.ndjson[.gz]…   (e.g. every simplified file of ../shared/data/quickdraw)
  *
  * Loads every drawing of the given files into memory (readers excluded from the timing), then renders them over
- * and over with one renderer for about S seconds (default 3) per size and method, at 28x28 and 66x100, one
- * drawing per dd_render call and BATCH drawings per dd_render_batch call, and prints drawings/s. Raw (not
- * simplified) drawings are skipped. */
+ * and over with one renderer for about S seconds (default 3) per size, at 28x28 and 66x100, and prints
+ * drawings/s. Raw (not simplified) drawings are skipped. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +14,6 @@
 #include "doodle/quickdraw.h"
 #include "doodle/render.h"
 #include "util/alloc.h"
-
-#define BATCH 256 /* drawings per dd_render_batch call */
 
 static double now(void) {
     struct timespec t;
@@ -59,26 +56,21 @@ static int load(drawing_list *l, const char *path, size_t *skipped, dd_error *er
     return -1;
 }
 
-/* Drawings/s of dd_render (one call per drawing) or, with batch > 0, of dd_render_batch called on batch drawings at a
- * time (as a training loader would), over the whole list again and again for about seconds. */
-static void bench(const drawing_list *l, uint32_t h, uint32_t w, size_t batch, double seconds) {
+static void bench(const drawing_list *l, uint32_t h, uint32_t w, double seconds) {
     dd_error err;
     dd_render_opts o = dd_render_opts_default(h, w);
     dd_renderer *r = dd_renderer_new(&o, &err);
-    size_t n_out = batch ? batch : 1;
-    uint8_t *out = r ? dd_malloc(n_out, (size_t)h * w, &err) : NULL;
-    const dd_drawing **ptrs = out && batch ? dd_malloc(l->n, sizeof *ptrs, &err) : NULL;
-    if (!out || (batch && !ptrs)) {
+    uint8_t *out = r ? dd_malloc((size_t)h * w, 1, &err) : NULL;
+    if (!out) {
         fprintf(stderr, "bench_render: %s\n", err.msg);
-        goto done;
+        dd_renderer_free(r);
+        return;
     }
-    for (size_t i = 0; batch && i < l->n; i++) ptrs[i] = &l->items[i];
     uint64_t count = 0;
     double t0 = now(), t;
     do {
-        for (size_t i = 0; i < l->n; i += n_out) {
-            size_t m = l->n - i < n_out ? l->n - i : n_out;
-            if (batch ? dd_render_batch(r, ptrs + i, m, out, &err) : dd_render(r, &l->items[i], out, &err)) {
+        for (size_t i = 0; i < l->n; i++) {
+            if (dd_render(r, &l->items[i], out, &err)) {
                 fprintf(stderr, "bench_render: drawing %zu: %s\n", i + 1, err.msg);
                 goto done;
             }
@@ -86,15 +78,9 @@ static void bench(const drawing_list *l, uint32_t h, uint32_t w, size_t batch, d
         count += l->n;
         t = now() - t0;
     } while (t < seconds);
-    char how[32];
-    if (batch)
-        snprintf(how, sizeof how, "batch of %zu", batch);
-    else
-        snprintf(how, sizeof how, "per drawing");
-    printf("render %3ux%-3u %-13s %10.0f drawings/s  (%llu drawings in %.2f s, 1 core)\n", h, w, how,
-           (double)count / t, (unsigned long long)count, t);
+    printf("render %3ux%-3u  %10.0f drawings/s  (%llu drawings in %.2f s, 1 core)\n", h, w, (double)count / t,
+           (unsigned long long)count, t);
 done:
-    free(ptrs);
     free(out);
     dd_renderer_free(r);
 }
@@ -128,10 +114,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < l.n; i++) points += l.items[i].n_points;
     printf("render: %zu simplified drawings from %d files (%.1f points each), %zu skipped\n", l.n, argc - first,
            (double)points / (double)l.n, skipped);
-    bench(&l, 28, 28, 0, seconds);
-    bench(&l, 28, 28, BATCH, seconds);
-    bench(&l, 66, 100, 0, seconds);
-    bench(&l, 66, 100, BATCH, seconds);
+    bench(&l, 28, 28, seconds);
+    bench(&l, 66, 100, seconds);
 done:
     for (size_t i = 0; i < l.n; i++) dd_drawing_free(&l.items[i]);
     free(l.items);

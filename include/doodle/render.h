@@ -30,14 +30,8 @@ typedef struct dd_renderer dd_renderer;
 
 dd_renderer *dd_renderer_new(const dd_render_opts *opts, dd_error *err);
 void dd_renderer_free(dd_renderer *r);
-/* Renders d (a simplified drawing, coordinates 0..255) into out[height * width]. The reference path. */
+/* Renders d (a simplified drawing, coordinates 0..255) into out[height * width]. */
 int dd_render(dd_renderer *r, const dd_drawing *d, uint8_t *out, dd_error *err);
-/* Renders d[0..n) into out[n * height * width] (image i at out + i * height * width), byte for byte what n calls
- * of dd_render give, but 4-8% faster: the drawings are stroked together on a taller surface that the renderer
- * makes on first use (see render.c; still one renderer per thread). Any n: large batches are done in chunks.
- * Every drawing is checked before anything is drawn: one with points outside 0..255 (or NULL) fails the whole
- * batch, with DD_ERR_RANGE (DD_ERR_USAGE) and a message naming its index in d, and out is left untouched. */
-int dd_render_batch(dd_renderer *r, const dd_drawing *const *d, size_t n, uint8_t *out, dd_error *err);
 
 /* Parses "28x28" / "66x100" (height x width) into opts' size. */
 int dd_parse_size(const char *text, uint32_t *height, uint32_t *width, dd_error *err);
