@@ -8,12 +8,16 @@
  * is a zero-length segment, which cairo draws as a round dot), and stroked on its own, so where strokes cross the
  * coverage is composited with OVER. The image is drawn directly at its final size, not downscaled.
  *
- * Speed (bench_render, one core): about 19,500 drawings/s at 28x28 and 11,000 at 66x100 on the simplified files.
- * About 80% of the time is inside cairo's anti-aliasing scan converter (15 sub-rows per pixel row; at this scale
- * every row holds polygon vertices), about 10% in its stroker; our own code is under 1%. Measured and rejected
- * because they break the exact match: tolerance 0.15-0.3 (no faster, up to 25 grey levels off), one path for all
- * strokes (+4%, up to 120 off), CAIRO_ANTIALIAS_FAST (1.8x faster, up to 114 off), drawing 4x larger and
- * box-filtering down (slower, up to 98 off). */
+ * Speed (bench_render, one core, the 8,600 simplified drawings of ../shared, 44.5 points each): about 19,500
+ * drawings/s at 28x28 and 11,200 at 66x100. perf (cairo linked statically for its symbols): cairo's anti-aliasing
+ * scan converter takes 80% of the time at 28x28 and 84% at 66x100 (15 sub-rows per pixel row and, at this scale,
+ * almost every row holds polygon vertices, so the work is per edge per sub-row), its stroker about 10%, our own
+ * code about 1%. Measured and rejected because they break the exact match: tolerance 0.15-0.3 (no faster, up to 25
+ * grey levels off), one path for all strokes (+4%, up to 120 off), CAIRO_ANTIALIAS_FAST (1.8x faster, up to 146
+ * off), drawing 4x larger and box-filtering down (slower, up to 98 off). Measured and left out because the gain
+ * does not pay for the code: batching 32 drawings per cairo_stroke as tiles stacked in a column (byte-identical,
+ * +4-8%, as the cost is per edge, not per call). More speed with these bytes needs our own implementation of
+ * cairo's stroker and scan converter. */
 #include "doodle/render.h"
 
 #include <cairo.h>
