@@ -10,7 +10,10 @@ build=${1:-build}
 data=${DOODLE_SHARED_DATA:-../shared/data/quickdraw}
 raw=$data/strokes_raw/borismus_exupery
 simp=$data/strokes_simplified/lamnguyen5464_Sketch-dataset
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+scripts/deps.sh
+for tool in /usr/bin/time:time /usr/bin/python3:python3; do  # what this script needs beyond the build
+  [ -x "${tool%%:*}" ] || { apt-get update -qq && apt-get install -y -qq "${tool#*:}" >/dev/null; }
+done
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
