@@ -31,15 +31,18 @@ static void usage(FILE *out) {
             "The class of a drawing is its 'word' field; for .npy files, the file name (smiley_face.npy -> smiley face).\n");
 }
 
-/* Splits "a,b,c" in place into an array of names. */
+/* Splits "a, b,smiley face" in place into an array of names (spaces around each name dropped). */
 static int split_classes(char *list, const char ***out, size_t *n) {
     size_t cap = 1;
     for (char *s = list; *s; s++) cap += *s == ',';
     const char **names = malloc(cap * sizeof *names);
     if (!names) return -1;
     *n = 0;
-    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ","))
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        while (*tok == ' ') tok++;
+        for (char *end = tok + strlen(tok); end > tok && end[-1] == ' ';) *--end = '\0';
         if (*tok) names[(*n)++] = tok;
+    }
     *out = names;
     return 0;
 }

@@ -115,8 +115,8 @@ static bool class_full(const prep *p, uint32_t label) {
     return p->o->per_class && p->rep->stats[label].kept >= p->o->per_class;
 }
 
-/* One stroke drawing that parsed: filter, de-duplicate, simplify, store. */
-static int take_drawing(prep *p, uint32_t label, const char *where, dd_error *err) {
+/* One stroke drawing that parsed (line `line` of path): filter, de-duplicate, simplify, store. */
+static int take_drawing(prep *p, uint32_t label, const char *path, uint64_t line, dd_error *err) {
     dd_drawing *d = &p->drawing;
     dd_class_stats *s = &p->rep->stats[label];
     s->read++;
@@ -128,13 +128,10 @@ static int take_drawing(prep *p, uint32_t label, const char *where, dd_error *er
         s->skipped[DD_SKIP_OVER_LIMIT]++;
         return 0;
     }
-    if (d->key_id) { /* 0: the file gave no key_id (e.g. a user's own drawings), nothing to compare */
-        int added = dd_u64_set_add(&p->seen_keys, d->key_id, err);
-        if (added < 0) return -1;
-        if (added == 0) {
-            s->skipped[DD_SKIP_DUPLICATE]++;
-            return 0;
-        }
+    /* key_id 0: the file gave none (e.g. a user's own drawings), nothing to compare */
+    if (d->key_id && dd_u64_set_contains(&p->seen_keys, d->key_id)) {
+        s->skipped[DD_SKIP_DUPLICATE]++;
+        return 0;
     }
     dd_error rec_err;
     const dd_drawing *keep = dd_simplified_view(d, &p->simplified, &rec_err);
@@ -143,7 +140,7 @@ static int take_drawing(prep *p, uint32_t label, const char *where, dd_error *er
             *err = rec_err;
             return -1;
         }
-        dd_error_prefix(&rec_err, "%s", where);
+        dd_error_prefix(&rec_err, "%s:%llu", path, (unsigned long long)line);
         return bad_record(p, (int)label, &rec_err, err);
     }
     if (ensure_writer(p, DD_DSET_STROKES, 0, 0, err)) return -1;
@@ -155,6 +152,8 @@ static int take_drawing(prep *p, uint32_t label, const char *where, dd_error *er
         s->skipped[DD_SKIP_TOO_LARGE]++;
         return 0;
     }
+    /* a key counts as seen once its drawing is stored: a later good copy may replace a bad one */
+    if (d->key_id && dd_u64_set_add(&p->seen_keys, d->key_id, err) < 0) return -1;
     return push_label(p, label, err);
 }
 
@@ -192,9 +191,7 @@ static int read_stroke_file(prep *p, const char *path, dd_error *err) {
         if (first && file_label < 0) file_label = label;
         if (label != file_label) single_class = false;
         first = false;
-        char where[600];
-        snprintf(where, sizeof where, "%s:%llu", path, (unsigned long long)dd_stroke_reader_record(r));
-        if ((rc = take_drawing(p, (uint32_t)label, where, err))) break;
+        if ((rc = take_drawing(p, (uint32_t)label, path, dd_stroke_reader_record(r), err))) break;
         /* Quick, Draw! files hold one class: once it is full, the rest of a (100k-drawing) file is not read */
         if (single_class && class_full(p, (uint32_t)label)) break;
     }

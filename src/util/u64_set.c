@@ -24,6 +24,13 @@ static void insert_new(uint64_t *slots, uint64_t cap, uint64_t key) {
     slots[i] = key;
 }
 
+bool dd_u64_set_contains(const dd_u64_set *s, uint64_t key) {
+    if (!s->cap) return false;
+    for (uint64_t i = mix(key) & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
+        if (s->slots[i] == key) return true;
+    return false;
+}
+
 int dd_u64_set_add(dd_u64_set *s, uint64_t key, dd_error *err) {
     if (2 * (s->count + 1) > s->cap) { /* keep the load under one half */
         uint64_t cap = s->cap ? 2 * s->cap : 1024;

@@ -3,6 +3,7 @@
 #ifndef DOODLE_UTIL_U64_SET_H
 #define DOODLE_UTIL_U64_SET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "doodle/error.h"
@@ -14,6 +15,7 @@ typedef struct dd_u64_set {
 
 void dd_u64_set_init(dd_u64_set *s);
 void dd_u64_set_free(dd_u64_set *s);
+bool dd_u64_set_contains(const dd_u64_set *s, uint64_t key);
 /* Returns 1 if key was added, 0 if it was already there, -1 on allocation failure. */
 int dd_u64_set_add(dd_u64_set *s, uint64_t key, dd_error *err);
 

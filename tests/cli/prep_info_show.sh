@@ -36,7 +36,7 @@ cmp -s "$tmp/s.dset" "$tmp/s.copy" || fail "a failed prep changed the existing o
 ls "$tmp" | grep -q 'tmp\.' && fail "temporary file left behind"
 
 # bitmaps
-expect_status 0 "prep bitmaps" "$doodle" prep --input "$sample/bitmaps" --classes cat,star --per-class 200 -o "$tmp/b.dset"
+expect_status 0 "prep bitmaps" "$doodle" prep --input "$sample/bitmaps" --classes "cat, star" --per-class 200 -o "$tmp/b.dset"
 expect_status 0 "info bitmaps" "$doodle" info "$tmp/b.dset"
 grep -q "400 bitmaps of 28x28, 2 classes" "$tmp/out" || fail "info: $(head -2 "$tmp/out")"
 
