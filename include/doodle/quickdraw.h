@@ -46,6 +46,9 @@ dd_stroke_reader *dd_stroke_reader_open(const char *path, dd_error *err);
 dd_next dd_stroke_reader_next(dd_stroke_reader *r, dd_drawing *d, dd_error *err);
 /* 1-based line (ndjson) or record (.bin) number of the record last returned. */
 uint64_t dd_stroke_reader_record(const dd_stroke_reader *r);
+/* Prefixes err with where the record last returned is, as the reader's own messages do ("path:line" or
+ * "path: record N"), for errors found later (e.g. by simplify or render). Returns -1. */
+int dd_stroke_reader_locate(const dd_stroke_reader *r, dd_error *err);
 void dd_stroke_reader_close(dd_stroke_reader *r);
 
 /* Parses one ndjson object (no trailing newline needed) into d. Unknown keys are skipped; only "drawing" is

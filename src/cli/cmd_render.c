@@ -73,12 +73,6 @@ static uint8_t *store_next(image_store *s, dd_error *err) {
     return s->pixels + s->count * s->image_size;
 }
 
-/* Prefixes err with where record `record` of path is, as the stroke reader does. */
-static void where(dd_error *err, const char *path, uint64_t record) {
-    if (dd_format_from_path(path) == DD_FORMAT_BIN) dd_error_prefix(err, "%s: record %llu", path, (unsigned long long)record);
-    else dd_error_prefix(err, "%s:%llu", path, (unsigned long long)record);
-}
-
 /* Reads path, rendering each drawing into the store. Returns 0, or -1 with err set for a fatal error. */
 static int render_file(const render_job *job, dd_renderer *r, const char *path, image_store *store,
                        file_part *part, uint64_t *skipped, dd_error *err) {
@@ -113,7 +107,7 @@ static int render_file(const render_job *job, dd_renderer *r, const char *path, 
             /* out of memory or a cairo failure stops everything; anything else is this record's fault */
             if (rec_err.code == DD_ERR_NOMEM || rec_err.code == DD_ERR_IO) nx = DD_NEXT_FATAL;
             else nx = DD_NEXT_BAD;
-            where(&rec_err, path, dd_stroke_reader_record(rd));
+            dd_stroke_reader_locate(rd, &rec_err);
         }
         if (nx == DD_NEXT_FATAL) {
             *err = rec_err;

@@ -41,12 +41,6 @@ typedef struct counts {
     uint64_t simplified, passed, skipped;
 } counts;
 
-/* Prefixes err with where record `record` of path is, as the stroke reader does. */
-static void where(dd_error *err, const char *path, uint64_t record) {
-    if (dd_format_from_path(path) == DD_FORMAT_BIN) dd_error_prefix(err, "%s: record %llu", path, (unsigned long long)record);
-    else dd_error_prefix(err, "%s:%llu", path, (unsigned long long)record);
-}
-
 /* Copies or simplifies every drawing of path to f. Returns 0, or -1 with err set when the run must stop. */
 static int simplify_file(const char *path, FILE *f, int strict, int quiet, dd_drawing *d, dd_drawing *s, counts *n,
                          dd_error *err) {
@@ -69,7 +63,7 @@ static int simplify_file(const char *path, FILE *f, int strict, int quiet, dd_dr
                 continue;
             }
             nx = rec.code == DD_ERR_NOMEM ? DD_NEXT_FATAL : DD_NEXT_BAD;
-            where(&rec, path, dd_stroke_reader_record(rd));
+            dd_stroke_reader_locate(rd, &rec);
         }
         if (nx == DD_NEXT_FATAL) {
             *err = rec;

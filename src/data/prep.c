@@ -115,8 +115,8 @@ static bool class_full(const prep *p, uint32_t label) {
     return p->o->per_class && p->rep->stats[label].kept >= p->o->per_class;
 }
 
-/* One stroke drawing that parsed (line `line` of path): filter, de-duplicate, simplify, store. */
-static int take_drawing(prep *p, uint32_t label, const char *path, uint64_t line, dd_error *err) {
+/* One stroke drawing that parsed (the record last returned by r): filter, de-duplicate, simplify, store. */
+static int take_drawing(prep *p, uint32_t label, const dd_stroke_reader *r, dd_error *err) {
     dd_drawing *d = &p->drawing;
     dd_class_stats *s = &p->rep->stats[label];
     s->read++;
@@ -140,7 +140,7 @@ static int take_drawing(prep *p, uint32_t label, const char *path, uint64_t line
             *err = rec_err;
             return -1;
         }
-        dd_error_prefix(&rec_err, "%s:%llu", path, (unsigned long long)line);
+        dd_stroke_reader_locate(r, &rec_err);
         return bad_record(p, (int)label, &rec_err, err);
     }
     if (ensure_writer(p, DD_DSET_STROKES, 0, 0, err)) return -1;
@@ -191,7 +191,7 @@ static int read_stroke_file(prep *p, const char *path, dd_error *err) {
         if (first && file_label < 0) file_label = label;
         if (label != file_label) single_class = false;
         first = false;
-        if ((rc = take_drawing(p, (uint32_t)label, path, dd_stroke_reader_record(r), err))) break;
+        if ((rc = take_drawing(p, (uint32_t)label, r, err))) break;
         /* Quick, Draw! files hold one class: once it is full, the rest of a (100k-drawing) file is not read */
         if (single_class && class_full(p, (uint32_t)label)) break;
     }

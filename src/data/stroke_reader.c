@@ -51,6 +51,11 @@ void dd_stroke_reader_close(dd_stroke_reader *r) {
 
 uint64_t dd_stroke_reader_record(const dd_stroke_reader *r) { return r->record; }
 
+int dd_stroke_reader_locate(const dd_stroke_reader *r, dd_error *err) {
+    if (r->format == DD_FORMAT_BIN) return dd_error_prefix(err, "%s: record %llu", r->path, (unsigned long long)r->record);
+    return dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->record);
+}
+
 static dd_next fatal(dd_stroke_reader *r, const dd_error *err) {
     r->failed = true;
     r->fatal = *err;
