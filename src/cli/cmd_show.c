@@ -39,6 +39,11 @@ typedef struct show_opts {
     dd_render_opts render;
 } show_opts;
 
+static int by_index(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* One pass over the set: reservoir-samples up to k records of every class (or only of class `only`) in the
  * chosen split into picked[c * k …] (picked[0 … k) for one class), each class's picks in file order; seen[c]
  * counts the class's records. */
@@ -56,15 +61,10 @@ static void sample(const dd_dataset *ds, int only, int split, uint64_t k, dd_rng
             if (j < k) mine[j] = i;
         }
     }
-    for (uint32_t c = 0; c < dd_dataset_class_count(ds); c++) { /* insertion sort: k is small */
+    for (uint32_t c = 0; c < dd_dataset_class_count(ds); c++) {
         if (only >= 0 && c != (uint32_t)only) continue;
-        uint64_t *mine = picked + (only >= 0 ? 0 : (uint64_t)c * k), n = seen[c] < k ? seen[c] : k;
-        for (uint64_t a = 1; a < n; a++)
-            for (uint64_t b = a; b > 0 && mine[b - 1] > mine[b]; b--) {
-                uint64_t t = mine[b];
-                mine[b] = mine[b - 1];
-                mine[b - 1] = t;
-            }
+        uint64_t n = seen[c] < k ? seen[c] : k;
+        qsort(picked + (only >= 0 ? 0 : (uint64_t)c * k), n, sizeof *picked, by_index);
     }
 }
 
@@ -99,8 +99,10 @@ static int run(const char *path, const show_opts *o, dd_error *err) {
         goto done;
     }
     uint64_t per_row = only >= 0 ? o->count : o->per_class;
-    if (!(picked = calloc((size_t)(only >= 0 ? 1 : n_classes) * per_row, sizeof *picked)) || !(seen = calloc(n_classes, sizeof *seen)) ||
-        !(tile = malloc((size_t)h * w))) {
+    picked = calloc((size_t)(only >= 0 ? 1 : n_classes) * per_row, sizeof *picked);
+    seen = calloc(n_classes, sizeof *seen);
+    tile = malloc((size_t)h * w);
+    if (!picked || !seen || !tile) {
         dd_fail(err, DD_ERR_NOMEM, "out of memory");
         goto done;
     }
