@@ -14,6 +14,7 @@ static const verb verbs[] = {
     {"prep", cmd_prep, "Quick, Draw! files -> a .dset dataset (classes, split, per-class limit)"},
     {"info", cmd_info, "print what a .dset holds: classes, counts, split, what prep skipped"},
     {"show", cmd_show, "PNG gallery of a dataset: drawings of every class, or many of one class"},
+    {"summary", cmd_summary, "a network's layers, output shapes and parameter counts, as Keras prints them"},
     {"render", cmd_render, "stroke files -> .npy bitmaps or a PNG grid, at any size"},
     {"simplify", cmd_simplify, "raw ndjson -> Google-style simplified ndjson"},
 };

@@ -1,0 +1,17 @@
+/* The built-in networks' cfg texts, compiled into the library from models/<name>.cfg by cmake/embed_models.cmake. */
+#ifndef DOODLE_NN_BUILTIN_MODELS_H
+#define DOODLE_NN_BUILTIN_MODELS_H
+
+#include <stddef.h>
+
+typedef struct dd_builtin_model {
+    const char *name; /* the file name without .cfg */
+    const char *text; /* NUL-terminated */
+    size_t len;       /* bytes of text, without the NUL */
+} dd_builtin_model;
+
+/* In alphabetical order of name, ended by an entry whose name is NULL. */
+extern const dd_builtin_model dd_builtin_models[];
+extern const size_t dd_builtin_model_count;
+
+#endif

@@ -1,0 +1,444 @@
+/* The model cfg text: an INI reader (lines -> sections and key = value entries), then the step from sections to
+ * the layers' hyper-parameters, with the key names, defaults and value ranges of include/doodle/model_spec.h. */
+#define _POSIX_C_SOURCE 200809L /* strcasecmp */
+#include "nn/cfg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/alloc.h"
+
+#define CFG_MAX_BYTES (1u << 20) /* a cfg is a few hundred bytes; anything near this is not one */
+#define CFG_MAX_LAYERS 4096
+
+int dd_cfg_fail(const dd_cfg *cfg, int line, dd_error *err, dd_status code, const char *fmt, ...) {
+    char msg[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++) /* quoted text from the file: no control characters on the terminal */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    return dd_fail(err, code, "%s:%d: %s", cfg->source, line, msg);
+}
+
+/* ---- reading the INI text ---- */
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+static char *trim(char *s) {
+    while (is_space(*s)) s++;
+    size_t n = strlen(s);
+    while (n > 0 && is_space(s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+/* Lower-cases s in place; true when it is a non-empty run of letters, digits and '_'. */
+static int lower_word(char *s) {
+    if (!*s) return 0;
+    for (; *s; s++) {
+        if (*s >= 'A' && *s <= 'Z') *s = (char)(*s - 'A' + 'a');
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+    }
+    return 1;
+}
+
+static int push_section(dd_cfg *cfg, size_t *cap, const char *name, int line, dd_error *err) {
+    if (cfg->n_sections == *cap) {
+        size_t n = *cap ? *cap * 2 : 16;
+        dd_cfg_section *s = dd_realloc(cfg->sections, n, sizeof *s, err);
+        if (!s) return -1;
+        cfg->sections = s;
+        *cap = n;
+    }
+    cfg->sections[cfg->n_sections++] = (dd_cfg_section){name, line, cfg->n_entries, 0};
+    return 0;
+}
+
+static int push_entry(dd_cfg *cfg, size_t *cap, const char *key, const char *value, int line, dd_error *err) {
+    if (cfg->n_entries == *cap) {
+        size_t n = *cap ? *cap * 2 : 64;
+        dd_cfg_entry *e = dd_realloc(cfg->entries, n, sizeof *e, err);
+        if (!e) return -1;
+        cfg->entries = e;
+        *cap = n;
+    }
+    cfg->entries[cfg->n_entries++] = (dd_cfg_entry){key, value, line};
+    cfg->sections[cfg->n_sections - 1].count++;
+    return 0;
+}
+
+static int read_line(dd_cfg *cfg, char *s, int line, size_t *cap_s, size_t *cap_e, dd_error *err) {
+    for (char *q = s; *q; q++)
+        if (*q == '#' || *q == ';') {
+            *q = '\0';
+            break;
+        }
+    s = trim(s);
+    if (!*s) return 0;
+    if (*s == '[') {
+        size_t n = strlen(s);
+        if (s[n - 1] != ']')
+            return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "section line '%.60s' does not end with ']'", s);
+        s[n - 1] = '\0';
+        char *name = trim(s + 1);
+        if (!lower_word(name))
+            return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "bad section name '[%.40s]'", name);
+        return push_section(cfg, cap_s, name, line, err);
+    }
+    char *eq = strchr(s, '=');
+    if (!eq)
+        return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "expected '[section]' or 'key = value', not '%.60s'", s);
+    *eq = '\0';
+    char *key = trim(s), *value = trim(eq + 1);
+    if (!lower_word(key)) return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "bad key name '%.40s'", key);
+    if (!cfg->n_sections)
+        return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED,
+                           "'%s = …' comes before any section: a cfg starts with [net]", key);
+    const dd_cfg_section *sec = &cfg->sections[cfg->n_sections - 1];
+    for (size_t i = sec->first; i < sec->first + sec->count; i++)
+        if (!strcmp(cfg->entries[i].key, key))
+            return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "[%s] duplicate key '%s' (first given on line %d)",
+                               sec->name, key, cfg->entries[i].line);
+    return push_entry(cfg, cap_e, key, value, line, err);
+}
+
+int dd_cfg_read(dd_cfg *cfg, const char *text, size_t len, const char *source, dd_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->source = source ? source : "cfg";
+    if (len > CFG_MAX_BYTES)
+        return dd_cfg_fail(cfg, 1, err, DD_ERR_RANGE, "%zu bytes is too large for a model cfg (at most %u)", len,
+                           CFG_MAX_BYTES);
+    cfg->buf = dd_malloc(len + 1, 1, err);
+    if (!cfg->buf) return -1;
+    if (len) memcpy(cfg->buf, text, len);
+    cfg->buf[len] = '\0';
+    char *p = cfg->buf, *end = cfg->buf + len;
+    if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3; /* UTF-8 byte order mark */
+    size_t cap_s = 0, cap_e = 0;
+    for (int line = 1;; line++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *stop = nl ? nl : end;
+        if (memchr(p, '\0', (size_t)(stop - p)))
+            return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "a NUL byte: this is not a text file");
+        *stop = '\0';
+        if (read_line(cfg, p, line, &cap_s, &cap_e, err)) return -1;
+        if (!nl) break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+void dd_cfg_free(dd_cfg *cfg) {
+    if (!cfg) return;
+    free(cfg->buf);
+    free(cfg->entries);
+    free(cfg->sections);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- from sections to hyper-parameters ---- */
+
+static const char *const net_keys[] = {"input", "classes", "name", NULL};
+static const char *const layer_keys[DD_LAYER_KIND_COUNT][8] = {
+    [DD_LAYER_CONV2D] = {"filters", "kernel", "stride", "padding", "activation", "bias", "name", NULL},
+    [DD_LAYER_BATCHNORM] = {"momentum", "epsilon", "name", NULL},
+    [DD_LAYER_ACTIVATION] = {"type", "name", NULL},
+    [DD_LAYER_MAXPOOL] = {"size", "stride", "name", NULL},
+    [DD_LAYER_FLATTEN] = {"name", NULL},
+    [DD_LAYER_DENSE] = {"units", "activation", "bias", "name", NULL},
+    [DD_LAYER_DROPOUT] = {"rate", "name", NULL},
+};
+
+static const dd_cfg_entry *find(const dd_cfg *cfg, const dd_cfg_section *s, const char *key) {
+    for (size_t i = s->first; i < s->first + s->count; i++)
+        if (!strcmp(cfg->entries[i].key, key)) return &cfg->entries[i];
+    return NULL;
+}
+
+int dd_cfg_key_line(const dd_cfg *cfg, int layer, const char *key) {
+    if (layer < -1 || (size_t)(layer + 1) >= cfg->n_sections) return 0;
+    const dd_cfg_section *s = &cfg->sections[layer + 1];
+    const dd_cfg_entry *e = find(cfg, s, key);
+    return e ? e->line : s->line;
+}
+
+static int check_keys(const dd_cfg *cfg, const dd_cfg_section *s, const char *const *keys, dd_error *err) {
+    for (size_t i = s->first; i < s->first + s->count; i++) {
+        const dd_cfg_entry *e = &cfg->entries[i];
+        int known = 0;
+        for (const char *const *k = keys; *k && !known; k++) known = !strcmp(*k, e->key);
+        if (known) continue;
+        char list[128] = "";
+        for (const char *const *k = keys; *k; k++) {
+            size_t n = strlen(list);
+            snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *k);
+        }
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] unknown key '%s' (its keys: %s)", s->name,
+                           e->key, list);
+    }
+    return 0;
+}
+
+static int missing(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, const char *example,
+                   dd_error *err) {
+    return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED, "[%s] has no %s (%s)", s->name, key, example);
+}
+
+/* A whole number from 0 to DD_SPEC_INT_MAX, digits only. */
+static int parse_uint(const char *s, const char **end, int *out) {
+    const char *p = s;
+    long v = 0;
+    if (*p < '0' || *p > '9') return -1;
+    while (*p >= '0' && *p <= '9') {
+        v = v * 10 + (*p++ - '0');
+        if (v > DD_SPEC_INT_MAX) return -1;
+    }
+    *out = (int)v;
+    *end = p;
+    return 0;
+}
+
+/* "A", "AxB" or "AxBxC" (spaces around the x's): up to max_dims numbers from 1 to DD_SPEC_INT_MAX. Returns how
+ * many there were, or -1. */
+static int parse_dims(const char *s, int max_dims, int *dims) {
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        while (is_space(*p)) p++;
+        if (n == max_dims || parse_uint(p, &p, &dims[n]) || dims[n] < 1) return -1;
+        n++;
+        while (is_space(*p)) p++;
+        if (!*p) return n;
+        if (*p != 'x' && *p != 'X') return -1;
+        p++;
+    }
+}
+
+static int get_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out,
+                   dd_error *err) {
+    const dd_cfg_entry *e = find(cfg, s, key);
+    if (!e) {
+        *out = def;
+        return 0;
+    }
+    const char *end;
+    if (parse_uint(e->value, &end, out) || *end || *out < min)
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
+                           "[%s] %s = '%.40s' is not a whole number from %d to %d", s->name, key, e->value, min,
+                           DD_SPEC_INT_MAX);
+    return 0;
+}
+
+static int get_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, double def, double lo, int lo_open,
+                     double hi, int hi_open, float *out, dd_error *err) {
+    const dd_cfg_entry *e = find(cfg, s, key);
+    if (!e) {
+        *out = (float)def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(e->value, &end);
+    if (!*e->value || *end || errno || !isfinite(v) || v < lo || (lo_open && v == lo) || v > hi ||
+        (hi_open && v == hi))
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not a number in %c%g, %g%c",
+                           s->name, key, e->value, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
+    *out = (float)v;
+    return 0;
+}
+
+static int get_bool(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int *out, dd_error *err) {
+    const dd_cfg_entry *e = find(cfg, s, key);
+    *out = def;
+    if (!e) return 0;
+    const char *v = e->value;
+    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")) *out = 1;
+    else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no")) *out = 0;
+    else
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not 1 or 0", s->name, key, v);
+    return 0;
+}
+
+static int get_activation(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int required,
+                          dd_activation *out, dd_error *err) {
+    const dd_cfg_entry *e = find(cfg, s, key);
+    *out = DD_ACT_LINEAR;
+    if (!e) return required ? missing(cfg, s, key, "relu or linear", err) : 0;
+    if (!strcasecmp(e->value, "relu")) *out = DD_ACT_RELU;
+    else if (!strcasecmp(e->value, "linear")) *out = DD_ACT_LINEAR;
+    else if (!strcasecmp(e->value, "softmax"))
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
+                           "[%s] %s = softmax: softmax comes with the loss; leave the last layer linear", s->name,
+                           key);
+    else
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not relu or linear", s->name,
+                           key, e->value);
+    return 0;
+}
+
+static int get_name(const dd_cfg *cfg, const dd_cfg_section *s, char *out, dd_error *err) {
+    const dd_cfg_entry *e = find(cfg, s, "name");
+    if (!e) return 0;
+    size_t n = strlen(e->value);
+    int ok = n > 0 && n < DD_SPEC_NAME_MAX;
+    for (const char *p = e->value; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+             *p == '-';
+    if (!ok)
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
+                           "[%s] name = '%.40s': a name is 1 to %d letters, digits, '_' or '-'", s->name, e->value,
+                           DD_SPEC_NAME_MAX - 1);
+    memcpy(out, e->value, n + 1);
+    return 0;
+}
+
+static int build_net(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides *ov, dd_error *err) {
+    const dd_cfg_section *s = &cfg->sections[0];
+    if (check_keys(cfg, s, net_keys, err) || get_name(cfg, s, spec->name, err)) return -1;
+    const dd_cfg_entry *e = find(cfg, s, "input");
+    int dims[3];
+    if (!e) return missing(cfg, s, "input", "input = HxWxC, e.g. 66x100x1", err);
+    if (parse_dims(e->value, 3, dims) != 3)
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
+                           "[net] input = '%.40s' is not HxWxC (height x width x channels, e.g. 66x100x1; each 1 to %d)",
+                           e->value, DD_SPEC_INT_MAX);
+    spec->input = (dd_shape){3, dims[2], dims[0], dims[1]};
+    if (!find(cfg, s, "classes") && !(ov && ov->classes))
+        return missing(cfg, s, "classes", "classes = N, the number of classes", err);
+    if (get_int(cfg, s, "classes", 0, 1, &spec->classes, err)) return -1;
+    if (ov) {
+        if (ov->classes < 0 || ov->classes > DD_SPEC_INT_MAX || ov->input_h < 0 || ov->input_h > DD_SPEC_INT_MAX ||
+            ov->input_w < 0 || ov->input_w > DD_SPEC_INT_MAX || (!ov->input_h != !ov->input_w))
+            return dd_fail(err, DD_ERR_USAGE, "classes %d or input %dx%d is out of range (1 to %d)", ov->classes,
+                           ov->input_h, ov->input_w, DD_SPEC_INT_MAX);
+        if (ov->classes) spec->classes = ov->classes;
+        if (ov->input_h) {
+            spec->input.h = ov->input_h;
+            spec->input.w = ov->input_w;
+        }
+    }
+    return 0;
+}
+
+static int build_layer(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
+    if (check_keys(cfg, s, layer_keys[l->kind], err) || get_name(cfg, s, l->name, err)) return -1;
+    switch (l->kind) {
+    case DD_LAYER_CONV2D: {
+        dd_conv2d_spec *c = &l->u.conv;
+        if (!find(cfg, s, "filters")) return missing(cfg, s, "filters", "filters = N, the output channels", err);
+        const dd_cfg_entry *k = find(cfg, s, "kernel");
+        if (!k) return missing(cfg, s, "kernel", "kernel = K or KHxKW", err);
+        int dims[2], n = parse_dims(k->value, 2, dims);
+        if (n < 1)
+            return dd_cfg_fail(cfg, k->line, err, DD_ERR_MALFORMED,
+                               "[conv2d] kernel = '%.40s' is not K or KHxKW (each 1 to %d)", k->value,
+                               DD_SPEC_INT_MAX);
+        c->kernel_h = dims[0];
+        c->kernel_w = n == 2 ? dims[1] : dims[0];
+        const dd_cfg_entry *p = find(cfg, s, "padding");
+        c->same_padding = 0;
+        if (p) {
+            if (!strcasecmp(p->value, "same")) c->same_padding = 1;
+            else if (strcasecmp(p->value, "valid"))
+                return dd_cfg_fail(cfg, p->line, err, DD_ERR_MALFORMED,
+                                   "[conv2d] padding = '%.40s' is not same or valid", p->value);
+        }
+        return get_int(cfg, s, "filters", 0, 1, &c->filters, err) || get_int(cfg, s, "stride", 1, 1, &c->stride, err) ||
+                       get_activation(cfg, s, "activation", 0, &c->activation, err) ||
+                       get_bool(cfg, s, "bias", 1, &c->bias, err)
+                   ? -1
+                   : 0;
+    }
+    case DD_LAYER_BATCHNORM:
+        return get_float(cfg, s, "momentum", 0.99, 0, 0, 1, 0, &l->u.bn.momentum, err) ||
+                       get_float(cfg, s, "epsilon", 0.001, 0, 1, 1, 0, &l->u.bn.epsilon, err)
+                   ? -1
+                   : 0;
+    case DD_LAYER_ACTIVATION:
+        return get_activation(cfg, s, "type", 1, &l->u.activation, err);
+    case DD_LAYER_MAXPOOL:
+        if (!find(cfg, s, "size")) return missing(cfg, s, "size", "size = K, the pool's side", err);
+        if (get_int(cfg, s, "size", 0, 1, &l->u.pool.size, err)) return -1;
+        return get_int(cfg, s, "stride", l->u.pool.size, 1, &l->u.pool.stride, err);
+    case DD_LAYER_FLATTEN:
+        return 0;
+    case DD_LAYER_DENSE: {
+        dd_dense_spec *d = &l->u.dense;
+        const dd_cfg_entry *u = find(cfg, s, "units");
+        if (!u) return missing(cfg, s, "units", "units = N, or units = classes", err);
+        if (!strcasecmp(u->value, "classes")) {
+            d->units = classes;
+            d->units_from_classes = 1;
+        } else {
+            const char *end;
+            if (parse_uint(u->value, &end, &d->units) || *end || d->units < 1)
+                return dd_cfg_fail(cfg, u->line, err, DD_ERR_MALFORMED,
+                                   "[dense] units = '%.40s' is not a whole number from 1 to %d, or classes", u->value,
+                                   DD_SPEC_INT_MAX);
+        }
+        return get_activation(cfg, s, "activation", 0, &d->activation, err) || get_bool(cfg, s, "bias", 1, &d->bias, err)
+                   ? -1
+                   : 0;
+    }
+    case DD_LAYER_DROPOUT:
+        if (!find(cfg, s, "rate")) return missing(cfg, s, "rate", "rate = R, the fraction dropped, 0 <= R < 1", err);
+        return get_float(cfg, s, "rate", 0, 0, 0, 1, 1, &l->u.dropout_rate, err);
+    case DD_LAYER_KIND_COUNT:
+        break;
+    }
+    return -1;
+}
+
+static int kind_of(const char *section) {
+    for (int k = 0; k < DD_LAYER_KIND_COUNT; k++)
+        if (!strcmp(section, dd_layer_kind_name((dd_layer_kind)k))) return k;
+    return -1;
+}
+
+static int unknown_section(const dd_cfg *cfg, const dd_cfg_section *s, dd_error *err) {
+    return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED,
+                       "unknown section [%s] (sections: net, conv2d, batchnorm, activation, maxpool, flatten, dense, "
+                       "dropout)",
+                       s->name);
+}
+
+int dd_cfg_build(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides *overrides, dd_error *err) {
+    if (!cfg->n_sections)
+        return dd_cfg_fail(cfg, 1, err, DD_ERR_MALFORMED,
+                           "no [net] section: a cfg starts with [net] (input = HxWxC, classes = N), then the layers");
+    const dd_cfg_section *net = &cfg->sections[0];
+    if (strcmp(net->name, "net")) {
+        if (kind_of(net->name) < 0) return unknown_section(cfg, net, err);
+        return dd_cfg_fail(cfg, net->line, err, DD_ERR_MALFORMED,
+                           "[%s] comes before [net]: a cfg starts with [net] (input = HxWxC, classes = N)",
+                           net->name);
+    }
+    if (build_net(cfg, spec, overrides, err)) return -1;
+    size_t n = cfg->n_sections - 1;
+    if (n == 0) return dd_cfg_fail(cfg, net->line, err, DD_ERR_MALFORMED, "[net] is followed by no layers");
+    if (n > CFG_MAX_LAYERS)
+        return dd_cfg_fail(cfg, cfg->sections[CFG_MAX_LAYERS + 1].line, err, DD_ERR_RANGE,
+                           "more than %d layers", CFG_MAX_LAYERS);
+    spec->layers = dd_calloc(n, sizeof *spec->layers, err);
+    if (!spec->layers) return -1;
+    spec->n_layers = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        const dd_cfg_section *s = &cfg->sections[i + 1];
+        dd_layer_spec *l = &spec->layers[i];
+        if (!strcmp(s->name, "net"))
+            return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED, "a second [net] section (the first is on line %d)",
+                               net->line);
+        int kind = kind_of(s->name);
+        if (kind < 0) return unknown_section(cfg, s, err);
+        l->kind = (dd_layer_kind)kind;
+        l->line = s->line;
+        if (build_layer(cfg, s, l, spec->classes, err)) return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* The model cfg text (include/doodle/model_spec.h describes it): an INI reader, and the step from its sections to
+ * the layers' hyper-parameters. Shapes, names and the parameter layout are src/nn/model_spec.c's. */
+#ifndef DOODLE_NN_CFG_H
+#define DOODLE_NN_CFG_H
+
+#include <stddef.h>
+
+#include "doodle/error.h"
+#include "doodle/model_spec.h"
+
+typedef struct dd_cfg_entry {
+    const char *key;   /* lower case */
+    const char *value; /* spaces trimmed, comment removed; may be empty */
+    int line;
+} dd_cfg_entry;
+
+typedef struct dd_cfg_section {
+    const char *name; /* lower case, without the brackets */
+    int line;
+    size_t first, count; /* its entries: entries[first .. first + count) */
+} dd_cfg_section;
+
+typedef struct dd_cfg {
+    const char *source; /* for messages: "source:line: …" */
+    char *buf;          /* a copy of the text, cut into the strings above */
+    dd_cfg_entry *entries;
+    size_t n_entries;
+    dd_cfg_section *sections;
+    size_t n_sections;
+} dd_cfg;
+
+/* Splits text into sections and key = value entries. Fails on a line that is neither, an entry before any
+ * section, a duplicate key within a section, a NUL byte. */
+int dd_cfg_read(dd_cfg *cfg, const char *text, size_t len, const char *source, dd_error *err);
+void dd_cfg_free(dd_cfg *cfg);
+
+/* Fills spec's input, classes, name (when [net] gives one), n_layers and each layer's kind, line, name (when
+ * given, else empty) and hyper-parameters with their defaults. Section 0 is [net]; layer i is section i + 1.
+ * Overrides replace [net]'s classes and input size. */
+int dd_cfg_build(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides *overrides, dd_error *err);
+
+/* The line of key in layer i's section (i = -1: [net]), or the section's own line when the key is not there. */
+int dd_cfg_key_line(const dd_cfg *cfg, int layer, const char *key);
+
+/* Sets err to "source:line: <message>" and returns -1. */
+int dd_cfg_fail(const dd_cfg *cfg, int line, dd_error *err, dd_status code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,358 @@
+/* A network's spec from its cfg text: shapes layer by layer (Keras' padding and pooling rules, by the layers' own
+ * dd_conv2d_dims_init and dd_maxpool_out_size), Keras' layer names, parameter counts and the layout of the
+ * parameter and state blocks; the built-in networks; Keras' summary table. */
+#define _POSIX_C_SOURCE 200809L /* strcasecmp */
+#include "doodle/model_spec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "doodle/layers.h"
+#include "nn/builtin_models.h"
+#include "nn/cfg.h"
+#include "util/alloc.h"
+
+static const struct {
+    const char *section; /* cfg section name */
+    const char *keras;   /* Keras' class name */
+    const char *base;    /* Keras' automatic layer name */
+} kinds[DD_LAYER_KIND_COUNT] = {
+    [DD_LAYER_CONV2D] = {"conv2d", "Conv2D", "conv2d"},
+    [DD_LAYER_BATCHNORM] = {"batchnorm", "BatchNormalization", "batch_normalization"},
+    [DD_LAYER_ACTIVATION] = {"activation", "Activation", "activation"},
+    [DD_LAYER_MAXPOOL] = {"maxpool", "MaxPooling2D", "max_pooling2d"},
+    [DD_LAYER_FLATTEN] = {"flatten", "Flatten", "flatten"},
+    [DD_LAYER_DENSE] = {"dense", "Dense", "dense"},
+    [DD_LAYER_DROPOUT] = {"dropout", "Dropout", "dropout"},
+};
+
+const char *dd_layer_kind_name(dd_layer_kind kind) {
+    return (unsigned)kind < DD_LAYER_KIND_COUNT ? kinds[kind].section : "unknown";
+}
+
+const char *dd_layer_keras_class(dd_layer_kind kind) {
+    return (unsigned)kind < DD_LAYER_KIND_COUNT ? kinds[kind].keras : "Unknown";
+}
+
+size_t dd_shape_count(dd_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
+
+void dd_shape_keras(dd_shape s, char *buf, size_t size) {
+    if (s.rank == 1) snprintf(buf, size, "(None, %d)", s.c);
+    else snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
+}
+
+/* ---- shapes and counts ---- */
+
+static int mul_ok(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
+static int add_ok(size_t *acc, size_t v) { return !__builtin_add_overflow(*acc, v, acc); }
+
+/* Places a tensor of count floats at the end of a block of *used floats. */
+static int place(dd_slot *slot, size_t count, size_t *used) {
+    slot->offset = *used;
+    slot->count = count;
+    return add_ok(used, count);
+}
+
+static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
+    dd_shape cur = spec->input;
+    if (dd_shape_count(cur) > INT_MAX)
+        return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, -1, "input"), err, DD_ERR_RANGE,
+                           "[net] input %dx%dx%d is too large (more than %d values)", cur.h, cur.w, cur.c, INT_MAX);
+    spec->n_params = spec->n_state = 0;
+    for (int i = 0; i < spec->n_layers; i++) {
+        dd_layer_spec *l = &spec->layers[i];
+        const char *sec = kinds[l->kind].section;
+        size_t weights = 0, biases = 0, stats = 0;
+        int ok = 1;
+        l->in = cur;
+        if ((l->kind == DD_LAYER_CONV2D || l->kind == DD_LAYER_MAXPOOL) && cur.rank != 3)
+            return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
+                               "[%s] needs an image input (HxWxC), but its input is flat (%d values): it cannot come "
+                               "after [flatten] or [dense]",
+                               sec, cur.c);
+        switch (l->kind) {
+        case DD_LAYER_CONV2D: {
+            dd_conv2d_spec *c = &l->u.conv;
+            if (!c->same_padding && (c->kernel_h > cur.h || c->kernel_w > cur.w))
+                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
+                                   "[conv2d] kernel %dx%d is larger than its input %dx%d (padding = valid)", c->kernel_h,
+                                   c->kernel_w, cur.h, cur.w);
+            dd_conv2d_dims dims; /* Keras' padding rules, as the layer computes them */
+            if (dd_conv2d_dims_init(&dims, 1, cur.c, cur.h, cur.w, c->filters, c->kernel_h, c->kernel_w, c->stride,
+                                    c->same_padding))
+                return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[conv2d] does not fit its input %dx%dx%d", cur.h,
+                                   cur.w, cur.c);
+            l->out = (dd_shape){3, c->filters, dims.out_h, dims.out_w};
+            c->pad_top = dims.pad_top;
+            c->pad_left = dims.pad_left;
+            ok = mul_ok((size_t)c->filters, (size_t)cur.c, &weights) && mul_ok(weights, (size_t)c->kernel_h, &weights) &&
+                 mul_ok(weights, (size_t)c->kernel_w, &weights);
+            biases = c->bias ? (size_t)c->filters : 0;
+            break;
+        }
+        case DD_LAYER_BATCHNORM:
+            l->out = cur;
+            weights = biases = stats = (size_t)cur.c;
+            break;
+        case DD_LAYER_MAXPOOL: {
+            const dd_maxpool_spec *p = &l->u.pool;
+            if (p->size > cur.h || p->size > cur.w)
+                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "size"), err, DD_ERR_RANGE,
+                                   "[maxpool] size %d is larger than its input %dx%d", p->size, cur.h, cur.w);
+            l->out = (dd_shape){3, cur.c, dd_maxpool_out_size(cur.h, p->size, p->stride),
+                                dd_maxpool_out_size(cur.w, p->size, p->stride)};
+            break;
+        }
+        case DD_LAYER_FLATTEN:
+            l->out = (dd_shape){1, (int)dd_shape_count(cur), 1, 1};
+            break;
+        case DD_LAYER_DENSE: {
+            const dd_dense_spec *d = &l->u.dense;
+            if (cur.rank != 1)
+                return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
+                                   "[dense] needs a flat input, but its input is %dx%dx%d (HxWxC): put a [flatten] "
+                                   "before it",
+                                   cur.h, cur.w, cur.c);
+            l->out = (dd_shape){1, d->units, 1, 1};
+            ok = mul_ok((size_t)d->units, (size_t)cur.c, &weights);
+            biases = d->bias ? (size_t)d->units : 0;
+            break;
+        }
+        case DD_LAYER_ACTIVATION:
+        case DD_LAYER_DROPOUT:
+        case DD_LAYER_KIND_COUNT:
+            l->out = cur;
+            break;
+        }
+        if (dd_shape_count(l->out) > INT_MAX)
+            return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] output %dx%dx%d is too large (more than %d values)",
+                               sec, l->out.h, l->out.w, l->out.c, INT_MAX);
+        ok = ok && place(&l->weight, weights, &spec->n_params) && place(&l->bias, biases, &spec->n_params) &&
+             place(&l->running_mean, stats, &spec->n_state) && place(&l->running_var, stats, &spec->n_state);
+        if (!ok) return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] makes too many parameters", sec);
+        l->n_trainable = weights + biases;
+        l->n_non_trainable = 2 * stats;
+        cur = l->out;
+    }
+    const dd_layer_spec *last = &spec->layers[spec->n_layers - 1];
+    if (cur.rank != 1)
+        return dd_cfg_fail(cfg, last->line, err, DD_ERR_RANGE,
+                           "[%s] the network ends with a %dx%dx%d image, not the %d class scores: end with [flatten] "
+                           "and [dense] units = classes",
+                           kinds[last->kind].section, cur.h, cur.w, cur.c, spec->classes);
+    if (cur.c != spec->classes) {
+        int line = last->line;
+        for (int i = spec->n_layers - 1; i >= 0; i--)
+            if (spec->layers[i].kind == DD_LAYER_DENSE || spec->layers[i].kind == DD_LAYER_FLATTEN) {
+                line = dd_cfg_key_line(cfg, i, "units");
+                break;
+            }
+        return dd_cfg_fail(cfg, line, err, DD_ERR_RANGE,
+                           "the network ends with %d outputs, but there are %d classes (write units = classes)", cur.c,
+                           spec->classes);
+    }
+    return 0;
+}
+
+/* Keras' names for the layers the cfg does not name: conv2d, conv2d_1, …, counted per kind. */
+static int name_layers(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
+    int counter[DD_LAYER_KIND_COUNT] = {0};
+    for (int i = 0; i < spec->n_layers; i++) {
+        dd_layer_spec *l = &spec->layers[i];
+        if (l->name[0]) continue;
+        int k = counter[l->kind]++;
+        if (k) snprintf(l->name, sizeof l->name, "%s_%d", kinds[l->kind].base, k);
+        else snprintf(l->name, sizeof l->name, "%s", kinds[l->kind].base);
+    }
+    for (int i = 1; i < spec->n_layers; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(spec->layers[i].name, spec->layers[j].name))
+                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "name"), err, DD_ERR_MALFORMED,
+                                   "[%s] two layers named '%s' (the other is on line %d)",
+                                   kinds[spec->layers[i].kind].section, spec->layers[i].name, spec->layers[j].line);
+    return 0;
+}
+
+dd_model_spec *dd_model_spec_parse(const char *text, size_t len, const char *source, const char *name,
+                                   const dd_spec_overrides *overrides, dd_error *err) {
+    dd_model_spec *spec = dd_calloc(1, sizeof *spec, err);
+    if (!spec) return NULL;
+    snprintf(spec->name, sizeof spec->name, "%s", name && *name ? name : "model");
+    dd_cfg cfg;
+    int rc = dd_cfg_read(&cfg, text, len, source, err);
+    if (!rc) rc = dd_cfg_build(&cfg, spec, overrides, err);
+    if (!rc) rc = infer(spec, &cfg, err);
+    if (!rc) rc = name_layers(spec, &cfg, err);
+    if (!rc) {
+        spec->cfg_text = dd_malloc(len + 1, 1, err);
+        if (spec->cfg_text) {
+            memcpy(spec->cfg_text, text, len);
+            spec->cfg_text[len] = '\0';
+        } else {
+            rc = -1;
+        }
+    }
+    dd_cfg_free(&cfg);
+    if (rc) {
+        dd_model_spec_free(spec);
+        return NULL;
+    }
+    return spec;
+}
+
+void dd_model_spec_free(dd_model_spec *spec) {
+    if (!spec) return;
+    free(spec->layers);
+    free(spec->cfg_text);
+    free(spec);
+}
+
+#define CFG_FILE_MAX (1u << 20)
+
+dd_model_spec *dd_model_spec_load(const char *path, const dd_spec_overrides *overrides, dd_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = dd_malloc(CFG_FILE_MAX + 1, 1, err);
+    size_t len = text ? fread(text, 1, CFG_FILE_MAX + 1, f) : 0;
+    int bad = text && ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (!text) return NULL;
+    dd_model_spec *spec = NULL;
+    if (bad) {
+        dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(saved));
+    } else if (len > CFG_FILE_MAX) {
+        dd_fail(err, DD_ERR_RANGE, "%s: too large for a model cfg (more than %u bytes)", path, CFG_FILE_MAX);
+    } else {
+        /* the model is named after the file */
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        char name[DD_SPEC_NAME_MAX];
+        size_t n = strlen(base);
+        if (n > 4 && !strcasecmp(base + n - 4, ".cfg")) n -= 4;
+        if (n >= sizeof name) n = sizeof name - 1;
+        memcpy(name, base, n);
+        name[n] = '\0';
+        spec = dd_model_spec_parse(text, len, path, name, overrides, err);
+    }
+    free(text);
+    return spec;
+}
+
+/* ---- built-in networks ---- */
+
+const char *dd_model_builtin_name(size_t i) { return i < dd_builtin_model_count ? dd_builtin_models[i].name : NULL; }
+
+const char *dd_model_builtin_cfg(const char *name, size_t *len) {
+    for (size_t i = 0; name && i < dd_builtin_model_count; i++)
+        if (!strcmp(dd_builtin_models[i].name, name)) {
+            if (len) *len = dd_builtin_models[i].len;
+            return dd_builtin_models[i].text;
+        }
+    return NULL;
+}
+
+dd_model_spec *dd_model_spec_builtin(const char *name, const dd_spec_overrides *overrides, dd_error *err) {
+    size_t len;
+    const char *text = dd_model_builtin_cfg(name, &len);
+    if (!text) {
+        char list[256] = "";
+        for (size_t i = 0; i < dd_builtin_model_count; i++) {
+            size_t n = strlen(list);
+            snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", dd_builtin_models[i].name);
+        }
+        dd_fail(err, DD_ERR_USAGE, "no built-in model named '%.60s' (built-in: %s)", name ? name : "", list);
+        return NULL;
+    }
+    char source[DD_SPEC_NAME_MAX + 16];
+    snprintf(source, sizeof source, "models/%s.cfg", name);
+    return dd_model_spec_parse(text, len, source, name, overrides, err);
+}
+
+/* ---- Keras' summary table ---- */
+
+/* Keras 2.x lays the table out 65 characters wide with columns ending at 29, 55 and 65. */
+#define SUMMARY_WIDTH 65
+static const int column_end[3] = {29, 55, 65};
+
+/* One row as Keras prints it: each cell starts after the previous column's end (the first after one space), holds
+ * at most the column's width less 2 characters (the last column: its whole width), and what does not fit
+ * continues on the next line; a cell breaks early after "),", "},", "]," or "',". Lines are padded with spaces to
+ * each column's end, so a cut first cell pushes the rest of its line one column to the right, as in Keras. */
+static void print_row(FILE *out, const char *const fields[3]) {
+    static const char *const breaks[] = {"),", "},", "],", "',"};
+    const char *left[3] = {fields[0], fields[1], fields[2]};
+    while (*left[0] || *left[1] || *left[2]) {
+        char line[3 * SUMMARY_WIDTH];
+        size_t n = 0;
+        for (int col = 0; col < 3; col++) {
+            int start = col ? column_end[col - 1] : 0, space = col < 2 ? 2 : 0;
+            size_t len = strlen(left[col]), cutoff = (size_t)(column_end[col] - start - space);
+            size_t fit = len < cutoff ? len : cutoff;
+            size_t best = SIZE_MAX;
+            for (size_t b = 0; b < sizeof breaks / sizeof breaks[0]; b++)
+                for (size_t i = 0; i + 2 <= fit; i++)
+                    if (left[col][i] == breaks[b][0] && left[col][i + 1] == breaks[b][1]) {
+                        if (i + 2 < best) best = i + 2;
+                        break;
+                    }
+            if (best != SIZE_MAX) cutoff = fit = best;
+            if (col == 0) line[n++] = ' ';
+            memcpy(line + n, left[col], fit);
+            n += fit;
+            for (int s = 0; s < space; s++) line[n++] = ' ';
+            left[col] += len < cutoff ? len : cutoff;
+            while (n < (size_t)column_end[col]) line[n++] = ' ';
+        }
+        fprintf(out, "%.*s\n", (int)n, line);
+    }
+}
+
+static void rule(FILE *out, char c) {
+    char line[SUMMARY_WIDTH + 1];
+    memset(line, c, SUMMARY_WIDTH);
+    line[SUMMARY_WIDTH] = '\0';
+    fprintf(out, "%s\n", line);
+}
+
+/* 1234567 -> "1,234,567" */
+static void with_commas(size_t v, char *buf, size_t size) {
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%zu", v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+}
+
+void dd_model_spec_summary(const dd_model_spec *spec, FILE *out) {
+    fprintf(out, "Model: \"%s\"\n", spec->name);
+    rule(out, '_');
+    print_row(out, (const char *const[3]){"Layer (type)", "Output Shape", "Param #"});
+    rule(out, '=');
+    for (int i = 0; i < spec->n_layers; i++) {
+        const dd_layer_spec *l = &spec->layers[i];
+        char cell[DD_SPEC_NAME_MAX + 32], shape[64], params[32];
+        snprintf(cell, sizeof cell, "%s (%s)", l->name, kinds[l->kind].keras);
+        dd_shape_keras(l->out, shape, sizeof shape);
+        snprintf(params, sizeof params, "%zu", l->n_trainable + l->n_non_trainable);
+        print_row(out, (const char *const[3]){cell, shape, params});
+        fprintf(out, "%*s\n", SUMMARY_WIDTH, ""); /* Keras 2.x separates layers with a line of spaces */
+    }
+    rule(out, '=');
+    char total[32], trainable[32], fixed[32];
+    with_commas(spec->n_params + spec->n_state, total, sizeof total);
+    with_commas(spec->n_params, trainable, sizeof trainable);
+    with_commas(spec->n_state, fixed, sizeof fixed);
+    fprintf(out, "Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n", total, trainable, fixed);
+    rule(out, '_');
+}
