@@ -1,0 +1,82 @@
+/* A network ready to run: its spec (include/doodle/model_spec.h), one parameter block, one state block
+ * (BatchNorm running statistics), the class names and the rendering settings it was trained with.
+ *
+ * Running a model needs a dd_workspace (activations, gradients and scratch for a batch size). A model is shared
+ * read-only by any number of threads for inference, each with its own workspace; training changes the state block
+ * (running statistics) and so owns the model.
+ *
+ * Files: safetensors (include/doodle/safetensors.h). Tensors are named after the layers: "<layer>.weight",
+ * "<layer>.bias", "<layer>.running_mean", "<layer>.running_var" (conv weight [out, in, kh, kw], dense weight
+ * [out, in], as PyTorch lays them out). __metadata__ holds "format" = "doodle-model", "format_version" = "1", the
+ * cfg text ("cfg"), the class names ("classes", a JSON array), the input size ("input", HxWxC) and the
+ * rendering settings ("render", JSON), so one file is a whole model. */
+#ifndef DOODLE_MODEL_H
+#define DOODLE_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "doodle/error.h"
+#include "doodle/model_spec.h"
+#include "doodle/render.h"
+#include "doodle/rng.h"
+#include "doodle/safetensors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DD_MODEL_FORMAT_VERSION 1
+
+typedef struct dd_model {
+    dd_model_spec *spec;
+    float *params; /* [spec->n_params] */
+    float *state;  /* [spec->n_state] */
+    char (*class_names)[DD_SPEC_NAME_MAX]; /* [spec->classes]; "class 0", … until set from a dataset */
+    dd_render_opts render;                 /* how strokes are rendered for this model (size = the input size) */
+} dd_model;
+
+/* Takes ownership of spec. Initialises as Keras does: Glorot-uniform weights from seed, zero biases, BatchNorm
+ * gamma 1 and beta 0, running mean 0 and variance 1. */
+dd_model *dd_model_new(dd_model_spec *spec, uint64_t seed, dd_error *err);
+void dd_model_free(dd_model *m);
+/* Sets class i's name (at most DD_SPEC_NAME_MAX - 1 bytes). */
+int dd_model_set_class_name(dd_model *m, int i, const char *name, dd_error *err);
+
+/* Adds the model's tensors and metadata to a safetensors writer (a checkpoint adds its own next to them); the
+ * tensors point into m, which must outlive the write. */
+int dd_model_add_to(const dd_model *m, dd_st_writer *w, dd_error *err);
+/* Writes the model as one .safetensors file, atomically. */
+int dd_model_save(const dd_model *m, const char *path, dd_error *err);
+/* Reads a model from an open safetensors file / from a path. Every tensor must be there with its shape. */
+dd_model *dd_model_from(const dd_st_file *f, const char *path, dd_error *err);
+dd_model *dd_model_load(const char *path, dd_error *err);
+
+typedef struct dd_workspace dd_workspace;
+
+/* Buffers for batches of up to max_batch; training adds what backward needs. */
+dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, dd_error *err);
+void dd_workspace_free(dd_workspace *ws);
+
+/* Inference: x [batch, C, H, W] (pixels 0..1) -> logits [batch, classes], owned by the workspace. BatchNorm uses
+ * the running statistics, dropout is the identity. */
+const float *dd_model_infer(const dd_model *m, dd_workspace *ws, const float *x, int batch);
+
+/* Training forward: BatchNorm uses (and updates the running statistics with) the batch's statistics, dropout
+ * draws its masks from rng. Returns the logits. */
+const float *dd_model_forward_train(dd_model *m, dd_workspace *ws, const float *x, int batch, dd_rng *rng);
+/* After dd_model_forward_train: softmax cross-entropy against labels [batch]; gradients of the mean loss are
+ * ADDED to grads [n_params] (zero it first). Returns the mean loss; probs [batch, classes] stay in the workspace
+ * (dd_workspace_probs). */
+float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, int batch, float *grads);
+const float *dd_workspace_probs(const dd_workspace *ws);
+/* Output of layer i (after its own activation) from the last forward pass: [batch, count of its out shape]. */
+const float *dd_workspace_layer_output(const dd_workspace *ws, int i);
+
+/* Which parameters weight decay applies to (conv and dense weights, not biases or BatchNorm): [n_params], 0/1. */
+uint8_t *dd_model_decay_mask(const dd_model *m, dd_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
