@@ -145,9 +145,20 @@ dd_model *dd_model_from(const dd_st_file *f, const char *path, dd_error *err) {
                 version ? version : "(none)", DD_MODEL_FORMAT_VERSION);
         return NULL;
     }
+    /* the cfg as written, with the class count and input size the model was built with */
+    dd_spec_overrides ov = {0};
+    cJSON *classes = cJSON_Parse(dd_st_metadata(f, "classes") ? dd_st_metadata(f, "classes") : "");
+    ov.classes = cJSON_IsArray(classes) ? cJSON_GetArraySize(classes) : 0;
+    cJSON_Delete(classes);
+    const char *input = dd_st_metadata(f, "input");
+    int c;
+    if (!input || sscanf(input, "%dx%dx%d", &ov.input_h, &ov.input_w, &c) != 3) {
+        bad_model(err, path, "no input size (HxWxC) in the metadata", NULL);
+        return NULL;
+    }
     char source[600];
     snprintf(source, sizeof source, "%s (cfg)", path);
-    dd_model_spec *spec = dd_model_spec_parse(cfg, strlen(cfg), source, NULL, NULL, err);
+    dd_model_spec *spec = dd_model_spec_parse(cfg, strlen(cfg), source, NULL, &ov, err);
     if (!spec) return NULL;
     dd_model *m = dd_model_new(spec, 0, err);
     if (!m) return NULL;
