@@ -15,6 +15,8 @@ static const verb verbs[] = {
     {"info", cmd_info, "print what a .dset holds: classes, counts, split, what prep skipped"},
     {"show", cmd_show, "PNG gallery of a dataset: drawings of every class, or many of one class"},
     {"summary", cmd_summary, "a network's layers, output shapes and parameter counts, as Keras prints them"},
+    {"eval", cmd_eval, "a trained model on a dataset: accuracy, loss, top-3, confusion matrix, per-class F1"},
+    {"predict", cmd_predict, "top classes with probabilities for drawings in ndjson, .npy or PNG files"},
     {"render", cmd_render, "stroke files -> .npy bitmaps or a PNG grid, at any size"},
     {"simplify", cmd_simplify, "raw ndjson -> Google-style simplified ndjson"},
 };

@@ -1,0 +1,71 @@
+/* The embedding API: load a trained model, classify drawings, free.
+ *
+ *   dd_error err;
+ *   dd_classifier *c = dd_classifier_open("run/model.safetensors", &err);
+ *   dd_prediction top[3];
+ *   int n = dd_classify_strokes(c, &drawing, top, 3, &err);   // top[0 .. n) best first
+ *   printf("%s %.3f\n", top[0].name, top[0].probability);
+ *   dd_classifier_close(c);
+ *
+ * A drawing is seen exactly as training saw it: raw strokes are simplified with Google's recipe first (the
+ * dd_simplified_view rule: drawings already simplified are used as they are), then rendered with dd_render at
+ * the model's input size and rendering settings; pixels (0 = background, 255 = ink) are scaled to 0..1.
+ *
+ * Threads: a classifier holds the model, one workspace, one renderer and scratch buffers, and each call uses
+ * them, so ONE classifier must not be used by two threads at once. Classifiers share nothing with each other:
+ * open one per thread to classify in parallel. Names returned (dd_prediction.name, dd_classifier_class_name)
+ * live as long as the classifier. */
+#ifndef DOODLE_CLASSIFY_H
+#define DOODLE_CLASSIFY_H
+
+#include <stdint.h>
+
+#include "doodle/drawing.h"
+#include "doodle/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dd_classifier dd_classifier;
+
+typedef struct dd_prediction {
+    int index;         /* the model's class index */
+    const char *name;  /* its name, owned by the classifier */
+    float probability; /* softmax probability, 0..1 */
+} dd_prediction;
+
+/* Loads a model written by `doodle train` (a .safetensors file). The model must take one input channel. */
+dd_classifier *dd_classifier_open(const char *model_path, dd_error *err);
+void dd_classifier_close(dd_classifier *c);
+
+int dd_classifier_class_count(const dd_classifier *c);
+/* NULL when i is out of range. */
+const char *dd_classifier_class_name(const dd_classifier *c, int i);
+/* The model's input size: what dd_classify_bitmap wants. */
+void dd_classifier_input_size(const dd_classifier *c, uint32_t *height, uint32_t *width);
+
+/* Classifies one drawing (raw or simplified strokes) and writes the k most probable classes, best first, to
+ * top[0 .. min(k, classes)). Returns how many were written, or -1 (err set) for k < 1, a drawing that cannot be
+ * simplified or rendered, or out of memory. */
+int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *top, int k, dd_error *err);
+
+/* The same for an 8-bit image, row-major, 0 = background, 255 = ink (like Quick, Draw!'s bitmaps; invert dark
+ * ink on white first). height x width must be the model's input size. */
+int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height, uint32_t width, dd_prediction *top,
+                       int k, dd_error *err);
+
+/* The same for a PNG picture of any size, grey or colour, with or without transparency. The rule:
+ *   1. the picture is laid on white paper (transparent parts are white) and turned to grey (0.299 R + 0.587 G +
+ *      0.114 B);
+ *   2. when the mean grey is above half (dark ink on light paper, as people draw) it is inverted, so that ink is
+ *      bright and the background dark as in training; a picture that is already light on dark is kept;
+ *   3. the whole picture (no cropping) is scaled to fit the model's input keeping its aspect ratio, centred, with
+ *      cairo's GOOD filter; a picture of exactly the input size is used pixel for pixel.
+ * Works best when the drawing fills the picture with a small margin, as training drawings do. */
+int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, int k, dd_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

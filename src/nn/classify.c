@@ -1,0 +1,228 @@
+/* The embedding API (include/doodle/classify.h): one model, one workspace for a batch of one, one renderer. */
+#include "doodle/classify.h"
+
+#include <cairo.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/model.h"
+#include "doodle/render.h"
+#include "doodle/simplify.h"
+#include "util/alloc.h"
+
+struct dd_classifier {
+    dd_model *model;
+    dd_workspace *ws;
+    dd_renderer *renderer;
+    dd_drawing simplified; /* buffer for raw drawings */
+    uint8_t *image;        /* [h * w] the rendered drawing */
+    float *input;          /* [h * w] image / 255 */
+    double *probs;         /* [classes] */
+    uint8_t *taken;        /* [classes] for picking the top k */
+};
+
+dd_classifier *dd_classifier_open(const char *model_path, dd_error *err) {
+    dd_classifier *c = dd_calloc(1, sizeof *c, err);
+    if (!c) return NULL;
+    dd_drawing_init(&c->simplified);
+    if (!(c->model = dd_model_load(model_path, err))) goto fail;
+    const dd_model_spec *s = c->model->spec;
+    if (s->input.c != 1) {
+        dd_fail(err, DD_ERR_UNSUPPORTED, "%s: the model takes %d input channels; drawings have 1", model_path,
+                s->input.c);
+        goto fail;
+    }
+    size_t pixels = (size_t)s->input.h * (size_t)s->input.w;
+    if (!(c->ws = dd_workspace_new(c->model, 1, false, err)) || !(c->renderer = dd_renderer_new(&c->model->render, err)) ||
+        !(c->image = dd_malloc(pixels, 1, err)) || !(c->input = dd_malloc(pixels, sizeof *c->input, err)) ||
+        !(c->probs = dd_malloc((size_t)s->classes, sizeof *c->probs, err)) ||
+        !(c->taken = dd_malloc((size_t)s->classes, 1, err)))
+        goto fail;
+    return c;
+fail:
+    dd_classifier_close(c);
+    return NULL;
+}
+
+void dd_classifier_close(dd_classifier *c) {
+    if (!c) return;
+    dd_workspace_free(c->ws);
+    dd_renderer_free(c->renderer);
+    dd_model_free(c->model);
+    dd_drawing_free(&c->simplified);
+    free(c->image);
+    free(c->input);
+    free(c->probs);
+    free(c->taken);
+    free(c);
+}
+
+int dd_classifier_class_count(const dd_classifier *c) { return c->model->spec->classes; }
+
+const char *dd_classifier_class_name(const dd_classifier *c, int i) {
+    return i >= 0 && i < c->model->spec->classes ? c->model->class_names[i] : NULL;
+}
+
+void dd_classifier_input_size(const dd_classifier *c, uint32_t *height, uint32_t *width) {
+    *height = (uint32_t)c->model->spec->input.h;
+    *width = (uint32_t)c->model->spec->input.w;
+}
+
+/* Runs the model on c->input and writes the top k. */
+static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
+    int n = c->model->spec->classes;
+    const float *logits = dd_model_infer(c->model, c->ws, c->input, 1);
+    if (!logits) return dd_fail(err, DD_ERR_USAGE, "inference failed");
+    /* softmax in double with the maximum subtracted */
+    float max = logits[0];
+    for (int i = 1; i < n; i++)
+        if (logits[i] > max) max = logits[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += c->probs[i] = exp((double)logits[i] - max);
+    for (int i = 0; i < n; i++) {
+        c->probs[i] /= sum;
+        c->taken[i] = 0;
+    }
+    if (k > n) k = n;
+    /* k passes of selection: k is small; ties go to the lower index, as argmax does */
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int i = 0; i < n; i++)
+            if (!c->taken[i] && (best < 0 || c->probs[i] > c->probs[best])) best = i;
+        c->taken[best] = 1;
+        top[j] = (dd_prediction){.index = best, .name = c->model->class_names[best], .probability = (float)c->probs[best]};
+    }
+    return k;
+}
+
+int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height, uint32_t width, dd_prediction *top,
+                       int k, dd_error *err) {
+    const dd_model_spec *s = c->model->spec;
+    if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
+    if (height != (uint32_t)s->input.h || width != (uint32_t)s->input.w)
+        return dd_fail(err, DD_ERR_USAGE, "a %ux%u image for a model that takes %dx%d", height, width, s->input.h,
+                       s->input.w);
+    size_t n = (size_t)height * width;
+    for (size_t i = 0; i < n; i++) c->input[i] = (float)pixels[i] / 255.0f;
+    return run(c, top, k, err);
+}
+
+int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *top, int k, dd_error *err) {
+    if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
+    if (dd_drawing_validate(d, err)) return -1;
+    const dd_drawing *use = dd_simplified_view(d, &c->simplified, err);
+    if (!use || dd_render(c->renderer, use, c->image, err)) return -1;
+    return dd_classify_bitmap(c, c->image, c->model->render.height, c->model->render.width, top, k, err);
+}
+
+/* ---- PNG pictures (the rule is in classify.h) ---- */
+
+static int cairo_failed(cairo_status_t st, const char *path, const char *what, dd_error *err) {
+    return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "%s: %s: %s", path, what,
+                   cairo_status_to_string(st));
+}
+
+/* Steps 1 and 2: picture -> an A8 surface of ink (bright on dark), the picture's size. NULL on failure. */
+static cairo_surface_t *ink_of(cairo_surface_t *png, const char *path, dd_error *err) {
+    int sw = cairo_image_surface_get_width(png), sh = cairo_image_surface_get_height(png);
+    cairo_surface_t *flat = cairo_image_surface_create(CAIRO_FORMAT_RGB24, sw, sh);
+    cairo_surface_t *ink = cairo_image_surface_create(CAIRO_FORMAT_A8, sw, sh);
+    cairo_t *cr = cairo_create(flat);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_surface(cr, png, 0, 0);
+    cairo_paint(cr);
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(ink);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        cairo_failed(st, path, "cannot convert the picture", err);
+        cairo_surface_destroy(flat);
+        cairo_surface_destroy(ink);
+        return NULL;
+    }
+    cairo_surface_flush(flat);
+    cairo_surface_flush(ink);
+    const unsigned char *src = cairo_image_surface_get_data(flat);
+    unsigned char *dst = cairo_image_surface_get_data(ink);
+    int src_stride = cairo_image_surface_get_stride(flat), dst_stride = cairo_image_surface_get_stride(ink);
+    uint64_t sum = 0;
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) {
+            uint32_t px;
+            memcpy(&px, src + (size_t)y * src_stride + (size_t)x * 4, sizeof px); /* 0x00RRGGBB, native order */
+            uint32_t r = px >> 16 & 0xff, g = px >> 8 & 0xff, b = px & 0xff;
+            uint8_t grey = (uint8_t)((299 * r + 587 * g + 114 * b + 500) / 1000);
+            dst[(size_t)y * dst_stride + x] = grey;
+            sum += grey;
+        }
+    if (2 * sum > 255 * (uint64_t)sw * (uint64_t)sh) /* mean above half: dark ink on light paper */
+        for (int y = 0; y < sh; y++)
+            for (int x = 0; x < sw; x++) dst[(size_t)y * dst_stride + x] = (uint8_t)(255 - dst[(size_t)y * dst_stride + x]);
+    cairo_surface_mark_dirty(ink);
+    cairo_surface_destroy(flat);
+    return ink;
+}
+
+/* Step 3: ink scaled into c->image at the model's input size. */
+static int fit(dd_classifier *c, cairo_surface_t *ink, const char *path, dd_error *err) {
+    int h = c->model->spec->input.h, w = c->model->spec->input.w;
+    int sw = cairo_image_surface_get_width(ink), sh = cairo_image_surface_get_height(ink);
+    cairo_surface_t *dst = cairo_image_surface_create(CAIRO_FORMAT_A8, w, h);
+    cairo_t *cr = cairo_create(dst);
+    double scale = fmin((double)w / sw, (double)h / sh);
+    cairo_translate(cr, (w - sw * scale) / 2, (h - sh * scale) / 2);
+    cairo_scale(cr, scale, scale);
+    cairo_set_source_surface(cr, ink, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+    cairo_paint(cr);
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    int rc = 0;
+    if (st != CAIRO_STATUS_SUCCESS) {
+        rc = cairo_failed(st, path, "cannot scale the picture", err);
+    } else {
+        cairo_surface_flush(dst);
+        const unsigned char *p = cairo_image_surface_get_data(dst);
+        int stride = cairo_image_surface_get_stride(dst);
+        for (int y = 0; y < h; y++) memcpy(c->image + (size_t)y * w, p + (size_t)y * stride, (size_t)w);
+    }
+    cairo_surface_destroy(dst);
+    return rc;
+}
+
+/* Fails unless path starts with the PNG signature: cairo reports any read failure as "out of memory". */
+static int check_png(const char *path, dd_error *err) {
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    if (!f) return dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (n != sizeof head || memcmp(head, sig, sizeof sig))
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file", path);
+    return 0;
+}
+
+int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, int k, dd_error *err) {
+    if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
+    if (check_png(png_path, err)) return -1;
+    cairo_surface_t *png = cairo_image_surface_create_from_png(png_path);
+    cairo_status_t st = cairo_surface_status(png);
+    if (st != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(png);
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: cannot read the PNG (cairo: %s)", png_path,
+                       cairo_status_to_string(st));
+    }
+    int rc = -1;
+    cairo_surface_t *ink = ink_of(png, png_path, err);
+    if (ink && fit(c, ink, png_path, err) == 0)
+        rc = dd_classify_bitmap(c, c->image, c->model->render.height, c->model->render.width, top, k, err);
+    cairo_surface_destroy(ink);
+    cairo_surface_destroy(png);
+    return rc;
+}

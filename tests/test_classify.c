@@ -1,0 +1,219 @@
+/* The embedding API (doodle/classify.h) against the model runtime: dd_classify_bitmap is softmax(dd_model_infer)
+ * of pixels / 255, ranked; dd_classify_strokes is dd_classify_bitmap of dd_render with the model's settings (raw
+ * drawings simplified first); dd_classify_png of a picture of the input size, dark on white, is the bitmap. */
+#include <cairo.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/classify.h"
+#include "doodle/model.h"
+#include "doodle/quickdraw.h"
+#include "doodle/render.h"
+#include "doodle/simplify.h"
+#include "testutil.h"
+
+static const char *names[5] = {"airplane", "apple", "cat", "fish", "star"};
+
+static void make_model(const char *builtin, uint64_t seed, const char *path) {
+    dd_error err;
+    dd_spec_overrides ov = {.classes = 5};
+    dd_model_spec *spec = dd_model_spec_builtin(builtin, &ov, &err);
+    dd_model *m = spec ? dd_model_new(spec, seed, &err) : NULL;
+    for (int i = 0; m && i < 5; i++) dd_model_set_class_name(m, i, names[i], &err);
+    if (!m || dd_model_save(m, path, &err)) {
+        fprintf(stderr, "%s: %s\n", path, err.msg);
+        exit(1);
+    }
+    dd_model_free(m);
+}
+
+static int same_predictions(const dd_prediction *a, const dd_prediction *b, int n) {
+    for (int i = 0; i < n; i++)
+        if (a[i].index != b[i].index || a[i].probability != b[i].probability || strcmp(a[i].name, b[i].name)) return 0;
+    return 1;
+}
+
+/* A sample bitmap through dd_classify_bitmap and through dd_model_infer by hand. */
+static void test_bitmap(const char *model_path) {
+    dd_error err;
+    dd_classifier *c = dd_classifier_open(model_path, &err);
+    CHECK(c, "%s", err.msg);
+    if (!c) return;
+    dd_model *m = dd_model_load(model_path, &err);
+    dd_workspace *ws = m ? dd_workspace_new(m, 1, false, &err) : NULL;
+    CHECK(ws, "%s", err.msg);
+    CHECK(dd_classifier_class_count(c) == 5 && !strcmp(dd_classifier_class_name(c, 3), "fish"));
+    CHECK(dd_classifier_class_name(c, 5) == NULL && dd_classifier_class_name(c, -1) == NULL);
+    uint32_t h, w;
+    dd_classifier_input_size(c, &h, &w);
+    CHECK(h == 28 && w == 28);
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/bitmaps/cat.npy.gz", test_sample_dir());
+    dd_bitmaps b = {0};
+    CHECK(dd_npy_read(path, &b, &err) == 0, "%s", err.msg);
+    float x[28 * 28];
+    for (uint64_t i = 0; i < 20 && i < b.count && ws; i++) {
+        const uint8_t *px = dd_bitmap_at(&b, i);
+        for (int p = 0; p < 28 * 28; p++) x[p] = px[p] / 255.0f;
+        const float *logits = dd_model_infer(m, ws, x, 1);
+        int best = 0;
+        for (int k = 1; k < 5; k++)
+            if (logits[k] > logits[best]) best = k;
+        dd_prediction top[5];
+        CHECK(dd_classify_bitmap(c, px, 28, 28, top, 5, &err) == 5, "%s", err.msg);
+        CHECK(top[0].index == best && !strcmp(top[0].name, names[best]), "row %llu: %d vs %d", (unsigned long long)i,
+              top[0].index, best);
+        /* probabilities: softmax of the logits, best first, summing to 1 */
+        double sum = 0, z = 0;
+        for (int k = 0; k < 5; k++) z += exp((double)logits[k] - logits[best]);
+        for (int k = 0; k < 5; k++) {
+            sum += top[k].probability;
+            CHECK(k == 0 || top[k].probability <= top[k - 1].probability);
+            double want = exp((double)logits[top[k].index] - logits[best]) / z;
+            CHECK(fabs(top[k].probability - want) < 1e-6, "%g vs %g", top[k].probability, want);
+        }
+        CHECK(fabs(sum - 1) < 1e-5);
+        /* fewer than all, more than all */
+        dd_prediction three[3], many[9];
+        CHECK(dd_classify_bitmap(c, px, 28, 28, three, 3, &err) == 3 && same_predictions(three, top, 3));
+        CHECK(dd_classify_bitmap(c, px, 28, 28, many, 9, &err) == 5 && same_predictions(many, top, 5));
+    }
+    dd_prediction top[1];
+    CHECK(dd_classify_bitmap(c, b.pixels, 28, 27, top, 1, &err) == -1 && strstr(err.msg, "28x27"), "%s", err.msg);
+    CHECK(dd_classify_bitmap(c, b.pixels, 28, 28, top, 0, &err) == -1 && err.code == DD_ERR_USAGE);
+    dd_bitmaps_free(&b);
+    dd_workspace_free(ws);
+    dd_model_free(m);
+    dd_classifier_close(c);
+}
+
+/* Drawings (raw and simplified) through dd_classify_strokes and through dd_render + dd_classify_bitmap. */
+static void test_strokes(const char *model_path, const char *kind) {
+    dd_error err;
+    dd_classifier *c = dd_classifier_open(model_path, &err);
+    dd_model *m = dd_model_load(model_path, &err);
+    CHECK(c && m, "%s", err.msg);
+    if (!c || !m) {
+        dd_classifier_close(c);
+        dd_model_free(m);
+        return;
+    }
+    dd_renderer *r = dd_renderer_new(&m->render, &err);
+    uint32_t h = m->render.height, w = m->render.width;
+    uint8_t *img = malloc((size_t)h * w);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/strokes/%s/fish.ndjson.gz", test_sample_dir(), kind);
+    dd_stroke_reader *rd = dd_stroke_reader_open(path, &err);
+    CHECK(rd && r && img, "%s", err.msg);
+    dd_drawing d, s;
+    dd_drawing_init(&d);
+    dd_drawing_init(&s);
+    int n_drawings = 0;
+    while (rd && r && img && dd_stroke_reader_next(rd, &d, &err) == DD_NEXT_OK) {
+        const dd_drawing *use = dd_simplified_view(&d, &s, &err);
+        CHECK(use != NULL, "%s", err.msg);
+        if (!use) continue;
+        CHECK(strcmp(kind, "raw") || use == &s); /* raw drawings do get simplified */
+        CHECK(dd_render(r, use, img, &err) == 0, "%s", err.msg);
+        dd_prediction a[3], b[3];
+        CHECK(dd_classify_strokes(c, &d, a, 3, &err) == 3, "%s", err.msg);
+        CHECK(dd_classify_bitmap(c, img, h, w, b, 3, &err) == 3, "%s", err.msg);
+        CHECK(same_predictions(a, b, 3), "%s line %llu", path, (unsigned long long)dd_stroke_reader_record(rd));
+        n_drawings++;
+    }
+    CHECK(n_drawings > 20, "%d drawings", n_drawings);
+    dd_prediction top[1];
+    dd_drawing_clear(&d);
+    CHECK(dd_classify_strokes(c, &d, top, 1, &err) == -1, "an empty drawing");
+    dd_drawing_free(&d);
+    dd_drawing_free(&s);
+    dd_stroke_reader_close(rd);
+    free(img);
+    dd_renderer_free(r);
+    dd_model_free(m);
+    dd_classifier_close(c);
+}
+
+/* Writes pixels (h x w, ink bright) as a PNG picture: dark ink on white, as people draw, in colour with alpha
+ * (ARGB32, opaque) or as a transparent picture (black ink whose alpha is the ink). */
+static void write_png(const char *path, const uint8_t *px, int h, int w, int transparent) {
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    unsigned char *data = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    cairo_surface_flush(s);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint32_t v = px[y * w + x], g = 255 - v;
+            uint32_t pix = transparent ? v << 24 : 0xff000000u | g << 16 | g << 8 | g; /* premultiplied black: 0 */
+            memcpy(data + (size_t)y * stride + (size_t)x * 4, &pix, 4);
+        }
+    cairo_surface_mark_dirty(s);
+    CHECK(cairo_surface_write_to_png(s, path) == CAIRO_STATUS_SUCCESS);
+    cairo_surface_destroy(s);
+}
+
+static void test_png(const char *model_path, const char *tmp) {
+    dd_error err;
+    dd_classifier *c = dd_classifier_open(model_path, &err);
+    CHECK(c, "%s", err.msg);
+    if (!c) return;
+    char path[4200], png[4200];
+    snprintf(path, sizeof path, "%s/bitmaps/star.npy.gz", test_sample_dir());
+    dd_bitmaps b = {0};
+    CHECK(dd_npy_read(path, &b, &err) == 0, "%s", err.msg);
+    for (uint64_t i = 0; i < 5 && i < b.count; i++) {
+        const uint8_t *px = dd_bitmap_at(&b, i);
+        dd_prediction want[5], got[5];
+        CHECK(dd_classify_bitmap(c, px, 28, 28, want, 5, &err) == 5);
+        for (int transparent = 0; transparent < 2; transparent++) {
+            snprintf(png, sizeof png, "%s/star%llu-%d.png", tmp, (unsigned long long)i, transparent);
+            write_png(png, px, 28, 28, transparent);
+            CHECK(dd_classify_png(c, png, got, 5, &err) == 5, "%s", err.msg);
+            CHECK(same_predictions(want, got, 5), "%s", png);
+        }
+        /* twice the size, each pixel doubled: scaled down again to about the same picture */
+        uint8_t big[56 * 56];
+        for (int y = 0; y < 56; y++)
+            for (int x = 0; x < 56; x++) big[y * 56 + x] = px[(y / 2) * 28 + x / 2];
+        snprintf(png, sizeof png, "%s/star%llu-big.png", tmp, (unsigned long long)i);
+        write_png(png, big, 56, 56, 0);
+        CHECK(dd_classify_png(c, png, got, 5, &err) == 5, "%s", err.msg);
+        for (int k = 0; k < 5; k++) CHECK(got[k].probability >= 0 && got[k].probability <= 1);
+    }
+    dd_prediction top[1];
+    snprintf(png, sizeof png, "%s/missing.png", tmp);
+    CHECK(dd_classify_png(c, png, top, 1, &err) == -1 && strstr(err.msg, "missing.png"), "%s", err.msg);
+    snprintf(png, sizeof png, "%s/not.png", tmp);
+    test_write_file(png, "not a png", 9);
+    CHECK(dd_classify_png(c, png, top, 1, &err) == -1 && strstr(err.msg, "not.png"), "%s", err.msg);
+    dd_bitmaps_free(&b);
+    dd_classifier_close(c);
+}
+
+static void test_open_errors(const char *tmp) {
+    dd_error err;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/nothing.safetensors", tmp);
+    CHECK(dd_classifier_open(path, &err) == NULL && strstr(err.msg, "nothing.safetensors"), "%s", err.msg);
+    snprintf(path, sizeof path, "%s/garbage.safetensors", tmp);
+    test_write_file(path, "\x10\0\0\0\0\0\0\0{\"a\":1}        ", 24);
+    CHECK(dd_classifier_open(path, &err) == NULL, "garbage opened");
+}
+
+int main(void) {
+    const char *tmp = test_tmp_dir("test_classify");
+    char mnist[4200], seed[4200];
+    snprintf(mnist, sizeof mnist, "%s/mnist28.safetensors", tmp);
+    snprintf(seed, sizeof seed, "%s/seed.safetensors", tmp);
+    make_model("mnist28", 11, mnist);
+    make_model("seed", 12, seed);
+    test_bitmap(mnist);
+    test_strokes(mnist, "simplified");
+    test_strokes(mnist, "raw");
+    test_strokes(seed, "simplified"); /* 66x100: rendered with the model's own size */
+    test_png(mnist, tmp);
+    test_open_errors(tmp);
+    return test_finish("test_classify");
+}
