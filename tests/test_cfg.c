@@ -94,10 +94,14 @@ static void check_layout(const char *model, const dd_model_spec *s) {
 
 static void test_builtins(void) {
     dd_error err;
-    CHECK(dd_model_builtin_name(0) && !strcmp(dd_model_builtin_name(0), "lenet") && dd_model_builtin_name(1) &&
-              !strcmp(dd_model_builtin_name(1), "mnist28") && dd_model_builtin_name(2) &&
-              !strcmp(dd_model_builtin_name(2), "seed") && !dd_model_builtin_name(3),
-          "built-in names are not lenet, mnist28, seed");
+    static const char *const names[] = {"doodle28", "lenet", "mnist28", "seed"};
+    for (size_t i = 0; i < 4; i++)
+        CHECK(dd_model_builtin_name(i) && !strcmp(dd_model_builtin_name(i), names[i]), "built-in %zu is %s, not %s", i,
+              dd_model_builtin_name(i) ? dd_model_builtin_name(i) : "(none)", names[i]);
+    CHECK(!dd_model_builtin_name(4), "more than 4 built-in networks");
+    dd_model_spec *d28 = dd_model_spec_builtin("doodle28", &(dd_spec_overrides){.classes = 13}, &err);
+    CHECK(d28 && d28->n_params + d28->n_state == 242829 && d28->n_state == 448, "doodle28 with 13 classes");
+    dd_model_spec_free(d28);
 
     dd_model_spec *s = dd_model_spec_builtin("seed", NULL, &err);
     CHECK(s, "seed: %s", err.msg);

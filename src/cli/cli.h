@@ -16,6 +16,7 @@ int cmd_show(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_simplify(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 

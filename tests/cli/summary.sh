@@ -89,7 +89,7 @@ grep -qF "dup.cfg:7: [dense] duplicate key 'units' (first given on line 6)" "$tm
 expect_status 1 "missing .cfg" "$doodle" summary "$tmp/nope.cfg"
 grep -q "nope.cfg" "$tmp/err" || fail "missing file not named: $(cat "$tmp/err")"
 expect_status 2 "unknown model" "$doodle" summary resnet
-grep -q "'resnet' is neither a built-in model (lenet, mnist28, seed) nor a .cfg file" "$tmp/err" ||
+grep -q "'resnet' is neither a built-in model (doodle28, lenet, mnist28, seed) nor a .cfg file" "$tmp/err" ||
   fail "unknown model: $(cat "$tmp/err")"
 expect_status 1 ".safetensors" "$doodle" summary "$tmp/model.safetensors"
 grep -q "not supported yet" "$tmp/err" || fail ".safetensors: $(cat "$tmp/err")"

@@ -1,0 +1,125 @@
+/* doodle train: a model on a .dset, into a run folder. */
+#define _POSIX_C_SOURCE 200809L /* fileno */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "doodle/train.h"
+
+static void usage(FILE *out, const dd_train_opts *d) {
+    fprintf(out,
+            "usage: doodle train --data FILE.dset -o RUNDIR [options]\n"
+            "\n"
+            "Trains a network on the train split of a dataset and evaluates it on the test split after every epoch.\n"
+            "RUNDIR gets history.csv, model.safetensors (the best test accuracy so far) and checkpoint.safetensors\n"
+            "(the last epoch, for --resume).\n"
+            "\n"
+            "  -d, --data FILE        the .dset (doodle prep)\n"
+            "  -o, --output DIR       the run folder (created if needed)\n"
+            "  -m, --model M          a built-in network (doodle28, mnist28, seed, lenet) or a .cfg (default %s)\n"
+            "  -e, --epochs N         (default %d)\n"
+            "  -b, --batch N          (default %d)\n"
+            "      --opt adam|sgd     (default adam)\n"
+            "      --lr X             peak learning rate (default %g)\n"
+            "      --schedule S       constant, step or cosine (default cosine)\n"
+            "      --warmup E         epochs of linear warm-up (default %g)\n"
+            "      --weight-decay X   decoupled, on conv and dense weights (default %g)\n"
+            "      --momentum X       SGD momentum (default %g)\n"
+            "      --no-augment       no rotation/scale/shift/line-width jitter of the training drawings\n"
+            "      --patience N       stop after N epochs without a better test accuracy (default: never)\n"
+            "      --seed S           weights, order, augmentation and dropout (default %llu)\n"
+            "      --threads N        BLAS threads (default %d)\n"
+            "      --resume           continue RUNDIR's run from its checkpoint (its options are kept; --epochs\n"
+            "                         may extend it)\n"
+            "  -h, --help             show this help\n"
+            "\n"
+            "The same seed and thread count give the same bits, with or without an interruption and --resume.\n",
+            d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum,
+            (unsigned long long)d->seed, d->threads);
+}
+
+int cmd_train(int argc, char **argv) {
+    static const struct option options[] = {
+        {"data", required_argument, 0, 'd'},     {"output", required_argument, 0, 'o'},
+        {"model", required_argument, 0, 'm'},    {"epochs", required_argument, 0, 'e'},
+        {"batch", required_argument, 0, 'b'},    {"opt", required_argument, 0, 'O'},
+        {"lr", required_argument, 0, 'l'},       {"schedule", required_argument, 0, 'S'},
+        {"warmup", required_argument, 0, 'w'},   {"weight-decay", required_argument, 0, 'W'},
+        {"momentum", required_argument, 0, 'M'}, {"no-augment", no_argument, 0, 'A'},
+        {"patience", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
+        {"threads", required_argument, 0, 't'},  {"resume", no_argument, 0, 'r'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+    };
+    dd_train_opts o = dd_train_defaults();
+    uint64_t u;
+    double f;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:o:m:e:b:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'd': o.data_path = optarg; break;
+        case 'o': o.run_dir = optarg; break;
+        case 'm': o.model = optarg; break;
+        case 'e':
+            if (cli_parse_u64(optarg, 1, 100000, &u)) return cli_usage_error("train", "--epochs wants 1..100000");
+            o.epochs = (int)u;
+            break;
+        case 'b':
+            if (cli_parse_u64(optarg, 1, 65536, &u)) return cli_usage_error("train", "--batch wants 1..65536");
+            o.batch = (int)u;
+            break;
+        case 'O':
+            if (dd_opt_kind_parse(optarg) < 0) return cli_usage_error("train", "--opt wants adam or sgd, not '%s'", optarg);
+            o.optimizer = (dd_opt_kind)dd_opt_kind_parse(optarg);
+            break;
+        case 'l':
+            if (cli_parse_double(optarg, 1e-9, 10, &f)) return cli_usage_error("train", "--lr wants a number in (0, 10]");
+            o.lr = (float)f;
+            break;
+        case 'S':
+            if (dd_schedule_kind_parse(optarg) < 0)
+                return cli_usage_error("train", "--schedule wants constant, step or cosine, not '%s'", optarg);
+            o.schedule = (dd_schedule_kind)dd_schedule_kind_parse(optarg);
+            break;
+        case 'w':
+            if (cli_parse_double(optarg, 0, 1000, &f)) return cli_usage_error("train", "--warmup wants epochs >= 0");
+            o.warmup_epochs = (float)f;
+            break;
+        case 'W':
+            if (cli_parse_double(optarg, 0, 1, &f)) return cli_usage_error("train", "--weight-decay wants 0..1");
+            o.weight_decay = (float)f;
+            break;
+        case 'M':
+            if (cli_parse_double(optarg, 0, 0.9999, &f)) return cli_usage_error("train", "--momentum wants 0..1");
+            o.momentum = (float)f;
+            break;
+        case 'A': o.augment = false; break;
+        case 'p':
+            if (cli_parse_u64(optarg, 0, 100000, &u)) return cli_usage_error("train", "--patience wants a whole number");
+            o.patience = (int)u;
+            break;
+        case 's':
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed)) return cli_usage_error("train", "--seed wants a whole number");
+            break;
+        case 't':
+            if (cli_parse_u64(optarg, 1, 256, &u)) return cli_usage_error("train", "--threads wants 1..256");
+            o.threads = (int)u;
+            break;
+        case 'r': o.resume = true; break;
+        case 'h': usage(stdout, &o); return 0;
+        default: return cli_usage_error("train", "unknown option");
+        }
+    }
+    if (optind != argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (!o.data_path) return cli_usage_error("train", "no data: give --data FILE.dset");
+    if (!o.run_dir) return cli_usage_error("train", "no run folder: give -o RUNDIR");
+    o.progress = isatty(fileno(stdout));
+    o.log = stdout;
+    dd_train_result r;
+    dd_error err;
+    if (dd_train(&o, &r, &err)) return cli_report("train", &err);
+    printf("best: epoch %d, test accuracy %.2f%%, test loss %.4f -> %s/model.safetensors\n", r.best_epoch,
+           100 * r.best_test_acc, r.best_test_loss, o.run_dir);
+    return 0;
+}

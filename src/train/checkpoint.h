@@ -1,0 +1,26 @@
+/* checkpoint.safetensors: what `doodle train --resume` needs to continue bit for bit — the model (weights,
+ * running statistics, cfg, classes), the optimizer's moments and step, the epochs done, the dropout RNG, the
+ * early-stopping state and the training options. */
+#ifndef DOODLE_TRAIN_CHECKPOINT_H
+#define DOODLE_TRAIN_CHECKPOINT_H
+
+#include "doodle/model.h"
+#include "doodle/optim.h"
+#include "doodle/rng.h"
+#include "doodle/train.h"
+
+typedef struct train_progress {
+    int epochs_done;
+    int best_epoch; /* 0: none yet */
+    float best_test_acc, best_test_loss;
+    dd_rng rng; /* dropout masks */
+} train_progress;
+
+int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, const train_progress *p,
+                    const dd_train_opts *opts, dd_error *err);
+/* Loads everything back; *m and o are created (o is initialised here). The options saved with the run replace
+ * opts' training options, except epochs (a resumed run may be given more) and the I/O settings. */
+int checkpoint_load(const char *path, dd_model **m, dd_optimizer *o, train_progress *p, dd_train_opts *opts,
+                    dd_error *err);
+
+#endif

@@ -1,0 +1,62 @@
+#include "train/history.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/atomic_file.h"
+
+int history_add(history *h, const history_row *row, dd_error *err) {
+    if (h->count == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 64;
+        history_row *r = dd_realloc(h->rows, cap, sizeof *r, err);
+        if (!r) return -1;
+        h->rows = r;
+        h->cap = cap;
+    }
+    h->rows[h->count++] = *row;
+    return 0;
+}
+
+int history_save(const history *h, const char *path, dd_error *err) {
+    dd_atomic_file a;
+    if (dd_atomic_open(&a, path, err)) return -1;
+    fprintf(a.f, "%s\n", HISTORY_HEADER);
+    for (size_t i = 0; i < h->count; i++) {
+        const history_row *r = &h->rows[i];
+        fprintf(a.f, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", r->epoch, r->train_loss, r->train_acc, r->test_loss, r->test_acc,
+                r->seconds);
+    }
+    return dd_atomic_commit(&a, err);
+}
+
+int history_load(history *h, const char *path, int epochs, dd_error *err) {
+    FILE *f = fopen(path, "r");
+    if (!f) return dd_fail(err, DD_ERR_IO, "%s: cannot read the run's history", path);
+    char line[512];
+    int rc = 0, lineno = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (lineno == 1) {
+            if (strncmp(line, HISTORY_HEADER, strlen(HISTORY_HEADER)))
+                rc = dd_fail(err, DD_ERR_MALFORMED, "%s:1: not the header '%s'", path, HISTORY_HEADER);
+            continue;
+        }
+        history_row r;
+        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.train_loss, &r.train_acc, &r.test_loss, &r.test_acc,
+                   &r.seconds) != 6)
+            rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%d: not a history row", path, lineno);
+        else if (r.epoch <= epochs)
+            rc = history_add(h, &r, err);
+    }
+    fclose(f);
+    if (rc == 0 && h->count != (size_t)epochs)
+        rc = dd_fail(err, DD_ERR_MALFORMED, "%s has %zu rows for the checkpoint's %d epochs", path, h->count, epochs);
+    return rc;
+}
+
+void history_free(history *h) {
+    free(h->rows);
+    memset(h, 0, sizeof *h);
+}

@@ -1,0 +1,28 @@
+/* history.csv: one row per epoch, `epoch,train_loss,train_acc,test_loss,test_acc,seconds`, rewritten atomically
+ * after every epoch (a resumed run reads back the rows of the epochs its checkpoint holds). */
+#ifndef DOODLE_TRAIN_HISTORY_H
+#define DOODLE_TRAIN_HISTORY_H
+
+#include <stddef.h>
+
+#include "doodle/error.h"
+
+#define HISTORY_HEADER "epoch,train_loss,train_acc,test_loss,test_acc,seconds"
+
+typedef struct history_row {
+    int epoch;
+    double train_loss, train_acc, test_loss, test_acc, seconds;
+} history_row;
+
+typedef struct history {
+    history_row *rows;
+    size_t count, cap;
+} history;
+
+int history_add(history *h, const history_row *row, dd_error *err);
+int history_save(const history *h, const char *path, dd_error *err);
+/* Reads the rows of epochs 1..epochs from path (all of them must be there). */
+int history_load(history *h, const char *path, int epochs, dd_error *err);
+void history_free(history *h);
+
+#endif

@@ -1,0 +1,287 @@
+/* The training loop behind `doodle train` (include/doodle/train.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "doodle/train.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "doodle/dataset.h"
+#include "doodle/loader.h"
+#include "doodle/model.h"
+#include "train/checkpoint.h"
+#include "train/history.h"
+#include "util/alloc.h"
+
+dd_train_opts dd_train_defaults(void) {
+    dd_train_opts o = {
+        .model = "doodle28",
+        .epochs = 12,
+        .batch = 64,
+        .optimizer = DD_OPT_ADAM,
+        .lr = 2e-3f,
+        .weight_decay = 1e-4f,
+        .momentum = 0.9f,
+        .schedule = DD_SCHEDULE_COSINE,
+        .warmup_epochs = 0.5f,
+        .min_lr = 1e-5f,
+        .augment = true,
+        .seed = 1,
+        .threads = 2,
+        .patience = 0,
+    };
+    return o;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int argmax(const float *p, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (p[i] > p[best]) best = i;
+    return best;
+}
+
+static void path_in(char *out, size_t size, const char *dir, const char *name) { snprintf(out, size, "%s/%s", dir, name); }
+
+/* The model named by opts: a built-in name or a .cfg file, with the dataset's classes. */
+static dd_model_spec *spec_for(const char *model, int classes, dd_error *err) {
+    dd_spec_overrides ov = {.classes = classes};
+    size_t n = strlen(model);
+    if (strchr(model, '/') || (n > 4 && !strcmp(model + n - 4, ".cfg"))) return dd_model_spec_load(model, &ov, err);
+    return dd_model_spec_builtin(model, &ov, err);
+}
+
+/* Loss and accuracy of m over the test loader. */
+static int evaluate(const dd_model *m, dd_workspace *ws, dd_loader *l, float *x, int32_t *labels, double *loss,
+                    double *acc, dd_error *err) {
+    const int classes = m->spec->classes;
+    double total_loss = 0;
+    uint64_t n = 0, correct = 0;
+    if (dd_loader_begin_epoch(l, 0, err)) return -1;
+    int got;
+    while ((got = dd_loader_next(l, x, labels, NULL, err)) > 0) {
+        const float *logits = dd_model_infer(m, ws, x, got);
+        for (int b = 0; b < got; b++) {
+            const float *z = logits + (size_t)b * classes;
+            float mx = z[argmax(z, classes)];
+            double sum = 0;
+            for (int k = 0; k < classes; k++) sum += exp((double)z[k] - mx);
+            total_loss += log(sum) - ((double)z[labels[b]] - mx);
+            correct += argmax(z, classes) == labels[b];
+        }
+        n += (uint64_t)got;
+    }
+    if (got < 0) return -1;
+    *loss = n ? total_loss / (double)n : NAN;
+    *acc = n ? (double)correct / (double)n : NAN;
+    return 0;
+}
+
+static int all_finite(const float *x, size_t n) {
+    float acc = 0;
+    for (size_t i = 0; i < n; i++) acc += x[i] * 0; /* NaN or Inf anywhere makes the sum NaN */
+    return acc == 0;
+}
+
+static void progress_line(FILE *out, int epoch, int epochs, uint64_t step, uint64_t steps, double loss, double acc,
+                          double rate) {
+    const int width = 24;
+    int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
+    double eta = rate > 0 ? (double)(steps - step) * ((double)steps ? 1 : 0) / rate : 0;
+    fprintf(out, "\repoch %d/%d [", epoch, epochs);
+    for (int i = 0; i < width; i++) fputc(i < filled ? '=' : i == filled ? '>' : ' ', out);
+    fprintf(out, "] %llu/%llu loss %.4f acc %5.1f%% %6.0f img/s ETA %3.0fs ", (unsigned long long)step,
+            (unsigned long long)steps, loss, 100 * acc, rate, eta);
+    fflush(out);
+}
+
+typedef struct run {
+    const dd_train_opts *o;
+    dd_dataset *ds;
+    dd_model *m;
+    dd_optimizer opt;
+    int opt_ready;
+    train_progress p;
+    dd_loader *train, *test;
+    dd_workspace *ws, *eval_ws;
+    float *grads, *x;
+    int32_t *labels;
+    uint8_t *decay;
+    history hist;
+    char model_path[4200], checkpoint_path[4200], history_path[4200];
+} run;
+
+static void run_free(run *r) {
+    dd_loader_free(r->train);
+    dd_loader_free(r->test);
+    dd_workspace_free(r->ws);
+    dd_workspace_free(r->eval_ws);
+    if (r->opt_ready) dd_optimizer_free(&r->opt);
+    dd_model_free(r->m);
+    dd_dataset_close(r->ds);
+    free(r->grads);
+    free(r->x);
+    free(r->labels);
+    free(r->decay);
+    history_free(&r->hist);
+}
+
+/* Model, optimizer and progress: fresh, or from the run's checkpoint. */
+static int start(run *r, dd_train_opts *o, dd_error *err) {
+    if (o->resume) {
+        if (checkpoint_load(r->checkpoint_path, &r->m, &r->opt, &r->p, o, err)) return -1;
+        r->opt_ready = 1;
+        if (history_load(&r->hist, r->history_path, r->p.epochs_done, err)) return -1;
+        uint32_t n = dd_dataset_class_count(r->ds);
+        if ((int)n != r->m->spec->classes)
+            return dd_fail(err, DD_ERR_USAGE, "%s has %u classes but the checkpoint's model has %d", o->data_path, n,
+                           r->m->spec->classes);
+        for (uint32_t c = 0; c < n; c++)
+            if (strcmp(dd_dataset_class_name(r->ds, c), r->m->class_names[c]))
+                return dd_fail(err, DD_ERR_USAGE, "%s: class %u is '%s' but the checkpoint's model calls it '%s'",
+                               o->data_path, c, dd_dataset_class_name(r->ds, c), r->m->class_names[c]);
+        return 0;
+    }
+    dd_model_spec *spec = spec_for(o->model, (int)dd_dataset_class_count(r->ds), err);
+    if (!spec || !(r->m = dd_model_new(spec, o->seed, err))) return -1;
+    for (uint32_t c = 0; c < dd_dataset_class_count(r->ds); c++)
+        if (dd_model_set_class_name(r->m, (int)c, dd_dataset_class_name(r->ds, c), err)) return -1;
+    if (dd_optimizer_init(&r->opt, o->optimizer, r->m->spec->n_params, err)) return -1;
+    r->opt_ready = 1;
+    r->opt.momentum = o->momentum;
+    r->opt.weight_decay = o->weight_decay;
+    dd_rng_seed(&r->p.rng, o->seed ^ 0x9e3779b97f4a7c15ULL); /* dropout's stream, apart from the init's */
+    return 0;
+}
+
+static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
+    const dd_model_spec *s = r->m->spec;
+    dd_loader_opts lo = dd_loader_opts_default((uint32_t)o->batch, (uint32_t)s->input.h, (uint32_t)s->input.w);
+    lo.seed = o->seed;
+    lo.augment = o->augment;
+    lo.line_width = r->m->render.line_width;
+    lo.padding = r->m->render.padding;
+    lo.split = DD_LOADER_TRAIN;
+    if (!(r->train = dd_loader_new(r->ds, &lo, err))) return dd_error_prefix(err, "training split");
+    lo.split = DD_LOADER_TEST;
+    lo.shuffle = false;
+    lo.augment = false;
+    dd_error test_err;
+    r->test = dd_loader_new(r->ds, &lo, &test_err); /* a set made without a test split trains all the same */
+    return 0;
+}
+
+static int train_epoch(run *r, int epoch, double *loss, double *acc, dd_error *err) {
+    const dd_train_opts *o = r->o;
+    dd_model *m = r->m;
+    const int classes = m->spec->classes;
+    const size_t n_params = m->spec->n_params;
+    uint64_t steps = dd_loader_batch_count(r->train), step = 0, seen = 0, correct = 0;
+    double total = 0, t0 = now();
+    dd_schedule sched = {.kind = o->schedule, .base_lr = o->lr, .min_lr = o->min_lr, .gamma = 0.1f,
+                         .step_epochs = (float)o->epochs / 3, .total_epochs = (float)o->epochs,
+                         .warmup_epochs = o->warmup_epochs};
+    if (dd_loader_begin_epoch(r->train, (uint64_t)epoch, err)) return -1;
+    int got;
+    while ((got = dd_loader_next(r->train, r->x, r->labels, NULL, err)) > 0) {
+        memset(r->grads, 0, n_params * sizeof *r->grads);
+        dd_model_forward_train(m, r->ws, r->x, got, &r->p.rng);
+        float l = dd_model_backward(m, r->ws, r->labels, got, r->grads);
+        if (!isfinite(l) || !all_finite(r->grads, n_params))
+            return dd_fail(err, DD_ERR_RANGE,
+                           "epoch %d, step %llu: the %s is not finite (NaN or Inf); stopped. Try a lower --lr. "
+                           "The last checkpoint (end of epoch %d) is intact.",
+                           epoch + 1, (unsigned long long)step + 1, isfinite(l) ? "gradient" : "loss", epoch);
+        float lr = dd_schedule_lr(&sched, epoch + (double)step / (double)steps);
+        dd_optimizer_step(&r->opt, m->params, r->grads, r->decay, lr);
+        const float *probs = dd_workspace_probs(r->ws);
+        for (int b = 0; b < got; b++) correct += argmax(probs + (size_t)b * classes, classes) == r->labels[b];
+        total += (double)l * got;
+        seen += (uint64_t)got;
+        step++;
+        if (o->progress && (step % 4 == 0 || step == steps))
+            progress_line(o->log, epoch + 1, o->epochs, step, steps, total / (double)seen, (double)correct / (double)seen,
+                          (double)seen / (now() - t0));
+    }
+    if (got < 0) return -1;
+    if (o->progress) fputc('\n', o->log);
+    *loss = seen ? total / (double)seen : NAN;
+    *acc = seen ? (double)correct / (double)seen : NAN;
+    return 0;
+}
+
+int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err) {
+    dd_train_opts o = *given;
+    memset(result, 0, sizeof *result);
+    if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0) || o.threads < 1)
+        return dd_fail(err, DD_ERR_USAGE, "epochs, batch, learning rate and threads must be positive");
+    if (mkdir(o.run_dir, 0755) != 0 && errno != EEXIST)
+        return dd_fail(err, DD_ERR_IO, "%s: cannot create the run folder: %s", o.run_dir, strerror(errno));
+    run r = {.o = &o};
+    path_in(r.model_path, sizeof r.model_path, o.run_dir, "model.safetensors");
+    path_in(r.checkpoint_path, sizeof r.checkpoint_path, o.run_dir, "checkpoint.safetensors");
+    path_in(r.history_path, sizeof r.history_path, o.run_dir, "history.csv");
+    openblas_set_num_threads(o.threads);
+    int rc = -1;
+    if (!(r.ds = dd_dataset_open(o.data_path, err))) goto done;
+    if (start(&r, &o, err) || make_loaders(&r, &o, err)) goto done;
+    dd_model *m = r.m;
+    size_t in_count = dd_shape_count(m->spec->input);
+    if (!(r.ws = dd_workspace_new(m, o.batch, true, err)) || !(r.eval_ws = dd_workspace_new(m, o.batch, false, err)))
+        goto done;
+    if (!(r.grads = dd_malloc(m->spec->n_params, sizeof *r.grads, err)) ||
+        !(r.x = dd_malloc((size_t)o.batch * in_count, sizeof *r.x, err)) ||
+        !(r.labels = dd_malloc((size_t)o.batch, sizeof *r.labels, err)) || !(r.decay = dd_model_decay_mask(m, err)))
+        goto done;
+    if (o.resume && o.log)
+        fprintf(o.log, "resuming %s after epoch %d of %d\n", o.run_dir, r.p.epochs_done, o.epochs);
+    int since_best = 0;
+    for (int epoch = r.p.epochs_done; epoch < o.epochs; epoch++) {
+        double t0 = now(), train_loss = NAN, train_acc = NAN, test_loss = NAN, test_acc = NAN;
+        if (train_epoch(&r, epoch, &train_loss, &train_acc, err)) goto done;
+        if (r.test && evaluate(m, r.eval_ws, r.test, r.x, r.labels, &test_loss, &test_acc, err)) goto done;
+        double seconds = now() - t0;
+        history_row row = {epoch + 1, train_loss, train_acc, test_loss, test_acc, seconds};
+        if (history_add(&r.hist, &row, err) || history_save(&r.hist, r.history_path, err)) goto done;
+        /* the best model by test accuracy (by training accuracy when the set has no test split) */
+        double score = r.test ? test_acc : train_acc;
+        if (r.p.best_epoch == 0 || score > r.p.best_test_acc) {
+            r.p.best_epoch = epoch + 1;
+            r.p.best_test_acc = (float)score;
+            r.p.best_test_loss = (float)(r.test ? test_loss : train_loss);
+            if (dd_model_save(m, r.model_path, err)) goto done;
+        }
+        since_best = epoch + 1 - r.p.best_epoch;
+        r.p.epochs_done = epoch + 1;
+        if (checkpoint_save(r.checkpoint_path, m, &r.opt, &r.p, &o, err)) goto done;
+        if (o.log)
+            fprintf(o.log, "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1f s%s\n", epoch + 1,
+                    o.epochs, train_loss, 100 * train_acc, test_loss, 100 * test_acc, seconds,
+                    r.p.best_epoch == epoch + 1 ? " (best so far)" : "");
+        if (o.log) fflush(o.log); /* one line per epoch, as it happens, also into a file */
+        result->epochs_run++;
+        if (o.patience > 0 && since_best >= o.patience) {
+            result->stopped_early = true;
+            if (o.log)
+                fprintf(o.log, "no better test accuracy for %d epochs: stopping; %s holds epoch %d's weights\n",
+                        o.patience, r.model_path, r.p.best_epoch);
+            break;
+        }
+    }
+    result->best_epoch = r.p.best_epoch;
+    result->best_test_acc = r.p.best_test_acc;
+    result->best_test_loss = r.p.best_test_loss;
+    rc = 0;
+done:
+    run_free(&r);
+    return rc;
+}
