@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end on the bundled sample: install what is missing, build, prepare the data sets and
-# show them. Everything it makes goes to out/ (or $DOODLE_OUT).
+# show them, train doodle's default network on the sample bitmaps and evaluate it. Everything it makes goes to
+# out/ (or $DOODLE_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -22,4 +23,11 @@ $doodle show "$out/sample-strokes.dset" --per-class 8 -o "$out/classes.png"
 $doodle show "$out/sample-strokes.dset" --class cat --count 48 -o "$out/variation-cat.png"
 $doodle show "$out/sample-bitmaps.dset" --per-class 10 -o "$out/classes-bitmaps.png"
 echo
-echo "done: $out/sample-bitmaps.dset, $out/sample-strokes.dset, $out/classes.png, $out/variation-cat.png, $out/classes-bitmaps.png"
+echo "== train doodle28 on the 5 x 900 training bitmaps, evaluate on the 5 x 100 test bitmaps =="
+$doodle summary doodle28 --classes 5
+$doodle train --data "$out/sample-bitmaps.dset" --model doodle28 --epochs "${DOODLE_EPOCHS:-6}" -o "$out/run"
+echo
+$doodle eval --model "$out/run/model.safetensors" --data "$out/sample-bitmaps.dset"
+echo
+echo "done: $out/sample-bitmaps.dset, $out/sample-strokes.dset, $out/classes.png, $out/variation-cat.png,"
+echo "      $out/classes-bitmaps.png, $out/run/ (model.safetensors, history.csv, eval.json, confusion.csv, misclassified.csv)"
