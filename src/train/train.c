@@ -92,14 +92,15 @@ static int all_finite(const float *x, size_t n) {
     return acc == 0;
 }
 
-static void progress_line(FILE *out, int epoch, int epochs, uint64_t step, uint64_t steps, double loss, double acc,
-                          double rate) {
+/* One live line: "epoch 3/12 [=====>    ] 120/458 loss 0.5120 acc  83.2%  812 img/s ETA  23s" */
+static void progress_line(FILE *out, int epoch, int epochs, uint64_t step, uint64_t steps, uint64_t seen,
+                          uint64_t total, double loss, double acc, double rate) {
     const int width = 24;
     int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
-    double eta = rate > 0 ? (double)(steps - step) * ((double)steps ? 1 : 0) / rate : 0;
+    double eta = rate > 0 && total > seen ? (double)(total - seen) / rate : 0;
     fprintf(out, "\repoch %d/%d [", epoch, epochs);
     for (int i = 0; i < width; i++) fputc(i < filled ? '=' : i == filled ? '>' : ' ', out);
-    fprintf(out, "] %llu/%llu loss %.4f acc %5.1f%% %6.0f img/s ETA %3.0fs ", (unsigned long long)step,
+    fprintf(out, "] %llu/%llu loss %.4f acc %5.1f%% %6.0f img/s ETA %4.0fs ", (unsigned long long)step,
             (unsigned long long)steps, loss, 100 * acc, rate, eta);
     fflush(out);
 }
@@ -209,8 +210,8 @@ static int train_epoch(run *r, int epoch, double *loss, double *acc, dd_error *e
         seen += (uint64_t)got;
         step++;
         if (o->progress && (step % 4 == 0 || step == steps))
-            progress_line(o->log, epoch + 1, o->epochs, step, steps, total / (double)seen, (double)correct / (double)seen,
-                          (double)seen / (now() - t0));
+            progress_line(o->log, epoch + 1, o->epochs, step, steps, seen, dd_loader_record_count(r->train),
+                          total / (double)seen, (double)correct / (double)seen, (double)seen / (now() - t0));
     }
     if (got < 0) return -1;
     if (o->progress) fputc('\n', o->log);
