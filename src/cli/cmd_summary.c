@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "doodle/model.h"
 #include "doodle/model_spec.h"
 #include "doodle/render.h"
 
@@ -20,8 +21,8 @@ static void usage(FILE *out) {
     for (size_t i = 0; dd_model_builtin_name(i); i++)
         fprintf(out, "%s%s", i ? ", " : "", dd_model_builtin_name(i));
     fprintf(out,
-            ") or a model cfg file (.cfg; see models/ in the sources).\n"
-            "Trained models (.safetensors) are not read yet: that comes with training.\n"
+            "), a model cfg file (.cfg; see models/ in the sources) or a trained model (.safetensors written by\n"
+            "doodle train; --classes and --input do not apply to it).\n"
             "\n"
             "      --classes N   number of classes (default: the cfg's [net] classes)\n"
             "      --input HxW   input height x width (default: the cfg's [net] input; channels stay)\n"
@@ -72,8 +73,11 @@ int cmd_summary(int argc, char **argv) {
     if (dd_model_builtin_cfg(model, NULL)) {
         spec = dd_model_spec_builtin(model, &ov, &err);
     } else if (cli_has_suffix(model, ".safetensors")) {
-        fprintf(stderr, "doodle summary: %s: reading trained models (.safetensors) is not supported yet\n", model);
-        return 1;
+        dd_model *m = dd_model_load(model, &err);
+        if (!m) return cli_report("summary", &err);
+        spec = m->spec; /* the model gives its spec away */
+        m->spec = NULL;
+        dd_model_free(m);
     } else if (cli_has_suffix(model, ".cfg") || strchr(model, '/') || is_file(model)) {
         spec = dd_model_spec_load(model, &ov, &err);
     } else {

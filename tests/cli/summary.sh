@@ -6,7 +6,7 @@ source "$(dirname "$0")/common.bash"
 expect_status 0 "summary --help" "$doodle" summary --help
 grep -q "usage: doodle summary" "$tmp/out" || fail "--help prints no usage"
 grep -q "seed" "$tmp/out" && grep -q "lenet" "$tmp/out" || fail "--help does not list the built-in networks"
-grep -q "safetensors" "$tmp/out" || fail "--help does not say that .safetensors comes later"
+grep -q "safetensors" "$tmp/out" || fail "--help does not mention trained models (.safetensors)"
 "$doodle" --help | grep -q "summary" || fail "doodle --help does not list summary"
 
 expect_status 0 "summary seed" "$doodle" summary seed
@@ -91,7 +91,11 @@ grep -q "nope.cfg" "$tmp/err" || fail "missing file not named: $(cat "$tmp/err")
 expect_status 2 "unknown model" "$doodle" summary resnet
 grep -q "'resnet' is neither a built-in model (doodle28, lenet, mnist28, seed) nor a .cfg file" "$tmp/err" ||
   fail "unknown model: $(cat "$tmp/err")"
-expect_status 1 ".safetensors" "$doodle" summary "$tmp/model.safetensors"
-grep -q "not supported yet" "$tmp/err" || fail ".safetensors: $(cat "$tmp/err")"
+# a trained model: the seed network doodle wrote after one epoch on the sample (tests/data)
+expect_status 0 "summary of a .safetensors" "$doodle" summary "$(dirname "$0")/../data/doodle_seed.safetensors"
+grep -q "Total params: 255,589" "$tmp/out" || fail ".safetensors totals: $(tail -5 "$tmp/out")"
+grep -q "(None, 5)" "$tmp/out" || fail ".safetensors: no 5-class output"
+expect_status 1 "missing .safetensors" "$doodle" summary "$tmp/model.safetensors"
+grep -q "model.safetensors" "$tmp/err" || fail "missing .safetensors not named: $(cat "$tmp/err")"
 
 finish
