@@ -32,10 +32,9 @@ struct dd_workspace {
 
 static size_t out_count(const dd_layer_spec *l) { return dd_shape_count(l->out); }
 
+/* Flatten is a view and activations work in place; the first layer cannot write into the caller's input. */
 static int in_place(const dd_model_spec *s, int i) {
-    return i > 0 && (s->layers[i].kind == DD_LAYER_FLATTEN ||
-                     (s->layers[i].kind == DD_LAYER_ACTIVATION && s->layers[i].u.activation == DD_ACT_RELU) ||
-                     (s->layers[i].kind == DD_LAYER_ACTIVATION && s->layers[i].u.activation == DD_ACT_LINEAR));
+    return i > 0 && (s->layers[i].kind == DD_LAYER_FLATTEN || s->layers[i].kind == DD_LAYER_ACTIVATION);
 }
 
 static dd_conv2d_dims conv_dims(const dd_layer_spec *l, int batch) {
