@@ -134,21 +134,6 @@ static void test_bitmap_round_trip(const char *dir) {
     dd_dataset_close(ds);
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(*n);
-    if (b && fread(b, 1, *n, f) != *n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 /* Writes a damaged copy of good[n] and checks that opening it fails with a message naming the file. */
 static void expect_rejected(const char *dir, const char *what, const uint8_t *bytes, size_t n, const char *needle) {
     char path[4200];
@@ -167,7 +152,7 @@ static void test_corruption(const char *dir) {
     snprintf(path, sizeof path, "%s/good.dset", dir);
     write_stroke_set(path, 20);
     size_t n;
-    uint8_t *good = slurp(path, &n);
+    uint8_t *good = (void *)test_read_file(path, &n);
     CHECK(good != NULL);
     if (!good) return;
     uint8_t *b = malloc(n + 16);
@@ -231,7 +216,7 @@ static void test_abort_keeps_old_file(const char *dir) {
     snprintf(path, sizeof path, "%s/keep.dset", dir);
     write_stroke_set(path, 10);
     size_t before_n;
-    uint8_t *before = slurp(path, &before_n);
+    uint8_t *before = (void *)test_read_file(path, &before_n);
     dd_error err;
     dd_dataset_writer *w = dd_dataset_writer_open(path, DD_DSET_STROKES, 0, 0, &err);
     dd_drawing d;
@@ -243,7 +228,7 @@ static void test_abort_keeps_old_file(const char *dir) {
     dd_dataset_writer_abort(w);
     dd_drawing_free(&d);
     size_t after_n;
-    uint8_t *after = slurp(path, &after_n);
+    uint8_t *after = (void *)test_read_file(path, &after_n);
     CHECK(before && after && before_n == after_n && !memcmp(before, after, before_n), "old file was changed");
     free(before);
     free(after);

@@ -39,21 +39,6 @@ static void test_python_file(void) {
     dd_st_close(f);
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    *n = (size_t)ftell(fp);
-    rewind(fp);
-    uint8_t *b = malloc(*n + 64);
-    if (b && fread(b, 1, *n, fp) != *n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(fp);
-    return b;
-}
-
 static void expect_rejected(const char *dir, const char *what, const uint8_t *bytes, size_t n) {
     char path[4200];
     snprintf(path, sizeof path, "%s/bad-%s.safetensors", dir, what);
@@ -110,7 +95,7 @@ static void test_round_trip_and_corruption(const char *dir) {
     }
 
     size_t n;
-    uint8_t *good = slurp(path, &n);
+    uint8_t *good = (void *)test_read_file(path, &n);
     CHECK(good != NULL);
     if (!good) return;
     expect_rejected(dir, "empty", good, 0);

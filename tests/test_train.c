@@ -10,25 +10,9 @@
 #include "doodle/train.h"
 #include "testutil.h"
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    char *b = malloc(*n + 1);
-    if (b && fread(b, 1, *n, f) != *n) {
-        free(b);
-        b = NULL;
-    }
-    if (b) b[*n] = '\0';
-    fclose(f);
-    return b;
-}
-
 static int same_file(const char *a, const char *b) {
     size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = test_read_file(a, &na), *y = test_read_file(b, &nb);
     int same = x && y && na == nb && !memcmp(x, y, na);
     free(x);
     free(y);
@@ -70,7 +54,7 @@ int main(void) {
           r.best_test_acc);
     snprintf(path, sizeof path, "%s/history.csv", run);
     size_t n;
-    char *hist = slurp(path, &n);
+    char *hist = test_read_file(path, &n);
     CHECK(hist && !strncmp(hist, "epoch,train_loss,train_acc,test_loss,test_acc,seconds\n1,", 56), "history: %s", hist ? hist : "(none)");
     CHECK(hist && strstr(hist, "\n2,") && !strstr(hist, "\n3,"), "two rows");
     free(hist);
@@ -101,13 +85,13 @@ int main(void) {
     /* a diverging run stops at once, naming epoch and step, and leaves the existing checkpoint as it was */
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", run);
     size_t before_n;
-    char *before = slurp(path, &before_n);
+    char *before = test_read_file(path, &before_n);
     o = quick(data, run, 2);
     o.lr = 1e30f;
     CHECK(dd_train(&o, &r, &err) != 0, "a run at lr 1e30 did not stop");
     CHECK(strstr(err.msg, "epoch 1, step") && strstr(err.msg, "not finite"), "message: %s", err.msg);
     size_t after_n;
-    char *after = slurp(path, &after_n);
+    char *after = test_read_file(path, &after_n);
     CHECK(before && after && before_n == after_n && !memcmp(before, after, before_n), "the checkpoint was changed");
     free(before);
     free(after);

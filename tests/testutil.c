@@ -56,6 +56,24 @@ const char *test_write_file(const char *path, const void *data, size_t len) {
     return path;
 }
 
+char *test_read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *b = NULL;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)size + 1))) {
+        if (fread(b, 1, (size_t)size, f) != (size_t)size) {
+            free(b);
+            b = NULL;
+        } else {
+            b[size] = '\0';
+            *n = (size_t)size;
+        }
+    }
+    fclose(f);
+    return b;
+}
+
 const char *test_write_gz(const char *path, const void *data, size_t len) {
     gzFile g = gzopen(path, "wb");
     if (!g || (len && gzwrite(g, data, (unsigned)len) != (int)len) || gzclose(g) != Z_OK) {

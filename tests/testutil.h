@@ -24,6 +24,8 @@ const char *test_sample_dir(void);
 const char *test_tmp_dir(const char *test_name);
 /* Writes len bytes to path (aborts the test on failure); returns path. */
 const char *test_write_file(const char *path, const void *data, size_t len);
+/* The whole file (NUL-terminated, *n bytes without the NUL), malloc'ed; NULL when it cannot be read. */
+char *test_read_file(const char *path, size_t *n);
 /* Gzip-compresses data into path. */
 const char *test_write_gz(const char *path, const void *data, size_t len);
 

@@ -2,19 +2,15 @@
  * version, section bounds, every index offset), and every record is bounds-checked when decoded, so a truncated
  * or corrupt file gives an error instead of an out-of-bounds read. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "data/dset_layout.h"
 #include "doodle/dataset.h"
 #include "util/alloc.h"
 #include "util/le.h"
+#include "util/mapped_file.h"
 
 struct dd_dataset {
     char *path;
@@ -116,29 +112,10 @@ dd_dataset *dd_dataset_open(const char *path, dd_error *err) {
     dd_dataset *ds = dd_calloc(1, sizeof *ds, err);
     if (!ds) return NULL;
     if (!(ds->path = dd_strdup(path, err))) goto fail;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        dd_fail(err, DD_ERR_IO, "%s: not a regular file", path);
-        close(fd);
-        goto fail;
-    }
-    ds->map_size = (size_t)st.st_size;
-    if (ds->map_size > 0) {
-        void *m = mmap(NULL, ds->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            dd_fail(err, DD_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-            close(fd);
-            ds->map_size = 0;
-            goto fail;
-        }
-        ds->map = m;
-    }
-    close(fd);
+    dd_mapped_file f;
+    if (dd_map_file(&f, path, err)) goto fail;
+    ds->map = f.data;
+    ds->map_size = f.size;
     if (check_and_index(ds, err)) goto fail;
     return ds;
 fail:
@@ -148,7 +125,7 @@ fail:
 
 void dd_dataset_close(dd_dataset *ds) {
     if (!ds) return;
-    if (ds->map) munmap((void *)ds->map, ds->map_size);
+    dd_unmap_file(&(dd_mapped_file){ds->map, ds->map_size});
     free(ds->class_names);
     free(ds->path);
     free(ds);

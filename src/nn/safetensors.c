@@ -4,17 +4,14 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/atomic_file.h"
 #include "util/le.h"
+#include "util/mapped_file.h"
 
 #define MAX_HEADER_BYTES ((uint64_t)100 << 20) /* the reference implementation's limit */
 
@@ -273,29 +270,10 @@ dd_st_file *dd_st_open(const char *path, dd_error *err) {
     dd_st_file *f = dd_calloc(1, sizeof *f, err);
     if (!f) return NULL;
     if (!(f->path = dd_strdup(path, err))) goto fail;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        dd_fail(err, DD_ERR_IO, "%s: not a regular file", path);
-        close(fd);
-        goto fail;
-    }
-    f->map_size = (size_t)st.st_size;
-    if (f->map_size) {
-        void *m = mmap(NULL, f->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m == MAP_FAILED) {
-            dd_fail(err, DD_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-            close(fd);
-            f->map_size = 0;
-            goto fail;
-        }
-        f->map = m;
-    }
-    close(fd);
+    dd_mapped_file mf;
+    if (dd_map_file(&mf, path, err)) goto fail;
+    f->map = mf.data;
+    f->map_size = mf.size;
     if (check_header(f, err)) goto fail;
     return f;
 fail:
@@ -305,7 +283,7 @@ fail:
 
 void dd_st_close(dd_st_file *f) {
     if (!f) return;
-    if (f->map) munmap((void *)f->map, f->map_size);
+    dd_unmap_file(&(dd_mapped_file){f->map, f->map_size});
     cJSON_Delete(f->header);
     free(f->tensors);
     free(f->path);
