@@ -3,8 +3,8 @@
 
   /usr/bin/python3 bench/accuracy_torch.py --data D.dset --model mnist28 --epochs 10 --batch 64 --lr 0.001
 
-Reads a bitmap .dset (docs/dset-format.md) with numpy, trains ../shared/peers/models.py's network with Adam
-(no augmentation, constant learning rate, no weight decay: what `doodle train --no-augment --schedule constant
+Reads a bitmap .dset (docs/dset-format.md) with numpy, trains ../shared/peers/models.py's network, initialised
+as Keras and doodle do (Glorot-uniform weights, zero biases), with Adam (no augmentation, constant learning rate, no weight decay: what `doodle train --no-augment --schedule constant
 --warmup 0 --weight-decay 0` does) and prints one JSON line per epoch with the test accuracy.
 """
 import argparse, json, os, struct, sys, time
@@ -48,6 +48,11 @@ xte, yte = torch.from_numpy(x[split == 1]), torch.from_numpy(y[split == 1])
 torch.manual_seed(a.seed)
 torch.set_num_threads(a.threads)
 model = MODELS[a.model][0](classes=classes)
+# Keras' (and doodle's) initialisation: Glorot-uniform weights, zero biases, instead of PyTorch's default
+for mod in model.modules():
+    if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+        torch.nn.init.xavier_uniform_(mod.weight)
+        torch.nn.init.zeros_(mod.bias)
 opt = torch.optim.Adam(model.parameters(), a.lr, eps=1e-7)
 for epoch in range(1, a.epochs + 1):
     t0 = time.perf_counter()
