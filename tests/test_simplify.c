@@ -112,6 +112,18 @@ static void test_constructed(void) {
     CHECK(dd_simplify(&raw, &out, &err) == -1 && err.code == DD_ERR_RANGE && strstr(err.msg, "stroke 1"), "%s",
           err.msg);
 
+    /* a zig-zag whose every corner RDP keeps, one split at a time, each split scanning the rest of the stroke:
+     * quadratic (14 s for a 100 KB line, hours for 1 MB); refused once RDP's budget runs out */
+    dd_drawing_clear(&raw);
+    CHECK(dd_drawing_add_point(&raw, 0, 0, 0, &err) == 0);
+    dd_drawing_end_stroke(&raw);
+    for (int i = 0; i < 2000; i++) CHECK(dd_drawing_add_point(&raw, i % 2 * 255.0, i * 255 / 2000, 0, &err) == 0);
+    dd_drawing_end_stroke(&raw);
+    dd_error_clear(&err);
+    CHECK(dd_simplify(&raw, &out, &err) == -1 && err.code == DD_ERR_RANGE && strstr(err.msg, "stroke 2: too complex"),
+          "%s", err.msg);
+    CHECK(out.n_strokes == 0 && out.n_points == 0);
+
     dd_drawing_free(&raw);
     dd_drawing_free(&out);
 }
