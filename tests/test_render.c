@@ -278,6 +278,23 @@ static void test_errors(void) {
     CHECK(dd_drawing_add_point(&d, 10, 300.5, 0, &err) == 0);
     dd_drawing_end_stroke(&d);
     CHECK(dd_render(r, &d, img, &err) == -1 && err.code == DD_ERR_RANGE, "%s", err.msg);
+    /* a stroke of more points than cairo draws in reasonable time is refused (36,000 chords across the box took
+     * 40 s); these are cheap (a small circle), so the test is quick either way */
+    for (int n = 8192; n <= 8193; n++) {
+        dd_drawing_clear(&d);
+        CHECK(dd_drawing_add_point(&d, 1, 1, 0, &err) == 0);
+        dd_drawing_end_stroke(&d);
+        for (int i = 0; i < n; i++)
+            CHECK(dd_drawing_add_point(&d, 128 + (i % 4 == 1) - (i % 4 == 3), 128 + (i % 4 == 0) - (i % 4 == 2), 0,
+                                       &err) == 0);
+        dd_drawing_end_stroke(&d);
+        dd_error_clear(&err);
+        int rc = dd_render(r, &d, img, &err);
+        if (n == 8192)
+            CHECK(rc == 0 && ink_sum(img, sizeof img) > 0, "%s", err.msg);
+        else
+            CHECK(rc == -1 && err.code == DD_ERR_RANGE && strstr(err.msg, "stroke 2 has 8193 points"), "%s", err.msg);
+    }
     dd_drawing_free(&d);
     dd_renderer_free(r);
 

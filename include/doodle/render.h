@@ -30,7 +30,8 @@ typedef struct dd_renderer dd_renderer;
 
 dd_renderer *dd_renderer_new(const dd_render_opts *opts, dd_error *err);
 void dd_renderer_free(dd_renderer *r);
-/* Renders d (a simplified drawing, coordinates 0..255) into out[height * width]. */
+/* Renders d (a simplified drawing, coordinates 0..255) into out[height * width]. A stroke of more than 8,192
+ * points is refused (DD_ERR_RANGE): cairo's cost grows with the square of a stroke's points. */
 int dd_render(dd_renderer *r, const dd_drawing *d, uint8_t *out, dd_error *err);
 
 /* Parses "28x28" / "66x100" (height x width) into opts' size. */
