@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "doodle/quickdraw.h"
+#include "doodle/render.h"
 #include "doodle/rng.h"
 #include "doodle/simplify.h"
 #include "util/alloc.h"
@@ -143,6 +144,11 @@ static int take_drawing(prep *p, uint32_t label, const dd_stroke_reader *r, dd_e
         dd_stroke_reader_locate(r, &rec_err);
         return bad_record(p, (int)label, &rec_err, err);
     }
+    for (uint32_t k = 0; k < keep->n_strokes; k++)
+        if (keep->stroke_end[k] - dd_stroke_begin(keep, k) > DD_RENDER_MAX_STROKE_POINTS) { /* could not be drawn */
+            s->skipped[DD_SKIP_TOO_LARGE]++;
+            return 0;
+        }
     if (ensure_writer(p, DD_DSET_STROKES, 0, 0, err)) return -1;
     if (dd_dataset_writer_add_strokes(p->w, label, DD_SPLIT_TRAIN, keep, &rec_err)) {
         if (rec_err.code != DD_ERR_RANGE) {

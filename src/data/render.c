@@ -30,10 +30,6 @@
 
 #define DD_RENDER_SIDE_MAX 16384u /* cairo's image surfaces are limited to 32767 pixels a side */
 #define DD_RENDER_BOX 256.0       /* the simplified drawings' box */
-/* Points in one stroke, at most. cairo's cost for a stroke grows with the square of its points when its segments
- * pile up in the same rows (8,192 chords across the box take 0.5 s at 28x28, 16,000 take 2 s, 36,000 take 40 s),
- * so a hostile file could stall a verb for hours; the longest stroke of the 18,170 drawings in ../shared has 421. */
-#define DD_RENDER_MAX_STROKE_POINTS 8192u
 
 struct dd_renderer {
     dd_render_opts opts;
