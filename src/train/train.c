@@ -12,6 +12,7 @@
 
 #include "doodle/dataset.h"
 #include "doodle/loader.h"
+#include "doodle/metrics.h"
 #include "doodle/model.h"
 #include "train/checkpoint.h"
 #include "train/history.h"
@@ -60,30 +61,22 @@ static dd_model_spec *spec_for(const char *model, int classes, dd_error *err) {
     return dd_model_spec_builtin(model, &ov, err);
 }
 
-/* Loss and accuracy of m over the test loader. */
+/* Loss and accuracy of m over the test loader, counted as doodle eval counts them (doodle/metrics.h). */
 static int evaluate(const dd_model *m, dd_workspace *ws, dd_loader *l, float *x, int32_t *labels, double *loss,
                     double *acc, dd_error *err) {
     const int classes = m->spec->classes;
-    double total_loss = 0;
-    uint64_t n = 0, correct = 0;
-    if (dd_loader_begin_epoch(l, 0, err)) return -1;
-    int got;
-    while ((got = dd_loader_next(l, x, labels, NULL, err)) > 0) {
-        const float *logits = dd_model_infer(m, ws, x, got);
-        for (int b = 0; b < got; b++) {
-            const float *z = logits + (size_t)b * classes;
-            float mx = z[argmax(z, classes)];
-            double sum = 0;
-            for (int k = 0; k < classes; k++) sum += exp((double)z[k] - mx);
-            total_loss += log(sum) - ((double)z[labels[b]] - mx);
-            correct += argmax(z, classes) == labels[b];
+    dd_metrics mt;
+    if (dd_metrics_init(&mt, classes, 1, err)) return -1;
+    int got = -1;
+    if (dd_loader_begin_epoch(l, 0, err) == 0)
+        while ((got = dd_loader_next(l, x, labels, NULL, err)) > 0) {
+            const float *logits = dd_model_infer(m, ws, x, got);
+            for (int b = 0; b < got; b++) dd_metrics_add(&mt, labels[b], logits + (size_t)b * classes, NULL);
         }
-        n += (uint64_t)got;
-    }
-    if (got < 0) return -1;
-    *loss = n ? total_loss / (double)n : NAN;
-    *acc = n ? (double)correct / (double)n : NAN;
-    return 0;
+    *loss = mt.total ? dd_metrics_loss(&mt) : NAN;
+    *acc = mt.total ? dd_metrics_accuracy(&mt) : NAN;
+    dd_metrics_free(&mt);
+    return got < 0 ? -1 : 0;
 }
 
 static int all_finite(const float *x, size_t n) {
