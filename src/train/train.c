@@ -102,8 +102,7 @@ typedef struct run {
     const dd_train_opts *o;
     dd_dataset *ds;
     dd_model *m;
-    dd_optimizer opt;
-    int opt_ready;
+    dd_optimizer opt; /* zeroed until initialised: freeing it is safe either way */
     train_progress p;
     dd_loader *train, *test;
     dd_workspace *ws, *eval_ws;
@@ -119,7 +118,7 @@ static void run_free(run *r) {
     dd_loader_free(r->test);
     dd_workspace_free(r->ws);
     dd_workspace_free(r->eval_ws);
-    if (r->opt_ready) dd_optimizer_free(&r->opt);
+    dd_optimizer_free(&r->opt);
     dd_model_free(r->m);
     dd_dataset_close(r->ds);
     free(r->grads);
@@ -133,7 +132,6 @@ static void run_free(run *r) {
 static int start(run *r, dd_train_opts *o, dd_error *err) {
     if (o->resume) {
         if (checkpoint_load(r->checkpoint_path, &r->m, &r->opt, &r->p, o, err)) return -1;
-        r->opt_ready = 1;
         if (history_load(&r->hist, r->history_path, r->p.epochs_done, err)) return -1;
         uint32_t n = dd_dataset_class_count(r->ds);
         if ((int)n != r->m->spec->classes)
@@ -150,7 +148,6 @@ static int start(run *r, dd_train_opts *o, dd_error *err) {
     for (uint32_t c = 0; c < dd_dataset_class_count(r->ds); c++)
         if (dd_model_set_class_name(r->m, (int)c, dd_dataset_class_name(r->ds, c), err)) return -1;
     if (dd_optimizer_init(&r->opt, o->optimizer, r->m->spec->n_params, err)) return -1;
-    r->opt_ready = 1;
     r->opt.momentum = o->momentum;
     r->opt.weight_decay = o->weight_decay;
     dd_rng_seed(&r->p.rng, o->seed ^ 0x9e3779b97f4a7c15ULL); /* dropout's stream, apart from the init's */
