@@ -70,6 +70,15 @@ const float *dd_model_forward_train(dd_model *m, dd_workspace *ws, const float *
  * (dd_workspace_probs). */
 float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, int batch, float *grads);
 const float *dd_workspace_probs(const dd_workspace *ws);
+
+/* For explanations, after dd_model_infer on a workspace made with training = true: back-propagates dlogits
+ * [batch, classes] (e.g. one-hot on a class for saliency) through the inference function (BatchNorm with its
+ * running statistics, dropout as the identity) and writes to dx the gradient with respect to the output of layer
+ * stop_after ([batch, count of its out shape], the activation Grad-CAM wants), or with respect to the input image
+ * ([batch, C, H, W]) when stop_after is -1. Parameters get no gradients. Returns -1 for a bad batch or layer or a
+ * workspace without gradient buffers. */
+int dd_model_backward_infer(const dd_model *m, dd_workspace *ws, const float *dlogits, int batch, int stop_after,
+                            float *dx);
 /* Output of layer i (after its own activation) from the last forward pass: [batch, count of its out shape]. */
 const float *dd_workspace_layer_output(const dd_workspace *ws, int i);
 

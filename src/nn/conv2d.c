@@ -105,9 +105,10 @@ void dd_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
     size_t in_size = (size_t)d->in_c * d->in_h * d->in_w, out_size = (size_t)d->out_c * out_hw;
     for (int b = 0; b < d->batch; b++) {
         const float *g = dout + (size_t)b * out_size;
-        /* dweight += dout [out_c, P] x col^T [P, K] */
-        im2col(scratch, in + (size_t)b * in_size, d);
-        dd_gemm(false, true, d->out_c, k, out_hw, 1.0f, g, scratch, 1.0f, dweight);
+        if (dweight) { /* dweight += dout [out_c, P] x col^T [P, K] */
+            im2col(scratch, in + (size_t)b * in_size, d);
+            dd_gemm(false, true, d->out_c, k, out_hw, 1.0f, g, scratch, 1.0f, dweight);
+        }
         if (dbias) {
             for (int oc = 0; oc < d->out_c; oc++) {
                 double s = 0.0;

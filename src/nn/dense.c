@@ -13,7 +13,7 @@ void dd_dense_forward(float *out, const float *in, const float *weight, const fl
 void dd_dense_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                        const float *weight, int batch, int n_in, int n_out) {
     /* dweight [n_out, n_in] += dout^T [n_out, B] x in [B, n_in] */
-    dd_gemm(true, false, n_out, n_in, batch, 1.0f, dout, in, 1.0f, dweight);
+    if (dweight) dd_gemm(true, false, n_out, n_in, batch, 1.0f, dout, in, 1.0f, dweight);
     if (dbias) {
         for (int o = 0; o < n_out; o++) {
             double s = 0.0;

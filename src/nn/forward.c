@@ -4,6 +4,7 @@
  * Memory: every layer writes its own output buffer, except those that need none: ReLU layers work in place on
  * their input (no layer's backward needs its own output, so overwriting it is safe) and flatten is a view of
  * its input. Backward ping-pongs between two gradient buffers as large as the largest activation. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,6 +236,68 @@ float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labe
         }
     }
     return loss;
+}
+
+/* Backward through the inference pass, for explanations (saliency, Grad-CAM): BatchNorm is the fixed affine map of
+ * its running statistics, dropout the identity, so the result is the gradient of the very function
+ * dd_model_infer computed. */
+int dd_model_backward_infer(const dd_model *m, dd_workspace *ws, const float *dlogits, int batch, int stop_after,
+                            float *dx) {
+    const dd_model_spec *s = m->spec;
+    if (!ws->training || batch < 1 || batch > ws->max_batch || stop_after < -1 || stop_after >= s->n_layers - 1)
+        return -1;
+    float *g = ws->grad[0], *other = ws->grad[1];
+    memcpy(g, dlogits, (size_t)batch * s->classes * sizeof *g);
+    const float *P = m->params;
+    for (int i = s->n_layers - 1; i > stop_after; i--) {
+        const dd_layer_spec *l = &s->layers[i];
+        const layer_ws *w = &ws->layers[i];
+        const float *in = i ? ws->layers[i - 1].out : ws->input;
+        float *din = other;
+        size_t n = (size_t)batch * out_count(l);
+        int swap = 1;
+        switch (l->kind) {
+        case DD_LAYER_CONV2D: {
+            if (l->u.conv.activation == DD_ACT_RELU) dd_relu_backward(g, g, w->out, n);
+            dd_conv2d_dims d = conv_dims(l, batch);
+            dd_conv2d_backward(din, NULL, NULL, g, in, P + l->weight.offset, &d, ws->scratch);
+            break;
+        }
+        case DD_LAYER_DENSE:
+            if (l->u.dense.activation == DD_ACT_RELU) dd_relu_backward(g, g, w->out, n);
+            dd_dense_backward(din, NULL, NULL, g, in, P + l->weight.offset, batch, (int)dd_shape_count(l->in),
+                              l->u.dense.units);
+            break;
+        case DD_LAYER_BATCHNORM: {
+            int channels = l->in.c, spatial = l->in.rank == 3 ? l->in.h * l->in.w : 1;
+            const float *var = m->state + l->running_var.offset, *gamma = P + l->weight.offset;
+            for (int b = 0; b < batch; b++)
+                for (int c = 0; c < channels; c++) {
+                    float k = gamma[c] * (float)(1.0 / sqrt((double)var[c] + l->u.bn.epsilon));
+                    size_t at = ((size_t)b * channels + c) * spatial;
+                    for (int p = 0; p < spatial; p++) din[at + p] = g[at + p] * k;
+                }
+            break;
+        }
+        case DD_LAYER_ACTIVATION:
+            if (l->u.activation == DD_ACT_RELU) dd_relu_backward(g, g, w->out, n);
+            swap = 0;
+            break;
+        case DD_LAYER_MAXPOOL:
+            dd_maxpool_backward(din, g, w->argmax, batch, l->in.c, l->in.h, l->in.w, l->out.h, l->out.w);
+            break;
+        case DD_LAYER_FLATTEN:
+        case DD_LAYER_DROPOUT: swap = 0; break;
+        default: break;
+        }
+        if (swap) {
+            other = g;
+            g = din;
+        }
+    }
+    size_t n_out = (size_t)batch * (stop_after >= 0 ? out_count(&s->layers[stop_after]) : dd_shape_count(s->input));
+    memcpy(dx, g, n_out * sizeof *dx);
+    return 0;
 }
 
 const float *dd_workspace_probs(const dd_workspace *ws) { return ws->probs; }
