@@ -1,0 +1,174 @@
+/* Clustering drawings, as the study did with its misclassified test images: pixels -> drop the all-zero columns ->
+ * PCA -> K-Means and DBSCAN -> silhouettes, montages and composition tables.
+ *
+ * The numeric core works on a row-major float matrix X [n, d] (one drawing per row, pixels 0..1) and follows
+ * scikit-learn's definitions, so its results can be checked against sklearn's (tests/test_cluster_sklearn.c):
+ *   - PCA: mean-centred; explained variance = eigenvalue / (n - 1), ratio = that / total variance. Exact (LAPACK
+ *     dsyevr on the covariance or, when n < d, on the Gram matrix, in double precision) for small matrices;
+ *     randomized (Halko et al., power iterations, as sklearn's "randomized" solver) for large ones.
+ *   - K-Means: greedy k-means++ seeding (2 + log k candidates per centre), Lloyd iterations, several restarts, the
+ *     lowest inertia (sum of squared distances to the nearest centre) wins.
+ *   - DBSCAN: Euclidean eps, min_samples counting the point itself; cluster numbers in order of their first core
+ *     point, a border point joins the lowest-numbered cluster among its core neighbours (sklearn's result), -1 noise.
+ *   - eps from the k-distance knee: sorted distances to the k-th nearest point (the point itself counted first),
+ *     the knee is where the normalised curve lies farthest below the chord from first to last (as
+ *     ../shared/peers/sk_cluster.py's knee_eps).
+ *   - silhouette: (b - a) / max(a, b) per point, 0 for a point alone in its cluster; noise (-1) left out.
+ *
+ * dd_explain_clusters runs the whole pipeline on drawings of a .dset chosen through a model and writes pictures and
+ * tables into a directory (see dd_cluster_report for what). */
+#ifndef DOODLE_CLUSTER_H
+#define DOODLE_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doodle/dataset.h"
+#include "doodle/error.h"
+#include "doodle/model.h"
+#include "doodle/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- numeric core ---- */
+
+/* Keeps the columns of X [n, d] that are non-zero in at least one row, moving them left in place: afterwards X is
+ * [n, returned count], row-major. kept [d] receives the original indices of the kept columns. */
+size_t dd_drop_zero_columns(float *X, size_t n, size_t d, uint32_t *kept);
+
+typedef struct dd_pca {
+    size_t d;                  /* input columns */
+    int components;            /* rows of `axes` */
+    double *mean;              /* [d] */
+    float *axes;               /* [components, d], unit length, sign fixed as sklearn (largest |loading| > 0) */
+    double *variance;          /* [components] explained variance, decreasing */
+    double *variance_ratio;    /* [components] of the total variance */
+    double total_variance;     /* sum of the column variances (ddof 1) */
+    int randomized;            /* 1 when the randomized solver was used */
+} dd_pca;
+
+/* Fits X [n, d] (n >= 2). components > 0: that many (at most min(n, d)); components == 0: the fewest whose
+ * ratios sum to at least variance_threshold (0 < threshold <= 1). rng seeds the randomized solver. */
+int dd_pca_fit(const float *X, size_t n, size_t d, int components, double variance_threshold, dd_rng *rng,
+               dd_pca *out, dd_error *err);
+/* scores [n, components] = (X - mean) axes^T. */
+int dd_pca_transform(const dd_pca *p, const float *X, size_t n, float *scores, dd_error *err);
+void dd_pca_free(dd_pca *p);
+
+typedef struct dd_kmeans_result {
+    int k;
+    float *centers;    /* [k, d] */
+    int32_t *labels;   /* [n] 0..k-1 */
+    double inertia;
+    int iterations;    /* of the best restart */
+} dd_kmeans_result;
+
+/* K-Means of X [n, d] into k clusters (1 <= k <= n): `restarts` k-means++ seedings from rng (>= 1), each refined
+ * by Lloyd iterations until the centres move less than tol (sklearn's: 1e-4 times the mean column variance) or
+ * max_iter; keeps the lowest inertia. */
+int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_iter, dd_rng *rng,
+              dd_kmeans_result *out, dd_error *err);
+void dd_kmeans_free(dd_kmeans_result *r);
+
+/* Distance of every point of X [n, d] to its k-th nearest point, the point itself counted as the first
+ * (k >= 1; k = 1 gives zeros): kdist [n]. */
+int dd_kth_neighbor_distances(const float *X, size_t n, size_t d, int k, float *kdist, dd_error *err);
+/* The knee of the sorted k-distances (see above): returns eps; *quantile (may be NULL) gets its position / n. */
+double dd_knee_eps(const float *kdist, size_t n, double *quantile, dd_error *err);
+
+/* DBSCAN of X [n, d]: labels [n] (-1 noise, else 0..clusters-1). Returns the number of clusters, -1 on error. */
+int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, int32_t *labels, dd_error *err);
+
+/* Silhouettes of a labelling (labels [n] in -1..k-1): per_point [n] (may be NULL; NaN for noise), per_cluster [k]
+ * (may be NULL; mean over its points, NaN for an empty one) and the mean over all non-noise points (NaN when
+ * fewer than 2 clusters). */
+int dd_silhouette(const float *X, size_t n, size_t d, const int32_t *labels, int k, float *per_point,
+                  double *per_cluster, double *mean, dd_error *err);
+
+/* ---- the whole pipeline on drawings ---- */
+
+typedef enum dd_cluster_set {
+    DD_CLUSTER_MISCLASSIFIED = 0, /* test drawings the model gets wrong */
+    DD_CLUSTER_TEST,              /* all test drawings */
+    DD_CLUSTER_TRAIN,             /* all training drawings */
+    DD_CLUSTER_CLASS,             /* test drawings whose true class is `set_class` */
+    DD_CLUSTER_PREDICTED          /* test drawings the model predicts as `set_class` */
+} dd_cluster_set;
+
+typedef struct dd_cluster_opts {
+    dd_cluster_set set;
+    char set_class[64];
+    int components;            /* 0 = by variance_threshold */
+    double variance_threshold; /* used when components == 0 */
+    int k;                     /* 0 = chosen by silhouette in k_min..k_max */
+    int k_min, k_max;
+    int restarts, max_iter;
+    double eps;                /* 0 = from the k-distance knee */
+    int min_samples;
+    uint64_t seed;
+    int montage_max;           /* drawings shown per cluster montage */
+    size_t max_drawings;       /* a larger set is sampled down to this many (seeded); 0 = no limit */
+} dd_cluster_opts;
+
+/* Misclassified set, 90% of the variance, k by silhouette in 2..8, 10 restarts of at most 300 iterations, eps from
+ * the knee, min_samples 5, seed 1, 100 drawings per montage, at most 20,000 drawings. */
+dd_cluster_opts dd_cluster_opts_default(void);
+
+/* Parses "misclassified", "test", "train", "class=NAME" or "predicted=NAME" into o. */
+int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err);
+
+typedef struct dd_cluster_pair {
+    int true_class, predicted; /* the model's class indices */
+    int count;
+} dd_cluster_pair;
+
+typedef struct dd_cluster_info {
+    int size;
+    double silhouette;         /* NaN for DBSCAN's noise */
+    dd_cluster_pair *pairs;    /* composition, most frequent first */
+    int n_pairs;
+    char montage[64];          /* file name inside the output directory */
+} dd_cluster_info;
+
+typedef struct dd_cluster_report {
+    size_t n;                  /* drawings clustered; 0 = the set is empty and nothing else was written */
+    size_t pixels;             /* per drawing before dropping */
+    size_t kept_columns;
+    int components;
+    double explained_variance; /* sum of the ratios of the kept components */
+    double *variance_ratio;    /* [components] */
+    int k;                     /* K-Means clusters (chosen or given) */
+    int k_tried_min, k_tried_max;
+    double *k_silhouettes;     /* [k_tried_max - k_tried_min + 1] mean silhouette of each k tried */
+    double kmeans_inertia;
+    double kmeans_silhouette;
+    dd_cluster_info *kmeans;   /* [k] */
+    double eps;
+    int eps_from_knee;
+    int min_samples;
+    int dbscan_clusters;
+    int dbscan_noise;
+    double dbscan_silhouette;  /* NaN with fewer than 2 clusters */
+    dd_cluster_info *dbscan;   /* [dbscan_clusters + 1]: the clusters, then the noise */
+    uint64_t *index;           /* [n] dataset record numbers */
+    int32_t *true_class, *predicted, *kmeans_label, *dbscan_label; /* [n] */
+    float *pc1, *pc2;          /* [n] first two PCA scores (pc2 0 with one component) */
+} dd_cluster_report;
+
+/* Picks the drawings of o->set from ds, renders them at m's input size as training does, predicts them with m and
+ * clusters them. Writes into out_dir (created if missing): summary.json always; unless the set is empty also
+ * labels.csv (dataset index, key_id, true, predicted, kmeans, dbscan), composition.csv (method, cluster, true,
+ * predicted, count), kmeans-<c>.png and dbscan-<c>.png / dbscan-noise.png montages of the drawings,
+ * scatter-kmeans.png and scatter-dbscan.png (the first two PCA scores coloured by cluster). Fails with a clear
+ * message when the model does not fit the data (input size, classes), a named class is unknown, or an explicit
+ * k is larger than the set. Free the report with dd_cluster_report_free. */
+int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const char *out_dir,
+                        dd_cluster_report *report, dd_error *err);
+void dd_cluster_report_free(dd_cluster_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
