@@ -1,0 +1,129 @@
+/* Explaining a trained model: what its layers see (activations), which pixels a decision rests on (saliency,
+ * occlusion, Grad-CAM), and pictures of them for people to look at.
+ *
+ *     dd_explainer *e = dd_explainer_new(model, &err);
+ *     float heat[28 * 28];
+ *     dd_explain_saliency(e, x, cls, heat, &err);          (x: one image, [C * H * W], pixels 0..1)
+ *     dd_explain_gradcam(e, x, cls, -1, heat, &err);       (-1: the default layer, the last conv block)
+ *     dd_explain_occlusion(e, x, cls, 0, 0, heat, &err);   (0, 0: default patch and stride)
+ *     uint8_t rgb[28 * 28 * 3];
+ *     dd_tile_heat(ink, 28, 28, heat, rgb);                (the heat map laid over the drawing)
+ *     dd_explainer_free(e);
+ *
+ * Every map is [H * W] at the model's input size, scaled to 0..1 (its maximum is 1 unless it is all zero), so maps
+ * of different drawings and methods are drawn on one scale:
+ *   saliency   |d score / d pixel|, the score being the class's logit (Simonyan et al. 2014);
+ *   occlusion  max(0, p(class | drawing) - p(class | drawing with a patch blanked)), averaged over the patches
+ *              that cover a pixel (Zeiler & Fergus 2014); the occluded drawings go through the model in batches;
+ *   Grad-CAM   ReLU(sum over channels of (spatial mean of d score / d map) * map) at a conv layer, upsampled
+ *              bilinearly to the input (Selvaraju et al. 2017).
+ * An explainer holds workspaces for one model; use one per thread. */
+#ifndef DOODLE_EXPLAIN_H
+#define DOODLE_EXPLAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doodle/dataset.h"
+#include "doodle/error.h"
+#include "doodle/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- drawings as the model sees them ---- */
+
+/* Images made from .dset records exactly as training and dd_eval_run make them: stroke records rendered at the
+ * model's rendering settings, bitmap records as stored. */
+typedef struct dd_image_set {
+    size_t n;
+    int height, width;  /* the model's input size */
+    uint8_t *pixels;    /* [n * height * width], 0 = background, 255 = ink */
+    uint64_t *record;   /* [n] record number in the dataset */
+    int *label;         /* [n] the record's class as the model's class index */
+} dd_image_set;
+
+/* Loads the given records (any order; NULL with n = 0 gives an empty set). Fails with a clear message when the
+ * model and the data do not fit (classes by name, input size; include/doodle/metrics.h) or a record is bad. */
+int dd_image_set_load(const dd_model *m, const dd_dataset *ds, const uint64_t *records, size_t n, dd_image_set *out,
+                      dd_error *err);
+/* Record numbers of one split (DD_SPLIT_TRAIN, DD_SPLIT_TEST, or -1 for all), in dataset order; *records is
+ * allocated (free it), *n may be 0. */
+int dd_dataset_split_records(const dd_dataset *ds, int split, uint64_t **records, size_t *n, dd_error *err);
+void dd_image_set_free(dd_image_set *s);
+/* Image i as the model's input, pixels / 255, into x [height * width]. */
+void dd_image_set_input(const dd_image_set *s, size_t i, float *x);
+
+/* Softmax probabilities of every image: probs [s->n * classes], batches of 64 through dd_model_infer. */
+int dd_explain_probabilities(const dd_model *m, const dd_image_set *s, float *probs, dd_error *err);
+
+/* ---- layers ---- */
+
+/* A layer given by index (0-based, as `doodle summary` lists them) or by name. Fails (DD_ERR_USAGE) with a message
+ * that gives the valid range and every layer's name. */
+int dd_explain_find_layer(const dd_model *m, const char *text, int *layer, dd_error *err);
+/* The default Grad-CAM layer: the last conv2d, or the batchnorm/activation right after it (the rectified map);
+ * -1 when the model has no conv layer. */
+int dd_explain_gradcam_layer(const dd_model *m);
+
+/* ---- attributions and activations of one image ---- */
+
+typedef struct dd_explainer dd_explainer;
+
+dd_explainer *dd_explainer_new(const dd_model *m, dd_error *err);
+void dd_explainer_free(dd_explainer *e);
+
+/* x: one image [C * H * W], 0..1; cls: a model class; map: [H * W], 0..1. */
+int dd_explain_saliency(dd_explainer *e, const float *x, int cls, float *map, dd_error *err);
+/* layer -1: dd_explain_gradcam_layer. The layer must have a spatial (C, H, W) output. */
+int dd_explain_gradcam(dd_explainer *e, const float *x, int cls, int layer, float *map, dd_error *err);
+/* patch, stride in input pixels (0: a quarter of the smaller side, and half the patch); the patch is set to 0
+ * (background). */
+int dd_explain_occlusion(dd_explainer *e, const float *x, int cls, int patch, int stride, float *map, dd_error *err);
+
+/* Layer `layer`'s output for one image (after its activation), as inference computes it: the returned pointer
+ * (count of the layer's output shape floats, NCHW) stays valid until the explainer's next call; *shape gets the
+ * layer's output shape. NULL on failure. */
+const float *dd_explain_activations(dd_explainer *e, const float *x, int layer, dd_shape *shape, dd_error *err);
+/* The class probabilities of the image the explainer ran last ([classes], valid until its next call). */
+const float *dd_explainer_probs(const dd_explainer *e);
+
+/* ---- tiles for pictures: RGB, 3 bytes a pixel, row-major ---- */
+
+/* The drawing as it is shown everywhere: dark ink on white. */
+void dd_tile_ink(const uint8_t *ink, int h, int w, uint8_t *rgb);
+/* A heat map (0..1) laid over the drawing: the drawing in grey, the heat in a transparent-to-red-to-yellow scale. */
+void dd_tile_heat(const uint8_t *ink, int h, int w, const float *heat, uint8_t *rgb);
+/* Values (e.g. a feature map) in a perceptual colour scale from lo (dark blue) to hi (yellow); lo == hi gives
+ * one colour. */
+void dd_tile_values(const float *v, int h, int w, float lo, float hi, uint8_t *rgb);
+
+/* ---- a picture grid of RGB tiles (like doodle/montage.h, in colour, with a title) ---- */
+
+typedef struct dd_picture dd_picture;
+
+typedef struct dd_picture_opts {
+    int rows, cols;
+    int tile_height, tile_width; /* tile size in its own pixels */
+    int scale;                   /* output pixels per tile pixel (1..64) */
+    int label_height;            /* output pixels under each tile for a label; 0 = none */
+    int header_width;            /* output pixels left of each row for its header; 0 = none */
+    const char *title;           /* a line above the grid; NULL = none */
+} dd_picture_opts;
+
+/* Fails (DD_ERR_RANGE) past 32767 pixels a side. */
+dd_picture *dd_picture_new(const dd_picture_opts *o, dd_error *err);
+void dd_picture_free(dd_picture *p);
+/* rgb: tile_height * tile_width * 3 bytes; label may be NULL. */
+int dd_picture_put(dd_picture *p, int row, int col, const uint8_t *rgb, const char *label, dd_error *err);
+int dd_picture_row_header(dd_picture *p, int row, const char *text, dd_error *err);
+/* Writes the picture as PNG, atomically. */
+int dd_picture_write_png(dd_picture *p, const char *path, dd_error *err);
+/* The PNG in memory: *data (free it) and *size. */
+int dd_picture_png_bytes(dd_picture *p, unsigned char **data, size_t *size, dd_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
