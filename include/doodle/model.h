@@ -54,9 +54,17 @@ dd_model *dd_model_load(const char *path, dd_error *err);
 
 typedef struct dd_workspace dd_workspace;
 
-/* Buffers for batches of up to max_batch; training adds what backward needs. */
+/* Buffers for batches of up to max_batch; training adds what backward needs. Everything a pass needs is allocated
+ * here, none of it during a pass. A new workspace runs on the calling thread alone.
+ *
+ * BLAS: doodle calls OpenBLAS single-threaded (openblas_set_num_threads(1), done here) from its own threads, so a
+ * program that also wants threaded BLAS elsewhere must set the count back around its own calls. */
 dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, dd_error *err);
 void dd_workspace_free(dd_workspace *ws);
+/* Runs the passes on `threads` threads (this one and threads - 1 workers owned by the workspace, asleep between
+ * passes). Work is split statically, so the same thread count gives the same bits, run after run. */
+int dd_workspace_set_threads(dd_workspace *ws, int threads, dd_error *err);
+int dd_workspace_threads(const dd_workspace *ws);
 
 /* Inference: x [batch, C, H, W] (pixels 0..1) -> logits [batch, classes], owned by the workspace. BatchNorm uses
  * the running statistics, dropout is the identity. */

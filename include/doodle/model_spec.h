@@ -28,6 +28,7 @@
 #ifndef DOODLE_MODEL_SPEC_H
 #define DOODLE_MODEL_SPEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -132,6 +133,9 @@ dd_model_spec *dd_model_spec_parse(const char *text, size_t len, const char *sou
                                    const dd_spec_overrides *overrides, dd_error *err);
 /* Reads a .cfg file; the model is named after the file (without directories and .cfg). */
 dd_model_spec *dd_model_spec_load(const char *path, const dd_spec_overrides *overrides, dd_error *err);
+/* Floating-point operations for one image: 2 x the multiply-adds of the conv and dense layers in a forward pass (as
+ * ../shared/peers/models.py counts them); a training step counts 3x that (forward, input and weight gradients). */
+double dd_model_flops(const dd_model_spec *s, bool training);
 /* A network built into the binary (models/<name>.cfg at build time): "seed", "lenet", "mnist28". An unknown
  * name is a DD_ERR_USAGE error that lists the built-in names. */
 dd_model_spec *dd_model_spec_builtin(const char *name, const dd_spec_overrides *overrides, dd_error *err);

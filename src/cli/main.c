@@ -20,6 +20,7 @@ static const verb verbs[] = {
     {"predict", cmd_predict, "top classes with probabilities for drawings in ndjson, .npy or PNG files"},
     {"render", cmd_render, "stroke files -> .npy bitmaps or a PNG grid, at any size"},
     {"simplify", cmd_simplify, "raw ndjson -> Google-style simplified ndjson"},
+    {"bench", cmd_bench, "training or classification speed of a network on this machine (synthetic data)"},
 };
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 

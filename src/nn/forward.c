@@ -1,20 +1,30 @@
 /* Running a model: the workspace, the forward passes (inference and training) and backward, layer by layer over
- * the kernels of include/doodle/layers.h.
+ * the fast kernels of nn/fast.h (threaded, fused), which the tests hold to the reference kernels of
+ * include/doodle/layers.h.
  *
  * Memory: every layer writes its own output buffer, except those that need none: ReLU layers work in place on
  * their input (no layer's backward needs its own output, so overwriting it is safe) and flatten is a view of
- * its input. Backward ping-pongs between two gradient buffers as large as the largest activation. */
+ * its input. Backward ping-pongs between two gradient buffers as large as the largest activation. All of it is
+ * allocated once, when the workspace is made.
+ *
+ * Fusion: a BatchNorm followed by an [activation] relu applies the ReLU in its own pass (the activation layer
+ * then does nothing), and conv and dense layers apply their bias and activation while the output is in cache. */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "doodle/layers.h"
 #include "doodle/model.h"
+#include "nn/fast.h"
 #include "util/alloc.h"
+#include "util/thread_pool.h"
 
 typedef struct layer_ws {
     float *out;            /* [max_batch * out count]; aliases the input for in-place layers */
     int owns_out;
+    int fused_relu;        /* batchnorm: the next layer's ReLU is applied here */
+    int fused_away;        /* activation: done by the layer before */
     float *mean, *inv_std; /* batchnorm, training */
     int32_t *argmax;       /* maxpool */
     float *mask;           /* dropout, training */
@@ -25,9 +35,12 @@ struct dd_workspace {
     bool training;
     int n_layers;
     layer_ws *layers;
-    float *scratch; /* conv im2col */
-    float *probs;   /* [max_batch * classes] */
-    float *grad[2]; /* [max_batch * largest activation], training */
+    dd_pool *pool;          /* NULL: one thread */
+    dd_fast_scratch fast;   /* per-thread scratch of the fast kernels */
+    size_t col_size, dweight_size, dbias_size; /* what one thread needs of each */
+    float *scratch;         /* thread 0's im2col buffer, for the reference kernels (explanations) */
+    float *probs;           /* [max_batch * classes] */
+    float *grad[2];         /* [max_batch * largest activation], training */
     const float *input;
 };
 
@@ -45,6 +58,30 @@ static dd_conv2d_dims conv_dims(const dd_layer_spec *l, int batch) {
     return d;
 }
 
+static void free_scratch(dd_workspace *ws) {
+    free(ws->fast.col);
+    free(ws->fast.dweight);
+    free(ws->fast.dbias);
+    ws->fast = (dd_fast_scratch){0};
+    ws->scratch = NULL;
+}
+
+/* Per-thread scratch for the pool's thread count. */
+static int alloc_scratch(dd_workspace *ws, dd_error *err) {
+    size_t threads = (size_t)dd_pool_threads(ws->pool);
+    free_scratch(ws);
+    ws->fast.col_stride = ws->col_size;
+    ws->fast.dweight_stride = ws->dweight_size;
+    ws->fast.dbias_stride = ws->dbias_size;
+    if (ws->col_size && !(ws->fast.col = dd_malloc(threads, ws->col_size * sizeof(float), err))) return -1;
+    if (ws->training && threads > 1 && ws->dweight_size &&
+        !(ws->fast.dweight = dd_malloc(threads - 1, ws->dweight_size * sizeof(float), err)))
+        return -1;
+    if (ws->dbias_size && !(ws->fast.dbias = dd_malloc(threads, ws->dbias_size * sizeof(double), err))) return -1;
+    ws->scratch = ws->fast.col;
+    return 0;
+}
+
 void dd_workspace_free(dd_workspace *ws) {
     if (!ws) return;
     for (int i = 0; i < ws->n_layers; i++) {
@@ -55,8 +92,9 @@ void dd_workspace_free(dd_workspace *ws) {
         free(w->argmax);
         free(w->mask);
     }
+    dd_pool_free(ws->pool);
+    free_scratch(ws);
     free(ws->layers);
-    free(ws->scratch);
     free(ws->probs);
     free(ws->grad[0]);
     free(ws->grad[1]);
@@ -69,13 +107,14 @@ dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, 
         dd_fail(err, DD_ERR_USAGE, "batch size %d must be at least 1", max_batch);
         return NULL;
     }
+    openblas_set_num_threads(1); /* doodle's own threads call BLAS; BLAS threads on top would fight them */
     dd_workspace *ws = dd_calloc(1, sizeof *ws, err);
     if (!ws) return NULL;
     ws->max_batch = max_batch;
     ws->training = training;
     ws->n_layers = s->n_layers;
     if (!(ws->layers = dd_calloc((size_t)s->n_layers, sizeof *ws->layers, err))) goto fail;
-    size_t largest = dd_shape_count(s->input), scratch = 0, B = (size_t)max_batch;
+    size_t largest = dd_shape_count(s->input), B = (size_t)max_batch;
     for (int i = 0; i < s->n_layers; i++) {
         const dd_layer_spec *l = &s->layers[i];
         layer_ws *w = &ws->layers[i];
@@ -87,11 +126,18 @@ dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, 
             if (!(w->out = dd_malloc(B * n, sizeof *w->out, err))) goto fail;
             w->owns_out = 1;
         }
+        if (l->kind == DD_LAYER_BATCHNORM && i + 1 < s->n_layers && s->layers[i + 1].kind == DD_LAYER_ACTIVATION &&
+            s->layers[i + 1].u.activation == DD_ACT_RELU) {
+            w->fused_relu = 1;
+            ws->layers[i + 1].fused_away = 1;
+        }
         if (l->kind == DD_LAYER_MAXPOOL && !(w->argmax = dd_malloc(B * n, sizeof *w->argmax, err))) goto fail;
         if (l->kind == DD_LAYER_CONV2D) {
             dd_conv2d_dims d = conv_dims(l, max_batch);
-            size_t need = dd_conv2d_scratch_size(&d);
-            if (need > scratch) scratch = need;
+            size_t col = dd_fast_conv2d_col_size(&d), weights = l->weight.count;
+            if (col > ws->col_size) ws->col_size = col;
+            if (weights > ws->dweight_size) ws->dweight_size = weights;
+            if ((size_t)l->u.conv.filters > ws->dbias_size) ws->dbias_size = (size_t)l->u.conv.filters;
         }
         if (!training) continue;
         if (l->kind == DD_LAYER_BATCHNORM) {
@@ -101,7 +147,7 @@ dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, 
             if (!(w->mask = dd_malloc(B * n, sizeof *w->mask, err))) goto fail;
         }
     }
-    if (scratch && !(ws->scratch = dd_malloc(scratch, sizeof *ws->scratch, err))) goto fail;
+    if (alloc_scratch(ws, err)) goto fail;
     if (!(ws->probs = dd_malloc(B * (size_t)s->classes, sizeof *ws->probs, err))) goto fail;
     if (training)
         for (int k = 0; k < 2; k++)
@@ -112,14 +158,22 @@ fail:
     return NULL;
 }
 
-static void apply_activation(dd_activation a, float *x, size_t n) {
-    if (a == DD_ACT_RELU) dd_relu_forward(x, x, n);
+int dd_workspace_set_threads(dd_workspace *ws, int threads, dd_error *err) {
+    if (threads == dd_pool_threads(ws->pool)) return 0;
+    dd_pool *pool = NULL;
+    if (threads != 1 && !(pool = dd_pool_new(threads, err))) return -1;
+    dd_pool_free(ws->pool);
+    ws->pool = pool;
+    return alloc_scratch(ws, err);
 }
+
+int dd_workspace_threads(const dd_workspace *ws) { return dd_pool_threads(ws->pool); }
 
 /* The forward pass shared by inference (rng == NULL) and training. */
 static const float *forward(dd_model *m, const dd_model *cm, dd_workspace *ws, const float *x, int batch, dd_rng *rng) {
     const dd_model_spec *s = cm->spec;
     const int training = rng != NULL;
+    dd_pool *pool = ws->pool;
     ws->input = x;
     const float *in = x;
     for (int i = 0; i < s->n_layers; i++) {
@@ -130,35 +184,36 @@ static const float *forward(dd_model *m, const dd_model *cm, dd_workspace *ws, c
         switch (l->kind) {
         case DD_LAYER_CONV2D: {
             dd_conv2d_dims d = conv_dims(l, batch);
-            dd_conv2d_forward(w->out, in, P + l->weight.offset, l->bias.count ? P + l->bias.offset : NULL, &d,
-                              ws->scratch);
-            apply_activation(l->u.conv.activation, w->out, n);
+            dd_fast_conv2d_forward(pool, &ws->fast, w->out, in, P + l->weight.offset,
+                                   l->bias.count ? P + l->bias.offset : NULL, &d, l->u.conv.activation == DD_ACT_RELU);
             break;
         }
         case DD_LAYER_DENSE:
-            dd_dense_forward(w->out, in, P + l->weight.offset, l->bias.count ? P + l->bias.offset : NULL, batch,
-                             (int)dd_shape_count(l->in), l->u.dense.units);
-            apply_activation(l->u.dense.activation, w->out, n);
+            dd_fast_dense_forward(pool, w->out, in, P + l->weight.offset, l->bias.count ? P + l->bias.offset : NULL,
+                                  batch, (int)dd_shape_count(l->in), l->u.dense.units,
+                                  l->u.dense.activation == DD_ACT_RELU);
             break;
         case DD_LAYER_BATCHNORM: {
             int channels = l->in.c, spatial = l->in.rank == 3 ? l->in.h * l->in.w : 1;
             if (training)
-                dd_batchnorm_forward_train(w->out, w->mean, w->inv_std, in, P + l->weight.offset, P + l->bias.offset,
-                                           m->state + l->running_mean.offset, m->state + l->running_var.offset, batch,
-                                           channels, spatial, l->u.bn.momentum, l->u.bn.epsilon);
+                dd_fast_batchnorm_forward_train(pool, w->out, w->mean, w->inv_std, in, P + l->weight.offset,
+                                                P + l->bias.offset, m->state + l->running_mean.offset,
+                                                m->state + l->running_var.offset, batch, channels, spatial,
+                                                l->u.bn.momentum, l->u.bn.epsilon, w->fused_relu);
             else
-                dd_batchnorm_forward_infer(w->out, in, P + l->weight.offset, P + l->bias.offset,
-                                           cm->state + l->running_mean.offset, cm->state + l->running_var.offset, batch,
-                                           channels, spatial, l->u.bn.epsilon);
+                dd_fast_batchnorm_forward_infer(pool, w->out, in, P + l->weight.offset, P + l->bias.offset,
+                                                cm->state + l->running_mean.offset, cm->state + l->running_var.offset,
+                                                batch, channels, spatial, l->u.bn.epsilon, w->fused_relu);
             break;
         }
         case DD_LAYER_ACTIVATION:
-            if (w->out != in) memcpy(w->out, in, n * sizeof *in); /* only when it is the first layer */
-            apply_activation(l->u.activation, w->out, n);
+            if (w->fused_away) break;
+            if (l->u.activation == DD_ACT_RELU) dd_fast_relu_forward(pool, w->out, in, n);
+            else if (w->out != in) memcpy(w->out, in, n * sizeof *in); /* only when it is the first layer */
             break;
         case DD_LAYER_MAXPOOL:
-            dd_maxpool_forward(w->out, w->argmax, in, batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
-                               l->u.pool.stride);
+            dd_fast_maxpool_forward(pool, w->out, w->argmax, in, batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
+                                    l->u.pool.stride);
             break;
         case DD_LAYER_FLATTEN:
             if (w->out != in) memcpy(w->out, in, n * sizeof *in);
@@ -186,6 +241,7 @@ const float *dd_model_forward_train(dd_model *m, dd_workspace *ws, const float *
 
 float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, int batch, float *grads) {
     const dd_model_spec *s = m->spec;
+    dd_pool *pool = ws->pool;
     const float *logits = ws->layers[s->n_layers - 1].out;
     float loss = dd_softmax_xent_forward(ws->probs, logits, labels, batch, s->classes);
     float *g = ws->grad[0], *other = ws->grad[1];
@@ -200,29 +256,30 @@ float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labe
         int swap = 1;
         switch (l->kind) {
         case DD_LAYER_CONV2D: {
-            if (l->u.conv.activation == DD_ACT_RELU) dd_relu_backward(g, g, w->out, n);
+            if (l->u.conv.activation == DD_ACT_RELU) dd_fast_relu_backward(pool, g, g, w->out, n);
             dd_conv2d_dims d = conv_dims(l, batch);
-            dd_conv2d_backward(din, grads + l->weight.offset, l->bias.count ? grads + l->bias.offset : NULL, g, in,
-                               P + l->weight.offset, &d, ws->scratch);
+            dd_fast_conv2d_backward(pool, &ws->fast, din, grads + l->weight.offset,
+                                    l->bias.count ? grads + l->bias.offset : NULL, g, in, P + l->weight.offset, &d);
             break;
         }
         case DD_LAYER_DENSE:
-            if (l->u.dense.activation == DD_ACT_RELU) dd_relu_backward(g, g, w->out, n);
-            dd_dense_backward(din, grads + l->weight.offset, l->bias.count ? grads + l->bias.offset : NULL, g, in,
-                              P + l->weight.offset, batch, (int)dd_shape_count(l->in), l->u.dense.units);
+            if (l->u.dense.activation == DD_ACT_RELU) dd_fast_relu_backward(pool, g, g, w->out, n);
+            dd_fast_dense_backward(pool, din, grads + l->weight.offset, l->bias.count ? grads + l->bias.offset : NULL,
+                                   g, in, P + l->weight.offset, batch, (int)dd_shape_count(l->in), l->u.dense.units);
             break;
         case DD_LAYER_BATCHNORM: /* …but a first BatchNorm still owes its parameters' gradients */
-            dd_batchnorm_backward(din ? din : other, grads + l->weight.offset, grads + l->bias.offset, g, in,
-                                  P + l->weight.offset, w->mean, w->inv_std, batch, l->in.c,
-                                  l->in.rank == 3 ? l->in.h * l->in.w : 1);
+            dd_fast_batchnorm_backward(pool, din, grads + l->weight.offset, grads + l->bias.offset, g, w->out, in,
+                                       P + l->weight.offset, w->mean, w->inv_std, batch, l->in.c,
+                                       l->in.rank == 3 ? l->in.h * l->in.w : 1, w->fused_relu);
             break;
         case DD_LAYER_ACTIVATION:
-            if (l->u.activation == DD_ACT_RELU) dd_relu_backward(g, g, w->out, n);
+            if (!w->fused_away && l->u.activation == DD_ACT_RELU) dd_fast_relu_backward(pool, g, g, w->out, n);
             swap = 0; /* the gradient stays where it is */
             break;
         case DD_LAYER_MAXPOOL:
             if (din)
-                dd_maxpool_backward(din, g, w->argmax, batch, l->in.c, l->in.h, l->in.w, l->out.h, l->out.w);
+                dd_fast_maxpool_backward(pool, din, g, w->argmax, batch, l->in.c, l->in.h, l->in.w, l->out.h,
+                                         l->out.w);
             break;
         case DD_LAYER_FLATTEN: swap = 0; break;
         case DD_LAYER_DROPOUT:

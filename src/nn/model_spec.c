@@ -356,3 +356,15 @@ void dd_model_spec_summary(const dd_model_spec *spec, FILE *out) {
     fprintf(out, "Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n", total, trainable, fixed);
     rule(out, '_');
 }
+
+double dd_model_flops(const dd_model_spec *s, bool training) {
+    double macs = 0.0;
+    for (int i = 0; i < s->n_layers; i++) {
+        const dd_layer_spec *l = &s->layers[i];
+        if (l->kind == DD_LAYER_CONV2D)
+            macs += (double)dd_shape_count(l->out) * l->in.c * l->u.conv.kernel_h * l->u.conv.kernel_w;
+        else if (l->kind == DD_LAYER_DENSE)
+            macs += (double)dd_shape_count(l->in) * l->u.dense.units;
+    }
+    return 2.0 * macs * (training ? 3.0 : 1.0);
+}

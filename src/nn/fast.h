@@ -1,0 +1,66 @@
+/* The fast paths of the layers: the same functions as include/doodle/layers.h (the plain reference, which the
+ * tests hold these to), split across a thread pool and with the passes that follow a layer fused into it.
+ *
+ * Work is split statically (util/thread_pool.h), and every value is computed by one thread in a fixed order, so the
+ * same thread count gives the same bits. Sums over the batch that several threads share (parameter gradients) are
+ * made in per-thread buffers and added in thread order. BLAS is called single-threaded from these threads. */
+#ifndef DOODLE_NN_FAST_H
+#define DOODLE_NN_FAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doodle/layers.h"
+#include "util/thread_pool.h"
+
+/* Per-thread scratch: thread t uses the slice at t * stride of each buffer. */
+typedef struct dd_fast_scratch {
+    float *col;          /* im2col columns: floats per thread = col_stride */
+    size_t col_stride;
+    float *dweight;      /* parameter-gradient partial sums of threads 1..: floats per thread = dweight_stride */
+    size_t dweight_stride;
+    double *dbias;       /* bias / BatchNorm partial sums: doubles per thread = dbias_stride */
+    size_t dbias_stride;
+} dd_fast_scratch;
+
+/* Floats of im2col scratch one thread needs for a conv layer (one image, all its columns). */
+size_t dd_fast_conv2d_col_size(const dd_conv2d_dims *d);
+
+/* dd_conv2d_forward, then + bias and ReLU when relu is set. */
+void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
+                            const float *bias, const dd_conv2d_dims *d, bool relu);
+/* dd_conv2d_backward (dweight, dbias accumulated; din may be NULL). */
+void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din, float *dweight, float *dbias,
+                             const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d);
+
+/* dd_dense_forward, then ReLU when relu is set. */
+void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
+                           int batch, int n_in, int n_out, bool relu);
+/* dd_dense_backward (dweight, dbias may be NULL; din may be NULL). */
+void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, int batch, int n_in, int n_out);
+
+/* dd_batchnorm_forward_train / _infer, then ReLU when relu is set (a following [activation] relu fused in). */
+void dd_fast_batchnorm_forward_train(dd_pool *pool, float *out, float *mean, float *inv_std, const float *in,
+                                     const float *gamma, const float *beta, float *running_mean, float *running_var,
+                                     int batch, int channels, int spatial, float momentum, float eps, bool relu);
+void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in, const float *gamma,
+                                     const float *beta, const float *running_mean, const float *running_var, int batch,
+                                     int channels, int spatial, float eps, bool relu);
+/* dd_batchnorm_backward; with relu, dout is first zeroed where out (the fused ReLU's output) is not positive. din
+ * may be NULL. */
+void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
+                                const float *out, const float *in, const float *gamma, const float *mean,
+                                const float *inv_std, int batch, int channels, int spatial, bool relu);
+
+void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
+                             int in_h, int in_w, int pool_size, int stride);
+void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
+                              int channels, int in_h, int in_w, int out_h, int out_w);
+
+/* ReLU over n values (in place allowed) and its backward. */
+void dd_fast_relu_forward(dd_pool *pool, float *out, const float *in, size_t n);
+void dd_fast_relu_backward(dd_pool *pool, float *din, const float *dout, const float *out, size_t n);
+
+#endif

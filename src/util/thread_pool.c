@@ -1,0 +1,109 @@
+#include "util/thread_pool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "util/alloc.h"
+
+struct dd_pool {
+    int threads;
+    pthread_t *workers; /* threads - 1 */
+    pthread_mutex_t lock;
+    pthread_cond_t start, done;
+    unsigned long generation; /* bumped for each run; workers wait for a new one */
+    int pending;              /* workers still running the current job */
+    int quit;
+    dd_pool_fn fn;
+    void *ctx;
+};
+
+typedef struct worker_arg {
+    dd_pool *p;
+    int index;
+} worker_arg;
+
+static void *worker(void *arg) {
+    worker_arg a = *(worker_arg *)arg;
+    free(arg);
+    dd_pool *p = a.p;
+    unsigned long seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (p->generation == seen && !p->quit) pthread_cond_wait(&p->start, &p->lock);
+        if (p->quit) {
+            pthread_mutex_unlock(&p->lock);
+            return NULL;
+        }
+        seen = p->generation;
+        dd_pool_fn fn = p->fn;
+        void *ctx = p->ctx;
+        pthread_mutex_unlock(&p->lock);
+        fn(ctx, a.index, p->threads);
+        pthread_mutex_lock(&p->lock);
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+dd_pool *dd_pool_new(int threads, dd_error *err) {
+    if (threads < 1) {
+        dd_fail(err, DD_ERR_USAGE, "thread count %d must be at least 1", threads);
+        return NULL;
+    }
+    dd_pool *p = dd_calloc(1, sizeof *p, err);
+    if (!p) return NULL;
+    p->threads = 1;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->done, NULL);
+    if (threads > 1 && !(p->workers = dd_calloc((size_t)threads - 1, sizeof *p->workers, err))) goto fail;
+    for (int i = 1; i < threads; i++) {
+        worker_arg *a = dd_malloc(1, sizeof *a, err);
+        if (!a) goto fail;
+        *a = (worker_arg){p, i};
+        if (pthread_create(&p->workers[i - 1], NULL, worker, a) != 0) {
+            free(a);
+            dd_fail(err, DD_ERR_NOMEM, "cannot start thread %d of %d", i + 1, threads);
+            goto fail;
+        }
+        p->threads++;
+    }
+    return p;
+fail:
+    dd_pool_free(p);
+    return NULL;
+}
+
+void dd_pool_free(dd_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->threads - 1; i++) pthread_join(p->workers[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->done);
+    free(p->workers);
+    free(p);
+}
+
+int dd_pool_threads(const dd_pool *p) { return p ? p->threads : 1; }
+
+void dd_pool_run(dd_pool *p, dd_pool_fn fn, void *ctx) {
+    if (!p || p->threads == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->pending = p->threads - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->lock);
+    fn(ctx, 0, p->threads);
+    pthread_mutex_lock(&p->lock);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
