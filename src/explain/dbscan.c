@@ -1,0 +1,122 @@
+/* DBSCAN (Ester et al. 1996) with scikit-learn's result: a point with at least min_samples points (itself
+ * included) within eps is a core point; core points within eps of each other share a cluster; a non-core point
+ * within eps of a core point is a border point of the lowest-numbered such cluster; the rest is noise (-1).
+ * Clusters are numbered in the order of their lowest-index core point, as sklearn's scan finds them.
+ *
+ * Three passes over the pairwise distances (tiles of one GEMM each, never an n x n matrix): neighbour counts,
+ * union-find over core pairs, then the non-core points against the core points. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/cluster.h"
+#include "explain/linalg.h"
+#include "util/alloc.h"
+
+typedef struct dbscan_ctx {
+    float eps2;
+    int *count;          /* [n] neighbours within eps, self included */
+    const uint8_t *core; /* [n] */
+    int32_t *parent;     /* [n] union-find forest over core points */
+    const size_t *rows;  /* pass 3: dataset index of each row of A */
+    int32_t *labels;
+} dbscan_ctx;
+
+static int32_t find(int32_t *parent, int32_t i) {
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static int count_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+    (void)j0;
+    dbscan_ctx *c = vctx;
+    for (size_t a = 0; a < bi; a++) {
+        const float *row = tile + a * bj;
+        int cnt = 0;
+        for (size_t b = 0; b < bj; b++) cnt += row[b] <= c->eps2;
+        c->count[i0 + a] += cnt;
+    }
+    return 0;
+}
+
+static int union_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+    dbscan_ctx *c = vctx;
+    if (j0 + bj <= i0) return 0; /* every pair is seen twice: take the half with j > i */
+    for (size_t a = 0; a < bi; a++) {
+        size_t i = i0 + a;
+        if (!c->core[i]) continue;
+        const float *row = tile + a * bj;
+        size_t b = i + 1 > j0 ? i + 1 - j0 : 0;
+        for (; b < bj; b++) {
+            if (row[b] > c->eps2 || !c->core[j0 + b]) continue;
+            int32_t ri = find(c->parent, (int32_t)i), rj = find(c->parent, (int32_t)(j0 + b));
+            if (ri == rj) continue;
+            /* The smaller index becomes the root, so a root is its cluster's lowest core point. */
+            if (ri < rj) c->parent[rj] = ri;
+            else c->parent[ri] = rj;
+        }
+    }
+    return 0;
+}
+
+static int border_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+    dbscan_ctx *c = vctx;
+    for (size_t a = 0; a < bi; a++) {
+        int32_t *label = &c->labels[c->rows[i0 + a]];
+        const float *row = tile + a * bj;
+        for (size_t b = 0; b < bj; b++) {
+            size_t j = j0 + b;
+            if (row[b] > c->eps2 || !c->core[j]) continue;
+            if (*label < 0 || c->labels[j] < *label) *label = c->labels[j];
+        }
+    }
+    return 0;
+}
+
+int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, int32_t *labels, dd_error *err) {
+    if (!(eps > 0)) return dd_fail(err, DD_ERR_USAGE, "DBSCAN's eps must be positive (got %g)", eps);
+    if (min_samples < 1) return dd_fail(err, DD_ERR_USAGE, "DBSCAN's min_samples must be at least 1");
+    if (n > INT32_MAX) return dd_fail(err, DD_ERR_USAGE, "too many points for DBSCAN");
+    dbscan_ctx c = {.eps2 = (float)(eps * eps), .labels = labels};
+    uint8_t *core = dd_calloc(n ? n : 1, 1, err);
+    c.count = dd_calloc(n ? n : 1, sizeof *c.count, err);
+    c.parent = dd_malloc(n ? n : 1, sizeof *c.parent, err);
+    size_t *rows = dd_malloc(n ? n : 1, sizeof *rows, err);
+    float *border = NULL;
+    int rc = -1;
+    if (!core || !c.count || !c.parent || !rows) goto done;
+    c.core = core;
+    if (dd_pairwise_tiles(X, n, X, n, d, count_visit, &c, err)) goto done;
+    for (size_t i = 0; i < n; i++) {
+        core[i] = c.count[i] >= min_samples;
+        c.parent[i] = (int32_t)i;
+    }
+    if (dd_pairwise_tiles(X, n, X, n, d, union_visit, &c, err)) goto done;
+    int clusters = 0;
+    for (size_t i = 0; i < n; i++) labels[i] = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!core[i]) continue;
+        int32_t r = find(c.parent, (int32_t)i);
+        labels[i] = (size_t)r == i ? clusters++ : labels[r]; /* the root (lowest index) comes first */
+    }
+    /* Non-core points against the core points. */
+    size_t nb = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!core[i]) rows[nb++] = i;
+    if (nb > 0 && clusters > 0) {
+        if (!(border = dd_malloc(nb * d, sizeof *border, err))) goto done;
+        for (size_t r = 0; r < nb; r++) memcpy(border + r * d, X + rows[r] * d, d * sizeof *border);
+        c.rows = rows;
+        if (dd_pairwise_tiles(border, nb, X, n, d, border_visit, &c, err)) goto done;
+    }
+    rc = clusters;
+done:
+    free(core);
+    free(c.count);
+    free(c.parent);
+    free(rows);
+    free(border);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/* Output directories, paths and file names of the explanation pipelines. */
+#define _POSIX_C_SOURCE 200809L /* mkdir's mode_t */
+#include "explain/explain_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "doodle/explain.h"
+
+int explain_make_dir(const char *dir, dd_error *err) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return dd_fail(err, DD_ERR_RANGE, "%.100s...: path too long", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return dd_fail(err, DD_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return dd_fail(err, DD_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return dd_fail(err, DD_ERR_IO, "%s: not a directory", path);
+    return 0;
+}
+
+int explain_path(char *buf, size_t size, const char *dir, const char *name, dd_error *err) {
+    int n = snprintf(buf, size, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= size) return dd_fail(err, DD_ERR_RANGE, "%.100s/%.100s: path too long", dir, name);
+    return 0;
+}
+
+int explain_tile_scale(int h, int w) {
+    int side = h > w ? h : w;
+    int s = (56 + side / 2) / (side > 0 ? side : 1);
+    return s < 1 ? 1 : s > 64 ? 64 : s;
+}
+
+void dd_explain_file_name(const char *prefix, const char *name, const char *suffix, char *buf, size_t size) {
+    int n = snprintf(buf, size, "%s", prefix);
+    size_t at = n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+    for (const char *c = name; *c && at + 1 < size; c++) {
+        int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                 *c == '_';
+        buf[at++] = ok ? *c : '-';
+    }
+    buf[at] = '\0';
+    snprintf(buf + at, size - at, "%s", suffix);
+}
