@@ -123,6 +123,75 @@ int dd_picture_write_png(dd_picture *p, const char *path, dd_error *err);
 /* The PNG in memory: *data (free it) and *size. */
 int dd_picture_png_bytes(dd_picture *p, unsigned char **data, size_t *size, dd_error *err);
 
+/* ---- pictures and tables of a model on a dataset, written into a directory ----
+ * Each function creates out_dir when missing and writes its files atomically. A set with nothing to show (no
+ * misclassified drawing, no duplicate, …) writes its CSV with the header only and no picture. File names use the
+ * class names with every character other than a letter, digit, '-' or '_' replaced by '-'. */
+
+/* A file name made from a class name, as above, into buf. */
+void dd_explain_file_name(const char *prefix, const char *name, const char *suffix, char *buf, size_t size);
+
+/* "Misclassified as X": for every predicted class X (or only as_class >= 0), one picture of all test drawings
+ * predicted as X that are of another class, grouped by their true class ("cat as airplane (12)"), with the
+ * probability of X under each, most confident first; at most max_per_group drawings per group (0: 240).
+ * Writes misclassified-as-<X>.png and misclassified-as.csv (predicted,true,count). */
+typedef struct dd_misclassified_report {
+    int classes;
+    size_t n_test, n_wrong;
+    uint64_t *confusion;  /* [classes * classes], row = true class, column = predicted, all test drawings */
+    char (*picture)[128]; /* [classes] file name of the picture of "misclassified as" the class, "" when none */
+} dd_misclassified_report;
+int dd_explain_misclassified(const dd_model *m, const dd_dataset *ds, int as_class, int max_per_group,
+                             const char *out_dir, dd_misclassified_report *r, dd_error *err);
+void dd_misclassified_report_free(dd_misclassified_report *r);
+
+/* Feature maps of image i of s after each of layers[n_layers] as one picture: a row group per layer headed
+ * "<index> <name> (HxWxC)", every channel a tile at the input size, one colour scale per layer (0 to the layer's
+ * largest value for this drawing); a flat layer shows its units as a square of cells. */
+dd_picture *dd_explain_activation_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s, size_t i,
+                                          const int *layers, int n_layers, dd_error *err);
+
+/* Per unit (channel or dense unit) of layer, the top drawings of s by the unit's mean activation: one picture,
+ * a row per unit (units 0..max_units-1; 0: all), top drawings with the unit's map laid over them as heat.
+ * Also writes nothing; the caller saves the picture. */
+dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s, int layer,
+                                         int top, int max_units, dd_error *err);
+
+/* Saliency, occlusion and Grad-CAM of the images `which[n]` of s for their predicted class (or for class cls >= 0)
+ * as one picture: a row per drawing, columns drawing / saliency / occlusion / Grad-CAM. */
+dd_picture *dd_explain_attribution_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s,
+                                           const size_t *which, size_t n, int cls, int gradcam_layer, dd_error *err);
+
+/* Data quality ("is the data good?") over one split (or all) of a dataset:
+ *   contradicted   drawings whose label the model contradicts with p(another class) >= threshold;
+ *   not recognized drawings Google's game did not recognise (the .dset keeps the flag for ndjson and .bin sources;
+ *                  .npy bitmaps carry none, counted as unknown);
+ *   exact          groups of drawings with identical pixels at the model's input (identical strokes included);
+ *   near           groups of different drawings that look alike: candidates share one of four 16-bit bands of an
+ *                  8x8 average hash (so any two hashes within Hamming distance 3 meet, with no all-pairs scan),
+ *                  confirmed by a Hamming distance <= 3 and a relative L1 distance of 14x14 downsamples (sum |a - b|
+ *                  over the larger ink sum) <= near_tolerance.
+ * Writes contradicted.csv, not-recognized.csv, duplicates.csv and the pictures contradicted.png,
+ * not-recognized.png, duplicates-exact.png and duplicates-near.png (each only when it has something to show). */
+typedef struct dd_quality_opts {
+    int split;             /* DD_SPLIT_TRAIN, DD_SPLIT_TEST or -1 for all (default) */
+    double threshold;      /* 0.9 */
+    double near_tolerance; /* 0.2 */
+    int max_shown;         /* drawings per group in the pictures (24), groups per duplicate picture (40) */
+} dd_quality_opts;
+dd_quality_opts dd_quality_opts_default(void);
+
+typedef struct dd_quality_report {
+    size_t n;                                  /* drawings checked */
+    size_t contradicted;
+    size_t not_recognized, recognized_unknown; /* unknown: the source had no flag */
+    size_t exact_groups, exact_drawings, exact_across_split; /* across: groups with train and test members */
+    size_t near_groups, near_drawings, near_across_split;
+    char contradicted_png[32], not_recognized_png[32], exact_png[32], near_png[32]; /* "" when not written */
+} dd_quality_report;
+int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality_opts *o, const char *out_dir,
+                       dd_quality_report *r, dd_error *err);
+
 #ifdef __cplusplus
 }
 #endif
