@@ -19,6 +19,7 @@ int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 /* Prints "doodle <verb>: message" to stderr; returns 1 (or 2 for DD_ERR_USAGE). */

@@ -18,6 +18,7 @@ static const verb verbs[] = {
     {"summary", cmd_summary, "a network's layers, output shapes and parameter counts, as Keras prints them"},
     {"eval", cmd_eval, "a trained model on a dataset: accuracy, loss, top-3, confusion matrix, per-class F1"},
     {"predict", cmd_predict, "top classes with probabilities for drawings in ndjson, .npy or PNG files"},
+    {"serve", cmd_serve, "the drawing page: draw, and the model guesses live (a local web server)"},
     {"render", cmd_render, "stroke files -> .npy bitmaps or a PNG grid, at any size"},
     {"simplify", cmd_simplify, "raw ndjson -> Google-style simplified ndjson"},
     {"bench", cmd_bench, "training or classification speed of a network on this machine (synthetic data)"},

@@ -1,0 +1,108 @@
+/* doodle serve: the drawing page on a trained model (src/serve/). */
+#define _POSIX_C_SOURCE 200809L /* sigwait */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "serve/server.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: doodle serve --model RUN/model.safetensors [--run RUNDIR] [--host ADDR] [--port N]\n"
+            "\n"
+            "Serves the drawing page: draw with mouse, finger or pen, and the model guesses live (top 5, the image\n"
+            "it saw, and on demand its activations and saliency). Strokes are simplified and rendered with the same\n"
+            "code as the training data. The JSON API (POST /api/predict, POST /api/explain, GET /api/model,\n"
+            "GET /healthz, GET /report) is described in README.md. Ctrl-C stops it.\n"
+            "\n"
+            "  -m, --model FILE     the model (.safetensors written by doodle train)\n"
+            "  -r, --run RUNDIR     also serve RUNDIR/report.html at /report (made by doodle report)\n"
+            "      --host ADDR      address to listen on (default 127.0.0.1: this machine only)\n"
+            "  -p, --port N         port (default 8080; 0 picks a free one); the URL is printed\n"
+            "      --threads N      worker threads (default: one per core)\n"
+            "      --max-connections N  connections at once (default 256)\n"
+            "      --timeout S      idle connections are closed after S seconds (default 30)\n"
+            "  -h, --help           show this help\n");
+}
+
+/* Blocks SIGINT and SIGTERM in this thread before any other starts (threads inherit the mask), so that only
+ * sigwait below sees them. */
+static void block_stop_signals(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client that goes away is not a reason to die */
+}
+
+int cmd_serve(int argc, char **argv) {
+    enum { OPT_HOST = 256, OPT_THREADS, OPT_MAXCONN, OPT_TIMEOUT };
+    static const struct option options[] = {{"help", no_argument, 0, 'h'},
+                                            {"model", required_argument, 0, 'm'},
+                                            {"run", required_argument, 0, 'r'},
+                                            {"host", required_argument, 0, OPT_HOST},
+                                            {"port", required_argument, 0, 'p'},
+                                            {"threads", required_argument, 0, OPT_THREADS},
+                                            {"max-connections", required_argument, 0, OPT_MAXCONN},
+                                            {"timeout", required_argument, 0, OPT_TIMEOUT},
+                                            {0, 0, 0, 0}};
+    serve_options o = {.port = 8080};
+    uint64_t v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hm:r:p:", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'm':
+            o.model_path = optarg;
+            break;
+        case 'r':
+            o.run_dir = optarg;
+            break;
+        case OPT_HOST:
+            o.host = optarg;
+            break;
+        case 'p':
+            if (cli_parse_u64(optarg, 0, 65535, &v))
+                return cli_usage_error("serve", "--port '%s' is not a number from 0 to 65535", optarg);
+            o.port = (unsigned)v;
+            break;
+        case OPT_THREADS:
+            if (cli_parse_u64(optarg, 1, 256, &v))
+                return cli_usage_error("serve", "--threads '%s' is not a number from 1 to 256", optarg);
+            o.threads = (unsigned)v;
+            break;
+        case OPT_MAXCONN:
+            if (cli_parse_u64(optarg, 1, 100000, &v))
+                return cli_usage_error("serve", "--max-connections '%s' is not a number from 1 to 100000", optarg);
+            o.connection_limit = (unsigned)v;
+            break;
+        case OPT_TIMEOUT:
+            if (cli_parse_u64(optarg, 1, 86400, &v))
+                return cli_usage_error("serve", "--timeout '%s' is not a number of seconds from 1 to 86400", optarg);
+            o.timeout_seconds = (unsigned)v;
+            break;
+        default:
+            return cli_usage_error("serve", "unknown option");
+        }
+    }
+    if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    if (!o.model_path) return cli_usage_error("serve", "--model is required");
+
+    sigset_t stop;
+    block_stop_signals(&stop);
+    dd_error err = {0};
+    serve_server *s = serve_start(&o, &err);
+    if (!s) return cli_report("serve", &err);
+    printf("doodle serve: %s (Ctrl-C stops)\n", serve_url(s));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "doodle serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    serve_stop(s);
+    return 0;
+}

@@ -1,0 +1,181 @@
+#include "serve/engine.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/explain.h"
+#include "doodle/quickdraw.h"
+#include "doodle/render.h"
+#include "doodle/simplify.h"
+#include "util/alloc.h"
+
+struct serve_ctx {
+    serve_ctx *next; /* in the engine's free list */
+    dd_workspace *ws;
+    dd_renderer *renderer;
+    dd_drawing drawing, simplified;
+    uint8_t *image; /* [h * w] */
+    float *input;   /* [h * w] */
+    dd_explainer *explainer; /* made on the first /api/explain this context serves */
+};
+
+struct serve_engine {
+    dd_model *model;
+    pthread_mutex_t lock;
+    serve_ctx *free_list;
+};
+
+serve_engine *serve_engine_open(const char *model_path, dd_error *err) {
+    serve_engine *e = dd_calloc(1, sizeof *e, err);
+    if (!e) return NULL;
+    if (!(e->model = dd_model_load(model_path, err))) {
+        free(e);
+        return NULL;
+    }
+    if (e->model->spec->input.c != 1) {
+        dd_fail(err, DD_ERR_UNSUPPORTED, "%s: the model takes %d input channels; drawings have 1", model_path,
+                e->model->spec->input.c);
+        dd_model_free(e->model);
+        free(e);
+        return NULL;
+    }
+    pthread_mutex_init(&e->lock, NULL);
+    return e;
+}
+
+static void ctx_free(serve_ctx *c) {
+    if (!c) return;
+    dd_workspace_free(c->ws);
+    dd_renderer_free(c->renderer);
+    dd_explainer_free(c->explainer);
+    dd_drawing_free(&c->drawing);
+    dd_drawing_free(&c->simplified);
+    free(c->image);
+    free(c->input);
+    free(c);
+}
+
+void serve_engine_close(serve_engine *e) {
+    if (!e) return;
+    while (e->free_list) {
+        serve_ctx *c = e->free_list;
+        e->free_list = c->next;
+        ctx_free(c);
+    }
+    pthread_mutex_destroy(&e->lock);
+    dd_model_free(e->model);
+    free(e);
+}
+
+const dd_model *serve_engine_model(const serve_engine *e) { return e->model; }
+
+serve_ctx *serve_ctx_take(serve_engine *e, dd_error *err) {
+    pthread_mutex_lock(&e->lock);
+    serve_ctx *c = e->free_list;
+    if (c) e->free_list = c->next;
+    pthread_mutex_unlock(&e->lock);
+    if (c) return c;
+    if (!(c = dd_calloc(1, sizeof *c, err))) return NULL;
+    dd_drawing_init(&c->drawing);
+    dd_drawing_init(&c->simplified);
+    size_t pixels = (size_t)e->model->render.height * e->model->render.width;
+    if (!(c->ws = dd_workspace_new(e->model, 1, false, err)) ||
+        !(c->renderer = dd_renderer_new(&e->model->render, err)) || !(c->image = dd_malloc(pixels, 1, err)) ||
+        !(c->input = dd_malloc(pixels, sizeof *c->input, err))) {
+        ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void serve_ctx_give(serve_engine *e, serve_ctx *c) {
+    if (!c) return;
+    pthread_mutex_lock(&e->lock);
+    c->next = e->free_list;
+    e->free_list = c;
+    pthread_mutex_unlock(&e->lock);
+}
+
+dd_explainer *serve_ctx_explainer(serve_engine *e, serve_ctx *c, dd_error *err) {
+    if (!c->explainer) c->explainer = dd_explainer_new(e->model, err);
+    return c->explainer;
+}
+
+const uint8_t *serve_ctx_image(const serve_ctx *c) { return c->image; }
+const float *serve_ctx_input(const serve_ctx *c) { return c->input; }
+void serve_ctx_counts(const serve_ctx *c, uint32_t *strokes, uint32_t *points) {
+    *strokes = c->drawing.n_strokes;
+    *points = c->drawing.n_points;
+}
+
+int serve_top_k(const float *logits, int n, int k, serve_guess *top) {
+    float max = logits[0];
+    for (int i = 1; i < n; i++)
+        if (logits[i] > max) max = logits[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += exp((double)logits[i] - max);
+    if (k > n) k = n;
+    /* exp is increasing, so the k largest logits are the k most probable classes; strict > keeps the lower
+     * index on ties, as the embedding API does */
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int i = 0; i < n; i++) {
+            int taken = 0;
+            for (int t = 0; t < j && !taken; t++) taken = top[t].index == i;
+            if (!taken && (best < 0 || logits[i] > logits[best])) best = i;
+        }
+        top[j] = (serve_guess){best, (float)(exp((double)logits[best] - max) / sum)};
+    }
+    return k;
+}
+
+/* The strokes' length in Google's 0..255 box (the drawing scaled so that its longer side spans 255). */
+static double ink_length(const dd_drawing *d) {
+    dd_bounds b = dd_drawing_bounds(d);
+    double extent = fmax(b.max_x - b.min_x, b.max_y - b.min_y);
+    if (extent <= 0) return 0;
+    double sum = 0;
+    for (uint32_t s = 0; s < d->n_strokes; s++)
+        for (uint32_t i = dd_stroke_begin(d, s) + 1; i < d->stroke_end[s]; i++)
+            sum += hypot(d->x[i] - d->x[i - 1], d->y[i] - d->y[i - 1]);
+    return sum * 255.0 / extent;
+}
+
+int serve_predict(serve_engine *e, serve_ctx *c, const char *body, size_t len, int k, serve_guess *top, int *n_top,
+                  dd_error *err) {
+    *n_top = 0;
+    dd_drawing_clear(&c->drawing);
+    if (dd_ndjson_parse(body, len, &c->drawing, err)) return err->code == DD_ERR_NOMEM ? 500 : 400;
+    const dd_drawing *d = &c->drawing;
+    if (d->n_strokes > SERVE_MAX_STROKES) {
+        dd_fail(err, DD_ERR_RANGE, "drawing: %u strokes; at most %u are taken", d->n_strokes, SERVE_MAX_STROKES);
+        return 413;
+    }
+    if (d->n_points > SERVE_MAX_POINTS) {
+        dd_fail(err, DD_ERR_RANGE, "drawing: %u points; at most %u are taken", d->n_points, SERVE_MAX_POINTS);
+        return 413;
+    }
+    double ink = ink_length(d);
+    if (ink > SERVE_MAX_INK) {
+        dd_fail(err, DD_ERR_RANGE, "drawing: %.0f units of ink in the 0..255 box; at most %.0f are taken", ink,
+                SERVE_MAX_INK);
+        return 413;
+    }
+    const dd_drawing *use = dd_simplified_view(d, &c->simplified, err);
+    if (!use || dd_render(c->renderer, use, c->image, err)) {
+        dd_error_prefix(err, "drawing");
+        return err->code == DD_ERR_NOMEM ? 500 : err->code == DD_ERR_RANGE ? 413 : 400;
+    }
+    const dd_model *m = e->model;
+    size_t pixels = (size_t)m->render.height * m->render.width;
+    for (size_t i = 0; i < pixels; i++) c->input[i] = (float)c->image[i] / 255.0f;
+    const float *logits = dd_model_infer(m, c->ws, c->input, 1);
+    if (!logits) {
+        dd_fail(err, DD_ERR_USAGE, "inference failed");
+        return 500;
+    }
+    *n_top = serve_top_k(logits, m->spec->classes, k, top);
+    return 200;
+}

@@ -1,0 +1,371 @@
+/* The HTTP side of doodle serve (server.h): routing, request bodies within limits, responses. */
+#define _POSIX_C_SOURCE 200809L
+#include "serve/server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "serve/api_explain.h"
+#include "serve/api_json.h"
+#include "serve/assets.h"
+#include "serve/engine.h"
+#include "util/alloc.h"
+
+#define REPORT_MAX_BYTES (256u * 1024u * 1024u)
+/* A body over the limit without a Content-Length (chunked) is read and dropped up to this much, so that the client
+ * can still be told 413; past it the connection is closed. */
+#define DISCARD_MAX (4u * SERVE_MAX_BODY)
+
+struct serve_server {
+    struct MHD_Daemon *daemon;
+    serve_engine *engine;
+    char *report_path; /* RUNDIR/report.html, or NULL */
+    char url[300];
+};
+
+typedef struct request {
+    char *body;
+    size_t len, cap;
+    size_t dropped;  /* bytes of an over-long body read and dropped */
+    bool too_large;  /* the body went over SERVE_MAX_BODY */
+    bool answered;   /* a response was queued before the body was read */
+} request;
+
+typedef enum route {
+    ROUTE_NONE,
+    ROUTE_ASSET,
+    ROUTE_HEALTHZ,
+    ROUTE_MODEL,
+    ROUTE_PREDICT,
+    ROUTE_EXPLAIN,
+    ROUTE_REPORT
+} route;
+
+static route route_of(const char *url) {
+    if (!strcmp(url, "/healthz")) return ROUTE_HEALTHZ;
+    if (!strcmp(url, "/api/model")) return ROUTE_MODEL;
+    if (!strcmp(url, "/api/predict")) return ROUTE_PREDICT;
+    if (!strcmp(url, "/api/explain")) return ROUTE_EXPLAIN;
+    if (!strcmp(url, "/report")) return ROUTE_REPORT;
+    if (serve_asset_find(url)) return ROUTE_ASSET;
+    return ROUTE_NONE;
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result queue(struct MHD_Connection *conn, request *rq, int status, struct MHD_Response *r,
+                             const char *type, bool page) {
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, page ? "no-cache" : "no-store");
+    if (page)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    if (rq) rq->answered = true;
+    return ret;
+}
+
+/* Sends text (allocated; ownership passes to the response). */
+static enum MHD_Result send_owned(struct MHD_Connection *conn, request *rq, int status, const char *type, char *text,
+                                  size_t len) {
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, text, free);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    return queue(conn, rq, status, r, type, false);
+}
+
+static enum MHD_Result send_static(struct MHD_Connection *conn, request *rq, int status, const char *type,
+                                   const void *data, size_t len, bool page) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    return queue(conn, rq, status, r, type, page);
+}
+
+__attribute__((format(printf, 4, 5))) static enum MHD_Result send_error(struct MHD_Connection *conn, request *rq,
+                                                                      int status, const char *fmt, ...) {
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    dd_error err;
+    char *text = serve_json_error(status, msg, &err);
+    if (!text) {
+        static const char oom[] = "{\"error\":\"out of memory\",\"status\":500}";
+        return send_static(conn, rq, 500, "application/json", oom, sizeof oom - 1, false);
+    }
+    return send_owned(conn, rq, status, "application/json", text, strlen(text));
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, request *rq, char *text, const dd_error *err) {
+    if (!text) return send_error(conn, rq, 500, "%s", err->msg);
+    return send_owned(conn, rq, 200, "application/json", text, strlen(text));
+}
+
+static enum MHD_Result send_not_allowed(struct MHD_Connection *conn, request *rq, const char *method,
+                                        const char *url, const char *allow) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s is not allowed on %.200s; use %s", method, url, allow);
+    dd_error err;
+    char *text = serve_json_error(405, msg, &err);
+    if (!text) return send_error(conn, rq, 500, "out of memory");
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    return queue(conn, rq, 405, r, "application/json", false);
+}
+
+/* ---- GET routes ---- */
+
+/* RUNDIR/report.html, read afresh for every request (the report may be written while the server runs). */
+static enum MHD_Result send_report(serve_server *s, struct MHD_Connection *conn, request *rq) {
+    if (!s->report_path)
+        return send_error(conn, rq, 404, "no report: start doodle serve with --run RUNDIR to show a run's report");
+    FILE *f = fopen(s->report_path, "rb");
+    if (!f)
+        return send_error(conn, rq, 404, "no report at %s (%s): make it with doodle report", s->report_path,
+                          strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)REPORT_MAX_BYTES) {
+        fclose(f);
+        return send_error(conn, rq, 500, "%s is not a regular file of at most %u bytes", s->report_path,
+                          REPORT_MAX_BYTES);
+    }
+    size_t size = (size_t)st.st_size;
+    char *data = malloc(size ? size : 1);
+    if (!data) {
+        fclose(f);
+        return send_error(conn, rq, 500, "out of memory reading %s", s->report_path);
+    }
+    size_t got = fread(data, 1, size, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != size) {
+        free(data);
+        return send_error(conn, rq, 500, "cannot read %s", s->report_path);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(size, data, free);
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
+    return queue(conn, rq, 200, r, "text/html; charset=utf-8", false);
+}
+
+static enum MHD_Result answer_get(serve_server *s, struct MHD_Connection *conn, request *rq, route rt,
+                                  const char *url) {
+    dd_error err = {0};
+    switch (rt) {
+    case ROUTE_ASSET: {
+        const serve_asset *a = serve_asset_find(url);
+        return send_static(conn, rq, 200, a->content_type, a->data, a->size, true);
+    }
+    case ROUTE_HEALTHZ: {
+        static const char ok[] = "ok\n";
+        return send_static(conn, rq, 200, "text/plain; charset=utf-8", ok, sizeof ok - 1, false);
+    }
+    case ROUTE_MODEL:
+        return send_json(conn, rq,
+                         serve_json_model(serve_engine_model(s->engine),
+                                          s->report_path && access(s->report_path, R_OK) == 0, &err),
+                         &err);
+    case ROUTE_REPORT:
+        return send_report(s, conn, rq);
+    default:
+        return send_error(conn, rq, 404, "nothing at %.200s", url);
+    }
+}
+
+/* ---- POST routes ---- */
+
+/* ?top=K: 1..SERVE_MAX_TOP; -1 when it is not a number in range. */
+static int top_of(struct MHD_Connection *conn) {
+    const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "top");
+    if (!text) return 5;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (!*text || *end || errno || v < 1 || v > SERVE_MAX_TOP) return -1;
+    return (int)v;
+}
+
+static enum MHD_Result answer_post(serve_server *s, struct MHD_Connection *conn, request *rq, route rt) {
+    int k = top_of(conn);
+    if (k < 0) return send_error(conn, rq, 400, "top: give a number of classes from 1 to %d", SERVE_MAX_TOP);
+    if (rq->len == 0) return send_error(conn, rq, 400, "empty body: send {\"drawing\": [[[x…], [y…], [t…]], …]}");
+    dd_error err = {0};
+    serve_ctx *c = serve_ctx_take(s->engine, &err);
+    if (!c) return send_error(conn, rq, 500, "%s", err.msg);
+    char *text = NULL;
+    int status;
+    if (rt == ROUTE_PREDICT) {
+        serve_guess top[SERVE_MAX_TOP];
+        int n;
+        status = serve_predict(s->engine, c, rq->body, rq->len, k, top, &n, &err);
+        if (status == 200) text = serve_json_predict(serve_engine_model(s->engine), c, top, n, &err);
+    } else {
+        text = serve_explain_json(s->engine, c, rq->body, rq->len, &status, &err);
+    }
+    serve_ctx_give(s->engine, c);
+    if (status != 200) return send_error(conn, rq, status, "%s", err.msg);
+    return send_json(conn, rq, text, &err);
+}
+
+/* Keeps the body within SERVE_MAX_BODY; beyond it, drops what comes (up to DISCARD_MAX) to answer 413. */
+static enum MHD_Result take_body(request *rq, const char *data, size_t n) {
+    if (rq->too_large || n > SERVE_MAX_BODY - rq->len) {
+        rq->too_large = true;
+        rq->dropped += n;
+        return rq->dropped > DISCARD_MAX ? MHD_NO : MHD_YES;
+    }
+    if (rq->len + n > rq->cap) {
+        size_t cap = rq->cap ? rq->cap : 4096;
+        while (cap < rq->len + n) cap *= 2;
+        if (cap > SERVE_MAX_BODY) cap = SERVE_MAX_BODY;
+        char *grown = realloc(rq->body, cap);
+        if (!grown) return MHD_NO;
+        rq->body = grown;
+        rq->cap = cap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len += n;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls) {
+    (void)version;
+    serve_server *s = cls;
+    request *rq = *req_cls;
+    bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    if (!rq) {
+        if (!(rq = calloc(1, sizeof *rq))) return MHD_NO;
+        *req_cls = rq;
+        route rt = route_of(url);
+        if (rt == ROUTE_PREDICT || rt == ROUTE_EXPLAIN) {
+            if (strcmp(method, "POST")) return send_not_allowed(conn, rq, method, url, "POST");
+            const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (length && strtoull(length, NULL, 10) > SERVE_MAX_BODY)
+                return send_error(conn, rq, 413, "a body of %.30s bytes; at most %u are taken", length,
+                                  SERVE_MAX_BODY);
+            return MHD_YES; /* the body comes in the next calls */
+        }
+        /* every other route takes no body: answered now (MHD does not read one that is sent anyway) */
+        if (rt != ROUTE_NONE && !get) return send_not_allowed(conn, rq, method, url, "GET, HEAD");
+        return answer_get(s, conn, rq, rt, url);
+    }
+    if (rq->answered) { /* answered early: whatever still comes is not read */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return take_body(rq, upload_data, n);
+    }
+    if (rq->too_large)
+        return send_error(conn, rq, 413, "a body of more than %u bytes; at most %u are taken", SERVE_MAX_BODY,
+                          SERVE_MAX_BODY);
+    return answer_post(s, conn, rq, route_of(url));
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls, (void)conn, (void)toe;
+    request *rq = *req_cls;
+    if (!rq) return;
+    free(rq->body);
+    free(rq);
+    *req_cls = NULL;
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    fputs("doodle serve: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+/* ---- start and stop ---- */
+
+static int resolve(const char *host, unsigned port, struct sockaddr_storage *addr, socklen_t *len, dd_error *err) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    char service[16];
+    snprintf(service, sizeof service, "%u", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc || !res) return dd_fail(err, DD_ERR_USAGE, "--host %s: %s", host, gai_strerror(rc));
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+serve_server *serve_start(const serve_options *o, dd_error *err) {
+    serve_server *s = dd_calloc(1, sizeof *s, err);
+    if (!s) return NULL;
+    if (o->run_dir) {
+        size_t n = strlen(o->run_dir) + sizeof "/report.html";
+        if (!(s->report_path = dd_malloc(n, 1, err))) goto fail;
+        snprintf(s->report_path, n, "%s/report.html", o->run_dir);
+    }
+    if (!(s->engine = serve_engine_open(o->model_path, err))) goto fail;
+    const char *host = o->host ? o->host : "127.0.0.1";
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    if (resolve(host, o->port, &addr, &addr_len, err)) goto fail;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = o->threads ? o->threads : (unsigned)(cores > 0 ? cores : 1);
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s, /* first */
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+        o->connection_limit ? o->connection_limit : 256u, MHD_OPTION_CONNECTION_TIMEOUT,
+        o->timeout_seconds ? o->timeout_seconds : 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        dd_fail(err, DD_ERR_IO, "cannot listen on %s port %u (in use, or not an address of this machine?)", host,
+                o->port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : o->port;
+    char numeric[200];
+    if (getnameinfo((struct sockaddr *)&addr, addr_len, numeric, sizeof numeric, NULL, 0, NI_NUMERICHOST))
+        snprintf(numeric, sizeof numeric, "%s", host);
+    bool v6 = addr.ss_family == AF_INET6;
+    snprintf(s->url, sizeof s->url, "http://%s%s%s:%u/", v6 ? "[" : "", numeric, v6 ? "]" : "", port);
+    return s;
+fail:
+    serve_stop(s);
+    return NULL;
+}
+
+const char *serve_url(const serve_server *s) { return s->url; }
+
+void serve_stop(serve_server *s) {
+    if (!s) return;
+    if (s->daemon) MHD_stop_daemon(s->daemon);
+    serve_engine_close(s->engine);
+    free(s->report_path);
+    free(s);
+}

@@ -1,0 +1,34 @@
+/* doodle serve's HTTP server (libmicrohttpd): the drawing page, its JSON API, the run's report, and the limits
+ * that keep it up whatever a client sends. Routes:
+ *   GET  /, /app.js, /style.css  the page (compiled in: src/serve/web/)
+ *   GET  /healthz                "ok"
+ *   GET  /api/model              classes, input size, layers, summary
+ *   POST /api/predict[?top=K]    a drawing -> the top K guesses (default 5) and the image the model saw
+ *   POST /api/explain            a drawing -> guesses, saliency and activations of the top guess
+ *   GET  /report                 RUNDIR/report.html when --run is given (a fixed path; 404 when missing)
+ * No request names a file: the only file ever read after start-up is RUNDIR/report.html. */
+#ifndef DOODLE_SERVE_SERVER_H
+#define DOODLE_SERVE_SERVER_H
+
+#include "doodle/error.h"
+
+typedef struct serve_options {
+    const char *model_path;
+    const char *run_dir;        /* NULL: no report */
+    const char *host;           /* address to bind (numeric or a name); NULL: 127.0.0.1 */
+    unsigned port;              /* 0: a free port */
+    unsigned threads;           /* worker threads; 0: one per core */
+    unsigned connection_limit;  /* connections at once; 0: 256 */
+    unsigned timeout_seconds;   /* idle connections are closed after this; 0: 30 */
+} serve_options;
+
+typedef struct serve_server serve_server;
+
+/* Loads the model and starts listening (worker threads run the requests). */
+serve_server *serve_start(const serve_options *o, dd_error *err);
+/* The URL to open, e.g. "http://127.0.0.1:8080/" (the real port when 0 was asked). */
+const char *serve_url(const serve_server *s);
+/* Stops listening, waits for requests in flight, frees everything. */
+void serve_stop(serve_server *s);
+
+#endif
