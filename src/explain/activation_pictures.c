@@ -178,7 +178,7 @@ dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, con
     snprintf(title, sizeof title, "Drawings that excite each unit of layer %d %s most (of %zu; label: mean activation)",
              layer, spec->layers[layer].name, s->n);
     dd_picture_opts o = {.rows = max_units, .cols = top, .tile_height = H, .tile_width = W,
-                         .scale = explain_tile_scale(H, W), .label_height = 14, .header_width = 90, .title = title};
+                         .scale = explain_tile_scale(H, W) + 1, .label_height = 14, .header_width = 70, .title = title};
     if (!(p = dd_picture_new(&o, err))) goto done;
     for (int u = 0; u < max_units; u++) {
         int n_best = 0; /* insertion into the top list, highest first */

@@ -41,18 +41,25 @@ static int by_group(const void *a, const void *b) {
 /* The picture of the drawings misclassified as class x: misses[n] sorted by by_group. */
 static int picture_of(const dd_model *m, const dd_image_set *s, int x, const miss *misses, size_t n, int max_per_group,
                       const char *path, dd_error *err) {
-    int rows = 0;
+    int rows = 0, cols = 1; /* as many columns as the largest group needs, at most COLS */
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && misses[j].true_class == misses[i].true_class) j++;
         size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        rows += (int)((shown + COLS - 1) / COLS);
+        if ((int)shown > cols) cols = shown < COLS ? (int)shown : COLS;
+        i = j;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && misses[j].true_class == misses[i].true_class) j++;
+        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
+        rows += (int)((shown + (size_t)cols - 1) / (size_t)cols);
         i = j;
     }
     char title[256];
     snprintf(title, sizeof title, "Misclassified as %s: %zu test drawing%s of other classes", m->class_names[x], n,
              n == 1 ? "" : "s");
-    dd_picture_opts o = {.rows = rows, .cols = COLS, .tile_height = s->height, .tile_width = s->width,
+    dd_picture_opts o = {.rows = rows, .cols = cols, .tile_height = s->height, .tile_width = s->width,
                          .scale = explain_tile_scale(s->height, s->width), .label_height = 14, .header_width = 190,
                          .title = title};
     size_t pixels = (size_t)s->height * (size_t)s->width;
@@ -72,9 +79,9 @@ static int picture_of(const dd_model *m, const dd_image_set *s, int x, const mis
             char label[32];
             snprintf(label, sizeof label, "p %.2f", misses[i + k].p);
             dd_tile_ink(s->pixels + misses[i + k].image * pixels, s->height, s->width, rgb);
-            if (dd_picture_put(p, row + (int)(k / COLS), (int)(k % COLS), rgb, label, err)) goto done;
+            if (dd_picture_put(p, row + (int)(k / (size_t)cols), (int)(k % (size_t)cols), rgb, label, err)) goto done;
         }
-        row += (int)((shown + COLS - 1) / COLS);
+        row += (int)((shown + (size_t)cols - 1) / (size_t)cols);
         i = j;
     }
     rc = dd_picture_write_png(p, path, err);

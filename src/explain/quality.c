@@ -39,8 +39,15 @@ static int by_group_then_key(const void *a, const void *b) {
 static int grouped_picture(const dd_image_set *s, item *items, size_t n, int max_per_group, int max_groups,
                            const char *title, void (*header)(size_t group, size_t count, void *ctx, char *buf, size_t size),
                            void *ctx, const char *path, dd_error *err) {
-    int cols = max_per_group < COLS ? max_per_group : COLS;
-    int rows = 0, groups = 0;
+    int cols = 1, rows = 0, groups = 0; /* as many columns as the largest group needs, at most COLS */
+    for (size_t i = 0; i < n && groups < max_groups; groups++) {
+        size_t j = i;
+        while (j < n && items[j].group == items[i].group) j++;
+        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
+        if ((int)shown > cols) cols = shown < COLS ? (int)shown : COLS;
+        i = j;
+    }
+    groups = 0;
     for (size_t i = 0; i < n && groups < max_groups; groups++) {
         size_t j = i;
         while (j < n && items[j].group == items[i].group) j++;

@@ -20,7 +20,7 @@ void dd_tile_heat(const uint8_t *ink, int h, int w, const float *heat, uint8_t *
         double t = heat[i] < 0 ? 0 : heat[i] > 1 ? 1 : heat[i];
         /* "hot": red, then orange, then yellow as t grows; opacity grows with t */
         double r = 255 * fmin(1, 2.5 * t + 0.35), g = 255 * fmax(0, fmin(1, 2 * t - 0.5)), b = 255 * fmax(0, 3 * t - 2.4);
-        double a = 0.9 * pow(t, 0.75);
+        double a = 0.9 * pow(t, 1.3); /* faint where the heat is low, so noise does not cover the drawing */
         rgb[3 * i] = clamp_byte(grey * (1 - a) + r * a);
         rgb[3 * i + 1] = clamp_byte(grey * (1 - a) + g * a);
         rgb[3 * i + 2] = clamp_byte(grey * (1 - a) + b * a);
