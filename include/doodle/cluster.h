@@ -155,7 +155,16 @@ typedef struct dd_cluster_report {
     uint64_t *index;           /* [n] dataset record numbers */
     int32_t *true_class, *predicted, *kmeans_label, *dbscan_label; /* [n] */
     float *pc1, *pc2;          /* [n] first two PCA scores (pc2 0 with one component) */
+    double seconds_pca, seconds_kmeans, seconds_dbscan, seconds_silhouette; /* wall-clock time of each step */
 } dd_cluster_report;
+
+/* The numeric part of the pipeline on a matrix X [n, d] of pixels (overwritten: its all-zero columns are dropped
+ * in place): fills the fields of report above that do not need a model or a dataset (n, pixels, kept_columns, PCA,
+ * K-Means and DBSCAN results with their sizes and silhouettes, pc1/pc2, times); index, true_class, predicted and
+ * the clusters' pairs and montage names are left empty. Used by dd_explain_clusters and bench/bench_cluster.c.
+ * Fails with a clear message for fewer than 2 rows, an explicit k larger than n, or blank rows only. */
+int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd_cluster_report *report,
+                      dd_error *err);
 
 /* Picks the drawings of o->set from ds, renders them at m's input size as training does, predicts them with m and
  * clusters them. Writes into out_dir (created if missing): summary.json always; unless the set is empty also

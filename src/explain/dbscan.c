@@ -4,11 +4,13 @@
  * Clusters are numbered in the order of their lowest-index core point, as sklearn's scan finds them.
  *
  * Three passes over the pairwise distances (tiles of one GEMM each, never an n x n matrix): neighbour counts,
- * union-find over core pairs, then the non-core points against the core points. */
+ * union-find over core pairs, then the non-core points against the core points. The first is skipped when the
+ * caller knows the core points already (from the k-distances that chose eps: dd_dbscan_cores). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "doodle/cluster.h"
+#include "explain/dbscan.h"
 #include "explain/linalg.h"
 #include "util/alloc.h"
 
@@ -29,7 +31,7 @@ static int32_t find(int32_t *parent, int32_t i) {
     return i;
 }
 
-static int count_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+static int count_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     (void)j0;
     dbscan_ctx *c = vctx;
     for (size_t a = 0; a < bi; a++) {
@@ -41,7 +43,7 @@ static int count_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, c
     return 0;
 }
 
-static int union_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+static int union_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     dbscan_ctx *c = vctx;
     if (j0 + bj <= i0) return 0; /* every pair is seen twice: take the half with j > i */
     for (size_t a = 0; a < bi; a++) {
@@ -61,7 +63,7 @@ static int union_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, c
     return 0;
 }
 
-static int border_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+static int border_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     dbscan_ctx *c = vctx;
     for (size_t a = 0; a < bi; a++) {
         int32_t *label = &c->labels[c->rows[i0 + a]];
@@ -75,48 +77,67 @@ static int border_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, 
     return 0;
 }
 
-int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, int32_t *labels, dd_error *err) {
-    if (!(eps > 0)) return dd_fail(err, DD_ERR_USAGE, "DBSCAN's eps must be positive (got %g)", eps);
-    if (min_samples < 1) return dd_fail(err, DD_ERR_USAGE, "DBSCAN's min_samples must be at least 1");
-    if (n > INT32_MAX) return dd_fail(err, DD_ERR_USAGE, "too many points for DBSCAN");
-    dbscan_ctx c = {.eps2 = (float)(eps * eps), .labels = labels};
-    uint8_t *core = dd_calloc(n ? n : 1, 1, err);
-    c.count = dd_calloc(n ? n : 1, sizeof *c.count, err);
-    c.parent = dd_malloc(n ? n : 1, sizeof *c.parent, err);
+/* Clusters from known core flags: union-find over core pairs, then the non-core points against the core points. */
+static int cluster_cores(const float *X, size_t n, size_t d, dbscan_ctx *c, const uint8_t *core, int32_t *labels,
+                         dd_error *err) {
+    c->core = core;
+    c->labels = labels;
+    c->parent = dd_malloc(n ? n : 1, sizeof *c->parent, err);
     size_t *rows = dd_malloc(n ? n : 1, sizeof *rows, err);
     float *border = NULL;
     int rc = -1;
-    if (!core || !c.count || !c.parent || !rows) goto done;
-    c.core = core;
-    if (dd_pairwise_tiles(X, n, X, n, d, count_visit, &c, err)) goto done;
-    for (size_t i = 0; i < n; i++) {
-        core[i] = c.count[i] >= min_samples;
-        c.parent[i] = (int32_t)i;
-    }
-    if (dd_pairwise_tiles(X, n, X, n, d, union_visit, &c, err)) goto done;
+    if (!c->parent || !rows) goto done;
+    for (size_t i = 0; i < n; i++) c->parent[i] = (int32_t)i;
+    if (dd_pairwise_tiles(X, n, X, n, d, union_visit, c, err)) goto done;
     int clusters = 0;
     for (size_t i = 0; i < n; i++) labels[i] = -1;
     for (size_t i = 0; i < n; i++) {
         if (!core[i]) continue;
-        int32_t r = find(c.parent, (int32_t)i);
+        int32_t r = find(c->parent, (int32_t)i);
         labels[i] = (size_t)r == i ? clusters++ : labels[r]; /* the root (lowest index) comes first */
     }
-    /* Non-core points against the core points. */
     size_t nb = 0;
     for (size_t i = 0; i < n; i++)
         if (!core[i]) rows[nb++] = i;
     if (nb > 0 && clusters > 0) {
         if (!(border = dd_malloc(nb * d, sizeof *border, err))) goto done;
         for (size_t r = 0; r < nb; r++) memcpy(border + r * d, X + rows[r] * d, d * sizeof *border);
-        c.rows = rows;
-        if (dd_pairwise_tiles(border, nb, X, n, d, border_visit, &c, err)) goto done;
+        c->rows = rows;
+        if (dd_pairwise_tiles(border, nb, X, n, d, border_visit, c, err)) goto done;
     }
     rc = clusters;
 done:
-    free(core);
-    free(c.count);
-    free(c.parent);
+    free(c->parent);
     free(rows);
     free(border);
+    return rc;
+}
+
+static int check_args(size_t n, double eps, int min_samples, dd_error *err) {
+    if (!(eps > 0)) return dd_fail(err, DD_ERR_USAGE, "DBSCAN's eps must be positive (got %g)", eps);
+    if (min_samples < 1) return dd_fail(err, DD_ERR_USAGE, "DBSCAN's min_samples must be at least 1");
+    if (n > INT32_MAX) return dd_fail(err, DD_ERR_USAGE, "too many points for DBSCAN");
+    return 0;
+}
+
+int dd_dbscan_cores(const float *X, size_t n, size_t d, double eps, const uint8_t *core, int32_t *labels,
+                    dd_error *err) {
+    if (check_args(n, eps, 1, err)) return -1;
+    dbscan_ctx c = {.eps2 = (float)(eps * eps)};
+    return cluster_cores(X, n, d, &c, core, labels, err);
+}
+
+int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, int32_t *labels, dd_error *err) {
+    if (check_args(n, eps, min_samples, err)) return -1;
+    dbscan_ctx c = {.eps2 = (float)(eps * eps)};
+    uint8_t *core = dd_malloc(n ? n : 1, 1, err);
+    c.count = dd_calloc(n ? n : 1, sizeof *c.count, err);
+    int rc = -1;
+    if (core && c.count && !dd_pairwise_tiles(X, n, X, n, d, count_visit, &c, err)) {
+        for (size_t i = 0; i < n; i++) core[i] = c.count[i] >= min_samples;
+        rc = cluster_cores(X, n, d, &c, core, labels, err);
+    }
+    free(core);
+    free(c.count);
     return rc;
 }

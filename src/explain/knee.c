@@ -14,7 +14,7 @@ typedef struct knn_ctx {
     float *best; /* [n, k] the k smallest squared distances of each row, increasing */
 } knn_ctx;
 
-static int knn_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+static int knn_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     (void)j0;
     knn_ctx *c = vctx;
     const int k = c->k;

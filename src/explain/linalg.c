@@ -106,7 +106,7 @@ void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B,
 }
 
 /* Tiles of 256 x 4096 distances (4 MB): large enough for GEMM to run at full speed, small enough for the cache. */
-#define TILE_ROWS 256
+#define TILE_ROWS DD_TILE_ROWS
 #define TILE_COLS 4096
 
 int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, dd_tile_visit visit, void *ctx,

@@ -33,8 +33,9 @@ void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B,
 
 /* Visits all squared distances between the rows of A [na, d] and B [nb, d] tile by tile: visit(ctx, i0, bi, j0,
  * bj, tile) with tile [bi, bj] holding rows i0.. of A against rows j0.. of B. When A and B are the same matrix,
- * the diagonal is exactly 0. Stops at the first visit returning non-zero and returns it; -1 when out of memory. */
-typedef int (*dd_tile_visit)(void *ctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile);
+ * the diagonal is exactly 0. The visitor may overwrite the tile. Stops at the first visit returning non-zero and returns it; -1 when out of memory. */
+#define DD_TILE_ROWS 256 /* the most rows of A in one tile */
+typedef int (*dd_tile_visit)(void *ctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile);
 int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, dd_tile_visit visit, void *ctx,
                       dd_error *err);
 /* sq [n] = squared norms of the rows of X [n, d]. */

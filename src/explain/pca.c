@@ -226,19 +226,27 @@ int dd_pca_fit(const float *X, size_t n, size_t d, int components, double varian
     if (components == 0 && !(variance_threshold > 0 && variance_threshold <= 1))
         return dd_fail(err, DD_ERR_USAGE, "the explained-variance threshold %g is not in (0, 1]", variance_threshold);
     out->d = d;
-    if (!(out->mean = dd_calloc(d, sizeof *out->mean, err))) return -1;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) out->mean[j] += X[i * d + j];
-    for (size_t j = 0; j < d; j++) out->mean[j] /= (double)n;
-    double total = 0;
-    for (size_t j = 0; j < d; j++) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++) {
-            double v = X[i * d + j] - out->mean[j];
-            s += v * v;
-        }
-        total += s / (double)(n - 1);
+    /* Column means and variances row by row, in double (the matrix is row-major and may be large). */
+    double *acc = dd_calloc(d, sizeof *acc, err);
+    if (!acc || !(out->mean = dd_calloc(d, sizeof *out->mean, err))) {
+        free(acc);
+        return -1;
     }
+    for (size_t i = 0; i < n; i++) {
+        const float *row = X + i * d;
+        for (size_t j = 0; j < d; j++) out->mean[j] += row[j];
+    }
+    for (size_t j = 0; j < d; j++) out->mean[j] /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        const float *row = X + i * d;
+        for (size_t j = 0; j < d; j++) {
+            double v = row[j] - out->mean[j];
+            acc[j] += v * v;
+        }
+    }
+    double total = 0;
+    for (size_t j = 0; j < d; j++) total += acc[j] / (double)(n - 1);
+    free(acc);
     out->total_variance = total;
     if (!(total > 0)) {
         dd_pca_free(out);

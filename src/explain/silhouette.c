@@ -12,28 +12,20 @@
 #include "util/alloc.h"
 
 typedef struct sil_ctx {
-    int L;
-    const int32_t *const *labels;
-    const int *offset; /* labelling l's sums start at column offset[l] of sums */
-    int width;         /* sum of the k */
-    double *sums;      /* [n, width] summed distances from point i to each cluster */
-    float *dist;       /* [bj] one row of distances */
+    int width;           /* sum of the k */
+    const float *onehot; /* [n, width]: 1 at (j, offset of labelling l + label of j), noise rows 0 */
+    float *part;         /* [rows of a tile, width] */
+    double *sums;        /* [n, width] summed distances from point i to each cluster of each labelling */
 } sil_ctx;
 
-static int sil_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, const float *tile) {
+/* Distances, then their sums per cluster for every labelling at once: one GEMM with the one-hot label matrix. */
+static int sil_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     sil_ctx *c = vctx;
-    for (size_t a = 0; a < bi; a++) {
-        const float *row = tile + a * bj;
-        for (size_t b = 0; b < bj; b++) c->dist[b] = sqrtf(row[b]);
-        double *sums = c->sums + (i0 + a) * (size_t)c->width;
-        for (int l = 0; l < c->L; l++) {
-            const int32_t *lab = c->labels[l] + j0;
-            double *s = sums + c->offset[l];
-            /* Noise points' labels are -1: their distances go nowhere. */
-            for (size_t b = 0; b < bj; b++)
-                if (lab[b] >= 0) s[lab[b]] += c->dist[b];
-        }
-    }
+    for (size_t t = 0; t < bi * bj; t++) tile[t] = sqrtf(tile[t]);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bi, c->width, (int)bj, 1.0f, tile, (int)bj,
+                c->onehot + j0 * (size_t)c->width, c->width, 0.0f, c->part, c->width);
+    double *sums = c->sums + i0 * (size_t)c->width;
+    for (size_t t = 0; t < bi * (size_t)c->width; t++) sums[t] += c->part[t];
     return 0;
 }
 
@@ -52,12 +44,18 @@ int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const 
                                ks[l] - 1);
             }
     }
-    sil_ctx c = {.L = L, .labels = labels, .offset = offset, .width = width};
-    c.sums = dd_calloc(n * (size_t)(width ? width : 1), sizeof *c.sums, err);
-    c.dist = dd_malloc(n ? n : 1, sizeof *c.dist, err);
+    sil_ctx c = {.width = width};
+    const size_t cells = n * (size_t)(width ? width : 1);
+    c.sums = dd_calloc(cells, sizeof *c.sums, err);
+    float *onehot = dd_calloc(cells, sizeof *onehot, err);
+    c.part = dd_malloc(DD_TILE_ROWS * (size_t)(width ? width : 1), sizeof *c.part, err);
     int *size = dd_malloc((size_t)(width ? width : 1), sizeof *size, err);
     int rc = -1;
-    if (!c.sums || !c.dist || !size) goto done;
+    if (!c.sums || !onehot || !c.part || !size) goto done;
+    for (int l = 0; l < L; l++)
+        for (size_t i = 0; i < n; i++)
+            if (labels[l][i] >= 0) onehot[i * (size_t)width + (size_t)(offset[l] + labels[l][i])] = 1.0f;
+    c.onehot = onehot;
     if (width > 0 && dd_pairwise_tiles(X, n, X, n, d, sil_visit, &c, err)) goto done;
     memset(size, 0, (size_t)width * sizeof *size);
     for (int l = 0; l < L; l++)
@@ -100,7 +98,8 @@ int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const 
 done:
     free(offset);
     free(c.sums);
-    free(c.dist);
+    free(onehot);
+    free(c.part);
     free(size);
     return rc;
 }
