@@ -55,6 +55,11 @@ void dd_image_set_free(dd_image_set *s);
 /* Image i as the model's input, pixels / 255, into x [height * width]. */
 void dd_image_set_input(const dd_image_set *s, size_t i, float *x);
 
+/* The first per_class records of each class in split (-1: all), class by class in the model's class order;
+ * *records is allocated (free it). */
+int dd_explain_records_per_class(const dd_model *m, const dd_dataset *ds, int split, int per_class, uint64_t **records,
+                                 size_t *n, dd_error *err);
+
 /* Softmax probabilities of every image: probs [s->n * classes], batches of 64 through dd_model_infer. */
 int dd_explain_probabilities(const dd_model *m, const dd_image_set *s, float *probs, dd_error *err);
 
@@ -66,6 +71,10 @@ int dd_explain_find_layer(const dd_model *m, const char *text, int *layer, dd_er
 /* The default Grad-CAM layer: the last conv2d, or the batchnorm/activation right after it (the rectified map);
  * -1 when the model has no conv layer. */
 int dd_explain_gradcam_layer(const dd_model *m);
+
+/* The layers worth showing by default: every rectified feature map (an activation layer with ReLU, or a conv with
+ * ReLU). layers gets at most max of them; returns how many. */
+int dd_explain_default_layers(const dd_model *m, int *layers, int max);
 
 /* ---- attributions and activations of one image ---- */
 
@@ -191,6 +200,22 @@ typedef struct dd_quality_report {
 } dd_quality_report;
 int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality_opts *o, const char *out_dir,
                        dd_quality_report *r, dd_error *err);
+
+/* ---- the report ---- */
+
+/* One self-contained HTML file about a training run (every picture inline as a data: URI, no script, nothing
+ * fetched): the data (class counts, a gallery), the model summary, the training curves from RUNDIR/history.csv,
+ * the test evaluation (confusion heat map, per-class metrics), "misclassified as" galleries, clusters of the
+ * misclassified drawings, activations and saliency for drawings of every class, and suspect data. The pictures
+ * are also kept in RUNDIR/explain/. */
+typedef struct dd_report_opts {
+    const char *run_dir;   /* holds model.safetensors and history.csv (doodle train) */
+    const char *data_path; /* NULL: the dataset RUNDIR/dataset.txt names (doodle train writes it) */
+    const char *out_path;  /* NULL: RUNDIR/report.html */
+    int per_class;         /* drawings per class in the gallery and the saliency picture (0: 2) */
+    FILE *log;             /* a line per step, or NULL */
+} dd_report_opts;
+int dd_report_write(const dd_report_opts *o, dd_error *err);
 
 #ifdef __cplusplus
 }

@@ -43,19 +43,6 @@ static void usage(FILE *out) {
             "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n");
 }
 
-/* Every layer whose output is a rectified feature map: an activation layer, or a conv with ReLU. */
-static int default_layers(const dd_model *m, int *layers) {
-    int n = 0;
-    for (int i = 0; i < m->spec->n_layers && n < MAX_LAYERS; i++) {
-        const dd_layer_spec *l = &m->spec->layers[i];
-        if (l->out.rank != 3) continue;
-        if ((l->kind == DD_LAYER_ACTIVATION && l->u.activation == DD_ACT_RELU) ||
-            (l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_RELU))
-            layers[n++] = i;
-    }
-    return n;
-}
-
 static int parse_layers(const dd_model *m, const char *text, int *layers, int *n, dd_error *err) {
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", text);
@@ -80,13 +67,13 @@ static int feature_maps(const act_opts *o, const dd_model *m, const dd_dataset *
     int layers[MAX_LAYERS], n_layers = 0;
     if (o->layers) {
         if (parse_layers(m, o->layers, layers, &n_layers, err)) return -1;
-    } else if ((n_layers = default_layers(m, layers)) == 0) {
+    } else if ((n_layers = dd_explain_default_layers(m, layers, MAX_LAYERS)) == 0) {
         return dd_fail(err, DD_ERR_USAGE, "the model has no ReLU feature maps; choose --layers");
     }
     uint64_t *records = o->records, *own = NULL;
     size_t n = o->n_records;
     if (!records) {
-        if (explain_records_per_class(m, ds, DD_SPLIT_TEST, 1, &own, &n, err)) return -1;
+        if (dd_explain_records_per_class(m, ds, DD_SPLIT_TEST, 1, &own, &n, err)) return -1;
         records = own;
     }
     if (n == 0) {

@@ -54,34 +54,3 @@ int explain_parse_split(const char *text) {
     if (!strcmp(text, "all")) return -1;
     return -2;
 }
-
-int explain_records_per_class(const dd_model *m, const dd_dataset *ds, int split, int per_class, uint64_t **list,
-                              size_t *n, dd_error *err) {
-    int classes = m->spec->classes;
-    uint32_t n_data = dd_dataset_class_count(ds);
-    int *map = dd_malloc(n_data ? n_data : 1, sizeof *map, err);
-    int *taken = dd_calloc((size_t)classes, sizeof *taken, err);
-    uint64_t *out = dd_malloc((size_t)classes * (size_t)per_class + 1, sizeof *out, err);
-    int rc = -1;
-    *list = NULL;
-    *n = 0;
-    if (!map || !taken || !out || dd_eval_class_map(m, ds, map, err)) goto done;
-    size_t k = 0;
-    for (int c = 0; c < classes; c++) /* class by class, so the picture reads in class order */
-        for (uint64_t i = 0; i < dd_dataset_count(ds) && taken[c] < per_class; i++) {
-            dd_record_info info;
-            if (dd_dataset_record_info(ds, i, &info) || info.label >= n_data) continue;
-            if ((split >= 0 && (int)info.split != split) || map[info.label] != c) continue;
-            out[k++] = i;
-            taken[c]++;
-        }
-    *list = out;
-    *n = k;
-    out = NULL;
-    rc = 0;
-done:
-    free(map);
-    free(taken);
-    free(out);
-    return rc;
-}

@@ -106,7 +106,7 @@ int cmd_explain_saliency(int argc, char **argv) {
                 "activation or maxpool), not %s", layer_text, m->spec->layers[layer].name);
         goto report;
     }
-    if (!records && explain_records_per_class(m, ds, DD_SPLIT_TEST, (int)per_class, &records, &n, &err)) goto report;
+    if (!records && dd_explain_records_per_class(m, ds, DD_SPLIT_TEST, (int)per_class, &records, &n, &err)) goto report;
     if (n == 0) {
         printf("the data has no test drawings: nothing to show (choose drawings with --index)\n");
         rc = 0;

@@ -23,8 +23,5 @@ int explain_open(const char *model_path, const char *data_path, dd_model **m, dd
 int explain_parse_records(const char *text, uint64_t **list, size_t *n);
 /* "test", "train" or "all" (-1); -2 for anything else. */
 int explain_parse_split(const char *text);
-/* The first `per_class` records of each class in split, in class order. */
-int explain_records_per_class(const dd_model *m, const dd_dataset *ds, int split, int per_class, uint64_t **list,
-                              size_t *n, dd_error *err);
 
 #endif

@@ -142,3 +142,34 @@ done:
     dd_workspace_free(ws);
     return rc;
 }
+
+int dd_explain_records_per_class(const dd_model *m, const dd_dataset *ds, int split, int per_class, uint64_t **records,
+                                 size_t *n, dd_error *err) {
+    int classes = m->spec->classes;
+    uint32_t n_data = dd_dataset_class_count(ds);
+    int *map = dd_malloc(n_data ? n_data : 1, sizeof *map, err);
+    int *taken = dd_calloc((size_t)classes, sizeof *taken, err);
+    uint64_t *out = dd_malloc((size_t)classes * (size_t)(per_class > 0 ? per_class : 0) + 1, sizeof *out, err);
+    int rc = -1;
+    *records = NULL;
+    *n = 0;
+    if (!map || !taken || !out || dd_eval_class_map(m, ds, map, err)) goto done;
+    size_t k = 0;
+    for (int c = 0; c < classes; c++)
+        for (uint64_t i = 0; i < dd_dataset_count(ds) && taken[c] < per_class; i++) {
+            dd_record_info info;
+            if (dd_dataset_record_info(ds, i, &info) || info.label >= n_data) continue;
+            if ((split >= 0 && (int)info.split != split) || map[info.label] != c) continue;
+            out[k++] = i;
+            taken[c]++;
+        }
+    *records = out;
+    *n = k;
+    out = NULL;
+    rc = 0;
+done:
+    free(map);
+    free(taken);
+    free(out);
+    return rc;
+}

@@ -57,3 +57,15 @@ int dd_explain_gradcam_layer(const dd_model *m) {
         last++;
     return last;
 }
+
+int dd_explain_default_layers(const dd_model *m, int *layers, int max) {
+    int n = 0;
+    for (int i = 0; i < m->spec->n_layers && n < max; i++) {
+        const dd_layer_spec *l = &m->spec->layers[i];
+        if (l->out.rank != 3) continue;
+        if ((l->kind == DD_LAYER_ACTIVATION && l->u.activation == DD_ACT_RELU) ||
+            (l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_RELU))
+            layers[n++] = i;
+    }
+    return n;
+}

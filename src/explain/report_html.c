@@ -1,0 +1,221 @@
+/* HTML pieces of the report (see report_html.h). Everything is inline: no file, script or font is fetched. */
+#include "explain/report_html.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+void html_text(FILE *f, const char *text) {
+    for (const char *c = text; *c; c++) {
+        switch (*c) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*c, f);
+        }
+    }
+}
+
+static void base64(FILE *f, const unsigned char *p, size_t n) {
+    static const char T[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        fputc(T[v >> 18], f);
+        fputc(T[v >> 12 & 63], f);
+        fputc(T[v >> 6 & 63], f);
+        fputc(T[v & 63], f);
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        fprintf(f, "%c%c==", T[v >> 18], T[v >> 12 & 63]);
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+        fprintf(f, "%c%c%c=", T[v >> 18], T[v >> 12 & 63], T[v >> 6 & 63]);
+    }
+}
+
+void html_png(FILE *f, const unsigned char *png, size_t size, const char *alt) {
+    fputs("<img alt=\"", f);
+    html_text(f, alt);
+    fputs("\" src=\"data:image/png;base64,", f);
+    base64(f, png, size);
+    fputs("\">", f);
+}
+
+int html_png_file(FILE *f, const char *path, const char *alt, dd_error *err) {
+    FILE *in = fopen(path, "rb");
+    if (!in) return dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
+    unsigned char *buf = NULL;
+    size_t size = 0, cap = 0;
+    for (;;) {
+        if (size == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            unsigned char *b = dd_realloc(buf, cap, 1, err);
+            if (!b) {
+                free(buf);
+                fclose(in);
+                return -1;
+            }
+            buf = b;
+        }
+        size_t got = fread(buf + size, 1, cap - size, in);
+        size += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(in);
+    fclose(in);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (bad || size < 8 || memcmp(buf, sig, 8)) {
+        free(buf);
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: cannot read it as a PNG", path);
+    }
+    html_png(f, buf, size, alt);
+    free(buf);
+    return 0;
+}
+
+int report_read_history(const char *path, report_epoch **rows, size_t *n, dd_error *err) {
+    *rows = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return errno == ENOENT ? 0 : dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
+    char line[512];
+    size_t cap = 0, lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (lineno == 1) {
+            if (strncmp(line, "epoch,train_loss,train_acc,test_loss,test_acc", 45)) {
+                rc = dd_fail(err, DD_ERR_MALFORMED, "%s:1: not a history.csv header", path);
+                break;
+            }
+            continue;
+        }
+        if (line[0] == '\n' || line[0] == '\0') continue;
+        report_epoch e;
+        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc, &e.test_loss, &e.test_acc,
+                   &e.seconds) != 6) {
+            rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%zu: expected epoch and five numbers", path, lineno);
+            break;
+        }
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 32;
+            report_epoch *r = dd_realloc(*rows, cap, sizeof *r, err);
+            if (!r) {
+                rc = -1;
+                break;
+            }
+            *rows = r;
+        }
+        (*rows)[(*n)++] = e;
+    }
+    fclose(f);
+    if (rc) {
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* A "nice" tick step for a range: 1, 2 or 5 times a power of ten, about 5 ticks. */
+static double tick_step(double range) {
+    if (!(range > 0)) return 1;
+    double raw = range / 5, p = pow(10, floor(log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which) {
+    const double W = 520, H = 300, L = 60, R = 20, T = 34, B = 46;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double a = which ? rows[i].train_acc : rows[i].train_loss, b = which ? rows[i].test_acc : rows[i].test_loss;
+        lo = fmin(lo, fmin(a, b));
+        hi = fmax(hi, fmax(a, b));
+    }
+    if (which) {
+        hi = fmin(1, hi + 0.02);
+        lo = fmax(0, lo - 0.02);
+    } else {
+        lo = 0;
+        hi = hi * 1.08;
+    }
+    if (!(hi > lo)) hi = lo + 1;
+    double step = tick_step(hi - lo);
+    lo = floor(lo / step) * step;
+    hi = ceil(hi / step) * step;
+    int first = rows[0].epoch, last = rows[n - 1].epoch;
+    double span = last > first ? last - first : 1;
+#define PX(e) (L + ((e) - first) / span * (W - L - R))
+#define PY(v) (H - B - ((v) - lo) / (hi - lo) * (H - T - B))
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
+               "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s per epoch</text>\n", L,
+            which ? "Accuracy" : "Loss (cross-entropy)");
+    for (double v = lo; v <= hi + step / 2; v += step) { /* grid and y labels */
+        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>", L, PY(v), W - R, PY(v));
+        fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, PY(v) + 4,
+                which ? round(v * 1000) / 10 : round(v * 1e4) / 1e4);
+    }
+    int estep = (int)ceil((last - first + 1) / 12.0);
+    if (estep < 1) estep = 1;
+    for (int e = first; e <= last; e += estep)
+        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%d</text>", PX(e), H - B + 16, e);
+    fprintf(f, "\n<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">epoch</text>\n", (L + W - R) / 2, H - 10);
+    fprintf(f, "<text x=\"14\" y=\"%g\" text-anchor=\"middle\" transform=\"rotate(-90 14 %g)\">%s</text>\n",
+            (T + H - B) / 2, (T + H - B) / 2, which ? "accuracy (%)" : "loss");
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>", L, H - B, W - R, H - B);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", L, T, L, H - B);
+    const char *colour[2] = {"#1f77b4", "#ff7f0e"}, *name[2] = {"train", "test"};
+    for (int s = 0; s < 2; s++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour[s]);
+        for (size_t i = 0; i < n; i++) {
+            double v = which ? (s ? rows[i].test_acc : rows[i].train_acc) : (s ? rows[i].test_loss : rows[i].train_loss);
+            fprintf(f, "%.1f,%.1f ", PX(rows[i].epoch), PY(v));
+        }
+        fputs("\"/>\n", f);
+        for (size_t i = 0; i < n; i++) {
+            double v = which ? (s ? rows[i].test_acc : rows[i].train_acc) : (s ? rows[i].test_loss : rows[i].train_loss);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, epoch %d: %.4f</title></circle>",
+                    PX(rows[i].epoch), PY(v), colour[s], name[s], rows[i].epoch, v);
+        }
+        fprintf(f, "\n<rect x=\"%g\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%g\" y=\"%d\">%s</text>\n",
+                W - R - 70, 14 + 14 * s, colour[s], W - R - 52, 18 + 14 * s, name[s]);
+    }
+#undef PX
+#undef PY
+    fputs("</svg>\n", f);
+}
+
+void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names) {
+    fputs("<table class=\"confusion\"><tr><th>true \\ predicted</th>", f);
+    for (int c = 0; c < classes; c++) {
+        fputs("<th class=\"rot\"><div>", f);
+        html_text(f, names[c]);
+        fputs("</div></th>", f);
+    }
+    fputs("</tr>\n", f);
+    for (int t = 0; t < classes; t++) {
+        uint64_t row = 0;
+        for (int c = 0; c < classes; c++) row += confusion[(size_t)t * classes + c];
+        fputs("<tr><th>", f);
+        html_text(f, names[t]);
+        fputs("</th>", f);
+        for (int c = 0; c < classes; c++) {
+            uint64_t v = confusion[(size_t)t * classes + c];
+            double share = row ? (double)v / (double)row : 0;
+            /* the diagonal in blue, errors in red; the deeper the larger the share of the row */
+            int r = t == c ? (int)lround(255 - 200 * share) : 255, g = (int)lround(255 - 200 * share),
+                b = t == c ? 255 : (int)lround(255 - 200 * share);
+            fprintf(f, "<td style=\"background:rgb(%d,%d,%d)%s\" title=\"%.1f%% of the row\">%llu</td>", r, g, b,
+                    share > 0.6 ? ";color:#fff" : "", 100 * share, (unsigned long long)v);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}

@@ -1,0 +1,33 @@
+/* Pieces of the self-contained HTML report (src/explain/report.c): escaping, inline PNG pictures as data: URIs,
+ * inline SVG plots of the training history, the confusion heat map. */
+#ifndef DOODLE_EXPLAIN_REPORT_HTML_H
+#define DOODLE_EXPLAIN_REPORT_HTML_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "doodle/error.h"
+
+/* text with &, <, >, " escaped. */
+void html_text(FILE *f, const char *text);
+/* <img> with the PNG bytes inline (base64). */
+void html_png(FILE *f, const unsigned char *png, size_t size, const char *alt);
+/* <img> of a PNG file, inline; fails when the file cannot be read or is not a PNG. */
+int html_png_file(FILE *f, const char *path, const char *alt, dd_error *err);
+
+/* One row of history.csv. */
+typedef struct report_epoch {
+    int epoch;
+    double train_loss, train_acc, test_loss, test_acc, seconds;
+} report_epoch;
+/* Reads RUNDIR/history.csv: *rows (free it), *n (0 for a header only). A missing file gives *n = 0 and no error;
+ * a malformed one is an error naming the file and line. */
+int report_read_history(const char *path, report_epoch **rows, size_t *n, dd_error *err);
+/* An SVG line plot of train and test series over the epochs: which = 0 loss, 1 accuracy. */
+void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which);
+
+/* The confusion matrix as an HTML table shaded by the row share of each cell (row = true class). */
+void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names);
+
+#endif
