@@ -57,7 +57,7 @@ void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float 
 void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
                              int in_h, int in_w, int pool_size, int stride);
 void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
-                              int channels, int in_h, int in_w, int out_h, int out_w);
+                              int channels, int in_h, int in_w, int pool_size, int stride);
 
 /* ReLU over n values (in place allowed) and its backward. */
 void dd_fast_relu_forward(dd_pool *pool, float *out, const float *in, size_t n);

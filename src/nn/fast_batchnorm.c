@@ -2,6 +2,7 @@
  * follows fused into the same pass, and sums over an image plane kept in eight float lanes (vectorised) before
  * they are added in double. */
 #include <math.h>
+#include <string.h>
 
 #include "nn/fast.h"
 
@@ -13,24 +14,41 @@ typedef struct bn_job {
     bool relu;
 } bn_job;
 
-static double plane_sum(const float *x, int n) {
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += x[i + k];
+/* Eight float lanes (GCC/clang vector extensions): loops the compiler will not vectorise by itself, because they
+ * sum floats in an order it may not change, written in that order explicitly. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+static inline v8f load8(const float *p) {
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline double lanes_sum(v8f v) {
     double s = 0.0;
-    for (int k = 0; k < 8; k++) s += acc[k];
+    for (int k = 0; k < 8; k++) s += v[k];
+    return s;
+}
+
+static double plane_sum(const float *x, int n) {
+    v8f acc = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc += load8(x + i);
+    double s = lanes_sum(acc);
     for (; i < n; i++) s += x[i];
     return s;
 }
 
 static double plane_sq_dev(const float *x, int n, float mu) {
-    float acc[8] = {0};
+    v8f acc = {0};
+    const v8f vm = {mu, mu, mu, mu, mu, mu, mu, mu};
     int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += (x[i + k] - mu) * (x[i + k] - mu);
-    double s = 0.0;
-    for (int k = 0; k < 8; k++) s += acc[k];
+    for (; i + 8 <= n; i += 8) {
+        v8f t = load8(x + i) - vm;
+        acc += t * t;
+    }
+    double s = lanes_sum(acc);
     for (; i < n; i++) s += (double)(x[i] - mu) * (x[i] - mu);
     return s;
 }
@@ -46,7 +64,7 @@ static void affine(float *y, const float *x, int n, float k, float c, bool relu)
         for (int i = 0; i < n; i++) y[i] = x[i] * k + c;
 }
 
-static void train_part(void *ctx, int t, int threads) {
+static void bn_train_part(void *ctx, int t, int threads) {
     const bn_job *j = ctx;
     const int S = j->spatial, C = j->channels;
     const double n = (double)j->batch * S;
@@ -78,10 +96,10 @@ void dd_fast_batchnorm_forward_train(dd_pool *pool, float *out, float *mean, flo
     bn_job j = {.out = out, .mean = mean, .inv_std = inv_std, .in = in, .gamma = gamma, .beta = beta,
                 .running_mean = running_mean, .running_var = running_var, .batch = batch, .channels = channels,
                 .spatial = spatial, .momentum = momentum, .eps = eps, .relu = relu};
-    dd_pool_run(pool, train_part, &j);
+    dd_pool_run(pool, bn_train_part, &j);
 }
 
-static void infer_part(void *ctx, int t, int threads) {
+static void bn_infer_part(void *ctx, int t, int threads) {
     const bn_job *j = ctx;
     const int S = j->spatial, C = j->channels;
     /* with one image and one channel per thread at most, split the planes too: a batch of 1 still uses every core */
@@ -100,14 +118,46 @@ void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in,
     bn_job j = {.out = out, .in = in, .gamma = gamma, .beta = beta, .const_mean = running_mean,
                 .const_var = running_var, .batch = batch, .channels = channels, .spatial = spatial, .eps = eps,
                 .relu = relu};
-    dd_pool_run(pool, infer_part, &j);
+    dd_pool_run(pool, bn_infer_part, &j);
+}
+
+/* Sums of g and g * xhat over one plane, g = dout masked by the fused ReLU's output when relu is set. */
+static inline void plane_grad_sums(const float *restrict x, const float *restrict g, const float *restrict y, int n,
+                                   float m, float is, bool relu, double *sum_g, double *sum_gx) {
+    v8f ag = {0}, agx = {0};
+    const v8f vm = {m, m, m, m, m, m, m, m}, vis = {is, is, is, is, is, is, is, is}, zero = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f gi = load8(g + i);
+        if (relu) gi = (v8f)((v8i)gi & (load8(y + i) > zero));
+        ag += gi;
+        agx += gi * ((load8(x + i) - vm) * vis);
+    }
+    double sg = lanes_sum(ag), sgx = lanes_sum(agx);
+    for (; i < n; i++) {
+        float gi = relu ? (y[i] > 0.0f ? g[i] : 0.0f) : g[i];
+        sg += gi;
+        sgx += gi * ((x[i] - m) * is);
+    }
+    *sum_g += sg;
+    *sum_gx += sgx;
+}
+
+static inline void plane_din(float *restrict dx, const float *restrict x, const float *restrict g,
+                             const float *restrict y, int n, float m, float is, float k, float mg, float mgx,
+                             bool relu) {
+    for (int i = 0; i < n; i++) {
+        float gi = relu ? (y[i] > 0.0f ? g[i] : 0.0f) : g[i];
+        dx[i] = k * (gi - mg - (x[i] - m) * is * mgx);
+    }
 }
 
 /* din = inv_std * gamma * (g - mean(g) - xhat * mean(g * xhat)), g = dout (masked by the fused ReLU) */
-static void backward_part(void *ctx, int t, int threads) {
+static void bn_backward_part(void *ctx, int t, int threads) {
     const bn_job *j = ctx;
     const int S = j->spatial, C = j->channels;
     const double n = (double)j->batch * S;
+    const bool relu = j->relu;
     size_t lo, hi;
     dd_split((size_t)C, t, threads, &lo, &hi);
     for (size_t c = lo; c < hi; c++) {
@@ -115,21 +165,8 @@ static void backward_part(void *ctx, int t, int threads) {
         double sum_g = 0.0, sum_gx = 0.0;
         for (int b = 0; b < j->batch; b++) {
             size_t at = ((size_t)b * C + c) * S;
-            const float *x = j->in + at, *g = j->dout + at, *y = j->fused_out + at;
-            float ag[8] = {0}, agx[8] = {0};
-            int i = 0;
-            for (; i + 8 <= S; i += 8)
-                for (int k = 0; k < 8; k++) {
-                    float gi = j->relu && !(y[i + k] > 0.0f) ? 0.0f : g[i + k];
-                    ag[k] += gi;
-                    agx[k] += gi * ((x[i + k] - m) * is);
-                }
-            for (int k = 0; k < 8; k++) sum_g += ag[k], sum_gx += agx[k];
-            for (; i < S; i++) {
-                float gi = j->relu && !(y[i] > 0.0f) ? 0.0f : g[i];
-                sum_g += gi;
-                sum_gx += gi * ((x[i] - m) * is);
-            }
+            if (relu) plane_grad_sums(j->in + at, j->dout + at, j->fused_out + at, S, m, is, true, &sum_g, &sum_gx);
+            else plane_grad_sums(j->in + at, j->dout + at, NULL, S, m, is, false, &sum_g, &sum_gx);
         }
         j->dgamma[c] += (float)sum_gx;
         j->dbeta[c] += (float)sum_g;
@@ -137,12 +174,8 @@ static void backward_part(void *ctx, int t, int threads) {
         const float mg = (float)(sum_g / n), mgx = (float)(sum_gx / n), k = j->gamma[c] * is;
         for (int b = 0; b < j->batch; b++) {
             size_t at = ((size_t)b * C + c) * S;
-            const float *x = j->in + at, *g = j->dout + at, *y = j->fused_out + at;
-            float *dx = j->din + at;
-            for (int i = 0; i < S; i++) {
-                float gi = j->relu && !(y[i] > 0.0f) ? 0.0f : g[i];
-                dx[i] = k * (gi - mg - (x[i] - m) * is * mgx);
-            }
+            if (relu) plane_din(j->din + at, j->in + at, j->dout + at, j->fused_out + at, S, m, is, k, mg, mgx, true);
+            else plane_din(j->din + at, j->in + at, j->dout + at, NULL, S, m, is, k, mg, mgx, false);
         }
     }
 }
@@ -153,5 +186,5 @@ void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float 
     bn_job j = {.din = din, .dgamma = dgamma, .dbeta = dbeta, .dout = dout, .fused_out = out, .in = in,
                 .gamma = gamma, .const_mean = mean, .const_inv_std = inv_std, .batch = batch, .channels = channels,
                 .spatial = spatial, .relu = relu};
-    dd_pool_run(pool, backward_part, &j);
+    dd_pool_run(pool, bn_backward_part, &j);
 }

@@ -85,7 +85,7 @@ static void col2im(float *img, const float *col, const dd_conv2d_dims *d) {
     }
 }
 
-static void forward_part(void *ctx, int t, int threads) {
+static void conv_forward_part(void *ctx, int t, int threads) {
     const conv_job *j = ctx;
     const dd_conv2d_dims *d = j->d;
     const int P = d->out_h * d->out_w, K = d->in_c * d->kernel_h * d->kernel_w;
@@ -114,10 +114,10 @@ static void forward_part(void *ctx, int t, int threads) {
 void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
                             const float *bias, const dd_conv2d_dims *d, bool relu) {
     conv_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
-    dd_pool_run(pool, forward_part, &j);
+    dd_pool_run(pool, conv_forward_part, &j);
 }
 
-static void backward_part(void *ctx, int t, int threads) {
+static void conv_backward_part(void *ctx, int t, int threads) {
     const conv_job *j = ctx;
     const dd_conv2d_dims *d = j->d;
     const int P = d->out_h * d->out_w, K = d->in_c * d->kernel_h * d->kernel_w;
@@ -154,7 +154,7 @@ static void backward_part(void *ctx, int t, int threads) {
 }
 
 /* dweight += the partial sums of threads 1.. (those that had images), each element by one thread, in thread order. */
-static void reduce_part(void *ctx, int t, int threads) {
+static void conv_reduce_part(void *ctx, int t, int threads) {
     const conv_job *j = ctx;
     const dd_conv2d_dims *d = j->d;
     const size_t n = (size_t)d->out_c * d->in_c * d->kernel_h * d->kernel_w;
@@ -173,9 +173,9 @@ void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d) {
     conv_job j = {.s = s, .d = d, .din = din, .dweight = dweight, .dbias = dbias, .dout = dout, .in = in,
                   .weight = weight};
-    dd_pool_run(pool, backward_part, &j);
+    dd_pool_run(pool, conv_backward_part, &j);
     int threads = dd_pool_threads(pool);
-    if (threads > 1 && dweight) dd_pool_run(pool, reduce_part, &j);
+    if (threads > 1 && dweight) dd_pool_run(pool, conv_reduce_part, &j);
     if (!dbias) return;
     for (int oc = 0; oc < d->out_c; oc++) {
         double sum = 0.0;

@@ -11,7 +11,7 @@ typedef struct dense_job {
     bool relu;
 } dense_job;
 
-static void forward_part(void *ctx, int t, int threads) {
+static void dense_forward_part(void *ctx, int t, int threads) {
     const dense_job *j = ctx;
     size_t lo, hi;
     dd_split((size_t)j->n_out, t, threads, &lo, &hi);
@@ -33,10 +33,10 @@ void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const flo
                            int batch, int n_in, int n_out, bool relu) {
     dense_job j = {.out = out, .in = in, .weight = weight, .bias = bias, .batch = batch, .n_in = n_in,
                    .n_out = n_out, .relu = relu};
-    dd_pool_run(pool, forward_part, &j);
+    dd_pool_run(pool, dense_forward_part, &j);
 }
 
-static void backward_part(void *ctx, int t, int threads) {
+static void dense_backward_part(void *ctx, int t, int threads) {
     const dense_job *j = ctx;
     size_t lo, hi;
     dd_split((size_t)j->n_out, t, threads, &lo, &hi);
@@ -60,5 +60,5 @@ void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *db
                             const float *in, const float *weight, int batch, int n_in, int n_out) {
     dense_job j = {.din = din, .dweight = dweight, .dbias = dbias, .dout = dout, .in = in, .weight = weight,
                    .batch = batch, .n_in = n_in, .n_out = n_out};
-    dd_pool_run(pool, backward_part, &j);
+    dd_pool_run(pool, dense_backward_part, &j);
 }

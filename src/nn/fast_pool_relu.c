@@ -11,7 +11,24 @@ typedef struct pool_job {
     int planes, in_h, in_w, out_h, out_w, size, stride;
 } pool_job;
 
-static void forward_part(void *ctx, int t, int threads) {
+/* The common 2x2 window, stride 2, unrolled; the same rule (first maximum in row-major order wins a tie). */
+static void pool2x2(float *restrict o, int32_t *restrict a, const float *restrict x, int in_w, int out_h, int out_w) {
+    for (int oy = 0; oy < out_h; oy++) {
+        const float *r0 = x + (size_t)(2 * oy) * in_w, *r1 = r0 + in_w;
+        int32_t base = 2 * oy * in_w;
+        for (int ox = 0; ox < out_w; ox++) {
+            float v = r0[2 * ox];
+            int32_t best = base + 2 * ox;
+            if (r0[2 * ox + 1] > v) v = r0[2 * ox + 1], best = base + 2 * ox + 1;
+            if (r1[2 * ox] > v) v = r1[2 * ox], best = base + in_w + 2 * ox;
+            if (r1[2 * ox + 1] > v) v = r1[2 * ox + 1], best = base + in_w + 2 * ox + 1;
+            o[oy * out_w + ox] = v;
+            a[oy * out_w + ox] = best;
+        }
+    }
+}
+
+static void pool_forward_part(void *ctx, int t, int threads) {
     const pool_job *j = ctx;
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
     size_t lo, hi;
@@ -20,6 +37,10 @@ static void forward_part(void *ctx, int t, int threads) {
         const float *x = j->in + plane * in_hw;
         float *o = j->out + plane * out_hw;
         int32_t *a = j->argmax_out + plane * out_hw;
+        if (j->size == 2 && j->stride == 2) {
+            pool2x2(o, a, x, j->in_w, j->out_h, j->out_w);
+            continue;
+        }
         for (int oy = 0; oy < j->out_h; oy++)
             for (int ox = 0; ox < j->out_w; ox++) {
                 int32_t best = oy * j->stride * j->in_w + ox * j->stride;
@@ -43,25 +64,47 @@ void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const f
     pool_job j = {.out = out, .argmax_out = argmax, .in = in, .planes = batch * channels, .in_h = in_h, .in_w = in_w,
                   .out_h = dd_maxpool_out_size(in_h, pool_size, stride),
                   .out_w = dd_maxpool_out_size(in_w, pool_size, stride), .size = pool_size, .stride = stride};
-    dd_pool_run(pool, forward_part, &j);
+    dd_pool_run(pool, pool_forward_part, &j);
 }
 
-static void backward_part(void *ctx, int t, int threads) {
+/* Windows that tile the input (stride = size): each band of rows is cleared and its maxima written while it is in
+ * cache, instead of a clearing pass over the whole input gradient first. Overlapping windows add up, after a
+ * clearing pass. */
+static void pool_backward_part(void *ctx, int t, int threads) {
     const pool_job *j = ctx;
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
+    const int tiles = j->stride == j->size, k = j->size;
     size_t lo, hi;
     dd_split((size_t)j->planes, t, threads, &lo, &hi);
-    memset(j->din + lo * in_hw, 0, sizeof *j->din * (hi - lo) * in_hw);
-    for (size_t plane = lo; plane < hi; plane++)
-        for (size_t p = 0; p < out_hw; p++)
-            j->din[plane * in_hw + j->argmax[plane * out_hw + p]] += j->dout[plane * out_hw + p];
+    for (size_t plane = lo; plane < hi; plane++) {
+        float *din = j->din + plane * in_hw;
+        const float *g = j->dout + plane * out_hw;
+        const int32_t *a = j->argmax + plane * out_hw;
+        if (!tiles) {
+            memset(din, 0, sizeof *din * in_hw);
+            for (size_t p = 0; p < out_hw; p++) din[a[p]] += g[p];
+            continue;
+        }
+        const int used_w = j->out_w * k;
+        for (int oy = 0; oy < j->out_h; oy++) {
+            for (int i = 0; i < k; i++) {
+                float *row = din + (size_t)(oy * k + i) * j->in_w;
+                memset(row, 0, sizeof *row * (size_t)used_w);
+                memset(row + used_w, 0, sizeof *row * (size_t)(j->in_w - used_w));
+            }
+            for (int ox = 0; ox < j->out_w; ox++) din[a[oy * j->out_w + ox]] = g[oy * j->out_w + ox];
+        }
+        size_t done = (size_t)j->out_h * k * j->in_w;
+        memset(din + done, 0, sizeof *din * (in_hw - done));
+    }
 }
 
 void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
-                              int channels, int in_h, int in_w, int out_h, int out_w) {
+                              int channels, int in_h, int in_w, int pool_size, int stride) {
     pool_job j = {.din = din, .argmax = argmax, .dout = dout, .planes = batch * channels, .in_h = in_h,
-                  .in_w = in_w, .out_h = out_h, .out_w = out_w};
-    dd_pool_run(pool, backward_part, &j);
+                  .in_w = in_w, .out_h = dd_maxpool_out_size(in_h, pool_size, stride),
+                  .out_w = dd_maxpool_out_size(in_w, pool_size, stride), .size = pool_size, .stride = stride};
+    dd_pool_run(pool, pool_backward_part, &j);
 }
 
 typedef struct relu_job {

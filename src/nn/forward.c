@@ -24,7 +24,9 @@ typedef struct layer_ws {
     float *out;            /* [max_batch * out count]; aliases the input for in-place layers */
     int owns_out;
     int fused_relu;        /* batchnorm: the next layer's ReLU is applied here */
-    int fused_away;        /* activation: done by the layer before */
+    int fused_away;        /* activation: done by the layer before; batchnorm: folded into the conv before */
+    float *folded;         /* conv followed by batchnorm, inference: weights [weight count] then bias [filters] with
+                            * the batchnorm folded in, rebuilt from the parameters at each pass */
     float *mean, *inv_std; /* batchnorm, training */
     int32_t *argmax;       /* maxpool */
     float *mask;           /* dropout, training */
@@ -91,6 +93,7 @@ void dd_workspace_free(dd_workspace *ws) {
         free(w->inv_std);
         free(w->argmax);
         free(w->mask);
+        free(w->folded);
     }
     dd_pool_free(ws->pool);
     free_scratch(ws);
@@ -120,12 +123,20 @@ dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, 
         layer_ws *w = &ws->layers[i];
         size_t n = out_count(l);
         if (n > largest) largest = n;
-        if (in_place(s, i)) {
+        /* Inference folds a BatchNorm into the conv before it (y = conv(x; w * k) + (b - mean) * k + beta, with
+         * k = gamma / sqrt(var + eps)): one pass over the maps instead of two, and no buffer for the conv's own. */
+        int fold = !training && l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_LINEAR &&
+                   i + 1 < s->n_layers && s->layers[i + 1].kind == DD_LAYER_BATCHNORM;
+        if (fold) {
+            if (!(w->folded = dd_malloc(l->weight.count + (size_t)l->u.conv.filters, sizeof *w->folded, err)))
+                goto fail;
+        } else if (in_place(s, i)) {
             w->out = ws->layers[i - 1].out;
         } else {
             if (!(w->out = dd_malloc(B * n, sizeof *w->out, err))) goto fail;
             w->owns_out = 1;
         }
+        if (l->kind == DD_LAYER_BATCHNORM && i > 0 && ws->layers[i - 1].folded) w->fused_away = 1;
         if (l->kind == DD_LAYER_BATCHNORM && i + 1 < s->n_layers && s->layers[i + 1].kind == DD_LAYER_ACTIVATION &&
             s->layers[i + 1].u.activation == DD_ACT_RELU) {
             w->fused_relu = 1;
@@ -169,6 +180,21 @@ int dd_workspace_set_threads(dd_workspace *ws, int threads, dd_error *err) {
 
 int dd_workspace_threads(const dd_workspace *ws) { return dd_pool_threads(ws->pool); }
 
+/* Conv weights and bias with the following BatchNorm's inference map folded in: out [weights, then filters]. */
+static void fold_batchnorm(float *out, const dd_layer_spec *conv, const dd_layer_spec *bn, const float *P,
+                           const float *state) {
+    const int filters = conv->u.conv.filters;
+    const size_t per_filter = conv->weight.count / (size_t)filters;
+    const float *w = P + conv->weight.offset, *bias = conv->bias.count ? P + conv->bias.offset : NULL;
+    const float *gamma = P + bn->weight.offset, *beta = P + bn->bias.offset;
+    const float *mean = state + bn->running_mean.offset, *var = state + bn->running_var.offset;
+    for (int f = 0; f < filters; f++) {
+        float k = gamma[f] * (float)(1.0 / sqrt((double)var[f] + bn->u.bn.epsilon));
+        for (size_t j = 0; j < per_filter; j++) out[(size_t)f * per_filter + j] = w[(size_t)f * per_filter + j] * k;
+        out[conv->weight.count + (size_t)f] = ((bias ? bias[f] : 0.0f) - mean[f]) * k + beta[f];
+    }
+}
+
 /* The forward pass shared by inference (rng == NULL) and training. */
 static const float *forward(dd_model *m, const dd_model *cm, dd_workspace *ws, const float *x, int batch, dd_rng *rng) {
     const dd_model_spec *s = cm->spec;
@@ -184,6 +210,15 @@ static const float *forward(dd_model *m, const dd_model *cm, dd_workspace *ws, c
         switch (l->kind) {
         case DD_LAYER_CONV2D: {
             dd_conv2d_dims d = conv_dims(l, batch);
+            if (w->folded) { /* writes the BatchNorm's output (and its ReLU's) directly */
+                const dd_layer_spec *bn = &s->layers[i + 1];
+                layer_ws *bw = &ws->layers[i + 1];
+                fold_batchnorm(w->folded, l, bn, P, cm->state);
+                dd_fast_conv2d_forward(pool, &ws->fast, bw->out, in, w->folded, w->folded + l->weight.count, &d,
+                                       bw->fused_relu);
+                in = bw->out;
+                continue;
+            }
             dd_fast_conv2d_forward(pool, &ws->fast, w->out, in, P + l->weight.offset,
                                    l->bias.count ? P + l->bias.offset : NULL, &d, l->u.conv.activation == DD_ACT_RELU);
             break;
@@ -194,6 +229,7 @@ static const float *forward(dd_model *m, const dd_model *cm, dd_workspace *ws, c
                                   l->u.dense.activation == DD_ACT_RELU);
             break;
         case DD_LAYER_BATCHNORM: {
+            if (w->fused_away) break;
             int channels = l->in.c, spatial = l->in.rank == 3 ? l->in.h * l->in.w : 1;
             if (training)
                 dd_fast_batchnorm_forward_train(pool, w->out, w->mean, w->inv_std, in, P + l->weight.offset,
@@ -278,8 +314,8 @@ float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labe
             break;
         case DD_LAYER_MAXPOOL:
             if (din)
-                dd_fast_maxpool_backward(pool, din, g, w->argmax, batch, l->in.c, l->in.h, l->in.w, l->out.h,
-                                         l->out.w);
+                dd_fast_maxpool_backward(pool, din, g, w->argmax, batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
+                                         l->u.pool.stride);
             break;
         case DD_LAYER_FLATTEN: swap = 0; break;
         case DD_LAYER_DROPOUT:

@@ -221,13 +221,13 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
     path_in(r.model_path, sizeof r.model_path, o.run_dir, "model.safetensors");
     path_in(r.checkpoint_path, sizeof r.checkpoint_path, o.run_dir, "checkpoint.safetensors");
     path_in(r.history_path, sizeof r.history_path, o.run_dir, "history.csv");
-    openblas_set_num_threads(o.threads);
     int rc = -1;
     if (!(r.ds = dd_dataset_open(o.data_path, err))) goto done;
     if (start(&r, &o, err) || make_loaders(&r, &o, err)) goto done;
     dd_model *m = r.m;
     size_t in_count = dd_shape_count(m->spec->input);
-    if (!(r.ws = dd_workspace_new(m, o.batch, true, err)) || !(r.eval_ws = dd_workspace_new(m, o.batch, false, err)))
+    if (!(r.ws = dd_workspace_new(m, o.batch, true, err)) || !(r.eval_ws = dd_workspace_new(m, o.batch, false, err)) ||
+        dd_workspace_set_threads(r.ws, o.threads, err) || dd_workspace_set_threads(r.eval_ws, o.threads, err))
         goto done;
     if (!(r.grads = dd_malloc(m->spec->n_params, sizeof *r.grads, err)) ||
         !(r.x = dd_malloc((size_t)o.batch * in_count, sizeof *r.x, err)) ||

@@ -1,0 +1,218 @@
+/* The fast kernels (src/nn/fast.h: threaded, fused) against the plain reference kernels of include/doodle/layers.h,
+ * on 1, 2 and 3 threads, batches smaller and larger than the thread count, odd sizes, strides, padding, pools that
+ * tile and that overlap: every output and gradient within 1e-4 of the reference (relative to the tensor's largest
+ * value). And the same thread count gives the same bits twice. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/layers.h"
+#include "nn/fast.h"
+#include "testutil.h"
+
+#define TOL 1e-4
+
+static dd_rng rng;
+
+static float *random_floats(size_t n, float lo, float hi) {
+    float *x = malloc(sizeof *x * (n ? n : 1));
+    if (!x) abort();
+    for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)dd_rng_uniform(&rng);
+    return x;
+}
+
+static float *copy(const float *x, size_t n) {
+    float *y = malloc(sizeof *y * (n ? n : 1));
+    if (!y) abort();
+    memcpy(y, x, sizeof *y * n);
+    return y;
+}
+
+/* max |a - b| / max |b| */
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double d = 0.0, scale = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return d / scale;
+}
+
+#define SAME(what, a, b, n, fmt, ...)                                                                                 \
+    do {                                                                                                              \
+        double e_ = rel_diff(a, b, n);                                                                                \
+        CHECK(e_ <= TOL, "%s differs from the reference by %.3g: " fmt, what, e_, __VA_ARGS__);                       \
+    } while (0)
+
+static dd_fast_scratch scratch_for(const dd_conv2d_dims *d, int threads) {
+    dd_fast_scratch s = {0};
+    s.col_stride = dd_fast_conv2d_col_size(d);
+    s.dweight_stride = (size_t)d->out_c * d->in_c * d->kernel_h * d->kernel_w;
+    s.dbias_stride = (size_t)d->out_c;
+    s.col = random_floats(s.col_stride * threads, -9, 9); /* garbage: the kernels must not rely on zeroed scratch */
+    s.dweight = random_floats(s.dweight_stride * threads, -9, 9);
+    s.dbias = malloc(sizeof *s.dbias * s.dbias_stride * threads);
+    if (!s.dbias) abort();
+    return s;
+}
+
+static void free_scratch(dd_fast_scratch *s) {
+    free(s->col);
+    free(s->dweight);
+    free(s->dbias);
+}
+
+static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out_c, int k, int stride, int same,
+                       bool relu) {
+    int threads = dd_pool_threads(pool);
+    dd_conv2d_dims d;
+    CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, k, k, stride, same) == 0, "dims");
+    size_t n_in = (size_t)batch * in_c * h * w, n_out = (size_t)batch * out_c * d.out_h * d.out_w,
+           n_w = (size_t)out_c * in_c * k * k;
+    float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f), *b = random_floats(out_c, -0.2f, 0.2f);
+    float *ref = random_floats(n_out, 0, 1), *fast = random_floats(n_out, 0, 1);
+    float *ref_scratch = random_floats(dd_conv2d_scratch_size(&d), 0, 1);
+    dd_fast_scratch s = scratch_for(&d, threads);
+    dd_conv2d_forward(ref, x, wt, b, &d, ref_scratch);
+    if (relu) dd_relu_forward(ref, ref, n_out);
+    dd_fast_conv2d_forward(pool, &s, fast, x, wt, b, &d, relu);
+    SAME("conv forward", fast, ref, n_out, "batch %d, %dx%dx%d, k %d, stride %d, same %d, %d threads", batch, in_c, h,
+         w, k, stride, same, threads);
+
+    float *dout = random_floats(n_out, -1, 1), *din_ref = random_floats(n_in, 0, 1), *din = random_floats(n_in, 0, 1);
+    float *dw_ref = random_floats(n_w, -1, 1), *dw = copy(dw_ref, n_w); /* gradients accumulate onto what is there */
+    float *db_ref = random_floats(out_c, -1, 1), *db = copy(db_ref, out_c);
+    dd_conv2d_backward(din_ref, dw_ref, db_ref, dout, x, wt, &d, ref_scratch);
+    dd_fast_conv2d_backward(pool, &s, din, dw, db, dout, x, wt, &d);
+    SAME("conv din", din, din_ref, n_in, "batch %d, k %d, stride %d, %d threads", batch, k, stride, threads);
+    SAME("conv dweight", dw, dw_ref, n_w, "batch %d, k %d, stride %d, %d threads", batch, k, stride, threads);
+    SAME("conv dbias", db, db_ref, out_c, "batch %d, %d threads", batch, threads);
+
+    /* the same bits again */
+    float *dw2 = copy(dw, n_w);
+    float *again = copy(dw2, n_w);
+    dd_fast_conv2d_backward(pool, &s, din, again, NULL, dout, x, wt, &d);
+    dd_fast_conv2d_backward(pool, &s, din, dw2, NULL, dout, x, wt, &d);
+    CHECK(!memcmp(again, dw2, sizeof *dw2 * n_w), "conv backward twice gives the same bits");
+    free(again), free(dw2);
+    free(x), free(wt), free(b), free(ref), free(fast), free(ref_scratch), free(dout), free(din_ref), free(din);
+    free(dw_ref), free(dw), free(db_ref), free(db);
+    free_scratch(&s);
+}
+
+static void check_dense(dd_pool *pool, int batch, int n_in, int n_out, bool relu) {
+    float *x = random_floats((size_t)batch * n_in, -1, 1), *w = random_floats((size_t)n_out * n_in, -0.3f, 0.3f),
+          *b = random_floats(n_out, -0.2f, 0.2f);
+    size_t no = (size_t)batch * n_out, ni = (size_t)batch * n_in, nw = (size_t)n_out * n_in;
+    float *ref = random_floats(no, 0, 1), *fast = random_floats(no, 0, 1);
+    dd_dense_forward(ref, x, w, b, batch, n_in, n_out);
+    if (relu) dd_relu_forward(ref, ref, no);
+    dd_fast_dense_forward(pool, fast, x, w, b, batch, n_in, n_out, relu);
+    SAME("dense forward", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out, dd_pool_threads(pool));
+    float *dout = random_floats(no, -1, 1), *din_ref = random_floats(ni, 0, 1), *din = random_floats(ni, 0, 1);
+    float *dw_ref = random_floats(nw, -1, 1), *dw = copy(dw_ref, nw), *db_ref = random_floats(n_out, -1, 1),
+          *db = copy(db_ref, n_out);
+    dd_dense_backward(din_ref, dw_ref, db_ref, dout, x, w, batch, n_in, n_out);
+    dd_fast_dense_backward(pool, din, dw, db, dout, x, w, batch, n_in, n_out);
+    SAME("dense din", din, din_ref, ni, "batch %d, %d threads", batch, dd_pool_threads(pool));
+    SAME("dense dweight", dw, dw_ref, nw, "batch %d, %d threads", batch, dd_pool_threads(pool));
+    SAME("dense dbias", db, db_ref, n_out, "batch %d, %d threads", batch, dd_pool_threads(pool));
+    free(x), free(w), free(b), free(ref), free(fast), free(dout), free(din_ref), free(din), free(dw_ref), free(dw);
+    free(db_ref), free(db);
+}
+
+static void check_batchnorm(dd_pool *pool, int batch, int channels, int spatial, bool relu) {
+    size_t n = (size_t)batch * channels * spatial;
+    float *x = random_floats(n, -2, 3), *gamma = random_floats(channels, 0.5f, 1.5f),
+          *beta = random_floats(channels, -0.5f, 0.5f);
+    float *rm_ref = random_floats(channels, -1, 1), *rv_ref = random_floats(channels, 0.5f, 2);
+    float *rm = copy(rm_ref, channels), *rv = copy(rv_ref, channels);
+    float *ref = random_floats(n, 0, 1), *fast = random_floats(n, 0, 1);
+    float mean_ref[64], istd_ref[64], mean[64], istd[64];
+    dd_batchnorm_forward_train(ref, mean_ref, istd_ref, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial,
+                               0.9f, 1e-3f);
+    if (relu) dd_relu_forward(ref, ref, n);
+    dd_fast_batchnorm_forward_train(pool, fast, mean, istd, x, gamma, beta, rm, rv, batch, channels, spatial, 0.9f,
+                                    1e-3f, relu);
+    int threads = dd_pool_threads(pool);
+    SAME("batchnorm train forward", fast, ref, n, "batch %d, %d channels, relu %d, %d threads", batch, channels, relu,
+         threads);
+    SAME("batchnorm running mean", rm, rm_ref, channels, "%d threads", threads);
+    SAME("batchnorm running var", rv, rv_ref, channels, "%d threads", threads);
+    SAME("batchnorm batch mean", mean, mean_ref, channels, "%d threads", threads);
+    SAME("batchnorm inv_std", istd, istd_ref, channels, "%d threads", threads);
+
+    float *dout = random_floats(n, -1, 1), *g = copy(dout, n);
+    if (relu) dd_relu_backward(g, g, ref, n); /* the reference: ReLU's backward, then BatchNorm's */
+    float *din_ref = random_floats(n, 0, 1), *din = random_floats(n, 0, 1);
+    float *dg_ref = random_floats(channels, -1, 1), *dg = copy(dg_ref, channels), *dbe_ref = random_floats(channels, -1, 1),
+          *dbe = copy(dbe_ref, channels);
+    dd_batchnorm_backward(din_ref, dg_ref, dbe_ref, g, x, gamma, mean_ref, istd_ref, batch, channels, spatial);
+    dd_fast_batchnorm_backward(pool, din, dg, dbe, dout, fast, x, gamma, mean, istd, batch, channels, spatial, relu);
+    SAME("batchnorm din", din, din_ref, n, "batch %d, relu %d, %d threads", batch, relu, threads);
+    SAME("batchnorm dgamma", dg, dg_ref, channels, "relu %d, %d threads", relu, threads);
+    SAME("batchnorm dbeta", dbe, dbe_ref, channels, "relu %d, %d threads", relu, threads);
+
+    dd_batchnorm_forward_infer(ref, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial, 1e-3f);
+    if (relu) dd_relu_forward(ref, ref, n);
+    dd_fast_batchnorm_forward_infer(pool, fast, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial, 1e-3f, relu);
+    SAME("batchnorm inference", fast, ref, n, "relu %d, %d threads", relu, threads);
+    free(x), free(gamma), free(beta), free(rm_ref), free(rv_ref), free(rm), free(rv), free(ref), free(fast);
+    free(dout), free(g), free(din_ref), free(din), free(dg_ref), free(dg), free(dbe_ref), free(dbe);
+}
+
+static void check_maxpool(dd_pool *pool, int batch, int channels, int h, int w, int size, int stride) {
+    int oh = dd_maxpool_out_size(h, size, stride), ow = dd_maxpool_out_size(w, size, stride);
+    size_t n_in = (size_t)batch * channels * h * w, n_out = (size_t)batch * channels * oh * ow;
+    float *x = random_floats(n_in, -1, 1);
+    for (size_t i = 0; i < n_in; i += 7) x[i] = 0.25f; /* ties: the first maximum must win in both */
+    float *ref = random_floats(n_out, 0, 1), *fast = random_floats(n_out, 0, 1);
+    int32_t *a_ref = malloc(sizeof *a_ref * n_out), *a = malloc(sizeof *a * n_out);
+    if (!a_ref || !a) abort();
+    dd_maxpool_forward(ref, a_ref, x, batch, channels, h, w, size, stride);
+    dd_fast_maxpool_forward(pool, fast, a, x, batch, channels, h, w, size, stride);
+    CHECK(!memcmp(ref, fast, sizeof *ref * n_out) && !memcmp(a, a_ref, sizeof *a * n_out),
+          "maxpool forward (values and argmax) equal to the reference: %dx%d pool %d stride %d, %d threads", h, w, size,
+          stride, dd_pool_threads(pool));
+    float *dout = random_floats(n_out, -1, 1), *din_ref = random_floats(n_in, 0, 1), *din = random_floats(n_in, 0, 1);
+    dd_maxpool_backward(din_ref, dout, a_ref, batch, channels, h, w, oh, ow);
+    dd_fast_maxpool_backward(pool, din, dout, a, batch, channels, h, w, size, stride);
+    CHECK(!memcmp(din, din_ref, sizeof *din * n_in), "maxpool backward equal to the reference: %dx%d pool %d stride %d",
+          h, w, size, stride);
+    free(x), free(ref), free(fast), free(a_ref), free(a), free(dout), free(din_ref), free(din);
+}
+
+int main(void) {
+    dd_rng_seed(&rng, 2024);
+    dd_error err;
+    for (int threads = 1; threads <= 3; threads++) {
+        dd_pool *pool = dd_pool_new(threads, &err);
+        CHECK(pool && dd_pool_threads(pool) == threads, "pool of %d", threads);
+        if (!pool) continue;
+        for (int batch = 1; batch <= 5; batch += 2) {
+            check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true);   /* a first layer: one channel, "same" */
+            check_conv(pool, batch, 3, 11, 9, 5, 3, 2, 1, false);   /* stride 2, "same", odd sizes */
+            check_conv(pool, batch, 4, 12, 10, 6, 5, 1, 0, true);   /* "valid", 5x5 */
+            check_conv(pool, batch, 2, 9, 14, 3, 4, 3, 0, false);   /* stride 3, "valid" */
+            check_dense(pool, batch, 37, 11, true);
+            check_dense(pool, batch, 5, 2, false);                  /* fewer outputs than threads */
+            check_batchnorm(pool, batch, 5, 23, true);
+            check_batchnorm(pool, batch, 7, 1, false);              /* after a dense layer */
+            check_maxpool(pool, batch, 3, 13, 17, 2, 2);
+            check_maxpool(pool, batch, 2, 61, 95, 4, 4);            /* lenet's floor rule: 61 -> 15 */
+            check_maxpool(pool, batch, 2, 9, 11, 3, 2);             /* overlapping windows */
+        }
+        size_t n = 1001;
+        float *x = random_floats(n, -1, 1), *ref = random_floats(n, 0, 1), *fast = copy(x, n);
+        dd_relu_forward(ref, x, n);
+        dd_fast_relu_forward(pool, fast, fast, n); /* in place */
+        CHECK(!memcmp(ref, fast, sizeof *ref * n), "relu forward in place, %d threads", threads);
+        float *dout = random_floats(n, -1, 1), *dref = random_floats(n, 0, 1), *dfast = random_floats(n, 0, 1);
+        dd_relu_backward(dref, dout, ref, n);
+        dd_fast_relu_backward(pool, dfast, dout, ref, n);
+        CHECK(!memcmp(dref, dfast, sizeof *dref * n), "relu backward, %d threads", threads);
+        free(x), free(ref), free(fast), free(dout), free(dref), free(dfast);
+        dd_pool_free(pool);
+    }
+    return test_finish("test_fast_layers");
+}
