@@ -82,7 +82,7 @@ double dd_knee_eps(const float *kdist, size_t n, double *quantile, dd_error *err
 int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, int32_t *labels, dd_error *err);
 
 /* Silhouettes of a labelling (labels [n] in -1..k-1): per_point [n] (may be NULL; NaN for noise), per_cluster [k]
- * (may be NULL; mean over its points, NaN for an empty one) and the mean over all non-noise points (NaN when
+ * (may be NULL; mean over its points, NaN for an empty one or when there is one cluster only) and the mean over all non-noise points (NaN when
  * fewer than 2 clusters). */
 int dd_silhouette(const float *X, size_t n, size_t d, const int32_t *labels, int k, float *per_point,
                   double *per_cluster, double *mean, dd_error *err);
@@ -155,6 +155,7 @@ typedef struct dd_cluster_report {
     uint64_t *index;           /* [n] dataset record numbers */
     int32_t *true_class, *predicted, *kmeans_label, *dbscan_label; /* [n] */
     float *pc1, *pc2;          /* [n] first two PCA scores (pc2 0 with one component) */
+    float *kmeans_point_silhouette, *dbscan_point_silhouette; /* [n] per drawing (NaN for noise) */
     double seconds_pca, seconds_kmeans, seconds_dbscan, seconds_silhouette; /* wall-clock time of each step */
 } dd_cluster_report;
 

@@ -56,6 +56,8 @@ void dd_cluster_report_free(dd_cluster_report *r) {
     free(r->dbscan_label);
     free(r->pc1);
     free(r->pc2);
+    free(r->kmeans_point_silhouette);
+    free(r->dbscan_point_silhouette);
     memset(r, 0, sizeof *r);
 }
 
@@ -172,17 +174,21 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     t0 = now();
     int *ks = dd_malloc((size_t)n_k + 1, sizeof *ks, err);
     double **per = dd_calloc((size_t)n_k + 1, sizeof *per, err);
-    if (!ks || !per) {
+    float **point = dd_calloc((size_t)n_k + 1, sizeof *point, err);
+    if (!ks || !per || !point) {
         free(ks);
         free(per);
+        free(point);
         goto done;
     }
     for (int i = 0; i < n_k; i++) ks[i] = k_lo + i;
     ks[n_k] = db;
     int bad = 0;
-    for (int i = 0; i <= n_k && !bad; i++) bad = !(per[i] = dd_malloc((size_t)ks[i] + 1, sizeof **per, err));
+    for (int i = 0; i <= n_k && !bad; i++)
+        bad = !(per[i] = dd_malloc((size_t)ks[i] + 1, sizeof **per, err)) ||
+              !(point[i] = dd_malloc(n, sizeof **point, err));
     if (!bad)
-        bad = dd_silhouette_many(Z, n, (size_t)c, (const int32_t *const *)labels, ks, n_k + 1, NULL,
+        bad = dd_silhouette_many(Z, n, (size_t)c, (const int32_t *const *)labels, ks, n_k + 1, point,
                                  (double *const *)per, r->k_silhouettes, err);
     int best = 0;
     if (!bad) {
@@ -209,9 +215,16 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
         r->kmeans_label = labels[best];
         r->dbscan_label = labels[n_k];
         labels[best] = labels[n_k] = NULL;
+        r->kmeans_point_silhouette = point[best];
+        r->dbscan_point_silhouette = point[n_k];
+        point[best] = point[n_k] = NULL;
     }
-    for (int i = 0; i <= n_k; i++) free(per[i]);
+    for (int i = 0; i <= n_k; i++) {
+        free(per[i]);
+        free(point[i]);
+    }
     free(per);
+    free(point);
     free(ks);
     if (bad) goto done;
     r->seconds_silhouette = now() - t0;

@@ -1,6 +1,6 @@
 /* Silhouettes (Rousseeuw 1987) as scikit-learn computes them: for point i in cluster A, a = mean distance to the
  * other points of A, b = the lowest mean distance to the points of another cluster, s = (b - a) / max(a, b), and
- * s = 0 for a point alone in its cluster. Noise (-1) is left out on both sides. Several labellings of the same
+ * s = 0 for a point alone in its cluster (and, unlike sklearn, which refuses, NaN means for a single cluster). Noise (-1) is left out on both sides. Several labellings of the same
  * points are scored in one pass over the distances (choosing k costs one pass, not one per k). */
 #include <math.h>
 #include <stdlib.h>
@@ -91,7 +91,8 @@ int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const 
             counted++;
         }
         if (per_cluster && per_cluster[l])
-            for (int q = 0; q < k; q++) per_cluster[l][q] = sz[q] > 0 ? per_cluster[l][q] / sz[q] : NAN;
+            for (int q = 0; q < k; q++)
+                per_cluster[l][q] = sz[q] > 0 && nonempty > 1 ? per_cluster[l][q] / sz[q] : NAN;
         if (means) means[l] = nonempty > 1 && counted > 0 ? total / (double)counted : NAN;
     }
     rc = 0;

@@ -1,0 +1,199 @@
+/* doodle explain clusters: the drawings of a set (misclassified test drawings by default) clustered as the study
+ * did: pixels -> drop the all-zero columns -> PCA -> K-Means and DBSCAN; montages, composition tables, scatter
+ * plots and silhouettes (include/doodle/cluster.h). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/explain_verbs.h"
+#include "doodle/cluster.h"
+
+#define VERB "explain clusters"
+#define PAIRS_PRINTED 8 /* per cluster; the rest is in composition.csv */
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: doodle explain clusters --model M --data D.dset -o OUTDIR [options]\n"
+            "\n"
+            "Clusters drawings by their pixels, as the model sees them: drop the all-zero pixel columns, PCA,\n"
+            "then K-Means (k-means++, restarts; k given or chosen by the best mean silhouette) and DBSCAN (eps\n"
+            "given or from the knee of the k-distance curve). Prints and saves per cluster what it holds\n"
+            "(true -> predicted counts).\n"
+            "\n"
+            "  -m, --model FILE       the model (.safetensors written by doodle train)\n"
+            "  -d, --data FILE        the dataset (.dset)\n"
+            "  -o, --output DIR       where the pictures and tables go (created if missing)\n"
+            "      --set S            misclassified (default: test drawings the model gets wrong), test, train,\n"
+            "                         class=NAME (test drawings of that class), predicted=NAME (test drawings\n"
+            "                         predicted as NAME)\n"
+            "      --components N     PCA components (default: as many as --variance needs)\n"
+            "      --variance F       explained variance to keep, 0-1 (default 0.9)\n"
+            "  -k, --k N              K-Means clusters (default: chosen by silhouette in --k-min..--k-max)\n"
+            "      --k-min N, --k-max N  the range tried (default 2..8)\n"
+            "      --restarts N       k-means++ restarts per k (default 10)\n"
+            "      --eps F            DBSCAN radius in PCA space (default: the k-distance knee)\n"
+            "      --min-samples N    DBSCAN core size, the point itself included (default 5)\n"
+            "      --seed N           seed of k-means++ and of sampling (default 1)\n"
+            "      --montage N        drawings per cluster montage (default 100)\n"
+            "      --max-drawings N   a larger set is sampled down to N drawings (default 20000; 0 = all)\n"
+            "  -q, --quiet            print only the summary, not the composition tables\n"
+            "  -h, --help             show this help\n"
+            "\n"
+            "Writes into OUTDIR: summary.json; unless the set is empty also labels.csv (index,key_id,true,\n"
+            "predicted,kmeans,dbscan,pc1,pc2), composition.csv (method,cluster,true,predicted,count),\n"
+            "kmeans-<c>.png and dbscan-<c>.png / dbscan-noise.png (the drawings, most typical first),\n"
+            "scatter-kmeans.png and scatter-dbscan.png (PC1 x PC2 coloured by cluster).\n"
+            "Exit status: 0 done (also for an empty set), 1 bad input or failure, 2 bad usage.\n");
+}
+
+static void print_cluster(const dd_model *m, const char *title, const dd_cluster_info *c, int quiet) {
+    if (isnan(c->silhouette)) printf("%s: %d drawing%s  %s\n", title, c->size, c->size == 1 ? "" : "s", c->montage);
+    else printf("%s: %d drawing%s, silhouette %.3f  %s\n", title, c->size, c->size == 1 ? "" : "s", c->silhouette,
+                c->montage);
+    if (quiet) return;
+    for (int p = 0; p < c->n_pairs && p < PAIRS_PRINTED; p++)
+        printf("    %5d  %s -> %s\n", c->pairs[p].count, m->class_names[c->pairs[p].true_class],
+               m->class_names[c->pairs[p].predicted]);
+    if (c->n_pairs > PAIRS_PRINTED) printf("    ... %d more pairs in composition.csv\n", c->n_pairs - PAIRS_PRINTED);
+}
+
+static void print_report(const dd_model *m, const dd_cluster_report *r, const char *dir, int quiet) {
+    printf("%zu drawings, %zu of %zu pixel columns non-zero\n", r->n, r->kept_columns, r->pixels);
+    printf("PCA: %d components explain %.1f%% of the variance (PC1 %.1f%%", r->components,
+           100 * r->explained_variance, 100 * r->variance_ratio[0]);
+    if (r->components > 1) printf(", PC2 %.1f%%", 100 * r->variance_ratio[1]);
+    printf(")\n");
+    if (r->k_tried_max > r->k_tried_min) {
+        printf("K-Means: k = %d chosen by silhouette (", r->k);
+        for (int k = r->k_tried_min; k <= r->k_tried_max; k++)
+            printf("%sk=%d %.3f", k > r->k_tried_min ? ", " : "", k, r->k_silhouettes[k - r->k_tried_min]);
+        printf(")\n");
+    } else {
+        printf("K-Means: k = %d\n", r->k);
+    }
+    printf("K-Means: inertia %.4g, mean silhouette %.3f\n", r->kmeans_inertia, r->kmeans_silhouette);
+    printf("DBSCAN: eps %.4g%s, min_samples %d: %d cluster%s, %d noise", r->eps,
+           r->eps_from_knee ? " (k-distance knee)" : "", r->min_samples, r->dbscan_clusters,
+           r->dbscan_clusters == 1 ? "" : "s", r->dbscan_noise);
+    if (!isnan(r->dbscan_silhouette)) printf(", mean silhouette %.3f", r->dbscan_silhouette);
+    printf("\n\n");
+    char title[64];
+    for (int c = 0; c < r->k; c++) {
+        snprintf(title, sizeof title, "kmeans %d", c);
+        print_cluster(m, title, &r->kmeans[c], quiet);
+    }
+    printf("\n");
+    for (int c = 0; c <= r->dbscan_clusters; c++) {
+        if (c == r->dbscan_clusters && r->dbscan[c].size == 0) continue;
+        if (c == r->dbscan_clusters) snprintf(title, sizeof title, "dbscan noise");
+        else snprintf(title, sizeof title, "dbscan %d", c);
+        print_cluster(m, title, &r->dbscan[c], quiet);
+    }
+    printf("\nwrote %s/: summary.json, labels.csv, composition.csv, scatter-kmeans.png, scatter-dbscan.png and the "
+           "montages\n", dir);
+}
+
+int cmd_explain_clusters(int argc, char **argv) {
+    enum { O_SET = 256, O_COMPONENTS, O_VARIANCE, O_KMIN, O_KMAX, O_RESTARTS, O_EPS, O_MINS, O_SEED, O_MONTAGE, O_MAX };
+    static const struct option options[] = {
+        {"model", required_argument, NULL, 'm'},      {"data", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},     {"set", required_argument, NULL, O_SET},
+        {"components", required_argument, NULL, O_COMPONENTS}, {"variance", required_argument, NULL, O_VARIANCE},
+        {"k", required_argument, NULL, 'k'},          {"k-min", required_argument, NULL, O_KMIN},
+        {"k-max", required_argument, NULL, O_KMAX},   {"restarts", required_argument, NULL, O_RESTARTS},
+        {"eps", required_argument, NULL, O_EPS},      {"min-samples", required_argument, NULL, O_MINS},
+        {"seed", required_argument, NULL, O_SEED},    {"montage", required_argument, NULL, O_MONTAGE},
+        {"max-drawings", required_argument, NULL, O_MAX}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    };
+    dd_cluster_opts o = dd_cluster_opts_default();
+    const char *model_path = NULL, *data_path = NULL, *out_dir = NULL;
+    int quiet = 0, c;
+    uint64_t v;
+    double f;
+    dd_error err;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:d:o:k:qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'd': data_path = optarg; break;
+        case 'o': out_dir = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        case O_SET:
+            if (dd_cluster_parse_set(optarg, &o, &err)) return cli_usage_error(VERB, "%s", err.msg);
+            break;
+        case O_COMPONENTS:
+            if (cli_parse_u64(optarg, 1, 100000, &v)) return cli_usage_error(VERB, "--components '%s': not 1..100000", optarg);
+            o.components = (int)v;
+            break;
+        case O_VARIANCE:
+            if (cli_parse_double(optarg, 1e-9, 1, &f)) return cli_usage_error(VERB, "--variance '%s': not in (0, 1]", optarg);
+            o.variance_threshold = f;
+            break;
+        case 'k':
+            if (cli_parse_u64(optarg, 1, 1000, &v)) return cli_usage_error(VERB, "--k '%s': not 1..1000", optarg);
+            o.k = (int)v;
+            break;
+        case O_KMIN:
+        case O_KMAX:
+            if (cli_parse_u64(optarg, 2, 1000, &v))
+                return cli_usage_error(VERB, "--%s '%s': not 2..1000", c == O_KMIN ? "k-min" : "k-max", optarg);
+            *(c == O_KMIN ? &o.k_min : &o.k_max) = (int)v;
+            break;
+        case O_RESTARTS:
+            if (cli_parse_u64(optarg, 1, 1000, &v)) return cli_usage_error(VERB, "--restarts '%s': not 1..1000", optarg);
+            o.restarts = (int)v;
+            break;
+        case O_EPS:
+            if (cli_parse_double(optarg, 1e-12, 1e12, &f)) return cli_usage_error(VERB, "--eps '%s': not a positive number", optarg);
+            o.eps = f;
+            break;
+        case O_MINS:
+            if (cli_parse_u64(optarg, 1, 100000, &v)) return cli_usage_error(VERB, "--min-samples '%s': not 1..100000", optarg);
+            o.min_samples = (int)v;
+            break;
+        case O_SEED:
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &v)) return cli_usage_error(VERB, "--seed '%s': not a number", optarg);
+            o.seed = v;
+            break;
+        case O_MONTAGE:
+            if (cli_parse_u64(optarg, 1, 10000, &v)) return cli_usage_error(VERB, "--montage '%s': not 1..10000", optarg);
+            o.montage_max = (int)v;
+            break;
+        case O_MAX:
+            if (cli_parse_u64(optarg, 0, 100000000, &v)) return cli_usage_error(VERB, "--max-drawings '%s': not a count", optarg);
+            o.max_drawings = (size_t)v;
+            break;
+        case ':': return cli_usage_error(VERB, "%s needs a value", argv[optind - 1]);
+        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);
+    if (!model_path || !data_path || !out_dir) return cli_usage_error(VERB, "--model, --data and --output are needed");
+    if (o.k == 0 && o.k_max < o.k_min) return cli_usage_error(VERB, "--k-max %d is below --k-min %d", o.k_max, o.k_min);
+
+    dd_model *m = NULL;
+    dd_dataset *ds = NULL;
+    if (explain_open(model_path, data_path, &m, &ds, &err)) return cli_report(VERB, &err);
+    dd_cluster_report r;
+    int rc = dd_explain_clusters(m, ds, &o, out_dir, &r, &err);
+    if (rc) {
+        if (err.code == DD_ERR_USAGE) err.code = DD_ERR_RANGE; /* the options were fine; the data did not fit them */
+        rc = cli_report(VERB, &err);
+    } else if (r.n == 0) {
+        printf("the set is empty (%s): nothing to cluster; wrote %s/summary.json\n",
+               o.set == DD_CLUSTER_MISCLASSIFIED ? "the model gets every test drawing right" : "no drawing in it",
+               out_dir);
+    } else {
+        print_report(m, &r, out_dir, quiet);
+    }
+    dd_cluster_report_free(&r);
+    dd_dataset_close(ds);
+    dd_model_free(m);
+    return rc;
+}

@@ -1,0 +1,17 @@
+/* What `doodle explain clusters` writes. Internal. */
+#ifndef DOODLE_EXPLAIN_CLUSTER_FILES_H
+#define DOODLE_EXPLAIN_CLUSTER_FILES_H
+
+#include <stdint.h>
+
+#include "doodle/cluster.h"
+
+/* Fills the pairs (true -> predicted counts, most frequent first) of every K-Means and DBSCAN cluster of r. */
+int dd_cluster_compose(dd_cluster_report *r, int classes, dd_error *err);
+/* An empty set: out_dir/summary.json with n = 0 and nothing else. */
+int dd_cluster_write_empty(const char *out_dir, const dd_cluster_opts *o, dd_cluster_report *r, dd_error *err);
+/* Everything else, for the drawings pixels [r->n, h, w] in r's order; sets the clusters' montage names. */
+int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const uint8_t *pixels, int h,
+                     int w, const char *out_dir, dd_cluster_report *r, dd_error *err);
+
+#endif

@@ -1,0 +1,167 @@
+/* `doodle explain clusters` as one call: choose the drawings (misclassified test drawings by default), render them
+ * as the model sees them (dd_image_set_load: the same pixels evaluation scores), predict them, cluster the pixels
+ * (dd_cluster_matrix) and write the montages, tables, scatter plots and summary.json (cluster_files.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/cluster.h"
+#include "doodle/explain.h"
+#include "explain/cluster_files.h"
+#include "util/alloc.h"
+
+int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err) {
+    static const struct {
+        const char *name;
+        dd_cluster_set set;
+    } plain[] = {{"misclassified", DD_CLUSTER_MISCLASSIFIED}, {"test", DD_CLUSTER_TEST}, {"train", DD_CLUSTER_TRAIN}};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        if (!strcmp(text, plain[i].name)) {
+            o->set = plain[i].set;
+            o->set_class[0] = '\0';
+            return 0;
+        }
+    const char *eq = strchr(text, '=');
+    if (eq && eq[1]) {
+        size_t len = (size_t)(eq - text);
+        if ((len == 5 && !strncmp(text, "class", 5)) || (len == 9 && !strncmp(text, "predicted", 9))) {
+            if (strlen(eq + 1) >= sizeof o->set_class)
+                return dd_fail(err, DD_ERR_USAGE, "the class name in '%s' is too long", text);
+            o->set = len == 5 ? DD_CLUSTER_CLASS : DD_CLUSTER_PREDICTED;
+            strcpy(o->set_class, eq + 1);
+            return 0;
+        }
+    }
+    return dd_fail(err, DD_ERR_USAGE,
+                   "'%s' is not a set: use misclassified, test, train, class=NAME or predicted=NAME", text);
+}
+
+/* The model's class called name, or a message listing them. */
+static int model_class(const dd_model *m, const char *name, dd_error *err) {
+    for (int c = 0; c < m->spec->classes; c++)
+        if (!strcmp(m->class_names[c], name)) return c;
+    char list[400];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int c = 0; c < m->spec->classes && used < 300; c++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", c ? ", " : "", m->class_names[c]);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+    return dd_fail(err, DD_ERR_USAGE, "'%s' is not one of the model's classes (%s%s)", name, list,
+                   used >= 300 ? ", ..." : "");
+}
+
+/* Keeps a seeded random max of the n entries of idx, in their order. */
+static size_t sample_down(size_t *idx, size_t n, size_t max, uint64_t seed) {
+    if (max == 0 || n <= max) return n;
+    dd_rng rng;
+    dd_rng_seed(&rng, seed ^ 0x5eed5a3b1e0fULL);
+    for (size_t i = 0; i < max; i++) { /* partial Fisher-Yates */
+        size_t j = i + (size_t)dd_rng_below(&rng, n - i);
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    /* back into dataset order */
+    for (size_t i = 1; i < max; i++)
+        for (size_t j = i; j > 0 && idx[j - 1] > idx[j]; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    return max;
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const char *out_dir,
+                        dd_cluster_report *r, dd_error *err) {
+    memset(r, 0, sizeof *r);
+    int cls = -1;
+    if ((o->set == DD_CLUSTER_CLASS || o->set == DD_CLUSTER_PREDICTED) && (cls = model_class(m, o->set_class, err)) < 0)
+        return -1;
+    uint64_t *records = NULL;
+    size_t n_rec = 0, n = 0;
+    dd_image_set all;
+    memset(&all, 0, sizeof all);
+    float *probs = NULL, *X = NULL;
+    size_t *pick = NULL;
+    int *pred = NULL, rc = -1;
+    const int classes = m->spec->classes;
+    if (dd_dataset_split_records(ds, o->set == DD_CLUSTER_TRAIN ? DD_SPLIT_TRAIN : DD_SPLIT_TEST, &records, &n_rec,
+                                 err))
+        return -1;
+    /* Sets chosen by their stored label are cut to size before rendering; the others need predictions first. */
+    if (o->set == DD_CLUSTER_CLASS) {
+        size_t k = 0;
+        for (size_t i = 0; i < n_rec; i++) {
+            dd_record_info info;
+            if (dd_dataset_record_info(ds, records[i], &info) == 0 &&
+                !strcmp(dd_dataset_class_name(ds, info.label), o->set_class))
+                records[k++] = records[i];
+        }
+        n_rec = k;
+    }
+    if (o->set == DD_CLUSTER_TEST || o->set == DD_CLUSTER_TRAIN || o->set == DD_CLUSTER_CLASS) {
+        size_t *idx = dd_malloc(n_rec ? n_rec : 1, sizeof *idx, err);
+        if (!idx) goto done;
+        for (size_t i = 0; i < n_rec; i++) idx[i] = (size_t)records[i];
+        n_rec = sample_down(idx, n_rec, o->max_drawings, o->seed);
+        for (size_t i = 0; i < n_rec; i++) records[i] = idx[i];
+        free(idx);
+    }
+    if (dd_image_set_load(m, ds, records, n_rec, &all, err)) goto done;
+    if (!(probs = dd_malloc(all.n ? all.n * (size_t)classes : 1, sizeof *probs, err)) ||
+        !(pred = dd_malloc(all.n ? all.n : 1, sizeof *pred, err)) || !(pick = dd_malloc(all.n ? all.n : 1, sizeof *pick, err)) ||
+        dd_explain_probabilities(m, &all, probs, err))
+        goto done;
+    for (size_t i = 0; i < all.n; i++) {
+        const float *p = probs + i * (size_t)classes;
+        int best = 0;
+        for (int c = 1; c < classes; c++)
+            if (p[c] > p[best]) best = c;
+        pred[i] = best;
+        int keep = o->set == DD_CLUSTER_MISCLASSIFIED ? best != all.label[i]
+                   : o->set == DD_CLUSTER_PREDICTED   ? best == cls
+                                                      : 1;
+        if (keep) pick[n++] = i;
+    }
+    if (o->set == DD_CLUSTER_MISCLASSIFIED || o->set == DD_CLUSTER_PREDICTED) {
+        n = sample_down(pick, n, o->max_drawings, o->seed);
+        qsort(pick, n, sizeof *pick, cmp_size);
+    }
+    if (n == 0) {
+        r->pixels = (size_t)all.height * (size_t)all.width;
+        rc = dd_cluster_write_empty(out_dir, o, r, err);
+        goto done;
+    }
+    const size_t px = (size_t)all.height * (size_t)all.width;
+    if (!(X = dd_malloc(n * px, sizeof *X, err))) goto done;
+    for (size_t i = 0; i < n; i++) dd_image_set_input(&all, pick[i], X + i * px);
+    if (dd_cluster_matrix(X, n, px, o, r, err)) goto done;
+    if (!(r->index = dd_malloc(n, sizeof *r->index, err)) || !(r->true_class = dd_malloc(n, sizeof *r->true_class, err)) ||
+        !(r->predicted = dd_malloc(n, sizeof *r->predicted, err)))
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        r->index[i] = all.record[pick[i]];
+        r->true_class[i] = all.label[pick[i]];
+        r->predicted[i] = pred[pick[i]];
+    }
+    /* The drawings in the order of r, for the montages. */
+    for (size_t i = 0; i < n; i++)
+        if (pick[i] != i) memcpy(all.pixels + i * px, all.pixels + pick[i] * px, px);
+    if (dd_cluster_compose(r, classes, err)) goto done;
+    rc = dd_cluster_write(m, ds, o, all.pixels, all.height, all.width, out_dir, r, err);
+done:
+    if (rc) dd_cluster_report_free(r);
+    free(records);
+    free(probs);
+    free(pred);
+    free(pick);
+    free(X);
+    dd_image_set_free(&all);
+    return rc;
+}
