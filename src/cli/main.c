@@ -18,6 +18,7 @@ static const verb verbs[] = {
     {"summary", cmd_summary, "a network's layers, output shapes and parameter counts, as Keras prints them"},
     {"eval", cmd_eval, "a trained model on a dataset: accuracy, loss, top-3, confusion matrix, per-class F1"},
     {"predict", cmd_predict, "top classes with probabilities for drawings in ndjson, .npy or PNG files"},
+    {"explain", cmd_explain, "why the model decides: clusters of its mistakes, activations, saliency, data quality"},
     {"serve", cmd_serve, "the drawing page: draw, and the model guesses live (a local web server)"},
     {"render", cmd_render, "stroke files -> .npy bitmaps or a PNG grid, at any size"},
     {"simplify", cmd_simplify, "raw ndjson -> Google-style simplified ndjson"},
