@@ -122,7 +122,8 @@ static int unit_scores(const dd_model *m, const dd_image_set *s, int layer, floa
     int units = sh.c;
     size_t plane = sh.rank == 3 ? (size_t)sh.h * sh.w : 1, pixels = (size_t)s->height * s->width;
     int batch = s->n < UNIT_BATCH ? (int)s->n : UNIT_BATCH;
-    dd_workspace *ws = dd_workspace_new(m, batch, false, err);
+    /* a training workspace: inference ones fold a BatchNorm into the conv before it and keep no conv output */
+    dd_workspace *ws = dd_workspace_new(m, batch, true, err);
     float *x = ws ? dd_malloc((size_t)batch * pixels, sizeof *x, err) : NULL;
     int rc = -1;
     if (!x) goto done;
@@ -134,6 +135,10 @@ static int unit_scores(const dd_model *m, const dd_image_set *s, int layer, floa
             goto done;
         }
         const float *out = dd_workspace_layer_output(ws, layer);
+        if (!out) {
+            dd_fail(err, DD_ERR_USAGE, "layer %d keeps no output", layer);
+            goto done;
+        }
         for (int k = 0; k < b; k++)
             for (int u = 0; u < units; u++) {
                 const float *v = out + ((size_t)k * units + u) * plane;

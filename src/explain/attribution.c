@@ -150,6 +150,7 @@ int dd_explain_gradcam(dd_explainer *e, const float *x, int cls, int layer, floa
                        s->layers[layer].name);
     if (class_gradient(e, x, cls, layer, err)) return -1;
     const float *act = dd_workspace_layer_output(e->grad_ws, layer);
+    if (!act) return dd_fail(err, DD_ERR_USAGE, "layer %d keeps no output", layer);
     size_t plane = (size_t)o.h * (size_t)o.w;
     for (size_t p = 0; p < plane; p++) e->cam[p] = 0;
     for (int c = 0; c < o.c; c++) {
@@ -236,5 +237,7 @@ const float *dd_explain_activations(dd_explainer *e, const float *x, int layer, 
     }
     if (run(e, x, err)) return NULL;
     *shape = s->layers[layer].out;
-    return dd_workspace_layer_output(e->grad_ws, layer);
+    const float *out = dd_workspace_layer_output(e->grad_ws, layer);
+    if (!out) dd_fail(err, DD_ERR_USAGE, "layer %d keeps no output", layer);
+    return out;
 }
