@@ -22,6 +22,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_explain(int argc, char **argv);          /* sub-verbs: cmd_explain.c */
 int cmd_explain_clusters(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 /* Prints "doodle <verb>: message" to stderr; returns 1 (or 2 for DD_ERR_USAGE). */

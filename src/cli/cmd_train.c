@@ -1,20 +1,25 @@
 /* doodle train: a model on a .dset, into a run folder. */
-#define _POSIX_C_SOURCE 200809L /* fileno */
+#define _XOPEN_SOURCE 700 /* fileno, realpath */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "doodle/explain.h"
 #include "doodle/train.h"
+#include "util/atomic_file.h"
 
 static void usage(FILE *out, const dd_train_opts *d) {
     fprintf(out,
             "usage: doodle train --data FILE.dset -o RUNDIR [options]\n"
             "\n"
             "Trains a network on the train split of a dataset and evaluates it on the test split after every epoch.\n"
-            "RUNDIR gets history.csv, model.safetensors (the best test accuracy so far) and checkpoint.safetensors\n"
-            "(the last epoch, for --resume).\n"
+            "RUNDIR gets history.csv, model.safetensors (the best test accuracy so far), checkpoint.safetensors\n"
+            "(the last epoch, for --resume), dataset.txt (the dataset's absolute path) and, at the end, report.html\n"
+            "(doodle report; its pictures in RUNDIR/explain/).\n"
             "\n"
             "  -d, --data FILE        the .dset (doodle prep)\n"
             "  -o, --output DIR       the run folder (created if needed)\n"
@@ -33,11 +38,23 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --threads N        BLAS threads (default %d)\n"
             "      --resume           continue RUNDIR's run from its checkpoint (its options are kept; --epochs\n"
             "                         may extend it)\n"
+            "      --no-report        do not write RUNDIR/report.html at the end\n"
             "  -h, --help             show this help\n"
             "\n"
             "The same seed and thread count give the same bits, with or without an interruption and --resume.\n",
             d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum,
             (unsigned long long)d->seed, d->threads);
+}
+
+/* RUNDIR/dataset.txt: the dataset's absolute path, so `doodle report RUNDIR` knows what the run was trained on. */
+static int record_dataset(const dd_train_opts *o, dd_error *err) {
+    char abs[PATH_MAX], path[4200];
+    if (!realpath(o->data_path, abs)) snprintf(abs, sizeof abs, "%s", o->data_path);
+    snprintf(path, sizeof path, "%s/dataset.txt", o->run_dir);
+    dd_atomic_file a;
+    if (dd_atomic_open(&a, path, err)) return -1;
+    fprintf(a.f, "%s\n", abs);
+    return dd_atomic_commit(&a, err);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -50,12 +67,13 @@ int cmd_train(int argc, char **argv) {
         {"momentum", required_argument, 0, 'M'}, {"no-augment", no_argument, 0, 'A'},
         {"patience", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
         {"threads", required_argument, 0, 't'},  {"resume", no_argument, 0, 'r'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"no-report", no_argument, 0, 'R'},      {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
     uint64_t u;
     double f;
-    int c;
+    int c, report = 1;
     while ((c = getopt_long(argc, argv, "d:o:m:e:b:h", options, NULL)) != -1) {
         switch (c) {
         case 'd': o.data_path = optarg; break;
@@ -107,6 +125,7 @@ int cmd_train(int argc, char **argv) {
             o.threads = (int)u;
             break;
         case 'r': o.resume = true; break;
+        case 'R': report = 0; break;
         case 'h': usage(stdout, &o); return 0;
         default: return cli_usage_error("train", "unknown option");
         }
@@ -121,5 +140,15 @@ int cmd_train(int argc, char **argv) {
     if (dd_train(&o, &r, &err)) return cli_report("train", &err);
     printf("best: epoch %d, test accuracy %.2f%%, test loss %.4f -> %s/model.safetensors\n", r.best_epoch,
            100 * r.best_test_acc, r.best_test_loss, o.run_dir);
+    if (record_dataset(&o, &err)) return cli_report("train", &err);
+    if (report) {
+        fflush(stdout);
+        dd_report_opts ro = {.run_dir = o.run_dir, .data_path = o.data_path};
+        if (dd_report_write(&ro, &err)) {
+            dd_error_prefix(&err, "the model is trained, but its report failed");
+            return cli_report("train", &err);
+        }
+        printf("report: %s/report.html\n", o.run_dir);
+    }
     return 0;
 }

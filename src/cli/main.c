@@ -19,6 +19,7 @@ static const verb verbs[] = {
     {"eval", cmd_eval, "a trained model on a dataset: accuracy, loss, top-3, confusion matrix, per-class F1"},
     {"predict", cmd_predict, "top classes with probabilities for drawings in ndjson, .npy or PNG files"},
     {"explain", cmd_explain, "why the model decides: clusters of its mistakes, activations, saliency, data quality"},
+    {"report", cmd_report, "one self-contained HTML page about a training run: curves, metrics, pictures"},
     {"serve", cmd_serve, "the drawing page: draw, and the model guesses live (a local web server)"},
     {"render", cmd_render, "stroke files -> .npy bitmaps or a PNG grid, at any size"},
     {"simplify", cmd_simplify, "raw ndjson -> Google-style simplified ndjson"},
