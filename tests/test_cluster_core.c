@@ -1,0 +1,185 @@
+/* Edge cases of the clustering core (include/doodle/cluster.h) on small matrices whose answers are known:
+ * dropping constant-zero columns in place, PCA on data with a known spectrum (exact and randomized solvers),
+ * K-Means and DBSCAN on well-separated blobs, silhouettes by hand, and the refusals: fewer points than k, one
+ * row, identical rows, a bad eps, a single cluster. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/cluster.h"
+#include "testutil.h"
+
+/* n points in d dimensions around `blobs` centres 10 units apart on the first axes, uniform noise +-0.5. */
+static float *blobs(size_t n, size_t d, int nblobs, dd_rng *rng, int32_t *truth) {
+    float *X = calloc(n * d, sizeof *X);
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)(i % (size_t)nblobs);
+        truth[i] = b;
+        for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(dd_rng_uniform(rng) - 0.5);
+        X[i * d + (size_t)b % d] += 10.0f;
+    }
+    return X;
+}
+
+/* True when the labellings are the same partition (up to renaming). */
+static int same_partition(const int32_t *a, const int32_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if ((a[i] == a[j]) != (b[i] == b[j])) return 0;
+    return 1;
+}
+
+static void test_drop_columns(void) {
+    /* 3 x 5 with columns 1 and 4 all zero */
+    float X[15] = {1, 0, 2, 3, 0, 4, 0, 5, 6, 0, 7, 0, 8, 9, 0};
+    uint32_t kept[5];
+    size_t d = dd_drop_zero_columns(X, 3, 5, kept);
+    CHECK(d == 3 && kept[0] == 0 && kept[1] == 2 && kept[2] == 3, "kept %zu", d);
+    const float want[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    CHECK(!memcmp(X, want, sizeof want), "columns not moved left in place");
+    float Z[4] = {0, 0, 0, 0};
+    CHECK(dd_drop_zero_columns(Z, 2, 2, kept) == 0, "blank rows keep a column");
+}
+
+static void test_pca_spectrum(dd_rng *rng) {
+    /* Columns scaled 4, 2, 1 plus a constant column: ratios 16/21, 4/21, 1/21 and a zero-variance direction. */
+    const size_t n = 4000, d = 4;
+    float *X = malloc(n * d * sizeof *X);
+    for (size_t i = 0; i < n; i++) {
+        double g[3];
+        for (int c = 0; c < 3; c++) g[c] = dd_rng_uniform(rng) < 0.5 ? -1 : 1; /* +-1: variance exactly 1 */
+        X[i * d + 0] = (float)(4 * g[0]);
+        X[i * d + 1] = (float)(2 * g[1]);
+        X[i * d + 2] = (float)(1 * g[2]);
+        X[i * d + 3] = 7.0f;
+    }
+    dd_pca p;
+    dd_error err;
+    CHECK(dd_pca_fit(X, n, d, 3, 0, rng, &p, &err) == 0, "%s", err.msg);
+    double total = 0;
+    for (int c = 0; c < 3; c++) total += p.variance_ratio[c];
+    CHECK(fabs(total - 1) < 1e-9 && fabs(p.variance_ratio[0] - 16.0 / 21) < 0.02 && fabs(p.variance_ratio[2] - 1.0 / 21) < 0.01,
+          "ratios %g %g %g", p.variance_ratio[0], p.variance_ratio[1], p.variance_ratio[2]);
+    CHECK(fabsf(fabsf(p.axes[0]) - 1) < 1e-3 && p.axes[0] > 0, "the first axis is not +x: %g", p.axes[0]);
+    dd_pca_free(&p);
+    CHECK(dd_pca_fit(X, n, d, 0, 0.95, rng, &p, &err) == 0 && p.components == 2, "95%%: %d components", p.components);
+    dd_pca_free(&p); /* 16/21 + 4/21 = 0.952 */
+    CHECK(dd_pca_fit(X, n, d, 0, 0.96, rng, &p, &err) == 0 && p.components == 3, "96%%: %d components", p.components);
+    dd_pca_free(&p);
+    CHECK(dd_pca_fit(X, n, d, 5, 0, rng, &p, &err) == -1 && err.code == DD_ERR_USAGE, "5 components of 4 columns");
+    for (size_t i = 0; i < n * d; i++) X[i] = 3.0f;
+    CHECK(dd_pca_fit(X, n, d, 2, 0, rng, &p, &err) == -1 && strstr(err.msg, "no variance"), "identical rows: %s", err.msg);
+    CHECK(dd_pca_fit(X, 1, d, 1, 0, rng, &p, &err) == -1 && strstr(err.msg, "at least 2 rows"), "one row: %s", err.msg);
+    free(X);
+}
+
+static void test_pca_randomized(dd_rng *rng) {
+    /* Large enough for the randomized solver: 3000 x 1500 of 6 blobs. Its variance sits in the 5 directions between
+     * the blob centres; the solver must find them as the exact spectrum says: each of the 5 holds the same share. */
+    const size_t n = 3000, d = 1500;
+    int32_t *truth = malloc(n * sizeof *truth);
+    float *X = blobs(n, d, 6, rng, truth);
+    dd_pca p;
+    dd_error err;
+    CHECK(dd_pca_fit(X, n, d, 8, 0, rng, &p, &err) == 0, "%s", err.msg);
+    CHECK(p.randomized == 1, "a 3000 x 1500 matrix did not take the randomized solver");
+    /* Between-blob variance per direction: 100 * (1/6)(5/6) * 6/5 = 100/6 * ... computed directly instead. */
+    double between = 0, noise = (double)d / 12.0;
+    for (size_t j = 0; j < 6; j++) between += 100.0 * (1.0 / 6) * (5.0 / 6); /* per-axis indicator variance */
+    double want5 = between / (between + noise);
+    double got5 = 0;
+    for (int c = 0; c < 5; c++) got5 += p.variance_ratio[c];
+    CHECK(fabs(got5 - want5) < 0.01, "5 blob directions hold %.4f of the variance, expected %.4f", got5, want5);
+    CHECK(p.variance_ratio[5] < 0.05 * p.variance_ratio[4], "a sixth strong direction: %g", p.variance_ratio[5]);
+    dd_pca_free(&p);
+    free(X);
+    free(truth);
+}
+
+static void test_kmeans_dbscan(dd_rng *rng) {
+    const size_t n = 300, d = 5;
+    int32_t truth[300], got[300];
+    float *X = blobs(n, d, 3, rng, truth);
+    dd_kmeans_result km;
+    dd_error err;
+    CHECK(dd_kmeans(X, n, d, 3, 5, 300, rng, &km, &err) == 0, "%s", err.msg);
+    CHECK(same_partition(km.labels, truth, n), "K-Means did not find 3 separated blobs");
+    /* inertia = the noise: 5 coordinates of variance 1/12 per point */
+    CHECK(fabs(km.inertia / (n * d / 12.0) - 1) < 0.15, "inertia %g", km.inertia);
+    dd_kmeans_free(&km);
+    CHECK(dd_kmeans(X, 2, d, 3, 1, 10, rng, &km, &err) == -1 && strstr(err.msg, "3 clusters of 2 points"), "k > n: %s",
+          err.msg);
+    CHECK(dd_kmeans(X, 3, d, 3, 1, 10, rng, &km, &err) == 0 && km.inertia < 1e-9, "k = n: inertia %g", km.inertia);
+    dd_kmeans_free(&km);
+
+    CHECK(dd_dbscan(X, n, d, 2.0, 5, got, &err) == 3, "DBSCAN clusters");
+    CHECK(same_partition(got, truth, n), "DBSCAN did not find the 3 blobs");
+    CHECK(got[0] == 0 && got[1] == 1 && got[2] == 2, "clusters not numbered by their first point");
+    CHECK(dd_dbscan(X, n, d, 0.01, 5, got, &err) == 0 && got[0] == -1, "a tiny eps leaves noise only");
+    CHECK(dd_dbscan(X, n, d, 0, 5, got, &err) == -1 && err.code == DD_ERR_USAGE, "eps 0 accepted");
+
+    float kd[300];
+    CHECK(dd_kth_neighbor_distances(X, n, d, 1, kd, &err) == 0 && kd[7] == 0, "the nearest point is the point");
+    CHECK(dd_kth_neighbor_distances(X, n, d, 5, kd, &err) == 0, "%s", err.msg);
+    double q, eps = dd_knee_eps(kd, n, &q, &err);
+    CHECK(eps > 0.2 && eps < 3, "knee eps %g for blobs of radius ~0.6 set 10 apart", eps);
+    free(X);
+}
+
+static void test_silhouette(void) {
+    /* Points 0, 1 and 10, 11 on a line: a = 1, b = 10 (or 9 and 11): s = (b - a) / b. */
+    const float X[4] = {0, 1, 10, 11};
+    const int32_t lab[4] = {0, 0, 1, 1};
+    float s[4];
+    double per[2], mean;
+    dd_error err;
+    CHECK(dd_silhouette(X, 4, 1, lab, 2, s, per, &mean, &err) == 0, "%s", err.msg);
+    const double want[4] = {(10.5 - 1) / 10.5, (9.5 - 1) / 9.5, (9.5 - 1) / 9.5, (10.5 - 1) / 10.5};
+    for (int i = 0; i < 4; i++) CHECK(fabs(s[i] - want[i]) < 1e-6, "point %d: %g, expected %g", i, s[i], want[i]);
+    CHECK(fabs(mean - (want[0] + want[1]) / 2) < 1e-6 && fabs(per[0] - per[1]) < 1e-6, "mean %g", mean);
+    const int32_t noisy[4] = {0, -1, 1, 1}; /* noise left out: point 0 is alone in its cluster, s = 0 */
+    CHECK(dd_silhouette(X, 4, 1, noisy, 2, s, per, &mean, &err) == 0 && s[0] == 0 && isnan(s[1]), "noise");
+    const int32_t one[4] = {0, 0, 0, 0};
+    CHECK(dd_silhouette(X, 4, 1, one, 1, s, per, &mean, &err) == 0 && isnan(mean) && isnan(per[0]), "one cluster");
+    const int32_t bad[4] = {0, 0, 5, 0};
+    CHECK(dd_silhouette(X, 4, 1, bad, 2, s, per, &mean, &err) == -1, "label 5 of 2 clusters accepted");
+}
+
+static void test_pipeline_refusals(dd_rng *rng) {
+    const size_t n = 40, d = 6;
+    int32_t truth[40];
+    float *X = blobs(n, d, 2, rng, truth);
+    dd_cluster_opts o = dd_cluster_opts_default();
+    dd_cluster_report r;
+    dd_error err;
+    o.k = 50;
+    CHECK(dd_cluster_matrix(X, n, d, &o, &r, &err) == -1 && strstr(err.msg, "fewer than k = 50"), "k > n: %s", err.msg);
+    o.k = 0;
+    CHECK(dd_cluster_matrix(X, 1, d, &o, &r, &err) == -1 && strstr(err.msg, "1 drawing"), "one drawing: %s", err.msg);
+    CHECK(dd_cluster_matrix(X, 2, d, &o, &r, &err) == -1 && strstr(err.msg, "at least 3"), "two drawings: %s", err.msg);
+    /* three drawings: the k range shrinks to 2 */
+    float three[18];
+    memcpy(three, X, sizeof three);
+    CHECK(dd_cluster_matrix(three, 3, d, &o, &r, &err) == 0 && r.k == 2 && r.k_tried_max == 2, "three: %s", err.msg);
+    dd_cluster_report_free(&r);
+    /* the whole pipeline finds the 2 blobs */
+    CHECK(dd_cluster_matrix(X, n, d, &o, &r, &err) == 0, "%s", err.msg);
+    CHECK(r.k == 2 && same_partition(r.kmeans_label, truth, n), "k %d", r.k);
+    CHECK(r.kept_columns == d && r.kmeans[0].size + r.kmeans[1].size == (int)n, "sizes");
+    dd_cluster_report_free(&r);
+    float blank[24] = {0};
+    CHECK(dd_cluster_matrix(blank, 4, 6, &o, &r, &err) == -1 && strstr(err.msg, "blank"), "blank: %s", err.msg);
+    free(X);
+}
+
+int main(void) {
+    dd_rng rng;
+    dd_rng_seed(&rng, 7);
+    test_drop_columns();
+    test_pca_spectrum(&rng);
+    test_pca_randomized(&rng);
+    test_kmeans_dbscan(&rng);
+    test_silhouette();
+    test_pipeline_refusals(&rng);
+    return test_finish("test_cluster_core");
+}
