@@ -82,6 +82,24 @@ int main(void) {
     snprintf(path2, sizeof path2, "%s/model.safetensors", a);
     CHECK(same_file(path, path2), "resumed model differs from the uninterrupted run's");
 
+    /* on 2 threads too: the work is split the same way every time, so 1 epoch + resume is again 2 epochs straight */
+    char t2[4200], t2r[4200];
+    snprintf(t2, sizeof t2, "%s/two_threads", tmp);
+    snprintf(t2r, sizeof t2r, "%s/two_threads_resumed", tmp);
+    o = quick(data, t2, 2);
+    o.threads = 2;
+    CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+    o = quick(data, t2r, 1);
+    o.threads = 2;
+    CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+    o = quick(data, t2r, 2);
+    o.threads = 2;
+    o.resume = true;
+    CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/model.safetensors", t2);
+    snprintf(path2, sizeof path2, "%s/model.safetensors", t2r);
+    CHECK(same_file(path, path2), "2 threads: the resumed model differs from the uninterrupted run's");
+
     /* a diverging run stops at once, naming epoch and step, and leaves the existing checkpoint as it was */
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", run);
     size_t before_n;

@@ -10,22 +10,27 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "doodle/dataset.h"
+#include "doodle/loader.h"
 #include "doodle/model.h"
 #include "doodle/optim.h"
 #include "util/alloc.h"
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: doodle bench train|infer [--model M] [--batch B] [--threads T] [--seconds S] [--json]\n"
+            "usage: doodle bench train|infer [--model M] [--batch B] [--threads T] [--seconds S] [--data D.dset]\n"
+            "                               [--json]\n"
             "\n"
             "Measures training steps (forward, backward, Adam) or inference of a network on synthetic inputs and\n"
-            "prints images per second and milliseconds per batch. Reading and rendering data are not included\n"
-            "(training renders in a separate prefetch thread).\n"
+            "prints images per second and milliseconds per batch. With --data, training reads the dataset's training\n"
+            "split through the same loader as doodle train (rendering and augmentation in its prefetch thread), so\n"
+            "the difference from the synthetic figure is what feeding the data costs.\n"
             "\n"
             "      --model M     built-in network or .cfg (default seed)\n"
             "      --batch B     images per step (default 64)\n"
             "      --threads T   threads (default 2)\n"
             "      --seconds S   how long to measure, after 3 warm-up steps (default 10; at least 5 steps)\n"
+            "      --data D      train on this .dset's training split (augmented as doodle train does)\n"
             "      --json        one JSON line: images_per_s, ms_per_batch, steps, peak_rss_mb, gflop_per_s …\n"
             "  -h, --help        show this help\n");
 }
@@ -50,20 +55,36 @@ typedef struct bench {
     dd_optimizer opt;
     dd_rng rng;
     int batch, training;
+    dd_dataset *ds; /* --data: batches come from the loader */
+    dd_loader *loader;
+    uint64_t epoch;
 } bench;
 
-static void step(bench *b) {
+/* The next batch of real data, starting a new epoch when one ends. */
+static int next_batch(bench *b, dd_error *err) {
+    for (;;) {
+        int got = dd_loader_next(b->loader, b->x, b->labels, NULL, err);
+        if (got != 0) return got < 0 ? -1 : 0;
+        if (dd_loader_begin_epoch(b->loader, ++b->epoch, err)) return -1;
+    }
+}
+
+static int step(bench *b, dd_error *err) {
+    if (b->loader && next_batch(b, err)) return -1;
     if (!b->training) {
         dd_model_infer(b->m, b->ws, b->x, b->batch);
-        return;
+        return 0;
     }
     memset(b->grads, 0, b->m->spec->n_params * sizeof *b->grads);
     dd_model_forward_train(b->m, b->ws, b->x, b->batch, &b->rng);
     dd_model_backward(b->m, b->ws, b->labels, b->batch, b->grads);
     dd_optimizer_step(&b->opt, b->m->params, b->grads, b->decay, 1e-3f);
+    return 0;
 }
 
 static void bench_free(bench *b) {
+    dd_loader_free(b->loader);
+    dd_dataset_close(b->ds);
     dd_workspace_free(b->ws);
     dd_model_free(b->m);
     free(b->x);
@@ -73,11 +94,16 @@ static void bench_free(bench *b) {
     dd_optimizer_free(&b->opt);
 }
 
-static int bench_init(bench *b, const char *model, int batch, int threads, dd_error *err) {
+static int bench_init(bench *b, const char *model, int batch, int threads, const char *data, dd_error *err) {
     size_t n = strlen(model);
+    dd_spec_overrides ov = {0, 0, 0};
+    if (data) {
+        if (!(b->ds = dd_dataset_open(data, err))) return -1;
+        ov.classes = (int)dd_dataset_class_count(b->ds);
+    }
     dd_model_spec *spec = strchr(model, '/') || (n > 4 && !strcmp(model + n - 4, ".cfg"))
-                              ? dd_model_spec_load(model, NULL, err)
-                              : dd_model_spec_builtin(model, NULL, err);
+                              ? dd_model_spec_load(model, &ov, err)
+                              : dd_model_spec_builtin(model, &ov, err);
     if (!spec || !(b->m = dd_model_new(spec, 1, err))) return -1;
     if (!(b->ws = dd_workspace_new(b->m, batch, b->training, err)) || dd_workspace_set_threads(b->ws, threads, err))
         return -1;
@@ -88,6 +114,14 @@ static int bench_init(bench *b, const char *model, int batch, int threads, dd_er
     dd_rng_seed(&b->rng, 1);
     for (size_t i = 0; i < (size_t)batch * in; i++) b->x[i] = (float)dd_rng_uniform(&b->rng);
     for (int i = 0; i < batch; i++) b->labels[i] = (int32_t)dd_rng_below(&b->rng, (uint64_t)b->m->spec->classes);
+    if (data) {
+        const dd_model_spec *s = b->m->spec;
+        dd_loader_opts lo = dd_loader_opts_default((uint32_t)batch, (uint32_t)s->input.h, (uint32_t)s->input.w);
+        lo.seed = 1;
+        lo.augment = b->training;
+        lo.drop_last = true; /* every step a whole batch */
+        if (!(b->loader = dd_loader_new(b->ds, &lo, err)) || dd_loader_begin_epoch(b->loader, 0, err)) return -1;
+    }
     if (!b->training) return 0;
     if (!(b->grads = dd_malloc(b->m->spec->n_params, sizeof *b->grads, err)) ||
         !(b->decay = dd_model_decay_mask(b->m, err)) ||
@@ -100,8 +134,8 @@ int cmd_bench(int argc, char **argv) {
     static const struct option options[] = {{"help", no_argument, 0, 'h'},        {"model", required_argument, 0, 'm'},
                                             {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 't'},
                                             {"seconds", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
-                                            {0, 0, 0, 0}};
-    const char *model = "seed";
+                                            {"data", required_argument, 0, 'd'}, {0, 0, 0, 0}};
+    const char *model = "seed", *data = NULL;
     uint64_t batch = 64, threads = 2;
     double seconds = 10.0;
     int json = 0, c;
@@ -122,6 +156,7 @@ int cmd_bench(int argc, char **argv) {
                 return cli_usage_error("bench", "--seconds '%s' is not a number from 0 to 86400", optarg);
             break;
         case 'j': json = 1; break;
+        case 'd': data = optarg; break;
         default: return cli_usage_error("bench", "unknown option");
         }
     }
@@ -129,24 +164,27 @@ int cmd_bench(int argc, char **argv) {
         return cli_usage_error("bench", "say what to measure: train or infer");
     dd_error err;
     bench b = {.batch = (int)batch, .training = !strcmp(argv[optind], "train")};
-    if (bench_init(&b, model, (int)batch, (int)threads, &err)) {
+    if (bench_init(&b, model, (int)batch, (int)threads, data, &err)) {
         bench_free(&b);
         return cli_report("bench", &err);
     }
-    for (int i = 0; i < 3; i++) step(&b);
     long steps = 0;
-    double t0 = now(), dt;
+    double t0 = 0.0, dt;
+    for (int i = 0; i < 3; i++)
+        if (step(&b, &err)) goto failed;
+    t0 = now();
     do {
-        step(&b);
+        if (step(&b, &err)) goto failed;
         steps++;
     } while ((dt = now() - t0) < seconds || steps < 5);
     double ips = (double)steps * (double)batch / dt, ms = 1e3 * dt / (double)steps;
     double gflop = dd_model_flops(b.m->spec, b.training) * ips * 1e-9;
     if (json)
         printf("{\"peer\": \"doodle\", \"mode\": \"%s\", \"model\": \"%s\", \"batch\": %d, \"threads\": %d, "
-               "\"steps\": %ld, \"images_per_s\": %.2f, \"ms_per_batch\": %.3f, \"gflop_per_s\": %.1f, "
-               "\"peak_rss_mb\": %.1f}\n",
-               argv[optind], b.m->spec->name, b.batch, (int)threads, steps, ips, ms, gflop, peak_rss_mb());
+               "\"data\": \"%s\", \"steps\": %ld, \"images_per_s\": %.2f, \"ms_per_batch\": %.3f, "
+               "\"mflop_per_image\": %.2f, \"gflop_per_s\": %.1f, \"peak_rss_mb\": %.1f}\n",
+               argv[optind], b.m->spec->name, b.batch, (int)threads, data ? "dset" : "synthetic", steps, ips, ms,
+               dd_model_flops(b.m->spec, b.training) * 1e-6, gflop, peak_rss_mb());
     else
         printf("%s %s, batch %d, %d thread%s: %.1f images/s, %.3f ms per batch, %.1f GFLOP/s, peak RSS %.1f MB "
                "(%ld steps in %.1f s)\n",
@@ -154,4 +192,7 @@ int cmd_bench(int argc, char **argv) {
                peak_rss_mb(), steps, dt);
     bench_free(&b);
     return 0;
+failed:
+    bench_free(&b);
+    return cli_report("bench", &err);
 }
