@@ -1,0 +1,62 @@
+// Opens a report.html (doodle report) in headless Chromium from a file:// URL and checks that it loads with no
+// console error, page error or failed request, makes no network request at all, that every <img> has decoded
+// (naturalWidth > 0) and that the sections are there. Saves a full-page screenshot.
+// usage: node report_page.js REPORT.html SCREENSHOT.png
+'use strict';
+const path = require('path');
+const { launch } = require('./chromium');
+
+async function main() {
+  const [file, shot] = process.argv.slice(2);
+  if (!file || !shot) throw new Error('usage: node report_page.js REPORT.html SCREENSHOT.png');
+  const browser = await launch();
+  const problems = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('request', (r) => {
+      const u = r.url();
+      if (!u.startsWith('file:') && !u.startsWith('data:')) problems.push(`network request: ${u}`);
+    });
+    const url = 'file://' + path.resolve(file);
+    const response = await page.goto(url, { waitUntil: 'load' });
+    if (response && !response.ok()) problems.push(`load: status ${response.status()}`);
+    const info = await page.evaluate(async () => {
+      const imgs = Array.from(document.images);
+      await Promise.all(imgs.map((i) => (i.decode ? i.decode().catch(() => {}) : null)));
+      return {
+        title: document.title,
+        images: imgs.length,
+        broken: imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.alt),
+        external: imgs.filter((i) => !i.src.startsWith('data:image/png;base64,')).map((i) => i.src.slice(0, 80)),
+        sections: Array.from(document.querySelectorAll('section')).map((s) => s.id),
+        svgs: document.querySelectorAll('svg polyline').length,
+        confusionCells: document.querySelectorAll('table.confusion td').length,
+        scripts: document.scripts.length,
+        links: Array.from(document.querySelectorAll('link[href]')).map((l) => l.href).filter((h) => !h.startsWith('data:')),
+      };
+    });
+    if (!info.title.startsWith('doodle report')) problems.push(`title: ${info.title}`);
+    if (info.images < 5) problems.push(`only ${info.images} images`);
+    if (info.broken.length) problems.push(`images that do not decode: ${info.broken.join(', ')}`);
+    if (info.external.length) problems.push(`images not inline: ${info.external.join(', ')}`);
+    if (info.scripts) problems.push(`${info.scripts} scripts (the report has none)`);
+    if (info.links.length) problems.push(`external links: ${info.links.join(', ')}`);
+    for (const id of ['data', 'model', 'training', 'evaluation', 'misclassified', 'clusters', 'activations', 'saliency', 'suspect'])
+      if (!info.sections.includes(id)) problems.push(`no section ${id}`);
+    if (info.svgs !== 4) problems.push(`${info.svgs} curves, want 4 (train and test, loss and accuracy)`);
+    if (info.confusionCells < 4) problems.push(`confusion heat map has ${info.confusionCells} cells`);
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`ok: ${info.images} images decoded, sections ${info.sections.join(' ')}, ${info.svgs} curves`);
+  } finally {
+    await browser.close();
+  }
+  if (problems.length) {
+    for (const p of problems) console.error(p);
+    process.exit(1);
+  }
+}
+
+main().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
