@@ -185,7 +185,7 @@ dd_picture *dd_explain_attribution_picture(dd_explainer *e, const dd_model *m, c
 typedef struct dd_quality_opts {
     int split;             /* DD_SPLIT_TRAIN, DD_SPLIT_TEST or -1 for all (default) */
     double threshold;      /* 0.9 */
-    double near_tolerance; /* 0.2 */
+    double near_tolerance; /* 0.12 (0.2 also pairs circles and squares drawn alike by different people) */
     int max_shown;         /* drawings per group in the pictures (24), groups per duplicate picture (40) */
 } dd_quality_opts;
 dd_quality_opts dd_quality_opts_default(void);

@@ -27,7 +27,7 @@ static void usage(FILE *out) {
             "  -o, --output DIR        where the files go (created if missing)\n"
             "      --split S           test, train or all (default all)\n"
             "      --threshold P       probability that counts as a confident contradiction (default 0.9)\n"
-            "      --near-tolerance T  relative L1 distance of near duplicates, 0..1 (default 0.2)\n"
+            "      --near-tolerance T  relative L1 distance of near duplicates, 0..1 (default 0.12)\n"
             "      --max-shown N       drawings per group in the pictures (default 24)\n"
             "  -h, --help              show this help\n"
             "\n"

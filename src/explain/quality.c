@@ -16,7 +16,7 @@
 #define SMALL 14 /* side of the downsample the near-duplicate check compares */
 
 dd_quality_opts dd_quality_opts_default(void) {
-    return (dd_quality_opts){.split = -1, .threshold = 0.9, .near_tolerance = 0.2, .max_shown = 24};
+    return (dd_quality_opts){.split = -1, .threshold = 0.9, .near_tolerance = 0.12, .max_shown = 24};
 }
 
 /* One drawing in a grouped picture: its image, its group and the label under it. */
