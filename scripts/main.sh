@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end on the bundled sample: install what is missing, build, prepare the data sets and
-# show them, train doodle's default network on the sample bitmaps and evaluate it. Everything it makes goes to
+# show them, train doodle's default network on the sample bitmaps (which writes the run's HTML report) and
+# evaluate it; the last line is the report's path. Everything it makes goes to
 # out/ (or $DOODLE_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +31,6 @@ echo
 $doodle eval --model "$out/run/model.safetensors" --data "$out/sample-bitmaps.dset"
 echo
 echo "done: $out/sample-bitmaps.dset, $out/sample-strokes.dset, $out/classes.png, $out/variation-cat.png,"
-echo "      $out/classes-bitmaps.png, $out/run/ (model.safetensors, history.csv, eval.json, confusion.csv, misclassified.csv)"
+echo "      $out/classes-bitmaps.png, $out/run/ (model.safetensors, history.csv, eval.json, confusion.csv, misclassified.csv,"
+echo "      explain/ with the report's pictures)"
+echo "report: $out/run/report.html   (one self-contained page: open it in any browser)"
