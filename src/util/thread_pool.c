@@ -1,6 +1,8 @@
 #include "util/thread_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "util/alloc.h"
@@ -10,8 +12,8 @@ struct dd_pool {
     pthread_t *workers; /* threads - 1 */
     pthread_mutex_t lock;
     pthread_cond_t start, done;
-    unsigned long generation; /* bumped for each run; workers wait for a new one */
-    int pending;              /* workers still running the current job */
+    atomic_ulong generation; /* bumped for each run; workers wait for a new one */
+    atomic_int pending;      /* workers still running the current job */
     int quit;
     dd_pool_fn fn;
     void *ctx;
@@ -22,12 +24,26 @@ typedef struct worker_arg {
     int index;
 } worker_arg;
 
+/* A pass of a network is a dozen runs a few hundred microseconds apart; waking a sleeping thread costs tens of
+ * microseconds each time, so the threads first watch for the next run (and the caller for the end of this one)
+ * for about this many polls before they sleep. */
+#define SPIN_POLLS 20000
+
+static int spin_until_changed(atomic_ulong *v, unsigned long seen) {
+    for (int i = 0; i < SPIN_POLLS; i++) {
+        if (atomic_load_explicit(v, memory_order_acquire) != seen) return 1;
+        if (i % 64 == 63) sched_yield(); /* leave the core to whoever needs it more */
+    }
+    return 0;
+}
+
 static void *worker(void *arg) {
     worker_arg a = *(worker_arg *)arg;
     free(arg);
     dd_pool *p = a.p;
     unsigned long seen = 0;
     for (;;) {
+        spin_until_changed(&p->generation, seen);
         pthread_mutex_lock(&p->lock);
         while (p->generation == seen && !p->quit) pthread_cond_wait(&p->start, &p->lock);
         if (p->quit) {
@@ -39,9 +55,11 @@ static void *worker(void *arg) {
         void *ctx = p->ctx;
         pthread_mutex_unlock(&p->lock);
         fn(ctx, a.index, p->threads);
-        pthread_mutex_lock(&p->lock);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->lock);
+        if (atomic_fetch_sub(&p->pending, 1) == 1) { /* the last one out wakes the caller if it went to sleep */
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
 }
 
@@ -103,7 +121,9 @@ void dd_pool_run(dd_pool *p, dd_pool_fn fn, void *ctx) {
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
     fn(ctx, 0, p->threads);
+    for (int i = 0; i < SPIN_POLLS && atomic_load(&p->pending) > 0; i++)
+        if (i % 64 == 63) sched_yield();
     pthread_mutex_lock(&p->lock);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->lock);
+    while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
