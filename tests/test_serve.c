@@ -1,0 +1,273 @@
+/* doodle serve's engine (src/serve/engine.h) and PNG encoder: /api/predict's answer is the embedding API's
+ * (dd_classify_strokes) bit for bit for the same drawing, also with four threads sharing the model; the limits
+ * answer 413 and bad bodies 400; the PNGs and data: URIs decode to the pixels they were made of. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include <cairo.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doodle/classify.h"
+#include "doodle/model.h"
+#include "doodle/quickdraw.h"
+#include "serve/engine.h"
+#include "serve/png_encode.h"
+#include "testutil.h"
+
+#define MAX_DRAWINGS 60
+#define THREADS 4
+
+static const char *names[5] = {"airplane", "apple", "cat", "fish", "star"};
+
+static char *bodies[MAX_DRAWINGS];
+static size_t body_len[MAX_DRAWINGS];
+static int n_bodies;
+static serve_guess want[MAX_DRAWINGS][5];
+
+static void make_model(const char *path) {
+    dd_error err;
+    dd_spec_overrides ov = {.classes = 5};
+    dd_model_spec *spec = dd_model_spec_builtin("doodle28", &ov, &err);
+    dd_model *m = spec ? dd_model_new(spec, 7, &err) : NULL;
+    for (int i = 0; m && i < 5; i++) dd_model_set_class_name(m, i, names[i], &err);
+    if (!m || dd_model_save(m, path, &err)) {
+        fprintf(stderr, "%s: %s\n", path, err.msg);
+        exit(1);
+    }
+    dd_model_free(m);
+}
+
+/* The sample's raw drawings as request bodies (ndjson lines), with the embedding API's top 5 for each. */
+static void load_bodies(const char *model_path) {
+    dd_error err;
+    dd_classifier *c = dd_classifier_open(model_path, &err);
+    CHECK(c, "%s", err.msg);
+    dd_drawing d;
+    dd_drawing_init(&d);
+    const char *files[] = {"cat", "fish", "airplane"};
+    for (int f = 0; c && f < 3; f++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/strokes/raw/%s.ndjson.gz", test_sample_dir(), files[f]);
+        dd_stroke_reader *r = dd_stroke_reader_open(path, &err);
+        CHECK(r, "%s", err.msg);
+        while (r && n_bodies < MAX_DRAWINGS && dd_stroke_reader_next(r, &d, &err) == DD_NEXT_OK) {
+            dd_prediction top[5];
+            if (dd_classify_strokes(c, &d, top, 5, &err) != 5) continue; /* a drawing the renderer refuses */
+            FILE *mem = open_memstream(&bodies[n_bodies], &body_len[n_bodies]);
+            CHECK(mem && dd_ndjson_write(mem, &d, &err) == 0, "%s", err.msg);
+            fclose(mem);
+            for (int i = 0; i < 5; i++) want[n_bodies][i] = (serve_guess){top[i].index, top[i].probability};
+            n_bodies++;
+        }
+        dd_stroke_reader_close(r);
+    }
+    dd_drawing_free(&d);
+    dd_classifier_close(c);
+    CHECK(n_bodies >= 40, "only %d sample drawings", n_bodies);
+}
+
+static int same(const serve_guess *a, const serve_guess *b) {
+    for (int i = 0; i < 5; i++)
+        if (a[i].index != b[i].index || a[i].p != b[i].p) return 0;
+    return 1;
+}
+
+typedef struct worker_arg {
+    serve_engine *e;
+    int mismatches, failures;
+} worker_arg;
+
+static void *worker(void *p) {
+    worker_arg *a = p;
+    dd_error err;
+    serve_ctx *c = serve_ctx_take(a->e, &err);
+    if (!c) {
+        a->failures++;
+        return NULL;
+    }
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < n_bodies; i++) {
+            serve_guess top[5];
+            int n;
+            if (serve_predict(a->e, c, bodies[i], body_len[i], 5, top, &n, &err) != 200 || n != 5) a->failures++;
+            else if (!same(top, want[i])) a->mismatches++;
+        }
+    serve_ctx_give(a->e, c);
+    return NULL;
+}
+
+static void test_engine(const char *model_path) {
+    dd_error err;
+    serve_engine *e = serve_engine_open(model_path, &err);
+    CHECK(e, "%s", err.msg);
+    if (!e) return;
+    serve_ctx *c = serve_ctx_take(e, &err);
+    CHECK(c, "%s", err.msg);
+    int agree = 0;
+    for (int i = 0; c && i < n_bodies; i++) {
+        serve_guess top[5];
+        int n;
+        int status = serve_predict(e, c, bodies[i], body_len[i], 5, top, &n, &err);
+        CHECK(status == 200 && n == 5, "drawing %d: %d %s", i, status, err.msg);
+        agree += status == 200 && same(top, want[i]);
+        uint32_t strokes, points;
+        serve_ctx_counts(c, &strokes, &points);
+        CHECK(strokes > 0 && points >= strokes);
+    }
+    CHECK(agree == n_bodies, "%d of %d drawings as the embedding API predicts them", agree, n_bodies);
+    serve_ctx_give(e, c);
+
+    /* four threads at once on the one model, each with its own scratch: the same answers */
+    pthread_t t[THREADS];
+    worker_arg args[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (worker_arg){e, 0, 0};
+        CHECK(pthread_create(&t[i], NULL, worker, &args[i]) == 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(args[i].failures == 0 && args[i].mismatches == 0, "thread %d: %d failures, %d mismatches", i,
+              args[i].failures, args[i].mismatches);
+    }
+
+    /* limits and bad bodies */
+    c = serve_ctx_take(e, &err);
+    serve_guess top[SERVE_MAX_TOP];
+    int n;
+    size_t cap = 400000;
+    char *big = malloc(cap);
+    CHECK(big != NULL);
+    if (c && big) {
+        size_t len = (size_t)snprintf(big, cap, "{\"drawing\":[");
+        for (unsigned s = 0; s <= SERVE_MAX_STROKES; s++)
+            len += (size_t)snprintf(big + len, cap - len, "%s[[%u],[%u]]", s ? "," : "", s % 256, s % 100);
+        len += (size_t)snprintf(big + len, cap - len, "]}");
+        CHECK(serve_predict(e, c, big, len, 5, top, &n, &err) == 413 && strstr(err.msg, "strokes"), "%s", err.msg);
+        len = (size_t)snprintf(big, cap, "{\"drawing\":[[[");
+        for (unsigned p = 0; p <= SERVE_MAX_POINTS; p++) len += (size_t)snprintf(big + len, cap - len, "%s%u", p ? "," : "", p % 7);
+        len += (size_t)snprintf(big + len, cap - len, "],[");
+        for (unsigned p = 0; p <= SERVE_MAX_POINTS; p++) len += (size_t)snprintf(big + len, cap - len, "%s%u", p ? "," : "", p % 5);
+        len += (size_t)snprintf(big + len, cap - len, "]]]}");
+        CHECK(serve_predict(e, c, big, len, 5, top, &n, &err) == 413 && strstr(err.msg, "points"), "%s", err.msg);
+        /* a zig-zag across the box: few points, much ink */
+        len = (size_t)snprintf(big, cap, "{\"drawing\":[[[");
+        for (int p = 0; p < 1000; p++) len += (size_t)snprintf(big + len, cap - len, "%s%d", p ? "," : "", p % 2 ? 0 : 255);
+        len += (size_t)snprintf(big + len, cap - len, "],[");
+        for (int p = 0; p < 1000; p++) len += (size_t)snprintf(big + len, cap - len, "%s%.3f", p ? "," : "", p / 1000.0);
+        len += (size_t)snprintf(big + len, cap - len, "],[");
+        for (int p = 0; p < 1000; p++) len += (size_t)snprintf(big + len, cap - len, "%s%d", p ? "," : "", p);
+        len += (size_t)snprintf(big + len, cap - len, "]]]}");
+        CHECK(serve_predict(e, c, big, len, 5, top, &n, &err) == 413 && strstr(err.msg, "ink"), "%s", err.msg);
+        const char *bad[] = {"", "{", "{}", "{\"drawing\":[]}", "{\"drawing\":[[[1],[2,3]]]}",
+                             "{\"drawing\":[[[1e300],[2]]]}", "{\"drawing\":\"x\"}", "[1,2]", "{\"drawing\":[[[1,2],[3,4]]]}x"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            CHECK(serve_predict(e, c, bad[i], strlen(bad[i]), 5, top, &n, &err) == 400 && err.msg[0], "'%s'", bad[i]);
+        /* and a good one still works after them; k beyond the classes gives the classes */
+        CHECK(serve_predict(e, c, bodies[0], body_len[0], SERVE_MAX_TOP, top, &n, &err) == 200 && n == 5);
+        CHECK(same(top, want[0]));
+    }
+    free(big);
+    serve_ctx_give(e, c);
+    serve_engine_close(e);
+}
+
+static void test_top_k(void) {
+    const float logits[5] = {1.0f, 3.0f, 3.0f, 0.0f, -2.0f};
+    serve_guess top[5];
+    CHECK(serve_top_k(logits, 5, 3, top) == 3);
+    CHECK(top[0].index == 1 && top[1].index == 2 && top[2].index == 0, "ties go to the lower index");
+    CHECK(top[0].p == top[1].p && top[0].p > top[2].p);
+    CHECK(serve_top_k(logits, 5, 9, top) == 5 && top[4].index == 4);
+    double sum = 0;
+    for (int i = 0; i < 5; i++) sum += top[i].p;
+    CHECK(sum > 0.9999 && sum < 1.0001);
+}
+
+/* cairo reads the PNG back from memory */
+typedef struct reader {
+    const unsigned char *data;
+    size_t size, at;
+} reader;
+
+static cairo_status_t read_mem(void *closure, unsigned char *out, unsigned int len) {
+    reader *r = closure;
+    if (r->size - r->at < len) return CAIRO_STATUS_READ_ERROR;
+    memcpy(out, r->data + r->at, len);
+    r->at += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+static int b64(char c) {
+    const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = strchr(a, c);
+    return c && p ? (int)(p - a) : -1;
+}
+
+static void test_png(int h, int w, int channels) {
+    size_t n = (size_t)h * w * channels;
+    unsigned char *px = malloc(n);
+    for (size_t i = 0; i < n; i++) px[i] = (unsigned char)(i * 37 + i / 5);
+    unsigned char *png;
+    size_t size;
+    dd_error err;
+    CHECK(serve_png_encode(px, h, w, channels, &png, &size, &err) == 0, "%s", err.msg);
+    reader r = {png, size, 0};
+    cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_mem, &r);
+    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == w &&
+          cairo_image_surface_get_height(s) == h, "%dx%dx%d", h, w, channels);
+    if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
+        cairo_surface_flush(s);
+        const unsigned char *data = cairo_image_surface_get_data(s);
+        int stride = cairo_image_surface_get_stride(s), wrong = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                uint32_t v;
+                memcpy(&v, data + (size_t)y * stride + (size_t)x * 4, 4);
+                const unsigned char *p = px + ((size_t)y * w + x) * channels;
+                unsigned rr = v >> 16 & 255, gg = v >> 8 & 255, bb = v & 255;
+                if (channels == 1) wrong += rr != p[0] || gg != p[0] || bb != p[0];
+                else wrong += rr != p[0] || gg != p[1] || bb != p[2];
+            }
+        CHECK(wrong == 0, "%d pixels differ in a %dx%dx%d PNG", wrong, h, w, channels);
+    }
+    cairo_surface_destroy(s);
+    char *uri = serve_png_data_uri(png, size, &err);
+    CHECK(uri && !strncmp(uri, "data:image/png;base64,", 22));
+    if (uri) { /* decode the base64 and compare */
+        const char *b = uri + 22;
+        size_t len = strlen(b), got = 0, bad = 0;
+        CHECK(len % 4 == 0 && len == (size + 2) / 3 * 4);
+        for (size_t i = 0; i + 3 < len; i += 4) {
+            int v[4];
+            for (int k = 0; k < 4; k++) v[k] = b[i + k] == '=' ? 0 : b64(b[i + k]);
+            if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0) bad++;
+            unsigned char out[3] = {(unsigned char)(v[0] << 2 | v[1] >> 4), (unsigned char)(v[1] << 4 | v[2] >> 2),
+                                    (unsigned char)(v[2] << 6 | v[3])};
+            for (int k = 0; k < 3 && got < size; k++) bad += out[k] != png[got++];
+        }
+        CHECK(bad == 0 && got == size, "the data: URI does not decode to the PNG");
+    }
+    free(uri);
+    free(png);
+    free(px);
+}
+
+int main(void) {
+    char model_path[4200];
+    snprintf(model_path, sizeof model_path, "%s/doodle28.safetensors", test_tmp_dir("test_serve"));
+    make_model(model_path);
+    load_bodies(model_path);
+    test_engine(model_path);
+    test_top_k();
+    test_png(28, 28, 1);
+    test_png(7, 13, 3);
+    test_png(1, 1, 1);
+    test_png(200, 300, 3);
+    unsigned char *png;
+    size_t size;
+    dd_error err;
+    CHECK(serve_png_encode((const uint8_t *)"x", 0, 1, 1, &png, &size, &err) == -1);
+    CHECK(serve_png_encode((const uint8_t *)"x", 1, 1, 2, &png, &size, &err) == -1);
+    for (int i = 0; i < n_bodies; i++) free(bodies[i]);
+    return test_finish("test_serve");
+}
