@@ -12,6 +12,8 @@
 #include "explain/silhouette.h"
 #include "util/alloc.h"
 
+#define SILHOUETTE_REFERENCES 5000
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -187,9 +189,27 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     for (int i = 0; i <= n_k && !bad; i++)
         bad = !(per[i] = dd_malloc((size_t)ks[i] + 1, sizeof **per, err)) ||
               !(point[i] = dd_malloc(n, sizeof **point, err));
+    /* Past SILHOUETTE_REFERENCES drawings, distances go to a seeded sample of that many (sklearn's silhouette_score
+     * samples for the same reason): n x 5,000 distances instead of n x n. */
+    size_t *ref = NULL, n_ref = 0;
+    if (!bad && n > SILHOUETTE_REFERENCES) {
+        bad = !(ref = dd_malloc(n, sizeof *ref, err));
+        if (!bad) {
+            for (size_t i = 0; i < n; i++) ref[i] = i;
+            dd_rng srng;
+            dd_rng_seed(&srng, o->seed ^ 0x51e7u);
+            for (size_t i = 0; i < SILHOUETTE_REFERENCES; i++) {
+                size_t j = i + (size_t)dd_rng_below(&srng, n - i), t = ref[i];
+                ref[i] = ref[j];
+                ref[j] = t;
+            }
+            n_ref = SILHOUETTE_REFERENCES;
+        }
+    }
     if (!bad)
-        bad = dd_silhouette_many(Z, n, (size_t)c, (const int32_t *const *)labels, ks, n_k + 1, point,
-                                 (double *const *)per, r->k_silhouettes, err);
+        bad = dd_silhouette_sampled(Z, n, (size_t)c, (const int32_t *const *)labels, ks, n_k + 1, ref, n_ref, point,
+                                    (double *const *)per, r->k_silhouettes, err);
+    free(ref);
     int best = 0;
     if (!bad) {
         for (int i = 1; i < n_k; i++)

@@ -1,9 +1,13 @@
 /* K-Means as scikit-learn runs it (its "lloyd" algorithm): greedy k-means++ seeding, Lloyd iterations until the
  * centres move less than tol, an empty cluster re-seeded with the point farthest from its centre, the best of
- * several restarts by inertia. Distances to the centres come from one GEMM per iteration:
- * |x - c|^2 = |x|^2 - 2 x.c + |c|^2. */
+ * several restarts by inertia. Distances to the centres as |x|^2 - 2 x.c + |c|^2. The restarts are spread over
+ * threads, each with its own generator seeded from the caller's in restart order, so the result is the same for
+ * any number of threads. */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "doodle/cluster.h"
@@ -22,7 +26,6 @@ typedef struct kmeans_work {
     size_t n, d;
     int k;
     const float *xsq; /* [n] */
-    float *dots;      /* [n, k] */
     float *csq;       /* [k] */
     float *mind;      /* [n] squared distance to the chosen centre */
     double *sums;     /* [k, d] */
@@ -96,7 +99,8 @@ static int seed_plus_plus(const kmeans_work *w, float *centers, dd_rng *rng, dd_
     return 0;
 }
 
-/* Labels every point with its nearest centre; mind gets the squared distances. */
+/* Labels every point with its nearest centre; mind gets the squared distances. Plain loops, not BLAS: restarts
+ * run on several threads at once, and k x d is small. */
 static void assign(const kmeans_work *w, const float *centers, int32_t *labels) {
     const size_t n = w->n, d = w->d;
     const int k = w->k;
@@ -105,14 +109,15 @@ static void assign(const kmeans_work *w, const float *centers, int32_t *labels) 
         for (size_t j = 0; j < d; j++) s += centers[(size_t)c * d + j] * centers[(size_t)c * d + j];
         w->csq[c] = s;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, k, (int)d, 1.0f, w->X, (int)d, centers, (int)d,
-                0.0f, w->dots, k);
     for (size_t i = 0; i < n; i++) {
-        const float *row = w->dots + i * (size_t)k;
+        const float *x = w->X + i * d;
         int best = 0;
-        float bd = w->csq[0] - 2 * row[0];
-        for (int c = 1; c < k; c++) {
-            float v = w->csq[c] - 2 * row[c];
+        float bd = INFINITY;
+        for (int c = 0; c < k; c++) {
+            const float *ctr = centers + (size_t)c * d;
+            float dot = 0;
+            for (size_t j = 0; j < d; j++) dot += x[j] * ctr[j];
+            float v = w->csq[c] - 2 * dot;
             if (v < bd) {
                 bd = v;
                 best = c;
@@ -180,6 +185,68 @@ static double inertia(const kmeans_work *w, const float *centers, const int32_t 
     return s;
 }
 
+/* One thread's share of the restarts (first, first + step, ...) and the best of them. */
+typedef struct restart_job {
+    kmeans_work w;
+    const uint64_t *seeds;
+    int first, step, restarts, max_iter;
+    double tol;
+    float *centers;
+    int32_t *labels, *prev;
+    /* best so far: lowest inertia, the earlier restart on a tie */
+    double inertia;
+    int best_restart, iterations;
+    float *best_centers;
+    int32_t *best_labels;
+    dd_error err;
+    int failed;
+} restart_job;
+
+static void *run_restarts(void *p) {
+    restart_job *j = p;
+    kmeans_work *w = &j->w;
+    for (int r = j->first; r < j->restarts; r += j->step) {
+        dd_rng rng;
+        dd_rng_seed(&rng, j->seeds[r]);
+        if (seed_plus_plus(w, j->centers, &rng, &j->err)) {
+            j->failed = 1;
+            return NULL;
+        }
+        int it = 0;
+        assign(w, j->centers, j->labels);
+        while (it < j->max_iter) {
+            it++;
+            double shift = update(w, j->centers, j->labels);
+            memcpy(j->prev, j->labels, w->n * sizeof *j->prev);
+            assign(w, j->centers, j->labels);
+            if (!memcmp(j->prev, j->labels, w->n * sizeof *j->prev) || shift <= j->tol) break;
+        }
+        double in = inertia(w, j->centers, j->labels);
+        if (in < j->inertia) {
+            j->inertia = in;
+            j->best_restart = r;
+            j->iterations = it;
+            memcpy(j->best_centers, j->centers, (size_t)w->k * w->d * sizeof *j->centers);
+            memcpy(j->best_labels, j->labels, w->n * sizeof *j->labels);
+        }
+    }
+    return NULL;
+}
+
+static void free_job(restart_job *j) {
+    free(j->w.csq);
+    free(j->w.mind);
+    free(j->w.sums);
+    free(j->w.counts);
+    free(j->centers);
+    free(j->labels);
+    free(j->prev);
+    free(j->best_centers);
+    free(j->best_labels);
+}
+
+#define MAX_THREADS 8
+
 int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_iter, dd_rng *rng,
               dd_kmeans_result *out, dd_error *err) {
     memset(out, 0, sizeof *out);
@@ -188,68 +255,88 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
         return dd_fail(err, DD_ERR_USAGE, "K-Means cannot make %d clusters of %zu points", k, n);
     if (restarts < 1 || max_iter < 1)
         return dd_fail(err, DD_ERR_USAGE, "K-Means needs at least one restart and one iteration");
-    kmeans_work w = {.X = X, .n = n, .d = d, .k = k};
+    /* Each restart has its own generator seeded from rng in order, so the result does not depend on how the
+     * restarts are spread over threads. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    if (threads > restarts) threads = restarts;
+    if ((double)n * (double)d * k < 1e5) threads = 1; /* not worth a thread */
+    uint64_t *seeds = dd_malloc((size_t)restarts, sizeof *seeds, err);
     float *xsq = dd_malloc(n, sizeof *xsq, err);
-    float *centers = dd_malloc((size_t)k * d, sizeof *centers, err);
-    int32_t *labels = dd_malloc(n, sizeof *labels, err);
-    int32_t *prev = dd_malloc(n, sizeof *prev, err);
-    w.dots = dd_malloc(n * (size_t)k, sizeof *w.dots, err);
-    w.csq = dd_malloc((size_t)k, sizeof *w.csq, err);
-    w.mind = dd_malloc(n, sizeof *w.mind, err);
-    w.sums = dd_malloc((size_t)k * d, sizeof *w.sums, err);
-    w.counts = dd_malloc((size_t)k, sizeof *w.counts, err);
-    out->centers = dd_malloc((size_t)k * d, sizeof *out->centers, err);
-    out->labels = dd_malloc(n, sizeof *out->labels, err);
+    restart_job jobs[MAX_THREADS];
+    memset(jobs, 0, sizeof jobs);
     int rc = -1;
-    if (!xsq || !centers || !labels || !prev || !w.dots || !w.csq || !w.mind || !w.sums || !w.counts ||
-        !out->centers || !out->labels)
-        goto done;
+    if (!seeds || !xsq) goto done;
+    for (int r = 0; r < restarts; r++) seeds[r] = dd_rng_next(rng);
     dd_row_sqnorms(X, n, d, xsq);
-    w.xsq = xsq;
     /* sklearn's tolerance: 1e-4 of the mean column variance. */
+    double *sum = dd_calloc(2 * d, sizeof *sum, err);
+    if (!sum) goto done;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            sum[j] += X[i * d + j];
+            sum[d + j] += (double)X[i * d + j] * X[i * d + j];
+        }
     double var = 0;
     for (size_t j = 0; j < d; j++) {
-        double s = 0, s2 = 0;
-        for (size_t i = 0; i < n; i++) {
-            s += X[i * d + j];
-            s2 += (double)X[i * d + j] * X[i * d + j];
-        }
-        double mean = s / (double)n;
-        var += s2 / (double)n - mean * mean;
+        double mean = sum[j] / (double)n;
+        var += sum[d + j] / (double)n - mean * mean;
     }
-    const double tol = 1e-4 * var / (double)d;
+    free(sum);
+    for (int t = 0; t < threads; t++) {
+        restart_job *j = &jobs[t];
+        j->w = (kmeans_work){.X = X, .n = n, .d = d, .k = k, .xsq = xsq};
+        j->seeds = seeds;
+        j->first = t;
+        j->step = threads;
+        j->restarts = restarts;
+        j->max_iter = max_iter;
+        j->tol = 1e-4 * var / (double)d;
+        j->inertia = INFINITY;
+        j->w.csq = dd_malloc((size_t)k, sizeof *j->w.csq, err);
+        j->w.mind = dd_malloc(n, sizeof *j->w.mind, err);
+        j->w.sums = dd_malloc((size_t)k * d, sizeof *j->w.sums, err);
+        j->w.counts = dd_malloc((size_t)k, sizeof *j->w.counts, err);
+        j->centers = dd_malloc((size_t)k * d, sizeof *j->centers, err);
+        j->labels = dd_malloc(n, sizeof *j->labels, err);
+        j->prev = dd_malloc(n, sizeof *j->prev, err);
+        j->best_centers = dd_malloc((size_t)k * d, sizeof *j->best_centers, err);
+        j->best_labels = dd_malloc(n, sizeof *j->best_labels, err);
+        if (!j->w.csq || !j->w.mind || !j->w.sums || !j->w.counts || !j->centers || !j->labels || !j->prev ||
+            !j->best_centers || !j->best_labels)
+            goto done;
+    }
+    pthread_t th[MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&th[t], NULL, run_restarts, &jobs[t]) != 0) break;
+        started = t;
+    }
+    /* Restarts of threads that could not start run here. */
+    for (int t = started + 1; t < threads; t++) run_restarts(&jobs[t]);
+    run_restarts(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    int best = -1;
+    for (int t = 0; t < threads; t++) {
+        if (jobs[t].failed) {
+            *err = jobs[t].err;
+            goto done;
+        }
+        if (best < 0 || jobs[t].inertia < jobs[best].inertia ||
+            (jobs[t].inertia == jobs[best].inertia && jobs[t].best_restart < jobs[best].best_restart))
+            best = t;
+    }
     out->k = k;
-    out->inertia = INFINITY;
-    for (int r = 0; r < restarts; r++) {
-        if (seed_plus_plus(&w, centers, rng, err)) goto done;
-        int it = 0;
-        assign(&w, centers, labels);
-        while (it < max_iter) {
-            it++;
-            double shift = update(&w, centers, labels);
-            memcpy(prev, labels, n * sizeof *prev);
-            assign(&w, centers, labels);
-            if (!memcmp(prev, labels, n * sizeof *prev) || shift <= tol) break;
-        }
-        double in = inertia(&w, centers, labels);
-        if (in < out->inertia) {
-            out->inertia = in;
-            out->iterations = it;
-            memcpy(out->centers, centers, (size_t)k * d * sizeof *centers);
-            memcpy(out->labels, labels, n * sizeof *labels);
-        }
-    }
+    out->inertia = jobs[best].inertia;
+    out->iterations = jobs[best].iterations;
+    out->centers = jobs[best].best_centers;
+    out->labels = jobs[best].best_labels;
+    jobs[best].best_centers = NULL;
+    jobs[best].best_labels = NULL;
     rc = 0;
 done:
+    for (int t = 0; t < threads; t++) free_job(&jobs[t]);
+    free(seeds);
     free(xsq);
-    free(centers);
-    free(labels);
-    free(prev);
-    free(w.dots);
-    free(w.csq);
-    free(w.mind);
-    free(w.sums);
-    free(w.counts);
-    if (rc) dd_kmeans_free(out);
     return rc;
 }

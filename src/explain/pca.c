@@ -2,18 +2,22 @@
  * solved exactly in double precision (the covariance d x d, or the Gram matrix n x n when there are fewer rows than
  * columns, through LAPACK dsyevr); large ones with the randomized range finder (Halko, Martinsson and Tropp 2011,
  * as sklearn's "randomized" solver: oversampling 10, 7 or 4 power iterations with QR re-orthonormalisation), which
- * touches X only through a few single-precision GEMMs and never copies it: centring is folded into the products. */
+ * touches X only through a few single-precision products and never centres it in memory: centring is folded into
+ * the products. Drawings are mostly background, so a sparse X is multiplied through its non-zeros (sparse.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "doodle/cluster.h"
 #include "explain/linalg.h"
+#include "explain/sparse.h"
 #include "util/alloc.h"
 
 /* Above this many multiply-adds for the covariance or Gram product, the randomized solver takes over. */
 #define EXACT_WORK_MAX 4e9
 #define OVERSAMPLE 10
+/* Below this share of non-zeros the randomized solver multiplies by the non-zeros only (src/explain/sparse.c). */
+#define SPARSE_DENSITY_MAX 0.3
 
 void dd_pca_free(dd_pca *p) {
     if (!p) return;
@@ -111,9 +115,24 @@ done:
     return rc;
 }
 
+/* out [n, l] = X w (w [d, l]), through the non-zeros when sp is not NULL. */
+static int mul(const float *X, const dd_csr *sp, size_t n, size_t d, const float *w, int l, float *out, dd_error *err) {
+    if (sp) return dd_csr_mul(sp, w, l, out, err);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, l, (int)d, 1.0f, X, (int)d, w, l, 0.0f, out, l);
+    return 0;
+}
+
+/* out [d, l] = X^T y (y [n, l]). */
+static int mul_t(const float *X, const dd_csr *sp, size_t n, size_t d, const float *y, int l, float *out,
+                 dd_error *err) {
+    if (sp) return dd_csr_mul_t(sp, y, l, out, err);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, l, (int)n, 1.0f, X, (int)d, y, l, 0.0f, out, l);
+    return 0;
+}
+
 /* Randomized: l directions (l <= min(n, d)); var [l] and axes [l, d] filled. q power iterations. */
-static int fit_randomized(const float *X, size_t n, size_t d, const float *mu, int l, int q, dd_rng *rng,
-                          double *var, float *axes, dd_error *err) {
+static int fit_randomized(const float *X, const dd_csr *sp, size_t n, size_t d, const float *mu, int l, int q,
+                          dd_rng *rng, double *var, float *axes, dd_error *err) {
     float *omega = dd_malloc(d * (size_t)l, sizeof *omega, err);
     float *y = dd_malloc(n * (size_t)l, sizeof *y, err);
     float *s = dd_malloc((size_t)l, sizeof *s, err);
@@ -131,22 +150,22 @@ static int fit_randomized(const float *X, size_t n, size_t d, const float *mu, i
     for (int it = 0;; it++) {
         /* y = Xc omega = X omega - 1 (mu^T omega) */
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)d, l, 1.0f, omega, l, mu, 1, 0.0f, s, 1);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, l, (int)d, 1.0f, X, (int)d, omega, l, 0.0f,
-                    y, l);
+        if (mul(X, sp, n, d, omega, l, y, err)) goto done;
         cblas_sger(CblasRowMajor, (int)n, l, -1.0f, ones, 1, s, 1, y, l);
         if (dd_orthonormalize(y, (int)n, l, err)) goto done;
         if (it == q) break;
         /* omega = Xc^T y = X^T y - mu (1^T y) */
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, l, 1.0f, y, l, ones, 1, 0.0f, s, 1);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, l, (int)n, 1.0f, X, (int)d, y, l, 0.0f, omega,
-                    l);
+        if (mul_t(X, sp, n, d, y, l, omega, err)) goto done;
         cblas_sger(CblasRowMajor, (int)d, l, -1.0f, mu, 1, s, 1, omega, l);
         if (dd_orthonormalize(omega, (int)d, l, err)) goto done;
     }
     /* b = y^T Xc = y^T X - (y^T 1) mu^T, then the eigenpairs of b b^T in double give the singular values and,
      * through b^T u / sigma, the axes. */
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, l, 1.0f, y, l, ones, 1, 0.0f, s, 1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l, (int)d, (int)n, 1.0f, y, l, X, (int)d, 0.0f, b, (int)d);
+    if (mul_t(X, sp, n, d, y, l, omega, err)) goto done; /* X^T y [d, l], transposed into b [l, d] */
+    for (size_t j = 0; j < d; j++)
+        for (int c = 0; c < l; c++) b[(size_t)c * d + j] = omega[j * (size_t)l + (size_t)c];
     cblas_sger(CblasRowMajor, l, (int)d, -1.0f, s, 1, mu, 1, b, (int)d);
     for (size_t i = 0; i < (size_t)l * d; i++) bd[i] = b[i];
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, l, (int)d, 1.0, bd, (int)d, 0.0, g, l);
@@ -185,6 +204,16 @@ static int fit_large(const float *X, size_t n, size_t d, dd_pca *p, int componen
     float *mu = dd_malloc(d, sizeof *mu, err);
     if (!mu) return -1;
     for (size_t j = 0; j < d; j++) mu[j] = (float)p->mean[j];
+    size_t nnz = 0;
+    for (size_t i = 0; i < n * d; i++) nnz += X[i] != 0.0f;
+    dd_csr csr, *sp = NULL;
+    if ((double)nnz < SPARSE_DENSITY_MAX * (double)n * (double)d) {
+        if (dd_csr_from_dense(X, n, d, &csr, err)) {
+            free(mu);
+            return -1;
+        }
+        sp = &csr;
+    }
     int rank = components > 0 ? components : 32, rc = -1;
     for (;;) {
         int l = rank + OVERSAMPLE;
@@ -192,7 +221,7 @@ static int fit_large(const float *X, size_t n, size_t d, dd_pca *p, int componen
         int q = (double)rank < 0.1 * (double)m ? 7 : 4;
         double *var = dd_malloc((size_t)l, sizeof *var, err);
         float *axes = dd_malloc((size_t)l * d, sizeof *axes, err);
-        if (!var || !axes || fit_randomized(X, n, d, mu, l, q, rng, var, axes, err)) {
+        if (!var || !axes || fit_randomized(X, sp, n, d, mu, l, q, rng, var, axes, err)) {
             free(var);
             free(axes);
             break;
@@ -212,6 +241,7 @@ static int fit_large(const float *X, size_t n, size_t d, dd_pca *p, int componen
         rank *= 2;
     }
     free(mu);
+    if (sp) dd_csr_free(sp);
     return rc;
 }
 

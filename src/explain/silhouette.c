@@ -31,6 +31,12 @@ static int sil_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, flo
 
 int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const *labels, const int *ks, int L,
                        float *const *per_point, double *const *per_cluster, double *means, dd_error *err) {
+    return dd_silhouette_sampled(X, n, d, labels, ks, L, NULL, 0, per_point, per_cluster, means, err);
+}
+
+int dd_silhouette_sampled(const float *X, size_t n, size_t d, const int32_t *const *labels, const int *ks, int L,
+                          const size_t *ref, size_t n_ref, float *const *per_point, double *const *per_cluster,
+                          double *means, dd_error *err) {
     int *offset = dd_malloc((size_t)L, sizeof *offset, err);
     if (!offset) return -1;
     int width = 0;
@@ -44,28 +50,43 @@ int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const 
                                ks[l] - 1);
             }
     }
+    /* The reference points: all of them, or the rows ref lists (gathered into R). */
+    const size_t nr = ref ? n_ref : n;
     sil_ctx c = {.width = width};
-    const size_t cells = n * (size_t)(width ? width : 1);
-    c.sums = dd_calloc(cells, sizeof *c.sums, err);
-    float *onehot = dd_calloc(cells, sizeof *onehot, err);
-    c.part = dd_malloc(DD_TILE_ROWS * (size_t)(width ? width : 1), sizeof *c.part, err);
-    int *size = dd_malloc((size_t)(width ? width : 1), sizeof *size, err);
+    const size_t w1 = (size_t)(width ? width : 1);
+    c.sums = dd_calloc(n * w1, sizeof *c.sums, err);
+    float *onehot = dd_calloc((nr ? nr : 1) * w1, sizeof *onehot, err);
+    float *R = ref ? dd_malloc((nr ? nr : 1) * d, sizeof *R, err) : NULL;
+    uint8_t *in_ref = dd_calloc(n ? n : 1, 1, err);
+    c.part = dd_malloc(DD_TILE_ROWS * w1, sizeof *c.part, err);
+    int *size = dd_malloc(w1, sizeof *size, err);
+    int *members = dd_calloc(w1, sizeof *members, err);
     int rc = -1;
-    if (!c.sums || !onehot || !c.part || !size) goto done;
+    if (!c.sums || !onehot || (ref && !R) || !in_ref || !c.part || !size || !members) goto done;
     for (int l = 0; l < L; l++)
         for (size_t i = 0; i < n; i++)
-            if (labels[l][i] >= 0) onehot[i * (size_t)width + (size_t)(offset[l] + labels[l][i])] = 1.0f;
+            if (labels[l][i] >= 0) members[offset[l] + labels[l][i]]++;
+    for (size_t r = 0; r < nr; r++) {
+        size_t i = ref ? ref[r] : r;
+        in_ref[i] = 1;
+        if (R) memcpy(R + r * d, X + i * d, d * sizeof *R);
+        for (int l = 0; l < L; l++)
+            if (labels[l][i] >= 0) onehot[r * (size_t)width + (size_t)(offset[l] + labels[l][i])] = 1.0f;
+    }
     c.onehot = onehot;
-    if (width > 0 && dd_pairwise_tiles(X, n, X, n, d, sil_visit, &c, err)) goto done;
+    if (width > 0 && nr > 0 && dd_pairwise_tiles(X, n, R ? R : X, nr, d, sil_visit, &c, err)) goto done;
+    /* cluster sizes among the reference points */
     memset(size, 0, (size_t)width * sizeof *size);
     for (int l = 0; l < L; l++)
-        for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < nr; r++) {
+            size_t i = ref ? ref[r] : r;
             if (labels[l][i] >= 0) size[offset[l] + labels[l][i]]++;
+        }
     for (int l = 0; l < L; l++) {
         const int k = ks[l];
-        const int *sz = size + offset[l];
+        const int *sz = size + offset[l], *all = members + offset[l];
         int nonempty = 0;
-        for (int q = 0; q < k; q++) nonempty += sz[q] > 0;
+        for (int q = 0; q < k; q++) nonempty += all[q] > 0;
         double total = 0;
         size_t counted = 0;
         if (per_cluster && per_cluster[l])
@@ -78,8 +99,9 @@ int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const 
             }
             const double *s = c.sums + i * (size_t)width + offset[l];
             double sil = 0;
-            if (sz[own] > 1 && nonempty > 1) {
-                double a = s[own] / (sz[own] - 1), b = INFINITY;
+            const int others = sz[own] - in_ref[i]; /* the reference points of its cluster, itself left out */
+            if (others > 0 && nonempty > 1) {
+                double a = s[own] / others, b = INFINITY;
                 for (int q = 0; q < k; q++)
                     if (q != own && sz[q] > 0 && s[q] / sz[q] < b) b = s[q] / sz[q];
                 double m = a > b ? a : b;
@@ -92,7 +114,7 @@ int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const 
         }
         if (per_cluster && per_cluster[l])
             for (int q = 0; q < k; q++)
-                per_cluster[l][q] = sz[q] > 0 && nonempty > 1 ? per_cluster[l][q] / sz[q] : NAN;
+                per_cluster[l][q] = all[q] > 0 && nonempty > 1 ? per_cluster[l][q] / all[q] : NAN;
         if (means) means[l] = nonempty > 1 && counted > 0 ? total / (double)counted : NAN;
     }
     rc = 0;
@@ -100,6 +122,9 @@ done:
     free(offset);
     free(c.sums);
     free(onehot);
+    free(R);
+    free(in_ref);
+    free(members);
     free(c.part);
     free(size);
     return rc;

@@ -1,0 +1,138 @@
+/* CSR products for the randomized PCA (src/explain/pca.c). Each thread takes a band of rows; for A^T Y each also
+ * sums into its own [d, l] block, added up at the end, so no two threads write the same memory. */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "explain/sparse.h"
+#include "util/alloc.h"
+
+#define MAX_THREADS 8
+
+void dd_csr_free(dd_csr *a) {
+    if (!a) return;
+    free(a->row);
+    free(a->col);
+    free(a->val);
+    memset(a, 0, sizeof *a);
+}
+
+int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error *err) {
+    memset(out, 0, sizeof *out);
+    if (d > UINT32_MAX) return dd_fail(err, DD_ERR_RANGE, "%zu columns are too many for a sparse matrix", d);
+    size_t nnz = 0;
+    for (size_t i = 0; i < n * d; i++) nnz += X[i] != 0.0f;
+    out->n = n;
+    out->d = d;
+    if (!(out->row = dd_malloc(n + 1, sizeof *out->row, err)) || !(out->col = dd_malloc(nnz ? nnz : 1, sizeof *out->col, err)) ||
+        !(out->val = dd_malloc(nnz ? nnz : 1, sizeof *out->val, err))) {
+        dd_csr_free(out);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        out->row[i] = k;
+        const float *x = X + i * d;
+        for (size_t j = 0; j < d; j++)
+            if (x[j] != 0.0f) {
+                out->col[k] = (uint32_t)j;
+                out->val[k++] = x[j];
+            }
+    }
+    out->row[n] = k;
+    return 0;
+}
+
+typedef struct job {
+    const dd_csr *a;
+    const float *in;
+    float *out;
+    int l;
+    size_t r0, r1;
+} job;
+
+static void *mul_band(void *p) {
+    const job *jb = p;
+    const dd_csr *a = jb->a;
+    const int l = jb->l;
+    for (size_t i = jb->r0; i < jb->r1; i++) {
+        float *o = jb->out + i * (size_t)l;
+        memset(o, 0, (size_t)l * sizeof *o);
+        for (size_t k = a->row[i]; k < a->row[i + 1]; k++) {
+            const float v = a->val[k], *w = jb->in + (size_t)a->col[k] * (size_t)l;
+            for (int c = 0; c < l; c++) o[c] += v * w[c];
+        }
+    }
+    return NULL;
+}
+
+static void *mul_t_band(void *p) {
+    const job *jb = p;
+    const dd_csr *a = jb->a;
+    const int l = jb->l;
+    memset(jb->out, 0, a->d * (size_t)l * sizeof *jb->out);
+    for (size_t i = jb->r0; i < jb->r1; i++) {
+        const float *y = jb->in + i * (size_t)l;
+        for (size_t k = a->row[i]; k < a->row[i + 1]; k++) {
+            const float v = a->val[k];
+            float *o = jb->out + (size_t)a->col[k] * (size_t)l;
+            for (int c = 0; c < l; c++) o[c] += v * y[c];
+        }
+    }
+    return NULL;
+}
+
+static int thread_count(size_t n) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int t = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    return n < 1024 ? 1 : t;
+}
+
+/* Runs fn on t bands of rows split by non-zeros (not by rows), the first on this thread. */
+static int run_bands(const dd_csr *a, void *(*fn)(void *), job *jobs, int t, dd_error *err) {
+    size_t nnz = a->row[a->n], r = 0;
+    for (int b = 0; b < t; b++) {
+        jobs[b].r0 = r;
+        size_t target = nnz / (size_t)t * (size_t)(b + 1);
+        while (r < a->n && (b == t - 1 || a->row[r] < target)) r++;
+        jobs[b].r1 = b == t - 1 ? a->n : r;
+    }
+    pthread_t th[MAX_THREADS];
+    int started = 0, rc = 0;
+    for (int b = 1; b < t; b++) {
+        if (pthread_create(&th[b], NULL, fn, &jobs[b]) != 0) {
+            rc = dd_fail(err, DD_ERR_NOMEM, "cannot start a thread");
+            break;
+        }
+        started = b;
+    }
+    if (rc == 0) fn(&jobs[0]);
+    for (int b = 1; b <= started; b++) pthread_join(th[b], NULL);
+    return rc;
+}
+
+int dd_csr_mul(const dd_csr *a, const float *w, int l, float *out, dd_error *err) {
+    int t = thread_count(a->n);
+    job jobs[MAX_THREADS];
+    for (int b = 0; b < t; b++) jobs[b] = (job){.a = a, .in = w, .out = out, .l = l};
+    return run_bands(a, mul_band, jobs, t, err);
+}
+
+int dd_csr_mul_t(const dd_csr *a, const float *y, int l, float *out, dd_error *err) {
+    int t = thread_count(a->n);
+    job jobs[MAX_THREADS];
+    float *part = t > 1 ? dd_malloc((size_t)(t - 1) * a->d * (size_t)l, sizeof *part, err) : NULL;
+    if (t > 1 && !part) return -1;
+    for (int b = 0; b < t; b++)
+        jobs[b] = (job){.a = a, .in = y, .out = b == 0 ? out : part + (size_t)(b - 1) * a->d * (size_t)l, .l = l};
+    int rc = run_bands(a, mul_t_band, jobs, t, err);
+    if (rc == 0)
+        for (int b = 1; b < t; b++) {
+            const float *p = jobs[b].out;
+            for (size_t i = 0; i < a->d * (size_t)l; i++) out[i] += p[i];
+        }
+    free(part);
+    return rc;
+}
