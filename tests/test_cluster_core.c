@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "doodle/cluster.h"
+#include "explain/silhouette.h"
 #include "testutil.h"
 
 /* n points in d dimensions around `blobs` centres 10 units apart on the first axes, uniform noise +-0.5. */
@@ -145,6 +146,33 @@ static void test_silhouette(void) {
     CHECK(dd_silhouette(X, 4, 1, bad, 2, s, per, &mean, &err) == -1, "label 5 of 2 clusters accepted");
 }
 
+/* Silhouettes against every other reference point equal the exact ones; against a sample of a quarter, close. */
+static void test_silhouette_sampled(dd_rng *rng) {
+    const size_t n = 2000, d = 4;
+    int32_t truth[2000];
+    float *X = blobs(n, d, 3, rng, truth);
+    for (size_t i = 0; i < n; i++) X[i * d + 3] += (float)(4 * dd_rng_uniform(rng)); /* blobs that touch */
+    static size_t ref[2000];
+    static float exact[2000], approx[2000];
+    const int32_t *labels[1] = {truth};
+    int k = 3;
+    double mean_exact, mean_all, mean_quarter;
+    float *pe[1] = {exact}, *pa[1] = {approx};
+    dd_error err;
+    CHECK(dd_silhouette_many(X, n, d, labels, &k, 1, pe, NULL, &mean_exact, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < n; i++) ref[i] = i;
+    CHECK(dd_silhouette_sampled(X, n, d, labels, &k, 1, ref, n, pa, NULL, &mean_all, &err) == 0, "%s", err.msg);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(exact[i] - approx[i]));
+    /* the same up to rounding: a copied reference row is not exactly at distance 0 from itself */
+    CHECK(worst < 1e-3 && fabs(mean_all - mean_exact) < 1e-4, "all references: %g", worst);
+    for (size_t i = 0; i < n / 4; i++) ref[i] = 4 * i + 1;
+    CHECK(dd_silhouette_sampled(X, n, d, labels, &k, 1, ref, n / 4, pa, NULL, &mean_quarter, &err) == 0, "%s", err.msg);
+    CHECK(fabs(mean_quarter - mean_exact) < 0.01, "a quarter of the references: mean %g, exact %g", mean_quarter,
+          mean_exact);
+    free(X);
+}
+
 static void test_pipeline_refusals(dd_rng *rng) {
     const size_t n = 40, d = 6;
     int32_t truth[40];
@@ -180,6 +208,7 @@ int main(void) {
     test_pca_randomized(&rng);
     test_kmeans_dbscan(&rng);
     test_silhouette();
+    test_silhouette_sampled(&rng);
     test_pipeline_refusals(&rng);
     return test_finish("test_cluster_core");
 }
