@@ -182,6 +182,35 @@ static void check_maxpool(dd_pool *pool, int batch, int channels, int h, int w, 
     free(x), free(ref), free(fast), free(a_ref), free(a), free(dout), free(din_ref), free(din);
 }
 
+/* BatchNorm -> ReLU -> MaxPool backward fused, against the three reference backward passes in a row. */
+static void check_bn_relu_pool(dd_pool *pool, int batch, int channels, int h, int w, int size) {
+    int oh = dd_maxpool_out_size(h, size, size), ow = dd_maxpool_out_size(w, size, size), threads = dd_pool_threads(pool);
+    size_t n = (size_t)batch * channels * h * w, n_out = (size_t)batch * channels * oh * ow;
+    float *x = random_floats(n, -2, 3), *gamma = random_floats(channels, 0.5f, 1.5f),
+          *beta = random_floats(channels, -0.5f, 0.5f), *rm = random_floats(channels, 0, 1),
+          *rv = random_floats(channels, 1, 2), *y = random_floats(n, 0, 1), *pooled = random_floats(n_out, 0, 1);
+    float mean[64], istd[64];
+    int32_t *a = malloc(sizeof *a * n_out);
+    if (!a) abort();
+    dd_batchnorm_forward_train(y, mean, istd, x, gamma, beta, rm, rv, batch, channels, h * w, 0.9f, 1e-3f);
+    dd_relu_forward(y, y, n);
+    dd_maxpool_forward(pooled, a, y, batch, channels, h, w, size, size);
+    float *dout = random_floats(n_out, -1, 1), *g = random_floats(n, 0, 1), *din_ref = random_floats(n, 0, 1),
+          *din = random_floats(n, 0, 1);
+    float *dg_ref = random_floats(channels, -1, 1), *dg = copy(dg_ref, channels), *db_ref = random_floats(channels, -1, 1),
+          *db = copy(db_ref, channels);
+    dd_maxpool_backward(g, dout, a, batch, channels, h, w, oh, ow);
+    dd_relu_backward(g, g, y, n);
+    dd_batchnorm_backward(din_ref, dg_ref, db_ref, g, x, gamma, mean, istd, batch, channels, h * w);
+    dd_fast_bn_relu_pool_backward(pool, din, dg, db, dout, pooled, a, x, gamma, mean, istd, batch, channels, h, w,
+                                  size);
+    SAME("bn-relu-pool din", din, din_ref, n, "batch %d, %dx%d pool %d, %d threads", batch, h, w, size, threads);
+    SAME("bn-relu-pool dgamma", dg, dg_ref, channels, "%d threads", threads);
+    SAME("bn-relu-pool dbeta", db, db_ref, channels, "%d threads", threads);
+    free(x), free(gamma), free(beta), free(rm), free(rv), free(y), free(pooled), free(a), free(dout), free(g);
+    free(din_ref), free(din), free(dg_ref), free(dg), free(db_ref), free(db);
+}
+
 int main(void) {
     dd_rng_seed(&rng, 2024);
     dd_error err;
@@ -201,6 +230,8 @@ int main(void) {
             check_maxpool(pool, batch, 3, 13, 17, 2, 2);
             check_maxpool(pool, batch, 2, 61, 95, 4, 4);            /* lenet's floor rule: 61 -> 15 */
             check_maxpool(pool, batch, 2, 9, 11, 3, 2);             /* overlapping windows */
+            check_bn_relu_pool(pool, batch, 4, 12, 10, 2);
+            check_bn_relu_pool(pool, batch, 3, 13, 11, 4);          /* rows and columns past the last window */
         }
         size_t n = 1001;
         float *x = random_floats(n, -1, 1), *ref = random_floats(n, 0, 1), *fast = copy(x, n);

@@ -59,6 +59,16 @@ void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const f
 void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
                               int channels, int in_h, int in_w, int pool_size, int stride);
 
+/* Backward through BatchNorm -> ReLU -> MaxPool (stride = pool size) in one go, from the gradient of the pool's
+ * output to that of the BatchNorm's input: the ReLU's and the pool's gradients are never written out. Every pool
+ * window passes its gradient to one input (its maximum, when that is positive), so the BatchNorm sums need only
+ * the pool's outputs and the inputs at the maxima, and the input gradient is one pass over the maps.
+ * dout, pool_out, argmax [B, C, OH, OW]; x (the BatchNorm's input) and din [B, C, H, W]; din may be NULL. */
+void dd_fast_bn_relu_pool_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
+                                   const float *pool_out, const int32_t *argmax, const float *x, const float *gamma,
+                                   const float *mean, const float *inv_std, int batch, int channels, int in_h,
+                                   int in_w, int pool_size);
+
 /* ReLU over n values (in place allowed) and its backward. */
 void dd_fast_relu_forward(dd_pool *pool, float *out, const float *in, size_t n);
 void dd_fast_relu_backward(dd_pool *pool, float *din, const float *dout, const float *out, size_t n);

@@ -275,6 +275,13 @@ const float *dd_model_forward_train(dd_model *m, dd_workspace *ws, const float *
     return forward(m, m, ws, x, batch, rng);
 }
 
+/* Layer i is a tiling max-pool over a BatchNorm whose ReLU is fused into it: backward can take all three at once. */
+static int bn_relu_pool(const dd_model_spec *s, const dd_workspace *ws, int i) {
+    const dd_layer_spec *l = &s->layers[i];
+    return l->kind == DD_LAYER_MAXPOOL && l->u.pool.stride == l->u.pool.size && i >= 2 &&
+           ws->layers[i - 1].fused_away && s->layers[i - 2].kind == DD_LAYER_BATCHNORM && ws->layers[i - 2].fused_relu;
+}
+
 float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, int batch, float *grads) {
     const dd_model_spec *s = m->spec;
     dd_pool *pool = ws->pool;
@@ -313,6 +320,22 @@ float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labe
             swap = 0; /* the gradient stays where it is */
             break;
         case DD_LAYER_MAXPOOL:
+            if (bn_relu_pool(s, ws, i)) { /* through the ReLU and the BatchNorm below in one pass */
+                const int bi = i - 2;
+                const dd_layer_spec *bn = &s->layers[bi];
+                const layer_ws *bw = &ws->layers[bi];
+                float *dbn = bi ? other : NULL;
+                dd_fast_bn_relu_pool_backward(pool, dbn, grads + bn->weight.offset, grads + bn->bias.offset, g, w->out,
+                                              w->argmax, bi ? ws->layers[bi - 1].out : ws->input,
+                                              P + bn->weight.offset, bw->mean, bw->inv_std, batch, l->in.c, l->in.h,
+                                              l->in.w, l->u.pool.size);
+                if (dbn) {
+                    other = g;
+                    g = dbn;
+                }
+                i = bi; /* the ReLU and the BatchNorm are done */
+                continue;
+            }
             if (din)
                 dd_fast_maxpool_backward(pool, din, g, w->argmax, batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
                                          l->u.pool.stride);
