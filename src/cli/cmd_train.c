@@ -35,7 +35,7 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --no-augment       no rotation/scale/shift/line-width jitter of the training drawings\n"
             "      --patience N       stop after N epochs without a better test accuracy (default: never)\n"
             "      --seed S           weights, order, augmentation and dropout (default %llu)\n"
-            "      --threads N        BLAS threads (default %d)\n"
+            "      --threads N        threads (default %d: every core; the same seed and count give the same bits)\n"
             "      --resume           continue RUNDIR's run from its checkpoint (its options are kept; --epochs\n"
             "                         may extend it)\n"
             "      --no-report        do not write RUNDIR/report.html at the end\n"

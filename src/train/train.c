@@ -2,11 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "doodle/train.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -17,6 +17,12 @@
 #include "train/checkpoint.h"
 #include "train/history.h"
 #include "util/alloc.h"
+
+/* Every core by default (at most 64): the same seed gives the same bits on machines with the same count. */
+static int online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
 
 dd_train_opts dd_train_defaults(void) {
     dd_train_opts o = {
@@ -32,7 +38,7 @@ dd_train_opts dd_train_defaults(void) {
         .min_lr = 1e-5f,
         .augment = true,
         .seed = 1,
-        .threads = 2,
+        .threads = online_cpus(),
         .patience = 0,
     };
     return o;
