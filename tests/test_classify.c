@@ -93,10 +93,12 @@ static void test_bitmap(const char *model_path) {
 static void test_strokes(const char *model_path, const char *kind) {
     dd_error err;
     dd_classifier *c = dd_classifier_open(model_path, &err);
+    dd_classifier *c2 = dd_classifier_open(model_path, &err); /* the same on 2 threads */
     dd_model *m = dd_model_load(model_path, &err);
-    CHECK(c && m, "%s", err.msg);
-    if (!c || !m) {
+    CHECK(c && c2 && m && dd_classifier_set_threads(c2, 2, &err) == 0, "%s", err.msg);
+    if (!c || !c2 || !m) {
         dd_classifier_close(c);
+        dd_classifier_close(c2);
         dd_model_free(m);
         return;
     }
@@ -121,6 +123,12 @@ static void test_strokes(const char *model_path, const char *kind) {
         CHECK(dd_classify_strokes(c, &d, a, 3, &err) == 3, "%s", err.msg);
         CHECK(dd_classify_bitmap(c, img, h, w, b, 3, &err) == 3, "%s", err.msg);
         CHECK(same_predictions(a, b, 3), "%s line %llu", path, (unsigned long long)dd_stroke_reader_record(rd));
+        /* 2 threads split the image's pixels, so sums run in another order: the same answer, not the same bits */
+        CHECK(dd_classify_strokes(c2, &d, b, 3, &err) == 3, "%s", err.msg);
+        CHECK(a[0].index == b[0].index && fabsf(a[0].probability - b[0].probability) < 1e-5f &&
+                  fabsf(a[2].probability - b[2].probability) < 1e-5f,
+              "2 threads: %s line %llu: %s %.7f vs %s %.7f", path, (unsigned long long)dd_stroke_reader_record(rd),
+              a[0].name, a[0].probability, b[0].name, b[0].probability);
         n_drawings++;
     }
     CHECK(n_drawings > 20, "%d drawings", n_drawings);
@@ -132,6 +140,7 @@ static void test_strokes(const char *model_path, const char *kind) {
     dd_stroke_reader_close(rd);
     free(img);
     dd_renderer_free(r);
+    dd_classifier_close(c2);
     dd_model_free(m);
     dd_classifier_close(c);
 }

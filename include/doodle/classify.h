@@ -39,6 +39,10 @@ typedef struct dd_prediction {
 dd_classifier *dd_classifier_open(const char *model_path, dd_error *err);
 void dd_classifier_close(dd_classifier *c);
 
+/* Splits each classification across `threads` threads owned by the classifier (default 1): lower latency for
+ * one drawing at a time. To classify many drawings in parallel, open one classifier per thread instead. */
+int dd_classifier_set_threads(dd_classifier *c, int threads, dd_error *err);
+
 int dd_classifier_class_count(const dd_classifier *c);
 /* NULL when i is out of range. */
 const char *dd_classifier_class_name(const dd_classifier *c, int i);

@@ -60,6 +60,10 @@ void dd_classifier_close(dd_classifier *c) {
     free(c);
 }
 
+int dd_classifier_set_threads(dd_classifier *c, int threads, dd_error *err) {
+    return dd_workspace_set_threads(c->ws, threads, err);
+}
+
 int dd_classifier_class_count(const dd_classifier *c) { return c->model->spec->classes; }
 
 const char *dd_classifier_class_name(const dd_classifier *c, int i) {
