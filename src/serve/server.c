@@ -4,12 +4,15 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@ struct serve_server {
     struct MHD_Daemon *daemon;
     serve_engine *engine;
     char *report_path; /* RUNDIR/report.html, or NULL */
+    bool loopback;     /* bound to a loopback address: only loopback Host names are answered */
     char url[300];
 };
 
@@ -58,6 +62,29 @@ static route route_of(const char *url) {
     if (!strcmp(url, "/report")) return ROUTE_REPORT;
     if (serve_asset_find(url)) return ROUTE_ASSET;
     return ROUTE_NONE;
+}
+
+/* True when a Host header names this machine's loopback ("localhost", 127.x.x.x, [::1], with or without a port).
+ * A server on loopback answers only those, so that a web page elsewhere cannot reach it by pointing a DNS name at
+ * 127.0.0.1 (DNS rebinding). */
+static bool host_is_loopback(const char *host) {
+    char name[256];
+    size_t n;
+    if (host[0] == '[') {
+        const char *end = strchr(host, ']');
+        if (!end) return false;
+        n = (size_t)(end - host - 1);
+        host++;
+    } else {
+        const char *colon = strchr(host, ':');
+        n = colon ? (size_t)(colon - host) : strlen(host);
+    }
+    if (n == 0 || n >= sizeof name) return false;
+    memcpy(name, host, n);
+    name[n] = '\0';
+    if (!strcasecmp(name, "localhost") || !strcmp(name, "::1")) return true;
+    struct in_addr a;
+    return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 /* ---- responses ---- */
@@ -258,6 +285,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!rq) {
         if (!(rq = calloc(1, sizeof *rq))) return MHD_NO;
         *req_cls = rq;
+        const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        if (s->loopback && host && !host_is_loopback(host))
+            return send_error(conn, rq, 403, "this server answers only requests to localhost, not to %.100s", host);
         route rt = route_of(url);
         if (rt == ROUTE_PREDICT || rt == ROUTE_EXPLAIN) {
             if (strcmp(method, "POST")) return send_not_allowed(conn, rq, method, url, "POST");
@@ -353,6 +383,8 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
     if (getnameinfo((struct sockaddr *)&addr, addr_len, numeric, sizeof numeric, NULL, 0, NI_NUMERICHOST))
         snprintf(numeric, sizeof numeric, "%s", host);
     bool v6 = addr.ss_family == AF_INET6;
+    s->loopback = v6 ? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr)
+                     : (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
     snprintf(s->url, sizeof s->url, "http://%s%s%s:%u/", v6 ? "[" : "", numeric, v6 ? "]" : "", port);
     return s;
 fail:

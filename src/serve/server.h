@@ -6,7 +6,8 @@
  *   POST /api/predict[?top=K]    a drawing -> the top K guesses (default 5) and the image the model saw
  *   POST /api/explain            a drawing -> guesses, saliency and activations of the top guess
  *   GET  /report                 RUNDIR/report.html when --run is given (a fixed path; 404 when missing)
- * No request names a file: the only file ever read after start-up is RUNDIR/report.html. */
+ * No request names a file: the only file ever read after start-up is RUNDIR/report.html. Bound to loopback, the
+ * server answers only requests whose Host is a loopback name (403 otherwise: no DNS rebinding). */
 #ifndef DOODLE_SERVE_SERVER_H
 #define DOODLE_SERVE_SERVER_H
 

@@ -193,6 +193,11 @@ get 405 "PUT /api/predict" /api/predict -X PUT -d '{}'
 post 405 "POST /healthz" /healthz "$tmp/cat1.json"
 get 404 "POST to an unknown path" /nope -X POST -d '{}'
 get 200 "HEAD /" / -I
+# on loopback, only loopback names are answered (a page elsewhere cannot reach it by DNS rebinding)
+get 403 "a request for another host name" /api/model -H 'Host: evil.example:8080'
+get 403 "another host name without a port" / -H 'Host: attacker.test'
+get 200 "Host: localhost" /api/model -H "Host: localhost:$port"
+get 200 "Host: 127.0.0.2" /healthz -H 'Host: 127.0.0.2'
 
 # --- raw connections: a body cut short, garbage instead of HTTP, a slow client ---
 exec 3<>"/dev/tcp/127.0.0.1/$port"
