@@ -16,9 +16,10 @@
 
 typedef struct dbscan_ctx {
     float eps2;
+    size_t n;
     int *count;          /* [n] neighbours within eps, self included */
     const uint8_t *core; /* [n] */
-    int32_t *parent;     /* [n] union-find forest over core points */
+    int32_t *parent;     /* [threads, n] a union-find forest over core points per thread, merged into the first */
     const size_t *rows;  /* pass 3: dataset index of each row of A */
     int32_t *labels;
 } dbscan_ctx;
@@ -31,8 +32,9 @@ static int32_t find(int32_t *parent, int32_t i) {
     return i;
 }
 
-static int count_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
+static int count_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     (void)j0;
+    (void)thread;
     dbscan_ctx *c = vctx;
     for (size_t a = 0; a < bi; a++) {
         const float *row = tile + a * bj;
@@ -43,8 +45,16 @@ static int count_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, f
     return 0;
 }
 
-static int union_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
+/* Joins the trees of i and j, the smaller index becoming the root: a root is its cluster's lowest core point. */
+static void join(int32_t *parent, int32_t i, int32_t j) {
+    int32_t ri = find(parent, i), rj = find(parent, j);
+    if (ri < rj) parent[rj] = ri;
+    else if (rj < ri) parent[ri] = rj;
+}
+
+static int union_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     dbscan_ctx *c = vctx;
+    int32_t *parent = c->parent + (size_t)thread * c->n;
     if (j0 + bj <= i0) return 0; /* every pair is seen twice: take the half with j > i */
     for (size_t a = 0; a < bi; a++) {
         size_t i = i0 + a;
@@ -53,17 +63,14 @@ static int union_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, f
         size_t b = i + 1 > j0 ? i + 1 - j0 : 0;
         for (; b < bj; b++) {
             if (row[b] > c->eps2 || !c->core[j0 + b]) continue;
-            int32_t ri = find(c->parent, (int32_t)i), rj = find(c->parent, (int32_t)(j0 + b));
-            if (ri == rj) continue;
-            /* The smaller index becomes the root, so a root is its cluster's lowest core point. */
-            if (ri < rj) c->parent[rj] = ri;
-            else c->parent[ri] = rj;
+            join(parent, (int32_t)i, (int32_t)(j0 + b));
         }
     }
     return 0;
 }
 
-static int border_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
+static int border_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
+    (void)thread;
     dbscan_ctx *c = vctx;
     for (size_t a = 0; a < bi; a++) {
         int32_t *label = &c->labels[c->rows[i0 + a]];
@@ -82,13 +89,19 @@ static int cluster_cores(const float *X, size_t n, size_t d, dbscan_ctx *c, cons
                          dd_error *err) {
     c->core = core;
     c->labels = labels;
-    c->parent = dd_malloc(n ? n : 1, sizeof *c->parent, err);
+    const int threads = dd_pairwise_threads();
+    c->n = n;
+    c->parent = dd_malloc((size_t)threads * (n ? n : 1), sizeof *c->parent, err);
     size_t *rows = dd_malloc(n ? n : 1, sizeof *rows, err);
     float *border = NULL;
     int rc = -1;
     if (!c->parent || !rows) goto done;
-    for (size_t i = 0; i < n; i++) c->parent[i] = (int32_t)i;
-    if (dd_pairwise_tiles(X, n, X, n, d, union_visit, c, err)) goto done;
+    for (int t = 0; t < threads; t++)
+        for (size_t i = 0; i < n; i++) c->parent[(size_t)t * n + i] = (int32_t)i;
+    if (dd_pairwise_tiles(X, n, X, n, d, 1, union_visit, c, err)) goto done;
+    /* Connectivity is the union of every thread's edges: join each point to its root in the other forests. */
+    for (int t = 1; t < threads; t++)
+        for (size_t i = 0; i < n; i++) join(c->parent, (int32_t)i, find(c->parent + (size_t)t * n, (int32_t)i));
     int clusters = 0;
     for (size_t i = 0; i < n; i++) labels[i] = -1;
     for (size_t i = 0; i < n; i++) {
@@ -103,7 +116,7 @@ static int cluster_cores(const float *X, size_t n, size_t d, dbscan_ctx *c, cons
         if (!(border = dd_malloc(nb * d, sizeof *border, err))) goto done;
         for (size_t r = 0; r < nb; r++) memcpy(border + r * d, X + rows[r] * d, d * sizeof *border);
         c->rows = rows;
-        if (dd_pairwise_tiles(border, nb, X, n, d, border_visit, c, err)) goto done;
+        if (dd_pairwise_tiles(border, nb, X, n, d, 1, border_visit, c, err)) goto done;
     }
     rc = clusters;
 done:
@@ -133,7 +146,7 @@ int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, i
     uint8_t *core = dd_malloc(n ? n : 1, 1, err);
     c.count = dd_calloc(n ? n : 1, sizeof *c.count, err);
     int rc = -1;
-    if (core && c.count && !dd_pairwise_tiles(X, n, X, n, d, count_visit, &c, err)) {
+    if (core && c.count && !dd_pairwise_tiles(X, n, X, n, d, 1, count_visit, &c, err)) {
         for (size_t i = 0; i < n; i++) core[i] = c.count[i] >= min_samples;
         rc = cluster_cores(X, n, d, &c, core, labels, err);
     }

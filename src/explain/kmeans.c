@@ -26,6 +26,8 @@ typedef struct kmeans_work {
     size_t n, d;
     int k;
     const float *xsq; /* [n] */
+    float *ct;        /* [d, k] the centres transposed */
+    float *dot;       /* [k] */
     float *csq;       /* [k] */
     float *mind;      /* [n] squared distance to the chosen centre */
     double *sums;     /* [k, d] */
@@ -100,24 +102,33 @@ static int seed_plus_plus(const kmeans_work *w, float *centers, dd_rng *rng, dd_
 }
 
 /* Labels every point with its nearest centre; mind gets the squared distances. Plain loops, not BLAS: restarts
- * run on several threads at once, and k x d is small. */
+ * run on several threads at once, and k x d is small. The centres are transposed ([d, k]) so that the k dot
+ * products of a point advance together, which the compiler vectorises (a single dot product is a reduction it may
+ * not reorder). */
 static void assign(const kmeans_work *w, const float *centers, int32_t *labels) {
     const size_t n = w->n, d = w->d;
     const int k = w->k;
+    float *restrict ct = w->ct, *restrict dot = w->dot;
     for (int c = 0; c < k; c++) {
         float s = 0;
-        for (size_t j = 0; j < d; j++) s += centers[(size_t)c * d + j] * centers[(size_t)c * d + j];
+        for (size_t j = 0; j < d; j++) {
+            float v = centers[(size_t)c * d + j];
+            s += v * v;
+            ct[j * (size_t)k + (size_t)c] = v;
+        }
         w->csq[c] = s;
     }
     for (size_t i = 0; i < n; i++) {
         const float *x = w->X + i * d;
+        for (int c = 0; c < k; c++) dot[c] = 0;
+        for (size_t j = 0; j < d; j++) {
+            const float xj = x[j], *restrict row = ct + j * (size_t)k;
+            for (int c = 0; c < k; c++) dot[c] += xj * row[c];
+        }
         int best = 0;
         float bd = INFINITY;
         for (int c = 0; c < k; c++) {
-            const float *ctr = centers + (size_t)c * d;
-            float dot = 0;
-            for (size_t j = 0; j < d; j++) dot += x[j] * ctr[j];
-            float v = w->csq[c] - 2 * dot;
+            float v = w->csq[c] - 2 * dot[c];
             if (v < bd) {
                 bd = v;
                 best = c;
@@ -234,6 +245,8 @@ static void *run_restarts(void *p) {
 }
 
 static void free_job(restart_job *j) {
+    free(j->w.ct);
+    free(j->w.dot);
     free(j->w.csq);
     free(j->w.mind);
     free(j->w.sums);
@@ -294,6 +307,8 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
         j->tol = 1e-4 * var / (double)d;
         j->inertia = INFINITY;
         j->w.csq = dd_malloc((size_t)k, sizeof *j->w.csq, err);
+        j->w.ct = dd_malloc((size_t)k * d, sizeof *j->w.ct, err);
+        j->w.dot = dd_malloc((size_t)k, sizeof *j->w.dot, err);
         j->w.mind = dd_malloc(n, sizeof *j->w.mind, err);
         j->w.sums = dd_malloc((size_t)k * d, sizeof *j->w.sums, err);
         j->w.counts = dd_malloc((size_t)k, sizeof *j->w.counts, err);
@@ -302,7 +317,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
         j->prev = dd_malloc(n, sizeof *j->prev, err);
         j->best_centers = dd_malloc((size_t)k * d, sizeof *j->best_centers, err);
         j->best_labels = dd_malloc(n, sizeof *j->best_labels, err);
-        if (!j->w.csq || !j->w.mind || !j->w.sums || !j->w.counts || !j->centers || !j->labels || !j->prev ||
+        if (!j->w.csq || !j->w.ct || !j->w.dot || !j->w.mind || !j->w.sums || !j->w.counts || !j->centers || !j->labels || !j->prev ||
             !j->best_centers || !j->best_labels)
             goto done;
     }

@@ -14,8 +14,9 @@ typedef struct knn_ctx {
     float *best; /* [n, k] the k smallest squared distances of each row, increasing */
 } knn_ctx;
 
-static int knn_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
+static int knn_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     (void)j0;
+    (void)thread;
     knn_ctx *c = vctx;
     const int k = c->k;
     for (size_t a = 0; a < bi; a++) {
@@ -43,7 +44,7 @@ int dd_kth_neighbor_distances(const float *X, size_t n, size_t d, int k, float *
     knn_ctx c = {.k = k, .best = dd_malloc(n * (size_t)k, sizeof(float), err)};
     if (!c.best) return -1;
     for (size_t i = 0; i < n * (size_t)k; i++) c.best[i] = INFINITY;
-    int rc = dd_pairwise_tiles(X, n, X, n, d, knn_visit, &c, err);
+    int rc = dd_pairwise_tiles(X, n, X, n, d, 1, knn_visit, &c, err);
     if (rc == 0)
         for (size_t i = 0; i < n; i++) kdist[i] = sqrtf(c.best[i * (size_t)k + (size_t)(k - 1)]);
     free(c.best);

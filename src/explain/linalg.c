@@ -1,5 +1,8 @@
 /* Small wrappers over LAPACK and BLAS for PCA, K-Means, DBSCAN and silhouettes. */
+#define _POSIX_C_SOURCE 200809L /* sysconf */
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "explain/linalg.h"
@@ -109,30 +112,72 @@ void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B,
 #define TILE_ROWS DD_TILE_ROWS
 #define TILE_COLS 4096
 
-int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, dd_tile_visit visit, void *ctx,
-                      dd_error *err) {
-    float *sqa = dd_malloc(na ? na : 1, sizeof *sqa, err);
-    float *sqb = dd_malloc(nb ? nb : 1, sizeof *sqb, err);
-    float *tile = dd_malloc((size_t)TILE_ROWS * TILE_COLS, sizeof *tile, err);
-    int rc = -1;
-    if (!sqa || !sqb || !tile) goto done;
-    dd_row_sqnorms(A, na, d, sqa);
-    dd_row_sqnorms(B, nb, d, sqb);
-    rc = 0;
-    for (size_t i0 = 0; i0 < na && !rc; i0 += TILE_ROWS) {
-        size_t bi = na - i0 < TILE_ROWS ? na - i0 : TILE_ROWS;
-        for (size_t j0 = 0; j0 < nb && !rc; j0 += TILE_COLS) {
-            size_t bj = nb - j0 < TILE_COLS ? nb - j0 : TILE_COLS;
-            dd_sqdist_tile(A + i0 * d, sqa + i0, bi, B + j0 * d, sqb + j0, bj, d, tile);
-            if (A == B)
+int dd_pairwise_threads(void) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus < 1 ? 1 : cpus > DD_PAIRWISE_MAX_THREADS ? DD_PAIRWISE_MAX_THREADS : (int)cpus;
+}
+
+typedef struct tiles_job {
+    const float *A, *B, *sqa, *sqb;
+    size_t na, nb, d;
+    dd_tile_visit visit;
+    void *ctx;
+    int thread, threads;
+    float *tile;
+    int rc;
+} tiles_job;
+
+/* Row blocks thread, thread + threads, ... against all of B. */
+static void *tiles_band(void *p) {
+    tiles_job *j = p;
+    const size_t d = j->d;
+    for (size_t i0 = (size_t)j->thread * TILE_ROWS; i0 < j->na && !j->rc; i0 += (size_t)j->threads * TILE_ROWS) {
+        size_t bi = j->na - i0 < TILE_ROWS ? j->na - i0 : TILE_ROWS;
+        for (size_t j0 = 0; j0 < j->nb && !j->rc; j0 += TILE_COLS) {
+            size_t bj = j->nb - j0 < TILE_COLS ? j->nb - j0 : TILE_COLS;
+            dd_sqdist_tile(j->A + i0 * d, j->sqa + i0, bi, j->B + j0 * d, j->sqb + j0, bj, d, j->tile);
+            if (j->A == j->B)
                 for (size_t a = 0; a < bi; a++)
-                    if (i0 + a >= j0 && i0 + a < j0 + bj) tile[a * bj + (i0 + a - j0)] = 0.0f;
-            rc = visit(ctx, i0, bi, j0, bj, tile);
+                    if (i0 + a >= j0 && i0 + a < j0 + bj) j->tile[a * bj + (i0 + a - j0)] = 0.0f;
+            j->rc = j->visit(j->ctx, j->thread, i0, bi, j0, bj, j->tile);
         }
     }
+    return NULL;
+}
+
+int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel,
+                      dd_tile_visit visit, void *ctx, dd_error *err) {
+    int threads = parallel ? dd_pairwise_threads() : 1;
+    size_t blocks = (na + TILE_ROWS - 1) / TILE_ROWS;
+    if ((size_t)threads > blocks) threads = blocks ? (int)blocks : 1;
+    float *sqa = dd_malloc(na ? na : 1, sizeof *sqa, err);
+    float *sqb = dd_malloc(nb ? nb : 1, sizeof *sqb, err);
+    float *tiles = dd_malloc((size_t)threads * TILE_ROWS * TILE_COLS, sizeof *tiles, err);
+    tiles_job jobs[DD_PAIRWISE_MAX_THREADS];
+    int rc = -1;
+    if (!sqa || !sqb || !tiles) goto done;
+    dd_row_sqnorms(A, na, d, sqa);
+    dd_row_sqnorms(B, nb, d, sqb);
+    /* Each thread calls BLAS on its own tiles: BLAS threads on top would only fight them (as in src/nn). */
+    if (threads > 1) openblas_set_num_threads(1);
+    for (int t = 0; t < threads; t++)
+        jobs[t] = (tiles_job){.A = A, .B = B, .sqa = sqa, .sqb = sqb, .na = na, .nb = nb, .d = d, .visit = visit,
+                              .ctx = ctx, .thread = t, .threads = threads,
+                              .tile = tiles + (size_t)t * TILE_ROWS * TILE_COLS};
+    pthread_t th[DD_PAIRWISE_MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&th[t], NULL, tiles_band, &jobs[t]) != 0) break;
+        started = t;
+    }
+    for (int t = started + 1; t < threads; t++) tiles_band(&jobs[t]); /* threads that could not start */
+    tiles_band(&jobs[0]);
+    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    rc = 0;
+    for (int t = 0; t < threads && !rc; t++) rc = jobs[t].rc;
 done:
     free(sqa);
     free(sqb);
-    free(tile);
+    free(tiles);
     return rc;
 }

@@ -31,13 +31,19 @@ int dd_orthonormalize(float *a, int rows, int cols, dd_error *err);
 void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj,
                     size_t d, float *out);
 
-/* Visits all squared distances between the rows of A [na, d] and B [nb, d] tile by tile: visit(ctx, i0, bi, j0,
- * bj, tile) with tile [bi, bj] holding rows i0.. of A against rows j0.. of B. When A and B are the same matrix,
- * the diagonal is exactly 0. The visitor may overwrite the tile. Stops at the first visit returning non-zero and returns it; -1 when out of memory. */
+/* Visits all squared distances between the rows of A [na, d] and B [nb, d] tile by tile: visit(ctx, thread, i0,
+ * bi, j0, bj, tile) with tile [bi, bj] holding rows i0.. of A against rows j0.. of B. When A and B are the same
+ * matrix, the diagonal is exactly 0. The visitor may overwrite the tile. With parallel, bands of rows of A go to
+ * dd_pairwise_threads() threads (thread 0..threads-1 is passed to the visitor, for its own scratch; a row of A is
+ * always visited by one thread), each calling BLAS single-threaded. Returns the first non-zero a visitor returned,
+ * -1 when out of memory. */
 #define DD_TILE_ROWS 256 /* the most rows of A in one tile */
-typedef int (*dd_tile_visit)(void *ctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile);
-int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, dd_tile_visit visit, void *ctx,
-                      dd_error *err);
+#define DD_PAIRWISE_MAX_THREADS 8
+typedef int (*dd_tile_visit)(void *ctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile);
+int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel,
+                      dd_tile_visit visit, void *ctx, dd_error *err);
+int dd_pairwise_threads(void);
+
 /* sq [n] = squared norms of the rows of X [n, d]. */
 void dd_row_sqnorms(const float *X, size_t n, size_t d, float *sq);
 

@@ -14,18 +14,19 @@
 typedef struct sil_ctx {
     int width;           /* sum of the k */
     const float *onehot; /* [n, width]: 1 at (j, offset of labelling l + label of j), noise rows 0 */
-    float *part;         /* [rows of a tile, width] */
+    float *part;         /* [threads, rows of a tile, width] */
     double *sums;        /* [n, width] summed distances from point i to each cluster of each labelling */
 } sil_ctx;
 
 /* Distances, then their sums per cluster for every labelling at once: one GEMM with the one-hot label matrix. */
-static int sil_visit(void *vctx, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
+static int sil_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     sil_ctx *c = vctx;
     for (size_t t = 0; t < bi * bj; t++) tile[t] = sqrtf(tile[t]);
+    float *part = c->part + (size_t)thread * DD_TILE_ROWS * (size_t)c->width;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bi, c->width, (int)bj, 1.0f, tile, (int)bj,
-                c->onehot + j0 * (size_t)c->width, c->width, 0.0f, c->part, c->width);
+                c->onehot + j0 * (size_t)c->width, c->width, 0.0f, part, c->width);
     double *sums = c->sums + i0 * (size_t)c->width;
-    for (size_t t = 0; t < bi * (size_t)c->width; t++) sums[t] += c->part[t];
+    for (size_t t = 0; t < bi * (size_t)c->width; t++) sums[t] += part[t];
     return 0;
 }
 
@@ -58,7 +59,7 @@ int dd_silhouette_sampled(const float *X, size_t n, size_t d, const int32_t *con
     float *onehot = dd_calloc((nr ? nr : 1) * w1, sizeof *onehot, err);
     float *R = ref ? dd_malloc((nr ? nr : 1) * d, sizeof *R, err) : NULL;
     uint8_t *in_ref = dd_calloc(n ? n : 1, 1, err);
-    c.part = dd_malloc(DD_TILE_ROWS * w1, sizeof *c.part, err);
+    c.part = dd_malloc((size_t)dd_pairwise_threads() * DD_TILE_ROWS * w1, sizeof *c.part, err);
     int *size = dd_malloc(w1, sizeof *size, err);
     int *members = dd_calloc(w1, sizeof *members, err);
     int rc = -1;
@@ -74,7 +75,7 @@ int dd_silhouette_sampled(const float *X, size_t n, size_t d, const int32_t *con
             if (labels[l][i] >= 0) onehot[r * (size_t)width + (size_t)(offset[l] + labels[l][i])] = 1.0f;
     }
     c.onehot = onehot;
-    if (width > 0 && nr > 0 && dd_pairwise_tiles(X, n, R ? R : X, nr, d, sil_visit, &c, err)) goto done;
+    if (width > 0 && nr > 0 && dd_pairwise_tiles(X, n, R ? R : X, nr, d, 1, sil_visit, &c, err)) goto done;
     /* cluster sizes among the reference points */
     memset(size, 0, (size_t)width * sizeof *size);
     for (int l = 0; l < L; l++)
