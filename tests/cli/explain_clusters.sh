@@ -3,7 +3,7 @@
 # the default set is exactly the misclassified list of `doodle eval`; the files (summary.json, labels.csv,
 # composition.csv, montages, scatter plots) agree with each other; --set class=/predicted=, --k, --eps; the same
 # seed gives the same labels; an empty set (exit 0, no pictures); more clusters than drawings, a model that does not
-# fit the data and an unknown class give clear messages.
+# fit the data (classes, input size) and an unknown class give clear messages; the study's 66x100 input works.
 name=explain_clusters
 source "$(dirname "$0")/common.bash"
 sample=${DOODLE_SAMPLE_DIR:-$(dirname "$0")/../../data/sample}
@@ -102,4 +102,18 @@ grep -q "class" "$tmp/err" || fail "mismatch: $(cat "$tmp/err")"
 expect_status 1 "unknown class" "$doodle" explain clusters -m "$model" -d "$tmp/s.dset" -o "$tmp/zebra" --set class=zebra
 grep -q "'zebra' is not one of the model's classes" "$tmp/err" || fail "unknown class: $(cat "$tmp/err")"
 expect_status 1 "missing model" "$doodle" explain clusters -m "$tmp/nope.safetensors" -d "$tmp/s.dset" -o "$tmp/nope"
+
+# --- the study's 66x100 input: an untrained `seed` model from test_eval's fixture, on strokes and on 28x28 bitmaps ---
+fixture_tool=$(dirname "$doodle")/tests/test_eval
+mkdir -p "$tmp/fx"
+if [ -x "$fixture_tool" ] && DOODLE_SAMPLE_DIR=$sample "$fixture_tool" --fixture "$tmp/fx" >"$tmp/fx.log" 2>&1; then
+  expect_status 0 "66x100 strokes" "$doodle" explain clusters -m "$tmp/fx/seed.safetensors" -d "$tmp/fx/strokes.dset" -o "$tmp/wide" --set test -k 2
+  json_check "$tmp/wide/summary.json" "o.input === '66x100' && o.pixels === 6600 && o.n === 50 && o.kmeans.k === 2"
+  is_png "$tmp/wide/kmeans-0.png"
+  expect_status 1 "28x28 bitmaps with a 66x100 model" "$doodle" explain clusters -m "$tmp/fx/seed.safetensors" -d "$tmp/fx/bitmaps.dset" -o "$tmp/bad"
+  grep -q "28x28 bitmaps but the model takes 66x100" "$tmp/err" || fail "input mismatch: $(cat "$tmp/err")"
+  [ -e "$tmp/bad" ] && fail "a model that does not fit the data left an output directory"
+else
+  fail "cannot make the fixture with $fixture_tool: $(cat "$tmp/fx.log" 2>/dev/null)"
+fi
 finish
