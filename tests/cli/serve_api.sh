@@ -241,8 +241,8 @@ stop_server TERM
 # connections beyond --max-connections are refused, and the server serves again once they close
 start_server limit --model "$model" --max-connections 2 --threads 1
 port=${url##*:}; port=${port%/}
-exec 4<>"/dev/tcp/127.0.0.1/$port" 5<>"/dev/tcp/127.0.0.1/$port"
-sleep 0.3
+exec 4<>"/dev/tcp/127.0.0.1/$port" 5<>"/dev/tcp/127.0.0.1/$port" # idle: no request yet
+sleep 0.5
 [ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' "${url}healthz")" = 200 ] &&
   fail "a third connection was served with --max-connections 2"
 exec 4>&- 5>&-
