@@ -51,7 +51,12 @@ static int model_class(const dd_model *m, const char *name, dd_error *err) {
                    used >= 300 ? ", ..." : "");
 }
 
-/* Keeps a seeded random max of the n entries of idx, in their order. */
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Keeps a seeded random max of the n entries of idx, in increasing order. */
 static size_t sample_down(size_t *idx, size_t n, size_t max, uint64_t seed) {
     if (max == 0 || n <= max) return n;
     dd_rng rng;
@@ -62,19 +67,8 @@ static size_t sample_down(size_t *idx, size_t n, size_t max, uint64_t seed) {
         idx[i] = idx[j];
         idx[j] = t;
     }
-    /* back into dataset order */
-    for (size_t i = 1; i < max; i++)
-        for (size_t j = i; j > 0 && idx[j - 1] > idx[j]; j--) {
-            size_t t = idx[j];
-            idx[j] = idx[j - 1];
-            idx[j - 1] = t;
-        }
+    qsort(idx, max, sizeof *idx, cmp_size);
     return max;
-}
-
-static int cmp_size(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
 }
 
 int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const char *out_dir,
@@ -131,7 +125,6 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
     }
     if (o->set == DD_CLUSTER_MISCLASSIFIED || o->set == DD_CLUSTER_PREDICTED) {
         n = sample_down(pick, n, o->max_drawings, o->seed);
-        qsort(pick, n, sizeof *pick, cmp_size);
     }
     if (n == 0) {
         r->pixels = (size_t)all.height * (size_t)all.width;

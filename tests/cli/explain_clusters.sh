@@ -90,6 +90,10 @@ expect_status 0 "--set predicted=fish --eps 3" "$doodle" explain clusters -m "$m
 json_check "$tmp/fish/summary.json" "o.dbscan.eps === 3 && o.dbscan.eps_from_knee === false && o.dbscan.min_samples === 4"
 awk -F, 'NR > 1 && $4 != "fish" { bad++ } END { exit bad > 0 }' "$tmp/fish/labels.csv" || fail "predicted=fish holds other predictions"
 
+expect_status 0 "--set test --max-drawings 60" "$doodle" explain clusters -m "$model" -d "$tmp/s.dset" -o "$tmp/some" --set test --max-drawings 60 -q
+json_check "$tmp/some/summary.json" "o.set === 'test' && o.n === 60"
+tail -n +2 "$tmp/some/labels.csv" | cut -d, -f1 | sort -n -c || fail "a sampled set is not in dataset order"
+
 # --- bad input ---
 expect_status 0 "an empty set" "$doodle" explain clusters -m "$model" -d "$tmp/notest.dset" -o "$tmp/empty"
 grep -q "empty" "$tmp/out" || fail "an empty set is not reported as empty: $(cat "$tmp/out")"
