@@ -64,7 +64,7 @@ static double compare(const dd_st_file *ref, const char *model, const char *name
     return worst;
 }
 
-static void check_model(const char *name) {
+static void check_model(const char *name, int threads) {
     char path[512];
     snprintf(path, sizeof path, "%s/torch_%s.safetensors", DOODLE_TEST_DATA, name);
     dd_error err;
@@ -81,6 +81,7 @@ static void check_model(const char *name) {
     if (!m) return;
     fill(m);
     dd_workspace *ws = dd_workspace_new(m, 2, true, &err);
+    CHECK(ws && dd_workspace_set_threads(ws, threads, &err) == 0, "%s", err.msg);
     float *grads = calloc(m->spec->n_params, sizeof *grads);
     const dd_st_tensor *input = dd_st_find(ref, "input");
     CHECK(input && input->nbytes == 2 * 66 * 100 * sizeof(float));
@@ -133,11 +134,12 @@ static void check_model(const char *name) {
     }
     CHECK(n_grads >= (strcmp(name, "seed") ? 8 : 18), "%s: only %d gradients compared", name, n_grads);
     dd_workspace *infer = dd_workspace_new(m, 2, false, &err);
-    if (infer) {
+    if (infer && dd_workspace_set_threads(infer, threads, &err) == 0) {
         worst = fmax(worst, compare(ref, name, "logits_eval", dd_model_infer(m, infer, x, 2), 10));
         dd_workspace_free(infer);
     }
-    printf("%s: %d gradients, logits, loss and running statistics within %.2g of PyTorch\n", name, n_grads, worst);
+    printf("%s, %d thread%s: %d gradients, logits, loss and running statistics within %.2g of PyTorch\n", name,
+           threads, threads == 1 ? "" : "s", n_grads, worst);
     free(x);
 done:
     free(grads);
@@ -170,8 +172,11 @@ static void check_doodle_file(void) {
 }
 
 int main(void) {
-    check_model("seed");
-    check_model("lenet");
+    /* 3 threads for a batch of 2: images split across threads, and one image's pixels too */
+    for (int threads = 1; threads <= 3; threads += 2) {
+        check_model("seed", threads);
+        check_model("lenet", threads);
+    }
     check_doodle_file();
     return test_finish("test_torch_reference");
 }
