@@ -168,6 +168,8 @@ dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, con
     dd_shape sh = spec->layers[layer].out;
     int units = sh.c;
     if (max_units <= 0 || max_units > units) max_units = units;
+    int fit = 32000 / (s->height * (explain_tile_scale(s->height, s->width) + 1) + 20) - 1; /* 32767 pixels a side */
+    if (max_units > fit) max_units = fit;
     if (top < 1) top = 1;
     if ((size_t)top > s->n) top = (int)s->n;
     int H = s->height, W = s->width;
@@ -180,8 +182,9 @@ dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, con
     int ok = 0;
     if (!scores || !best || !x || !tile || !rgb || unit_scores(m, s, layer, scores, err)) goto done;
     char title[256];
-    snprintf(title, sizeof title, "Drawings that excite each unit of layer %d %s most (of %zu; label: mean activation)",
-             layer, spec->layers[layer].name, s->n);
+    snprintf(title, sizeof title, "Drawings that excite each unit of layer %d %s most (%s%d units, of %zu drawings; "
+             "label: mean activation)", layer, spec->layers[layer].name, max_units < units ? "the first " : "", max_units,
+             s->n);
     dd_picture_opts o = {.rows = max_units, .cols = top, .tile_height = H, .tile_width = W,
                          .scale = explain_tile_scale(H, W) + 1, .label_height = 14, .header_width = 70, .title = title};
     if (!(p = dd_picture_new(&o, err))) goto done;

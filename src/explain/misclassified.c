@@ -49,19 +49,26 @@ static int picture_of(const dd_model *m, const dd_image_set *s, int x, const mis
         if ((int)shown > cols) cols = shown < COLS ? (int)shown : COLS;
         i = j;
     }
+    /* the groups that fit in one picture (cairo's 32767 pixels a side; hundreds of classes could exceed it) */
+    int scale = explain_tile_scale(s->height, s->width), max_rows = 32000 / (s->height * scale + 20);
+    size_t n_all = n;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && misses[j].true_class == misses[i].true_class) j++;
         size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        rows += (int)((shown + (size_t)cols - 1) / (size_t)cols);
+        int need = (int)((shown + (size_t)cols - 1) / (size_t)cols);
+        if (rows + need > max_rows) {
+            n = i;
+            break;
+        }
+        rows += need;
         i = j;
     }
     char title[256];
-    snprintf(title, sizeof title, "Misclassified as %s: %zu test drawing%s of other classes", m->class_names[x], n,
-             n == 1 ? "" : "s");
+    snprintf(title, sizeof title, "Misclassified as %s: %zu test drawing%s of other classes%s", m->class_names[x],
+             n_all, n_all == 1 ? "" : "s", n < n_all ? " (the largest groups)" : "");
     dd_picture_opts o = {.rows = rows, .cols = cols, .tile_height = s->height, .tile_width = s->width,
-                         .scale = explain_tile_scale(s->height, s->width), .label_height = 14, .header_width = 190,
-                         .title = title};
+                         .scale = scale, .label_height = 14, .header_width = 190, .title = title};
     size_t pixels = (size_t)s->height * (size_t)s->width;
     uint8_t *rgb = dd_malloc(pixels, 3, err);
     dd_picture *p = rgb ? dd_picture_new(&o, err) : NULL;

@@ -47,18 +47,24 @@ static int grouped_picture(const dd_image_set *s, item *items, size_t n, int max
         if ((int)shown > cols) cols = shown < COLS ? (int)shown : COLS;
         i = j;
     }
+    /* as many groups as fit in one picture (cairo's 32767 pixels a side) */
+    int scale = explain_tile_scale(s->height, s->width) + 1, max_rows = 32000 / (s->height * scale + 20);
+    int fitting = 0;
     groups = 0;
     for (size_t i = 0; i < n && groups < max_groups; groups++) {
         size_t j = i;
         while (j < n && items[j].group == items[i].group) j++;
         size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        rows += (int)((shown + (size_t)cols - 1) / (size_t)cols);
+        int need = (int)((shown + (size_t)cols - 1) / (size_t)cols);
+        if (rows + need > max_rows) break;
+        rows += need;
+        fitting++;
         i = j;
     }
+    max_groups = fitting;
     size_t pixels = (size_t)s->height * s->width;
     dd_picture_opts o = {.rows = rows, .cols = cols, .tile_height = s->height, .tile_width = s->width,
-                         .scale = explain_tile_scale(s->height, s->width) + 1, .label_height = 14,
-                         .header_width = 170, .title = title};
+                         .scale = scale, .label_height = 14, .header_width = 170, .title = title};
     uint8_t *rgb = dd_malloc(pixels, 3, err);
     dd_picture *p = rgb ? dd_picture_new(&o, err) : NULL;
     int rc = -1, row = 0;

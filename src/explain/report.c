@@ -24,6 +24,8 @@
 #define TOP_DRAWINGS 8
 #define TOP_UNIT_SET 2000
 #define SUSPECT_ROWS 15
+#define MAX_SALIENCY_DRAWINGS 60
+#define MAX_GALLERY_CLASSES 200
 
 typedef struct report {
     const dd_report_opts *o;
@@ -166,6 +168,7 @@ static int data_section(report *r, dd_error *err) {
         rc = 0;
         goto done;
     }
+    if (classes > MAX_GALLERY_CLASSES) classes = MAX_GALLERY_CLASSES;
     dd_picture_opts o = {.rows = classes, .cols = GALLERY_COLS, .tile_height = s.height, .tile_width = s.width,
                          .scale = explain_tile_scale(s.height, s.width), .header_width = 130,
                          .title = "The classes: the first drawings of each class, as the model sees them"};
@@ -173,6 +176,7 @@ static int data_section(report *r, dd_error *err) {
     if (!(rgb = dd_malloc(pixels, 3, err)) || !(pic = dd_picture_new(&o, err))) goto done;
     int col = 0, last = -1;
     for (size_t i = 0; i < s.n; i++) {
+        if (s.label[i] >= classes) break;
         if (s.label[i] != last) {
             col = 0;
             last = s.label[i];
@@ -426,9 +430,9 @@ static int saliency_section(report *r, dd_explainer *e, dd_error *err) {
     size_t n = 0, *which = NULL;
     dd_image_set s = {0};
     int rc = -1;
-    if (dd_explain_records_per_class(r->m, r->ds, DD_SPLIT_TEST, per_class, &records, &n, err) ||
-        dd_image_set_load(r->m, r->ds, records, n, &s, err))
-        goto done;
+    if (dd_explain_records_per_class(r->m, r->ds, DD_SPLIT_TEST, per_class, &records, &n, err)) goto done;
+    if (n > MAX_SALIENCY_DRAWINGS) n = MAX_SALIENCY_DRAWINGS; /* many classes: the first ones */
+    if (dd_image_set_load(r->m, r->ds, records, n, &s, err)) goto done;
     if (s.n == 0) {
         fputs("<p class=\"note\">No test drawings.</p></section>\n", f);
         rc = 0;
