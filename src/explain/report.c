@@ -26,6 +26,7 @@
 #define SUSPECT_ROWS 15
 #define MAX_SALIENCY_DRAWINGS 60
 #define MAX_GALLERY_CLASSES 200
+#define MAX_TABLE_CLASSES 40 /* more: the confusion matrix as a picture */
 
 typedef struct report {
     const dd_report_opts *o;
@@ -254,6 +255,31 @@ static void metrics_row(FILE *f, const char *name, dd_class_metrics c, int bold)
             c.precision, c.recall, c.f1, (unsigned long long)c.support, (unsigned long long)c.predicted);
 }
 
+/* The confusion matrix as one picture, a pixel block per cell shaded by the row share (for many classes). */
+static int confusion_picture(report *r, const dd_metrics *mt, dd_error *err) {
+    int n = mt->classes, scale = 900 / n > 1 ? 900 / n : 1;
+    float *share = dd_malloc((size_t)n * n, sizeof *share, err);
+    uint8_t *rgb = share ? dd_malloc((size_t)n * n, 3, err) : NULL;
+    int rc = -1;
+    if (!rgb) goto done;
+    for (int t = 0; t < n; t++) {
+        uint64_t row = 0;
+        for (int c = 0; c < n; c++) row += mt->confusion[(size_t)t * n + c];
+        for (int c = 0; c < n; c++)
+            share[(size_t)t * n + c] = row ? (float)mt->confusion[(size_t)t * n + c] / (float)row : 0;
+    }
+    dd_tile_values(share, n, n, 0, 1, rgb);
+    dd_picture_opts o = {.rows = 1, .cols = 1, .tile_height = n, .tile_width = n, .scale = scale > 64 ? 64 : scale,
+                         .title = "Confusion matrix: rows true, columns predicted, in class order; colour = share of the row"};
+    dd_picture *p = dd_picture_new(&o, err);
+    rc = !p || dd_picture_put(p, 0, 0, rgb, NULL, err) ? -1 : picture_figure(r, p, "confusion.png", "Confusion matrix", err);
+    dd_picture_free(p);
+done:
+    free(share);
+    free(rgb);
+    return rc;
+}
+
 static int evaluation_section(report *r, int *has_test, dd_error *err) {
     FILE *f = r->f;
     section(f, "evaluation", "Evaluation on the test split");
@@ -271,7 +297,12 @@ static int evaluation_section(report *r, int *has_test, dd_error *err) {
             dd_metrics_loss(mt), 100 * dd_metrics_topk(mt));
     fputs("<h3>Confusion matrix</h3><p class=\"note\">Rows are the true classes, columns the predictions; the shade is "
           "the share of the row (blue: right, red: wrong).</p>\n", f);
-    html_confusion(f, mt->confusion, mt->classes, r->names);
+    if (mt->classes <= MAX_TABLE_CLASSES) {
+        html_confusion(f, mt->confusion, mt->classes, r->names);
+    } else if (confusion_picture(r, mt, err)) { /* too many classes for a readable table */
+        dd_eval_result_free(&ev);
+        return -1;
+    }
     fputs("<h3>Per class</h3><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th>"
           "<th>predicted</th></tr>\n", f);
     for (int c = 0; c < mt->classes; c++) metrics_row(f, r->names[c], dd_metrics_class(mt, c), 0);
