@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "doodle/cluster.h"
@@ -552,6 +553,9 @@ int dd_report_write(const dd_report_opts *o, dd_error *err) {
     dd_atomic_file a = {0};
     dd_explainer *e = NULL;
     int rc = -1, has_test = 0;
+    struct stat st;
+    if (stat(o->run_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return dd_fail(err, DD_ERR_IO, "%s: no such run folder (doodle train -o RUNDIR makes one)", o->run_dir);
     if (find_data(&r, err)) return -1;
     if (!(r.m = dd_model_load(model_path, err))) goto done;
     if (!(r.ds = dd_dataset_open(r.data_path, err))) goto done;

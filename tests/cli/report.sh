@@ -47,6 +47,8 @@ for f in classes.png saliency.png misclassified/misclassified-as.csv quality/dup
 done
 
 # bad input
+expect_status 1 "report of a missing folder" "$doodle" report "$tmp/nope"
+grep -q "nope: no such run folder" "$tmp/err" || fail "missing run folder unclear: $(cat "$tmp/err")"
 mkdir -p "$tmp/empty-run"
 expect_status 2 "report of a run without dataset.txt" "$doodle" report "$tmp/empty-run"
 grep -q "give --data" "$tmp/err" || fail "missing dataset unclear: $(cat "$tmp/err")"
