@@ -211,7 +211,7 @@ dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, con
                 dd_shape got;
                 const float *out = dd_explain_activations(e, x, layer, &got, err);
                 if (!out) goto done;
-                map_to_tile(out, got, u, H, W, tile);
+                explain_upsample(out + (size_t)u * got.h * got.w, got.h, got.w, tile, H, W); /* smooth heat */
                 float hi = 0;
                 for (size_t q = 0; q < pixels; q++)
                     if (tile[q] > hi) hi = tile[q];

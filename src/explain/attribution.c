@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "doodle/explain.h"
+#include "explain/explain_util.h"
 #include "util/alloc.h"
 
 #define OCCLUSION_BATCH 32
@@ -117,27 +118,6 @@ int dd_explain_saliency(dd_explainer *e, const float *x, int cls, float *map, dd
     return 0;
 }
 
-/* Bilinear resampling of src [sh, sw] onto dst [dh, dw], pixel centres aligned. */
-static void upsample(const float *src, int sh, int sw, float *dst, int dh, int dw) {
-    for (int y = 0; y < dh; y++) {
-        double fy = (y + 0.5) * sh / dh - 0.5;
-        if (fy < 0) fy = 0;
-        if (fy > sh - 1) fy = sh - 1;
-        int y0 = (int)fy, y1 = y0 + 1 < sh ? y0 + 1 : y0;
-        double ty = fy - y0;
-        for (int x = 0; x < dw; x++) {
-            double fx = (x + 0.5) * sw / dw - 0.5;
-            if (fx < 0) fx = 0;
-            if (fx > sw - 1) fx = sw - 1;
-            int x0 = (int)fx, x1 = x0 + 1 < sw ? x0 + 1 : x0;
-            double tx = fx - x0;
-            double top = src[y0 * sw + x0] * (1 - tx) + src[y0 * sw + x1] * tx;
-            double bottom = src[y1 * sw + x0] * (1 - tx) + src[y1 * sw + x1] * tx;
-            dst[y * dw + x] = (float)(top * (1 - ty) + bottom * ty);
-        }
-    }
-}
-
 int dd_explain_gradcam(dd_explainer *e, const float *x, int cls, int layer, float *map, dd_error *err) {
     const dd_model_spec *s = e->m->spec;
     if (layer < 0) layer = dd_explain_gradcam_layer(e->m);
@@ -162,7 +142,7 @@ int dd_explain_gradcam(dd_explainer *e, const float *x, int cls, int layer, floa
     }
     for (size_t p = 0; p < plane; p++)
         if (e->cam[p] < 0) e->cam[p] = 0;
-    upsample(e->cam, o.h, o.w, map, s->input.h, s->input.w);
+    explain_upsample(e->cam, o.h, o.w, map, s->input.h, s->input.w);
     normalise(map, (size_t)s->input.h * (size_t)s->input.w);
     return 0;
 }

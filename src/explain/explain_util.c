@@ -50,3 +50,24 @@ void dd_explain_file_name(const char *prefix, const char *name, const char *suff
     buf[at] = '\0';
     snprintf(buf + at, size - at, "%s", suffix);
 }
+
+/* Bilinear resampling of src [sh, sw] onto dst [dh, dw], pixel centres aligned. */
+void explain_upsample(const float *src, int sh, int sw, float *dst, int dh, int dw) {
+    for (int y = 0; y < dh; y++) {
+        double fy = (y + 0.5) * sh / dh - 0.5;
+        if (fy < 0) fy = 0;
+        if (fy > sh - 1) fy = sh - 1;
+        int y0 = (int)fy, y1 = y0 + 1 < sh ? y0 + 1 : y0;
+        double ty = fy - y0;
+        for (int x = 0; x < dw; x++) {
+            double fx = (x + 0.5) * sw / dw - 0.5;
+            if (fx < 0) fx = 0;
+            if (fx > sw - 1) fx = sw - 1;
+            int x0 = (int)fx, x1 = x0 + 1 < sw ? x0 + 1 : x0;
+            double tx = fx - x0;
+            double top = src[y0 * sw + x0] * (1 - tx) + src[y0 * sw + x1] * tx;
+            double bottom = src[y1 * sw + x0] * (1 - tx) + src[y1 * sw + x1] * tx;
+            dst[y * dw + x] = (float)(top * (1 - ty) + bottom * ty);
+        }
+    }
+}

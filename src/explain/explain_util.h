@@ -13,4 +13,7 @@ int explain_path(char *buf, size_t size, const char *dir, const char *name, dd_e
 /* Output pixels per input pixel for tiles of an h x w input: about 56 pixels on the longer side, at least 1. */
 int explain_tile_scale(int h, int w);
 
+/* Bilinear resampling of src [sh, sw] onto dst [dh, dw], pixel centres aligned (Grad-CAM, unit maps). */
+void explain_upsample(const float *src, int sh, int sw, float *dst, int dh, int dw);
+
 #endif
