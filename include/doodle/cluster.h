@@ -15,6 +15,10 @@
  *     ../shared/peers/sk_cluster.py's knee_eps).
  *   - silhouette: (b - a) / max(a, b) per point, 0 for a point alone in its cluster; noise (-1) left out.
  *
+ * Speed: randomized PCA multiplies a mostly-zero X through its non-zeros; K-Means restarts, the pairwise-distance
+ * passes (tiles of single-threaded GEMM, never an n x n matrix) and the sparse products run on up to 8 threads.
+ * Labels never depend on the thread count; PCA's last bits may (sums of per-thread parts).
+ *
  * dd_explain_clusters runs the whole pipeline on drawings of a .dset chosen through a model and writes pictures and
  * tables into a directory (see dd_cluster_report for what). */
 #ifndef DOODLE_CLUSTER_H
@@ -162,7 +166,8 @@ typedef struct dd_cluster_report {
 /* The numeric part of the pipeline on a matrix X [n, d] of pixels (overwritten: its all-zero columns are dropped
  * in place): fills the fields of report above that do not need a model or a dataset (n, pixels, kept_columns, PCA,
  * K-Means and DBSCAN results with their sizes and silhouettes, pc1/pc2, times); index, true_class, predicted and
- * the clusters' pairs and montage names are left empty. Used by dd_explain_clusters and bench/bench_cluster.c.
+ * the clusters' pairs and montage names are left empty. Past 5,000 rows, silhouettes are estimated against a
+ * seeded sample of 5,000 reference rows. Used by dd_explain_clusters and bench/bench_cluster.c.
  * Fails with a clear message for fewer than 2 rows, an explicit k larger than n, or blank rows only. */
 int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd_cluster_report *report,
                       dd_error *err);
