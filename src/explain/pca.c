@@ -198,14 +198,12 @@ done:
 }
 
 /* The randomized route for `components`, or, for a threshold, with a rank doubled until the threshold is met. */
-static int fit_large(const float *X, size_t n, size_t d, dd_pca *p, int components, double threshold, dd_rng *rng,
-                     dd_error *err) {
+static int fit_large(const float *X, size_t n, size_t d, size_t nnz, dd_pca *p, int components, double threshold,
+                     dd_rng *rng, dd_error *err) {
     const size_t m = n < d ? n : d;
     float *mu = dd_malloc(d, sizeof *mu, err);
     if (!mu) return -1;
     for (size_t j = 0; j < d; j++) mu[j] = (float)p->mean[j];
-    size_t nnz = 0;
-    for (size_t i = 0; i < n * d; i++) nnz += X[i] != 0.0f;
     dd_csr csr, *sp = NULL;
     if ((double)nnz < SPARSE_DENSITY_MAX * (double)n * (double)d) {
         if (dd_csr_from_dense(X, n, d, &csr, err)) {
@@ -262,9 +260,13 @@ int dd_pca_fit(const float *X, size_t n, size_t d, int components, double varian
         free(acc);
         return -1;
     }
+    size_t nnz = 0; /* for the choice of products in the randomized solver */
     for (size_t i = 0; i < n; i++) {
         const float *row = X + i * d;
-        for (size_t j = 0; j < d; j++) out->mean[j] += row[j];
+        for (size_t j = 0; j < d; j++) {
+            out->mean[j] += row[j];
+            nnz += row[j] != 0.0f;
+        }
     }
     for (size_t j = 0; j < d; j++) out->mean[j] /= (double)n;
     for (size_t i = 0; i < n; i++) {
@@ -286,7 +288,7 @@ int dd_pca_fit(const float *X, size_t n, size_t d, int components, double varian
     int exact = work <= EXACT_WORK_MAX || (components > 0 && (double)components > 0.8 * (double)m);
     out->randomized = !exact;
     int rc = exact ? fit_exact(X, n, d, out, components, variance_threshold, err)
-                   : fit_large(X, n, d, out, components, variance_threshold, rng, err);
+                   : fit_large(X, n, d, nnz, out, components, variance_threshold, rng, err);
     if (rc == 0 && !(out->variance_ratio = dd_malloc((size_t)out->components, sizeof *out->variance_ratio, err)))
         rc = -1;
     if (rc) {
