@@ -32,8 +32,10 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "server: $url, model doodle28, $(wc -l <"$work/bodies.ndjson") drawings as bodies"
 # warm up (every worker makes its scratch buffers), then measure
 BODIES=$work/bodies.ndjson wrk -t2 -c"$conns" -d3s -s bench/serve_load.lua "$url" >/dev/null
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the machine skew the figures)"
 echo "RSS at start: $(rss)"
 BODIES=$work/bodies.ndjson wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/serve_load.lua "$url"
 echo "RSS at end: $(rss)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -TERM "$pid"
 wait "$pid" || { echo "doodle serve exited with $?"; exit 1; }
