@@ -1,8 +1,8 @@
 /* doodle serve's engine (src/serve/engine.h) and PNG encoder: /api/predict's answer is the embedding API's
  * (dd_classify_strokes) bit for bit for the same drawing, also with four threads sharing the model; the limits
  * answer 413 and bad bodies 400, and 3,000 seeded mutations of real bodies (bytes flipped, inserted, deleted, cut
- * short, numbers changed or made huge) get 200, 400 or 413, never anything else; the PNGs and data: URIs decode to the pixels
- * they were made of. */
+ * short, numbers changed or made huge) get 200, 400 or 413, never anything else; the PNGs and data: URIs decode
+ * to the pixels they were made of. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <cairo.h>
 #include <pthread.h>
