@@ -24,5 +24,5 @@ cat "$tmp/browser.log"
 [ -s "$tmp/serve.png" ] || fail "no screenshot"
 curl -s "${url}healthz" | grep -qx ok || fail "the server is not up after the browser test"
 stop_server TERM
-grep -qi "error\|leak" "$tmp/serve.err" && fail "the server reported: $(head -5 "$tmp/serve.err")"
+grep -q "Sanitizer\|runtime error" "$tmp/serve.err" && fail "the server reported: $(head -5 "$tmp/serve.err")"
 finish
