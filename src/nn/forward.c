@@ -8,7 +8,9 @@
  * allocated once, when the workspace is made.
  *
  * Fusion: a BatchNorm followed by an [activation] relu applies the ReLU in its own pass (the activation layer
- * then does nothing), and conv and dense layers apply their bias and activation while the output is in cache. */
+ * then does nothing), and conv and dense layers apply their bias and activation while the output is in cache.
+ * Inference folds a BatchNorm into the conv before it; training's backward takes a tiling max-pool, the ReLU and
+ * the BatchNorm under it in one pass. Threads: the workspace's pool (dd_workspace_set_threads). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
