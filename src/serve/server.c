@@ -377,11 +377,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rt != ROUTE_NONE && !get) return send_not_allowed(conn, rq, method, url, "GET, HEAD");
         return answer_get(s, conn, rq, rt, url);
     }
-    if (rq->done) return answer_done(conn, rq);
-    if (rq->answered) { /* answered early: whatever still comes is not read */
+    if (rq->answered) { /* answered already (early, or after its work): whatever still comes is not read */
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (rq->done) return answer_done(conn, rq);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
