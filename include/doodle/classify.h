@@ -69,6 +69,11 @@ int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height,
  * Works best when the drawing fills the picture with a small margin, as training drawings do. */
 int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, int k, dd_error *err);
 
+/* The rule every answer above follows, for callers that run the model themselves (doodle serve): the k most
+ * probable classes of logits [classes], best first (softmax in double with the maximum subtracted; ties to the
+ * lower index). Writes index[0 .. n) and probability[0 .. n); returns n = min(k, classes). */
+int dd_top_k(const float *logits, int classes, int k, int *index, float *probability);
+
 #ifdef __cplusplus
 }
 #endif

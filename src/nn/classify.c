@@ -20,8 +20,8 @@ struct dd_classifier {
     dd_drawing simplified; /* buffer for raw drawings */
     uint8_t *image;        /* [h * w] the rendered drawing */
     float *input;          /* [h * w] image / 255 */
-    double *probs;         /* [classes] */
-    uint8_t *taken;        /* [classes] for picking the top k */
+    int *top_index;        /* [classes] */
+    float *top_p;          /* [classes] */
 };
 
 dd_classifier *dd_classifier_open(const char *model_path, dd_error *err) {
@@ -38,8 +38,8 @@ dd_classifier *dd_classifier_open(const char *model_path, dd_error *err) {
     size_t pixels = (size_t)s->input.h * (size_t)s->input.w;
     if (!(c->ws = dd_workspace_new(c->model, 1, false, err)) || !(c->renderer = dd_renderer_new(&c->model->render, err)) ||
         !(c->image = dd_malloc(pixels, 1, err)) || !(c->input = dd_malloc(pixels, sizeof *c->input, err)) ||
-        !(c->probs = dd_malloc((size_t)s->classes, sizeof *c->probs, err)) ||
-        !(c->taken = dd_malloc((size_t)s->classes, 1, err)))
+        !(c->top_index = dd_malloc((size_t)s->classes, sizeof *c->top_index, err)) ||
+        !(c->top_p = dd_malloc((size_t)s->classes, sizeof *c->top_p, err)))
         goto fail;
     return c;
 fail:
@@ -55,8 +55,8 @@ void dd_classifier_close(dd_classifier *c) {
     dd_drawing_free(&c->simplified);
     free(c->image);
     free(c->input);
-    free(c->probs);
-    free(c->taken);
+    free(c->top_index);
+    free(c->top_p);
     free(c);
 }
 
@@ -76,29 +76,35 @@ void dd_classifier_input_size(const dd_classifier *c, uint32_t *height, uint32_t
 }
 
 /* Runs the model on c->input and writes the top k. */
-static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
-    int n = c->model->spec->classes;
-    const float *logits = dd_model_infer(c->model, c->ws, c->input, 1);
-    if (!logits) return dd_fail(err, DD_ERR_USAGE, "inference failed");
-    /* softmax in double with the maximum subtracted */
+int dd_top_k(const float *logits, int classes, int k, int *index, float *probability) {
     float max = logits[0];
-    for (int i = 1; i < n; i++)
+    for (int i = 1; i < classes; i++)
         if (logits[i] > max) max = logits[i];
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) sum += c->probs[i] = exp((double)logits[i] - max);
-    for (int i = 0; i < n; i++) {
-        c->probs[i] /= sum;
-        c->taken[i] = 0;
-    }
-    if (k > n) k = n;
-    /* k passes of selection: k is small; ties go to the lower index, as argmax does */
+    double sum = 0.0; /* softmax in double with the maximum subtracted */
+    for (int i = 0; i < classes; i++) sum += exp((double)logits[i] - max);
+    if (k > classes) k = classes;
+    /* k passes of selection (k is small); exp is increasing, so the largest logits are the most probable classes,
+     * and strict > leaves ties to the lower index, as argmax does */
     for (int j = 0; j < k; j++) {
         int best = -1;
-        for (int i = 0; i < n; i++)
-            if (!c->taken[i] && (best < 0 || c->probs[i] > c->probs[best])) best = i;
-        c->taken[best] = 1;
-        top[j] = (dd_prediction){.index = best, .name = c->model->class_names[best], .probability = (float)c->probs[best]};
+        for (int i = 0; i < classes; i++) {
+            int taken = 0;
+            for (int t = 0; t < j && !taken; t++) taken = index[t] == i;
+            if (!taken && (best < 0 || logits[i] > logits[best])) best = i;
+        }
+        index[j] = best;
+        probability[j] = (float)(exp((double)logits[best] - max) / sum);
     }
+    return k;
+}
+
+static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
+    const float *logits = dd_model_infer(c->model, c->ws, c->input, 1);
+    if (!logits) return dd_fail(err, DD_ERR_USAGE, "inference failed");
+    k = dd_top_k(logits, c->model->spec->classes, k, c->top_index, c->top_p);
+    for (int j = 0; j < k; j++)
+        top[j] = (dd_prediction){.index = c->top_index[j], .name = c->model->class_names[c->top_index[j]],
+                                 .probability = c->top_p[j]};
     return k;
 }
 

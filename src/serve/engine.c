@@ -1,10 +1,12 @@
 #include "serve/engine.h"
 
+
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "doodle/classify.h"
 #include "doodle/explain.h"
 #include "doodle/quickdraw.h"
 #include "doodle/render.h"
@@ -111,23 +113,11 @@ void serve_ctx_counts(const serve_ctx *c, uint32_t *strokes, uint32_t *points) {
 }
 
 int serve_top_k(const float *logits, int n, int k, serve_guess *top) {
-    float max = logits[0];
-    for (int i = 1; i < n; i++)
-        if (logits[i] > max) max = logits[i];
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) sum += exp((double)logits[i] - max);
-    if (k > n) k = n;
-    /* exp is increasing, so the k largest logits are the k most probable classes; strict > keeps the lower
-     * index on ties, as the embedding API does */
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int i = 0; i < n; i++) {
-            int taken = 0;
-            for (int t = 0; t < j && !taken; t++) taken = top[t].index == i;
-            if (!taken && (best < 0 || logits[i] > logits[best])) best = i;
-        }
-        top[j] = (serve_guess){best, (float)(exp((double)logits[best] - max) / sum)};
-    }
+    int index[SERVE_MAX_TOP];
+    float p[SERVE_MAX_TOP];
+    if (k > SERVE_MAX_TOP) k = SERVE_MAX_TOP;
+    k = dd_top_k(logits, n, k, index, p);
+    for (int j = 0; j < k; j++) top[j] = (serve_guess){index[j], p[j]};
     return k;
 }
 

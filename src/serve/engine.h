@@ -56,7 +56,7 @@ struct dd_explainer;
 struct dd_explainer *serve_ctx_explainer(serve_engine *e, serve_ctx *c, dd_error *err);
 
 /* Softmax of logits [n] in double with the maximum subtracted, and the k most probable classes, best first, ties
- * to the lower index: the rule of the embedding API (src/nn/classify.c), so the page and `doodle predict` agree.
+ * to the lower index: dd_top_k of the embedding API (doodle/classify.h), so the page and `doodle predict` agree.
  * Returns min(k, n). */
 int serve_top_k(const float *logits, int n, int k, serve_guess *top);
 
