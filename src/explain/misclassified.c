@@ -6,10 +6,10 @@
 
 #include "doodle/explain.h"
 #include "explain/explain_util.h"
+#include "explain/grouped_picture.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
 
-#define COLS 12
 #define DEFAULT_MAX_PER_GROUP 240
 
 void dd_misclassified_report_free(dd_misclassified_report *r) {
@@ -38,64 +38,36 @@ static int by_group(const void *a, const void *b) {
     return x->image < y->image ? -1 : x->image > y->image;
 }
 
+typedef struct as_ctx {
+    const dd_model *m;
+    int x;
+} as_ctx;
+
+static void as_header(size_t group, size_t count, void *ctx, char *buf, size_t size) {
+    const as_ctx *c = ctx;
+    snprintf(buf, size, "%s as %s (%zu)", c->m->class_names[group], c->m->class_names[c->x], count);
+}
+
 /* The picture of the drawings misclassified as class x: misses[n] sorted by by_group. */
 static int picture_of(const dd_model *m, const dd_image_set *s, int x, const miss *misses, size_t n, int max_per_group,
                       const char *path, dd_error *err) {
-    int rows = 0, cols = 1; /* as many columns as the largest group needs, at most COLS */
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && misses[j].true_class == misses[i].true_class) j++;
-        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        if ((int)shown > cols) cols = shown < COLS ? (int)shown : COLS;
-        i = j;
+    explain_group_item *items = dd_malloc(n, sizeof *items, err);
+    if (!items) return -1;
+    for (size_t i = 0; i < n; i++) {
+        items[i] = (explain_group_item){.image = misses[i].image, .group = (size_t)misses[i].true_class,
+                                        .key = misses[i].p};
+        snprintf(items[i].label, sizeof items[i].label, "p %.2f", misses[i].p);
     }
-    /* the groups that fit in one picture (cairo's 32767 pixels a side; hundreds of classes could exceed it) */
-    int scale = explain_tile_scale(s->height, s->width), max_rows = 32000 / (s->height * scale + 20);
-    size_t n_all = n;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && misses[j].true_class == misses[i].true_class) j++;
-        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        int need = (int)((shown + (size_t)cols - 1) / (size_t)cols);
-        if (rows + need > max_rows) {
-            n = i;
-            break;
-        }
-        rows += need;
-        i = j;
-    }
-    char title[256];
-    snprintf(title, sizeof title, "Misclassified as %s: %zu test drawing%s of other classes%s", m->class_names[x],
-             n_all, n_all == 1 ? "" : "s", n < n_all ? " (the largest groups)" : "");
-    dd_picture_opts o = {.rows = rows, .cols = cols, .tile_height = s->height, .tile_width = s->width,
-                         .scale = scale, .label_height = 14, .header_width = 190, .title = title};
-    size_t pixels = (size_t)s->height * (size_t)s->width;
-    uint8_t *rgb = dd_malloc(pixels, 3, err);
-    dd_picture *p = rgb ? dd_picture_new(&o, err) : NULL;
-    int rc = -1, row = 0;
-    if (!p) goto done;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && misses[j].true_class == misses[i].true_class) j++;
-        char header[192];
-        snprintf(header, sizeof header, "%s as %s (%zu)", m->class_names[misses[i].true_class], m->class_names[x],
-                 j - i);
-        if (dd_picture_row_header(p, row, header, err)) goto done;
-        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        for (size_t k = 0; k < shown; k++) {
-            char label[32];
-            snprintf(label, sizeof label, "p %.2f", misses[i + k].p);
-            dd_tile_ink(s->pixels + misses[i + k].image * pixels, s->height, s->width, rgb);
-            if (dd_picture_put(p, row + (int)(k / (size_t)cols), (int)(k % (size_t)cols), rgb, label, err)) goto done;
-        }
-        row += (int)((shown + (size_t)cols - 1) / (size_t)cols);
-        i = j;
-    }
-    rc = dd_picture_write_png(p, path, err);
-done:
-    dd_picture_free(p);
-    free(rgb);
-    return rc;
+    char title[256], title_cut[300];
+    snprintf(title, sizeof title, "Misclassified as %s: %zu test drawing%s of other classes", m->class_names[x], n,
+             n == 1 ? "" : "s");
+    snprintf(title_cut, sizeof title_cut, "%s (the largest groups)", title);
+    as_ctx ctx = {m, x};
+    explain_grouped_opts o = {.max_per_group = max_per_group, .max_groups = m->spec->classes, .header_width = 190,
+                              .title = title, .title_if_cut = title_cut, .header = as_header, .ctx = &ctx};
+    int drawn = explain_grouped_picture(s, items, n, &o, path, err);
+    free(items);
+    return drawn < 0 ? -1 : 0;
 }
 
 static int write_csv(const dd_model *m, const uint64_t *confusion, const char *path, dd_error *err) {

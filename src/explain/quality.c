@@ -7,10 +7,10 @@
 #include "doodle/explain.h"
 #include "doodle/metrics.h"
 #include "explain/explain_util.h"
+#include "explain/grouped_picture.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
 
-#define COLS 12
 #define MAX_ROWS_PER_GROUP 2
 #define NEAR_HAMMING 3
 #define SMALL 14 /* side of the downsample the near-duplicate check compares */
@@ -19,13 +19,7 @@ dd_quality_opts dd_quality_opts_default(void) {
     return (dd_quality_opts){.split = -1, .threshold = 0.9, .near_tolerance = 0.12, .max_shown = 24};
 }
 
-/* One drawing in a grouped picture: its image, its group and the label under it. */
-typedef struct item {
-    size_t image;
-    size_t group;
-    float key; /* order inside the group, largest first */
-    char label[40];
-} item;
+typedef explain_group_item item; /* key: order inside the group, largest first */
 
 static int by_group_then_key(const void *a, const void *b) {
     const item *x = a, *y = b;
@@ -34,62 +28,13 @@ static int by_group_then_key(const void *a, const void *b) {
     return x->image < y->image ? -1 : x->image > y->image;
 }
 
-/* A picture of items[n] (sorted by group), one row block per group headed header(group): at most max_per_group
- * drawings a group and max_groups groups. */
-static int grouped_picture(const dd_image_set *s, item *items, size_t n, int max_per_group, int max_groups,
+/* The picture of items[n] (sorted by group): at most max_per_group drawings a group and max_groups groups. */
+static int grouped_picture(const dd_image_set *s, const item *items, size_t n, int max_per_group, int max_groups,
                            const char *title, void (*header)(size_t group, size_t count, void *ctx, char *buf, size_t size),
                            void *ctx, const char *path, dd_error *err) {
-    int cols = 1, rows = 0, groups = 0; /* as many columns as the largest group needs, at most COLS */
-    for (size_t i = 0; i < n && groups < max_groups; groups++) {
-        size_t j = i;
-        while (j < n && items[j].group == items[i].group) j++;
-        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        if ((int)shown > cols) cols = shown < COLS ? (int)shown : COLS;
-        i = j;
-    }
-    /* as many groups as fit in one picture (cairo's 32767 pixels a side) */
-    int scale = explain_tile_scale(s->height, s->width) + 1, max_rows = 32000 / (s->height * scale + 20);
-    int fitting = 0;
-    groups = 0;
-    for (size_t i = 0; i < n && groups < max_groups; groups++) {
-        size_t j = i;
-        while (j < n && items[j].group == items[i].group) j++;
-        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        int need = (int)((shown + (size_t)cols - 1) / (size_t)cols);
-        if (rows + need > max_rows) break;
-        rows += need;
-        fitting++;
-        i = j;
-    }
-    max_groups = fitting;
-    size_t pixels = (size_t)s->height * s->width;
-    dd_picture_opts o = {.rows = rows, .cols = cols, .tile_height = s->height, .tile_width = s->width,
-                         .scale = scale, .label_height = 14, .header_width = 170, .title = title};
-    uint8_t *rgb = dd_malloc(pixels, 3, err);
-    dd_picture *p = rgb ? dd_picture_new(&o, err) : NULL;
-    int rc = -1, row = 0;
-    if (!p) goto done;
-    groups = 0;
-    for (size_t i = 0; i < n && groups < max_groups; groups++) {
-        size_t j = i;
-        while (j < n && items[j].group == items[i].group) j++;
-        char text[128];
-        header(items[i].group, j - i, ctx, text, sizeof text);
-        if (dd_picture_row_header(p, row, text, err)) goto done;
-        size_t shown = j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
-        for (size_t k = 0; k < shown; k++) {
-            dd_tile_ink(s->pixels + items[i + k].image * pixels, s->height, s->width, rgb);
-            if (dd_picture_put(p, row + (int)(k / (size_t)cols), (int)(k % (size_t)cols), rgb, items[i + k].label, err))
-                goto done;
-        }
-        row += (int)((shown + (size_t)cols - 1) / (size_t)cols);
-        i = j;
-    }
-    rc = dd_picture_write_png(p, path, err);
-done:
-    dd_picture_free(p);
-    free(rgb);
-    return rc;
+    explain_grouped_opts o = {.max_per_group = max_per_group, .max_groups = max_groups, .extra_scale = 1,
+                              .header_width = 170, .title = title, .header = header, .ctx = ctx};
+    return explain_grouped_picture(s, items, n, &o, path, err) < 0 ? -1 : 0;
 }
 
 typedef struct class_ctx {
