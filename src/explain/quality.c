@@ -1,5 +1,6 @@
 /* Data quality (include/doodle/explain.h): labels the model confidently contradicts, drawings Google did not
  * recognise, exact and near duplicates — as CSV tables and pictures. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,27 @@ static int argmax(const float *p, int n) {
     return best;
 }
 
+/* The CSV of listed drawings with the model's answer: index,key_id,split,label,predicted,p_predicted[,p_label]. */
+static void write_prediction_rows(FILE *f, const dd_model *m, const dd_image_set *s, const dd_record_info *info,
+                                  const float *probs, const item *items, size_t k, bool p_label) {
+    const int classes = m->spec->classes;
+    fprintf(f, "index,key_id,split,label,predicted,p_predicted%s\n", p_label ? ",p_label" : "");
+    for (size_t j = 0; j < k; j++) {
+        size_t i = items[j].image;
+        const float *p = probs + i * classes;
+        int pred = argmax(p, classes);
+        fprintf(f, "%llu,%llu,%s,", (unsigned long long)s->record[i], (unsigned long long)info[i].key_id,
+                split_name(info[i].split));
+        dd_csv_field(f, m->class_names[s->label[i]]);
+        fputc(',', f);
+        dd_csv_field(f, m->class_names[pred]);
+        fprintf(f, ",%.6f", p[pred]);
+        if (p_label) fprintf(f, ",%.6f", p[s->label[i]]);
+        fputc('\n', f);
+    }
+}
+
+
 int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality_opts *o, const char *out_dir,
                        dd_quality_report *r, dd_error *err) {
     memset(r, 0, sizeof *r);
@@ -257,18 +279,7 @@ int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality
     r->contradicted = k;
     qsort(items, k, sizeof *items, by_group_then_key);
     if (explain_path(path, sizeof path, out_dir, "contradicted.csv", err) || dd_atomic_open(&a, path, err)) goto done;
-    fputs("index,key_id,split,label,predicted,p_predicted,p_label\n", a.f);
-    for (size_t j = 0; j < k; j++) {
-        size_t i = items[j].image;
-        const float *p = probs + i * classes;
-        int pred = argmax(p, classes);
-        fprintf(a.f, "%llu,%llu,%s,", (unsigned long long)s.record[i], (unsigned long long)info[i].key_id,
-                split_name(info[i].split));
-        dd_csv_field(a.f, m->class_names[s.label[i]]);
-        fputc(',', a.f);
-        dd_csv_field(a.f, m->class_names[pred]);
-        fprintf(a.f, ",%.6f,%.6f\n", p[pred], p[s.label[i]]);
-    }
+    write_prediction_rows(a.f, m, &s, info, probs, items, k, true);
     if (dd_atomic_commit(&a, err)) goto done;
     if (k) {
         char title[200];
@@ -295,18 +306,7 @@ int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality
     r->not_recognized = k;
     qsort(items, k, sizeof *items, by_group_then_key);
     if (explain_path(path, sizeof path, out_dir, "not-recognized.csv", err) || dd_atomic_open(&a, path, err)) goto done;
-    fputs("index,key_id,split,label,predicted,p_predicted\n", a.f);
-    for (size_t j = 0; j < k; j++) {
-        size_t i = items[j].image;
-        const float *p = probs + i * classes;
-        int pred = argmax(p, classes);
-        fprintf(a.f, "%llu,%llu,%s,", (unsigned long long)s.record[i], (unsigned long long)info[i].key_id,
-                split_name(info[i].split));
-        dd_csv_field(a.f, m->class_names[s.label[i]]);
-        fputc(',', a.f);
-        dd_csv_field(a.f, m->class_names[pred]);
-        fprintf(a.f, ",%.6f\n", p[pred]);
-    }
+    write_prediction_rows(a.f, m, &s, info, probs, items, k, false);
     if (dd_atomic_commit(&a, err)) goto done;
     if (k) {
         char title[200];
