@@ -14,13 +14,14 @@
 #include "doodle/layers.h"
 #include "util/thread_pool.h"
 
-/* Per-thread scratch: thread t uses the slice at t * stride of each buffer. */
+/* Per-thread scratch: thread t uses the slice at t * stride of col and dbias, and thread t >= 1 the slice at
+ * (t - 1) * stride of dweight (thread 0 adds straight into the gradient block). */
 typedef struct dd_fast_scratch {
     float *col;          /* im2col columns: floats per thread = col_stride */
     size_t col_stride;
     float *dweight;      /* parameter-gradient partial sums of threads 1..: floats per thread = dweight_stride */
     size_t dweight_stride;
-    double *dbias;       /* bias / BatchNorm partial sums: doubles per thread = dbias_stride */
+    double *dbias;       /* conv bias-gradient partial sums: doubles per thread = dbias_stride */
     size_t dbias_stride;
 } dd_fast_scratch;
 
@@ -30,7 +31,7 @@ size_t dd_fast_conv2d_col_size(const dd_conv2d_dims *d);
 /* dd_conv2d_forward, then + bias and ReLU when relu is set. */
 void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
                             const float *bias, const dd_conv2d_dims *d, bool relu);
-/* dd_conv2d_backward (dweight, dbias accumulated; din may be NULL). */
+/* dd_conv2d_backward (dweight, dbias accumulated; any of din, dweight, dbias may be NULL). */
 void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din, float *dweight, float *dbias,
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d);
 
