@@ -5,6 +5,7 @@
  * any number of threads. */
 #define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <math.h>
+#include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,21 +27,28 @@ typedef struct kmeans_work {
     size_t n, d;
     int k;
     const float *xsq; /* [n] */
-    float *ct;        /* [d, k] the centres transposed */
-    float *dot;       /* [k] */
+    float *dots;      /* [n, k] x.c for every point and centre */
     float *csq;       /* [k] */
     float *mind;      /* [n] squared distance to the chosen centre */
     double *sums;     /* [k, d] */
     int *counts;      /* [k] */
 } kmeans_work;
 
+/* Eight partial sums (coordinate j goes to lane j % 8): the compiler may not reorder one float sum, but eight
+ * independent ones it vectorises. k-means++ seeding spends most of K-Means' time here. */
 static float sqdist(const float *a, const float *b, size_t d) {
-    float s = 0;
-    for (size_t j = 0; j < d; j++) {
+    float lane[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= d; j += 8)
+        for (int l = 0; l < 8; l++) {
+            float t = a[j + l] - b[j + l];
+            lane[l] += t * t;
+        }
+    for (; j < d; j++) {
         float t = a[j] - b[j];
-        s += t * t;
+        lane[j % 8] += t * t;
     }
-    return s;
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
 }
 
 /* Index of the first point whose cumulative weight passes u (weights [n] summing to total). */
@@ -101,30 +109,21 @@ static int seed_plus_plus(const kmeans_work *w, float *centers, dd_rng *rng, dd_
     return 0;
 }
 
-/* Labels every point with its nearest centre; mind gets the squared distances. Plain loops, not BLAS: restarts
- * run on several threads at once, and k x d is small. The centres are transposed ([d, k]) so that the k dot
- * products of a point advance together, which the compiler vectorises (a single dot product is a reduction it may
- * not reorder). */
+/* Labels every point with its nearest centre; mind gets the squared distances. The n x k dot products x.c are one
+ * single-threaded sgemm (the restarts run on several threads at once): a loop per point over k = 5..8 centres
+ * is too short to vectorise, and took most of K-Means' time. */
 static void assign(const kmeans_work *w, const float *centers, int32_t *labels) {
     const size_t n = w->n, d = w->d;
     const int k = w->k;
-    float *restrict ct = w->ct, *restrict dot = w->dot;
     for (int c = 0; c < k; c++) {
         float s = 0;
-        for (size_t j = 0; j < d; j++) {
-            float v = centers[(size_t)c * d + j];
-            s += v * v;
-            ct[j * (size_t)k + (size_t)c] = v;
-        }
+        for (size_t j = 0; j < d; j++) s += centers[(size_t)c * d + j] * centers[(size_t)c * d + j];
         w->csq[c] = s;
     }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, k, (int)d, 1.0f, w->X, (int)d, centers, (int)d, 0.0f,
+                w->dots, k);
     for (size_t i = 0; i < n; i++) {
-        const float *x = w->X + i * d;
-        for (int c = 0; c < k; c++) dot[c] = 0;
-        for (size_t j = 0; j < d; j++) {
-            const float xj = x[j], *restrict row = ct + j * (size_t)k;
-            for (int c = 0; c < k; c++) dot[c] += xj * row[c];
-        }
+        const float *dot = w->dots + i * (size_t)k;
         int best = 0;
         float bd = INFINITY;
         for (int c = 0; c < k; c++) {
@@ -245,8 +244,7 @@ static void *run_restarts(void *p) {
 }
 
 static void free_job(restart_job *j) {
-    free(j->w.ct);
-    free(j->w.dot);
+    free(j->w.dots);
     free(j->w.csq);
     free(j->w.mind);
     free(j->w.sums);
@@ -277,6 +275,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
     uint64_t *seeds = dd_malloc((size_t)restarts, sizeof *seeds, err);
     float *xsq = dd_malloc(n, sizeof *xsq, err);
     restart_job jobs[MAX_THREADS];
+    if (threads > 1) openblas_set_num_threads(1); /* each restart thread calls sgemm itself */
     memset(jobs, 0, sizeof jobs);
     int rc = -1;
     if (!seeds || !xsq) goto done;
@@ -307,8 +306,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
         j->tol = 1e-4 * var / (double)d;
         j->inertia = INFINITY;
         j->w.csq = dd_malloc((size_t)k, sizeof *j->w.csq, err);
-        j->w.ct = dd_malloc((size_t)k * d, sizeof *j->w.ct, err);
-        j->w.dot = dd_malloc((size_t)k, sizeof *j->w.dot, err);
+        j->w.dots = dd_malloc(n * (size_t)k, sizeof *j->w.dots, err);
         j->w.mind = dd_malloc(n, sizeof *j->w.mind, err);
         j->w.sums = dd_malloc((size_t)k * d, sizeof *j->w.sums, err);
         j->w.counts = dd_malloc((size_t)k, sizeof *j->w.counts, err);
@@ -317,7 +315,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
         j->prev = dd_malloc(n, sizeof *j->prev, err);
         j->best_centers = dd_malloc((size_t)k * d, sizeof *j->best_centers, err);
         j->best_labels = dd_malloc(n, sizeof *j->best_labels, err);
-        if (!j->w.csq || !j->w.ct || !j->w.dot || !j->w.mind || !j->w.sums || !j->w.counts || !j->centers || !j->labels || !j->prev ||
+        if (!j->w.csq || !j->w.dots || !j->w.mind || !j->w.sums || !j->w.counts || !j->centers || !j->labels || !j->prev ||
             !j->best_centers || !j->best_labels)
             goto done;
     }
