@@ -19,29 +19,68 @@ void dd_csr_free(dd_csr *a) {
     memset(a, 0, sizeof *a);
 }
 
+/* Rows [r0, r1) of X: counts (pass 1) or the non-zeros written from out->row[r0] on (pass 2). */
+typedef struct csr_band {
+    const float *X;
+    size_t d, r0, r1, count;
+    dd_csr *out;
+    int fill;
+} csr_band;
+
+static void *csr_band_pass(void *p) {
+    csr_band *b = p;
+    size_t k = b->fill ? b->out->row[b->r0] : 0;
+    for (size_t i = b->r0; i < b->r1; i++) {
+        const float *x = b->X + i * b->d;
+        if (!b->fill) {
+            size_t c = 0;
+            for (size_t j = 0; j < b->d; j++) c += x[j] != 0.0f;
+            b->out->row[i + 1] = c; /* turned into offsets between the passes */
+            continue;
+        }
+        for (size_t j = 0; j < b->d; j++)
+            if (x[j] != 0.0f) {
+                b->out->col[k] = (uint32_t)j;
+                b->out->val[k++] = x[j];
+            }
+    }
+    return NULL;
+}
+
+static int thread_count(size_t n);
+
+/* Both passes over bands of rows, one band per thread (the first on this one). */
+static void csr_passes(csr_band *bands, int t, int fill) {
+    pthread_t th[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int b = 0; b < t; b++) bands[b].fill = fill;
+    for (int b = 1; b < t; b++) started[b] = pthread_create(&th[b], NULL, csr_band_pass, &bands[b]) == 0;
+    csr_band_pass(&bands[0]);
+    for (int b = 1; b < t; b++) {
+        if (started[b]) pthread_join(th[b], NULL);
+        else csr_band_pass(&bands[b]); /* a thread that could not start: its band here */
+    }
+}
+
 int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error *err) {
     memset(out, 0, sizeof *out);
     if (d > UINT32_MAX) return dd_fail(err, DD_ERR_RANGE, "%zu columns are too many for a sparse matrix", d);
-    size_t nnz = 0;
-    for (size_t i = 0; i < n * d; i++) nnz += X[i] != 0.0f;
     out->n = n;
     out->d = d;
-    if (!(out->row = dd_malloc(n + 1, sizeof *out->row, err)) || !(out->col = dd_malloc(nnz ? nnz : 1, sizeof *out->col, err)) ||
+    if (!(out->row = dd_malloc(n + 1, sizeof *out->row, err))) return -1;
+    int t = thread_count(n);
+    csr_band bands[MAX_THREADS];
+    for (int b = 0; b < t; b++) bands[b] = (csr_band){.X = X, .d = d, .r0 = n * b / t, .r1 = n * (b + 1) / t, .out = out};
+    csr_passes(bands, t, 0); /* row[i + 1] = non-zeros of row i */
+    out->row[0] = 0;
+    for (size_t i = 0; i < n; i++) out->row[i + 1] += out->row[i];
+    size_t nnz = out->row[n];
+    if (!(out->col = dd_malloc(nnz ? nnz : 1, sizeof *out->col, err)) ||
         !(out->val = dd_malloc(nnz ? nnz : 1, sizeof *out->val, err))) {
         dd_csr_free(out);
         return -1;
     }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        out->row[i] = k;
-        const float *x = X + i * d;
-        for (size_t j = 0; j < d; j++)
-            if (x[j] != 0.0f) {
-                out->col[k] = (uint32_t)j;
-                out->val[k++] = x[j];
-            }
-    }
-    out->row[n] = k;
+    csr_passes(bands, t, 1);
     return 0;
 }
 

@@ -16,7 +16,8 @@ typedef struct dd_csr {
     float *val;      /* [nnz] */
 } dd_csr;
 
-/* The non-zeros of X [n, d]; fails (DD_ERR_RANGE) past d = 2^32. */
+/* The non-zeros of X [n, d], bands of rows counted and then copied on every core; fails (DD_ERR_RANGE) past
+ * d = 2^32. */
 int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error *err);
 void dd_csr_free(dd_csr *a);
 /* out [n, l] = A W, W [d, l]. */
