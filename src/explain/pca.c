@@ -7,11 +7,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "doodle/cluster.h"
 #include "explain/linalg.h"
 #include "explain/sparse.h"
 #include "util/alloc.h"
+#include "util/thread_pool.h"
 
 /* Above this many multiply-adds for the covariance or Gram product, the randomized solver takes over. */
 #define EXACT_WORK_MAX 4e9
@@ -243,6 +245,39 @@ static int fit_large(const float *X, size_t n, size_t d, size_t nnz, dd_pca *p, 
     return rc;
 }
 
+/* One band of rows: column sums and non-zeros (pass 0) or squared deviations from mean (pass 1), into its own
+ * acc [d] slice. */
+typedef struct moments_job {
+    const float *X;
+    size_t n, d;
+    const double *mean;
+    double *acc;  /* [threads, d] */
+    size_t *nnz;  /* [threads] */
+    int pass;
+} moments_job;
+
+static void moments_part(void *ctx, int t, int threads) {
+    const moments_job *j = ctx;
+    size_t lo, hi, z = 0;
+    dd_share(j->n, t, threads, &lo, &hi);
+    double *a = j->acc + (size_t)t * j->d;
+    memset(a, 0, j->d * sizeof *a);
+    for (size_t i = lo; i < hi; i++) {
+        const float *row = j->X + i * j->d;
+        if (j->pass == 0)
+            for (size_t c = 0; c < j->d; c++) {
+                a[c] += row[c];
+                z += row[c] != 0.0f;
+            }
+        else
+            for (size_t c = 0; c < j->d; c++) {
+                double v = row[c] - j->mean[c];
+                a[c] += v * v;
+            }
+    }
+    if (j->pass == 0) j->nnz[t] = z;
+}
+
 int dd_pca_fit(const float *X, size_t n, size_t d, int components, double variance_threshold, dd_rng *rng,
                dd_pca *out, dd_error *err) {
     memset(out, 0, sizeof *out);
@@ -254,28 +289,31 @@ int dd_pca_fit(const float *X, size_t n, size_t d, int components, double varian
     if (components == 0 && !(variance_threshold > 0 && variance_threshold <= 1))
         return dd_fail(err, DD_ERR_USAGE, "the explained-variance threshold %g is not in (0, 1]", variance_threshold);
     out->d = d;
-    /* Column means and variances row by row, in double (the matrix is row-major and may be large). */
-    double *acc = dd_calloc(d, sizeof *acc, err);
-    if (!acc || !(out->mean = dd_calloc(d, sizeof *out->mean, err))) {
+    /* Column means and variances row by row, in double (the matrix is row-major and may be large), bands of rows
+     * on every core, each band's sums added in band order. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = n < 1024 || cpus < 2 ? 1 : cpus > 8 ? 8 : (int)cpus;
+    double *acc = dd_calloc(d * (size_t)threads, sizeof *acc, err);
+    size_t counts[8] = {0};
+    dd_pool *pool = threads > 1 ? dd_pool_new(threads, err) : NULL;
+    if (!acc || (threads > 1 && !pool) || !(out->mean = dd_calloc(d, sizeof *out->mean, err))) {
         free(acc);
+        dd_pool_free(pool);
         return -1;
     }
+    moments_job mj = {.X = X, .n = n, .d = d, .mean = out->mean, .acc = acc, .nnz = counts};
+    dd_pool_run(pool, moments_part, &mj); /* sums */
     size_t nnz = 0; /* for the choice of products in the randomized solver */
-    for (size_t i = 0; i < n; i++) {
-        const float *row = X + i * d;
-        for (size_t j = 0; j < d; j++) {
-            out->mean[j] += row[j];
-            nnz += row[j] != 0.0f;
-        }
+    for (int t = 0; t < threads; t++) {
+        nnz += counts[t];
+        for (size_t j = 0; j < d; j++) out->mean[j] += acc[(size_t)t * d + j];
     }
     for (size_t j = 0; j < d; j++) out->mean[j] /= (double)n;
-    for (size_t i = 0; i < n; i++) {
-        const float *row = X + i * d;
-        for (size_t j = 0; j < d; j++) {
-            double v = row[j] - out->mean[j];
-            acc[j] += v * v;
-        }
-    }
+    mj.pass = 1;
+    dd_pool_run(pool, moments_part, &mj); /* squared deviations */
+    dd_pool_free(pool);
+    for (int t = 1; t < threads; t++)
+        for (size_t j = 0; j < d; j++) acc[j] += acc[(size_t)t * d + j];
     double total = 0;
     for (size_t j = 0; j < d; j++) total += acc[j] / (double)(n - 1);
     free(acc);

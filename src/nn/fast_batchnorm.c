@@ -69,7 +69,7 @@ static void bn_train_part(void *ctx, int t, int threads) {
     const int S = j->spatial, C = j->channels;
     const double n = (double)j->batch * S;
     size_t lo, hi;
-    dd_split((size_t)C, t, threads, &lo, &hi);
+    dd_share((size_t)C, t, threads, &lo, &hi);
     for (size_t c = lo; c < hi; c++) {
         double sum = 0.0;
         for (int b = 0; b < j->batch; b++) sum += plane_sum(j->in + ((size_t)b * C + c) * S, S);
@@ -104,7 +104,7 @@ static void bn_infer_part(void *ctx, int t, int threads) {
     const int S = j->spatial, C = j->channels;
     /* with one image and one channel per thread at most, split the planes too: a batch of 1 still uses every core */
     size_t lo, hi;
-    dd_split((size_t)C * j->batch, t, threads, &lo, &hi);
+    dd_share((size_t)C * j->batch, t, threads, &lo, &hi);
     for (size_t bc = lo; bc < hi; bc++) {
         size_t c = bc % (size_t)C;
         float k = j->gamma[c] * (float)(1.0 / sqrt((double)j->const_var[c] + j->eps));
@@ -159,7 +159,7 @@ static void bn_backward_part(void *ctx, int t, int threads) {
     const double n = (double)j->batch * S;
     const bool relu = j->relu;
     size_t lo, hi;
-    dd_split((size_t)C, t, threads, &lo, &hi);
+    dd_share((size_t)C, t, threads, &lo, &hi);
     for (size_t c = lo; c < hi; c++) {
         const float m = j->const_mean[c], is = j->const_inv_std[c];
         double sum_g = 0.0, sum_gx = 0.0;

@@ -19,7 +19,7 @@ static void fused_part(void *ctx, int t, int threads) {
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
     const double n = (double)j->batch * (double)in_hw;
     size_t lo, hi;
-    dd_split((size_t)j->channels, t, threads, &lo, &hi);
+    dd_share((size_t)j->channels, t, threads, &lo, &hi);
     for (size_t c = lo; c < hi; c++) {
         const float m = j->mean[c], is = j->inv_std[c];
         /* g is dout at each window's maximum where the ReLU passed it (pool output > 0), 0 everywhere else */

@@ -93,7 +93,7 @@ static void conv_forward_part(void *ctx, int t, int threads) {
     const int splits = d->batch >= threads ? 1 : (threads + d->batch - 1) / d->batch;
     float *col = j->s->col + (size_t)t * j->s->col_stride;
     size_t lo, hi;
-    dd_split((size_t)d->batch * splits, t, threads, &lo, &hi);
+    dd_share((size_t)d->batch * splits, t, threads, &lo, &hi);
     for (size_t u = lo; u < hi; u++) {
         int b = (int)(u / splits), part = (int)(u % splits);
         int p0 = (int)((long)P * part / splits), p1 = (int)((long)P * (part + 1) / splits), n = p1 - p0;
@@ -128,7 +128,7 @@ static void conv_backward_part(void *ctx, int t, int threads) {
     double *db = j->s->dbias + (size_t)t * j->s->dbias_stride;
     memset(db, 0, sizeof *db * (size_t)d->out_c);
     size_t lo, hi;
-    dd_split((size_t)d->batch, t, threads, &lo, &hi);
+    dd_share((size_t)d->batch, t, threads, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
         const float *g = j->dout + b * out_size;
         if (j->dweight) {
@@ -159,10 +159,10 @@ static void conv_reduce_part(void *ctx, int t, int threads) {
     const dd_conv2d_dims *d = j->d;
     const size_t n = (size_t)d->out_c * d->in_c * d->kernel_h * d->kernel_w;
     size_t lo, hi;
-    dd_split(n, t, threads, &lo, &hi);
+    dd_share(n, t, threads, &lo, &hi);
     for (int u = 1; u < threads; u++) {
         size_t blo, bhi;
-        dd_split((size_t)d->batch, u, threads, &blo, &bhi);
+        dd_share((size_t)d->batch, u, threads, &blo, &bhi);
         if (blo == bhi) continue;
         const float *part = j->s->dweight + (size_t)(u - 1) * j->s->dweight_stride;
         for (size_t i = lo; i < hi; i++) j->dweight[i] += part[i];

@@ -14,7 +14,7 @@ typedef struct dense_job {
 static void dense_forward_part(void *ctx, int t, int threads) {
     const dense_job *j = ctx;
     size_t lo, hi;
-    dd_split((size_t)j->n_out, t, threads, &lo, &hi);
+    dd_share((size_t)j->n_out, t, threads, &lo, &hi);
     int n = (int)(hi - lo);
     if (n == 0) return;
     /* out[:, lo..hi) = in [B, n_in] x W[lo..hi)^T */
@@ -39,7 +39,7 @@ void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const flo
 static void dense_backward_part(void *ctx, int t, int threads) {
     const dense_job *j = ctx;
     size_t lo, hi;
-    dd_split((size_t)j->n_out, t, threads, &lo, &hi);
+    dd_share((size_t)j->n_out, t, threads, &lo, &hi);
     if (hi > lo && j->dweight) /* dW[lo..hi) += dout[:, lo..hi)^T x in */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), j->n_in, j->batch, 1.0f, j->dout + lo,
                     j->n_out, j->in, j->n_in, 1.0f, j->dweight + lo * j->n_in, j->n_in);
@@ -50,7 +50,7 @@ static void dense_backward_part(void *ctx, int t, int threads) {
             j->dbias[o] += (float)s;
         }
     if (!j->din) return;
-    dd_split((size_t)j->n_in, t, threads, &lo, &hi);
+    dd_share((size_t)j->n_in, t, threads, &lo, &hi);
     if (hi > lo) /* din[:, lo..hi) = dout [B, n_out] x W[:, lo..hi) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->batch, (int)(hi - lo), j->n_out, 1.0f, j->dout,
                     j->n_out, j->weight + lo, j->n_in, 0.0f, j->din + lo, j->n_in);

@@ -32,7 +32,7 @@ static void pool_forward_part(void *ctx, int t, int threads) {
     const pool_job *j = ctx;
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
     size_t lo, hi;
-    dd_split((size_t)j->planes, t, threads, &lo, &hi);
+    dd_share((size_t)j->planes, t, threads, &lo, &hi);
     for (size_t plane = lo; plane < hi; plane++) {
         const float *x = j->in + plane * in_hw;
         float *o = j->out + plane * out_hw;
@@ -75,7 +75,7 @@ static void pool_backward_part(void *ctx, int t, int threads) {
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
     const int tiles = j->stride == j->size, k = j->size;
     size_t lo, hi;
-    dd_split((size_t)j->planes, t, threads, &lo, &hi);
+    dd_share((size_t)j->planes, t, threads, &lo, &hi);
     for (size_t plane = lo; plane < hi; plane++) {
         float *din = j->din + plane * in_hw;
         const float *g = j->dout + plane * out_hw;
@@ -116,7 +116,7 @@ typedef struct relu_job {
 static void relu_forward_part(void *ctx, int t, int threads) {
     const relu_job *j = ctx;
     size_t lo, hi;
-    dd_split(j->n, t, threads, &lo, &hi);
+    dd_share(j->n, t, threads, &lo, &hi);
     dd_relu_forward(j->out + lo, j->in + lo, hi - lo);
 }
 
@@ -128,7 +128,7 @@ void dd_fast_relu_forward(dd_pool *pool, float *out, const float *in, size_t n) 
 static void relu_backward_part(void *ctx, int t, int threads) {
     const relu_job *j = ctx;
     size_t lo, hi;
-    dd_split(j->n, t, threads, &lo, &hi);
+    dd_share(j->n, t, threads, &lo, &hi);
     dd_relu_backward(j->out + lo, j->dout + lo, j->fwd_out + lo, hi - lo);
 }
 

@@ -1,6 +1,6 @@
 /* A fixed team of threads that run one function together, as OpenMP's "parallel" does: dd_pool_run calls
  * fn(ctx, t, threads) once on every thread t (the caller is thread 0) and returns when all have finished. Work is
- * split statically by t (dd_split), never handed out first-come-first-served, so a given thread count always gives
+ * split statically by t (dd_share), never handed out first-come-first-served, so a given thread count always gives
  * the same bits. The workers sleep between runs. */
 #ifndef DOODLE_UTIL_THREAD_POOL_H
 #define DOODLE_UTIL_THREAD_POOL_H
@@ -20,7 +20,7 @@ int dd_pool_threads(const dd_pool *p);
 void dd_pool_run(dd_pool *p, dd_pool_fn fn, void *ctx);
 
 /* Thread t's share [*lo, *hi) of n items in contiguous, nearly equal parts. */
-static inline void dd_split(size_t n, int t, int threads, size_t *lo, size_t *hi) {
+static inline void dd_share(size_t n, int t, int threads, size_t *lo, size_t *hi) {
     *lo = n * (size_t)t / (size_t)threads;
     *hi = n * (size_t)(t + 1) / (size_t)threads;
 }
