@@ -1,15 +1,14 @@
 /* Drawings of a .dset as the model sees them (include/doodle/explain.h): the same checks, rendering and class
  * mapping as dd_eval_run, so an explanation is about the very pixels evaluation scored. */
-#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "doodle/explain.h"
 #include "doodle/metrics.h"
 #include "doodle/render.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 
 #define PROB_BATCH 64
 
@@ -119,8 +118,7 @@ int dd_explain_probabilities(const dd_model *m, const dd_image_set *s, float *pr
     float *x = ws ? dd_malloc((size_t)batch * pixels, sizeof *x, err) : NULL;
     int rc = -1;
     /* every core: the quality check runs the model over the whole data set */
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (!x || dd_workspace_set_threads(ws, cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus, err)) goto done;
+    if (!x || dd_workspace_set_threads(ws, dd_cpu_count(8), err)) goto done;
     for (size_t i = 0; i < s->n; i += (size_t)batch) {
         int b = s->n - i < (size_t)batch ? (int)(s->n - i) : batch;
         for (int k = 0; k < b; k++) dd_image_set_input(s, i + (size_t)k, x + (size_t)k * pixels);

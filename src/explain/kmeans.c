@@ -3,17 +3,16 @@
  * several restarts by inertia. Distances to the centres as |x|^2 - 2 x.c + |c|^2. The restarts are spread over
  * threads, each with its own generator seeded from the caller's in restart order, so the result is the same for
  * any number of threads. */
-#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <math.h>
 #include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 
 #include "doodle/cluster.h"
 #include "explain/linalg.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 
 void dd_kmeans_free(dd_kmeans_result *r) {
     if (!r) return;
@@ -268,8 +267,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
         return dd_fail(err, DD_ERR_USAGE, "K-Means needs at least one restart and one iteration");
     /* Each restart has its own generator seeded from rng in order, so the result does not depend on how the
      * restarts are spread over threads. */
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    int threads = dd_cpu_count(MAX_THREADS);
     if (threads > restarts) threads = restarts;
     if ((double)n * (double)d * k < 1e5) threads = 1; /* not worth a thread */
     uint64_t *seeds = dd_malloc((size_t)restarts, sizeof *seeds, err);

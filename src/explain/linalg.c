@@ -1,12 +1,11 @@
 /* Small wrappers over LAPACK and BLAS for PCA, K-Means, DBSCAN and silhouettes. */
-#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 
 #include "explain/linalg.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 
 int dd_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err) {
     if (top < 1 || top > n) return dd_fail(err, DD_ERR_USAGE, "cannot take %d eigenvalues of a %dx%d matrix", top, n, n);
@@ -113,8 +112,7 @@ void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B,
 #define TILE_COLS 4096
 
 int dd_pairwise_threads(void) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus < 1 ? 1 : cpus > DD_PAIRWISE_MAX_THREADS ? DD_PAIRWISE_MAX_THREADS : (int)cpus;
+    return dd_cpu_count(DD_PAIRWISE_MAX_THREADS);
 }
 
 typedef struct tiles_job {

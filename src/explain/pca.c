@@ -7,12 +7,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "doodle/cluster.h"
 #include "explain/linalg.h"
 #include "explain/sparse.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 #include "util/thread_pool.h"
 
 /* Above this many multiply-adds for the covariance or Gram product, the randomized solver takes over. */
@@ -291,8 +291,7 @@ int dd_pca_fit(const float *X, size_t n, size_t d, int components, double varian
     out->d = d;
     /* Column means and variances row by row, in double (the matrix is row-major and may be large), bands of rows
      * on every core, each band's sums added in band order. */
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = n < 1024 || cpus < 2 ? 1 : cpus > 8 ? 8 : (int)cpus;
+    int threads = n < 1024 ? 1 : dd_cpu_count(8);
     double *acc = dd_calloc(d * (size_t)threads, sizeof *acc, err);
     size_t counts[8] = {0};
     dd_pool *pool = threads > 1 ? dd_pool_new(threads, err) : NULL;

@@ -1,13 +1,12 @@
 /* CSR products for the randomized PCA (src/explain/pca.c). Each thread takes a band of rows; for A^T Y each also
  * sums into its own [d, l] block, added up at the end, so no two threads write the same memory. */
-#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "explain/sparse.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 
 #define MAX_THREADS 8
 
@@ -124,9 +123,7 @@ static void *mul_t_band(void *p) {
 }
 
 static int thread_count(size_t n) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int t = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-    return n < 1024 ? 1 : t;
+    return n < 1024 ? 1 : dd_cpu_count(MAX_THREADS);
 }
 
 /* Runs fn on t bands of rows split by non-zeros (not by rows), the first on this thread. */

@@ -23,6 +23,7 @@
 #include "serve/assets.h"
 #include "serve/engine.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 
 #define REPORT_MAX_BYTES (256u * 1024u * 1024u)
 /* A body over the limit without a Content-Length (chunked) is read and dropped up to this much, so that the client
@@ -439,8 +440,7 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
     struct sockaddr_storage addr;
     socklen_t addr_len = 0;
     if (resolve(host, o->port, &addr, &addr_len, err)) goto fail;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = o->threads ? o->threads : (unsigned)(cores > 0 ? cores : 1);
+    unsigned threads = o->threads ? o->threads : (unsigned)dd_cpu_count(1 << 16);
     work_queue *q = &s->queue;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->ready, NULL);

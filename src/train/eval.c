@@ -1,13 +1,12 @@
 /* Evaluating a model on one split of a .dset: classes matched by name, records rendered (or taken as stored) as
  * training sees them, fed in batches, metrics and the misclassified records collected (include/doodle/metrics.h). */
-#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "doodle/metrics.h"
 #include "doodle/render.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 
 /* "a, b, c" (cut short with "..." past about 200 bytes) into buf. */
 static void list_names(char *buf, size_t size, int n, const char *(*name)(const void *, int), const void *obj) {
@@ -118,9 +117,7 @@ int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, d
     size_t cap = 0;
     int rc = -1;
     if (dd_metrics_init(&out->metrics, classes, 3, err)) goto done;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN); /* inference gives the same bits on any thread count */
-    if (!(ws = dd_workspace_new(m, batch, false, err)) ||
-        dd_workspace_set_threads(ws, cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus, err))
+    if (!(ws = dd_workspace_new(m, batch, false, err)) || dd_workspace_set_threads(ws, dd_cpu_count(8), err))
         goto done;
     if (!(x = dd_malloc((size_t)batch * pixels, sizeof *x, err)) || !(idx = dd_malloc((size_t)batch, sizeof *idx, err)) ||
         !(labels = dd_malloc((size_t)batch, sizeof *labels, err)) || !(img = dd_malloc(pixels, 1, err)))

@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -17,12 +16,7 @@
 #include "train/checkpoint.h"
 #include "train/history.h"
 #include "util/alloc.h"
-
-/* Every core by default (at most 64): the same seed gives the same bits on machines with the same count. */
-static int online_cpus(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
+#include "util/cpus.h"
 
 dd_train_opts dd_train_defaults(void) {
     dd_train_opts o = {
@@ -38,7 +32,7 @@ dd_train_opts dd_train_defaults(void) {
         .min_lr = 1e-5f,
         .augment = true,
         .seed = 1,
-        .threads = online_cpus(),
+        .threads = dd_cpu_count(64), /* every core: the same seed gives the same bits for the same count */
         .patience = 0,
     };
     return o;
