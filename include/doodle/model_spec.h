@@ -139,6 +139,8 @@ double dd_model_flops(const dd_model_spec *s, bool training);
 /* A network built into the binary (models/<name>.cfg at build time): "seed", "lenet", "mnist28". An unknown
  * name is a DD_ERR_USAGE error that lists the built-in names. */
 dd_model_spec *dd_model_spec_builtin(const char *name, const dd_spec_overrides *overrides, dd_error *err);
+/* What a --model option names: a .cfg file (a name ending in .cfg or holding a '/') or else a built-in network. */
+dd_model_spec *dd_model_spec_named(const char *model, const dd_spec_overrides *overrides, dd_error *err);
 void dd_model_spec_free(dd_model_spec *spec);
 
 /* The built-in networks: names in alphabetical order, NULL past the end; and a built-in cfg's text (NULL when

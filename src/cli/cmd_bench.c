@@ -95,15 +95,12 @@ static void bench_free(bench *b) {
 }
 
 static int bench_init(bench *b, const char *model, int batch, int threads, const char *data, dd_error *err) {
-    size_t n = strlen(model);
     dd_spec_overrides ov = {0, 0, 0};
     if (data) {
         if (!(b->ds = dd_dataset_open(data, err))) return -1;
         ov.classes = (int)dd_dataset_class_count(b->ds);
     }
-    dd_model_spec *spec = strchr(model, '/') || (n > 4 && !strcmp(model + n - 4, ".cfg"))
-                              ? dd_model_spec_load(model, &ov, err)
-                              : dd_model_spec_builtin(model, &ov, err);
+    dd_model_spec *spec = dd_model_spec_named(model, &ov, err);
     if (!spec || !(b->m = dd_model_new(spec, 1, err))) return -1;
     if (!(b->ws = dd_workspace_new(b->m, batch, b->training, err)) || dd_workspace_set_threads(b->ws, threads, err))
         return -1;

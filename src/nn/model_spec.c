@@ -259,6 +259,12 @@ const char *dd_model_builtin_cfg(const char *name, size_t *len) {
     return NULL;
 }
 
+dd_model_spec *dd_model_spec_named(const char *model, const dd_spec_overrides *overrides, dd_error *err) {
+    size_t n = strlen(model);
+    if (strchr(model, '/') || (n > 4 && !strcmp(model + n - 4, ".cfg"))) return dd_model_spec_load(model, overrides, err);
+    return dd_model_spec_builtin(model, overrides, err);
+}
+
 dd_model_spec *dd_model_spec_builtin(const char *name, const dd_spec_overrides *overrides, dd_error *err) {
     size_t len;
     const char *text = dd_model_builtin_cfg(name, &len);

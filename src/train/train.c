@@ -53,14 +53,6 @@ static int argmax(const float *p, int n) {
 
 static void path_in(char *out, size_t size, const char *dir, const char *name) { snprintf(out, size, "%s/%s", dir, name); }
 
-/* The model named by opts: a built-in name or a .cfg file, with the dataset's classes. */
-static dd_model_spec *spec_for(const char *model, int classes, dd_error *err) {
-    dd_spec_overrides ov = {.classes = classes};
-    size_t n = strlen(model);
-    if (strchr(model, '/') || (n > 4 && !strcmp(model + n - 4, ".cfg"))) return dd_model_spec_load(model, &ov, err);
-    return dd_model_spec_builtin(model, &ov, err);
-}
-
 /* Loss and accuracy of m over the test loader, counted as doodle eval counts them (doodle/metrics.h). */
 static int evaluate(const dd_model *m, dd_workspace *ws, dd_loader *l, float *x, int32_t *labels, double *loss,
                     double *acc, dd_error *err) {
@@ -143,7 +135,8 @@ static int start(run *r, dd_train_opts *o, dd_error *err) {
                                o->data_path, c, dd_dataset_class_name(r->ds, c), r->m->class_names[c]);
         return 0;
     }
-    dd_model_spec *spec = spec_for(o->model, (int)dd_dataset_class_count(r->ds), err);
+    dd_spec_overrides ov = {.classes = (int)dd_dataset_class_count(r->ds)}; /* the dataset's classes */
+    dd_model_spec *spec = dd_model_spec_named(o->model, &ov, err);
     if (!spec || !(r->m = dd_model_new(spec, o->seed, err))) return -1;
     for (uint32_t c = 0; c < dd_dataset_class_count(r->ds); c++)
         if (dd_model_set_class_name(r->m, (int)c, dd_dataset_class_name(r->ds, c), err)) return -1;
