@@ -4,7 +4,9 @@
 #ifndef DOODLE_CLI_H
 #define DOODLE_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "doodle/error.h"
 
@@ -24,6 +26,19 @@ int cmd_explain_clusters(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+
+/* A verb (or a sub-verb of explain) in a dispatch table: run gets argv with its own name as argv[0]. */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+/* The table's lines for a usage text: "  name  summary", names padded to width. */
+void cli_print_commands(FILE *out, const cli_command *c, size_t n, int width);
+/* Runs the command argv[1] names with argv + 1. Without one: usage(stderr), EXIT_USAGE; --help, -h or help:
+ * usage(stdout), 0; an unknown name: "<prog>: 'name' is not <noun>. See '<prog> --help'.", EXIT_USAGE. */
+int cli_dispatch(const cli_command *c, size_t n, int argc, char **argv, void (*usage)(FILE *out), const char *prog,
+                 const char *noun);
 
 /* Prints "doodle <verb>: message" to stderr; returns 1 (or 2 for DD_ERR_USAGE). */
 int cli_report(const char *verb, const dd_error *err);

@@ -47,3 +47,24 @@ int cli_has_suffix(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n > k && strcasecmp(s + n - k, suffix) == 0;
 }
+
+void cli_print_commands(FILE *out, const cli_command *c, size_t n, int width) {
+    for (size_t i = 0; i < n; i++) fprintf(out, "  %-*s %s\n", width, c[i].name, c[i].summary);
+}
+
+int cli_dispatch(const cli_command *c, size_t n, int argc, char **argv, void (*usage)(FILE *out), const char *prog,
+                 const char *noun) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, c[i].name)) return c[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: '%s' is not %s. See '%s --help'.\n", prog, name, noun, prog);
+    return EXIT_USAGE;
+}

@@ -4,13 +4,7 @@
 
 #include "cli/cli.h"
 
-typedef struct verb {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} verb;
-
-static const verb verbs[] = {
+static const cli_command verbs[] = {
     {"prep", cmd_prep, "Quick, Draw! files -> a .dset dataset (classes, split, per-class limit)"},
     {"info", cmd_info, "print what a .dset holds: classes, counts, split, what prep skipped"},
     {"show", cmd_show, "PNG gallery of a dataset: drawings of every class, or many of one class"},
@@ -32,26 +26,14 @@ static void usage(FILE *out) {
             "usage: doodle <verb> [options]   (doodle <verb> --help for a verb's options)\n\n"
             "Learn to recognise Quick, Draw! doodles with convolutional networks, and see what was learned.\n\n"
             "verbs:\n");
-    for (size_t i = 0; i < N_VERBS; i++) fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    cli_print_commands(out, verbs, N_VERBS, 10);
     fprintf(out, "\nQuick, Draw! dataset by Google, CC BY 4.0.\n");
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *name = argv[1];
-    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
-        usage(stdout);
-        return 0;
-    }
-    if (!strcmp(name, "--version")) {
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
         printf("doodle %s\n", DOODLE_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < N_VERBS; i++)
-        if (!strcmp(name, verbs[i].name)) return verbs[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "doodle: '%s' is not a verb. See 'doodle --help'.\n", name);
-    return EXIT_USAGE;
+    return cli_dispatch(verbs, N_VERBS, argc, argv, usage, "doodle", "a verb");
 }
