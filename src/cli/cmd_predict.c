@@ -19,8 +19,9 @@ static void usage(FILE *out) {
             "usage: doodle predict --model RUN/model.safetensors [--top K] [--json] FILE…\n"
             "\n"
             "Prints the K most probable classes, with their probabilities, for each drawing:\n"
-            "  *.ndjson, *.json, *.bin (optionally .gz)  every drawing; raw drawings are simplified with Google's\n"
-            "                        recipe, then rendered with the model's size and settings, as in training\n"
+            "  *.ndjson, *.json, *.bin, Kaggle *.csv (optionally .gz)  every drawing; raw drawings are simplified\n"
+            "                        with Google's recipe, then rendered with the model's size and settings, as in\n"
+            "                        training\n"
             "  *.npy (optionally .gz)  every image; images must be the model's input size\n"
             "  *.png                 one picture of any size, grey or colour: laid on white, turned to grey,\n"
             "                        inverted when its mean is bright (dark ink on light paper; training drawings\n"
@@ -53,7 +54,7 @@ static int kind_of(const char *path, input_kind *kind) {
     if (cli_has_suffix(path, ".png")) *kind = INPUT_PNG;
     else {
         dd_format f = dd_format_from_path(path);
-        if (f == DD_FORMAT_NDJSON || f == DD_FORMAT_BIN) *kind = INPUT_STROKES;
+        if (f == DD_FORMAT_NDJSON || f == DD_FORMAT_BIN || f == DD_FORMAT_CSV) *kind = INPUT_STROKES;
         else if (f == DD_FORMAT_NPY) *kind = INPUT_NPY;
         else return -1;
     }
@@ -231,8 +232,8 @@ int cmd_predict(int argc, char **argv) {
     for (int i = optind; i < argc; i++) {
         input_kind kind;
         if (kind_of(argv[i], &kind))
-            return cli_usage_error("predict", "'%s': not a file predict reads (.ndjson, .json, .bin, .npy, each "
-                                   "optionally .gz, or .png)", argv[i]);
+            return cli_usage_error("predict", "'%s': not a file predict reads (.ndjson, .json, .bin, .csv, .npy, "
+                                   "each optionally .gz, or .png)", argv[i]);
     }
     dd_error err = {0};
     predict_ctx x = {.json = json};

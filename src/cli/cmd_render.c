@@ -18,7 +18,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: doodle render [options] -o OUT.npy|OUT.png FILE…\n"
             "\n"
-            "Renders Quick, Draw! stroke drawings (ndjson or .bin, either optionally .gz) to 8-bit images with\n"
+            "Renders Quick, Draw! stroke drawings (ndjson, .bin or Kaggle .csv, each optionally .gz) to 8-bit images with\n"
             "Google's recipe for the official 28x28 bitmaps (centred, round-capped anti-aliased line of width 16\n"
             "with a padding of 16, in the 256-unit box); raw drawings are simplified with Google's recipe first.\n"
             "\n"
@@ -38,7 +38,7 @@ static void usage(FILE *out) {
             "  -q, --quiet           do not list skipped records\n"
             "  -h, --help            show this help\n"
             "\n"
-            "Bad records are reported as FILE:LINE (ndjson) or FILE: record N (.bin), skipped and counted.\n"
+            "Bad records are reported as FILE:LINE (ndjson, .csv) or FILE: record N (.bin), skipped and counted.\n"
             "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n",
             PNG_DEFAULT_LIMIT);
 }

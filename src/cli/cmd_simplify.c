@@ -20,7 +20,7 @@ static void usage(FILE *out) {
             "spacing, Ramer-Douglas-Peucker with epsilon 2.0, round to whole numbers. The output matches Google's\n"
             "simplified files point for point (99.97%% of the drawings in the test data; the rest differ by a tie).\n"
             "\n"
-            "Inputs are ndjson or .bin files, either optionally .gz, or directories holding them (taken in name\n"
+            "Inputs are ndjson, .bin or Kaggle .csv files, each optionally .gz, or directories holding them (taken in name\n"
             "order). Drawings that are already simplified (no times, every coordinate a whole number in 0..255, as\n"
             "in Google's simplified ndjson and .bin files) are copied unchanged: the recipe is not idempotent, and\n"
             "simplifying them again would move points. Every other drawing is simplified.\n"
@@ -31,7 +31,7 @@ static void usage(FILE *out) {
             "  -q, --quiet         do not list skipped records (the summary line is still printed)\n"
             "  -h, --help          show this help\n"
             "\n"
-            "Bad records are reported as FILE:LINE (ndjson) or FILE: record N (.bin) on stderr, skipped and\n"
+            "Bad records are reported as FILE:LINE (ndjson, .csv) or FILE: record N (.bin) on stderr, skipped and\n"
             "counted; a summary line goes to stderr at the end.\n"
             "Exit status: 0 done, 1 bad input or failure (a missing file, an unreadable file, a bad record with\n"
             "--strict, a failed write), 2 bad usage.\n");

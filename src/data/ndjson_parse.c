@@ -18,6 +18,7 @@
 
 typedef struct parser {
     const char *begin, *p, *end;
+    size_t column0; /* added to every column in messages: where text starts in the caller's line */
     dd_drawing *d;
     dd_error *err;
     const char *field; /* the key being parsed, for messages ("" at top level) */
@@ -48,7 +49,7 @@ __attribute__((format(printf, 4, 5))) static int fail_at(parser *ps, dd_status c
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return dd_fail(ps->err, code, "%scolumn %zu: %s", field, (size_t)(at - ps->begin) + 1, what);
+    return dd_fail(ps->err, code, "%scolumn %zu: %s", field, ps->column0 + (size_t)(at - ps->begin) + 1, what);
 }
 
 /* Fails with "<field>: <what>" (for errors that are about values, not about a position). */
@@ -425,6 +426,16 @@ static key_kind classify_key(const char *key) {
     case 'k': return strcmp(key, "key_id") == 0 ? KEY_KEY_ID : KEY_OTHER;
     default: return KEY_OTHER;
     }
+}
+
+int dd_ndjson_parse_drawing(const char *text, size_t len, size_t column0, dd_drawing *d, dd_error *err) {
+    parser ps = {.begin = text, .p = text, .end = text + len, .column0 = column0, .d = d, .err = err, .field = "drawing",
+                 .stroke = 0, .array = -1};
+    if (parse_drawing(&ps)) return -1;
+    ps.field = "";
+    skip_ws(&ps);
+    if (ps.p < ps.end) return fail_at(&ps, DD_ERR_MALFORMED, ps.p, "unexpected text after the drawing");
+    return 0;
 }
 
 int dd_ndjson_parse(const char *text, size_t len, dd_drawing *d, dd_error *err) {

@@ -18,6 +18,7 @@ dd_format dd_format_from_path(const char *path) {
     if (ends_with(path, n, ".ndjson") || ends_with(path, n, ".json")) return DD_FORMAT_NDJSON;
     if (ends_with(path, n, ".bin")) return DD_FORMAT_BIN;
     if (ends_with(path, n, ".npy")) return DD_FORMAT_NPY;
+    if (ends_with(path, n, ".csv")) return DD_FORMAT_CSV;
     return DD_FORMAT_UNKNOWN;
 }
 
@@ -25,7 +26,7 @@ int dd_class_from_path(const char *path, char out[DD_WORD_MAX], dd_error *err) {
     const char *name = strrchr(path, '/');
     name = name ? name + 1 : path;
     size_t n = without_gz(name, strlen(name));
-    static const char *const extensions[] = {".ndjson", ".json", ".bin", ".npy"};
+    static const char *const extensions[] = {".ndjson", ".json", ".bin", ".npy", ".csv"};
     for (size_t i = 0; i < sizeof extensions / sizeof *extensions; i++)
         if (ends_with(name, n, extensions[i])) {
             n -= strlen(extensions[i]);

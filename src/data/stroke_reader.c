@@ -1,13 +1,16 @@
-/* dd_stroke_reader: drawings one at a time from ndjson or .bin files, gzip-compressed or not.
+/* dd_stroke_reader: drawings one at a time from ndjson, .bin or .csv files, gzip-compressed or not.
  *
  * ndjson is split into lines with memchr over a growing buffer (a raw drawing can be 100 KB+; a line longer than
  * DD_LINE_MAX is skipped as a bad record). Blank lines and a UTF-8 byte order mark are skipped; a file may end
- * without a final newline; an empty file has no drawings. A file whose name says neither ndjson nor .bin is read as ndjson. */
+ * without a final newline; an empty file has no drawings. A file whose name says neither ndjson, .bin nor .csv is
+ * read as ndjson. CSV is split the same way, except that a line end inside quotes does not end a record (RFC 4180:
+ * an even number of quotes before it), and its first record is the header (src/data/csv_parse.c). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/bin_record.h"
+#include "data/csv.h"
 #include "data/gz_input.h"
 #include "doodle/quickdraw.h"
 #include "util/alloc.h"
@@ -22,6 +25,8 @@ struct dd_stroke_reader {
     uint64_t record;   /* line or record number of the record last returned */
     bool failed;       /* a fatal error happened: every later call repeats it */
     dd_error fatal;
+    bool have_header;  /* .csv: the header has been read into csv */
+    dd_csv csv;
 };
 
 dd_stroke_reader *dd_stroke_reader_open(const char *path, dd_error *err) {
@@ -32,7 +37,8 @@ dd_stroke_reader *dd_stroke_reader_open(const char *path, dd_error *err) {
     }
     dd_stroke_reader *r = dd_calloc(1, sizeof *r, err);
     if (!r) return NULL;
-    r->format = format == DD_FORMAT_BIN ? DD_FORMAT_BIN : DD_FORMAT_NDJSON;
+    r->format = format == DD_FORMAT_BIN || format == DD_FORMAT_CSV ? format : DD_FORMAT_NDJSON;
+    dd_csv_init(&r->csv);
     r->path = dd_strdup(path, err);
     if (!r->path || dd_gz_open(&r->in, path, err)) {
         free(r->path);
@@ -45,6 +51,7 @@ dd_stroke_reader *dd_stroke_reader_open(const char *path, dd_error *err) {
 void dd_stroke_reader_close(dd_stroke_reader *r) {
     if (!r) return;
     dd_gz_close(&r->in);
+    dd_csv_free(&r->csv);
     free(r->path);
     free(r);
 }
@@ -158,6 +165,110 @@ static dd_next next_bin(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
     return rc == DD_NEXT_FATAL ? fatal(r, err) : rc;
 }
 
+/* ---- CSV ---- */
+
+/* Finds the end of the next CSV record: its length without the line end (*len) and with it (*used), and the line
+ * ends inside its quotes (*inner). Returns 1, 0 at the end of the file, or a DD_NEXT_* error code. */
+static int find_csv_record(dd_stroke_reader *r, size_t *len, size_t *used, uint64_t *inner, dd_error *err) {
+    dd_gz_input *in = &r->in;
+    size_t scanned = 0;
+    bool odd = false; /* an odd number of quotes in buf[start, start + scanned) */
+    *inner = 0;
+    for (;;) {
+        const char *s = in->buf + in->start;
+        size_t avail = dd_gz_avail(in);
+        while (scanned < avail) {
+            const char *nl = memchr(s + scanned, '\n', avail - scanned);
+            size_t stop = nl ? (size_t)(nl - s) : avail;
+            odd ^= dd_csv_count_quotes(s + scanned, stop - scanned) & 1;
+            if (!nl) {
+                scanned = avail;
+                break;
+            }
+            if (!odd) {
+                *len = stop;
+                *used = stop + 1;
+                return 1;
+            }
+            ++*inner;
+            scanned = stop + 1;
+        }
+        if (in->eof) {
+            if (avail == 0) return 0;
+            *len = *used = avail; /* no final newline, or a quote never closed: the parser says which */
+            return 1;
+        }
+        if (avail > DD_LINE_MAX) { /* skip the rest of the record, counting its lines */
+            r->record = r->position + 1;
+            for (;;) {
+                dd_gz_consume(in, avail);
+                int64_t got = dd_gz_fill(in, 1, err);
+                if (got < 0) {
+                    dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->record);
+                    return fatal(r, err);
+                }
+                s = in->buf + in->start;
+                avail = (size_t)got;
+                const char *nl = NULL;
+                for (size_t i = 0; i < avail && !nl; i++) {
+                    if (s[i] == '"') odd = !odd;
+                    else if (s[i] == '\n' && odd) ++*inner;
+                    else if (s[i] == '\n') nl = s + i;
+                }
+                if (nl || got == 0) {
+                    if (nl) dd_gz_consume(in, (size_t)(nl - s) + 1);
+                    break;
+                }
+            }
+            dd_gz_shrink(in);
+            r->position += 1 + *inner;
+            dd_fail(err, DD_ERR_RANGE, "%s:%llu: record is longer than %zu MiB; skipped", r->path,
+                    (unsigned long long)r->record, DD_LINE_MAX >> 20);
+            return DD_NEXT_BAD;
+        }
+        if (dd_gz_fill(in, avail + 1, err) < 0) {
+            dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)(r->position + 1));
+            return fatal(r, err);
+        }
+    }
+}
+
+static dd_next next_csv(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
+    dd_gz_input *in = &r->in;
+    for (;;) {
+        size_t len, used;
+        uint64_t inner;
+        int found = find_csv_record(r, &len, &used, &inner, err);
+        if (found <= 0) return found == 0 ? DD_NEXT_END : (dd_next)found;
+        const char *text = in->buf + in->start;
+        uint64_t line = ++r->position;
+        r->position += inner;
+        if (line == 1 && len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* UTF-8 byte order mark */
+            text += 3;
+            len -= 3;
+        }
+        if (len && text[len - 1] == '\r') len--; /* CRLF */
+        if (blank(text, len)) {
+            dd_gz_consume(in, used);
+            continue;
+        }
+        r->record = line;
+        int rc = r->have_header ? dd_csv_parse(&r->csv, text, len, d, err) : dd_csv_header(&r->csv, text, len, err);
+        dd_gz_consume(in, used);
+        if (used > ((size_t)8 << 20)) dd_gz_shrink(in);
+        if (rc) {
+            dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)line);
+            if (!r->have_header) return fatal(r, err); /* no record can be read without the header */
+            return DD_NEXT_BAD;
+        }
+        if (!r->have_header) {
+            r->have_header = true;
+            continue;
+        }
+        return DD_NEXT_OK;
+    }
+}
+
 dd_next dd_stroke_reader_next(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
     if (r->failed) {
         if (err) *err = r->fatal;
@@ -165,5 +276,6 @@ dd_next dd_stroke_reader_next(dd_stroke_reader *r, dd_drawing *d, dd_error *err)
     }
     dd_error local; /* the helpers always get an error to fill, even when the caller passes none */
     dd_error *e = err ? err : &local;
+    if (r->format == DD_FORMAT_CSV) return next_csv(r, d, e);
     return r->format == DD_FORMAT_BIN ? next_bin(r, d, e) : next_ndjson(r, d, e);
 }

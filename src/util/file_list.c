@@ -58,7 +58,7 @@ int dd_file_list_add(dd_file_list *l, const char *path, dd_error *err) {
     size_t before = l->count;
     if (add_dir(l, path, err)) return -1;
     if (l->count == before)
-        return dd_fail(err, DD_ERR_IO, "%s: no Quick, Draw! files in it (.ndjson, .bin, .npy, optionally .gz)", path);
+        return dd_fail(err, DD_ERR_IO, "%s: no Quick, Draw! files in it (.ndjson, .bin, .npy, .csv, optionally .gz)", path);
     return 0;
 }
 
