@@ -85,6 +85,14 @@ typedef struct dd_record_info {
 } dd_record_info;
 
 int dd_dataset_record_info(const dd_dataset *ds, uint64_t i, dd_record_info *info);
+/* The validation split, carved out of the training split: in every class round(frac x its training records),
+ * a seeded uniform choice (the same seed and set give the same choice; another seed another one). *mask gets one
+ * bit per record (bit i % 8 of byte i / 8; free() it); *n_val (may be NULL) how many were chosen. The test split
+ * is never touched. frac in [0, 1). */
+int dd_dataset_val_mask(const dd_dataset *ds, double frac, uint64_t seed, uint8_t **mask, uint64_t *n_val,
+                        dd_error *err);
+static inline bool dd_val_mask_has(const uint8_t *mask, uint64_t i) { return mask && (mask[i / 8] >> (i % 8)) & 1; }
+
 /* Decodes stroke record i into d (metadata included; word = class name). */
 int dd_dataset_strokes(const dd_dataset *ds, uint64_t i, dd_drawing *d, dd_error *err);
 /* Pointer to bitmap record i (height x width bytes) inside the mapping, for DD_DSET_BITMAPS sets. */

@@ -45,13 +45,18 @@ extern "C" {
 typedef enum dd_loader_split {
     DD_LOADER_TRAIN = DD_SPLIT_TRAIN,
     DD_LOADER_TEST = DD_SPLIT_TEST,
-    DD_LOADER_ALL
+    DD_LOADER_ALL,
+    DD_LOADER_VAL /* the validation records carved out of the train split (val_frac, val_seed) */
 } dd_loader_split;
 
 typedef struct dd_loader_opts {
     uint32_t batch_size;    /* 1..65536 */
     uint32_t height, width; /* the model's input (1 channel) */
     dd_loader_split split;
+    /* > 0: dd_dataset_val_mask(ds, val_frac, val_seed) is the validation split, left out of DD_LOADER_TRAIN and
+     * given by DD_LOADER_VAL (which needs it) */
+    double val_frac;
+    uint64_t val_seed;
     bool shuffle; /* false: the split's records in file order every epoch */
     uint64_t seed;
     bool augment;

@@ -114,7 +114,7 @@ uint64_t dd_loader_record_count(const dd_loader *l) { return l->n_sel; }
 uint64_t dd_loader_batch_count(const dd_loader *l) { return l->n_batches; }
 
 static const char *split_name(dd_loader_split s) {
-    return s == DD_LOADER_TRAIN ? "train" : s == DD_LOADER_TEST ? "test" : "whole";
+    return s == DD_LOADER_TRAIN ? "train" : s == DD_LOADER_TEST ? "test" : s == DD_LOADER_VAL ? "validation" : "whole";
 }
 
 /* ---- the worker ---- */
@@ -291,8 +291,14 @@ static int check_opts(const dd_dataset *ds, const dd_loader_opts *o, dd_error *e
         return dd_fail(err, DD_ERR_USAGE, "loader: batch size %u is out of range (1..%u)", o->batch_size, BATCH_MAX);
     if (o->prefetch < 1 || o->prefetch > PREFETCH_MAX)
         return dd_fail(err, DD_ERR_USAGE, "loader: prefetch %u is out of range (1..%u)", o->prefetch, PREFETCH_MAX);
-    if (o->split != DD_LOADER_TRAIN && o->split != DD_LOADER_TEST && o->split != DD_LOADER_ALL)
+    if (o->split != DD_LOADER_TRAIN && o->split != DD_LOADER_TEST && o->split != DD_LOADER_ALL &&
+        o->split != DD_LOADER_VAL)
         return dd_fail(err, DD_ERR_USAGE, "loader: unknown split %d", (int)o->split);
+    if (!(o->val_frac >= 0 && o->val_frac < 1))
+        return dd_fail(err, DD_ERR_USAGE, "loader: validation fraction %g is out of range (0 to less than 1)",
+                       o->val_frac);
+    if (o->split == DD_LOADER_VAL && o->val_frac == 0)
+        return dd_fail(err, DD_ERR_USAGE, "loader: a validation split needs a validation fraction above 0");
     if (o->height < 1 || o->width < 1 || o->height > 16384 || o->width > 16384)
         return dd_fail(err, DD_ERR_USAGE, "loader: input size %ux%u is out of range (1..16384 on each side)",
                        o->height, o->width);
@@ -319,12 +325,24 @@ static int select_records(dd_loader *l, dd_error *err) {
     uint64_t n = dd_dataset_count(l->ds);
     l->sel = dd_malloc(n ? n : 1, sizeof *l->sel, err);
     if (!l->sel) return -1;
+    uint8_t *val = NULL;
+    if (l->o.val_frac > 0 && dd_dataset_val_mask(l->ds, l->o.val_frac, l->o.val_seed, &val, NULL, err)) return -1;
     for (uint64_t i = 0; i < n; i++) {
         dd_record_info info;
-        if (dd_dataset_record_info(l->ds, i, &info))
+        if (dd_dataset_record_info(l->ds, i, &info)) {
+            free(val);
             return dd_fail(err, DD_ERR_MALFORMED, "record %llu: label or split out of range", (unsigned long long)i);
-        if (l->o.split == DD_LOADER_ALL || (int)info.split == (int)l->o.split) l->sel[l->n_sel++] = (uint32_t)i;
+        }
+        bool is_val = dd_val_mask_has(val, i), take;
+        switch (l->o.split) {
+        case DD_LOADER_ALL: take = true; break;
+        case DD_LOADER_VAL: take = is_val; break;
+        case DD_LOADER_TRAIN: take = info.split == DD_SPLIT_TRAIN && !is_val; break;
+        default: take = info.split == DD_SPLIT_TEST; break;
+        }
+        if (take) l->sel[l->n_sel++] = (uint32_t)i;
     }
+    free(val);
     if (l->n_sel == 0)
         return dd_fail(err, DD_ERR_EMPTY, "the dataset has no records in the %s split", split_name(l->o.split));
     l->n_batches = l->o.drop_last ? l->n_sel / l->o.batch_size
