@@ -378,6 +378,55 @@ static void test_bitmaps(void) {
     dd_dataset_close(ds);
 }
 
+/* Shards (data-parallel training): 3 loaders' shares of each global batch, concatenated, are the one-loader batch,
+ * images and labels included; an empty share returns 0 and the epoch goes on. */
+static void test_shards(const dd_dataset *ds) {
+    const uint32_t shards = 3, batch = 7;
+    const size_t img = 28 * 28;
+    dd_error err;
+    dd_loader_opts o = dd_loader_opts_default(batch, 28, 28);
+    o.seed = 5;
+    o.augment = true;
+    dd_loader *whole = dd_loader_new(ds, &o, &err), *part[3] = {0};
+    CHECK(whole, "%s", err.msg);
+    for (uint32_t r = 0; r < shards; r++) {
+        dd_loader_opts so = o;
+        so.shard_count = shards;
+        so.shard_index = r;
+        part[r] = dd_loader_new(ds, &so, &err);
+        CHECK(part[r], "%s", err.msg);
+    }
+    if (whole && part[0] && part[1] && part[2]) {
+        float *x = malloc(batch * img * sizeof *x), *y = malloc(batch * img * sizeof *y);
+        int32_t lab[8], plab[8];
+        uint64_t steps = dd_loader_batch_count(whole), bad = 0;
+        CHECK(dd_loader_batch_count(part[1]) == steps, "a shard has another number of steps");
+        dd_loader_begin_epoch(whole, 1, &err);
+        for (uint32_t r = 0; r < shards; r++) dd_loader_begin_epoch(part[r], 1, &err);
+        for (uint64_t s = 0; s < steps; s++) {
+            int n = dd_loader_next(whole, x, lab, NULL, &err), off = 0;
+            for (uint32_t r = 0; r < shards; r++) {
+                int m = dd_loader_next(part[r], y + (size_t)off * img, plab + off, NULL, &err);
+                CHECK(m >= 0, "%s", err.msg);
+                if (m < 0) break;
+                off += m;
+            }
+            bad += off != n || memcmp(x, y, (size_t)n * img * sizeof *x) || memcmp(lab, plab, (size_t)n * sizeof *lab);
+        }
+        CHECK(bad == 0, "%llu of %llu global batches differ from the shares put together", (unsigned long long)bad,
+              (unsigned long long)steps);
+        CHECK(dd_loader_next(part[2], y, plab, NULL, &err) == 0, "a shard goes past the last step");
+        free(x);
+        free(y);
+    }
+    dd_loader_free(whole);
+    for (uint32_t r = 0; r < shards; r++) dd_loader_free(part[r]);
+    dd_loader_opts bad_o = dd_loader_opts_default(8, 28, 28);
+    bad_o.shard_count = 2;
+    bad_o.shard_index = 2;
+    CHECK(!dd_loader_new(ds, &bad_o, &err) && strstr(err.msg, "shard 2 of 2"), "shard index out of range accepted");
+}
+
 static void test_errors(const dd_dataset *ds) {
     dd_error err;
     dd_loader_opts o = dd_loader_opts_default(8, 28, 28);
@@ -491,6 +540,7 @@ int main(void) {
     test_augmented_strokes(ds, 28, 28);
     test_augmented_strokes(ds, 66, 100);
     test_bitmaps();
+    test_shards(ds);
     test_errors(ds);
     test_free_anytime(ds);
     dd_dataset_close(ds);

@@ -64,6 +64,12 @@ typedef struct dd_loader_opts {
     double line_width; /* rendering, in drawing units; Google: 16 */
     double padding;    /* Google: 16 */
     bool drop_last;    /* leave out the last, short batch */
+    /* Data-parallel training: with shard_count > 1, batch_size is the global batch and this loader gives only its
+     * contiguous share of each one, images [count * shard_index / shard_count, count * (shard_index + 1) /
+     * shard_count) of the count the global batch holds, so the shares of all loaders together are the one-loader
+     * batch. A share of a short last batch may be empty: dd_loader_next then returns 0 before the epoch ends, so
+     * loop dd_loader_batch_count() times. */
+    uint32_t shard_count, shard_index;
     uint32_t prefetch; /* batches rendered ahead, 1..8 */
 } dd_loader_opts;
 

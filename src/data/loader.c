@@ -166,6 +166,12 @@ static int load_one(dd_loader *l, uint64_t epoch, uint32_t rec, float *dst, int3
 static int render_batch(dd_loader *l, uint64_t b, uint64_t epoch, uint64_t gen, batch_buf *buf) {
     uint64_t start = b * l->o.batch_size, left = l->n_sel - start;
     uint32_t count = left < l->o.batch_size ? (uint32_t)left : l->o.batch_size;
+    if (l->o.shard_count > 1) { /* this loader's share of the global batch */
+        uint64_t lo = (uint64_t)count * l->o.shard_index / l->o.shard_count;
+        uint64_t hi = (uint64_t)count * (l->o.shard_index + 1) / l->o.shard_count;
+        start += lo;
+        count = (uint32_t)(hi - lo);
+    }
     buf->count = count;
     buf->failed = false;
     for (uint32_t i = 0; i < count; i++) {
@@ -289,6 +295,8 @@ int dd_loader_next(dd_loader *l, float *x, int32_t *labels, uint64_t *record_ind
 static int check_opts(const dd_dataset *ds, const dd_loader_opts *o, dd_error *err) {
     if (o->batch_size < 1 || o->batch_size > BATCH_MAX)
         return dd_fail(err, DD_ERR_USAGE, "loader: batch size %u is out of range (1..%u)", o->batch_size, BATCH_MAX);
+    if (o->shard_count > 1 && o->shard_index >= o->shard_count)
+        return dd_fail(err, DD_ERR_USAGE, "loader: shard %u of %u does not exist", o->shard_index, o->shard_count);
     if (o->prefetch < 1 || o->prefetch > PREFETCH_MAX)
         return dd_fail(err, DD_ERR_USAGE, "loader: prefetch %u is out of range (1..%u)", o->prefetch, PREFETCH_MAX);
     if (o->split != DD_LOADER_TRAIN && o->split != DD_LOADER_TEST && o->split != DD_LOADER_ALL &&
