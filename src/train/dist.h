@@ -1,0 +1,35 @@
+/* Data-parallel training over MPI (`mpirun -np N doodle train`), as Horovod and PyTorch DDP do it: every rank
+ * holds the whole model and works on its share of each global batch; one all-reduce sums the gradient block per
+ * step. These wrappers are the only place that names MPI: built without it (no DOODLE_MPI), there is one rank and
+ * every call is a no-op, so the trainer has one code path.
+ *
+ * Errors: a failed collective cannot be survived (the other ranks would wait forever), so MPI's default handler
+ * (MPI_ERRORS_ARE_FATAL) stays: it ends the whole job. A rank that dies is noticed by mpirun, which ends the others. */
+#ifndef DOODLE_TRAIN_DIST_H
+#define DOODLE_TRAIN_DIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doodle/error.h"
+
+/* True when a launcher (mpirun/mpiexec of Open MPI, Slurm's srun with PMI or PMIx) started this process. */
+bool dist_launched(void);
+/* MPI_Init_thread (funneled: only the calling thread talks to MPI) when launched and built with MPI; else nothing.
+ * Returns -1 with err set when the process was launched by mpirun but doodle was built without MPI. */
+int dist_init(int *argc, char ***argv, dd_error *err);
+void dist_finalize(void);
+/* Ends every rank of the job now, with `code` (after a rank's error: the others may be inside a collective). */
+void dist_abort(int code);
+int dist_rank(void);
+int dist_size(void);
+/* Collectives over every rank; no-ops with one rank. */
+void dist_bcast(void *buf, size_t bytes);           /* from rank 0 */
+void dist_sum_floats(float *buf, size_t n);         /* in place */
+void dist_sum_doubles(double *buf, size_t n);       /* in place */
+void dist_sum_u64(uint64_t *buf, size_t n);         /* in place */
+bool dist_any(bool flag);                           /* true when any rank passes true */
+void dist_barrier(void);
+
+#endif
