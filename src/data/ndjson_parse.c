@@ -432,7 +432,6 @@ int dd_ndjson_parse_drawing(const char *text, size_t len, size_t column0, dd_dra
     parser ps = {.begin = text, .p = text, .end = text + len, .column0 = column0, .d = d, .err = err, .field = "drawing",
                  .stroke = 0, .array = -1};
     if (parse_drawing(&ps)) return -1;
-    ps.field = "";
     skip_ws(&ps);
     if (ps.p < ps.end) return fail_at(&ps, DD_ERR_MALFORMED, ps.p, "unexpected text after the drawing");
     return 0;
