@@ -20,11 +20,16 @@ static void usage(FILE *out) {
             "  -o, --output FILE      the .dset to write (atomically: an old file stays until the new one is done)\n"
             "      --classes A,B,…    keep only these classes, in this label order (default: every class found,\n"
             "                         in the order first met)\n"
-            "      --per-class N      keep the first N drawings of each class (default: all)\n"
+            "      --per-class N      keep N drawings of each class (default: all); a class's file is not read further\n"
+            "                         once its first N are kept\n"
+            "      --sample first|random  which N: the first ones read (default), or a uniform sample of each class\n"
+            "                         seeded by --seed (one pass over every file)\n"
             "      --test-frac F      fraction of each class in the test split, 0..1 (default 0.1; 1 = evaluation only)\n"
             "      --seed S           seed of the split's shuffle (default 1)\n"
             "      --recognized-only  drop drawings Google's game did not recognise\n"
             "      --strict           stop at the first bad record instead of skipping it\n"
+            "      --threads N        files read in parallel (default: every core); the output is the same\n"
+            "                         byte for byte for any N\n"
             "  -q, --quiet            do not list skipped records\n"
             "  -h, --help             show this help\n"
             "\n"
@@ -54,6 +59,7 @@ int cmd_prep(int argc, char **argv) {
         {"test-frac", required_argument, 0, 'f'}, {"seed", required_argument, 0, 's'},
         {"recognized-only", no_argument, 0, 'r'}, {"strict", no_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, 'T'}, {"sample", required_argument, 0, 'm'},
         {0, 0, 0, 0},
     };
     dd_prep_opts o = {.test_frac = 0.1, .seed = 1, .log = stderr};
@@ -86,6 +92,22 @@ int cmd_prep(int argc, char **argv) {
                 goto done;
             }
             break;
+        case 'T': {
+            uint64_t t;
+            if (cli_parse_u64(optarg, 1, 64, &t)) {
+                rc = cli_usage_error("prep", "--threads wants a whole number from 1 to 64, not '%s'", optarg);
+                goto done;
+            }
+            o.threads = (int)t;
+            break;
+        }
+        case 'm':
+            if (strcmp(optarg, "first") && strcmp(optarg, "random")) {
+                rc = cli_usage_error("prep", "--sample wants first or random, not '%s'", optarg);
+                goto done;
+            }
+            o.sample_random = !strcmp(optarg, "random");
+            break;
         case 'r': o.recognized_only = true; break;
         case 'S': o.strict = true; break;
         case 'q': o.log = NULL; break;
@@ -100,6 +122,10 @@ int cmd_prep(int argc, char **argv) {
     }
     if (!out) {
         rc = cli_usage_error("prep", "no output: give -o FILE.dset");
+        goto done;
+    }
+    if (o.sample_random && !o.per_class) {
+        rc = cli_usage_error("prep", "--sample random needs --per-class N");
         goto done;
     }
     const char **class_list = NULL;

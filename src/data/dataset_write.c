@@ -1,27 +1,33 @@
 /* Writing a .dset: records stream to a temporary file as prep reads them; classes, statistics and the index
- * follow at the end, the header is filled in last, and the file is renamed into place. */
+ * follow at the end, the header is filled in last, and the file is renamed into place. Nothing is kept per record
+ * while records are added (so memory does not grow with the set): finish walks the records once, through a
+ * sliding memory mapping, to write the index and set the splits. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "data/dset_layout.h"
+#include "data/prep_internal.h"
 #include "doodle/dataset.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
 #include "util/le.h"
 
-#define SPLIT_CHANGED 0x80 /* in splits[]: the split differs from what was written with the record */
+#define SPLIT_CHANGED 0x80           /* in changed[]: dd_dataset_writer_set_split gave this record a split */
+#define WRITE_BUFFER ((size_t)1 << 20) /* stdio buffer of the file: records are written a hundred bytes at a time */
+#define SCAN_WINDOW ((size_t)16 << 20) /* the part of the records mapped at a time by finish */
 
 struct dd_dataset_writer {
     dd_atomic_file file;
     dd_dset_kind kind;
     uint32_t height, width;
-    uint64_t n_records, cap_records;
-    uint64_t *offsets; /* [n_records] relative to the records section */
-    uint8_t *splits;   /* [n_records] */
+    uint64_t n_records;
     uint64_t records_size;
+    uint8_t *changed; /* [cap_changed] splits set by dd_dataset_writer_set_split (allocated on its first call) */
+    uint64_t cap_changed;
     uint8_t *scratch; /* one encoded record */
     size_t cap_scratch;
 };
@@ -52,6 +58,7 @@ dd_dataset_writer *dd_dataset_writer_open(const char *path, dd_dset_kind kind, u
         free(w);
         return NULL;
     }
+    setvbuf(w->file.f, NULL, _IOFBF, WRITE_BUFFER); /* before any write; failing leaves stdio's default */
     uint8_t header[DSET_HEADER_SIZE] = {0}; /* placeholder, rewritten by finish */
     if (fwrite(header, 1, sizeof header, w->file.f) != sizeof header) {
         dd_fail(err, DD_ERR_IO, "%s: write failed: %s", path, strerror(errno));
@@ -61,24 +68,19 @@ dd_dataset_writer *dd_dataset_writer_open(const char *path, dd_dset_kind kind, u
     return w;
 }
 
-static int push_record(dd_dataset_writer *w, size_t size, dd_split split, dd_error *err) {
-    if (w->n_records == w->cap_records) {
-        uint64_t cap = w->cap_records ? w->cap_records * 2 : 1024;
-        uint64_t *o = dd_realloc(w->offsets, cap, sizeof *o, err);
-        if (!o) return -1;
-        w->offsets = o;
-        uint8_t *s = dd_realloc(w->splits, cap, 1, err);
-        if (!s) return -1;
-        w->splits = s;
-        w->cap_records = cap;
-    }
-    if (fwrite(w->scratch, 1, size, w->file.f) != size)
+static int push_record(dd_dataset_writer *w, const uint8_t *rec, size_t size, dd_error *err) {
+    if (fwrite(rec, 1, size, w->file.f) != size)
         return dd_fail(err, DD_ERR_IO, "%s: write failed: %s", w->file.path, strerror(errno));
-    w->offsets[w->n_records] = w->records_size;
-    w->splits[w->n_records] = (uint8_t)split;
     w->n_records++;
     w->records_size += size;
     return 0;
+}
+
+int dd_dataset_writer_add_encoded(dd_dataset_writer *w, const uint8_t *rec, size_t size, dd_error *err) {
+    size_t fixed = w->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : BITMAP_REC_FIXED + (size_t)w->height * w->width;
+    if (size < fixed || (w->kind == DD_DSET_BITMAPS && size != fixed))
+        return dd_fail(err, DD_ERR_USAGE, "a record of %zu bytes does not fit this dataset", size);
+    return push_record(w, rec, size, err);
 }
 
 static int scratch_reserve(dd_dataset_writer *w, size_t size, dd_error *err) {
@@ -101,10 +103,7 @@ static void put_fixed(uint8_t *p, uint32_t label, dd_split split, int8_t recogni
     dd_put64(p + REC_OFF_KEY_ID, key_id);
 }
 
-int dd_dataset_writer_add_strokes(dd_dataset_writer *w, uint32_t label, dd_split split, const dd_drawing *d,
-                                  dd_error *err) {
-    if (w->kind != DD_DSET_STROKES) return dd_fail(err, DD_ERR_USAGE, "strokes added to a bitmap dataset");
-    if (label > DD_MAX_CLASSES - 1) return dd_fail(err, DD_ERR_RANGE, "label %u out of range", label);
+int dd_dset_stroke_record_size(const dd_drawing *d, size_t *size_out, dd_error *err) {
     if (d->n_strokes == 0 || d->n_strokes > UINT16_MAX)
         return dd_fail(err, DD_ERR_RANGE, "%u strokes (a record holds 1..65535)", d->n_strokes);
     if (!dd_drawing_is_simplified(d))
@@ -116,14 +115,18 @@ int dd_dataset_writer_add_strokes(dd_dataset_writer *w, uint32_t label, dd_split
             return dd_fail(err, DD_ERR_RANGE, "stroke %u has %u points (a record holds 1..65535)", s + 1, n);
         size += 2 + 2 * (size_t)n;
     }
-    if (scratch_reserve(w, size, err)) return -1;
+    *size_out = size;
+    return 0;
+}
+
+void dd_dset_put_strokes(uint8_t *out, uint32_t label, dd_split split, const dd_drawing *d) {
     int64_t ts = 0;
     uint32_t ts32 = 0;
     if (d->timestamp[0] && dd_timestamp_parse(d->timestamp, &ts) == 0 && ts > 0 && ts <= UINT32_MAX)
         ts32 = (uint32_t)ts;
-    put_fixed(w->scratch, label, split, d->recognized, d->countrycode, ts32, d->key_id);
-    dd_put16(w->scratch + REC_OFF_N_STROKES, (uint16_t)d->n_strokes);
-    uint8_t *p = w->scratch + STROKE_REC_FIXED;
+    put_fixed(out, label, split, d->recognized, d->countrycode, ts32, d->key_id);
+    dd_put16(out + REC_OFF_N_STROKES, (uint16_t)d->n_strokes);
+    uint8_t *p = out + STROKE_REC_FIXED;
     for (uint32_t s = 0; s < d->n_strokes; s++) {
         uint32_t b = dd_stroke_begin(d, s), e = d->stroke_end[s];
         dd_put16(p, (uint16_t)(e - b));
@@ -131,7 +134,22 @@ int dd_dataset_writer_add_strokes(dd_dataset_writer *w, uint32_t label, dd_split
         for (uint32_t i = b; i < e; i++) *p++ = (uint8_t)d->x[i];
         for (uint32_t i = b; i < e; i++) *p++ = (uint8_t)d->y[i];
     }
-    return push_record(w, size, split, err);
+}
+
+void dd_dset_put_bitmap(uint8_t *out, uint32_t label, dd_split split, uint64_t key_id, const uint8_t *pixels,
+                        size_t n_pixels) {
+    put_fixed(out, label, split, -1, NULL, 0, key_id);
+    memcpy(out + BITMAP_REC_FIXED, pixels, n_pixels);
+}
+
+int dd_dataset_writer_add_strokes(dd_dataset_writer *w, uint32_t label, dd_split split, const dd_drawing *d,
+                                  dd_error *err) {
+    if (w->kind != DD_DSET_STROKES) return dd_fail(err, DD_ERR_USAGE, "strokes added to a bitmap dataset");
+    if (label > DD_MAX_CLASSES - 1) return dd_fail(err, DD_ERR_RANGE, "label %u out of range", label);
+    size_t size;
+    if (dd_dset_stroke_record_size(d, &size, err) || scratch_reserve(w, size, err)) return -1;
+    dd_dset_put_strokes(w->scratch, label, split, d);
+    return push_record(w, w->scratch, size, err);
 }
 
 int dd_dataset_writer_add_bitmap(dd_dataset_writer *w, uint32_t label, dd_split split, uint64_t key_id,
@@ -140,14 +158,20 @@ int dd_dataset_writer_add_bitmap(dd_dataset_writer *w, uint32_t label, dd_split 
     if (label > DD_MAX_CLASSES - 1) return dd_fail(err, DD_ERR_RANGE, "label %u out of range", label);
     size_t size = BITMAP_REC_FIXED + (size_t)w->height * w->width;
     if (scratch_reserve(w, size, err)) return -1;
-    put_fixed(w->scratch, label, split, -1, NULL, 0, key_id);
-    memcpy(w->scratch + BITMAP_REC_FIXED, pixels, (size_t)w->height * w->width);
-    return push_record(w, size, split, err);
+    dd_dset_put_bitmap(w->scratch, label, split, key_id, pixels, (size_t)w->height * w->width);
+    return push_record(w, w->scratch, size, err);
 }
 
 int dd_dataset_writer_set_split(dd_dataset_writer *w, uint64_t i, dd_split split, dd_error *err) {
     if (i >= w->n_records) return dd_fail(err, DD_ERR_USAGE, "record %llu does not exist", (unsigned long long)i);
-    if ((w->splits[i] & ~SPLIT_CHANGED) != (uint8_t)split) w->splits[i] = (uint8_t)split | SPLIT_CHANGED;
+    if (i >= w->cap_changed) {
+        uint8_t *c = dd_realloc(w->changed, w->n_records, 1, err);
+        if (!c) return -1;
+        memset(c + w->cap_changed, 0, w->n_records - w->cap_changed);
+        w->changed = c;
+        w->cap_changed = w->n_records;
+    }
+    w->changed[i] = (uint8_t)split | SPLIT_CHANGED;
     return 0;
 }
 
@@ -163,8 +187,84 @@ static int pwrite_all(dd_dataset_writer *w, const void *p, size_t n, uint64_t of
     return 0;
 }
 
+/* A forward-only window over the records section, mapped from the file (written and flushed). */
+typedef struct scan {
+    int fd;
+    uint64_t end;  /* file offset where the records section ends */
+    uint64_t page;
+    uint8_t *map;  /* MAP_FAILED-free: NULL when nothing is mapped */
+    uint64_t map_off, map_len;
+} scan;
+
+/* Pointer to the n bytes at file offset off (off only grows from call to call), or NULL with err set. */
+static uint8_t *scan_at(scan *sc, uint64_t off, uint64_t n, const char *path, dd_error *err) {
+    if (off + n > sc->end) {
+        dd_fail(err, DD_ERR_IO, "%s: a record runs past the records section (internal error)", path);
+        return NULL;
+    }
+    if (sc->map && off >= sc->map_off && off + n <= sc->map_off + sc->map_len) return sc->map + (off - sc->map_off);
+    if (sc->map) munmap(sc->map, (size_t)sc->map_len);
+    sc->map = NULL;
+    uint64_t start = off / sc->page * sc->page;
+    uint64_t len = sc->end - start < SCAN_WINDOW ? sc->end - start : SCAN_WINDOW;
+    if (len < off + n - start) len = off + n - start;
+    void *m = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, sc->fd, (off_t)start);
+    if (m == MAP_FAILED) {
+        dd_fail(err, DD_ERR_IO, "%s: cannot map the records to finish the file: %s", path, strerror(errno));
+        return NULL;
+    }
+    sc->map = m;
+    sc->map_off = start;
+    sc->map_len = len;
+    return sc->map + (off - start);
+}
+
+/* Walks the records once: appends the index (buffered, after the statistics) and writes each record's split. */
+static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, dd_split_fn split_of, void *ctx,
+                            dd_error *err) {
+    scan sc = {.fd = fileno(w->file.f), .end = records_offset + w->records_size, .page = (uint64_t)sysconf(_SC_PAGESIZE)};
+    uint64_t off = records_offset, bitmap_size = BITMAP_REC_FIXED + (uint64_t)w->height * w->width;
+    int rc = -1;
+    for (uint64_t i = 0; i < w->n_records; i++) {
+        uint8_t b[8];
+        dd_put64(b, off - records_offset);
+        if (write_all(w, b, 8, err)) goto done;
+        uint8_t *rec = scan_at(&sc, off, w->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : bitmap_size, w->file.path, err);
+        if (!rec) goto done;
+        uint8_t split = rec[REC_OFF_SPLIT];
+        if (split_of) split = (uint8_t)split_of(ctx, dd_le16(rec + REC_OFF_LABEL));
+        else if (i < w->cap_changed && w->changed[i]) split = w->changed[i] & ~SPLIT_CHANGED;
+        if (rec[REC_OFF_SPLIT] != split) rec[REC_OFF_SPLIT] = split;
+        if (w->kind == DD_DSET_BITMAPS) {
+            off += bitmap_size;
+            continue;
+        }
+        uint32_t n_strokes = dd_le16(rec + REC_OFF_N_STROKES);
+        off += STROKE_REC_FIXED;
+        for (uint32_t k = 0; k < n_strokes; k++) {
+            const uint8_t *p = scan_at(&sc, off, 2, w->file.path, err);
+            if (!p) goto done;
+            off += 2 + 2 * (uint64_t)dd_le16(p);
+        }
+    }
+    if (off != sc.end) {
+        dd_fail(err, DD_ERR_IO, "%s: the records do not fill their section (internal error)", w->file.path);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (sc.map) munmap(sc.map, (size_t)sc.map_len); /* the changes stay in the file (MAP_SHARED) */
+    return rc;
+}
+
 int dd_dataset_writer_finish(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
                              const dd_class_stats *stats, const dd_dset_params *params, dd_error *err) {
+    return dd_dataset_writer_finish_splits(w, n_classes, class_names, stats, params, NULL, NULL, err);
+}
+
+int dd_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
+                                    const dd_class_stats *stats, const dd_dset_params *params, dd_split_fn split_of,
+                                    void *ctx, dd_error *err) {
     int rc = -1;
     if (n_classes == 0 || n_classes > DD_MAX_CLASSES) {
         dd_fail(err, DD_ERR_USAGE, "%s: %u classes (a dataset holds 1..%u)", w->file.path, n_classes, DD_MAX_CLASSES);
@@ -197,21 +297,16 @@ int dd_dataset_writer_finish(dd_dataset_writer *w, uint32_t n_classes, const cha
         if (write_all(w, row, sizeof row, err)) goto done;
     }
     uint64_t index_offset = stats_offset + (uint64_t)(n_classes + 1) * sizeof row;
-    for (uint64_t i = 0; i < w->n_records; i++) {
-        uint8_t b[8];
-        dd_put64(b, w->offsets[i]);
-        if (write_all(w, b, 8, err)) goto done;
+    if (fflush(w->file.f) != 0) { /* the records must be in the file before they are mapped */
+        dd_fail(err, DD_ERR_IO, "%s: write failed: %s", w->file.path, strerror(errno));
+        goto done;
     }
+    if (index_and_splits(w, records_offset, split_of, ctx, err)) goto done;
     uint64_t file_size = index_offset + 8 * w->n_records;
     if (fflush(w->file.f) != 0) {
         dd_fail(err, DD_ERR_IO, "%s: write failed: %s", w->file.path, strerror(errno));
         goto done;
     }
-    for (uint64_t i = 0; i < w->n_records; i++)
-        if (w->splits[i] & SPLIT_CHANGED) {
-            uint8_t split = w->splits[i] & ~SPLIT_CHANGED;
-            if (pwrite_all(w, &split, 1, records_offset + w->offsets[i] + REC_OFF_SPLIT, err)) goto done;
-        }
     uint8_t h[DSET_HEADER_SIZE] = {0};
     memcpy(h + DSET_OFF_MAGIC, DSET_MAGIC, 8);
     dd_put32(h + DSET_OFF_VERSION, DD_DSET_VERSION);
@@ -242,8 +337,7 @@ done:
 void dd_dataset_writer_abort(dd_dataset_writer *w) {
     if (!w) return;
     dd_atomic_abort(&w->file); /* no-op after a successful commit */
-    free(w->offsets);
-    free(w->splits);
+    free(w->changed);
     free(w->scratch);
     free(w);
 }

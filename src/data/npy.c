@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "data/gz_input.h"
+#include "data/prep_internal.h"
 #include "doodle/quickdraw.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
@@ -162,7 +163,9 @@ static int image_size(const npy_header *h, uint32_t *height, uint32_t *width, dd
     return 0;
 }
 
-static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
+/* Reads the header: in is left at the first image; *shape gets the shape as Python writes it, for messages. */
+static int read_npy_header(dd_gz_input *in, uint64_t *count_out, uint32_t *height_out, uint32_t *width_out,
+                           char shape[128], dd_error *err) {
     int64_t got = dd_gz_fill(in, 12, err);
     if (got < 0) return -1;
     if (got == 0) return dd_fail(err, DD_ERR_MALFORMED, "empty file (no .npy header)");
@@ -194,11 +197,21 @@ static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
     if (h.fortran_order) return dd_fail(err, DD_ERR_UNSUPPORTED, "fortran_order True: only C-order arrays are read");
     uint32_t height = 0, width = 0;
     if (image_size(&h, &height, &width, err)) return -1;
-    uint64_t count = h.shape[0], image = (uint64_t)height * width;
+    *count_out = h.shape[0];
+    *height_out = height;
+    *width_out = width;
+    format_shape(&h, shape, 128);
+    return 0;
+}
+
+static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
+    char shape[128];
+    uint32_t height = 0, width = 0;
+    uint64_t count = 0;
+    if (read_npy_header(in, &count, &height, &width, shape, err)) return -1;
+    uint64_t image = (uint64_t)height * width;
     if (count > SIZE_MAX / image) return dd_fail(err, DD_ERR_RANGE, "%" PRIu64 " images do not fit in memory", count);
     size_t total = (size_t)(count * image);
-    char shape[128];
-    format_shape(&h, shape, sizeof shape);
 
     /* Grow the pixel buffer as data arrives, so a header that claims more than the file holds is reported as
      * truncated rather than as a failed giant allocation. */
@@ -253,6 +266,47 @@ int dd_npy_read(const char *path, dd_bitmaps *out, dd_error *err) {
         return dd_error_prefix(err, "%s", path);
     }
     return 0;
+}
+
+/* ---- a few images at a time (prep) ---- */
+
+int dd_npy_stream_open(dd_npy_stream *s, const char *path, dd_error *err) {
+    memset(s, 0, sizeof *s);
+    if (dd_gz_open(&s->in, path, err)) return -1;
+    s->path = path;
+    if (read_npy_header(&s->in, &s->count, &s->height, &s->width, s->shape, err)) {
+        dd_gz_close(&s->in);
+        s->path = NULL;
+        return dd_error_prefix(err, "%s", path);
+    }
+    return 0;
+}
+
+int64_t dd_npy_stream_read(dd_npy_stream *s, uint8_t *dst, uint64_t max, dd_error *err) {
+    uint64_t image = (uint64_t)s->height * s->width, n = s->count - s->done < max ? s->count - s->done : max;
+    if (n == 0) { /* the end: nothing may follow the last image */
+        unsigned char extra;
+        int64_t more = dd_gz_read(&s->in, &extra, 1, err);
+        if (more == 0) return 0;
+        if (more > 0) dd_fail(err, DD_ERR_MALFORMED, "more data than shape %s holds", s->shape);
+        return dd_error_prefix(err, "%s", s->path);
+    }
+    int64_t got = dd_gz_read(&s->in, dst, (size_t)(n * image), err);
+    if (got < 0) return dd_error_prefix(err, "%s", s->path);
+    if ((uint64_t)got < n * image) {
+        uint64_t have = s->done * image + (uint64_t)got;
+        dd_fail(err, DD_ERR_TRUNCATED, "the data ends after %llu of the %llu bytes that shape %s needs (image %llu)",
+                (unsigned long long)have, (unsigned long long)(s->count * image), s->shape,
+                (unsigned long long)(have / image + 1));
+        return dd_error_prefix(err, "%s", s->path);
+    }
+    s->done += n;
+    return (int64_t)n;
+}
+
+void dd_npy_stream_close(dd_npy_stream *s) {
+    dd_gz_close(&s->in);
+    memset(s, 0, sizeof *s);
 }
 
 /* ---- writing ---- */

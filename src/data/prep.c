@@ -1,20 +1,28 @@
-/* doodle prep: Quick, Draw! files -> .dset (see include/doodle/prep.h). Streams every file once, one drawing at a
- * time; what stays in memory per kept drawing is its label (the writer keeps its offset), so the whole 345-class
- * set can be prepared on a small machine. */
+/* doodle prep: Quick, Draw! files -> .dset (see include/doodle/prep.h). Reader threads inflate, parse, simplify
+ * and encode whole files into chunks (prep_read.c, prep_pipe.c); this file is the one thread that takes the chunks
+ * in input-file order and decides about every record exactly as a single thread reading the files one after the
+ * other would: classes, limits, key_id de-duplication, statistics, the records written. So the output does not
+ * depend on the number of threads. What stays in memory per kept drawing is its key_id (u64_set: 7-9 bytes); the
+ * labels and offsets are read back from the records when the file is finished. */
 #include "doodle/prep.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dset_layout.h"
+#include "data/prep_internal.h"
 #include "doodle/quickdraw.h"
-#include "doodle/render.h"
 #include "doodle/rng.h"
-#include "doodle/simplify.h"
 #include "util/alloc.h"
+#include "util/cpus.h"
 #include "util/file_list.h"
+#include "util/le.h"
 #include "util/u64_set.h"
 
 #define MAX_LOGGED_PER_FILE 10 /* bad records reported one by one per file; the rest are only counted */
+
+#define MAX_CHUNK_ITEMS 2048 /* records a chunk holds at most */
+#define MAX_THREADS 64
 
 typedef struct prep {
     const dd_prep_opts *o;
@@ -22,14 +30,20 @@ typedef struct prep {
     dd_prep_report *rep;
     bool fixed_classes; /* --classes given: no class is added while reading */
     dd_dataset_writer *w;
+    prep_sampler *sampler; /* --sample random */
     dd_u64_set seen_keys;
-    uint32_t *labels; /* [n_records] label of each kept record */
-    uint64_t cap_labels;
     uint32_t last_label; /* cache: files hold one class, so the last match is almost always the next */
-    dd_drawing drawing, simplified;
     uint32_t bitmap_h, bitmap_w; /* size of every bitmap in a bitmap set */
     uint64_t logged; /* bad records reported for the current file */
     uint64_t unlogged;
+    /* the current file, as the one-thread reading loop saw it */
+    const char *cur_path;
+    int file_label;
+    bool single_class, first, is_npy;
+    char file_class[DD_WORD_MAX];
+    /* the split, when finishing: per class, which of its records (in file order) go to test */
+    uint8_t **test_bits;
+    uint64_t *rank;
 } prep;
 
 static int find_class(const dd_prep_report *r, const char *name) {
@@ -99,29 +113,27 @@ static int ensure_writer(prep *p, dd_dset_kind kind, uint32_t h, uint32_t w, dd_
     return p->w ? 0 : -1;
 }
 
-static int push_label(prep *p, uint32_t label, dd_error *err) {
-    if (p->rep->n_records == p->cap_labels) {
-        uint64_t cap = p->cap_labels ? 2 * p->cap_labels : 4096;
-        uint32_t *l = dd_realloc(p->labels, cap, sizeof *l, err);
-        if (!l) return -1;
-        p->labels = l;
-        p->cap_labels = cap;
-    }
-    p->labels[p->rep->n_records++] = label;
+static bool sampling(const prep *p) { return p->o->sample_random && p->o->per_class; }
+
+static bool class_full(const prep *p, uint32_t label) {
+    return p->o->per_class && !sampling(p) && p->rep->stats[label].kept >= p->o->per_class;
+}
+
+/* Stores the record rec (its label set here) of class label, or offers it to the sample. */
+static int keep_record(prep *p, uint32_t label, uint8_t *rec, size_t size, dd_error *err) {
+    dd_put16(rec + REC_OFF_LABEL, (uint16_t)label);
+    if (sampling(p)) return prep_sampler_offer(p->sampler, label, rec, size, err);
+    if (dd_dataset_writer_add_encoded(p->w, rec, size, err)) return -1;
+    p->rep->n_records++;
     p->rep->stats[label].kept++;
     return 0;
 }
 
-static bool class_full(const prep *p, uint32_t label) {
-    return p->o->per_class && p->rep->stats[label].kept >= p->o->per_class;
-}
-
-/* One stroke drawing that parsed (the record last returned by r): filter, de-duplicate, simplify, store. */
-static int take_drawing(prep *p, uint32_t label, const dd_stroke_reader *r, dd_error *err) {
-    dd_drawing *d = &p->drawing;
+/* One stroke drawing that parsed: filter, de-duplicate, store (the reader simplified and encoded it). */
+static int take_drawing(prep *p, uint32_t label, const prep_item *it, uint8_t *payload, dd_error *err) {
     dd_class_stats *s = &p->rep->stats[label];
     s->read++;
-    if (p->o->recognized_only && d->recognized == 0) {
+    if (p->o->recognized_only && it->recognized == 0) {
         s->skipped[DD_SKIP_NOT_RECOGNIZED]++;
         return 0;
     }
@@ -130,135 +142,151 @@ static int take_drawing(prep *p, uint32_t label, const dd_stroke_reader *r, dd_e
         return 0;
     }
     /* key_id 0: the file gave none (e.g. a user's own drawings), nothing to compare */
-    if (d->key_id && dd_u64_set_contains(&p->seen_keys, d->key_id)) {
+    if (it->key_id && dd_u64_set_contains(&p->seen_keys, it->key_id)) {
         s->skipped[DD_SKIP_DUPLICATE]++;
         return 0;
     }
-    dd_error rec_err;
-    const dd_drawing *keep = dd_simplified_view(d, &p->simplified, &rec_err);
-    if (!keep) { /* e.g. a stroke too long to resample: a bad record, unless memory ran out */
-        if (rec_err.code == DD_ERR_NOMEM) {
-            *err = rec_err;
-            return -1;
-        }
-        dd_stroke_reader_locate(r, &rec_err);
+    if (it->kind == PREP_FAIL_LATE) return dd_fail(err, (dd_status)it->code, "%s", (const char *)payload);
+    if (it->kind == PREP_BAD_LATE) {
+        dd_error rec_err;
+        dd_fail(&rec_err, (dd_status)it->code, "%s", (const char *)payload);
         return bad_record(p, (int)label, &rec_err, err);
     }
-    for (uint32_t k = 0; k < keep->n_strokes; k++)
-        if (keep->stroke_end[k] - dd_stroke_begin(keep, k) > DD_RENDER_MAX_STROKE_POINTS) { /* could not be drawn */
-            s->skipped[DD_SKIP_TOO_LARGE]++;
-            return 0;
-        }
-    if (ensure_writer(p, DD_DSET_STROKES, 0, 0, err)) return -1;
-    if (dd_dataset_writer_add_strokes(p->w, label, DD_SPLIT_TRAIN, keep, &rec_err)) {
-        if (rec_err.code != DD_ERR_RANGE) {
-            *err = rec_err;
-            return -1;
-        }
+    if (it->kind == PREP_TOO_LARGE) {
         s->skipped[DD_SKIP_TOO_LARGE]++;
         return 0;
     }
+    if (ensure_writer(p, DD_DSET_STROKES, 0, 0, err)) return -1;
+    if (keep_record(p, label, payload, it->size, err)) return -1;
     /* a key counts as seen once its drawing is stored: a later good copy may replace a bad one */
-    if (d->key_id && dd_u64_set_add(&p->seen_keys, d->key_id, err) < 0) return -1;
-    return push_label(p, label, err);
+    if (it->key_id && dd_u64_set_add(&p->seen_keys, it->key_id, err) < 0) return -1;
+    return 0;
 }
 
-static int read_stroke_file(prep *p, const char *path, dd_error *err) {
-    char file_class[DD_WORD_MAX];
-    if (dd_class_from_path(path, file_class, err)) return -1;
-    dd_stroke_reader *r = dd_stroke_reader_open(path, err);
-    if (!r) return -1;
-    int file_label = p->fixed_classes ? find_class(p->rep, file_class) : -1;
-    bool single_class = true; /* every drawing so far was of file_label */
-    bool first = true;
-    int rc = 0;
-    for (;;) {
-        dd_error rec_err;
-        dd_next next = dd_stroke_reader_next(r, &p->drawing, &rec_err);
-        if (next == DD_NEXT_END) break;
-        if (next == DD_NEXT_BAD || next == DD_NEXT_FATAL) {
-            p->rep->stats[file_label >= 0 ? (uint32_t)file_label : p->rep->n_classes].read++;
-            if ((rc = bad_record(p, file_label, &rec_err, err))) break;
-            if (next == DD_NEXT_FATAL) break;
-            continue;
-        }
-        const char *word = p->drawing.word[0] ? p->drawing.word : file_class;
-        int label = label_of(p, word, err);
-        if (label == -2) {
-            rc = -1;
-            break;
-        }
-        if (label < 0) { /* a class not asked for */
-            if (first && file_label < 0) break; /* a whole file of another class: skip it */
-            single_class = false;
-            first = false;
-            continue;
-        }
-        if (first && file_label < 0) file_label = label;
-        if (label != file_label) single_class = false;
-        first = false;
-        if ((rc = take_drawing(p, (uint32_t)label, r, err))) break;
-        /* Quick, Draw! files hold one class: once it is full, the rest of a (100k-drawing) file is not read */
-        if (single_class && class_full(p, (uint32_t)label)) break;
+/* Before the first record of file i. Returns 1 when the whole file is to be skipped, -1 on error. */
+static int start_file(prep *p, const char *path, dd_error *err) {
+    p->logged = p->unlogged = 0;
+    p->single_class = p->first = true;
+    p->is_npy = dd_format_from_path(path) == DD_FORMAT_NPY;
+    if (dd_class_from_path(path, p->file_class, err)) return -1;
+    if (!p->is_npy) {
+        p->file_label = p->fixed_classes ? find_class(p->rep, p->file_class) : -1;
+        return 0;
     }
-    dd_stroke_reader_close(r);
-    return rc;
-}
-
-static int read_npy_file(prep *p, const char *path, dd_error *err) {
-    char name[DD_WORD_MAX];
-    if (dd_class_from_path(path, name, err)) return -1;
-    int label = label_of(p, name, err);
+    int label = label_of(p, p->file_class, err);
     if (label == -2) return -1;
-    if (label < 0) return 0; /* not among --classes */
-    if (class_full(p, (uint32_t)label)) return 0;
-    dd_bitmaps b;
-    if (dd_npy_read(path, &b, err)) return -1;
-    int rc = 0;
-    if (p->w && (b.height != p->bitmap_h || b.width != p->bitmap_w)) { /* one size per set: the first file's */
-        rc = dd_fail(err, DD_ERR_UNSUPPORTED, "%s: bitmaps are %ux%u but earlier files' are %ux%u", path, b.height,
-                     b.width, p->bitmap_h, p->bitmap_w);
-        goto done;
-    }
-    p->bitmap_h = b.height;
-    p->bitmap_w = b.width;
-    if ((rc = ensure_writer(p, DD_DSET_BITMAPS, b.height, b.width, err))) goto done;
-    dd_class_stats *s = &p->rep->stats[label];
-    for (uint64_t i = 0; i < b.count; i++) {
-        if (class_full(p, (uint32_t)label)) break;
-        s->read++;
-        dd_error add_err;
-        if (dd_dataset_writer_add_bitmap(p->w, (uint32_t)label, DD_SPLIT_TRAIN, i, dd_bitmap_at(&b, i), &add_err)) {
-            *err = add_err;
-            rc = -1;
-            goto done;
-        }
-        if ((rc = push_label(p, (uint32_t)label, err))) goto done;
-    }
-done:
-    dd_bitmaps_free(&b);
-    return rc;
+    p->file_label = label;
+    return label < 0 || class_full(p, (uint32_t)label); /* not among --classes, or full: not even opened */
 }
 
-/* Shuffles each class's records with the seed and puts the first round(test_frac * n) in the test split.
- * Records are bucketed by class first (counting sort), so this is linear in the number of records. */
+/* One record of a .npy file. Returns 1 when the class is full (the rest of the file is not read). */
+static int take_bitmap(prep *p, const prep_item *it, uint8_t *payload, dd_error *err) {
+    uint32_t label = (uint32_t)p->file_label;
+    if (it->kind == PREP_NPY_SIZE) {
+        uint32_t h, w;
+        memcpy(&h, payload, 4);
+        memcpy(&w, payload + 4, 4);
+        if (p->w && (h != p->bitmap_h || w != p->bitmap_w)) /* one size per set: the first file's */
+            return dd_fail(err, DD_ERR_UNSUPPORTED, "%s: bitmaps are %ux%u but earlier files' are %ux%u",
+                           p->cur_path, h, w, p->bitmap_h, p->bitmap_w);
+        p->bitmap_h = h;
+        p->bitmap_w = w;
+        return ensure_writer(p, DD_DSET_BITMAPS, h, w, err);
+    }
+    if (class_full(p, label)) return 1;
+    p->rep->stats[label].read++;
+    return keep_record(p, label, payload, it->size, err);
+}
+
+/* The items of one chunk of the current file, in order. Returns 1 when the rest of the file is not wanted. */
+static int take_chunk(prep *p, const prep_chunk *c, dd_error *err) {
+    int word_label[PREP_CHUNK_WORDS];
+    for (int k = 0; k < PREP_CHUNK_WORDS; k++) word_label[k] = -3; /* not looked up yet */
+    uint8_t *payload = c->data;
+    for (uint32_t i = 0; i < c->n_items; payload += c->items[i].size, i++) {
+        const prep_item *it = &c->items[i];
+        if (it->kind == PREP_ABORT)
+            return dd_fail(err, (dd_status)it->code, "%s", it->size ? (const char *)payload : "out of memory");
+        if (p->is_npy) {
+            int r = take_bitmap(p, it, payload, err);
+            if (r) return r;
+            continue;
+        }
+        if (it->kind == PREP_BAD || it->kind == PREP_FATAL) {
+            p->rep->stats[p->file_label >= 0 ? (uint32_t)p->file_label : p->rep->n_classes].read++;
+            dd_error rec_err;
+            dd_fail(&rec_err, (dd_status)it->code, "%s", (const char *)payload);
+            if (bad_record(p, p->file_label, &rec_err, err)) return -1;
+            if (it->kind == PREP_FATAL) return 1;
+            continue;
+        }
+        if (word_label[it->word] == -3) word_label[it->word] = label_of(p, c->words[it->word], err);
+        int label = word_label[it->word];
+        if (label == -2) return -1;
+        if (label < 0) { /* a class not asked for */
+            if (p->first && p->file_label < 0) return 1; /* a whole file of another class: skip it */
+            p->single_class = false;
+            p->first = false;
+            continue;
+        }
+        if (p->first && p->file_label < 0) p->file_label = label;
+        if (label != p->file_label) p->single_class = false;
+        p->first = false;
+        if (take_drawing(p, (uint32_t)label, it, payload, err)) return -1;
+        /* Quick, Draw! files hold one class: once it is full, the rest of a (100k-drawing) file is not read */
+        if (p->single_class && class_full(p, (uint32_t)label)) return 1;
+    }
+    return 0;
+}
+
+/* Every chunk of file i, in order; the reader is told to stop as soon as the rest is not wanted. */
+static int read_file(prep *p, prep_pipe *pipe, size_t i, const char *path, dd_error *err) {
+    p->cur_path = path;
+    int r = start_file(p, path, err);
+    if (r < 0) return -1;
+    bool skip = r == 1;
+    if (skip) prep_pipe_stop_file(pipe, i);
+    for (;;) {
+        prep_chunk *c = prep_pipe_next(pipe, i, err);
+        if (!c) return -1;
+        bool last = c->last;
+        if (!skip) {
+            r = take_chunk(p, c, err);
+            if (r < 0) {
+                prep_pipe_release(pipe, c);
+                return -1;
+            }
+            if (r == 1) {
+                skip = true;
+                prep_pipe_stop_file(pipe, i);
+            }
+        }
+        prep_pipe_release(pipe, c);
+        if (last) break;
+    }
+    if (p->unlogged && p->o->log)
+        fprintf(p->o->log, "skipped: %s: %llu more bad records not shown\n", path, (unsigned long long)p->unlogged);
+    return 0;
+}
+
+/* Shuffles each class's records with the seed and puts the first round(test_frac * n) in the test split, as a
+ * bit per record of the class (its rank among the class's records in file order). The shuffle of ranks is the
+ * same Fisher-Yates, with the same generator calls, as a shuffle of the records themselves. */
 static int split(prep *p, dd_error *err) {
     dd_prep_report *r = p->rep;
-    uint64_t *start = dd_calloc((size_t)r->n_classes + 1, sizeof *start, err);
-    uint64_t *members = start ? dd_malloc(r->n_records, sizeof *members, err) : NULL;
-    if (!members) {
-        free(start);
-        return -1;
-    }
-    for (uint64_t i = 0; i < r->n_records; i++) start[p->labels[i] + 1]++;
-    for (uint32_t c = 0; c < r->n_classes; c++) start[c + 1] += start[c];
-    for (uint64_t i = 0; i < r->n_records; i++) members[start[p->labels[i]]++] = i;
-    /* start[c] is now the end of class c's bucket, i.e. the start of class c + 1's */
+    if (!(p->test_bits = dd_calloc(r->n_classes, sizeof *p->test_bits, err))) return -1;
+    if (!(p->rank = dd_calloc(r->n_classes, sizeof *p->rank, err))) return -1;
+    uint64_t max_n = 0;
+    for (uint32_t c = 0; c < r->n_classes; c++)
+        if (r->stats[c].kept > max_n) max_n = r->stats[c].kept;
+    uint64_t *m = dd_malloc(max_n ? max_n : 1, sizeof *m, err);
+    if (!m) return -1;
     dd_rng rng;
     dd_rng_seed(&rng, p->o->seed);
     int rc = 0;
     for (uint32_t c = 0; c < r->n_classes && rc == 0; c++) {
-        uint64_t *m = members + (c ? start[c - 1] : 0), n = start[c] - (c ? start[c - 1] : 0);
+        uint64_t n = r->stats[c].kept;
+        for (uint64_t i = 0; i < n; i++) m[i] = i;
         for (uint64_t i = n; i > 1; i--) { /* Fisher-Yates */
             uint64_t j = dd_rng_below(&rng, i);
             uint64_t t = m[i - 1];
@@ -267,13 +295,37 @@ static int split(prep *p, dd_error *err) {
         }
         uint64_t n_test = (uint64_t)(p->o->test_frac * (double)n + 0.5);
         if (n_test > n) n_test = n;
-        for (uint64_t i = 0; i < n_test && rc == 0; i++) rc = dd_dataset_writer_set_split(p->w, m[i], DD_SPLIT_TEST, err);
+        if (!(p->test_bits[c] = dd_calloc(n / 8 + 1, 1, err))) rc = -1;
+        for (uint64_t i = 0; i < n_test && rc == 0; i++) p->test_bits[c][m[i] / 8] |= (uint8_t)(1u << (m[i] % 8));
         r->stats[c].test = n_test;
         r->stats[c].train = n - n_test;
     }
-    free(members);
-    free(start);
+    free(m);
     return rc;
+}
+
+static dd_split split_of(void *ctx, uint32_t label) {
+    prep *p = ctx;
+    uint64_t k = p->rank[label]++;
+    return (p->test_bits[label][k / 8] >> (k % 8)) & 1 ? DD_SPLIT_TEST : DD_SPLIT_TRAIN;
+}
+
+/* --sample random: the sample's counts (the candidates not chosen are over the limit). */
+static void count_sample(prep *p) {
+    dd_prep_report *r = p->rep;
+    for (uint32_t c = 0; c < r->n_classes; c++) {
+        uint64_t offered = prep_sampler_offered(p->sampler, c);
+        uint64_t kept = offered < p->o->per_class ? offered : p->o->per_class;
+        r->stats[c].kept = kept;
+        r->stats[c].skipped[DD_SKIP_OVER_LIMIT] += offered - kept;
+        r->n_records += kept;
+    }
+}
+
+/* Records a chunk holds: with --per-class N (first N) about N, so a full class stops its reader early. */
+static uint32_t chunk_items(const dd_prep_opts *o) {
+    if (!o->per_class || o->sample_random || o->per_class >= MAX_CHUNK_ITEMS) return MAX_CHUNK_ITEMS;
+    return o->per_class < 32 ? 32 : (uint32_t)o->per_class;
 }
 
 static int check_kinds(const dd_file_list *files, dd_error *err) {
@@ -294,12 +346,15 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
     memset(rep, 0, sizeof *rep);
     prep p = {.o = o, .out_path = out_path, .rep = rep, .fixed_classes = o->classes && o->n_classes};
     dd_u64_set_init(&p.seen_keys);
-    dd_drawing_init(&p.drawing);
-    dd_drawing_init(&p.simplified);
     dd_file_list files = {0};
+    prep_pipe *pipe = NULL;
     int rc = -1;
     if (!(o->test_frac >= 0 && o->test_frac <= 1)) {
         dd_fail(err, DD_ERR_USAGE, "test fraction %g is not in 0..1", o->test_frac);
+        goto done;
+    }
+    if (o->sample_random && !o->per_class) {
+        dd_fail(err, DD_ERR_USAGE, "a random sample needs a number per class");
         goto done;
     }
     if (!(rep->stats = dd_calloc(1, sizeof *rep->stats, err))) goto done;
@@ -318,15 +373,20 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
     }
     if (check_kinds(&files, err)) goto done;
     rep->n_files = files.count;
-    for (size_t i = 0; i < files.count; i++) {
-        p.logged = p.unlogged = 0;
-        const char *path = files.paths[i];
-        int r = dd_format_from_path(path) == DD_FORMAT_NPY ? read_npy_file(&p, path, err)
-                                                           : read_stroke_file(&p, path, err);
-        if (p.unlogged && o->log)
-            fprintf(o->log, "skipped: %s: %llu more bad records not shown\n", path, (unsigned long long)p.unlogged);
-        if (r) goto done;
-    }
+    if (sampling(&p) && !(p.sampler = prep_sampler_new(out_path, o->per_class, o->seed, err))) goto done;
+    int threads = o->threads ? o->threads : dd_cpu_count(MAX_THREADS);
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if ((size_t)threads > files.count) threads = (int)files.count;
+    prep_read_cfg cfg = {.o = o, .paths = (const char *const *)files.paths, .n_files = files.count,
+                         .chunk_items = chunk_items(o)};
+    /* one thread: the files are read on this thread, between the decisions (no thread is started) */
+    if (!(pipe = prep_pipe_start(&cfg, threads > 1 ? threads : 0, err))) goto done;
+    for (size_t i = 0; i < files.count; i++)
+        if (read_file(&p, pipe, i, files.paths[i], err)) goto done;
+    prep_pipe_close(pipe);
+    pipe = NULL;
+    dd_u64_set_free(&p.seen_keys); /* not needed any more: its memory goes before the split's */
+    if (p.sampler) count_sample(&p);
     for (uint32_t c = 0; c < rep->n_classes; c++)
         if (rep->stats[c].kept == 0 && p.fixed_classes && rep->stats[c].read == 0) {
             dd_fail(err, DD_ERR_USAGE, "class '%s' was asked for but no input has it", rep->class_names[c]);
@@ -336,22 +396,27 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
         dd_fail(err, DD_ERR_MALFORMED, "no drawings kept: nothing to write");
         goto done;
     }
+    if (p.sampler && prep_sampler_write(p.sampler, p.w, err)) goto done;
+    prep_sampler_free(p.sampler);
+    p.sampler = NULL;
     if (split(&p, err)) goto done;
     const char **names = dd_malloc(rep->n_classes, sizeof *names, err);
     if (!names) goto done;
     for (uint32_t c = 0; c < rep->n_classes; c++) names[c] = rep->class_names[c];
     dd_dset_params params = {.seed = o->seed, .test_frac = o->test_frac, .per_class = o->per_class,
                              .recognized_only = o->recognized_only};
-    rc = dd_dataset_writer_finish(p.w, rep->n_classes, names, rep->stats, &params, err);
+    rc = dd_dataset_writer_finish_splits(p.w, rep->n_classes, names, rep->stats, &params, split_of, &p, err);
     p.w = NULL;
     free(names);
 done:
+    prep_pipe_close(pipe); /* joins the readers on every path */
     dd_dataset_writer_abort(p.w);
+    prep_sampler_free(p.sampler);
     dd_file_list_free(&files);
     dd_u64_set_free(&p.seen_keys);
-    dd_drawing_free(&p.drawing);
-    dd_drawing_free(&p.simplified);
-    free(p.labels);
+    for (uint32_t c = 0; p.test_bits && c < rep->n_classes; c++) free(p.test_bits[c]);
+    free(p.test_bits);
+    free(p.rank);
     return rc;
 }
 
