@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "doodle/error.h"
@@ -128,7 +129,9 @@ typedef struct dd_spec_overrides {
 /* Parses cfg text (len bytes, need not be NUL-terminated) and works out shapes, counts and the parameter layout.
  * source names the text in error messages ("models/x.cfg:12: [maxpool] size 4 is larger than its input 2x3");
  * name is the model's name unless [net] gives one (NULL: "model"). overrides may be NULL. Returns NULL and sets
- * err (DD_ERR_MALFORMED for bad text, DD_ERR_RANGE for shapes that do not fit, DD_ERR_NOMEM) on failure. */
+ * err (DD_ERR_MALFORMED for bad text, DD_ERR_RANGE for shapes that do not fit or a network that needs more
+ * memory than dd_memory_limit() for inference on one image, DD_ERR_NOMEM) on failure. Nothing the size of the
+ * network is allocated here. */
 dd_model_spec *dd_model_spec_parse(const char *text, size_t len, const char *source, const char *name,
                                    const dd_spec_overrides *overrides, dd_error *err);
 /* Reads a .cfg file; the model is named after the file (without directories and .cfg). */
@@ -142,6 +145,25 @@ dd_model_spec *dd_model_spec_builtin(const char *name, const dd_spec_overrides *
 /* What a --model option names: a .cfg file (a name ending in .cfg or holding a '/') or else a built-in network. */
 dd_model_spec *dd_model_spec_named(const char *model, const dd_spec_overrides *overrides, dd_error *err);
 void dd_model_spec_free(dd_model_spec *spec);
+
+/* ---- memory bound ----
+ * A small file can describe a network that needs gigabytes (a 2048x1024 input with 1,000 filters: 8.4 GB of
+ * activations per image). Every spec parsed is checked for inference on one image; code that makes buffers for a
+ * batch checks that batch with dd_model_spec_check_memory. Sizes in bytes, 1 GB = 10^9 bytes.
+ *
+ * The default, 8 GB: the largest need of a built-in network at the batch sizes doodle uses is seed's, training
+ * at batch 512 (4.5 GB by this estimate, 3.7 GB peak RSS measured); inference at batch 256 needs at most 0.9 GB. */
+#define DD_MEMORY_LIMIT_DEFAULT ((uint64_t)8000 * 1000 * 1000)
+/* Sets the bound for the whole process (0: back to the default); the CLI sets it from DOODLE_MAX_MEMORY_MB. */
+void dd_set_memory_limit(uint64_t bytes);
+uint64_t dd_memory_limit(void);
+/* Bytes a network needs for a batch, estimated as src/nn/forward.c allocates: 4 x (parameters and state, one
+ * im2col buffer, batch x the activation floats of one image). Training adds gradients and two optimizer moments
+ * per parameter, the gradient buffers, dropout masks. Saturates at UINT64_MAX instead of overflowing. */
+uint64_t dd_model_spec_memory(const dd_model_spec *s, int batch, bool training);
+/* 0 when dd_model_spec_memory is within dd_memory_limit(); else DD_ERR_RANGE with a message that names the size,
+ * the largest layer and the limit and how to raise it ("source: " first when source is not NULL). */
+int dd_model_spec_check_memory(const dd_model_spec *s, int batch, bool training, const char *source, dd_error *err);
 
 /* The built-in networks: names in alphabetical order, NULL past the end; and a built-in cfg's text (NULL when
  * there is no such network). */

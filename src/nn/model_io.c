@@ -1,6 +1,7 @@
 /* Model files: one .safetensors holds the weights (named after the layers), the BatchNorm running statistics
  * and, in __metadata__, the cfg text, class names, input size and rendering settings (include/doodle/model.h). */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,22 +107,82 @@ static int bad_model(dd_error *err, const char *path, const char *what, const ch
     return dd_fail(err, DD_ERR_MALFORMED, "%s: not a doodle model: %s%s", path, what, detail ? detail : "");
 }
 
-static int read_classes(dd_model *m, const char *text, const char *path, dd_error *err) {
-    cJSON *a = text ? cJSON_Parse(text) : NULL;
-    int rc = 0;
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != m->spec->classes) {
-        rc = bad_model(err, path, "the class names do not match the cfg's class count", NULL);
-    } else {
-        int i = 0;
-        const cJSON *v;
-        cJSON_ArrayForEach(v, a) {
-            if (!cJSON_IsString(v) || dd_model_set_class_name(m, i++, v->valuestring, err)) {
-                rc = bad_model(err, path, "a class name is not a short string", NULL);
-                break;
-            }
+/* A whole number written as digits only (no sign, spaces or trailer), at most max; -1 otherwise. */
+static long strict_number(const char *s, long max) {
+    long v = 0;
+    if (!s || !*s) return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return -1;
+        v = v * 10 + (*s - '0');
+        if (v > max) return -1;
+    }
+    return v;
+}
+
+static int check_version(const char *version, const char *path, dd_error *err) {
+    long v = strict_number(version, 1000000);
+    if (v < 0)
+        return bad_model(err, path, "format_version is not a whole number: ", version ? version : "(none)");
+    if (v != DD_MODEL_FORMAT_VERSION)
+        return dd_fail(err, DD_ERR_UNSUPPORTED, "%s: model format version %ld is not supported (this doodle reads %d)",
+                       path, v, DD_MODEL_FORMAT_VERSION);
+    return 0;
+}
+
+/* "HxWxC": three numbers of digits only, joined by single x's; drawings are grey, so C must be 1. */
+static int read_input(const char *input, const char *path, dd_spec_overrides *ov, dd_error *err) {
+    if (!input) return bad_model(err, path, "no input size (HxWxC) in the metadata", NULL);
+    long dims[3];
+    const char *p = input;
+    int n = 0;
+    while (n < 3) {
+        char digits[16];
+        size_t len = strcspn(p, "x");
+        if (len == 0 || len >= sizeof digits) break;
+        memcpy(digits, p, len);
+        digits[len] = '\0';
+        if ((dims[n] = strict_number(digits, DD_SPEC_INT_MAX)) < 1) break;
+        n++;
+        p += len;
+        if (n < 3) {
+            if (*p != 'x') break;
+            p++;
         }
     }
-    cJSON_Delete(a);
+    if (n != 3 || *p) return bad_model(err, path, "the metadata's input is not HxWxC: ", input);
+    if (dims[2] != 1)
+        return dd_fail(err, DD_ERR_UNSUPPORTED,
+                       "%s: the metadata's input = %s has %ld channels; doodle models take 1 (grey drawings)", path,
+                       input, dims[2]);
+    ov->input_h = (int)dims[0];
+    ov->input_w = (int)dims[1];
+    return 0;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The class names: a JSON array of as many distinct strings of 1..DD_SPEC_NAME_MAX - 1 bytes as the cfg has
+ * classes. Sorted copies find a duplicate in n log n (a file may hold many classes). */
+static int check_classes(const cJSON *a, int classes, const char *path, dd_error *err) {
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != classes)
+        return bad_model(err, path, "the class names do not match the cfg's class count", NULL);
+    const char **names = dd_malloc((size_t)classes, sizeof *names, err);
+    if (!names) return -1;
+    int n = 0, rc = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+        if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= DD_SPEC_NAME_MAX) {
+            rc = bad_model(err, path, "a class name is not a short string", NULL);
+            break;
+        }
+        names[n++] = v->valuestring;
+    }
+    if (!rc) qsort(names, (size_t)n, sizeof *names, by_name);
+    for (int i = 1; !rc && i < n; i++)
+        if (!strcmp(names[i - 1], names[i]))
+            rc = dd_fail(err, DD_ERR_MALFORMED, "%s: not a doodle model: class name '%.*s' appears twice", path,
+                         DD_SPEC_NAME_MAX, names[i]);
+    free(names);
     return rc;
 }
 
@@ -133,58 +194,98 @@ static void read_render(dd_model *m, const char *text) {
     cJSON_Delete(o);
 }
 
-dd_model *dd_model_from(const dd_st_file *f, const char *path, dd_error *err) {
-    const char *format = dd_st_metadata(f, "format"), *version = dd_st_metadata(f, "format_version");
-    const char *cfg = dd_st_metadata(f, "cfg");
-    if (!format || strcmp(format, "doodle-model") || !cfg) {
-        bad_model(err, path, "no doodle metadata (format, cfg)", NULL);
+/* The file's tensor for t, checked: present, F32, the cfg's shape (so its byte size too), every value finite.
+ * Done for every tensor before the model's blocks are allocated, so a small file cannot ask for a big block. */
+static const dd_st_tensor *checked_tensor(const dd_st_file *f, const char *name, const tensor_ref *t, const char *path,
+                                          dd_error *err) {
+    const dd_st_tensor *st = dd_st_find(f, name);
+    int same = st && st->dtype == DD_ST_F32 && st->ndim == t->ndim && st->nbytes == t->slot.count * sizeof(float);
+    for (int d = 0; same && d < t->ndim; d++) same = st->shape[d] == t->shape[d];
+    if (!same) {
+        bad_model(err, path, st ? "wrong dtype or shape for tensor " : "missing tensor ", name);
         return NULL;
     }
-    if (!version || atoi(version) != DD_MODEL_FORMAT_VERSION) {
-        dd_fail(err, DD_ERR_UNSUPPORTED, "%s: model format version %s is not supported (this doodle reads %d)", path,
-                version ? version : "(none)", DD_MODEL_FORMAT_VERSION);
-        return NULL;
+    const unsigned char *p = st->data;
+    for (size_t i = 0; i < t->slot.count; i++) {
+        float v;
+        memcpy(&v, p + i * sizeof v, sizeof v); /* the mapping need not be aligned */
+        if (!isfinite(v)) {
+            dd_fail(err, DD_ERR_RANGE, "%s: tensor %s holds %s at index %zu: the model is broken (diverged training?)",
+                    path, name, isnan(v) ? "NaN" : "an infinite value", i);
+            return NULL;
+        }
     }
-    /* the cfg as written, with the class count and input size the model was built with */
-    dd_spec_overrides ov = {0};
-    cJSON *classes = cJSON_Parse(dd_st_metadata(f, "classes") ? dd_st_metadata(f, "classes") : "");
-    ov.classes = cJSON_IsArray(classes) ? cJSON_GetArraySize(classes) : 0;
-    cJSON_Delete(classes);
-    const char *input = dd_st_metadata(f, "input");
-    int c;
-    if (!input || sscanf(input, "%dx%dx%d", &ov.input_h, &ov.input_w, &c) != 3) {
-        bad_model(err, path, "no input size (HxWxC) in the metadata", NULL);
-        return NULL;
-    }
-    char source[600];
-    snprintf(source, sizeof source, "%s (cfg)", path);
-    dd_model_spec *spec = dd_model_spec_parse(cfg, strlen(cfg), source, NULL, &ov, err);
-    if (!spec) return NULL;
-    dd_model *m = dd_model_new(spec, 0, err);
-    if (!m) return NULL;
+    return st;
+}
+
+/* Every tensor the spec wants: with m NULL, checks it in the file (stops at the first failure); else copies it
+ * into m's blocks. */
+static int each_tensor(const dd_model_spec *spec, const dd_st_file *f, const char *path, dd_model *m, dd_error *err) {
     for (int i = 0; i < spec->n_layers; i++) {
         tensor_ref t[4];
         int n = layer_tensors(&spec->layers[i], t);
         for (int k = 0; k < n; k++) {
             char name[MAX_TENSOR_NAME];
             snprintf(name, sizeof name, "%s.%s", spec->layers[i].name, t[k].suffix);
-            const dd_st_tensor *st = dd_st_find(f, name);
-            int same = st && st->dtype == DD_ST_F32 && st->ndim == t[k].ndim;
-            for (int d = 0; same && d < t[k].ndim; d++) same = st->shape[d] == t[k].shape[d];
-            if (!same) {
-                bad_model(err, path, st ? "wrong dtype or shape for tensor " : "missing tensor ", name);
-                dd_model_free(m);
-                return NULL;
+            if (!m) {
+                if (!checked_tensor(f, name, &t[k], path, err)) return -1;
+                continue;
             }
             float *block = t[k].in_state ? m->state : m->params;
-            memcpy(block + t[k].slot.offset, st->data, st->nbytes); /* the mapping need not be aligned */
+            memcpy(block + t[k].slot.offset, dd_st_find(f, name)->data, t[k].slot.count * sizeof(float));
         }
     }
-    if (read_classes(m, dd_st_metadata(f, "classes"), path, err)) {
-        dd_model_free(m);
+    return 0;
+}
+
+/* The spec from the metadata: format, version, input size, class count, cfg; nothing of its size allocated. */
+static dd_model_spec *spec_of(const dd_st_file *f, const char *path, cJSON **classes, dd_error *err) {
+    const char *format = dd_st_metadata(f, "format"), *cfg = dd_st_metadata(f, "cfg");
+    if (!format || strcmp(format, "doodle-model") || !cfg) {
+        bad_model(err, path, "no doodle metadata (format, cfg)", NULL);
         return NULL;
     }
-    read_render(m, dd_st_metadata(f, "render"));
+    dd_spec_overrides ov = {0};
+    if (check_version(dd_st_metadata(f, "format_version"), path, err) ||
+        read_input(dd_st_metadata(f, "input"), path, &ov, err))
+        return NULL;
+    /* the cfg as written, with the class count and input size the model was built with */
+    const char *names = dd_st_metadata(f, "classes");
+    *classes = cJSON_Parse(names ? names : "");
+    ov.classes = cJSON_IsArray(*classes) ? cJSON_GetArraySize(*classes) : 0;
+    char source[600];
+    snprintf(source, sizeof source, "%s (cfg)", path);
+    dd_model_spec *spec = dd_model_spec_parse(cfg, strlen(cfg), source, NULL, &ov, err);
+    if (spec && spec->input.c != 1) {
+        dd_fail(err, DD_ERR_UNSUPPORTED, "%s: the cfg's [net] input has %d channels; doodle models take 1", source,
+                spec->input.c);
+        dd_model_spec_free(spec);
+        return NULL;
+    }
+    if (spec && check_classes(*classes, spec->classes, path, err)) {
+        dd_model_spec_free(spec);
+        return NULL;
+    }
+    return spec;
+}
+
+dd_model *dd_model_from(const dd_st_file *f, const char *path, dd_error *err) {
+    cJSON *classes = NULL;
+    dd_model_spec *spec = spec_of(f, path, &classes, err);
+    dd_model *m = NULL;
+    if (spec && !each_tensor(spec, f, path, NULL, err)) {
+        m = dd_model_new(spec, 0, err); /* takes spec */
+        spec = NULL;
+    }
+    if (m) {
+        each_tensor(m->spec, f, path, m, err);
+        int i = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, classes) snprintf(m->class_names[i++], sizeof m->class_names[0], "%s", v->valuestring);
+        read_render(m, dd_st_metadata(f, "render"));
+    }
+    dd_model_spec_free(spec);
+    cJSON_Delete(classes);
     return m;
 }
 

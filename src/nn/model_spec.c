@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,13 @@ static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
             l->out = (dd_shape){3, c->filters, dims.out_h, dims.out_w};
             c->pad_top = dims.pad_top;
             c->pad_left = dims.pad_left;
+            /* Glorot's fans are ints: receptive field times input channels, and times filters */
+            size_t field = (size_t)c->kernel_h * (size_t)c->kernel_w;
+            if (field * (size_t)cur.c > INT_MAX || field * (size_t)c->filters > INT_MAX)
+                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
+                                   "[conv2d] kernel %dx%d over %d input channels with %d filters is too large (more "
+                                   "than %d weights per filter or per input channel)",
+                                   c->kernel_h, c->kernel_w, cur.c, c->filters, INT_MAX);
             ok = mul_ok((size_t)c->filters, (size_t)cur.c, &weights) && mul_ok(weights, (size_t)c->kernel_h, &weights) &&
                  mul_ok(weights, (size_t)c->kernel_w, &weights);
             biases = c->bias ? (size_t)c->filters : 0;
@@ -187,6 +195,7 @@ dd_model_spec *dd_model_spec_parse(const char *text, size_t len, const char *sou
     if (!rc) rc = dd_cfg_build(&cfg, spec, overrides, err);
     if (!rc) rc = infer(spec, &cfg, err);
     if (!rc) rc = name_layers(spec, &cfg, err);
+    if (!rc) rc = dd_model_spec_check_memory(spec, 1, false, cfg.source, err);
     if (!rc) {
         spec->cfg_text = dd_malloc(len + 1, 1, err);
         if (spec->cfg_text) {
@@ -202,6 +211,89 @@ dd_model_spec *dd_model_spec_parse(const char *text, size_t len, const char *sou
         return NULL;
     }
     return spec;
+}
+
+/* ---- memory bound ---- */
+
+static _Atomic uint64_t memory_limit = DD_MEMORY_LIMIT_DEFAULT; /* atomic: servers read it from many threads */
+
+void dd_set_memory_limit(uint64_t bytes) { atomic_store(&memory_limit, bytes ? bytes : DD_MEMORY_LIMIT_DEFAULT); }
+uint64_t dd_memory_limit(void) { return atomic_load(&memory_limit); }
+
+static uint64_t sat_add(uint64_t a, uint64_t b) {
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+static uint64_t sat_mul(uint64_t a, uint64_t b) {
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/* Floats a workspace keeps per image (src/nn/forward.c): the input, every layer's output but those of the
+ * in-place layers (activation, flatten), a max-pool's argmax; training: dropout masks and two gradient buffers
+ * as large as the largest activation. *largest gets the layer with the largest output (-1: the input). */
+static uint64_t per_image_floats(const dd_model_spec *s, bool training, int *largest) {
+    uint64_t n = dd_shape_count(s->input), most = n;
+    *largest = -1;
+    for (int i = 0; i < s->n_layers; i++) {
+        const dd_layer_spec *l = &s->layers[i];
+        uint64_t out = dd_shape_count(l->out);
+        if (out > most) {
+            most = out;
+            *largest = i;
+        }
+        if (!(i > 0 && (l->kind == DD_LAYER_FLATTEN || l->kind == DD_LAYER_ACTIVATION))) n = sat_add(n, out);
+        if (l->kind == DD_LAYER_MAXPOOL || (training && l->kind == DD_LAYER_DROPOUT)) n = sat_add(n, out);
+    }
+    return training ? sat_add(n, sat_mul(2, most)) : n;
+}
+
+/* Floats that do not grow with the batch: parameters (training: with gradients and two optimizer moments),
+ * state, and one im2col buffer as large as the largest conv's. */
+static uint64_t fixed_floats(const dd_model_spec *s, bool training) {
+    uint64_t col = 0;
+    for (int i = 0; i < s->n_layers; i++) {
+        const dd_layer_spec *l = &s->layers[i];
+        if (l->kind != DD_LAYER_CONV2D) continue;
+        uint64_t c = sat_mul(sat_mul((uint64_t)l->in.c * (uint64_t)l->u.conv.kernel_h, (uint64_t)l->u.conv.kernel_w),
+                             (uint64_t)l->out.h * (uint64_t)l->out.w);
+        if (c > col) col = c;
+    }
+    return sat_add(sat_add(sat_mul(training ? 4 : 1, s->n_params), s->n_state), col);
+}
+
+uint64_t dd_model_spec_memory(const dd_model_spec *s, int batch, bool training) {
+    int largest;
+    uint64_t act = sat_mul((uint64_t)(batch > 0 ? batch : 1), per_image_floats(s, training, &largest));
+    return sat_mul(4, sat_add(fixed_floats(s, training), act));
+}
+
+/* "8.4 GB", "12.0 MB" */
+static void format_bytes(uint64_t bytes, char *buf, size_t size) {
+    if (bytes >= 1000000000u) snprintf(buf, size, "%.1f GB", (double)bytes / 1e9);
+    else snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
+}
+
+int dd_model_spec_check_memory(const dd_model_spec *s, int batch, bool training, const char *source, dd_error *err) {
+    uint64_t need = dd_model_spec_memory(s, batch, training), limit = dd_memory_limit();
+    if (need <= limit) return 0;
+    int largest;
+    uint64_t act = sat_mul(4, sat_mul((uint64_t)(batch > 0 ? batch : 1), per_image_floats(s, training, &largest)));
+    char total[32], acts[32], params[32], max[32], where[DD_SPEC_NAME_MAX + 64];
+    format_bytes(need, total, sizeof total);
+    format_bytes(act, acts, sizeof acts);
+    format_bytes(sat_mul(4, fixed_floats(s, training)), params, sizeof params);
+    format_bytes(limit, max, sizeof max);
+    dd_shape big = largest < 0 ? s->input : s->layers[largest].out;
+    if (largest < 0) snprintf(where, sizeof where, "the input, %dx%dx%d", big.h, big.w, big.c);
+    else snprintf(where, sizeof where, "%s on line %d, %dx%dx%d", s->layers[largest].name, s->layers[largest].line,
+                  big.h, big.w, big.c);
+    return dd_fail(err, DD_ERR_RANGE,
+                   "%s%snetwork needs %s for a batch of %d%s (%s of activations, largest %s; %s of parameters and "
+                   "buffers): more than the limit of %s; raise it with DOODLE_MAX_MEMORY_MB=<MB> or "
+                   "dd_set_memory_limit()",
+                   source ? source : "", source ? ": " : "", total, batch, training ? " in training" : "", acts, where,
+                   params, max);
 }
 
 void dd_model_spec_free(dd_model_spec *spec) {
