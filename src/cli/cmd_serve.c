@@ -22,8 +22,11 @@ static void usage(FILE *out) {
             "      --host ADDR      address to listen on (default 127.0.0.1: this machine only)\n"
             "  -p, --port N         port (default 8080; 0 picks a free one); the URL is printed\n"
             "      --threads N      worker threads (default: one per core)\n"
-            "      --max-connections N  connections at once (default 256)\n"
-            "      --timeout S      idle connections are closed after S seconds (default 30)\n"
+            "      --max-connections N  connections at once (default 256); at the limit, the connection that has\n"
+            "                       waited longest for its request is closed to make room for a new one\n"
+            "      --timeout S      a client has S seconds to send each whole request, headers and body, counted\n"
+            "                       from connecting or from its previous answer; slower and idle connections are\n"
+            "                       closed (default 15)\n"
             "  -h, --help           show this help\n");
 }
 

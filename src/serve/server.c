@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "serve/api_explain.h"
@@ -45,13 +46,46 @@ typedef struct work_queue {
     unsigned n_workers; /* started */
 } work_queue;
 
+/* One TCP connection, from accept to close (MHD's socket context). A connection "waits" while a request of it is
+ * still coming in (or none has come yet); it is "busy" from when its request is whole until the answer is sent. */
+typedef struct conn_rec conn_rec;
+struct conn_rec {
+    conn_rec *prev, *next; /* in the server's list, oldest wait first */
+    int fd;
+    double since; /* when this wait began: accept, or the previous answer sent (monotonic seconds) */
+    bool busy;
+    bool shut; /* shut down by us; MHD closes it soon */
+};
+
+/* Slow clients (slowloris) would hold every connection with requests that never end, since MHD's timeout counts
+ * idle time only. The keeper bounds the time to receive a whole request (shutdown() of the socket: MHD reads EOF and
+ * closes it; shutdown is safe from any thread, and the fd stays open while it is in the list, since MHD notifies
+ * CLOSED before it closes the fd), and at the connection limit the oldest waiting connection makes room for a new
+ * one, so that a new client is always accepted while any connection is only waiting. */
+typedef struct conn_keeper {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    conn_rec *head, *tail;
+    unsigned open;      /* connections in the list not shut down */
+    unsigned limit;     /* --max-connections */
+    double timeout;     /* seconds to receive a whole request */
+    bool idle;          /* the keeper waits without a deadline: wake it when a connection starts to wait */
+    bool stopping;
+    pthread_t thread;
+    bool started;       /* thread running */
+} conn_keeper;
+
 struct serve_server {
     struct MHD_Daemon *daemon;
     serve_engine *engine;
     work_queue queue;
     bool queue_ready; /* lock and condition initialised */
+    conn_keeper keeper;
+    bool keeper_ready; /* lock and condition initialised */
     char *report_path; /* RUNDIR/report.html, or NULL */
-    bool loopback;     /* bound to a loopback address: only loopback Host names are answered */
+    /* bound to a loopback address: only loopback Host names are answered. Set before the daemon starts and never
+     * changed: the network thread reads it from the first request on. */
+    bool loopback;
     char url[300];
 };
 
@@ -60,7 +94,11 @@ struct request {
     size_t len, cap;
     size_t dropped;  /* bytes of an over-long body read and dropped */
     bool too_large;  /* the body went over SERVE_MAX_BODY */
-    bool answered;   /* a response was queued before the body was read */
+    bool answered;   /* a response was queued (early, or after its work) */
+    /* refused from its headers (400, 403, 404, 405, 413, 415): answered once the request is in, so that a
+     * keep-alive connection (and requests pipelined behind this one) go on; at once when a body comes */
+    int refuse;
+    const char *allow; /* the Allow header of a 405 */
     /* a drawing's work: set by the handler, done by a worker while the connection is suspended */
     struct MHD_Connection *conn;
     request *next; /* in the work queue */
@@ -112,6 +150,175 @@ static bool host_is_loopback(const char *host) {
     if (!strcasecmp(name, "localhost") || !strcmp(name, "::1")) return true;
     struct in_addr a;
     return inet_pton(AF_INET, name, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+bool serve_addr_is_loopback(const struct sockaddr *addr) {
+    if (addr->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+    if (addr->sa_family != AF_INET6) return false;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+/* True when Origin is this server's own, "http://" + the Host the request was sent to (a browser sends the page's
+ * origin with every POST and cross-origin request; another site's page has another). */
+static bool origin_is_own(const char *origin, const char *host) {
+    if (!host || strncasecmp(origin, "http://", 7)) return false;
+    origin += 7;
+    if (!strcasecmp(origin, host)) return true;
+    size_t n = strlen(origin), h = strlen(host); /* the default port may be named in one and not the other */
+    return h == n + 3 && !strncasecmp(host, origin, n) && !strcmp(host + n, ":80");
+}
+
+static const char *skip_space(const char *p) {
+    while (*p == ' ' || *p == '\t') p++;
+    return p;
+}
+
+/* True for "application/json", optionally with "; charset=utf-8" (any case, quoted or not). A browser sends a
+ * cross-origin POST without asking first only for text/plain and form types: requiring JSON keeps other sites' pages
+ * from making the server compute. */
+static bool type_is_json(const char *type) {
+    static const char json[] = "application/json", charset[] = "charset";
+    const char *p = skip_space(type);
+    if (strncasecmp(p, json, sizeof json - 1)) return false;
+    p = skip_space(p + sizeof json - 1);
+    if (!*p) return true;
+    if (*p != ';') return false;
+    p = skip_space(p + 1);
+    if (strncasecmp(p, charset, sizeof charset - 1)) return false;
+    p = skip_space(p + sizeof charset - 1);
+    if (*p++ != '=') return false;
+    p = skip_space(p);
+    bool quoted = *p == '"';
+    p += quoted;
+    if (strncasecmp(p, "utf-8", 5)) return false;
+    p += 5;
+    if (quoted && *p++ != '"') return false;
+    return !*skip_space(p);
+}
+
+/* ---- connections: a deadline for each request, room for new clients ---- */
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void conn_unlink(conn_keeper *k, conn_rec *c) {
+    if (c->prev) c->prev->next = c->next;
+    else k->head = c->next;
+    if (c->next) c->next->prev = c->prev;
+    else k->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void conn_append(conn_keeper *k, conn_rec *c) {
+    c->prev = k->tail;
+    c->next = NULL;
+    if (k->tail) k->tail->next = c;
+    else k->head = c;
+    k->tail = c;
+}
+
+/* With k->lock held. MHD sees end of file on it and closes it (with the request's completion callback). */
+static void conn_shut(conn_keeper *k, conn_rec *c) {
+    shutdown(c->fd, SHUT_RDWR);
+    c->shut = true;
+    k->open--;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+    serve_server *s = cls;
+    conn_keeper *k = &s->keeper;
+    conn_rec *c = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (!c) return;
+        pthread_mutex_lock(&k->lock);
+        conn_unlink(k, c);
+        if (!c->shut) k->open--;
+        pthread_mutex_unlock(&k->lock);
+        free(c);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info || !(c = calloc(1, sizeof *c))) return; /* not tracked: only MHD's idle timeout applies to it */
+    c->fd = info->connect_fd;
+    c->since = now_seconds();
+    pthread_mutex_lock(&k->lock);
+    conn_append(k, c);
+    k->open++;
+    /* At the limit MHD stops accepting: the connection that has waited longest for its request makes room */
+    if (k->open >= k->limit)
+        for (conn_rec *old = k->head; old != c; old = old->next)
+            if (!old->busy && !old->shut) {
+                conn_shut(k, old);
+                break;
+            }
+    if (k->idle) pthread_cond_signal(&k->wake);
+    pthread_mutex_unlock(&k->lock);
+    *socket_context = c;
+}
+
+static conn_rec *conn_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* The connection's request is in (or answered from its headers): its time is no longer the client's. */
+static void conn_request_in(serve_server *s, struct MHD_Connection *conn) {
+    conn_rec *c = conn_of(conn);
+    if (!c) return;
+    pthread_mutex_lock(&s->keeper.lock);
+    c->busy = true;
+    pthread_mutex_unlock(&s->keeper.lock);
+}
+
+/* Its answer is sent (or the request ended otherwise): a new wait for the next request on the connection. */
+static void conn_request_done(serve_server *s, struct MHD_Connection *conn) {
+    conn_keeper *k = &s->keeper;
+    conn_rec *c = conn_of(conn);
+    if (!c) return;
+    pthread_mutex_lock(&k->lock);
+    c->busy = false;
+    c->since = now_seconds();
+    conn_unlink(k, c); /* the list stays in order of since */
+    conn_append(k, c);
+    if (k->idle) pthread_cond_signal(&k->wake);
+    pthread_mutex_unlock(&k->lock);
+}
+
+/* The keeper: shuts down connections that have waited k->timeout for a whole request, sleeping until the next
+ * deadline (the list is in order of since, so the first waiting connection has the next one). */
+static void *keeper_main(void *arg) {
+    conn_keeper *k = arg;
+    pthread_mutex_lock(&k->lock);
+    while (!k->stopping) {
+        double now = now_seconds(), next = -1;
+        for (conn_rec *c = k->head; c; c = c->next) {
+            if (c->busy || c->shut) continue;
+            if (c->since + k->timeout > now) {
+                next = c->since + k->timeout;
+                break;
+            }
+            conn_shut(k, c);
+        }
+        k->idle = next < 0;
+        if (k->idle) {
+            pthread_cond_wait(&k->wake, &k->lock);
+        } else {
+            struct timespec at = {.tv_sec = (time_t)next};
+            at.tv_nsec = (long)((next - (double)at.tv_sec) * 1e9);
+            if (at.tv_nsec >= 1000000000L) at.tv_nsec = 999999999L;
+            pthread_cond_timedwait(&k->wake, &k->lock, &at);
+        }
+        k->idle = false;
+    }
+    pthread_mutex_unlock(&k->lock);
+    return NULL;
 }
 
 /* ---- responses ---- */
@@ -169,10 +376,8 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, request *rq, char 
     return send_owned(conn, rq, 200, "application/json", text, strlen(text));
 }
 
-static enum MHD_Result send_not_allowed(struct MHD_Connection *conn, request *rq, const char *method,
-                                        const char *url, const char *allow) {
-    char msg[300];
-    snprintf(msg, sizeof msg, "%s is not allowed on %.200s; use %s", method, url, allow);
+static enum MHD_Result send_not_allowed(struct MHD_Connection *conn, request *rq, const char *msg,
+                                        const char *allow) {
     dd_error err;
     char *text = serve_json_error(405, msg, &err);
     if (!text) return send_error(conn, rq, 500, "out of memory");
@@ -352,31 +557,77 @@ static enum MHD_Result take_body(request *rq, const char *data, size_t n) {
     return MHD_YES;
 }
 
+/* True when the request announces a body (which MHD would read after the headers). */
+static bool has_body(struct MHD_Connection *conn) {
+    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+           (length && strspn(length, "0 \t") != strlen(length));
+}
+
+__attribute__((format(printf, 3, 4))) static void refuse(request *rq, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rq->msg, sizeof rq->msg, fmt, ap);
+    va_end(ap);
+    rq->refuse = status;
+}
+
+/* What the headers alone say against the request: sets rq->refuse (0: none). */
+static void check_headers(serve_server *s, struct MHD_Connection *conn, request *rq, const char *url,
+                          const char *method, const char *version) {
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    route rt = route_of(url);
+    bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    rq->route = (int)rt;
+    if (!host && !strcmp(version, MHD_HTTP_VERSION_1_1))
+        refuse(rq, 400, "an HTTP/1.1 request needs a Host header");
+    else if (s->loopback && host && !host_is_loopback(host))
+        refuse(rq, 403, "this server answers only requests to localhost, not to %.100s", host);
+    else if (origin && !origin_is_own(origin, host)) /* no CORS: another site's page gets nothing, not even a preflight */
+        refuse(rq, 403, "requests from another site's page (Origin: %.100s) are refused", origin);
+    else if (rt == ROUTE_NONE)
+        refuse(rq, 404, "nothing at %.200s", url);
+    else if (rt == ROUTE_PREDICT || rt == ROUTE_EXPLAIN) {
+        const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (strcmp(method, "POST")) {
+            refuse(rq, 405, "%s is not allowed on %.200s; use POST", method, url);
+            rq->allow = "POST";
+        } else if (!type || !type_is_json(type))
+            refuse(rq, 415, "send the drawing as Content-Type: application/json, not %.100s", type ? type : "none");
+        else if (length && strtoull(length, NULL, 10) > SERVE_MAX_BODY)
+            refuse(rq, 413, "a body of %.30s bytes; at most %u are taken", length, SERVE_MAX_BODY);
+    } else if (!get) {
+        refuse(rq, 405, "%s is not allowed on %.200s; use GET, HEAD", method, url);
+        rq->allow = "GET, HEAD";
+    }
+}
+
+static enum MHD_Result answer_refused(struct MHD_Connection *conn, request *rq) {
+    if (rq->refuse == 405) return send_not_allowed(conn, rq, rq->msg, rq->allow);
+    return send_error(conn, rq, rq->refuse, "%s", rq->msg);
+}
+
+/* MHD calls this once the headers are in, then with each piece of the body, then once more with none (the request
+ * is whole), and for a drawing once more after its worker resumed the connection. Answers are queued only once the
+ * request is whole: a response queued from the headers makes MHD drop the rest of the request and close the
+ * connection, losing a keep-alive connection's next (pipelined) request. Only a request refused from its headers
+ * that announces a body is answered at once, so that its body is never read. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls) {
-    (void)version;
     serve_server *s = cls;
     request *rq = *req_cls;
-    bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!rq) {
         if (!(rq = calloc(1, sizeof *rq))) return MHD_NO;
         *req_cls = rq;
-        const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-        if (s->loopback && host && !host_is_loopback(host))
-            return send_error(conn, rq, 403, "this server answers only requests to localhost, not to %.100s", host);
-        route rt = route_of(url);
-        if (rt == ROUTE_PREDICT || rt == ROUTE_EXPLAIN) {
-            if (strcmp(method, "POST")) return send_not_allowed(conn, rq, method, url, "POST");
-            const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-            if (length && strtoull(length, NULL, 10) > SERVE_MAX_BODY)
-                return send_error(conn, rq, 413, "a body of %.30s bytes; at most %u are taken", length,
-                                  SERVE_MAX_BODY);
-            return MHD_YES; /* the body comes in the next calls */
+        check_headers(s, conn, rq, url, method, version);
+        if (rq->refuse && has_body(conn)) {
+            conn_request_in(s, conn);
+            return answer_refused(conn, rq);
         }
-        /* every other route takes no body: answered now (MHD does not read one that is sent anyway) */
-        if (rt != ROUTE_NONE && !get) return send_not_allowed(conn, rq, method, url, "GET, HEAD");
-        return answer_get(s, conn, rq, rt, url);
+        return MHD_YES;
     }
     if (rq->answered) { /* answered already (early, or after its work): whatever still comes is not read */
         *upload_data_size = 0;
@@ -386,17 +637,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        return take_body(rq, upload_data, n);
+        return rq->refuse ? MHD_YES : take_body(rq, upload_data, n);
     }
+    conn_request_in(s, conn); /* the request is whole */
+    if (rq->refuse) return answer_refused(conn, rq);
+    if (rq->route != ROUTE_PREDICT && rq->route != ROUTE_EXPLAIN) return answer_get(s, conn, rq, (route)rq->route, url);
     if (rq->too_large)
         return send_error(conn, rq, 413, "a body of more than %u bytes; at most %u are taken", SERVE_MAX_BODY,
                           SERVE_MAX_BODY);
-    return answer_post(s, conn, rq, route_of(url));
+    return answer_post(s, conn, rq, (route)rq->route);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)cls, (void)conn, (void)toe;
+    (void)toe;
+    conn_request_done(cls, conn);
     request *rq = *req_cls;
     if (!rq) return;
     free(rq->text);
@@ -451,14 +706,37 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
             dd_fail(err, DD_ERR_NOMEM, "cannot start worker thread %u", q->n_workers + 1);
             goto fail;
         }
+    /* before the daemon starts: its thread reads these from the first request on */
+    s->loopback = serve_addr_is_loopback((struct sockaddr *)&addr);
+    conn_keeper *k = &s->keeper;
+    k->limit = o->connection_limit ? o->connection_limit : 256u;
+    unsigned timeout = o->timeout_seconds ? o->timeout_seconds : 15u;
+    k->timeout = timeout;
+    pthread_condattr_t monotonic; /* deadlines are on the monotonic clock */
+    if (pthread_condattr_init(&monotonic)) {
+        dd_fail(err, DD_ERR_NOMEM, "cannot set up the connection keeper");
+        goto fail;
+    }
+    bool ready = !pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC) && !pthread_cond_init(&k->wake, &monotonic);
+    pthread_condattr_destroy(&monotonic);
+    if (!ready) {
+        dd_fail(err, DD_ERR_NOMEM, "cannot set up the connection keeper");
+        goto fail;
+    }
+    pthread_mutex_init(&k->lock, NULL);
+    s->keeper_ready = true;
+    if (pthread_create(&k->thread, NULL, keeper_main, k)) {
+        dd_fail(err, DD_ERR_NOMEM, "cannot start the connection keeper thread");
+        goto fail;
+    }
+    k->started = true;
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s, /* first */
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-        o->connection_limit ? o->connection_limit : 256u, MHD_OPTION_CONNECTION_TIMEOUT,
-        o->timeout_seconds ? o->timeout_seconds : 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, k->limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     if (!s->daemon) {
         dd_fail(err, DD_ERR_IO, "cannot listen on %s port %u (in use, or not an address of this machine?)", host,
                 o->port);
@@ -470,8 +748,6 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
     if (getnameinfo((struct sockaddr *)&addr, addr_len, numeric, sizeof numeric, NULL, 0, NI_NUMERICHOST))
         snprintf(numeric, sizeof numeric, "%s", host);
     bool v6 = addr.ss_family == AF_INET6;
-    s->loopback = v6 ? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&addr)->sin6_addr)
-                     : (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
     snprintf(s->url, sizeof s->url, "http://%s%s%s:%u/", v6 ? "[" : "", numeric, v6 ? "]" : "", port);
     return s;
 fail:
@@ -483,6 +759,14 @@ const char *serve_url(const serve_server *s) { return s->url; }
 
 void serve_stop(serve_server *s) {
     if (!s) return;
+    conn_keeper *k = &s->keeper;
+    if (k->started) {
+        pthread_mutex_lock(&k->lock);
+        k->stopping = true;
+        pthread_cond_signal(&k->wake);
+        pthread_mutex_unlock(&k->lock);
+        pthread_join(k->thread, NULL);
+    }
     work_queue *q = &s->queue;
     if (s->queue_ready) { /* the workers finish the queue (resuming every suspended connection), then stop */
         pthread_mutex_lock(&q->lock);
@@ -491,10 +775,14 @@ void serve_stop(serve_server *s) {
         pthread_mutex_unlock(&q->lock);
         for (unsigned i = 0; i < q->n_workers; i++) pthread_join(q->workers[i], NULL);
     }
-    if (s->daemon) MHD_stop_daemon(s->daemon);
+    if (s->daemon) MHD_stop_daemon(s->daemon); /* closes every connection: the list empties */
     if (s->queue_ready) {
         pthread_mutex_destroy(&q->lock);
         pthread_cond_destroy(&q->ready);
+    }
+    if (s->keeper_ready) {
+        pthread_mutex_destroy(&k->lock);
+        pthread_cond_destroy(&k->wake);
     }
     free(q->workers);
     serve_engine_close(s->engine);

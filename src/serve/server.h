@@ -7,9 +7,13 @@
  *   POST /api/explain            a drawing -> guesses, saliency and activations of the top guess
  *   GET  /report                 RUNDIR/report.html when --run is given (a fixed path; 404 when missing)
  * No request names a file: the only file ever read after start-up is RUNDIR/report.html. Bound to loopback, the
- * server answers only requests whose Host is a loopback name (403 otherwise: no DNS rebinding). */
+ * server answers only requests whose Host is a loopback name (403 otherwise: no DNS rebinding). A request with
+ * another site's Origin is refused (403; no CORS), and drawings must come as Content-Type: application/json (415):
+ * another site's page can neither read the answers nor make the server compute. */
 #ifndef DOODLE_SERVE_SERVER_H
 #define DOODLE_SERVE_SERVER_H
+
+#include <stdbool.h>
 
 #include "doodle/error.h"
 
@@ -19,12 +23,18 @@ typedef struct serve_options {
     const char *host;           /* address to bind (numeric or a name); NULL: 127.0.0.1 */
     unsigned port;              /* 0: a free port */
     unsigned threads;           /* worker threads; 0: one per core */
-    unsigned connection_limit;  /* connections at once; 0: 256 */
-    unsigned timeout_seconds;   /* idle connections are closed after this; 0: 30 */
+    unsigned connection_limit;  /* connections at once (at the limit, the one that has waited longest for its
+                                   request is closed to make room); 0: 256 */
+    unsigned timeout_seconds;   /* a connection has this long to send each whole request (from connecting, or
+                                   from its previous answer), and idle ones are closed after it; 0: 15 */
 } serve_options;
 
 typedef struct serve_server serve_server;
+struct sockaddr;
 
+/* True for an address of this machine's loopback (127.0.0.0/8, ::1, ::ffff:127.x.x.x): a server bound to one
+ * answers only requests whose Host names loopback. */
+bool serve_addr_is_loopback(const struct sockaddr *addr);
 /* Loads the model and starts listening (worker threads run the requests). */
 serve_server *serve_start(const serve_options *o, dd_error *err);
 /* The URL to open, e.g. "http://127.0.0.1:8080/" (the real port when 0 was asked). */
