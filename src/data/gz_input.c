@@ -54,6 +54,9 @@ void dd_gz_close(dd_gz_input *in) {
 static int check_gz_state(dd_gz_input *in, dd_error *err) {
     int errnum = Z_OK;
     const char *msg = gzerror(in->gz, &errnum);
+    /* zlib names a gzdopen'ed file "<fd:N>": a descriptor number that depends on what else is open (prep's
+     * threads), while callers name the file themselves */
+    if (!strncmp(msg, "<fd:", 4) && strstr(msg, ">: ")) msg = strstr(msg, ">: ") + 3;
     switch (errnum) {
     case Z_OK:
     case Z_STREAM_END:
