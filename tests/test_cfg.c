@@ -537,6 +537,54 @@ static void test_kinds(void) {
     CHECK(!strcmp(buf, "(None, 3072)"), "%s", buf);
 }
 
+/* Networks too large for the memory bound are refused at parse time, with the size, the largest layer and the
+ * limit named, before anything their size is allocated; the built-in networks stay well under the default at the
+ * batch sizes doodle uses. */
+static void expect_too_big(const char *what, const char *text, const char *const *words) {
+    dd_error err = {0};
+    dd_model_spec *s = parse(text, NULL, &err);
+    CHECK(!s && err.code == DD_ERR_RANGE, "%s: %s", what, s ? "accepted" : err.msg);
+    dd_model_spec_free(s);
+    for (; *words; words++) CHECK(strstr(err.msg, *words), "%s: message does not say '%s': %s", what, *words, err.msg);
+}
+
+static void test_memory_bound(void) {
+    static const char wide[] = "[net]\ninput = 2048x1024x1\nclasses = 2\n[conv2d]\nfilters = 1000\nkernel = 3\n"
+                               "padding = same\nactivation = relu\n[maxpool]\nsize = 64\n" TAIL;
+    expect_too_big("2048x1024 x 1000 filters", wide,
+                   (const char *const[]){"models/x.cfg: network needs 8.5 GB for a batch of 1",
+                                         "8.4 GB of activations", "conv2d on line 4, 2048x1024x1000",
+                                         "limit of 8.0 GB", "DOODLE_MAX_MEMORY_MB", NULL});
+    /* 1,048,576 units over a 1024x1024 input: 4.4 TB of weights, counted without overflow */
+    expect_too_big("huge dense", "[net]\ninput = 1024x1024x1\nclasses = 2\n[flatten]\n[dense]\nunits = 1048576\n" TAIL,
+                   (const char *const[]){"network needs 4398.", "GB of parameters", "limit of 8.0 GB", NULL});
+    /* a kernel of 2^40 weights with same padding: Glorot's int fans would overflow */
+    expect_error(NET "[conv2d]\nfilters = 1\nkernel = 1048576\npadding = same\n" TAIL, 6,
+                 "[conv2d] kernel 1048576x1048576 over 1 input channels with 1 filters is too large");
+
+    dd_error err;
+    dd_set_memory_limit((uint64_t)9 * 1000 * 1000 * 1000);
+    dd_model_spec *s = parse(wide, NULL, &err);
+    CHECK(s && dd_model_spec_memory(s, 1, false) > (uint64_t)8400000000 && dd_model_spec_check_memory(s, 2, false, NULL, &err) &&
+              strstr(err.msg, "for a batch of 2 (16.8 GB of activations"),
+          "raised limit: %s", err.msg);
+    dd_model_spec_free(s);
+    dd_set_memory_limit(0);
+    CHECK(dd_memory_limit() == DD_MEMORY_LIMIT_DEFAULT);
+
+    for (size_t i = 0; dd_model_builtin_name(i); i++) {
+        s = dd_model_spec_builtin(dd_model_builtin_name(i), NULL, &err);
+        CHECK(s, "%s: %s", dd_model_builtin_name(i), err.msg);
+        if (!s) continue;
+        uint64_t train = dd_model_spec_memory(s, 512, true), infer = dd_model_spec_memory(s, 256, false);
+        printf("%s: %.2f GB training at batch 512, %.2f GB inference at batch 256\n", s->name, train / 1e9, infer / 1e9);
+        CHECK(train < DD_MEMORY_LIMIT_DEFAULT / 10 * 6 && infer < DD_MEMORY_LIMIT_DEFAULT / 8,
+              "%s needs %.2f GB, %.2f GB", s->name, train / 1e9, infer / 1e9);
+        CHECK(dd_model_spec_memory(s, 65536, true) > train, "saturated too early");
+        dd_model_spec_free(s);
+    }
+}
+
 int main(void) {
     test_builtins();
     test_overrides();
@@ -546,5 +594,6 @@ int main(void) {
     test_files();
     test_summary();
     test_kinds();
+    test_memory_bound();
     return test_finish("test_cfg");
 }

@@ -211,6 +211,26 @@ static void test_open_errors(const char *tmp) {
     CHECK(dd_classifier_open(path, &err) == NULL, "garbage opened");
 }
 
+/* A model whose weights went NaN in training (or were damaged) is refused when opened, not answered with nan. */
+static void test_open_not_finite(const char *tmp) {
+    dd_error err;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/nan.safetensors", tmp);
+    dd_spec_overrides ov = {.classes = 5};
+    dd_model_spec *spec = dd_model_spec_builtin("mnist28", &ov, &err);
+    dd_model *m = spec ? dd_model_new(spec, 3, &err) : NULL;
+    CHECK(m, "%s", err.msg);
+    if (!m) return;
+    const dd_layer_spec *dense = &m->spec->layers[m->spec->n_layers - 1];
+    m->params[dense->bias.offset + 4] = NAN;
+    CHECK(dd_model_save(m, path, &err) == 0, "%s", err.msg);
+    dd_model_free(m);
+    dd_classifier *c = dd_classifier_open(path, &err);
+    CHECK(!c && err.code == DD_ERR_RANGE && strstr(err.msg, path) && strstr(err.msg, "tensor dense_1.bias holds NaN at index 4"),
+          "a NaN model opened: %s", c ? "(no error)" : err.msg);
+    dd_classifier_close(c);
+}
+
 int main(void) {
     const char *tmp = test_tmp_dir("test_classify");
     char mnist[4200], seed[4200];
@@ -224,5 +244,6 @@ int main(void) {
     test_strokes(seed, "simplified"); /* 66x100: rendered with the model's own size */
     test_png(mnist, tmp);
     test_open_errors(tmp);
+    test_open_not_finite(tmp);
     return test_finish("test_classify");
 }

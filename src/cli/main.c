@@ -1,8 +1,11 @@
 /* doodle: one binary, verbs like git's. */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "doodle/model_spec.h"
 
 static const cli_command verbs[] = {
     {"prep", cmd_prep, "Quick, Draw! files -> a .dset dataset (classes, split, per-class limit)"},
@@ -30,10 +33,25 @@ static void usage(FILE *out) {
     fprintf(out, "\nQuick, Draw! dataset by Google, CC BY 4.0.\n");
 }
 
+/* DOODLE_MAX_MEMORY_MB raises (or lowers) the memory a network may need (include/doodle/model_spec.h), for every
+ * verb; read here only. MB = 10^6 bytes, as the messages count. */
+static int memory_limit_from_env(void) {
+    const char *v = getenv("DOODLE_MAX_MEMORY_MB");
+    uint64_t mb;
+    if (!v) return 0;
+    if (cli_parse_u64(v, 1, UINT64_MAX / 1000000, &mb)) {
+        fprintf(stderr, "doodle: DOODLE_MAX_MEMORY_MB='%.40s' is not a whole number of megabytes (at least 1)\n", v);
+        return -1;
+    }
+    dd_set_memory_limit(mb * 1000000);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "--version")) {
         printf("doodle %s\n", DOODLE_VERSION);
         return 0;
     }
+    if (memory_limit_from_env()) return EXIT_USAGE;
     return cli_dispatch(verbs, N_VERBS, argc, argv, usage, "doodle", "a verb");
 }

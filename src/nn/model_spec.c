@@ -229,9 +229,18 @@ static uint64_t sat_mul(uint64_t a, uint64_t b) {
     return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
-/* Floats a workspace keeps per image (src/nn/forward.c): the input, every layer's output but those of the
- * in-place layers (activation, flatten), a max-pool's argmax; training: dropout masks and two gradient buffers
- * as large as the largest activation. *largest gets the layer with the largest output (-1: the input). */
+/* True when the layer keeps no output buffer of its own (src/nn/forward.c): activations and flatten work in
+ * place, and inference folds a linear conv into the BatchNorm after it. */
+static int no_buffer(const dd_model_spec *s, int i, bool training) {
+    const dd_layer_spec *l = &s->layers[i];
+    if (i > 0 && (l->kind == DD_LAYER_FLATTEN || l->kind == DD_LAYER_ACTIVATION)) return 1;
+    return !training && l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_LINEAR && i + 1 < s->n_layers &&
+           s->layers[i + 1].kind == DD_LAYER_BATCHNORM;
+}
+
+/* Floats a workspace keeps per image (src/nn/forward.c): the input, the layers' output buffers, a max-pool's
+ * argmax; training: dropout masks and two gradient buffers as large as the largest activation. *largest gets
+ * the layer with the largest output (-1: the input). */
 static uint64_t per_image_floats(const dd_model_spec *s, bool training, int *largest) {
     uint64_t n = dd_shape_count(s->input), most = n;
     *largest = -1;
@@ -242,7 +251,7 @@ static uint64_t per_image_floats(const dd_model_spec *s, bool training, int *lar
             most = out;
             *largest = i;
         }
-        if (!(i > 0 && (l->kind == DD_LAYER_FLATTEN || l->kind == DD_LAYER_ACTIVATION))) n = sat_add(n, out);
+        if (!no_buffer(s, i, training)) n = sat_add(n, out);
         if (l->kind == DD_LAYER_MAXPOOL || (training && l->kind == DD_LAYER_DROPOUT)) n = sat_add(n, out);
     }
     return training ? sat_add(n, sat_mul(2, most)) : n;

@@ -98,4 +98,17 @@ grep -q "(None, 5)" "$tmp/out" || fail ".safetensors: no 5-class output"
 expect_status 1 "missing .safetensors" "$doodle" summary "$tmp/model.safetensors"
 grep -q "model.safetensors" "$tmp/err" || fail "missing .safetensors not named: $(cat "$tmp/err")"
 
+# a network too large for the memory bound: refused with the size, the limit and how to raise it, not printed
+printf '[net]\ninput = 2048x1024x1\nclasses = 2\n[conv2d]\nfilters = 1000\nkernel = 3\npadding = same\nactivation = relu\n[maxpool]\nsize = 64\n[flatten]\n[dense]\nunits = classes\n' >"$tmp/wide.cfg"
+expect_status 1 "summary wide.cfg" "$doodle" summary "$tmp/wide.cfg"
+grep -qF "wide.cfg: network needs 8.5 GB for a batch of 1 (8.4 GB of activations" "$tmp/err" || fail "wide.cfg: $(cat "$tmp/err")"
+grep -qF "limit of 8.0 GB; raise it with DOODLE_MAX_MEMORY_MB" "$tmp/err" || fail "wide.cfg: no limit: $(cat "$tmp/err")"
+[ -s "$tmp/out" ] && fail "wide.cfg: printed a table"
+DOODLE_MAX_MEMORY_MB=9000 expect_status 0 "summary wide.cfg with a raised bound" "$doodle" summary "$tmp/wide.cfg"
+grep -q "Total params: 1,034,002" "$tmp/out" || fail "wide.cfg with a raised bound: $(tail -3 "$tmp/out")"
+DOODLE_MAX_MEMORY_MB=1 expect_status 1 "summary seed with a lowered bound" "$doodle" summary seed
+grep -qF "needs 8.1 MB for a batch of 1 (3.3 MB of activations, largest conv2d on line 10, 66x100x64; 4.8 MB of parameters and buffers): more than the limit of 1.0 MB" "$tmp/err" || fail "lowered bound: $(cat "$tmp/err")"
+DOODLE_MAX_MEMORY_MB=lots expect_status 2 "a bad DOODLE_MAX_MEMORY_MB" "$doodle" summary seed
+grep -qF "DOODLE_MAX_MEMORY_MB='lots' is not a whole number of megabytes" "$tmp/err" || fail "bad bound: $(cat "$tmp/err")"
+
 finish
