@@ -247,6 +247,8 @@ static size_t check_file(const char *src, int layout, int gz) {
     dd_drawing_init(&back);
     size_t n = 0;
     while (dd_stroke_reader_next(r, &d, &err) == DD_NEXT_OK) {
+        free(line); /* open_memstream gives a new buffer every time */
+        line = NULL;
         FILE *lf = open_memstream(&line, &line_len);
         if (!lf || dd_ndjson_write(lf, &d, &err)) exit(1);
         fclose(lf);
