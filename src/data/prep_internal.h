@@ -17,8 +17,9 @@
 
 /* ---- the dataset writer, for records encoded elsewhere (dataset_write.c) ---- */
 
-/* Checks d as dd_dataset_writer_add_strokes does (DD_ERR_RANGE: it cannot be a record) and gives its record size. */
-int dd_dset_stroke_record_size(const dd_drawing *d, size_t *size, dd_error *err);
+/* Checks d as dd_dataset_writer_add_strokes does (DD_ERR_RANGE: it cannot be a record) and gives its record size;
+ * known_simplified: the caller has checked dd_drawing_is_simplified (the longest part of the check). */
+int dd_dset_stroke_record_size(const dd_drawing *d, bool known_simplified, size_t *size, dd_error *err);
 /* Encodes d (checked by dd_dset_stroke_record_size) at out. */
 void dd_dset_put_strokes(uint8_t *out, uint32_t label, dd_split split, const dd_drawing *d);
 void dd_dset_put_bitmap(uint8_t *out, uint32_t label, dd_split split, uint64_t key_id, const uint8_t *pixels,

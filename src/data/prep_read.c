@@ -152,7 +152,8 @@ static bool put_drawing(prep_source *s, prep_chunk *c) {
     bool drawable = true;
     for (uint32_t k = 0; k < keep->n_strokes && drawable; k++)
         drawable = keep->stroke_end[k] - dd_stroke_begin(keep, k) <= DD_RENDER_MAX_STROKE_POINTS;
-    if (!drawable || dd_dset_stroke_record_size(keep, &size, &e)) { /* only DD_ERR_RANGE can come from there */
+    /* dd_simplified_view returns d itself only after checking that it is simplified */
+    if (!drawable || dd_dset_stroke_record_size(keep, keep == d, &size, &e)) { /* only DD_ERR_RANGE can come from there */
         it.kind = PREP_TOO_LARGE;
         chunk_push(c, it);
         return true;
