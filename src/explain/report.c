@@ -1,7 +1,7 @@
 /* doodle report: one self-contained HTML page about a training run (include/doodle/explain.h). Each section is made
  * by the same library code as the explain verbs; the pictures land in RUNDIR/explain/ and are inlined as data:
  * URIs, so the page opens anywhere without a network or the run folder. */
-#define _POSIX_C_SOURCE 200809L /* open_memstream, realpath */
+#define _XOPEN_SOURCE 700 /* open_memstream, realpath */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -14,8 +14,10 @@
 #include "doodle/cluster.h"
 #include "doodle/explain.h"
 #include "doodle/metrics.h"
+#include "doodle/model_spec.h"
 #include "explain/explain_util.h"
 #include "explain/report_html.h"
+#include "explain/report_internal.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
 
@@ -26,18 +28,11 @@
 #define TOP_UNIT_SET 2000
 #define SUSPECT_ROWS 15
 #define MAX_SALIENCY_DRAWINGS 60
-#define MAX_GALLERY_CLASSES 200
-#define MAX_TABLE_CLASSES 40 /* more: the confusion matrix as a picture */
-
-typedef struct report {
-    const dd_report_opts *o;
-    char data_path[PATH_MAX];
-    char dir[4096]; /* RUNDIR/explain */
-    dd_model *m;
-    dd_dataset *ds;
-    const char **names;
-    FILE *f; /* the HTML being written */
-} report;
+#define MANY_ACTIVATION_CLASSES 2 /* a large run: feature maps of the most confused classes only */
+#define MANY_SALIENCY_CLASSES 20
+#define MANY_DATA_ROWS 10          /* a large run: the classes with the fewest and the most drawings */
+#define MANY_MONTAGE 40          /* a large run: drawings per cluster montage */
+#define MANY_MAX_HEIGHT 2000       /* a large run: taller pictures are cut (the whole ones stay in explain/) */
 
 static void say(const report *r, const char *what) {
     if (r->o->log) {
@@ -65,20 +60,29 @@ static int find_data(report *r, dd_error *err) {
     return 0;
 }
 
-static void section(FILE *f, const char *id, const char *title) {
+void report_section(FILE *f, const char *id, const char *title) {
     fprintf(f, "<section id=\"%s\"><h2>", id);
     html_text(f, title);
     fputs("</h2>\n", f);
 }
 
-/* Inlines DIR/name with a caption; a missing picture is an error (every picture the report names was just made). */
-static int figure(report *r, const char *sub, const char *name, const char *caption, dd_error *err) {
+int report_figure(report *r, const char *sub, const char *name, const char *caption, int max_height, dd_error *err) {
     char path[8400];
     snprintf(path, sizeof path, "%s%s%s/%s", r->dir, sub[0] ? "/" : "", sub, name);
+    int cut = 0;
     fputs("<figure>", r->f);
-    if (html_png_file(r->f, path, caption, err)) return -1;
+    if (html_png_file_cut(r->f, path, caption, r->many ? max_height : 0, &cut, err)) return -1;
     fputs("<figcaption>", r->f);
     html_text(r->f, caption);
+    if (cut) {
+        fprintf(r->f, " (the first %d pixels; the whole picture: <a href=\"", cut);
+        html_text(r->f, r->link);
+        fprintf(r->f, "%s%s/", sub[0] ? "/" : "", sub);
+        html_text(r->f, name);
+        fprintf(r->f, "\">explain%s%s/", sub[0] ? "/" : "", sub);
+        html_text(r->f, name);
+        fputs("</a>)", r->f);
+    }
     fputs("</figcaption></figure>\n", r->f);
     return 0;
 }
@@ -87,7 +91,7 @@ static int picture_figure(report *r, dd_picture *p, const char *name, const char
     char path[8400];
     snprintf(path, sizeof path, "%s/%s", r->dir, name);
     if (!p || dd_picture_write_png(p, path, err)) return -1;
-    return figure(r, "", name, caption, err);
+    return report_figure(r, "", name, caption, 0, err);
 }
 
 static const char *STYLE =
@@ -97,9 +101,25 @@ static const char *STYLE =
     "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f5f5f5}"
     "td:first-child,th:first-child{text-align:left}figure{margin:12px 0}figcaption{color:#555;font-size:90%}"
     "img{max-width:100%;height:auto;image-rendering:pixelated}pre{background:#f8f8f8;padding:12px;overflow-x:auto}"
-    "table.confusion td{min-width:34px;text-align:center}th.rot{height:110px;vertical-align:bottom;padding:2px}"
+    "table.confusion td{min-width:28px;text-align:center}.wide{overflow-x:auto}"
+    "table.pairs td:nth-child(2){text-align:left}th.rot{height:110px;vertical-align:bottom;padding:2px}"
     "th.rot div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}"
-    ".note{color:#666}.plots{display:flex;flex-wrap:wrap;gap:24px}details{margin:8px 0}";
+    ".note{color:#666}.plots{display:flex;flex-wrap:wrap;gap:24px}details{margin:8px 0}summary{cursor:pointer}"
+    "table.sortable thead th{cursor:pointer}table.sortable th[aria-sort=ascending]::after{content:\" \\25B2\"}"
+    "table.sortable th[aria-sort=descending]::after{content:\" \\25BC\"}";
+
+/* The model's name: the cfg's [net] name, else the built-in network whose cfg text the model file holds, else
+ * NULL (a model file stores its cfg but not the name it was trained under). */
+static const char *model_name(const dd_model *m) {
+    if (strcmp(m->spec->name, "model") != 0) return m->spec->name;
+    const char *text = m->spec->cfg_text;
+    for (size_t i = 0; text && dd_model_builtin_name(i); i++) {
+        size_t len = 0;
+        const char *cfg = dd_model_builtin_cfg(dd_model_builtin_name(i), &len);
+        if (cfg && strlen(text) == len && memcmp(cfg, text, len) == 0) return dd_model_builtin_name(i);
+    }
+    return NULL;
+}
 
 static void head(report *r) {
     FILE *f = r->f;
@@ -109,9 +129,17 @@ static void head(report *r) {
     html_text(f, r->o->run_dir);
     fprintf(f, "</title><style>%s</style></head><body>\n<h1>doodle report</h1>\n<p>Run <code>", STYLE);
     html_text(f, r->o->run_dir);
-    fputs("</code>: model <code>", f);
-    html_text(f, r->m->spec->name);
-    fputs("</code> on <code>", f);
+    const char *name = model_name(r->m);
+    if (name && name != r->m->spec->name) /* the model summary names it too */
+        snprintf(r->m->spec->name, sizeof r->m->spec->name, "%s", name);
+    if (name) {
+        fputs("</code>: model <code>", f);
+        html_text(f, name);
+        fputs("</code>", f);
+    } else {
+        fputs("</code>: a model from a cfg of its own (the model file does not name it)", f);
+    }
+    fprintf(f, ", %d classes, on <code>", r->m->spec->classes);
     html_text(f, r->data_path);
     char when[64];
     time_t now = time(NULL);
@@ -124,10 +152,109 @@ static void head(report *r) {
           "<a href=\"#saliency\">Saliency</a><a href=\"#suspect\">Suspect data</a></nav>\n", f);
 }
 
+static void class_row(FILE *f, const char *name, const dd_class_stats *st, int bold) {
+    const char *c = bold ? "th" : "td";
+    fprintf(f, "<tr><%s>", c);
+    html_text(f, name);
+    fprintf(f, "</%s><%s>%llu</%s><%s>%llu</%s><%s>%llu</%s><%s>%llu</%s></tr>\n", c, c, (unsigned long long)st->read,
+            c, c, (unsigned long long)st->kept, c, c, (unsigned long long)st->train, c, c,
+            (unsigned long long)st->test, c);
+}
+
+/* The dataset classes order[n], sortable, with the total of every class under them. */
+static void class_table(FILE *f, const dd_dataset *ds, const dd_class_stats *st, const uint32_t *order, size_t n,
+                        int with_total) {
+    fputs("<table class=\"sortable classes\"><thead><tr><th>class</th><th>read</th><th>kept</th><th>train</th>"
+          "<th>test</th></tr></thead><tbody>\n", f);
+    for (size_t i = 0; i < n; i++) class_row(f, dd_dataset_class_name(ds, order[i]), &st[order[i]], 0);
+    fputs("</tbody>", f);
+    if (with_total) {
+        dd_class_stats total = {0};
+        for (uint32_t c = 0; c < dd_dataset_class_count(ds); c++) {
+            total.read += st[c].read;
+            total.kept += st[c].kept;
+            total.train += st[c].train;
+            total.test += st[c].test;
+        }
+        fputs("<tfoot>", f);
+        class_row(f, "total", &total, 1);
+        fputs("</tfoot>", f);
+    }
+    fputs("</table>\n", f);
+}
+
+static const dd_class_stats *sort_stats; /* for by_kept: qsort has no context argument */
+static int by_kept(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (sort_stats[x].kept != sort_stats[y].kept) return sort_stats[x].kept < sort_stats[y].kept ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* A large run: the spread of the class sizes, the classes with the fewest and the most drawings, and every class
+ * in a closed <details>. */
+static void class_summary(FILE *f, const dd_dataset *ds, const dd_class_stats *st, uint32_t *order, uint32_t k) {
+    sort_stats = st;
+    qsort(order, k, sizeof *order, by_kept);
+    sort_stats = NULL;
+    fprintf(f, "<p>Drawings kept per class: fewest %llu (", (unsigned long long)st[order[0]].kept);
+    html_text(f, dd_dataset_class_name(ds, order[0]));
+    fprintf(f, "), median %llu, most %llu (", (unsigned long long)st[order[k / 2]].kept,
+            (unsigned long long)st[order[k - 1]].kept);
+    html_text(f, dd_dataset_class_name(ds, order[k - 1]));
+    fputs(").</p>\n<div class=\"plots\"><div><b>The fewest drawings</b>\n", f);
+    class_table(f, ds, st, order, MANY_DATA_ROWS, 0);
+    fputs("</div><div><b>The most drawings</b>\n", f);
+    for (uint32_t i = 0; i < MANY_DATA_ROWS; i++) { /* most first */
+        uint32_t t = order[i];
+        order[i] = order[k - 1 - i];
+        order[k - 1 - i] = t;
+    }
+    class_table(f, ds, st, order, MANY_DATA_ROWS, 0);
+    for (uint32_t c = 0; c < k; c++) order[c] = c;
+    fprintf(f, "</div></div>\n<details><summary>All %u classes (click a column's heading to sort)</summary>\n", k);
+    class_table(f, ds, st, order, k, 1);
+    fputs("</details>\n", f);
+}
+
+static int class_counts(report *r, dd_error *err) {
+    const dd_dataset *ds = r->ds;
+    uint32_t k = dd_dataset_class_count(ds);
+    dd_class_stats *st = dd_calloc(k ? k : 1, sizeof *st, err);
+    uint32_t *order = st ? dd_malloc(k ? k : 1, sizeof *order, err) : NULL;
+    if (!order) {
+        free(st);
+        return -1;
+    }
+    for (uint32_t c = 0; c < k; c++) {
+        order[c] = c;
+        if (dd_dataset_class_stats(ds, c, &st[c])) memset(&st[c], 0, sizeof st[c]);
+    }
+    if (r->many && k > 2 * MANY_DATA_ROWS) class_summary(r->f, ds, st, order, k);
+    else class_table(r->f, ds, st, order, k, 1);
+    free(order);
+    free(st);
+    return 0;
+}
+
+/* The shown classes' names, "a, b and c", and how many are not shown. */
+static void focus_note(const report *r, int shown) {
+    FILE *f = r->f;
+    if (r->has_test)
+        fprintf(f, "<p class=\"note\">Shown for the %d classes most involved in confusions (the most errors, counted "
+                   "both ways, first), of %d: ", shown, r->m->spec->classes);
+    else
+        fprintf(f, "<p class=\"note\">Shown for the first %d classes of %d: ", shown, r->m->spec->classes);
+    for (int i = 0; i < shown; i++) {
+        fputs(i == 0 ? "" : i + 1 == shown ? " and " : ", ", f);
+        html_text(f, r->names[r->focus[i]]);
+    }
+    fprintf(f, ". The other %d classes are not shown.</p>\n", r->m->spec->classes - shown);
+}
+
 static int data_section(report *r, dd_error *err) {
     FILE *f = r->f;
     const dd_dataset *ds = r->ds;
-    section(f, "data", "The data");
+    report_section(f, "data", "The data");
     uint32_t h, w;
     dd_dataset_bitmap_size(ds, &h, &w);
     dd_dset_params p = dd_dataset_params(ds);
@@ -137,30 +264,15 @@ static int data_section(report *r, dd_error *err) {
     fprintf(f, " in %u classes, split with seed %llu and test fraction %g; the model sees them at %dx%d.</p>\n",
             dd_dataset_class_count(ds), (unsigned long long)p.seed, p.test_frac, r->m->spec->input.h,
             r->m->spec->input.w);
-    fputs("<table><tr><th>class</th><th>read</th><th>kept</th><th>train</th><th>test</th></tr>\n", f);
-    dd_class_stats total = {0};
-    for (uint32_t c = 0; c < dd_dataset_class_count(ds); c++) {
-        dd_class_stats st;
-        if (dd_dataset_class_stats(ds, c, &st)) continue;
-        fputs("<tr><td>", f);
-        html_text(f, dd_dataset_class_name(ds, c));
-        fprintf(f, "</td><td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td></tr>\n", (unsigned long long)st.read,
-                (unsigned long long)st.kept, (unsigned long long)st.train, (unsigned long long)st.test);
-        total.read += st.read;
-        total.kept += st.kept;
-        total.train += st.train;
-        total.test += st.test;
-    }
-    fprintf(f, "<tr><th>total</th><th>%llu</th><th>%llu</th><th>%llu</th><th>%llu</th></tr></table>\n",
-            (unsigned long long)total.read, (unsigned long long)total.kept, (unsigned long long)total.train,
-            (unsigned long long)total.test);
+    if (class_counts(r, err)) return -1;
 
-    /* the class gallery: the first training drawings of every class, as the model sees them */
+    /* the class gallery: the first training drawings of the shown classes, as the model sees them */
     uint64_t *records = NULL;
     size_t n = 0;
     dd_image_set s = {0};
     dd_picture *pic = NULL;
     int rc = -1, classes = r->m->spec->classes;
+    int *row_of = NULL;
     uint8_t *rgb = NULL;
     if (dd_explain_records_per_class(r->m, ds, -1, GALLERY_COLS, &records, &n, err) ||
         dd_image_set_load(r->m, ds, records, n, &s, err))
@@ -170,35 +282,42 @@ static int data_section(report *r, dd_error *err) {
         rc = 0;
         goto done;
     }
-    if (classes > MAX_GALLERY_CLASSES) classes = MAX_GALLERY_CLASSES;
-    dd_picture_opts o = {.rows = classes, .cols = GALLERY_COLS, .tile_height = s.height, .tile_width = s.width,
+    if (!(row_of = dd_malloc((size_t)classes, sizeof *row_of, err))) goto done;
+    for (int c = 0; c < classes; c++) row_of[c] = -1;
+    for (int i = 0; i < r->n_focus; i++) row_of[r->focus[i]] = i;
+    dd_picture_opts o = {.rows = r->n_focus, .cols = GALLERY_COLS, .tile_height = s.height, .tile_width = s.width,
                          .scale = explain_tile_scale(s.height, s.width), .header_width = 130,
-                         .title = "The classes: the first drawings of each class, as the model sees them"};
+                         .title = r->many ? "The classes most involved in confusions: the first drawings of each, as "
+                                            "the model sees them"
+                                          : "The classes: the first drawings of each class, as the model sees them"};
     size_t pixels = (size_t)s.height * s.width;
     if (!(rgb = dd_malloc(pixels, 3, err)) || !(pic = dd_picture_new(&o, err))) goto done;
     int col = 0, last = -1;
     for (size_t i = 0; i < s.n; i++) {
-        if (s.label[i] >= classes) break;
+        int row = row_of[s.label[i]];
+        if (row < 0) continue;
         if (s.label[i] != last) {
             col = 0;
             last = s.label[i];
-            if (dd_picture_row_header(pic, last, r->names[last], err)) goto done;
+            if (dd_picture_row_header(pic, row, r->names[last], err)) goto done;
         }
         dd_tile_ink(s.pixels + i * pixels, s.height, s.width, rgb);
-        if (col < GALLERY_COLS && dd_picture_put(pic, last, col++, rgb, NULL, err)) goto done;
+        if (col < GALLERY_COLS && dd_picture_put(pic, row, col++, rgb, NULL, err)) goto done;
     }
+    if (r->many) focus_note(r, r->n_focus);
     rc = picture_figure(r, pic, "classes.png", "The classes", err);
 done:
     dd_picture_free(pic);
     dd_image_set_free(&s);
     free(records);
+    free(row_of);
     free(rgb);
     if (rc == 0) fputs("</section>\n", f);
     return rc;
 }
 
 static int model_section(report *r, dd_error *err) {
-    section(r->f, "model", "The model");
+    report_section(r->f, "model", "The model");
     char *text = NULL;
     size_t size = 0;
     FILE *mem = open_memstream(&text, &size);
@@ -217,7 +336,7 @@ static int model_section(report *r, dd_error *err) {
 
 static int training_section(report *r, dd_error *err) {
     FILE *f = r->f;
-    section(f, "training", "Training");
+    report_section(f, "training", "Training");
     char path[4200];
     snprintf(path, sizeof path, "%s/history.csv", r->o->run_dir);
     report_epoch *rows;
@@ -249,74 +368,14 @@ static int training_section(report *r, dd_error *err) {
     return 0;
 }
 
-static void metrics_row(FILE *f, const char *name, dd_class_metrics c, int bold) {
-    fputs(bold ? "<tr><th>" : "<tr><td>", f);
-    html_text(f, name);
-    fprintf(f, "%s<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%llu</td><td>%llu</td></tr>\n", bold ? "</th>" : "</td>",
-            c.precision, c.recall, c.f1, (unsigned long long)c.support, (unsigned long long)c.predicted);
-}
-
-/* The confusion matrix as one picture, a pixel block per cell shaded by the row share (for many classes). */
-static int confusion_picture(report *r, const dd_metrics *mt, dd_error *err) {
-    int n = mt->classes, scale = 900 / n > 1 ? 900 / n : 1;
-    float *share = dd_malloc((size_t)n * n, sizeof *share, err);
-    uint8_t *rgb = share ? dd_malloc((size_t)n * n, 3, err) : NULL;
-    int rc = -1;
-    if (!rgb) goto done;
-    for (int t = 0; t < n; t++) {
-        uint64_t row = 0;
-        for (int c = 0; c < n; c++) row += mt->confusion[(size_t)t * n + c];
-        for (int c = 0; c < n; c++)
-            share[(size_t)t * n + c] = row ? (float)mt->confusion[(size_t)t * n + c] / (float)row : 0;
-    }
-    dd_tile_values(share, n, n, 0, 1, rgb);
-    dd_picture_opts o = {.rows = 1, .cols = 1, .tile_height = n, .tile_width = n, .scale = scale > 64 ? 64 : scale,
-                         .title = "Confusion matrix: rows true, columns predicted, in class order; colour = share of the row"};
-    dd_picture *p = dd_picture_new(&o, err);
-    rc = !p || dd_picture_put(p, 0, 0, rgb, NULL, err) ? -1 : picture_figure(r, p, "confusion.png", "Confusion matrix", err);
-    dd_picture_free(p);
-done:
-    free(share);
-    free(rgb);
-    return rc;
-}
-
-static int evaluation_section(report *r, int *has_test, dd_error *err) {
-    FILE *f = r->f;
-    section(f, "evaluation", "Evaluation on the test split");
-    dd_eval_result ev;
-    if (dd_eval_run(r->m, r->ds, DD_SPLIT_TEST, 64, &ev, err)) {
-        if (err->code != DD_ERR_EMPTY) return -1;
-        fputs("<p class=\"note\">The data has no test split: nothing to evaluate.</p></section>\n", f);
-        *has_test = 0;
-        return 0;
-    }
-    *has_test = 1;
-    const dd_metrics *mt = &ev.metrics;
-    fprintf(f, "<p>Accuracy <b>%.2f%%</b> (%llu of %llu), mean cross-entropy %.4f, top-3 accuracy %.2f%%.</p>\n",
-            100 * dd_metrics_accuracy(mt), (unsigned long long)mt->correct, (unsigned long long)mt->total,
-            dd_metrics_loss(mt), 100 * dd_metrics_topk(mt));
-    fputs("<h3>Confusion matrix</h3><p class=\"note\">Rows are the true classes, columns the predictions; the shade is "
-          "the share of the row (blue: right, red: wrong).</p>\n", f);
-    if (mt->classes <= MAX_TABLE_CLASSES) {
-        html_confusion(f, mt->confusion, mt->classes, r->names);
-    } else if (confusion_picture(r, mt, err)) { /* too many classes for a readable table */
-        dd_eval_result_free(&ev);
-        return -1;
-    }
-    fputs("<h3>Per class</h3><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th>"
-          "<th>predicted</th></tr>\n", f);
-    for (int c = 0; c < mt->classes; c++) metrics_row(f, r->names[c], dd_metrics_class(mt, c), 0);
-    metrics_row(f, "macro average", dd_metrics_macro(mt), 1);
-    metrics_row(f, "weighted average", dd_metrics_weighted(mt), 1);
-    fputs("</table></section>\n", f);
-    dd_eval_result_free(&ev);
-    return 0;
-}
-
 static int misclassified_section(report *r, dd_error *err) {
     FILE *f = r->f;
-    section(f, "misclassified", "Misclassified as …");
+    report_section(f, "misclassified", "Misclassified as …");
+    if (r->many) {
+        if (report_misclassified_focus(r, err)) return -1;
+        fputs("</section>\n", f);
+        return 0;
+    }
     dd_misclassified_report mr;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/misclassified", r->dir);
@@ -332,7 +391,7 @@ static int misclassified_section(report *r, dd_error *err) {
             if (!mr.picture[x][0]) continue;
             char caption[200];
             snprintf(caption, sizeof caption, "Misclassified as %s", r->names[x]);
-            rc = figure(r, "misclassified", mr.picture[x], caption, err);
+            rc = report_figure(r, "misclassified", mr.picture[x], caption, 0, err);
         }
     }
     dd_misclassified_report_free(&mr);
@@ -342,8 +401,9 @@ static int misclassified_section(report *r, dd_error *err) {
 
 static int clusters_section(report *r, dd_error *err) {
     FILE *f = r->f;
-    section(f, "clusters", "Clusters of the misclassified drawings");
+    report_section(f, "clusters", "Clusters of the misclassified drawings");
     dd_cluster_opts o = dd_cluster_opts_default();
+    if (r->many) o.montage_max = MANY_MONTAGE; /* up to 8 clusters: smaller montages keep the page small */
     dd_cluster_report cr;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/clusters", r->dir);
@@ -367,9 +427,9 @@ static int clusters_section(report *r, dd_error *err) {
                 cr.kmeans_silhouette, cr.eps, cr.eps_from_knee ? " from the k-distance knee" : "", cr.min_samples,
                 cr.dbscan_clusters, cr.dbscan_noise);
         fputs("<div class=\"plots\">", f);
-        rc = figure(r, "clusters", "scatter-kmeans.png", "First two PCA components, coloured by K-Means cluster", err);
+        rc = report_figure(r, "clusters", "scatter-kmeans.png", "First two PCA components, coloured by K-Means cluster", 0, err);
         if (rc == 0 && cr.dbscan_clusters > 0)
-            rc = figure(r, "clusters", "scatter-dbscan.png", "First two PCA components, coloured by DBSCAN cluster", err);
+            rc = report_figure(r, "clusters", "scatter-dbscan.png", "First two PCA components, coloured by DBSCAN cluster", 0, err);
         fputs("</div>\n<h3>K-Means clusters</h3>\n", f);
         for (int c = 0; c < cr.k && rc == 0; c++) {
             const dd_cluster_info *ci = &cr.kmeans[c];
@@ -384,7 +444,7 @@ static int clusters_section(report *r, dd_error *err) {
             fputs(ci->n_pairs > 4 ? ", …</summary>\n" : "</summary>\n", f);
             char caption[96];
             snprintf(caption, sizeof caption, "K-Means cluster %d", c);
-            if (ci->montage[0]) rc = figure(r, "clusters", ci->montage, caption, err);
+            if (ci->montage[0]) rc = report_figure(r, "clusters", ci->montage, caption, MANY_MAX_HEIGHT, err);
             fputs("</details>\n", f);
         }
     }
@@ -393,9 +453,27 @@ static int clusters_section(report *r, dd_error *err) {
     return rc;
 }
 
+/* Indices into s (drawings class by class) of at most per_class drawings of each of the first max_classes shown
+ * classes, in r->focus order, at most cap in all; *classes gets how many classes have one. */
+static size_t pick_shown(const report *r, const dd_image_set *s, int per_class, int max_classes, size_t *idx,
+                         size_t cap, int *classes) {
+    size_t n = 0;
+    *classes = 0;
+    for (int i = 0; i < r->n_focus && i < max_classes && n < cap; i++) {
+        int taken = 0;
+        for (size_t j = 0; j < s->n && taken < per_class && n < cap; j++)
+            if (s->label[j] == r->focus[i]) {
+                idx[n++] = j;
+                taken++;
+            }
+        *classes += taken > 0;
+    }
+    return n;
+}
+
 static int activations_section(report *r, dd_explainer *e, dd_error *err) {
     FILE *f = r->f;
-    section(f, "activations", "What the layers see");
+    report_section(f, "activations", "What the layers see");
     int layers[16];
     int n_layers = dd_explain_default_layers(r->m, layers, 16);
     if (n_layers == 0) {
@@ -403,20 +481,24 @@ static int activations_section(report *r, dd_explainer *e, dd_error *err) {
         return 0;
     }
     uint64_t *records = NULL;
-    size_t n = 0;
+    size_t n = 0, shown[MAX_ACTIVATION_CLASSES], n_shown;
     dd_image_set s = {0};
-    int rc = -1;
+    int rc = -1, classes;
     if (dd_explain_records_per_class(r->m, r->ds, DD_SPLIT_TEST, 1, &records, &n, err) ||
         dd_image_set_load(r->m, r->ds, records, n, &s, err))
         goto done;
+    n_shown = pick_shown(r, &s, 1, r->many ? MANY_ACTIVATION_CLASSES : MAX_ACTIVATION_CLASSES, shown,
+                         MAX_ACTIVATION_CLASSES, &classes);
     fputs("<p>The feature maps after every ReLU layer for the first test drawing of each class (one colour scale per "
           "layer, from 0 to its largest value for the drawing).</p>\n", f);
-    for (size_t i = 0; i < s.n && i < MAX_ACTIVATION_CLASSES; i++) {
+    if (r->many) focus_note(r, classes);
+    for (size_t k = 0; k < n_shown; k++) {
+        size_t i = shown[k];
         char name[64], caption[160];
         snprintf(name, sizeof name, "activations-%llu.png", (unsigned long long)s.record[i]);
         snprintf(caption, sizeof caption, "Feature maps of a %s (record %llu)", r->names[s.label[i]],
                  (unsigned long long)s.record[i]);
-        fprintf(f, "<details%s><summary>", i == 0 ? " open" : "");
+        fprintf(f, "<details%s><summary>", k == 0 ? " open" : "");
         html_text(f, r->names[s.label[i]]);
         fputs("</summary>\n", f);
         dd_picture *p = dd_explain_activation_picture(e, r->m, &s, i, layers, n_layers, err);
@@ -456,14 +538,15 @@ done:
 
 static int saliency_section(report *r, dd_explainer *e, dd_error *err) {
     FILE *f = r->f;
-    section(f, "saliency", "Which pixels the decisions rest on");
-    int per_class = r->o->per_class > 0 ? r->o->per_class : 2;
+    report_section(f, "saliency", "Which pixels the decisions rest on");
+    /* a large run: one drawing of each of the most confused classes, unless --per-class says otherwise */
+    int per_class = r->o->per_class > 0 ? r->o->per_class : r->many ? 1 : 2, classes;
     uint64_t *records = NULL;
-    size_t n = 0, *which = NULL;
+    size_t n = 0, *which = NULL, n_which;
     dd_image_set s = {0};
     int rc = -1;
     if (dd_explain_records_per_class(r->m, r->ds, DD_SPLIT_TEST, per_class, &records, &n, err)) goto done;
-    if (n > MAX_SALIENCY_DRAWINGS) n = MAX_SALIENCY_DRAWINGS; /* many classes: the first ones */
+    if (!r->many && n > MAX_SALIENCY_DRAWINGS) n = MAX_SALIENCY_DRAWINGS; /* the first classes */
     if (dd_image_set_load(r->m, r->ds, records, n, &s, err)) goto done;
     if (s.n == 0) {
         fputs("<p class=\"note\">No test drawings.</p></section>\n", f);
@@ -471,11 +554,13 @@ static int saliency_section(report *r, dd_explainer *e, dd_error *err) {
         goto done;
     }
     if (!(which = dd_malloc(s.n, sizeof *which, err))) goto done;
-    for (size_t i = 0; i < s.n; i++) which[i] = i;
+    n_which = pick_shown(r, &s, per_class, r->many ? MANY_SALIENCY_CLASSES : r->n_focus, which, MAX_SALIENCY_DRAWINGS,
+                         &classes);
+    if (r->many) focus_note(r, classes);
     fputs("<p>For the predicted class: saliency (|gradient of the class score| per pixel), occlusion (the drop in "
           "the class probability when a patch around the pixel is blanked) and Grad-CAM (the last conv block's maps "
           "weighted by their mean gradient), each scaled to its own maximum.</p>\n", f);
-    dd_picture *p = dd_explain_attribution_picture(e, r->m, &s, which, s.n, -1, -1, err);
+    dd_picture *p = dd_explain_attribution_picture(e, r->m, &s, which, n_which, -1, -1, err);
     int bad = picture_figure(r, p, "saliency.png", "Saliency, occlusion and Grad-CAM", err);
     dd_picture_free(p);
     if (bad) goto done;
@@ -512,7 +597,7 @@ static void csv_table(FILE *f, const char *path, int max_rows) {
 
 static int suspect_section(report *r, dd_error *err) {
     FILE *f = r->f;
-    section(f, "suspect", "Suspect data");
+    report_section(f, "suspect", "Suspect data");
     dd_quality_opts o = dd_quality_opts_default();
     dd_quality_report q;
     char dir[4200], path[8400];
@@ -527,7 +612,7 @@ static int suspect_section(report *r, dd_error *err) {
             q.exact_across_split, q.near_groups, q.near_drawings, q.near_across_split);
     int rc = 0;
     if (q.contradicted_png[0]) {
-        rc = figure(r, "quality", q.contradicted_png, "Labels the model confidently contradicts", err);
+        rc = report_figure(r, "quality", q.contradicted_png, "Labels the model confidently contradicts", MANY_MAX_HEIGHT, err);
         snprintf(path, sizeof path, "%s/contradicted.csv", dir);
         if (rc == 0) {
             fprintf(f, "<details><summary>The first %d rows of explain/quality/contradicted.csv</summary>\n", SUSPECT_ROWS);
@@ -536,11 +621,28 @@ static int suspect_section(report *r, dd_error *err) {
         }
     }
     if (rc == 0 && q.not_recognized_png[0])
-        rc = figure(r, "quality", q.not_recognized_png, "Not recognized by Google's game", err);
-    if (rc == 0 && q.exact_png[0]) rc = figure(r, "quality", q.exact_png, "Exact duplicates", err);
-    if (rc == 0 && q.near_png[0]) rc = figure(r, "quality", q.near_png, "Near duplicates", err);
+        rc = report_figure(r, "quality", q.not_recognized_png, "Not recognized by Google's game", MANY_MAX_HEIGHT, err);
+    if (rc == 0 && q.exact_png[0]) rc = report_figure(r, "quality", q.exact_png, "Exact duplicates", MANY_MAX_HEIGHT, err);
+    if (rc == 0 && q.near_png[0]) rc = report_figure(r, "quality", q.near_png, "Near duplicates", MANY_MAX_HEIGHT, err);
     if (rc == 0) fputs("</section>\n", f);
     return rc;
+}
+
+/* How the page links to RUNDIR/explain/: "explain" when the page is in RUNDIR (the folder can be moved or
+ * served as a whole), else the absolute path. */
+static void set_link(report *r, const char *out_path) {
+    char dir[4200], page_dir[PATH_MAX], run_dir[PATH_MAX], explain[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out_path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = '\0';
+    else if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    if (realpath(dir, page_dir) && realpath(r->o->run_dir, run_dir) && strcmp(page_dir, run_dir) == 0)
+        snprintf(r->link, sizeof r->link, "explain");
+    else if (realpath(r->dir, explain))
+        snprintf(r->link, sizeof r->link, "%s", explain);
+    else
+        snprintf(r->link, sizeof r->link, "%s", r->dir);
 }
 
 int dd_report_write(const dd_report_opts *o, dd_error *err) {
@@ -552,7 +654,7 @@ int dd_report_write(const dd_report_opts *o, dd_error *err) {
     snprintf(r.dir, sizeof r.dir, "%s/explain", o->run_dir);
     dd_atomic_file a = {0};
     dd_explainer *e = NULL;
-    int rc = -1, has_test = 0;
+    int rc = -1;
     struct stat st;
     if (stat(o->run_dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return dd_fail(err, DD_ERR_IO, "%s: no such run folder (doodle train -o RUNDIR makes one)", o->run_dir);
@@ -571,14 +673,17 @@ int dd_report_write(const dd_report_opts *o, dd_error *err) {
     }
     if (!(r.names = dd_malloc((size_t)r.m->spec->classes, sizeof *r.names, err))) goto done;
     for (int c = 0; c < r.m->spec->classes; c++) r.names[c] = r.m->class_names[c];
-    if (explain_make_dir(r.dir, err) || !(e = dd_explainer_new(r.m, err)) || dd_atomic_open(&a, out_path, err)) goto done;
+    if (explain_make_dir(r.dir, err) || !(e = dd_explainer_new(r.m, err))) goto done;
+    set_link(&r, out_path);
+    say(&r, "evaluation");
+    if (report_evaluate(&r, err) || dd_atomic_open(&a, out_path, err)) goto done;
     r.f = a.f;
     head(&r);
     say(&r, "data and model");
-    if (data_section(&r, err) || model_section(&r, err) || training_section(&r, err)) goto done;
-    say(&r, "evaluation");
-    if (evaluation_section(&r, &has_test, err)) goto done;
-    if (has_test) {
+    if (data_section(&r, err) || model_section(&r, err) || training_section(&r, err) ||
+        report_evaluation_section(&r, err))
+        goto done;
+    if (r.has_test) {
         say(&r, "misclassified drawings");
         if (misclassified_section(&r, err)) goto done;
         say(&r, "clusters");
@@ -590,11 +695,14 @@ int dd_report_write(const dd_report_opts *o, dd_error *err) {
     }
     say(&r, "suspect data");
     if (suspect_section(&r, err)) goto done;
-    fputs("<p class=\"note\">Made by doodle. Quick, Draw! data by Google, CC BY 4.0.</p>\n</body></html>\n", r.f);
+    fprintf(r.f, "<p class=\"note\">Made by doodle. Quick, Draw! data by Google, CC BY 4.0.</p>\n<script>%s</script>\n"
+                 "</body></html>\n", REPORT_SORT_SCRIPT);
     rc = dd_atomic_commit(&a, err);
 done:
     if (rc) dd_atomic_abort(&a);
     dd_explainer_free(e);
+    if (r.has_test) dd_eval_result_free(&r.ev);
+    free(r.focus);
     free(r.names);
     dd_dataset_close(r.ds);
     dd_model_free(r.m);

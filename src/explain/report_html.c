@@ -1,6 +1,7 @@
 /* HTML pieces of the report (see report_html.h). Everything is inline: no file, script or font is fetched. */
 #include "explain/report_html.h"
 
+#include <cairo.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -192,30 +193,108 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which) {
     fputs("</svg>\n", f);
 }
 
-void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names) {
+/* One cell shaded by its share of the row: the diagonal in blue, errors in red, the deeper the larger. */
+static void confusion_cell(FILE *f, uint64_t v, uint64_t row, int diagonal) {
+    double share = row ? (double)v / (double)row : 0;
+    int r = diagonal ? (int)lround(255 - 200 * share) : 255, g = (int)lround(255 - 200 * share),
+        b = diagonal ? 255 : (int)lround(255 - 200 * share);
+    fprintf(f, "<td style=\"background:rgb(%d,%d,%d)%s\" title=\"%.1f%% of the row\">%llu</td>", r, g, b,
+            share > 0.6 ? ";color:#fff" : "", 100 * share, (unsigned long long)v);
+}
+
+void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names, const int *which,
+                    int n) {
+    if (!which) n = classes;
     fputs("<table class=\"confusion\"><tr><th>true \\ predicted</th>", f);
-    for (int c = 0; c < classes; c++) {
+    for (int j = 0; j < n; j++) {
         fputs("<th class=\"rot\"><div>", f);
-        html_text(f, names[c]);
+        html_text(f, names[which ? which[j] : j]);
         fputs("</div></th>", f);
     }
-    fputs("</tr>\n", f);
-    for (int t = 0; t < classes; t++) {
-        uint64_t row = 0;
+    fputs(which ? "<th class=\"rot\"><div>other classes</div></th></tr>\n" : "</tr>\n", f);
+    for (int i = 0; i < n; i++) {
+        int t = which ? which[i] : i;
+        uint64_t row = 0, shown = 0;
         for (int c = 0; c < classes; c++) row += confusion[(size_t)t * classes + c];
         fputs("<tr><th>", f);
         html_text(f, names[t]);
         fputs("</th>", f);
-        for (int c = 0; c < classes; c++) {
-            uint64_t v = confusion[(size_t)t * classes + c];
-            double share = row ? (double)v / (double)row : 0;
-            /* the diagonal in blue, errors in red; the deeper the larger the share of the row */
-            int r = t == c ? (int)lround(255 - 200 * share) : 255, g = (int)lround(255 - 200 * share),
-                b = t == c ? 255 : (int)lround(255 - 200 * share);
-            fprintf(f, "<td style=\"background:rgb(%d,%d,%d)%s\" title=\"%.1f%% of the row\">%llu</td>", r, g, b,
-                    share > 0.6 ? ";color:#fff" : "", 100 * share, (unsigned long long)v);
+        for (int j = 0; j < n; j++) {
+            int c = which ? which[j] : j;
+            shown += confusion[(size_t)t * classes + c];
+            confusion_cell(f, confusion[(size_t)t * classes + c], row, t == c);
         }
+        if (which) confusion_cell(f, row - shown, row, 0); /* the rest of the row, so that it adds up */
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
+}
+
+/* The last row at or above y (down to y * 2 / 3) whose pixels are all white: a gap between rows of tiles. */
+static int blank_row_above(cairo_surface_t *s, int y) {
+    const unsigned char *data = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s), w = cairo_image_surface_get_width(s);
+    for (int row = y; row > y * 2 / 3; row--) {
+        const uint32_t *px = (const uint32_t *)(const void *)(data + (size_t)row * (size_t)stride);
+        int x = 0;
+        while (x < w && (px[x] & 0xFFFFFFu) == 0xFFFFFFu) x++;
+        if (x == w) return row;
+    }
+    return y;
+}
+
+typedef struct png_buffer {
+    unsigned char *data;
+    size_t size, cap;
+    int failed;
+} png_buffer;
+
+static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int length) {
+    png_buffer *b = closure;
+    if (b->size + length > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->size + length) cap *= 2;
+        unsigned char *d = realloc(b->data, cap);
+        if (!d) {
+            b->failed = 1;
+            return CAIRO_STATUS_NO_MEMORY;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->size, data, length);
+    b->size += length;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+int html_png_file_cut(FILE *f, const char *path, const char *alt, int max_height, int *cut, dd_error *err) {
+    *cut = 0;
+    cairo_surface_t *s = max_height > 0 ? cairo_image_surface_create_from_png(path) : NULL;
+    if (!s || cairo_surface_status(s) != CAIRO_STATUS_SUCCESS || cairo_image_surface_get_height(s) <= max_height ||
+        (cairo_image_surface_get_format(s) != CAIRO_FORMAT_ARGB32 &&
+         cairo_image_surface_get_format(s) != CAIRO_FORMAT_RGB24)) {
+        if (s) cairo_surface_destroy(s); /* short enough, or not for cairo to read: as it is */
+        return html_png_file(f, path, alt, err);
+    }
+    cairo_surface_flush(s);
+    int h = blank_row_above(s, max_height), w = cairo_image_surface_get_width(s);
+    cairo_surface_t *top = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_t *cr = cairo_create(top);
+    cairo_set_source_surface(cr, s, 0, 0);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    png_buffer b = {0};
+    cairo_status_t st = cairo_surface_status(top);
+    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_write_to_png_stream(top, png_append, &b);
+    cairo_surface_destroy(top);
+    cairo_surface_destroy(s);
+    if (st != CAIRO_STATUS_SUCCESS || b.failed) {
+        free(b.data);
+        return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY || b.failed ? DD_ERR_NOMEM : DD_ERR_IO, "%s: cutting the "
+                       "picture: %s", path, cairo_status_to_string(st));
+    }
+    html_png(f, b.data, b.size, alt);
+    free(b.data);
+    *cut = h;
+    return 0;
 }

@@ -16,6 +16,10 @@ void html_png(FILE *f, const unsigned char *png, size_t size, const char *alt);
 /* <img> of a PNG file, inline; fails when the file cannot be read or is not a PNG. */
 int html_png_file(FILE *f, const char *path, const char *alt, dd_error *err);
 
+/* Like html_png_file, but a picture taller than max_height pixels (> 0) is cut at the last blank row above it:
+ * *cut gets the height kept, or 0 when the picture is whole. */
+int html_png_file_cut(FILE *f, const char *path, const char *alt, int max_height, int *cut, dd_error *err);
+
 /* One row of history.csv. */
 typedef struct report_epoch {
     int epoch;
@@ -27,7 +31,10 @@ int report_read_history(const char *path, report_epoch **rows, size_t *n, dd_err
 /* An SVG line plot of train and test series over the epochs: which = 0 loss, 1 accuracy. */
 void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which);
 
-/* The confusion matrix as an HTML table shaded by the row share of each cell (row = true class). */
-void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names);
+/* The confusion matrix [classes * classes] as an HTML table shaded by the row share of each cell (row = true
+ * class): every class (which NULL), or the classes which[n] in that order plus a column "other classes" for the
+ * rest of each row. */
+void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names, const int *which,
+                    int n);
 
 #endif

@@ -1,13 +1,36 @@
 // Opens a report.html (doodle report) in headless Chromium from a file:// URL and checks that it loads with no
 // console error, page error or failed request, makes no network request at all, that every <img> has decoded
-// (naturalWidth > 0) and that the sections are there. Saves a full-page screenshot.
-// usage: node report_page.js REPORT.html SCREENSHOT.png
+// (naturalWidth > 0), that the sections are there, that its one inline script sorts the per-class table by a
+// clicked column, and (with MAX_HEIGHT) that the page is at most that many CSS pixels tall. Saves a full-page
+// screenshot and prints the page's height.
+// usage: node report_page.js REPORT.html SCREENSHOT.png [MAX_HEIGHT]
 'use strict';
 const path = require('path');
 const { launch } = require('./chromium');
 
+// Clicks the per-class table's headings: F1 ascending then descending, class names ascending. The table starts
+// worst first (F1 ascending).
+async function checkSorting(page) {
+  const problems = [];
+  const column = (i) => page.evaluate((i) => Array.from(document.querySelector('table.metrics').tBodies[0].rows)
+    .map((r) => r.cells[i].textContent), i);
+  const sorted = (a, cmp) => a.every((v, k) => k === 0 || cmp(a[k - 1], v) <= 0);
+  const num = (x, y) => parseFloat(x) - parseFloat(y);
+  if (!sorted(await column(3), num)) problems.push('the per-class table is not worst first (by F1)');
+  const heading = (i) => page.locator('table.metrics thead th').nth(i);
+  await heading(3).click();
+  if (!sorted(await column(3), num)) problems.push('F1 heading clicked once: not ascending');
+  await heading(3).click();
+  if (!sorted(await column(3), (x, y) => num(y, x))) problems.push('F1 heading clicked twice: not descending');
+  await heading(0).click();
+  if (!sorted(await column(0), (x, y) => x.localeCompare(y))) problems.push('class heading clicked: not by name');
+  if ((await page.evaluate(() => document.querySelector('table.metrics').tFoot.rows.length)) !== 2)
+    problems.push('the averages left the table foot');
+  return problems;
+}
+
 async function main() {
-  const [file, shot] = process.argv.slice(2);
+  const [file, shot, maxHeight] = process.argv.slice(2);
   if (!file || !shot) throw new Error('usage: node report_page.js REPORT.html SCREENSHOT.png');
   const browser = await launch();
   const problems = [];
@@ -36,6 +59,8 @@ async function main() {
         confusionCells: document.querySelectorAll('table.confusion td').length,
         confusionPicture: Array.from(document.images).some((i) => i.alt === 'Confusion matrix'),
         scripts: document.scripts.length,
+        scriptSources: Array.from(document.scripts).filter((s) => s.src).map((s) => s.src),
+        height: document.documentElement.scrollHeight,
         links: Array.from(document.querySelectorAll('link[href]')).map((l) => l.href).filter((h) => !h.startsWith('data:')),
       };
     });
@@ -43,14 +68,18 @@ async function main() {
     if (info.images < 5) problems.push(`only ${info.images} images`);
     if (info.broken.length) problems.push(`images that do not decode: ${info.broken.join(', ')}`);
     if (info.external.length) problems.push(`images not inline: ${info.external.join(', ')}`);
-    if (info.scripts) problems.push(`${info.scripts} scripts (the report has none)`);
+    if (info.scripts !== 1) problems.push(`${info.scripts} scripts (the report has one, inline: table sorting)`);
+    if (info.scriptSources.length) problems.push(`scripts fetched: ${info.scriptSources.join(', ')}`);
+    if (maxHeight && info.height > Number(maxHeight)) problems.push(`the page is ${info.height} px tall, over ${maxHeight}`);
+    problems.push(...await checkSorting(page));
     if (info.links.length) problems.push(`external links: ${info.links.join(', ')}`);
     for (const id of ['data', 'model', 'training', 'evaluation', 'misclassified', 'clusters', 'activations', 'saliency', 'suspect'])
       if (!info.sections.includes(id)) problems.push(`no section ${id}`);
     if (info.svgs !== 4) problems.push(`${info.svgs} curves, want 4 (train and test, loss and accuracy)`);
     if (info.confusionCells < 4 && !info.confusionPicture) problems.push('no confusion heat map (table or picture)');
     await page.screenshot({ path: shot, fullPage: true });
-    console.log(`ok: ${info.images} images decoded, sections ${info.sections.join(' ')}, ${info.svgs} curves`);
+    console.log(`ok: ${info.images} images decoded, sections ${info.sections.join(' ')}, ${info.svgs} curves, ` +
+      `${info.height} px tall`);
   } finally {
     await browser.close();
   }
