@@ -42,6 +42,11 @@ typedef struct dd_train_opts {
 /* The recipe `doodle train` uses when no flag says otherwise. */
 dd_train_opts dd_train_defaults(void);
 
+/* Checks every option against the rules of `doodle train`, the one place they are written: the command line and
+ * the options a checkpoint stores (read back by --resume) both go through them. The message names the option by
+ * its flag, e.g. "--lr -1 is out of range: it must be in (0, 10]" (DD_ERR_USAGE). dd_train checks its options too. */
+int dd_train_opts_check(const dd_train_opts *o, dd_error *err);
+
 typedef struct dd_train_result {
     int epochs_run;
     int best_epoch;
@@ -49,6 +54,8 @@ typedef struct dd_train_result {
     bool stopped_early;
 } dd_train_result;
 
+/* With opts->resume, a run folder without a checkpoint (a run stopped before its first epoch ended) is an error
+ * that says so: there is nothing to resume, start again without resume. */
 int dd_train(const dd_train_opts *opts, dd_train_result *result, dd_error *err);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 /* doodle train: a model on a .dset, into a run folder. */
 #define _XOPEN_SOURCE 700 /* fileno, realpath */
+#include <float.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -36,8 +37,9 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --patience N       stop after N epochs without a better test accuracy (default: never)\n"
             "      --seed S           weights, order, augmentation and dropout (default %llu)\n"
             "      --threads N        threads (default %d: every core; the same seed and count give the same bits)\n"
-            "      --resume           continue RUNDIR's run from its checkpoint (its options are kept; --epochs\n"
-            "                         may extend it)\n"
+            "      --resume           continue RUNDIR's run from its checkpoint (its options are kept, and checked\n"
+            "                         as these flags are; --epochs may extend it). A run stopped before its first\n"
+            "                         epoch ended has no checkpoint: --resume says so; start it again without it\n"
             "      --no-report        do not write RUNDIR/report.html at the end\n"
             "  -h, --help             show this help\n"
             "\n"
@@ -80,11 +82,11 @@ int cmd_train(int argc, char **argv) {
         case 'o': o.run_dir = optarg; break;
         case 'm': o.model = optarg; break;
         case 'e':
-            if (cli_parse_u64(optarg, 1, 100000, &u)) return cli_usage_error("train", "--epochs wants 1..100000");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--epochs wants a whole number");
             o.epochs = (int)u;
             break;
         case 'b':
-            if (cli_parse_u64(optarg, 1, 65536, &u)) return cli_usage_error("train", "--batch wants 1..65536");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--batch wants a whole number");
             o.batch = (int)u;
             break;
         case 'O':
@@ -92,7 +94,7 @@ int cmd_train(int argc, char **argv) {
             o.optimizer = (dd_opt_kind)dd_opt_kind_parse(optarg);
             break;
         case 'l':
-            if (cli_parse_double(optarg, 1e-9, 10, &f)) return cli_usage_error("train", "--lr wants a number in (0, 10]");
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f)) return cli_usage_error("train", "--lr wants a number");
             o.lr = (float)f;
             break;
         case 'S':
@@ -101,27 +103,28 @@ int cmd_train(int argc, char **argv) {
             o.schedule = (dd_schedule_kind)dd_schedule_kind_parse(optarg);
             break;
         case 'w':
-            if (cli_parse_double(optarg, 0, 1000, &f)) return cli_usage_error("train", "--warmup wants epochs >= 0");
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f)) return cli_usage_error("train", "--warmup wants a number");
             o.warmup_epochs = (float)f;
             break;
         case 'W':
-            if (cli_parse_double(optarg, 0, 1, &f)) return cli_usage_error("train", "--weight-decay wants 0..1");
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
+                return cli_usage_error("train", "--weight-decay wants a number");
             o.weight_decay = (float)f;
             break;
         case 'M':
-            if (cli_parse_double(optarg, 0, 0.9999, &f)) return cli_usage_error("train", "--momentum wants 0..1");
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f)) return cli_usage_error("train", "--momentum wants a number");
             o.momentum = (float)f;
             break;
         case 'A': o.augment = false; break;
         case 'p':
-            if (cli_parse_u64(optarg, 0, 100000, &u)) return cli_usage_error("train", "--patience wants a whole number");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--patience wants a whole number");
             o.patience = (int)u;
             break;
         case 's':
             if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed)) return cli_usage_error("train", "--seed wants a whole number");
             break;
         case 't':
-            if (cli_parse_u64(optarg, 1, 256, &u)) return cli_usage_error("train", "--threads wants 1..256");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--threads wants a whole number");
             o.threads = (int)u;
             break;
         case 'r': o.resume = true; break;
@@ -133,10 +136,11 @@ int cmd_train(int argc, char **argv) {
     if (optind != argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!o.data_path) return cli_usage_error("train", "no data: give --data FILE.dset");
     if (!o.run_dir) return cli_usage_error("train", "no run folder: give -o RUNDIR");
+    dd_error err;
+    if (dd_train_opts_check(&o, &err)) return cli_usage_error("train", "%s", err.msg); /* the ranges: one place */
     o.progress = isatty(fileno(stdout));
     o.log = stdout;
     dd_train_result r;
-    dd_error err;
     if (dd_train(&o, &r, &err)) return cli_report("train", &err);
     printf("best: epoch %d, test accuracy %.2f%%, test loss %.4f -> %s/model.safetensors\n", r.best_epoch,
            100 * r.best_test_acc, r.best_test_loss, o.run_dir);

@@ -3,7 +3,10 @@
 #include "train/checkpoint.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,39 +72,130 @@ static int bad(dd_error *err, const char *path, const char *what) {
     return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: %s", path, what);
 }
 
-static const char *json_str(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int json_int(const cJSON *j, const char *key, int *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(v)) return -1;
-    *out = v->valueint;
+/* Strict numbers: the whole text, no leading blanks, no trailing junk. Range checks come after. */
+static int parse_float(const char *s, float *out) {
+    if (!s || !*s || isspace((unsigned char)*s)) return -1;
+    char *end;
+    float v = strtof(s, &end); /* ERANGE is not checked: an infinity fails the range checks, a tiny value is one */
+    if (*end) return -1;
+    *out = v;
     return 0;
 }
 
-static int read_opts(const char *text, dd_train_opts *o) {
-    cJSON *j = text ? cJSON_Parse(text) : NULL;
-    const char *lr = json_str(j, "lr"), *wd = json_str(j, "weight_decay"), *mom = json_str(j, "momentum"),
-               *warm = json_str(j, "warmup_epochs"), *min_lr = json_str(j, "min_lr"), *seed = json_str(j, "seed");
-    const cJSON *aug = cJSON_GetObjectItemCaseSensitive(j, "augment");
-    int opt, sched, ok = j && lr && wd && mom && warm && min_lr && seed && cJSON_IsBool(aug) &&
-                         !json_int(j, "batch", &o->batch) && !json_int(j, "optimizer", &opt) &&
-                         !json_int(j, "schedule", &sched) && !json_int(j, "patience", &o->patience);
-    if (ok) {
-        o->optimizer = (dd_opt_kind)opt;
-        o->schedule = (dd_schedule_kind)sched;
-        o->lr = strtof(lr, NULL);
-        o->weight_decay = strtof(wd, NULL);
-        o->momentum = strtof(mom, NULL);
-        o->warmup_epochs = strtof(warm, NULL);
-        o->min_lr = strtof(min_lr, NULL);
-        o->seed = strtoull(seed, NULL, 10);
-        o->augment = cJSON_IsTrue(aug);
+static int parse_u64(const char *s, uint64_t *out) {
+    if (!s || *s < '0' || *s > '9') return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_hex64(const char *s, uint64_t *out) {
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        v = v << 4 | (uint64_t)d;
     }
+    *out = v;
+    return 0;
+}
+
+static int bad_field(dd_error *err, const char *path, const char *where, const char *key, const char *value) {
+    if (!value)
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: %s '%s' is missing or of the wrong type",
+                       path, where, key);
+    return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: %s '%s' is '%.40s', not a number", path, where,
+                   key, value);
+}
+
+static int opt_float(const cJSON *j, const char *key, float *out, const char *path, dd_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+    return !s || parse_float(s, out) ? bad_field(err, path, "option", key, s) : 0;
+}
+
+static int opt_int(const cJSON *j, const char *key, int *out, const char *path, dd_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e9)
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: option '%s' is missing or not a whole number",
+                       path, key);
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+/* The stored options into o, each parsed strictly; their values are checked afterwards as the command line's are. */
+static int read_opts(const char *text, dd_train_opts *o, const char *path, dd_error *err) {
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return bad(err, path, "training options missing or not a JSON object");
+    }
+    const cJSON *aug = cJSON_GetObjectItemCaseSensitive(j, "augment");
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    int opt = 0, sched = 0, rc = -1;
+    if (opt_int(j, "batch", &o->batch, path, err) || opt_int(j, "optimizer", &opt, path, err) ||
+        opt_float(j, "lr", &o->lr, path, err) || opt_float(j, "weight_decay", &o->weight_decay, path, err) ||
+        opt_float(j, "momentum", &o->momentum, path, err) || opt_int(j, "schedule", &sched, path, err) ||
+        opt_float(j, "warmup_epochs", &o->warmup_epochs, path, err) || opt_float(j, "min_lr", &o->min_lr, path, err) ||
+        opt_int(j, "patience", &o->patience, path, err))
+        goto done;
+    if (!cJSON_IsBool(aug)) {
+        bad_field(err, path, "option", "augment", NULL);
+        goto done;
+    }
+    if (!cJSON_IsString(seed) || parse_u64(seed->valuestring, &o->seed)) {
+        bad_field(err, path, "option", "seed", cJSON_IsString(seed) ? seed->valuestring : NULL);
+        goto done;
+    }
+    o->optimizer = (dd_opt_kind)opt;
+    o->schedule = (dd_schedule_kind)sched;
+    o->augment = cJSON_IsTrue(aug);
+    rc = 0;
+done:
     cJSON_Delete(j);
-    return ok ? 0 : -1;
+    return rc;
+}
+
+/* epochs done, the best epoch so far with its score, the optimizer's step and the dropout RNG; checked. */
+static int read_progress(const dd_st_file *f, train_progress *p, uint64_t *step, const char *path, dd_error *err) {
+    static const char *const keys[] = {"epochs_done", "best_epoch", "best_test_acc", "best_test_loss", "optimizer_step"};
+    const char *v[5];
+    for (int i = 0; i < 5; i++)
+        if (!(v[i] = dd_st_metadata(f, keys[i]))) return bad_field(err, path, "field", keys[i], NULL);
+    uint64_t done, best;
+    memset(p, 0, sizeof *p);
+    if (parse_u64(v[0], &done)) return bad_field(err, path, "field", keys[0], v[0]);
+    if (parse_u64(v[1], &best)) return bad_field(err, path, "field", keys[1], v[1]);
+    if (parse_float(v[2], &p->best_test_acc)) return bad_field(err, path, "field", keys[2], v[2]);
+    if (parse_float(v[3], &p->best_test_loss)) return bad_field(err, path, "field", keys[3], v[3]);
+    if (parse_u64(v[4], step)) return bad_field(err, path, "field", keys[4], v[4]);
+    /* a checkpoint is written at the end of an epoch, and the first epoch is always the best so far */
+    if (done < 1 || done > 100000)
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'epochs_done' is %s: it must be 1..100000",
+                       path, v[0]);
+    if (best < 1 || best > done)
+        return dd_fail(err, DD_ERR_MALFORMED,
+                       "%s: not a usable checkpoint: field 'best_epoch' is %s: it must be 1..%llu (the epochs done)", path,
+                       v[1], (unsigned long long)done);
+    /* NaN: a set whose test split came out empty */
+    if (!isnan(p->best_test_acc) && !(p->best_test_acc >= 0 && p->best_test_acc <= 1))
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'best_test_acc' is %s: it must be in [0, 1]",
+                       path, v[2]);
+    p->epochs_done = (int)done;
+    p->best_epoch = (int)best;
+    const char *rng = dd_st_metadata(f, "rng");
+    if (!rng) return bad_field(err, path, "field", "rng", NULL);
+    if (strlen(rng) != 64 || parse_hex64(rng, &p->rng.s[0]) || parse_hex64(rng + 16, &p->rng.s[1]) ||
+        parse_hex64(rng + 32, &p->rng.s[2]) || parse_hex64(rng + 48, &p->rng.s[3]))
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'rng' is not 64 hex digits", path);
+    if (!(p->rng.s[0] | p->rng.s[1] | p->rng.s[2] | p->rng.s[3])) /* xoshiro stays at zero for ever */
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'rng' is all zero (no random stream)",
+                       path);
+    return 0;
 }
 
 int checkpoint_load(const char *path, dd_model **out, dd_optimizer *o, train_progress *p, dd_train_opts *opts,
@@ -111,16 +205,18 @@ int checkpoint_load(const char *path, dd_model **out, dd_optimizer *o, train_pro
     int rc = -1;
     dd_model *m = NULL;
     const char *version = dd_st_metadata(f, "checkpoint_version");
-    const char *epochs = dd_st_metadata(f, "epochs_done"), *best_epoch = dd_st_metadata(f, "best_epoch");
-    const char *acc = dd_st_metadata(f, "best_test_acc"), *loss = dd_st_metadata(f, "best_test_loss");
-    const char *rng = dd_st_metadata(f, "rng"), *step = dd_st_metadata(f, "optimizer_step");
-    if (!version || strcmp(version, CHECKPOINT_VERSION) || !epochs || !best_epoch || !acc || !loss || !rng || !step) {
-        bad(err, path, "training state missing from its metadata");
+    if (!version || strcmp(version, CHECKPOINT_VERSION)) {
+        bad(err, path, "no checkpoint_version " CHECKPOINT_VERSION " in its metadata");
         goto done;
     }
+    /* the stored options pass the command line's checks (train_opts_check), or the run stops here */
     dd_train_opts saved = *opts;
-    if (read_opts(dd_st_metadata(f, "train_opts"), &saved)) {
-        bad(err, path, "training options missing or malformed");
+    train_progress prog;
+    uint64_t step = 0;
+    if (read_opts(dd_st_metadata(f, "train_opts"), &saved, path, err) || read_progress(f, &prog, &step, path, err))
+        goto done;
+    if (train_opts_check(&saved, true, err)) {
+        dd_error_prefix(err, "%s: not a usable checkpoint", path);
         goto done;
     }
     if (!(m = dd_model_from(f, path, err))) goto done;
@@ -136,18 +232,8 @@ int checkpoint_load(const char *path, dd_model **out, dd_optimizer *o, train_pro
     o->weight_decay = saved.weight_decay;
     memcpy(o->m, tm->data, bytes);
     if (o->v) memcpy(o->v, tv->data, bytes);
-    o->step = strtoull(step, NULL, 10);
-    memset(p, 0, sizeof *p);
-    p->epochs_done = atoi(epochs);
-    p->best_epoch = atoi(best_epoch);
-    p->best_test_acc = strtof(acc, NULL);
-    p->best_test_loss = strtof(loss, NULL);
-    if (strlen(rng) != 64 || sscanf(rng, "%16" SCNx64 "%16" SCNx64 "%16" SCNx64 "%16" SCNx64, &p->rng.s[0], &p->rng.s[1],
-                                    &p->rng.s[2], &p->rng.s[3]) != 4) {
-        dd_optimizer_free(o);
-        bad(err, path, "RNG state malformed");
-        goto done;
-    }
+    o->step = step;
+    *p = prog;
     saved.epochs = opts->epochs; /* the I/O settings and a longer run stay as asked */
     *opts = saved;
     *out = m;

@@ -16,10 +16,15 @@ typedef struct train_progress {
     dd_rng rng; /* dropout masks */
 } train_progress;
 
+/* dd_train_opts_check (train.c); stored: the options were read from a checkpoint, so the message names them as it
+ * stores them ("option 'lr' is -1") and the code is DD_ERR_MALFORMED, not a usage error. */
+int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err);
+
 int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, const train_progress *p,
                     const dd_train_opts *opts, dd_error *err);
 /* Loads everything back; *m and o are created (o is initialised here). The options saved with the run replace
- * opts' training options, except epochs (a resumed run may be given more) and the I/O settings. */
+ * opts' training options, except epochs (a resumed run may be given more) and the I/O settings. Every stored
+ * number is parsed strictly and checked as the command line's are; the message names the file and the field. */
 int checkpoint_load(const char *path, dd_model **m, dd_optimizer *o, train_progress *p, dd_train_opts *opts,
                     dd_error *err);
 

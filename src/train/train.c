@@ -16,6 +16,7 @@
 #include "train/checkpoint.h"
 #include "train/history.h"
 #include "util/alloc.h"
+#include "util/atomic_file.h"
 #include "util/cpus.h"
 
 dd_train_opts dd_train_defaults(void) {
@@ -36,6 +37,43 @@ dd_train_opts dd_train_defaults(void) {
         .patience = 0,
     };
     return o;
+}
+
+/* One option out of range: named by its flag for the command line, by its stored name for a checkpoint. */
+static int out_of_range(dd_error *err, bool stored, const char *field, const char *flag, double v, const char *rule) {
+    if (stored || !flag)
+        return dd_fail(err, stored ? DD_ERR_MALFORMED : DD_ERR_USAGE, "option '%s' is %.9g: it must be %s", field, v,
+                       rule);
+    return dd_fail(err, DD_ERR_USAGE, "%s %.9g is out of range: it must be %s", flag, v, rule);
+}
+
+/* v in [min, max] (NaN is not) */
+static int within(double v, double min, double max) { return v >= min && v <= max; }
+
+int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err) {
+    if (!within(o->epochs, 1, 100000)) return out_of_range(err, stored, "epochs", "--epochs", o->epochs, "1..100000");
+    if (!within(o->batch, 1, 65536)) return out_of_range(err, stored, "batch", "--batch", o->batch, "1..65536");
+    if (o->optimizer != DD_OPT_ADAM && o->optimizer != DD_OPT_SGD)
+        return out_of_range(err, stored, "optimizer", "--opt", o->optimizer, "0 (adam) or 1 (sgd)");
+    if (!(o->lr > 0 && o->lr <= 10)) return out_of_range(err, stored, "lr", "--lr", o->lr, "in (0, 10]");
+    if (!within(o->weight_decay, 0, 1))
+        return out_of_range(err, stored, "weight_decay", "--weight-decay", o->weight_decay, "in [0, 1]");
+    if (!within(o->momentum, 0, 0.9999))
+        return out_of_range(err, stored, "momentum", "--momentum", o->momentum, "in [0, 0.9999]");
+    if (o->schedule != DD_SCHEDULE_CONSTANT && o->schedule != DD_SCHEDULE_STEP && o->schedule != DD_SCHEDULE_COSINE)
+        return out_of_range(err, stored, "schedule", "--schedule", o->schedule, "0 (constant), 1 (step) or 2 (cosine)");
+    if (!within(o->warmup_epochs, 0, 1000))
+        return out_of_range(err, stored, "warmup_epochs", "--warmup", o->warmup_epochs, "in [0, 1000] epochs");
+    if (!within(o->min_lr, 0, 10)) return out_of_range(err, stored, "min_lr", NULL, o->min_lr, "in [0, 10]");
+    if (!within(o->patience, 0, 100000))
+        return out_of_range(err, stored, "patience", "--patience", o->patience, "0..100000");
+    if (!within(o->threads, 1, 256)) return out_of_range(err, stored, "threads", "--threads", o->threads, "1..256");
+    return 0;
+}
+
+int dd_train_opts_check(const dd_train_opts *o, dd_error *err) {
+    if (!o->data_path || !o->run_dir) return dd_fail(err, DD_ERR_USAGE, "a dataset and a run folder are needed");
+    return train_opts_check(o, false, err);
 }
 
 static double now(void) {
@@ -203,17 +241,35 @@ static int train_epoch(run *r, int epoch, double *loss, double *acc, dd_error *e
     return 0;
 }
 
+/* --resume on a folder without a checkpoint: say why (the run stopped before its first epoch ended) and what to
+ * do, rather than "cannot open". Starting afresh instead could silently use other options than the lost run's. */
+static int nothing_to_resume(const dd_train_opts *o, const char *checkpoint, dd_error *err) {
+    struct stat st;
+    if (stat(checkpoint, &st) == 0 || errno != ENOENT) return 0; /* there, or a trouble checkpoint_load names */
+    if (stat(o->run_dir, &st) != 0)
+        return dd_fail(err, DD_ERR_IO, "%s: no such run folder, so there is nothing to resume (%s)", o->run_dir,
+                       strerror(errno));
+    return dd_fail(err, DD_ERR_IO,
+                   "%s has no checkpoint.safetensors: no epoch of its run finished, so there is nothing to resume; "
+                   "start the run again without --resume (with the options it had)",
+                   o->run_dir);
+}
+
 int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err) {
     dd_train_opts o = *given;
     memset(result, 0, sizeof *result);
-    if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0) || o.threads < 1)
-        return dd_fail(err, DD_ERR_USAGE, "epochs, batch, learning rate and threads must be positive");
-    if (mkdir(o.run_dir, 0755) != 0 && errno != EEXIST)
-        return dd_fail(err, DD_ERR_IO, "%s: cannot create the run folder: %s", o.run_dir, strerror(errno));
+    if (dd_train_opts_check(&o, err)) return -1;
     run r = {.o = &o};
     path_in(r.model_path, sizeof r.model_path, o.run_dir, "model.safetensors");
     path_in(r.checkpoint_path, sizeof r.checkpoint_path, o.run_dir, "checkpoint.safetensors");
     path_in(r.history_path, sizeof r.history_path, o.run_dir, "history.csv");
+    if (o.resume && nothing_to_resume(&o, r.checkpoint_path, err)) return -1;
+    if (mkdir(o.run_dir, 0755) != 0 && errno != EEXIST)
+        return dd_fail(err, DD_ERR_IO, "%s: cannot create the run folder: %s", o.run_dir, strerror(errno));
+    /* a killed run's temporary files, also of a file this run may not write again (the model, when no epoch beats
+     * the best); each write removes its own file's leftovers too */
+    const char *outputs[] = {r.model_path, r.checkpoint_path, r.history_path};
+    for (int i = 0; i < 3; i++) (void)dd_atomic_remove_stale(outputs[i]); /* best effort, as in dd_atomic_open */
     int rc = -1;
     if (!(r.ds = dd_dataset_open(o.data_path, err))) goto done;
     if (start(&r, &o, err) || make_loaders(&r, &o, err)) goto done;
