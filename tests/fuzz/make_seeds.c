@@ -1,8 +1,9 @@
 /* Writes seed corpora for the fuzz targets from the real Quick, Draw! files (tests/fuzz/README.md):
  *   fuzz_make_seeds SHARED_DATA_DIR OUT_DIR
- * creates OUT_DIR/{ndjson,stroke_reader,npy,dset}/ with a few small files each: raw and simplified ndjson lines,
+ * creates OUT_DIR/{ndjson,stroke_reader,npy,dset,csv}/ with a few small files each: raw and simplified ndjson lines,
  * stroke files in every mode of fuzz_stroke_reader (first byte), a .bin made with dd_bin_write, .npy files made
- * with dd_npy_write plus the other header shapes, and stroke and bitmap .dset files made with the writer. */
+ * with dd_npy_write plus the other header shapes, stroke and bitmap .dset files made with the writer, and Kaggle
+ * CSV files (its layout, test_simplified's, and a quoted, CRLF one with raw drawings). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdint.h>
@@ -90,6 +91,53 @@ static void parse_lines(const char *text, size_t len, dd_drawing *d, int max, in
     }
 }
 
+/* The "drawing" value of a Google ndjson line (its last key) as [begin, *end). */
+static const char *drawing_value(const char *line, size_t len, const char **end) {
+    const char *p = NULL, *key = "\"drawing\":";
+    for (const char *q = line; (q = strstr(q, key)) && q < line + len; q++) p = q;
+    if (!p) die("a shared ndjson line", "no drawing");
+    p += strlen(key);
+    *end = line + len - 1; /* the closing '}' */
+    return p;
+}
+
+/* csv: Kaggle CSV files made from the real lines in text (layout 0 Kaggle's train_simplified, 1 test_simplified.csv
+ * with a BOM and CRLF, 2 every field quoted with an unknown multi-line column, as train_raw). */
+static void write_csv_seed(const char *name, int layout, const char *text, size_t n) {
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f) die("open_memstream", strerror(errno));
+    fputs(layout == 0   ? "countrycode,drawing,key_id,recognized,timestamp,word\n"
+          : layout == 1 ? "\xEF\xBB\xBFkey_id,countrycode,drawing\r\n"
+                        : "\"note\",\"word\",\"drawing\",\"recognized\",\"key_id\"\r\n",
+          f);
+    dd_drawing d;
+    dd_drawing_init(&d);
+    dd_error err;
+    for (const char *p = text, *stop = text + n; p < stop;) {
+        const char *nl = memchr(p, '\n', (size_t)(stop - p)), *end;
+        if (dd_ndjson_parse(p, (size_t)(nl - p), &d, &err)) die("a shared ndjson line", err.msg);
+        const char *v = drawing_value(p, (size_t)(nl - p), &end);
+        unsigned long long id = (unsigned long long)d.key_id;
+        if (layout == 0) {
+            fprintf(f, "%s,\"", d.countrycode);
+            for (const char *c = v; c < end; c++) *c == ',' ? fputs(", ", f) : fputc(*c, f);
+            fprintf(f, "\",%llu,%s,%.25s,%s\n", id, d.recognized ? "True" : "False", d.timestamp, d.word);
+        } else if (layout == 1) {
+            fprintf(f, "%llu,%s,\"%.*s\"\r\n", id, d.countrycode, (int)(end - v), v);
+        } else {
+            fprintf(f, "\"a \"\"note\"\",\r\nover lines\",\"%s\",\"%.*s\",\"%s\",\"%llu\"\r\n", d.word, (int)(end - v), v,
+                    d.recognized ? "TRUE" : "FALSE", id);
+        }
+        p = nl + 1;
+    }
+    dd_drawing_free(&d);
+    if (fclose(f) != 0) die("open_memstream", "cannot write");
+    write_seed("csv", name, buf, size);
+    free(buf);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: fuzz_make_seeds SHARED_DATA_DIR OUT_DIR\n");
@@ -153,6 +201,11 @@ int main(int argc, char **argv) {
     size_t n_raw = read_lines(path, 2, raw, sizeof raw);
     write_stroke_seed("raw-mode0.ndjson", 0, raw, n_raw);
     write_stroke_seed("raw-mode1.ndjson", 2, raw, n_raw);
+
+    /* csv: the three simplified and two raw cats */
+    write_csv_seed("kaggle-simplified.csv", 0, text, n_simplified);
+    write_csv_seed("test-simplified.csv", 1, text, n_simplified);
+    write_csv_seed("raw-quoted.csv", 2, raw, n_raw);
 
     /* dset: a stroke set of the three simplified cats in two classes, and a bitmap set of three 8x8 images */
     const char *names[2] = {"cat", "not a cat"};
