@@ -112,6 +112,8 @@ dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, 
         dd_fail(err, DD_ERR_USAGE, "batch size %d must be at least 1", max_batch);
         return NULL;
     }
+    /* a network that fits for one drawing may not for a batch: refused before anything of that size is made */
+    if (dd_model_spec_check_memory(s, max_batch, training, NULL, err)) return NULL;
     openblas_set_num_threads(1); /* doodle's own threads call BLAS; BLAS threads on top would fight them */
     dd_workspace *ws = dd_calloc(1, sizeof *ws, err);
     if (!ws) return NULL;

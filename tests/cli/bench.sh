@@ -15,6 +15,11 @@ expect_status 2 "bench --batch x" "$doodle" bench train --batch x
 expect_status 2 "bench an unknown model" "$doodle" bench train --model nosuchnet --seconds 0
 grep -q "nosuchnet" "$tmp/err" || fail "unknown model: the message does not name it: $(cat "$tmp/err")"
 
+# a network that fits for one drawing but not for the batch asked for is refused before it is allocated
+DOODLE_MAX_MEMORY_MB=2000 expect_status 1 "bench seed batch 512 under a 2 GB bound" \
+  "$doodle" bench train --model seed --batch 512 --seconds 0
+grep -q "batch of 512.*limit of 2.0 GB" "$tmp/err" || fail "the memory bound for a batch: $(cat "$tmp/err")"
+
 # forward MFLOP per image as models.py prints them: seed 144.4, lenet 22.5, mnist28 8.5; training is 3x
 for m in seed:144.40 lenet:22.55 mnist28:8.48; do
   expect_status 0 "bench infer ${m%%:*}" "$doodle" bench infer --model "${m%%:*}" --batch 2 --seconds 0 --json
