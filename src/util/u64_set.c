@@ -11,8 +11,8 @@
 #define REM_MASK ((UINT64_C(1) << REM_BITS) - 1)
 #define SLOT 6      /* bytes a stored remainder takes */
 #define SLACK 2     /* bytes after the last slot, so a slot can be read with one 8-byte load */
-#define MAX_LOAD_NUM 17
-#define MAX_LOAD_DEN 20 /* 0.85: linear probing stays short, and growth by 5/4 leaves 0.68 */
+#define MAX_LOAD_NUM 9
+#define MAX_LOAD_DEN 10 /* 0.9, and growth by 9/8 leaves 0.8: about 7.2 bytes a key, probes still short */
 
 struct dd_u64_seg {
     uint8_t *slots; /* cap slots of SLOT bytes; 0 = empty (the remainder 0 lives in zero_rem) */
@@ -75,7 +75,7 @@ bool dd_u64_set_contains(const dd_u64_set *s, uint64_t key) {
 }
 
 static int grow(dd_u64_set *s, dd_u64_seg *seg, dd_error *err) {
-    uint32_t cap = seg->cap ? seg->cap + seg->cap / 4 + 1 : 8;
+    uint32_t cap = seg->cap ? seg->cap + seg->cap / 8 + 1 : 8;
     uint8_t *slots = dd_calloc((size_t)cap * SLOT + SLACK, 1, err);
     if (!slots) return -1;
     dd_u64_seg bigger = {slots, cap, seg->count};

@@ -1,6 +1,6 @@
-/* A set of 64-bit keys for prep's key_id de-duplication over tens of millions of drawings, in about 7-9 bytes a
+/* A set of 64-bit keys for prep's key_id de-duplication over tens of millions of drawings, in about 7-8 bytes a
  * key: keys go through a bijective mix; its top 16 bits pick one of 65,536 small open-addressing tables, which store
- * only the other 48 bits (6 bytes a slot) at a load of 0.68-0.85 and grow one at a time by a quarter (so no moment
+ * only the other 48 bits (6 bytes a slot) at a load of 0.8-0.9 and grow one at a time by an eighth (so no moment
  * holds two copies of the whole set). Key 0 may be stored like any other. */
 #ifndef DOODLE_UTIL_U64_SET_H
 #define DOODLE_UTIL_U64_SET_H
