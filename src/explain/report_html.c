@@ -194,18 +194,20 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which) {
 }
 
 /* One cell shaded by its share of the row: the diagonal in blue, errors in red, the deeper the larger. */
-static void confusion_cell(FILE *f, uint64_t v, uint64_t row, int diagonal) {
+static void confusion_cell(FILE *f, uint64_t v, uint64_t row, int diagonal, int blank_zero) {
     double share = row ? (double)v / (double)row : 0;
     int r = diagonal ? (int)lround(255 - 200 * share) : 255, g = (int)lround(255 - 200 * share),
         b = diagonal ? 255 : (int)lround(255 - 200 * share);
-    fprintf(f, "<td style=\"background:rgb(%d,%d,%d)%s\" title=\"%.1f%% of the row\">%llu</td>", r, g, b,
-            share > 0.6 ? ";color:#fff" : "", 100 * share, (unsigned long long)v);
+    fprintf(f, "<td style=\"background:rgb(%d,%d,%d)%s\" title=\"%.1f%% of the row\">", r, g, b,
+            share > 0.6 ? ";color:#fff" : "", 100 * share);
+    if (v || !blank_zero) fprintf(f, "%llu", (unsigned long long)v);
+    fputs("</td>", f);
 }
 
 void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names, const int *which,
                     int n) {
     if (!which) n = classes;
-    fputs("<table class=\"confusion\"><tr><th>true \\ predicted</th>", f);
+    fprintf(f, "<table class=\"confusion%s\"><tr><th>true \\ predicted</th>", which ? " part" : "");
     for (int j = 0; j < n; j++) {
         fputs("<th class=\"rot\"><div>", f);
         html_text(f, names[which ? which[j] : j]);
@@ -222,9 +224,9 @@ void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char 
         for (int j = 0; j < n; j++) {
             int c = which ? which[j] : j;
             shown += confusion[(size_t)t * classes + c];
-            confusion_cell(f, confusion[(size_t)t * classes + c], row, t == c);
+            confusion_cell(f, confusion[(size_t)t * classes + c], row, t == c, which != NULL);
         }
-        if (which) confusion_cell(f, row - shown, row, 0); /* the rest of the row, so that it adds up */
+        if (which) confusion_cell(f, row - shown, row, 0, 1); /* the rest of the row, so that it adds up */
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);

@@ -33,7 +33,7 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which);
 
 /* The confusion matrix [classes * classes] as an HTML table shaded by the row share of each cell (row = true
  * class): every class (which NULL), or the classes which[n] in that order plus a column "other classes" for the
- * rest of each row. */
+ * rest of each row (and zeros left blank, to be read at a glance). */
 void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names, const int *which,
                     int n);
 

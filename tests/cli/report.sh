@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# doodle report and the report doodle train writes: one self-contained HTML file (every picture an inline PNG, no
-# script, nothing fetched) with every section, numbers that agree with doodle eval and history.csv, and clear
-# errors for a run folder without a model or a dataset, and for data that does not fit. The page in a browser:
-# tests/cli/report_browser.sh.
+# doodle report and the report doodle train writes: one self-contained HTML file (every picture an inline PNG, one
+# inline script that sorts tables, nothing fetched) with every section, numbers that agree with doodle eval and
+# history.csv, and clear errors for a run folder without a model or a dataset, and for data that does not fit. A
+# 5-class run keeps every table whole; a 345-class run on the real strokes of ../shared (a tiny network, one epoch)
+# gets a page of at most 3 MB with the most confused classes, the most confused pairs and the whole confusion
+# matrix as explain/confusion.csv. The page in a browser: tests/cli/report_browser.sh.
 name=report
 source "$(dirname "$0")/common.bash"
 sample=${DOODLE_SAMPLE_DIR:-$(dirname "$0")/../../data/sample}
@@ -43,9 +45,34 @@ total=$("$doodle" summary mnist28 --classes 5 | grep "Total params")
 [ -n "$total" ] && grep -q "$total" "$html" || fail "the model summary ($total) is missing"
 wrong=$(($(wc -l <"$tmp/ev/misclassified.csv") - 1))
 grep -q "$wrong of 500 test drawings are misclassified" "$html" || fail "misclassified count differs from eval's $wrong"
-for f in classes.png saliency.png misclassified/misclassified-as.csv quality/duplicates.csv clusters/summary.json; do
+for f in classes.png saliency.png misclassified/misclassified-as.csv quality/duplicates.csv clusters/summary.json \
+  confusion.csv; do
   [ -s "$tmp/run/explain/$f" ] || fail "RUNDIR/explain/$f missing"
 done
+
+# Counts in the page: rows of the tables of a class, cells of the confusion table, pictures, pairs.
+page_counts() {
+  node -e '
+    const s = require("fs").readFileSync(process.argv[1], "utf8");
+    const table = (cls, k = 0) => (s.split(`<table class="${cls}"`)[k + 1] || "").split("</table>")[0];
+    const rows = (t) => ((t.split("<tbody>")[1] || "").split("</tbody>")[0].match(/<tr>/g) || []).length;
+    const count = (re) => (s.match(re) || []).length;
+    console.log([rows(table("sortable classes")), rows(table("sortable metrics")), rows(table("sortable pairs")),
+      ((s.match(/<table class="confusion[^"]*">[^]*?<\/table>/) || [""])[0].match(/<td /g) || []).length,
+      count(/alt="Misclassified as /g), count(/alt="Feature maps of /g), count(/<details><summary>All \d+ classes/g)]
+      .join(" "));' "$1"
+}
+# the small run keeps every table whole: 5 classes, 25 confusion cells, no collapsed full tables
+read -r data_rows metric_rows pair_rows cells miss_pics act_pics collapsed <<<"$(page_counts "$html")"
+[ "$data_rows $metric_rows $cells $act_pics $collapsed" = "5 5 25 5 0" ] ||
+  fail "small run: data rows, metric rows, confusion cells, feature maps, full tables: $data_rows $metric_rows $cells $act_pics $collapsed"
+[ "$pair_rows" -ge 1 ] && grep -q "<h3>Most confused pairs</h3>" "$html" || fail "small run: no most confused pairs"
+[ "$miss_pics" -eq "$(cut -d, -f1 "$tmp/run/explain/misclassified/misclassified-as.csv" | tail -n +2 | sort -u | wc -l)" ] ||
+  fail "small run: $miss_pics misclassified-as pictures"
+grep -q 'model <code>mnist28</code>, 5 classes' "$html" || fail "the header does not name the model mnist28"
+grep -q 'href="explain/confusion.csv"' "$tmp/run/report.html" || fail "the page in RUNDIR does not link explain/confusion.csv"
+grep -q "href=\"$(cd "$tmp/run/explain" && pwd -P)/confusion.csv\"" "$html" ||
+  fail "a page outside RUNDIR does not link the confusion CSV by its path"
 
 # bad input
 expect_status 1 "report of a missing folder" "$doodle" report "$tmp/nope"
@@ -64,4 +91,52 @@ grep -q "does not fit" "$tmp/err" || fail "mismatch unclear: $(cat "$tmp/err")"
 expect_status 0 "report on data without a test split" "$doodle" report "$tmp/run" --data "$tmp/notest.dset" -o "$tmp/nt.html" -q
 grep -q "no test split" "$tmp/nt.html" || fail "no-test report does not say so"
 ls "$tmp/run" | grep -q '\.tmp\.' && fail "temporary files left in the run folder"
+
+# 345 classes: every real stroke drawing of ../shared, a tiny network, one epoch
+data=${DOODLE_SHARED_DATA:-}
+if [ -z "$data" ] || [ ! -d "$data/strokes_raw" ]; then
+  echo "the 345-class case is skipped: no Quick, Draw! test data (DOODLE_SHARED_DATA=${data:-unset})"
+  finish
+fi
+"$doodle" prep --input "$data/strokes_raw" --input "$data/strokes_simplified" --test-frac 0.2 --seed 1 \
+  -o "$tmp/all.dset" >/dev/null || fail "prep 345"
+printf '[net]\ninput = 28x28x1\nclasses = 345\n[conv2d]\nfilters = 8\nkernel = 3\nactivation = relu\n[maxpool]\n'\
+'size = 2\n[flatten]\n[dense]\nunits = classes\n' >"$tmp/tiny.cfg"
+expect_status 0 "train 345 classes" "$doodle" train --data "$tmp/all.dset" --model "$tmp/tiny.cfg" --epochs 1 --no-report \
+  -o "$tmp/run345"
+expect_status 0 "report of 345 classes" "$doodle" report "$tmp/run345" -q
+html=$tmp/run345/report.html
+size=$(stat -c %s "$html")
+[ "$size" -le 3000000 ] || fail "the 345-class page is $size bytes, over 3 MB"
+echo "345 classes: a page of $size bytes"
+grep -q 'a model from a cfg of its own (the model file does not name it), 345 classes' "$html" ||
+  fail "the header of a model without a name: $(grep -o 'Run <code>.*</code>;' "$html" | head -c 300)"
+read -r data_rows metric_rows pair_rows cells miss_pics act_pics collapsed <<<"$(page_counts "$html")"
+# data: the 10 fewest (the first class table), per class: the 30 worst; 25 x (25 + other classes) confusion cells
+[ "$data_rows $metric_rows $pair_rows $cells $collapsed" = "10 30 30 650 2" ] ||
+  fail "345 classes: data rows, metric rows, pairs, confusion cells, full tables: $data_rows $metric_rows $pair_rows $cells $collapsed"
+[ "$miss_pics" -ge 1 ] && [ "$miss_pics" -le 20 ] && [ "$act_pics" -le 3 ] ||
+  fail "345 classes: $miss_pics misclassified-as and $act_pics feature map pictures"
+grep -q 'The other 315 classes are not shown' "$html" || fail "345 classes: the page does not say which classes it leaves out"
+# the whole matrix as CSV: 345 x 345 counts adding up to the test drawings, the diagonal to the correct ones,
+# and its largest off-diagonal cell is the first most confused pair
+csv=$tmp/run345/explain/confusion.csv
+[ "$(wc -l <"$csv")" -eq 346 ] || fail "confusion.csv has $(wc -l <"$csv") lines, want 346"
+grep -q 'href="explain/confusion.csv"' "$html" || fail "345 classes: no link to explain/confusion.csv"
+node -e '
+  const fs = require("fs");
+  const rows = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+  const names = fs.readFileSync(process.argv[1], "utf8").split("\n")[0].split(",").slice(1);
+  let total = 0, right = 0, top = [0, "", ""];
+  rows.forEach((r, t) => r.slice(1).forEach((v, p) => {
+    v = Number(v); total += v;
+    if (t === p) right += v; else if (v > top[0]) top = [v, r[0], names[p]];
+  }));
+  if (rows.length !== 345 || rows.some((r) => r.length !== 346)) throw new Error("not 345 x 345");
+  const s = fs.readFileSync(process.argv[2], "utf8");
+  if (!s.includes(` (${right} of ${total}), `)) throw new Error(`accuracy is not ${right} of ${total}`);
+  const pair = s.split("<table class=\"sortable pairs\"")[1].split("<tbody>")[1].split("</tr>")[0];
+  const cells = pair.match(/<td>[^<]*<\/td>/g).map((c) => c.slice(4, -5));
+  if (Number(cells[2]) !== top[0]) throw new Error(`the first pair has ${cells[2]}, the matrix ${top[0]}`);
+' "$csv" "$html" 2>"$tmp/csv.err" || fail "confusion.csv and the page: $(head -3 "$tmp/csv.err")"
 finish
