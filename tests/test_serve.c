@@ -2,12 +2,20 @@
  * (dd_classify_strokes) bit for bit for the same drawing, also with four threads sharing the model; the limits
  * answer 413 and bad bodies 400, and 3,000 seeded mutations of real bodies (bytes flipped, inserted, deleted, cut
  * short, numbers changed or made huge) get 200, 400 or 413, never anything else; the PNGs and data: URIs decode
- * to the pixels they were made of. */
+ * to the pixels they were made of. The server's loopback decision is made from the bound address alone, and a
+ * request sent the moment serve_start returns already gets the loopback-only Host check (run under ThreadSanitizer,
+ * the flag's write is ordered before the network thread's first read). */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include <arpa/inet.h>
 #include <cairo.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "doodle/classify.h"
 #include "doodle/model.h"
@@ -15,6 +23,7 @@
 #include "doodle/rng.h"
 #include "serve/engine.h"
 #include "serve/png_encode.h"
+#include "serve/server.h"
 #include "testutil.h"
 
 #define MAX_DRAWINGS 60
@@ -341,11 +350,76 @@ static void test_png(int h, int w, int channels) {
     free(px);
 }
 
+static bool loopback_of(int family, const char *text) {
+    struct sockaddr_storage a = {0};
+    a.ss_family = (sa_family_t)family;
+    void *bytes = family == AF_INET ? (void *)&((struct sockaddr_in *)&a)->sin_addr
+                                    : (void *)&((struct sockaddr_in6 *)&a)->sin6_addr;
+    CHECK(inet_pton(family, text, bytes) == 1, "%s", text);
+    return serve_addr_is_loopback((struct sockaddr *)&a);
+}
+
+static void test_loopback_addr(void) {
+    const char *yes4[] = {"127.0.0.1", "127.1.2.3", "127.255.255.254"}, *no4[] = {"0.0.0.0", "10.0.0.1", "128.0.0.1",
+                                                                                  "192.168.1.1", "126.255.255.255"};
+    const char *yes6[] = {"::1", "::ffff:127.0.0.1", "::ffff:127.9.9.9"}, *no6[] = {"::", "fe80::1", "::ffff:10.0.0.1",
+                                                                                    "::2", "2001:db8::1"};
+    for (size_t i = 0; i < sizeof yes4 / sizeof *yes4; i++) CHECK(loopback_of(AF_INET, yes4[i]), "%s", yes4[i]);
+    for (size_t i = 0; i < sizeof no4 / sizeof *no4; i++) CHECK(!loopback_of(AF_INET, no4[i]), "%s", no4[i]);
+    for (size_t i = 0; i < sizeof yes6 / sizeof *yes6; i++) CHECK(loopback_of(AF_INET6, yes6[i]), "%s", yes6[i]);
+    for (size_t i = 0; i < sizeof no6 / sizeof *no6; i++) CHECK(!loopback_of(AF_INET6, no6[i]), "%s", no6[i]);
+    struct sockaddr_un u = {.sun_family = AF_UNIX};
+    CHECK(!serve_addr_is_loopback((struct sockaddr *)&u));
+}
+
+/* Sends a request on a new connection to 127.0.0.1:port; the answer (up to cap - 1 bytes, until the server closes
+ * or 2 s pass) -> out. */
+static void exchange(unsigned port, const char *request, char *out, size_t cap) {
+    out[0] = '\0';
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval limit = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        send(fd, request, strlen(request), MSG_NOSIGNAL) == (ssize_t)strlen(request)) {
+        size_t got = 0;
+        ssize_t n;
+        while (got + 1 < cap && (n = recv(fd, out + got, cap - 1 - got, 0)) > 0) got += (size_t)n;
+        out[got] = '\0';
+    }
+    close(fd);
+}
+
+/* serve_start, then at once a request for another host name (403, never 200) and one for localhost (200). */
+static void test_server_start(const char *model_path) {
+    for (int round = 0; round < 10; round++) {
+        dd_error err = {0};
+        serve_options o = {.model_path = model_path, .threads = 1};
+        serve_server *s = serve_start(&o, &err);
+        CHECK(s, "%s", err.msg);
+        if (!s) return;
+        unsigned port = 0;
+        CHECK(sscanf(serve_url(s), "http://127.0.0.1:%u/", &port) == 1 && port, "%s", serve_url(s));
+        char answer[4096];
+        exchange(port, "GET /api/model HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n", answer,
+                 sizeof answer);
+        CHECK(!strncmp(answer, "HTTP/1.1 403", 12), "round %d, Host: evil.example: %.40s", round, answer);
+        exchange(port, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", answer, sizeof answer);
+        CHECK(!strncmp(answer, "HTTP/1.1 200", 12), "round %d, Host: localhost: %.40s", round, answer);
+        serve_stop(s);
+    }
+}
+
 int main(void) {
     char model_path[4200];
     snprintf(model_path, sizeof model_path, "%s/doodle28.safetensors", test_tmp_dir("test_serve"));
     make_model(model_path);
     load_bodies(model_path);
+    test_loopback_addr();
+    test_server_start(model_path);
     test_engine(model_path);
     test_mutations(model_path);
     test_top_k();

@@ -2,8 +2,9 @@
 # doodle serve's JSON API as clients (and attackers) use it: usage and exit codes; /healthz, /api/model,
 # /api/predict (the same answer as doodle predict), /api/explain, /report; then bodies that are truncated, too big,
 # too many strokes or points, huge numbers, NaN, deep nesting, wrong types, empty drawings, garbage, unknown paths
-# and methods, a slow client, a connection cut mid-body: each answered with its 4xx, and the server stays up after
-# every one (/healthz is still 200). SIGINT and SIGTERM stop it cleanly (exit 0; the sanitizer build checks leaks).
+# and methods, a slow client, a connection cut mid-body, more connections than --max-connections: each answered with
+# its 4xx (or closed), and the server stays up after every one (/healthz is still 200). Slow clients by the hundred,
+# pipelining and cross-origin requests: tests/cli/serve_abuse.sh. SIGINT and SIGTERM stop it cleanly (exit 0; the sanitizer build checks leaks).
 name=serve_api
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/serve_lib.bash"
@@ -201,7 +202,7 @@ get 200 "Host: 127.0.0.2" /healthz -H 'Host: 127.0.0.2'
 
 # --- raw connections: a body cut short, garbage instead of HTTP, a slow client ---
 exec 3<>"/dev/tcp/127.0.0.1/$port"
-printf 'POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{"drawing":[[[1,2' >&3
+printf 'POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"drawing":[[[1,2' >&3
 exec 3>&-
 alive "a connection closed in the middle of a body"
 exec 3<>"/dev/tcp/127.0.0.1/$port"
@@ -229,7 +230,7 @@ curl -sI "${url}report" | grep -qi "^content-type: text/html" || fail "/report i
 get 200 "/api/model with a report" /api/model
 json_check "$tmp/resp" 'o.report === true'
 exec 3<>"/dev/tcp/127.0.0.1/$port"
-printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&3 # never ends its headers
+printf 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n' >&3 # never ends its headers
 start=$(date +%s)
 timeout 10 cat <&3 >/dev/null
 took=$(($(date +%s) - start))
@@ -238,15 +239,17 @@ exec 3>&-
 alive "a slow client"
 stop_server TERM
 
-# connections beyond --max-connections are refused, and the server serves again once they close
+# at --max-connections, the connection that has waited longest for a request is closed to make room for a new one
 start_server limit --model "$model" --max-connections 2 --threads 1
 port=${url##*:}; port=${port%/}
-exec 4<>"/dev/tcp/127.0.0.1/$port" 5<>"/dev/tcp/127.0.0.1/$port" # idle: no request yet
-sleep 0.5
-[ "$(curl -s -m 3 -o /dev/null -w '%{http_code}' "${url}healthz")" = 200 ] &&
-  fail "a third connection was served with --max-connections 2"
-exec 4>&- 5>&-
+exec 4<>"/dev/tcp/127.0.0.1/$port" # idle: no request yet
+sleep 0.2
+exec 5<>"/dev/tcp/127.0.0.1/$port"
 sleep 0.3
+[ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "${url}healthz")" = 200 ] ||
+  fail "a new client was not served with --max-connections 2 and two idle connections"
+timeout 2 cat <&4 >/dev/null || fail "the oldest idle connection was not closed to make room"
+exec 4>&- 5>&-
 alive "connections over the limit"
 stop_server TERM
 
