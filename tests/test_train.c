@@ -43,7 +43,7 @@ static int exists(const char *path) {
 
 /* Copies good_dir's checkpoint into dir (with its history.csv), after change() has spoiled what it loaded. */
 static void spoiled_copy(const char *good_dir, const char *dir, void (*change)(dd_train_opts *, train_progress *)) {
-    char from[4300], to[4300];
+    char from[4400], to[4400];
     dd_error err;
     mkdir(dir, 0755);
     snprintf(from, sizeof from, "%s/checkpoint.safetensors", good_dir);
@@ -228,6 +228,7 @@ int main(void) {
         spoiled_copy(a, spoilt, spoils[i].change);
         o = quick(data, spoilt, 3);
         o.resume = true;
+        err.msg[0] = '\0';
         CHECK(dd_train(&o, &r, &err) != 0 && strstr(err.msg, "checkpoint.safetensors: not a usable checkpoint") &&
                   strstr(err.msg, spoils[i].field),
               "%s accepted: %s", spoils[i].field, err.msg);
@@ -245,8 +246,26 @@ int main(void) {
     CHECK(spoil_value(path2, "lr", 'x') == 0, "no lr in the checkpoint");
     o = quick(data, spoilt, 3);
     o.resume = true;
+    err.msg[0] = '\0';
     CHECK(dd_train(&o, &r, &err) != 0 && strstr(err.msg, "option 'lr' is '") && strstr(err.msg, "x', not a number"),
           "junk after lr accepted: %s", err.msg);
+
+    /* history.csv is read as strictly: no junk after a row's numbers, epochs in order */
+    static const char *const bad_rows[] = {"1,0.5,0.5,0.5,0.5,1.0x\n2,0.5,0.5,0.5,0.5,1.0\n",
+                                           "2,0.5,0.5,0.5,0.5,1.0\n2,0.5,0.5,0.5,0.5,1.0\n"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(spoilt, sizeof spoilt, "%s/spoilt_history%d", tmp, i);
+        spoiled_copy(a, spoilt, unchanged);
+        snprintf(path2, sizeof path2, "%s/history.csv", spoilt);
+        char text[256];
+        snprintf(text, sizeof text, "%s\n%s", "epoch,train_loss,train_acc,test_loss,test_acc,seconds", bad_rows[i]);
+        test_write_file(path2, text, strlen(text));
+        o = quick(data, spoilt, 3);
+        o.resume = true;
+        err.msg[0] = '\0';
+        CHECK(dd_train(&o, &r, &err) != 0 && strstr(err.msg, "history.csv:2: "), "history row %d accepted: %s", i,
+              err.msg);
+    }
 
     /* --resume where no epoch ended (killed in epoch 1: no checkpoint) says so, and where there is no folder at all */
     snprintf(spoilt, sizeof spoilt, "%s/killed_in_epoch_1", tmp);

@@ -1,5 +1,6 @@
 #include "train/history.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ int history_save(const history *h, const char *path, dd_error *err) {
 
 int history_load(history *h, const char *path, int epochs, dd_error *err) {
     FILE *f = fopen(path, "r");
-    if (!f) return dd_fail(err, DD_ERR_IO, "%s: cannot read the run's history", path);
+    if (!f) return dd_fail(err, DD_ERR_IO, "%s: cannot read the run's history: %s", path, strerror(errno));
     char line[512];
     int rc = 0, lineno = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
@@ -44,9 +45,14 @@ int history_load(history *h, const char *path, int epochs, dd_error *err) {
             continue;
         }
         history_row r;
-        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf", &r.epoch, &r.train_loss, &r.train_acc, &r.test_loss, &r.test_acc,
-                   &r.seconds) != 6)
+        int end = -1; /* strict: nothing after the six numbers but the line's end */
+        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf%n", &r.epoch, &r.train_loss, &r.train_acc, &r.test_loss, &r.test_acc,
+                   &r.seconds, &end) != 6 ||
+            end < 0 || strspn(line + end, "\r\n") != strlen(line + end))
             rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%d: not a history row", path, lineno);
+        else if (r.epoch != (int)h->count + 1 && r.epoch <= epochs) /* rows after the checkpoint's epochs are dropped */
+            rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%d: epoch %d where epoch %zu was expected", path, lineno, r.epoch,
+                         h->count + 1);
         else if (r.epoch <= epochs)
             rc = history_add(h, &r, err);
     }
