@@ -203,16 +203,18 @@ int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality
 
 /* ---- the report ---- */
 
-/* One self-contained HTML file about a training run (every picture inline as a data: URI, no script, nothing
- * fetched): the data (class counts, a gallery), the model summary, the training curves from RUNDIR/history.csv,
- * the test evaluation (confusion heat map, per-class metrics), "misclassified as" galleries, clusters of the
- * misclassified drawings, activations and saliency for drawings of every class, and suspect data. The pictures
- * are also kept in RUNDIR/explain/. */
+/* One self-contained HTML file about a training run (every picture inline as a data: URI, one inline script that
+ * sorts tables, nothing fetched): the data (class counts, a gallery), the model summary, the training curves from
+ * RUNDIR/history.csv, the test evaluation (confusion heat map, the most confused pairs, per-class metrics worst
+ * first), "misclassified as" galleries, clusters of the misclassified drawings, activations and saliency, and
+ * suspect data. Past 40 classes the pictures and the confusion table show the classes most involved in
+ * confusions, the full tables are collapsed and the whole confusion matrix is RUNDIR/explain/confusion.csv. The
+ * pictures are also kept in RUNDIR/explain/. */
 typedef struct dd_report_opts {
     const char *run_dir;   /* holds model.safetensors and history.csv (doodle train) */
     const char *data_path; /* NULL: the dataset RUNDIR/dataset.txt names (doodle train writes it) */
     const char *out_path;  /* NULL: RUNDIR/report.html */
-    int per_class;         /* drawings per class in the gallery and the saliency picture (0: 2) */
+    int per_class;         /* drawings per class in the saliency picture (0: 2, or 1 past 40 classes) */
     FILE *log;             /* a line per step, or NULL */
 } dd_report_opts;
 int dd_report_write(const dd_report_opts *o, dd_error *err);
