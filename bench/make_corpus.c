@@ -11,8 +11,11 @@
  *   npy         numpy_bitmap/<class>.npy         (N,784) uint8, rendered with Google's recipe (dd_render)
  *   csv         train_simplified/<class>.csv     Kaggle: countrycode,drawing,key_id,recognized,timestamp,word
  * each + ".gz" with --gzip. A variation: stroke drop (p 0.15, 3+ strokes) and merge of two neighbours (p 0.15), an
- * affine map (rotation +-12 deg, scales x0.88..1.13, shear +-0.1), Gaussian jitter of 0.6% of the drawing's size,
- * times stretched x0.85..1.2; simplified, bin, npy and csv drawings are the varied raw drawing through dd_simplify.
+ * affine map (rotation +-12 deg, scales x0.88..1.13, shear +-0.1), Gaussian jitter of 0.2% of the drawing's size
+ * (more would leave more points after simplification than Google's drawings have: 484 bytes a simplified line
+ * here, 475 in the real files; raw 3,953 here, 3,497 real), times stretched x0.85..1.2; raw coordinates stay whole
+ * numbers when the source's are; simplified, bin, npy and csv drawings are the varied raw drawing through
+ * dd_simplify.
  * key_ids are a bijection of (class, index) into Google's range 2^52..1.5*2^52, so unique; countrycode is that of
  * a random real drawing, recognized that of the source drawing, timestamp uniform over the real data's dates.
  *
@@ -22,6 +25,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +40,9 @@
 #include "util/file_list.h"
 
 #define IOBUF ((size_t)1 << 20)
+#ifndef JITTER
+#define JITTER 0.002 /* of the drawing's size: about 0.5 units of the simplified 0..255 box, under RDP's 2 */
+#endif
 
 typedef enum format { F_SIMPLIFIED, F_RAW, F_BIN, F_NPY, F_CSV } format;
 static const char *const format_names[] = {"simplified", "raw", "bin", "npy", "csv"};
@@ -167,7 +174,7 @@ static int vary(dd_rng *r, const dd_drawing *src, dd_drawing *v, dd_error *err) 
     double cx = (b.min_x + b.max_x) / 2, cy = (b.min_y + b.max_y) / 2;
     double size = fmax(fmax(b.max_x - b.min_x, b.max_y - b.min_y), 1.0);
     double a = uniform(r, -0.21, 0.21), sx = exp(uniform(r, -0.125, 0.125)), sy = exp(uniform(r, -0.125, 0.125));
-    double shear = uniform(r, -0.1, 0.1), sigma = 0.006 * size, stretch = uniform(r, 0.85, 1.2);
+    double shear = uniform(r, -0.1, 0.1), sigma = JITTER * size, stretch = uniform(r, 0.85, 1.2);
     double m00 = cos(a) * sx, m01 = -sin(a) * sy + shear * cos(a) * sx, m10 = sin(a) * sx,
            m11 = cos(a) * sy + shear * sin(a) * sx;
     double min_x = INFINITY, min_y = INFINITY;
@@ -180,11 +187,14 @@ static int vary(dd_rng *r, const dd_drawing *src, dd_drawing *v, dd_error *err) 
         min_y = fmin(min_y, v->y[i]);
         if (v->has_times) v->t[i] = round(v->t[i] * stretch);
     }
-    /* back on a canvas: a small margin, coordinates as Google's float32 values */
+    /* back on a canvas: a small margin; coordinates whole numbers when the source's are (some devices' raw
+     * drawings), else Google's float32 values */
+    bool whole = true;
+    for (uint32_t i = 0; i < src->n_points && whole; i++) whole = src->x[i] == floor(src->x[i]) && src->y[i] == floor(src->y[i]);
     double ox = uniform(r, 0, 20) - min_x, oy = uniform(r, 0, 20) - min_y;
     for (uint32_t i = 0; i < v->n_points; i++) {
-        v->x[i] = (double)(float)(v->x[i] + ox);
-        v->y[i] = (double)(float)(v->y[i] + oy);
+        v->x[i] = whole ? round(v->x[i] + ox) : (double)(float)(v->x[i] + ox);
+        v->y[i] = whole ? round(v->y[i] + oy) : (double)(float)(v->y[i] + oy);
     }
     return dd_drawing_validate(v, err);
 }
