@@ -427,6 +427,36 @@ static void test_shards(const dd_dataset *ds) {
     CHECK(!dd_loader_new(ds, &bad_o, &err) && strstr(err.msg, "shard 2 of 2"), "shard index out of range accepted");
 }
 
+/* An epoch begun at batch 3 gives the batches an epoch begun at 0 gives from batch 3 on. */
+static void test_begin_at(const dd_dataset *ds) {
+    const size_t img = 28 * 28;
+    dd_error err;
+    dd_loader_opts o = dd_loader_opts_default(9, 28, 28);
+    o.seed = 21;
+    o.augment = true;
+    dd_loader *a = dd_loader_new(ds, &o, &err), *b = dd_loader_new(ds, &o, &err);
+    CHECK(a && b, "%s", err.msg);
+    if (a && b) {
+        float *x = malloc(9 * img * sizeof *x), *y = malloc(9 * img * sizeof *y);
+        int32_t la[9], lb[9];
+        uint64_t steps = dd_loader_batch_count(a), bad = 0;
+        CHECK(dd_loader_begin_epoch(a, 4, &err) == 0 && dd_loader_begin_epoch_at(b, 4, 3, &err) == 0, "%s", err.msg);
+        for (uint64_t s = 0; s < steps; s++) {
+            int n = dd_loader_next(a, x, la, NULL, &err);
+            if (s < 3) continue;
+            int m = dd_loader_next(b, y, lb, NULL, &err);
+            bad += n != m || memcmp(x, y, (size_t)n * img * sizeof *x) || memcmp(la, lb, (size_t)n * sizeof *la);
+        }
+        CHECK(bad == 0, "%llu batches differ when the epoch begins at batch 3", (unsigned long long)bad);
+        CHECK(dd_loader_next(b, y, lb, NULL, &err) == 0, "an epoch begun at 3 goes past its end");
+        CHECK(dd_loader_begin_epoch_at(b, 0, steps + 1, &err) == -1, "a first batch past the end accepted");
+        free(x);
+        free(y);
+    }
+    dd_loader_free(a);
+    dd_loader_free(b);
+}
+
 static void test_errors(const dd_dataset *ds) {
     dd_error err;
     dd_loader_opts o = dd_loader_opts_default(8, 28, 28);
@@ -541,6 +571,7 @@ int main(void) {
     test_augmented_strokes(ds, 66, 100);
     test_bitmaps();
     test_shards(ds);
+    test_begin_at(ds);
     test_errors(ds);
     test_free_anytime(ds);
     dd_dataset_close(ds);

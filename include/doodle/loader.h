@@ -91,6 +91,9 @@ uint64_t dd_loader_batch_count(const dd_loader *l);
 
 /* Starts epoch `epoch` (any number, in any order), abandoning what is left of the current one. */
 int dd_loader_begin_epoch(dd_loader *l, uint64_t epoch, dd_error *err);
+/* The same, starting at batch first_batch (0..batch count) of the epoch: its batches are those an epoch begun at 0
+ * gives from there on (training that reports every N steps stops and resumes inside a pass). */
+int dd_loader_begin_epoch_at(dd_loader *l, uint64_t epoch, uint64_t first_batch, dd_error *err);
 
 /* Fills x [batch_size * height * width], labels [batch_size] and, when not NULL, record_index [batch_size] (the
  * records' numbers in the dataset) with the next batch. Returns the number of images (batch_size, or fewer in the

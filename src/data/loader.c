@@ -227,8 +227,12 @@ static void stop_epoch(dd_loader *l, bool quit) {
     unlock(l);
 }
 
-int dd_loader_begin_epoch(dd_loader *l, uint64_t epoch, dd_error *err) {
-    (void)err; /* nothing here can fail today; kept for the API */
+int dd_loader_begin_epoch(dd_loader *l, uint64_t epoch, dd_error *err) { return dd_loader_begin_epoch_at(l, epoch, 0, err); }
+
+int dd_loader_begin_epoch_at(dd_loader *l, uint64_t epoch, uint64_t first_batch, dd_error *err) {
+    if (first_batch > l->n_batches)
+        return dd_fail(err, DD_ERR_USAGE, "loader: batch %llu of an epoch of %llu", (unsigned long long)first_batch,
+                       (unsigned long long)l->n_batches);
     stop_epoch(l, false);
 
     /* the worker is idle and cannot start before `active`: the order is ours */
@@ -246,7 +250,7 @@ int dd_loader_begin_epoch(dd_loader *l, uint64_t epoch, dd_error *err) {
 
     lock(l);
     l->epoch = epoch;
-    l->filled = l->taken = 0;
+    l->filled = l->taken = first_batch; /* the order is whole: batch b is the same wherever the epoch starts */
     l->active = true;
     must(pthread_cond_signal(&l->work_cv), "pthread_cond_signal");
     unlock(l);
