@@ -3,8 +3,8 @@
  * answer 413 and bad bodies 400, and 3,000 seeded mutations of real bodies (bytes flipped, inserted, deleted, cut
  * short, numbers changed or made huge) get 200, 400 or 413, never anything else; the PNGs and data: URIs decode
  * to the pixels they were made of. The server's loopback decision is made from the bound address alone, and a
- * request sent the moment serve_start returns already gets the loopback-only Host check (run under ThreadSanitizer,
- * the flag's write is ordered before the network thread's first read). */
+ * request sent the moment serve_start returns gets the loopback-only Host check. (The start-up race itself needs a
+ * client in another process: tests/cli/serve_abuse.sh.) */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <arpa/inet.h>
 #include <cairo.h>

@@ -222,9 +222,10 @@ static void conn_append(conn_keeper *k, conn_rec *c) {
     k->tail = c;
 }
 
-/* With k->lock held. MHD sees end of file on it and closes it (with the request's completion callback). */
+/* With k->lock held. MHD sees end of file on it and closes it (with the request's completion callback). An error
+ * (ENOTCONN) means the client has gone already: MHD closes it all the same. */
 static void conn_shut(conn_keeper *k, conn_rec *c) {
-    shutdown(c->fd, SHUT_RDWR);
+    (void)shutdown(c->fd, SHUT_RDWR);
     c->shut = true;
     k->open--;
 }

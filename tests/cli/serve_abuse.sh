@@ -4,7 +4,8 @@
 # --max-connections while a new client is still served; pipelined requests answered one by one on a keep-alive
 # connection; HTTP/1.1 without Host (400); other sites' pages (a foreign Origin: 403, no CORS grant, not even to a
 # preflight; a text/plain or form POST: 415); and 25 restarts hammered with Host: evil.example from the first moment
-# the port listens (never answered: the loopback-only check is on before the daemon starts).
+# the port listens (never answered: the loopback-only check is on before the daemon starts; without it, one to a few
+# dozen answers of 200 in a release build, and a ThreadSanitizer report on the first request in a TSan build).
 name=serve_abuse
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/serve_lib.bash"
@@ -167,7 +168,10 @@ client trickle "$port" chunked 3 || fail "a chunked body with no end was kept pa
 alive "slow clients"
 rss_after=$(rss_kb)
 echo "RSS: ${rss_before} kB before the slow clients, ${rss_after} kB after"
-[ "$rss_after" -le $((rss_before * 11 / 10)) ] || fail "RSS grew from $rss_before kB to $rss_after kB"
+# (not under a sanitizer: its allocator keeps freed memory in quarantine)
+if ! grep -qa '__asan_init\|__tsan_init' "$doodle"; then
+  [ "$rss_after" -le $((rss_before * 11 / 10)) ] || fail "RSS grew from $rss_before kB to $rss_after kB"
+fi
 stop_server TERM
 
 # --- more connections than --max-connections: the oldest silent ones make room ---
@@ -270,4 +274,9 @@ done
 touch "$tmp/race.stop"
 wait "$hammer" || fail "restarts hammered with Host: evil.example: $(cat "$tmp/race.out")"
 cat "$tmp/race.out"
+# built with a sanitizer, every server must have run without a report (under ThreadSanitizer the first request of
+# each restart, from another process, is where the start-up race showed)
+for log in "$tmp"/*.err; do
+  grep -q "Sanitizer\|runtime error" "$log" && fail "$(basename "$log" .err): $(grep -m1 -A3 "Sanitizer\|runtime error" "$log")"
+done
 finish
