@@ -121,14 +121,24 @@ int main(void) {
         snprintf(path, sizeof path, "%s/%s", run, left[i]);
         CHECK(!exists(path), "%s was left in the run folder", left[i]);
     }
-    CHECK(r.epochs_run == 2 && r.best_epoch >= 1 && r.best_test_acc > 0.6f, "best test accuracy %.3f after 2 epochs",
-          r.best_test_acc);
+    CHECK(r.epochs_run == 2 && r.best_epoch >= 1 && r.has_val && r.best_val_acc > 0.6, "best validation accuracy "
+          "%.3f after 2 epochs", r.best_val_acc);
+    CHECK(r.has_test && r.test_acc > 0.6 && r.test_count == 200, "test accuracy %.3f on %llu drawings", r.test_acc,
+          (unsigned long long)r.test_count);
     snprintf(path, sizeof path, "%s/history.csv", run);
     size_t n;
     char *hist = test_read_file(path, &n);
-    CHECK(hist && !strncmp(hist, "epoch,train_loss,train_acc,test_loss,test_acc,seconds\n1,", 56), "history: %s", hist ? hist : "(none)");
+    CHECK(hist && !strncmp(hist, "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds\n1,", 65),
+          "history: %s", hist ? hist : "(none)");
     CHECK(hist && strstr(hist, "\n2,") && !strstr(hist, "\n3,"), "two rows");
     free(hist);
+    /* the test split is evaluated once, for the chosen epoch's weights */
+    snprintf(path, sizeof path, "%s/test.json", run);
+    char *test_json = test_read_file(path, &n);
+    char want[64];
+    snprintf(want, sizeof want, "{\"epoch\": %d, \"chosen_on\": \"validation\", \"drawings\": 200,", r.best_epoch);
+    CHECK(test_json && !strncmp(test_json, want, strlen(want)), "test.json: %s", test_json ? test_json : "(none)");
+    free(test_json);
     snprintf(path, sizeof path, "%s/model.safetensors", run);
     dd_model *m = dd_model_load(path, &err);
     CHECK(m, "%s", err.msg);
@@ -170,6 +180,59 @@ int main(void) {
     snprintf(path, sizeof path, "%s/model.safetensors", t2);
     snprintf(path2, sizeof path2, "%s/model.safetensors", t2r);
     CHECK(same_file(path, path2), "2 threads: the resumed model differs from the uninterrupted run's");
+
+    /* --steps-per-epoch: the same steps in other epochs give the same weights (constant schedule, no warm-up); a
+     * run stopped inside a pass and resumed gives them too; --max-steps stops there */
+    {
+        char whole[4200], parts[4200], capped[4200];
+        snprintf(whole, sizeof whole, "%s/whole_passes", tmp);
+        snprintf(parts, sizeof parts, "%s/steps_per_epoch", tmp);
+        snprintf(capped, sizeof capped, "%s/max_steps", tmp);
+        o = quick(data, whole, 2);
+        o.warmup_epochs = 0;
+        CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+        uint64_t pass = r.steps / 2; /* 720 training drawings in batches of 32: 23 steps a pass */
+        CHECK(r.steps == 46 && pass == 23, "%llu steps in 2 passes", (unsigned long long)r.steps);
+        o = quick(data, parts, 5); /* 5 epochs of 9 steps = 45, then 1 more: epochs end inside passes */
+        o.warmup_epochs = 0;
+        o.steps_per_epoch = 9;
+        CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+        o = quick(data, parts, 6);
+        o.warmup_epochs = 0;
+        o.steps_per_epoch = 9;
+        o.max_steps = 46;
+        o.resume = true;
+        CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+        CHECK(r.epochs_run == 1 && r.steps == 46, "resumed: %d epochs, %llu steps", r.epochs_run,
+              (unsigned long long)r.steps);
+        snprintf(path, sizeof path, "%s/checkpoint.safetensors", whole);
+        snprintf(path2, sizeof path2, "%s/checkpoint.safetensors", parts);
+        dd_model *mw = dd_model_load(path, &err), *mp = dd_model_load(path2, &err);
+        CHECK(mw && mp && !memcmp(mw->params, mp->params, mw->spec->n_params * sizeof *mw->params),
+              "46 steps in epochs of 9 (and a resume inside a pass) differ from 2 whole passes");
+        dd_model_free(mw);
+        dd_model_free(mp);
+        o = quick(data, capped, 10);
+        o.max_steps = 30;
+        CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+        CHECK(r.steps == 30 && r.epochs_run == 2, "--max-steps 30: %llu steps in %d epochs", (unsigned long long)r.steps,
+              r.epochs_run);
+    }
+
+    /* without a validation split the last epoch is kept, and --patience has nothing to watch */
+    {
+        char noval[4200];
+        snprintf(noval, sizeof noval, "%s/no_validation", tmp);
+        o = quick(data, noval, 2);
+        o.val_frac = 0;
+        CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
+        CHECK(!r.has_val && r.best_epoch == 2 && r.has_test, "no validation: kept epoch %d", r.best_epoch);
+        o.patience = 1;
+        CHECK(dd_train(&o, &r, &err) != 0 && strstr(err.msg, "--patience needs a validation split"), "%s", err.msg);
+        o = quick(data, noval, 2);
+        o.val_frac = 0.95;
+        CHECK(dd_train_opts_check(&o, &err) != 0 && strstr(err.msg, "--val-frac"), "%s", err.msg);
+    }
 
     /* a diverging run stops at once, naming epoch and step, and leaves the existing checkpoint as it was */
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", run);
@@ -251,14 +314,14 @@ int main(void) {
           "junk after lr accepted: %s", err.msg);
 
     /* history.csv is read as strictly: no junk after a row's numbers, epochs in order */
-    static const char *const bad_rows[] = {"1,0.5,0.5,0.5,0.5,1.0x\n2,0.5,0.5,0.5,0.5,1.0\n",
-                                           "2,0.5,0.5,0.5,0.5,1.0\n2,0.5,0.5,0.5,0.5,1.0\n"};
+    static const char *const bad_rows[] = {"1,0.5,0.5,0.5,0.5,0.9,0.001,1.0x\n2,0.5,0.5,0.5,0.5,0.9,0.001,1.0\n",
+                                           "2,0.5,0.5,0.5,0.5,0.9,0.001,1.0\n2,0.5,0.5,0.5,0.5,0.9,0.001,1.0\n"};
     for (int i = 0; i < 2; i++) {
         snprintf(spoilt, sizeof spoilt, "%s/spoilt_history%d", tmp, i);
         spoiled_copy(a, spoilt, unchanged);
         snprintf(path2, sizeof path2, "%s/history.csv", spoilt);
         char text[256];
-        snprintf(text, sizeof text, "%s\n%s", "epoch,train_loss,train_acc,test_loss,test_acc,seconds", bad_rows[i]);
+        snprintf(text, sizeof text, "%s\n%s", "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds", bad_rows[i]);
         test_write_file(path2, text, strlen(text));
         o = quick(data, spoilt, 3);
         o.resume = true;

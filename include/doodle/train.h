@@ -1,12 +1,22 @@
 /* Training a model on a .dset: the loop behind `doodle train`.
  *
+ * The training split loses a validation split (val_frac of every class, seeded by the set's split seed: see
+ * dd_dataset_val_mask), on which every epoch is evaluated and the best epoch chosen; the test split is evaluated
+ * once, at the end, with the chosen weights, so the figure reported for it was not used to choose anything.
+ *
  * Per epoch: the train split in a seeded order (rendered and augmented by the loader's prefetch thread), one
- * optimizer step per batch, then the test split evaluated. The run folder gets history.csv
- * (epoch,train_loss,train_acc,test_loss,test_acc,seconds), model.safetensors (the weights with the best test
- * accuracy so far) and checkpoint.safetensors (the last epoch: weights, optimizer moments, epoch, RNG state and
- * the options), all written atomically. --resume continues from the checkpoint bit for bit: the same seed and
- * thread count give the same bits whether a run was interrupted or not. A NaN or infinite loss or gradient stops
- * the run with a message naming the epoch and step; the last checkpoint stays as it was. */
+ * optimizer step per batch, then the validation split evaluated. An "epoch" is a whole pass, or steps_per_epoch
+ * steps of the endless sequence of passes (for sets so big that a pass takes hours). The run folder gets
+ * history.csv (epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds), model.safetensors (the weights
+ * with the best validation accuracy so far; the last epoch's without a validation split), checkpoint.safetensors
+ * (the last epoch: weights, optimizer moments, steps, RNG state and the options) and test.json (the test split's
+ * figures for model.safetensors), all written atomically. --resume continues from the checkpoint bit for bit: the
+ * same seed and thread count give the same bits whether a run was interrupted or not. A NaN or infinite loss or
+ * gradient stops the run with a message naming the epoch and step; the last checkpoint stays as it was.
+ *
+ * Under MPI (`mpirun -np N doodle train`, src/train/dist.h) every rank runs dd_train with the same options: each
+ * takes its contiguous share of every global batch of `batch` drawings, the gradients are summed by one all-reduce
+ * per step, and rank 0 alone writes the run folder. */
 #ifndef DOODLE_TRAIN_H
 #define DOODLE_TRAIN_H
 
@@ -33,7 +43,10 @@ typedef struct dd_train_opts {
     bool augment;
     uint64_t seed;
     int threads;
-    int patience; /* stop after this many epochs without a better test accuracy; 0 = never */
+    int patience; /* stop after this many epochs without a better validation accuracy; 0 = never */
+    double val_frac;          /* share of every class's training drawings kept for validation, [0, 0.9]; 0 = none */
+    uint64_t steps_per_epoch; /* optimizer steps between evaluations and checkpoints; 0 = a whole pass */
+    uint64_t max_steps;       /* stop after this many steps in all (the schedule spans them); 0 = epochs decide */
     bool resume;
     bool progress; /* a live progress bar (a terminal); else one line per epoch */
     FILE *log;     /* where progress goes (stdout) */
@@ -49,9 +62,16 @@ int dd_train_opts_check(const dd_train_opts *o, dd_error *err);
 
 typedef struct dd_train_result {
     int epochs_run;
-    int best_epoch;
-    float best_test_acc, best_test_loss;
+    int best_epoch;               /* the epoch model.safetensors holds */
+    bool has_val, has_test;       /* the set had (or was given) a validation / a test split */
+    double best_val_acc, best_val_loss;
+    double test_acc, test_loss, test_top3; /* of best_epoch's weights; NaN without a test split */
+    uint64_t test_count;
     bool stopped_early;
+    /* data-parallel runs: ranks, and the all-reduce's share of the training time */
+    int ranks;
+    double allreduce_seconds, train_seconds;
+    uint64_t allreduce_bytes, steps;
 } dd_train_result;
 
 /* With opts->resume, a run folder without a checkpoint (a run stopped before its first epoch ended) is an error

@@ -11,15 +11,20 @@
 #include "cli/cli.h"
 #include "doodle/explain.h"
 #include "doodle/train.h"
+#include "train/dist.h"
 #include "util/atomic_file.h"
+
+static int train_run(dd_train_opts *o, int report, dd_error *err);
 
 static void usage(FILE *out, const dd_train_opts *d) {
     fprintf(out,
             "usage: doodle train --data FILE.dset -o RUNDIR [options]\n"
             "\n"
-            "Trains a network on the train split of a dataset and evaluates it on the test split after every epoch.\n"
-            "RUNDIR gets history.csv, model.safetensors (the best test accuracy so far), checkpoint.safetensors\n"
-            "(the last epoch, for --resume), dataset.txt (the dataset's absolute path) and, at the end, report.html\n"
+            "Trains a network on the train split of a dataset, less a validation split (--val-frac of every\n"
+            "class) on which every epoch is evaluated and the best one chosen; the test split is evaluated once, at\n"
+            "the end, with the chosen weights. RUNDIR gets history.csv, model.safetensors (the best validation\n"
+            "accuracy so far), checkpoint.safetensors (the last epoch, for --resume), test.json (the test split's\n"
+            "figures for model.safetensors), dataset.txt (the dataset's absolute path) and, at the end, report.html\n"
             "(doodle report; its pictures in RUNDIR/explain/).\n"
             "\n"
             "  -d, --data FILE        the .dset (doodle prep)\n"
@@ -34,17 +39,28 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --weight-decay X   decoupled, on conv and dense weights (default %g)\n"
             "      --momentum X       SGD momentum (default %g)\n"
             "      --no-augment       no rotation/scale/shift/line-width jitter of the training drawings\n"
-            "      --patience N       stop after N epochs without a better test accuracy (default: never)\n"
+            "      --patience N       stop after N epochs without a better validation accuracy (default: never)\n"
+            "      --val-frac F       share of every class's training drawings kept for validation, 0..0.9, chosen\n"
+            "                         with the set's split seed (default %g; 0: none, the last epoch is kept)\n"
+            "      --steps-per-epoch N  evaluate, checkpoint and write history every N steps instead of every pass\n"
+            "                         (for big sets; the passes go on across epochs in their seeded orders)\n"
+            "      --max-steps N      stop after N steps in all; the schedule spans them (default: --epochs decide)\n"
             "      --seed S           weights, order, augmentation and dropout (default %llu)\n"
             "      --threads N        threads (default %d: every core; the same seed and count give the same bits)\n"
             "      --resume           continue RUNDIR's run from its checkpoint (its options are kept, and checked\n"
-            "                         as these flags are; --epochs may extend it). A run stopped before its first\n"
-            "                         epoch ended has no checkpoint: --resume says so; start it again without it\n"
+            "                         as these flags are; --epochs and --max-steps may change its length). A run\n"
+            "                         stopped before its first epoch ended has no checkpoint: --resume says so;\n"
+            "                         start it again without it\n"
             "      --no-report        do not write RUNDIR/report.html at the end\n"
             "  -h, --help             show this help\n"
             "\n"
-            "The same seed and thread count give the same bits, with or without an interruption and --resume.\n",
-            d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum,
+            "The same seed and thread count give the same bits, with or without an interruption and --resume.\n"
+            "\n"
+            "On several machines: mpirun -np N doodle train … (Open MPI). Every rank holds the whole model and\n"
+            "takes its contiguous share of each global batch of --batch drawings (--batch 64 on 2 ranks: 32 each);\n"
+            "one all-reduce sums the gradients per step, rank 0 alone writes RUNDIR. --threads is per rank. Every\n"
+            "rank must see the same dataset file (shared storage or a copy) and get the same options.\n",
+            d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum, d->val_frac,
             (unsigned long long)d->seed, d->threads);
 }
 
@@ -70,6 +86,8 @@ int cmd_train(int argc, char **argv) {
         {"patience", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
         {"threads", required_argument, 0, 't'},  {"resume", no_argument, 0, 'r'},
         {"no-report", no_argument, 0, 'R'},      {"help", no_argument, 0, 'h'},
+        {"val-frac", required_argument, 0, 'V'}, {"steps-per-epoch", required_argument, 0, 'E'},
+        {"max-steps", required_argument, 0, 'X'},
         {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
@@ -127,6 +145,18 @@ int cmd_train(int argc, char **argv) {
             if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--threads wants a whole number");
             o.threads = (int)u;
             break;
+        case 'V':
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &o.val_frac))
+                return cli_usage_error("train", "--val-frac wants a number");
+            break;
+        case 'E':
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.steps_per_epoch))
+                return cli_usage_error("train", "--steps-per-epoch wants a whole number");
+            break;
+        case 'X':
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.max_steps))
+                return cli_usage_error("train", "--max-steps wants a whole number");
+            break;
         case 'r': o.resume = true; break;
         case 'R': report = 0; break;
         case 'h': usage(stdout, &o); return 0;
@@ -138,19 +168,44 @@ int cmd_train(int argc, char **argv) {
     if (!o.run_dir) return cli_usage_error("train", "no run folder: give -o RUNDIR");
     dd_error err;
     if (dd_train_opts_check(&o, &err)) return cli_usage_error("train", "%s", err.msg); /* the ranges: one place */
-    o.progress = isatty(fileno(stdout));
+    if (dist_init(NULL, NULL, &err)) return cli_report("train", &err);
+    /* Every failure inside dd_train is agreed by all ranks (or ends the job there), so each rank returns here;
+     * the rank that knows why says it (the others have an empty message). */
+    int rc = train_run(&o, report, &err);
+    if (rc && (err.msg[0] || dist_size() == 1)) cli_report("train", &err);
+    dist_finalize();
+    return rc;
+}
+
+/* What every rank does; rank 0 alone prints and writes. */
+static int train_run(dd_train_opts *o_in, int report, dd_error *err) {
+    dd_train_opts o = *o_in;
+    bool root = dist_rank() == 0;
+    o.progress = root && isatty(fileno(stdout));
     o.log = stdout;
     dd_train_result r;
-    if (dd_train(&o, &r, &err)) return cli_report("train", &err);
-    printf("best: epoch %d, test accuracy %.2f%%, test loss %.4f -> %s/model.safetensors\n", r.best_epoch,
-           100 * r.best_test_acc, r.best_test_loss, o.run_dir);
-    if (record_dataset(&o, &err)) return cli_report("train", &err);
+    if (dd_train(&o, &r, err)) return err->code == DD_ERR_USAGE ? EXIT_USAGE : 1;
+    if (!root) return 0;
+    if (r.has_val)
+        printf("best: epoch %d, validation accuracy %.2f%%, validation loss %.4f -> %s/model.safetensors\n",
+               r.best_epoch, 100 * r.best_val_acc, r.best_val_loss, o.run_dir);
+    else
+        printf("kept: epoch %d (no validation split) -> %s/model.safetensors\n", r.best_epoch, o.run_dir);
+    if (r.has_test)
+        printf("test (once, epoch %d's weights): accuracy %.2f%%, top-3 %.2f%%, loss %.4f on %llu drawings\n",
+               r.best_epoch, 100 * r.test_acc, 100 * r.test_top3, r.test_loss, (unsigned long long)r.test_count);
+    if (r.ranks > 1)
+        printf("data-parallel: %d ranks, all-reduce %.1f%% of the training time (%.2f ms and %.2f MB a step)\n",
+               r.ranks, r.train_seconds > 0 ? 100 * r.allreduce_seconds / r.train_seconds : 0,
+               r.steps ? 1e3 * r.allreduce_seconds / (double)r.steps : 0,
+               r.steps ? 1e-6 * (double)r.allreduce_bytes / (double)r.steps : 0);
+    if (record_dataset(&o, err)) return 1;
     if (report) {
         fflush(stdout);
         dd_report_opts ro = {.run_dir = o.run_dir, .data_path = o.data_path};
-        if (dd_report_write(&ro, &err)) {
-            dd_error_prefix(&err, "the model is trained, but its report failed");
-            return cli_report("train", &err);
+        if (dd_report_write(&ro, err)) {
+            dd_error_prefix(err, "the model is trained, but its report failed");
+            return 1;
         }
         printf("report: %s/report.html\n", o.run_dir);
     }

@@ -335,6 +335,21 @@ static int model_section(report *r, dd_error *err) {
     return 0;
 }
 
+/* RUNDIR/test.json's accuracy, top-3 and epoch (written by doodle train), or false. */
+static bool read_test_json(const char *run_dir, double *acc, double *top3, int *epoch) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/test.json", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char text[512];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *e = strstr(text, "\"epoch\":"), *a = strstr(text, "\"accuracy\":"), *t = strstr(text, "\"top3\":");
+    return e && a && t && sscanf(e, "\"epoch\": %d", epoch) == 1 && sscanf(a, "\"accuracy\": %lf", acc) == 1 &&
+           sscanf(t, "\"top3\": %lf", top3) == 1;
+}
+
 static int training_section(report *r, dd_error *err) {
     FILE *f = r->f;
     report_section(f, "training", "Training");
@@ -342,28 +357,50 @@ static int training_section(report *r, dd_error *err) {
     snprintf(path, sizeof path, "%s/history.csv", r->o->run_dir);
     report_epoch *rows;
     size_t n;
-    if (report_read_history(path, &rows, &n, err)) return -1;
+    bool chose_on_test;
+    if (report_read_history(path, &rows, &n, &chose_on_test, err)) return -1;
     if (n == 0) {
         fputs("<p class=\"note\">No history.csv in the run folder: no curves.</p></section>\n", f);
         return 0;
     }
     size_t best = 0;
     double seconds = 0;
+    bool has_val = false;
     for (size_t i = 0; i < n; i++) {
-        if (rows[i].test_acc > rows[best].test_acc) best = i;
+        if (rows[i].val_acc > rows[best].val_acc) best = i;
+        has_val |= !isnan(rows[i].val_acc);
         seconds += rows[i].seconds;
     }
-    fprintf(f, "<p>%zu epoch%s in %.1f s; the best test accuracy, %.2f%%, after epoch %d (its weights are "
-               "model.safetensors, evaluated below).</p>\n<div class=\"plots\">\n", n, n == 1 ? "" : "s", seconds,
-            100 * rows[best].test_acc, rows[best].epoch);
-    svg_history_plot(f, rows, n, 0);
-    svg_history_plot(f, rows, n, 1);
-    fputs("</div>\n<table><tr><th>epoch</th><th>train loss</th><th>train accuracy</th><th>test loss</th>"
-          "<th>test accuracy</th><th>seconds</th></tr>\n", f);
+    const char *second = chose_on_test ? "test" : "validation";
+    fprintf(f, "<p>%zu epoch%s in %.1f s. ", n, n == 1 ? "" : "s", seconds);
+    if (chose_on_test)
+        fprintf(f, "This run is from before doodle kept a validation split: it chose epoch %d, with the best test "
+                   "accuracy (%.2f%%), on the test split itself, so the test figures below flatter it.</p>\n",
+                rows[best].epoch, 100 * rows[best].val_acc);
+    else if (has_val)
+        fprintf(f, "The best validation accuracy, %.2f%%, after epoch %d: its weights are model.safetensors. ",
+                100 * rows[best].val_acc, rows[best].epoch);
+    else
+        fprintf(f, "No validation split: model.safetensors holds the last epoch's weights. ");
+    double acc, top3;
+    int epoch;
+    if (!chose_on_test && read_test_json(r->o->run_dir, &acc, &top3, &epoch))
+        fprintf(f, "The test split, used once for those weights: <b>%.2f%%</b> (top-3 %.2f%%).</p>\n", 100 * acc,
+                100 * top3);
+    else if (!chose_on_test)
+        fputs("</p>\n", f);
+    fputs("<div class=\"plots\">\n", f);
+    svg_history_plot(f, rows, n, 0, second);
+    svg_history_plot(f, rows, n, 1, second);
+    svg_history_plot(f, rows, n, 2, second);
+    fprintf(f, "</div>\n<table><tr><th>epoch</th><th>train loss</th><th>train accuracy</th><th>%s loss</th>"
+               "<th>%s accuracy</th><th>%s top-3</th><th>learning rate</th><th>seconds</th></tr>\n",
+            second, second, second);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "<tr><td>%d</td><td>%.4f</td><td>%.2f%%</td><td>%.4f</td><td>%.2f%%</td><td>%.1f</td></tr>\n",
-                rows[i].epoch, rows[i].train_loss, 100 * rows[i].train_acc, rows[i].test_loss, 100 * rows[i].test_acc,
-                rows[i].seconds);
+        fprintf(f, "<tr><td>%d</td><td>%.4f</td><td>%.2f%%</td><td>%.4f</td><td>%.2f%%</td><td>%.2f%%</td><td>%.3g</td>"
+                   "<td>%.1f</td></tr>\n",
+                rows[i].epoch, rows[i].train_loss, 100 * rows[i].train_acc, rows[i].val_loss, 100 * rows[i].val_acc,
+                100 * rows[i].val_top3, rows[i].lr, rows[i].seconds);
     fputs("</table></section>\n", f);
     free(rows);
     return 0;

@@ -80,9 +80,10 @@ int html_png_file(FILE *f, const char *path, const char *alt, dd_error *err) {
     return 0;
 }
 
-int report_read_history(const char *path, report_epoch **rows, size_t *n, dd_error *err) {
+int report_read_history(const char *path, report_epoch **rows, size_t *n, bool *chose_on_test, dd_error *err) {
     *rows = NULL;
     *n = 0;
+    *chose_on_test = false;
     FILE *f = fopen(path, "r");
     if (!f) return errno == ENOENT ? 0 : dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
     char line[512];
@@ -91,17 +92,21 @@ int report_read_history(const char *path, report_epoch **rows, size_t *n, dd_err
     while (fgets(line, sizeof line, f)) {
         lineno++;
         if (lineno == 1) {
-            if (strncmp(line, "epoch,train_loss,train_acc,test_loss,test_acc", 45)) {
+            *chose_on_test = !strncmp(line, "epoch,train_loss,train_acc,test_loss,test_acc,seconds", 53);
+            if (!*chose_on_test && strncmp(line, "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds", 63)) {
                 rc = dd_fail(err, DD_ERR_MALFORMED, "%s:1: not a history.csv header", path);
                 break;
             }
             continue;
         }
         if (line[0] == '\n' || line[0] == '\0') continue;
-        report_epoch e;
-        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc, &e.test_loss, &e.test_acc,
-                   &e.seconds) != 6) {
-            rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%zu: expected epoch and five numbers", path, lineno);
+        report_epoch e = {.val_top3 = NAN, .lr = NAN};
+        if (*chose_on_test ? sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc, &e.val_loss,
+                                    &e.val_acc, &e.seconds) != 6
+                           : sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc,
+                                    &e.val_loss, &e.val_acc, &e.val_top3, &e.lr, &e.seconds) != 8) {
+            rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%zu: expected the epoch and %d numbers", path, lineno,
+                         *chose_on_test ? 5 : 7);
             break;
         }
         if (*n == cap) {
@@ -131,15 +136,26 @@ static double tick_step(double range) {
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
-void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which) {
+/* Series s (0 train, 1 the second) of a plot at epoch row e; nan where there is none. */
+static double series(const report_epoch *e, int which, int s) {
+    if (which == 2) return s ? NAN : e->lr;
+    if (which == 1) return s ? e->val_acc : e->train_acc;
+    return s ? e->val_loss : e->train_loss;
+}
+
+void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, const char *second) {
     const double W = 520, H = 300, L = 60, R = 20, T = 34, B = 46;
     double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double a = which ? rows[i].train_acc : rows[i].train_loss, b = which ? rows[i].test_acc : rows[i].test_loss;
-        lo = fmin(lo, fmin(a, b));
-        hi = fmax(hi, fmax(a, b));
-    }
-    if (which) {
+    for (size_t i = 0; i < n; i++)
+        for (int s = 0; s < 2; s++) { /* fmin and fmax leave nan out */
+            lo = fmin(lo, series(&rows[i], which, s));
+            hi = fmax(hi, series(&rows[i], which, s));
+        }
+    if (!isfinite(lo) || !isfinite(hi)) return; /* nothing to draw (an old history has no learning rate) */
+    if (which == 2) {
+        lo = 0;
+        hi = hi * 1.08;
+    } else if (which) {
         hi = fmin(1, hi + 0.02);
         lo = fmax(0, lo - 0.02);
     } else {
@@ -156,12 +172,12 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which) {
 #define PY(v) (H - B - ((v) - lo) / (hi - lo) * (H - T - B))
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
                "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
-    fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s per epoch</text>\n", L,
-            which ? "Accuracy" : "Loss (cross-entropy)");
+    fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", L,
+            which == 2 ? "Learning rate (at each epoch's end)" : which ? "Accuracy per epoch" : "Loss (cross-entropy) per epoch");
     for (double v = lo; v <= hi + step / 2; v += step) { /* grid and y labels */
         fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>", L, PY(v), W - R, PY(v));
         fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, PY(v) + 4,
-                which ? round(v * 1000) / 10 : round(v * 1e4) / 1e4);
+                which == 1 ? round(v * 1000) / 10 : which == 2 ? v : round(v * 1e4) / 1e4);
     }
     int estep = (int)ceil((last - first + 1) / 12.0);
     if (estep < 1) estep = 1;
@@ -169,21 +185,24 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which) {
         fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%d</text>", PX(e), H - B + 16, e);
     fprintf(f, "\n<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">epoch</text>\n", (L + W - R) / 2, H - 10);
     fprintf(f, "<text x=\"14\" y=\"%g\" text-anchor=\"middle\" transform=\"rotate(-90 14 %g)\">%s</text>\n",
-            (T + H - B) / 2, (T + H - B) / 2, which ? "accuracy (%)" : "loss");
+            (T + H - B) / 2, (T + H - B) / 2, which == 2 ? "learning rate" : which ? "accuracy (%)" : "loss");
     fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>", L, H - B, W - R, H - B);
     fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", L, T, L, H - B);
-    const char *colour[2] = {"#1f77b4", "#ff7f0e"}, *name[2] = {"train", "test"};
+    const char *colour[2] = {"#1f77b4", "#ff7f0e"}, *name[2] = {which == 2 ? "learning rate" : "train", second};
     for (int s = 0; s < 2; s++) {
+        bool any = false;
+        for (size_t i = 0; i < n; i++) any |= !isnan(series(&rows[i], which, s));
+        if (!any) continue; /* no validation split, or the learning rate's one series */
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour[s]);
-        for (size_t i = 0; i < n; i++) {
-            double v = which ? (s ? rows[i].test_acc : rows[i].train_acc) : (s ? rows[i].test_loss : rows[i].train_loss);
-            fprintf(f, "%.1f,%.1f ", PX(rows[i].epoch), PY(v));
-        }
+        for (size_t i = 0; i < n; i++)
+            if (!isnan(series(&rows[i], which, s)))
+                fprintf(f, "%.1f,%.1f ", PX(rows[i].epoch), PY(series(&rows[i], which, s)));
         fputs("\"/>\n", f);
         for (size_t i = 0; i < n; i++) {
-            double v = which ? (s ? rows[i].test_acc : rows[i].train_acc) : (s ? rows[i].test_loss : rows[i].train_loss);
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, epoch %d: %.4f</title></circle>",
-                    PX(rows[i].epoch), PY(v), colour[s], name[s], rows[i].epoch, v);
+            double v = series(&rows[i], which, s);
+            if (!isnan(v))
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, epoch %d: %.4g</title></circle>",
+                        PX(rows[i].epoch), PY(v), colour[s], name[s], rows[i].epoch, v);
         }
         fprintf(f, "\n<rect x=\"%g\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%g\" y=\"%d\">%s</text>\n",
                 W - R - 70, 14 + 14 * s, colour[s], W - R - 52, 18 + 14 * s, name[s]);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "doodle/error.h"
@@ -23,13 +24,15 @@ int html_png_file_cut(FILE *f, const char *path, const char *alt, int max_height
 /* One row of history.csv. */
 typedef struct report_epoch {
     int epoch;
-    double train_loss, train_acc, test_loss, test_acc, seconds;
+    double train_loss, train_acc, val_loss, val_acc, val_top3, lr, seconds; /* nan: not there */
 } report_epoch;
 /* Reads RUNDIR/history.csv: *rows (free it), *n (0 for a header only). A missing file gives *n = 0 and no error;
- * a malformed one is an error naming the file and line. */
-int report_read_history(const char *path, report_epoch **rows, size_t *n, dd_error *err);
-/* An SVG line plot of train and test series over the epochs: which = 0 loss, 1 accuracy. */
-void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which);
+ * a malformed one is an error naming the file and line. *chose_on_test: the history of a run from before the
+ * validation split, whose second series is the test split's (it chose its best epoch on it). */
+int report_read_history(const char *path, report_epoch **rows, size_t *n, bool *chose_on_test, dd_error *err);
+/* An SVG line plot over the epochs: which = 0 loss, 1 accuracy (train and the second series, named second),
+ * 2 the learning rate. */
+void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, const char *second);
 
 /* The confusion matrix [classes * classes] as an HTML table shaded by the row share of each cell (row = true
  * class): every class (which NULL), or the classes which[n] in that order plus a column "other classes" for the

@@ -15,19 +15,24 @@
 
 static char *opts_json(const dd_train_opts *o) {
     cJSON *j = cJSON_CreateObject();
-    char lr[32], wd[32], mom[32], warm[32], min_lr[32], seed[32];
+    char lr[32], wd[32], mom[32], warm[32], min_lr[32], seed[32], val[32], spe[32], max_steps[32];
     snprintf(lr, sizeof lr, "%.9g", o->lr);
     snprintf(wd, sizeof wd, "%.9g", o->weight_decay);
     snprintf(mom, sizeof mom, "%.9g", o->momentum);
     snprintf(warm, sizeof warm, "%.9g", o->warmup_epochs);
     snprintf(min_lr, sizeof min_lr, "%.9g", o->min_lr);
     snprintf(seed, sizeof seed, "%" PRIu64, o->seed);
+    snprintf(val, sizeof val, "%.17g", o->val_frac);
+    snprintf(spe, sizeof spe, "%" PRIu64, o->steps_per_epoch);
+    snprintf(max_steps, sizeof max_steps, "%" PRIu64, o->max_steps);
     int ok = j && cJSON_AddNumberToObject(j, "batch", o->batch) &&
              cJSON_AddNumberToObject(j, "optimizer", o->optimizer) && cJSON_AddStringToObject(j, "lr", lr) &&
              cJSON_AddStringToObject(j, "weight_decay", wd) && cJSON_AddStringToObject(j, "momentum", mom) &&
              cJSON_AddNumberToObject(j, "schedule", o->schedule) && cJSON_AddStringToObject(j, "warmup_epochs", warm) &&
              cJSON_AddStringToObject(j, "min_lr", min_lr) && cJSON_AddBoolToObject(j, "augment", o->augment) &&
-             cJSON_AddStringToObject(j, "seed", seed) && cJSON_AddNumberToObject(j, "patience", o->patience);
+             cJSON_AddStringToObject(j, "seed", seed) && cJSON_AddNumberToObject(j, "patience", o->patience) &&
+             cJSON_AddStringToObject(j, "val_frac", val) && cJSON_AddStringToObject(j, "steps_per_epoch", spe) &&
+             cJSON_AddStringToObject(j, "max_steps", max_steps);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -40,7 +45,7 @@ int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, 
     int rc = -1;
     char *json = opts_json(opts);
     int64_t n = (int64_t)o->n;
-    char version[8], epochs[16], best_epoch[16], acc[32], loss[32], rng[80], step[32];
+    char version[8], epochs[16], best_epoch[16], acc[32], loss[32], rng[80], step[32], steps_done[32];
     snprintf(version, sizeof version, "%s", CHECKPOINT_VERSION);
     snprintf(epochs, sizeof epochs, "%d", p->epochs_done);
     snprintf(best_epoch, sizeof best_epoch, "%d", p->best_epoch);
@@ -49,6 +54,7 @@ int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, 
     snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, p->rng.s[0], p->rng.s[1],
              p->rng.s[2], p->rng.s[3]);
     snprintf(step, sizeof step, "%" PRIu64, o->step);
+    snprintf(steps_done, sizeof steps_done, "%" PRIu64, p->steps_done);
     if (!json) {
         dd_fail(err, DD_ERR_NOMEM, "out of memory");
         goto done;
@@ -59,7 +65,7 @@ int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, 
         dd_st_writer_metadata(w, "epochs_done", epochs, err) || dd_st_writer_metadata(w, "best_epoch", best_epoch, err) ||
         dd_st_writer_metadata(w, "best_test_acc", acc, err) || dd_st_writer_metadata(w, "best_test_loss", loss, err) ||
         dd_st_writer_metadata(w, "rng", rng, err) || dd_st_writer_metadata(w, "optimizer_step", step, err) ||
-        dd_st_writer_metadata(w, "train_opts", json, err))
+        dd_st_writer_metadata(w, "steps_done", steps_done, err) || dd_st_writer_metadata(w, "train_opts", json, err))
         goto done;
     rc = dd_st_write(w, path, err);
 done:
@@ -77,6 +83,15 @@ static int parse_float(const char *s, float *out) {
     if (!s || !*s || isspace((unsigned char)*s)) return -1;
     char *end;
     float v = strtof(s, &end); /* ERANGE is not checked: an infinity fails the range checks, a tiny value is one */
+    if (*end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out) {
+    if (!s || !*s || isspace((unsigned char)*s)) return -1;
+    char *end;
+    double v = strtod(s, &end);
     if (*end) return -1;
     *out = v;
     return 0;
@@ -151,6 +166,24 @@ static int read_opts(const char *text, dd_train_opts *o, const char *path, dd_er
         bad_field(err, path, "option", "seed", cJSON_IsString(seed) ? seed->valuestring : NULL);
         goto done;
     }
+    /* added with the validation split and --steps-per-epoch: a checkpoint from before has none and ran without */
+    o->val_frac = 0;
+    o->steps_per_epoch = o->max_steps = 0;
+    const cJSON *val = cJSON_GetObjectItemCaseSensitive(j, "val_frac");
+    const cJSON *spe = cJSON_GetObjectItemCaseSensitive(j, "steps_per_epoch");
+    const cJSON *max_steps = cJSON_GetObjectItemCaseSensitive(j, "max_steps");
+    if (val && (!cJSON_IsString(val) || parse_double(val->valuestring, &o->val_frac))) {
+        bad_field(err, path, "option", "val_frac", cJSON_IsString(val) ? val->valuestring : NULL);
+        goto done;
+    }
+    if (spe && (!cJSON_IsString(spe) || parse_u64(spe->valuestring, &o->steps_per_epoch))) {
+        bad_field(err, path, "option", "steps_per_epoch", cJSON_IsString(spe) ? spe->valuestring : NULL);
+        goto done;
+    }
+    if (max_steps && (!cJSON_IsString(max_steps) || parse_u64(max_steps->valuestring, &o->max_steps))) {
+        bad_field(err, path, "option", "max_steps", cJSON_IsString(max_steps) ? max_steps->valuestring : NULL);
+        goto done;
+    }
     o->optimizer = (dd_opt_kind)opt;
     o->schedule = (dd_schedule_kind)sched;
     o->augment = cJSON_IsTrue(aug);
@@ -187,6 +220,10 @@ static int read_progress(const dd_st_file *f, train_progress *p, uint64_t *step,
                        path, v[2]);
     p->epochs_done = (int)done;
     p->best_epoch = (int)best;
+    const char *steps = dd_st_metadata(f, "steps_done"); /* absent before --steps-per-epoch: whole passes */
+    p->steps_done = STEPS_UNKNOWN;
+    if (steps && (parse_u64(steps, &p->steps_done) || p->steps_done == STEPS_UNKNOWN))
+        return bad_field(err, path, "field", "steps_done", steps);
     const char *rng = dd_st_metadata(f, "rng");
     if (!rng) return bad_field(err, path, "field", "rng", NULL);
     if (strlen(rng) != 64 || parse_hex64(rng, &p->rng.s[0]) || parse_hex64(rng + 16, &p->rng.s[1]) ||
@@ -234,7 +271,8 @@ int checkpoint_load(const char *path, dd_model **out, dd_optimizer *o, train_pro
     if (o->v) memcpy(o->v, tv->data, bytes);
     o->step = step;
     *p = prog;
-    saved.epochs = opts->epochs; /* the I/O settings and a longer run stay as asked */
+    saved.epochs = opts->epochs; /* the I/O settings and a longer (or capped) run stay as asked */
+    saved.max_steps = opts->max_steps;
     *opts = saved;
     *out = m;
     m = NULL;

@@ -1,6 +1,8 @@
 #include "train/history.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +28,8 @@ int history_save(const history *h, const char *path, dd_error *err) {
     fprintf(a.f, "%s\n", HISTORY_HEADER);
     for (size_t i = 0; i < h->count; i++) {
         const history_row *r = &h->rows[i];
-        fprintf(a.f, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", r->epoch, r->train_loss, r->train_acc, r->test_loss, r->test_acc,
-                r->seconds);
+        fprintf(a.f, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.9g,%.3f\n", r->epoch, r->train_loss, r->train_acc, r->val_loss,
+                r->val_acc, r->val_top3, r->lr, r->seconds);
     }
     return dd_atomic_commit(&a, err);
 }
@@ -37,18 +39,25 @@ int history_load(history *h, const char *path, int epochs, dd_error *err) {
     if (!f) return dd_fail(err, DD_ERR_IO, "%s: cannot read the run's history: %s", path, strerror(errno));
     char line[512];
     int rc = 0, lineno = 0;
+    bool v1 = false; /* the header of runs before the validation split */
     while (rc == 0 && fgets(line, sizeof line, f)) {
         lineno++;
         if (lineno == 1) {
-            if (strncmp(line, HISTORY_HEADER, strlen(HISTORY_HEADER)))
+            line[strcspn(line, "\r\n")] = '\0';
+            v1 = !strcmp(line, HISTORY_HEADER_V1);
+            if (!v1 && strcmp(line, HISTORY_HEADER))
                 rc = dd_fail(err, DD_ERR_MALFORMED, "%s:1: not the header '%s'", path, HISTORY_HEADER);
             continue;
         }
-        history_row r;
-        int end = -1; /* strict: nothing after the six numbers but the line's end */
-        if (sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf%n", &r.epoch, &r.train_loss, &r.train_acc, &r.test_loss, &r.test_acc,
-                   &r.seconds, &end) != 6 ||
-            end < 0 || strspn(line + end, "\r\n") != strlen(line + end))
+        history_row r = {.val_top3 = NAN, .lr = NAN};
+        int end = -1, got; /* strict: nothing after the numbers but the line's end */
+        if (v1)
+            got = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf%n", &r.epoch, &r.train_loss, &r.train_acc, &r.val_loss,
+                         &r.val_acc, &r.seconds, &end) == 6;
+        else
+            got = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf%n", &r.epoch, &r.train_loss, &r.train_acc, &r.val_loss,
+                         &r.val_acc, &r.val_top3, &r.lr, &r.seconds, &end) == 8;
+        if (!got || end < 0 || strspn(line + end, "\r\n") != strlen(line + end))
             rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%d: not a history row", path, lineno);
         else if (r.epoch != (int)h->count + 1 && r.epoch <= epochs) /* rows after the checkpoint's epochs are dropped */
             rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%d: epoch %d where epoch %zu was expected", path, lineno, r.epoch,

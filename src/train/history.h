@@ -1,5 +1,8 @@
-/* history.csv: one row per epoch, `epoch,train_loss,train_acc,test_loss,test_acc,seconds`, rewritten atomically
- * after every epoch (a resumed run reads back the rows of the epochs its checkpoint holds). */
+/* history.csv: one row per epoch, `epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds` (the
+ * validation columns are nan without a validation split; lr is the last step's), rewritten atomically after every
+ * epoch (a resumed run reads back the rows of the epochs its checkpoint holds). A history of a run from before the
+ * validation split (`epoch,train_loss,train_acc,test_loss,test_acc,seconds`, chosen on the test split) is read with
+ * its test columns as the validation ones, top-3 and lr unknown (nan). */
 #ifndef DOODLE_TRAIN_HISTORY_H
 #define DOODLE_TRAIN_HISTORY_H
 
@@ -7,11 +10,12 @@
 
 #include "doodle/error.h"
 
-#define HISTORY_HEADER "epoch,train_loss,train_acc,test_loss,test_acc,seconds"
+#define HISTORY_HEADER "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds"
+#define HISTORY_HEADER_V1 "epoch,train_loss,train_acc,test_loss,test_acc,seconds"
 
 typedef struct history_row {
     int epoch;
-    double train_loss, train_acc, test_loss, test_acc, seconds;
+    double train_loss, train_acc, val_loss, val_acc, val_top3, lr, seconds;
 } history_row;
 
 typedef struct history {

@@ -14,7 +14,9 @@
 #include "doodle/metrics.h"
 #include "doodle/model.h"
 #include "train/checkpoint.h"
+#include "train/dist.h"
 #include "train/history.h"
+#include "train/run.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
 #include "util/cpus.h"
@@ -35,9 +37,12 @@ dd_train_opts dd_train_defaults(void) {
         .seed = 1,
         .threads = dd_cpu_count(64), /* every core: the same seed gives the same bits for the same count */
         .patience = 0,
+        .val_frac = 0.1,
     };
     return o;
 }
+
+#define STEPS_MAX 1000000000000ULL
 
 /* One option out of range: named by its flag for the command line, by its stored name for a checkpoint. */
 static int out_of_range(dd_error *err, bool stored, const char *field, const char *flag, double v, const char *rule) {
@@ -68,6 +73,13 @@ int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err) {
     if (!within(o->patience, 0, 100000))
         return out_of_range(err, stored, "patience", "--patience", o->patience, "0..100000");
     if (!within(o->threads, 1, 256)) return out_of_range(err, stored, "threads", "--threads", o->threads, "1..256");
+    if (!within(o->val_frac, 0, 0.9))
+        return out_of_range(err, stored, "val_frac", "--val-frac", o->val_frac, "in [0, 0.9]");
+    if (o->steps_per_epoch > STEPS_MAX)
+        return out_of_range(err, stored, "steps_per_epoch", "--steps-per-epoch", (double)o->steps_per_epoch,
+                            "0 (a whole pass) .. 10^12");
+    if (o->max_steps > STEPS_MAX)
+        return out_of_range(err, stored, "max_steps", "--max-steps", (double)o->max_steps, "0 (no limit) .. 10^12");
     return 0;
 }
 
@@ -75,6 +87,7 @@ int dd_train_opts_check(const dd_train_opts *o, dd_error *err) {
     if (!o->data_path || !o->run_dir) return dd_fail(err, DD_ERR_USAGE, "a dataset and a run folder are needed");
     return train_opts_check(o, false, err);
 }
+
 
 static double now(void) {
     struct timespec t;
@@ -91,60 +104,148 @@ static int argmax(const float *p, int n) {
 
 static void path_in(char *out, size_t size, const char *dir, const char *name) { snprintf(out, size, "%s/%s", dir, name); }
 
-/* Loss and accuracy of m over the test loader, counted as doodle eval counts them (doodle/metrics.h). */
-static int evaluate(const dd_model *m, dd_workspace *ws, dd_loader *l, float *x, int32_t *labels, double *loss,
-                    double *acc, dd_error *err) {
-    const int classes = m->spec->classes;
-    dd_metrics mt;
-    if (dd_metrics_init(&mt, classes, 1, err)) return -1;
-    int got = -1;
-    if (dd_loader_begin_epoch(l, 0, err) == 0)
-        while ((got = dd_loader_next(l, x, labels, NULL, err)) > 0) {
-            const float *logits = dd_model_infer(m, ws, x, got);
-            for (int b = 0; b < got; b++) dd_metrics_add(&mt, labels[b], logits + (size_t)b * classes, NULL);
-        }
-    *loss = mt.total ? dd_metrics_loss(&mt) : NAN;
-    *acc = mt.total ? dd_metrics_accuracy(&mt) : NAN;
-    dd_metrics_free(&mt);
-    return got < 0 ? -1 : 0;
-}
-
 static int all_finite(const float *x, size_t n) {
     float acc = 0;
     for (size_t i = 0; i < n; i++) acc += x[i] * 0; /* NaN or Inf anywhere makes the sum NaN */
     return acc == 0;
 }
 
-/* One live line: "epoch 3/12 [=====>    ] 120/458 loss 0.5120 acc  83.2%  812 img/s ETA  23s" */
-static void progress_line(FILE *out, int epoch, int epochs, uint64_t step, uint64_t steps, uint64_t seen,
-                          uint64_t total, double loss, double acc, double rate) {
+static void duration(char *out, size_t size, double s) {
+    if (s < 100) snprintf(out, size, "%.0fs", s);
+    else if (s < 6000) snprintf(out, size, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else snprintf(out, size, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
+}
+
+/* One live line: "epoch 3/12 [=====>    ] 120/458 loss 0.5120 acc  83.2%  812 img/s ETA 23s, run 5m12s" */
+static void progress_line(FILE *out, int epoch, int epochs, uint64_t step, uint64_t steps, double loss, double acc,
+                          double rate, double eta, double run_eta) {
     const int width = 24;
     int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
-    double eta = rate > 0 && total > seen ? (double)(total - seen) / rate : 0;
+    char e[32], r[32];
+    duration(e, sizeof e, eta);
+    duration(r, sizeof r, run_eta);
     fprintf(out, "\repoch %d/%d [", epoch, epochs);
     for (int i = 0; i < width; i++) fputc(i < filled ? '=' : i == filled ? '>' : ' ', out);
-    fprintf(out, "] %llu/%llu loss %.4f acc %5.1f%% %6.0f img/s ETA %4.0fs ", (unsigned long long)step,
-            (unsigned long long)steps, loss, 100 * acc, rate, eta);
+    fprintf(out, "] %llu/%llu loss %.4f acc %5.1f%% %6.0f img/s ETA %s, run %s ", (unsigned long long)step,
+            (unsigned long long)steps, loss, 100 * acc, rate, e, r);
     fflush(out);
 }
 
-typedef struct run {
-    const dd_train_opts *o;
-    dd_dataset *ds;
-    dd_model *m;
-    dd_optimizer opt; /* zeroed until initialised: freeing it is safe either way */
-    train_progress p;
-    dd_loader *train, *test;
-    dd_workspace *ws, *eval_ws;
-    float *grads, *x;
-    int32_t *labels;
-    uint8_t *decay;
-    history hist;
-    char model_path[4200], checkpoint_path[4200], history_path[4200];
-} run;
+/* Sums of an evaluation over every rank's share. */
+typedef struct eval_sums {
+    double loss, correct, top3, count;
+} eval_sums;
+
+/* m over a whole split (each rank its share of every batch), counted as doodle eval counts them. */
+static int evaluate(run *r, dd_loader *l, eval_sums *out, dd_error *err) {
+    const dd_model *m = r->m;
+    const int classes = m->spec->classes;
+    dd_metrics mt;
+    if (dd_metrics_init(&mt, classes, 3, err)) return -1;
+    int rc = dd_loader_begin_epoch(l, 0, err);
+    for (uint64_t b = 0; rc == 0 && b < dd_loader_batch_count(l); b++) {
+        int got = dd_loader_next(l, r->x, r->labels, NULL, err);
+        if (got < 0) rc = -1;
+        if (got <= 0) continue; /* an empty share of a short last batch */
+        const float *logits = dd_model_infer(m, r->eval_ws, r->x, got);
+        for (int k = 0; k < got; k++) dd_metrics_add(&mt, r->labels[k], logits + (size_t)k * classes, NULL);
+    }
+    double sums[4] = {mt.loss_sum, (double)mt.correct, (double)mt.topk_correct, (double)mt.total};
+    dd_metrics_free(&mt);
+    if (train_agree_failure(r, rc, err)) return -1;
+    dist_sum_doubles(sums, 4);
+    *out = (eval_sums){sums[0], sums[1], sums[2], sums[3]};
+    return 0;
+}
+
+static double mean(double sum, double count) { return count > 0 ? sum / count : NAN; }
+
+/* The dropout stream: one per run with one process (it goes on across epochs and is checkpointed); with several
+ * ranks one per rank and epoch, from the seed, so that every rank draws other masks and a resumed run the same. */
+static dd_rng *dropout_rng(run *r, int epoch, dd_rng *local) {
+    if (r->ranks == 1) return &r->p.rng;
+    dd_rng_seed(local, r->o->seed ^ 0xd809f0a7ULL ^ ((uint64_t)epoch << 20) ^ ((uint64_t)r->rank * 0x9e3779b97f4a7c15ULL));
+    return local;
+}
+
+/* The global batch of step s of a pass: how many drawings it holds (the last one may be short). */
+static uint64_t global_count(const run *r, uint64_t pos) {
+    uint64_t n = dd_loader_record_count(r->train), start = pos * (uint64_t)r->o->batch;
+    return n - start < (uint64_t)r->o->batch ? n - start : (uint64_t)r->o->batch;
+}
+
+/* Training steps [from, to) of the run: passes over the training split in the loader's seeded orders. */
+static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *loss, double *acc, dd_error *err) {
+    const dd_train_opts *o = r->o;
+    dd_model *m = r->m;
+    const int classes = m->spec->classes;
+    const size_t n_params = m->spec->n_params;
+    double t0 = now();
+    /* counts[0] correct, counts[1] seen: this rank's, summed at the end; the loss sum comes with the gradients */
+    uint64_t counts[2] = {0, 0};
+    double loss_sum = 0;
+    dd_rng local_rng;
+    dd_rng *rng = dropout_rng(r, epoch, &local_rng);
+    dd_schedule sched = {.kind = o->schedule, .base_lr = o->lr, .min_lr = o->min_lr, .gamma = 0.1f,
+                         .step_epochs = (float)r->total_epochs / 3, .total_epochs = (float)r->total_epochs,
+                         .warmup_epochs = o->warmup_epochs};
+    for (uint64_t s = from; s < to; s++) {
+        uint64_t pass = s / r->pass_steps, pos = s % r->pass_steps;
+        if (s == from || pos == 0)
+            if (dd_loader_begin_epoch_at(r->train, pass, pos, err)) return train_fail_local(r, err);
+        int got = dd_loader_next(r->train, r->x, r->labels, NULL, err);
+        if (got < 0) return train_fail_local(r, err);
+        memset(r->grads, 0, (n_params + 1) * sizeof *r->grads);
+        float l = 0;
+        if (got > 0) {
+            dd_model_forward_train(m, r->ws, r->x, got, rng);
+            l = dd_model_backward(m, r->ws, r->labels, got, r->grads);
+            const float *probs = dd_workspace_probs(r->ws);
+            for (int b = 0; b < got; b++) counts[0] += argmax(probs + (size_t)b * classes, classes) == r->labels[b];
+            counts[1] += (uint64_t)got;
+        }
+        /* the slot after the gradients carries the step's loss sum through the same all-reduce */
+        r->grads[n_params] = l * (float)got;
+        if (r->ranks > 1) {
+            /* each rank's gradient is the mean over its share: weighted by the share, their sum is the mean over
+             * the global batch, as one process computes it */
+            float w = (float)got / (float)global_count(r, pos);
+            for (size_t i = 0; i < n_params; i++) r->grads[i] *= w;
+            double t = now();
+            dist_sum_floats(r->grads, n_params + 1);
+            r->allreduce_seconds += now() - t;
+            r->allreduce_bytes += (n_params + 1) * sizeof *r->grads;
+        }
+        float step_loss = r->grads[n_params];
+        if (!isfinite(step_loss) || !all_finite(r->grads, n_params))
+            return dd_fail(err, DD_ERR_RANGE,
+                           "epoch %d, step %llu: the %s is not finite (NaN or Inf); stopped. Try a lower --lr. "
+                           "The last checkpoint (end of epoch %d) is intact.",
+                           epoch + 1, (unsigned long long)(s - from) + 1, isfinite(step_loss) ? "gradient" : "loss",
+                           epoch);
+        double progress = (double)(s / r->epoch_steps) + (double)(s % r->epoch_steps) / (double)r->epoch_steps;
+        r->lr = dd_schedule_lr(&sched, progress);
+        dd_optimizer_step(&r->opt, m->params, r->grads, r->decay, r->lr);
+        loss_sum += step_loss;
+        uint64_t done = s + 1 - from;
+        if (o->progress && r->rank == 0 && (done % 4 == 0 || s + 1 == to)) {
+            double elapsed = now() - t0, per_step = elapsed / (double)done;
+            double seen = (double)counts[1] * r->ranks; /* about: the other ranks' shares are as large */
+            progress_line(o->log, epoch + 1, r->epochs, done, to - from, loss_sum / seen, (double)counts[0] / (double)counts[1],
+                          seen / elapsed, per_step * (double)(to - s - 1), per_step * (double)(r->total_steps - s - 1));
+        }
+    }
+    if (o->progress && r->rank == 0) fputc('\n', o->log);
+    dist_sum_u64(counts, 2);
+    r->train_seconds += now() - t0;
+    *loss = counts[1] ? loss_sum / (double)counts[1] : NAN;
+    *acc = counts[1] ? (double)counts[0] / (double)counts[1] : NAN;
+    return 0;
+}
 
 static void run_free(run *r) {
     dd_loader_free(r->train);
+    dd_loader_free(r->val);
     dd_loader_free(r->test);
     dd_workspace_free(r->ws);
     dd_workspace_free(r->eval_ws);
@@ -158,21 +259,8 @@ static void run_free(run *r) {
     history_free(&r->hist);
 }
 
-/* Model, optimizer and progress: fresh, or from the run's checkpoint. */
-static int start(run *r, dd_train_opts *o, dd_error *err) {
-    if (o->resume) {
-        if (checkpoint_load(r->checkpoint_path, &r->m, &r->opt, &r->p, o, err)) return -1;
-        if (history_load(&r->hist, r->history_path, r->p.epochs_done, err)) return -1;
-        uint32_t n = dd_dataset_class_count(r->ds);
-        if ((int)n != r->m->spec->classes)
-            return dd_fail(err, DD_ERR_USAGE, "%s has %u classes but the checkpoint's model has %d", o->data_path, n,
-                           r->m->spec->classes);
-        for (uint32_t c = 0; c < n; c++)
-            if (strcmp(dd_dataset_class_name(r->ds, c), r->m->class_names[c]))
-                return dd_fail(err, DD_ERR_USAGE, "%s: class %u is '%s' but the checkpoint's model calls it '%s'",
-                               o->data_path, c, dd_dataset_class_name(r->ds, c), r->m->class_names[c]);
-        return 0;
-    }
+/* The model fresh from the seed (every rank makes the same one), with the data set's classes. */
+static int start_fresh(run *r, const dd_train_opts *o, dd_error *err) {
     dd_spec_overrides ov = {.classes = (int)dd_dataset_class_count(r->ds)}; /* the dataset's classes */
     dd_model_spec *spec = dd_model_spec_named(o->model, &ov, err);
     if (!spec || !(r->m = dd_model_new(spec, o->seed, err))) return -1;
@@ -182,9 +270,26 @@ static int start(run *r, dd_train_opts *o, dd_error *err) {
     r->opt.momentum = o->momentum;
     r->opt.weight_decay = o->weight_decay;
     dd_rng_seed(&r->p.rng, o->seed ^ 0x9e3779b97f4a7c15ULL); /* dropout's stream, apart from the init's */
+    r->p.steps_done = 0;
     return 0;
 }
 
+/* The checkpoint's model, optimizer and progress, for a data set with the same classes. */
+static int start_resumed(run *r, dd_train_opts *o, dd_error *err) {
+    if (train_load_checkpoint(r, o, err)) return -1;
+    if (r->rank == 0 && history_load(&r->hist, r->history_path, r->p.epochs_done, err)) return -1;
+    uint32_t n = dd_dataset_class_count(r->ds);
+    if ((int)n != r->m->spec->classes)
+        return dd_fail(err, DD_ERR_USAGE, "%s has %u classes but the checkpoint's model has %d", o->data_path, n,
+                       r->m->spec->classes);
+    for (uint32_t c = 0; c < n; c++)
+        if (strcmp(dd_dataset_class_name(r->ds, c), r->m->class_names[c]))
+            return dd_fail(err, DD_ERR_USAGE, "%s: class %u is '%s' but the checkpoint's model calls it '%s'",
+                           o->data_path, c, dd_dataset_class_name(r->ds, c), r->m->class_names[c]);
+    return 0;
+}
+
+/* Train, validation and test loaders; every rank takes its share of each batch. */
 static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     const dd_model_spec *s = r->m->spec;
     dd_loader_opts lo = dd_loader_opts_default((uint32_t)o->batch, (uint32_t)s->input.h, (uint32_t)s->input.w);
@@ -192,53 +297,34 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     lo.augment = o->augment;
     lo.line_width = r->m->render.line_width;
     lo.padding = r->m->render.padding;
+    lo.val_frac = o->val_frac;
+    lo.val_seed = dd_dataset_params(r->ds).seed; /* the set's split seed: the same validation split for every run */
+    lo.shard_count = (uint32_t)r->ranks;
+    lo.shard_index = (uint32_t)r->rank;
     lo.split = DD_LOADER_TRAIN;
     if (!(r->train = dd_loader_new(r->ds, &lo, err))) return dd_error_prefix(err, "training split");
-    lo.split = DD_LOADER_TEST;
     lo.shuffle = false;
     lo.augment = false;
+    if (o->val_frac > 0) {
+        lo.split = DD_LOADER_VAL;
+        if (!(r->val = dd_loader_new(r->ds, &lo, err)))
+            return dd_error_prefix(err, "validation split (--val-frac %g)", o->val_frac);
+    }
+    lo.split = DD_LOADER_TEST;
     dd_error test_err;
     r->test = dd_loader_new(r->ds, &lo, &test_err); /* a set made without a test split trains all the same */
     return 0;
 }
 
-static int train_epoch(run *r, int epoch, double *loss, double *acc, dd_error *err) {
-    const dd_train_opts *o = r->o;
-    dd_model *m = r->m;
-    const int classes = m->spec->classes;
-    const size_t n_params = m->spec->n_params;
-    uint64_t steps = dd_loader_batch_count(r->train), step = 0, seen = 0, correct = 0;
-    double total = 0, t0 = now();
-    dd_schedule sched = {.kind = o->schedule, .base_lr = o->lr, .min_lr = o->min_lr, .gamma = 0.1f,
-                         .step_epochs = (float)o->epochs / 3, .total_epochs = (float)o->epochs,
-                         .warmup_epochs = o->warmup_epochs};
-    if (dd_loader_begin_epoch(r->train, (uint64_t)epoch, err)) return -1;
-    int got;
-    while ((got = dd_loader_next(r->train, r->x, r->labels, NULL, err)) > 0) {
-        memset(r->grads, 0, n_params * sizeof *r->grads);
-        dd_model_forward_train(m, r->ws, r->x, got, &r->p.rng);
-        float l = dd_model_backward(m, r->ws, r->labels, got, r->grads);
-        if (!isfinite(l) || !all_finite(r->grads, n_params))
-            return dd_fail(err, DD_ERR_RANGE,
-                           "epoch %d, step %llu: the %s is not finite (NaN or Inf); stopped. Try a lower --lr. "
-                           "The last checkpoint (end of epoch %d) is intact.",
-                           epoch + 1, (unsigned long long)step + 1, isfinite(l) ? "gradient" : "loss", epoch);
-        float lr = dd_schedule_lr(&sched, epoch + (double)step / (double)steps);
-        dd_optimizer_step(&r->opt, m->params, r->grads, r->decay, lr);
-        const float *probs = dd_workspace_probs(r->ws);
-        for (int b = 0; b < got; b++) correct += argmax(probs + (size_t)b * classes, classes) == r->labels[b];
-        total += (double)l * got;
-        seen += (uint64_t)got;
-        step++;
-        if (o->progress && (step % 4 == 0 || step == steps))
-            progress_line(o->log, epoch + 1, o->epochs, step, steps, seen, dd_loader_record_count(r->train),
-                          total / (double)seen, (double)correct / (double)seen, (double)seen / (now() - t0));
-    }
-    if (got < 0) return -1;
-    if (o->progress) fputc('\n', o->log);
-    *loss = seen ? total / (double)seen : NAN;
-    *acc = seen ? (double)correct / (double)seen : NAN;
-    return 0;
+/* How many steps an epoch and the run have. */
+static void plan_steps(run *r, const dd_train_opts *o) {
+    r->pass_steps = dd_loader_batch_count(r->train);
+    r->epoch_steps = o->steps_per_epoch ? o->steps_per_epoch : r->pass_steps;
+    r->total_steps = (uint64_t)o->epochs * r->epoch_steps;
+    if (o->max_steps && o->max_steps < r->total_steps) r->total_steps = o->max_steps;
+    r->epochs = (int)((r->total_steps + r->epoch_steps - 1) / r->epoch_steps);
+    r->total_epochs = (double)r->total_steps / (double)r->epoch_steps;
+    if (r->p.steps_done == STEPS_UNKNOWN) r->p.steps_done = (uint64_t)r->p.epochs_done * r->pass_steps;
 }
 
 /* --resume on a folder without a checkpoint: say why (the run stopped before its first epoch ended) and what to
@@ -255,71 +341,162 @@ static int nothing_to_resume(const dd_train_opts *o, const char *checkpoint, dd_
                    o->run_dir);
 }
 
+/* Everything before the first step: on rank 0 the run folder; on every rank the data, model, loaders and buffers;
+ * then (several ranks) the same state everywhere. */
+static int setup(run *r, dd_train_opts *o, dd_error *err) {
+    int rc = 0;
+    if (r->rank == 0) {
+        if (o->resume) rc = nothing_to_resume(o, r->checkpoint_path, err);
+        if (rc == 0 && mkdir(o->run_dir, 0755) != 0 && errno != EEXIST)
+            rc = dd_fail(err, DD_ERR_IO, "%s: cannot create the run folder: %s", o->run_dir, strerror(errno));
+        if (rc == 0) { /* a killed run's temporary files, also of a file this run may not write again */
+            const char *outputs[] = {r->model_path, r->checkpoint_path, r->history_path, r->test_path};
+            for (int i = 0; i < 4; i++) (void)dd_atomic_remove_stale(outputs[i]); /* best effort */
+        }
+    }
+    if (train_agree_failure(r, rc, err)) return -1;
+    if (!(r->ds = dd_dataset_open(o->data_path, err))) rc = -1;
+    if (train_agree_failure(r, rc, err)) return -1;
+    rc = o->resume ? start_resumed(r, o, err) : start_fresh(r, o, err);
+    if (rc == 0) rc = make_loaders(r, o, err);
+    if (train_agree_failure(r, rc, err)) return -1;
+    plan_steps(r, o);
+    dd_model *m = r->m;
+    size_t in_count = dd_shape_count(m->spec->input);
+    if (!(r->ws = dd_workspace_new(m, o->batch, true, err)) || !(r->eval_ws = dd_workspace_new(m, o->batch, false, err)) ||
+        dd_workspace_set_threads(r->ws, o->threads, err) || dd_workspace_set_threads(r->eval_ws, o->threads, err) ||
+        !(r->grads = dd_malloc(m->spec->n_params + 1, sizeof *r->grads, err)) ||
+        !(r->x = dd_malloc((size_t)o->batch * in_count, sizeof *r->x, err)) ||
+        !(r->labels = dd_malloc((size_t)o->batch, sizeof *r->labels, err)) || !(r->decay = dd_model_decay_mask(m, err)))
+        rc = -1;
+    if (train_agree_failure(r, rc, err)) return -1;
+    return train_sync_start(r, err);
+}
+
+/* Rank 0's writes at the end of an epoch: history, the best model, the checkpoint. */
+static int save_epoch(run *r, const history_row *row, bool best, dd_error *err) {
+    if (r->rank != 0) return 0;
+    if (history_add(&r->hist, row, err) || history_save(&r->hist, r->history_path, err)) return -1;
+    if (best && dd_model_save(r->m, r->model_path, err)) return -1;
+    return checkpoint_save(r->checkpoint_path, r->m, &r->opt, &r->p, r->o, err);
+}
+
+/* The test split, once, with model.safetensors' weights (the chosen epoch's): test.json on rank 0. */
+static int final_test(run *r, dd_train_result *result, dd_error *err) {
+    dd_model *m = r->m;
+    int rc = 0;
+    if (r->rank == 0 && r->p.best_epoch != r->p.epochs_done) { /* the weights in memory are the last epoch's */
+        dd_model *best = dd_model_load(r->model_path, err);
+        if (!best) rc = -1;
+        else if (best->spec->n_params != m->spec->n_params || best->spec->n_state != m->spec->n_state)
+            rc = dd_fail(err, DD_ERR_MALFORMED, "%s is not this run's model", r->model_path);
+        else {
+            memcpy(m->params, best->params, m->spec->n_params * sizeof *m->params);
+            memcpy(m->state, best->state, m->spec->n_state * sizeof *m->state);
+        }
+        dd_model_free(best);
+    }
+    if (train_agree_failure(r, rc, err)) return -1;
+    dist_bcast(m->params, m->spec->n_params * sizeof *m->params);
+    dist_bcast(m->state, m->spec->n_state * sizeof *m->state);
+    eval_sums t;
+    if (evaluate(r, r->test, &t, err)) return -1;
+    result->has_test = true;
+    result->test_loss = mean(t.loss, t.count);
+    result->test_acc = mean(t.correct, t.count);
+    result->test_top3 = mean(t.top3, t.count);
+    result->test_count = (uint64_t)t.count;
+    if (r->rank != 0) return 0;
+    dd_atomic_file a;
+    if (dd_atomic_open(&a, r->test_path, err)) return -1;
+    fprintf(a.f,
+            "{\"epoch\": %d, \"chosen_on\": \"%s\", \"drawings\": %llu, \"loss\": %.6f, \"accuracy\": %.6f, "
+            "\"top3\": %.6f}\n",
+            r->p.best_epoch, r->val ? "validation" : "last epoch", (unsigned long long)result->test_count,
+            result->test_loss, result->test_acc, result->test_top3);
+    return dd_atomic_commit(&a, err);
+}
+
 int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err) {
     dd_train_opts o = *given;
     memset(result, 0, sizeof *result);
+    result->test_acc = result->test_loss = result->test_top3 = NAN;
+    result->best_val_acc = result->best_val_loss = NAN;
     if (dd_train_opts_check(&o, err)) return -1;
-    run r = {.o = &o};
+    run r = {.o = &o, .rank = dist_rank(), .ranks = dist_size()};
     path_in(r.model_path, sizeof r.model_path, o.run_dir, "model.safetensors");
     path_in(r.checkpoint_path, sizeof r.checkpoint_path, o.run_dir, "checkpoint.safetensors");
     path_in(r.history_path, sizeof r.history_path, o.run_dir, "history.csv");
-    if (o.resume && nothing_to_resume(&o, r.checkpoint_path, err)) return -1;
-    if (mkdir(o.run_dir, 0755) != 0 && errno != EEXIST)
-        return dd_fail(err, DD_ERR_IO, "%s: cannot create the run folder: %s", o.run_dir, strerror(errno));
-    /* a killed run's temporary files, also of a file this run may not write again (the model, when no epoch beats
-     * the best); each write removes its own file's leftovers too */
-    const char *outputs[] = {r.model_path, r.checkpoint_path, r.history_path};
-    for (int i = 0; i < 3; i++) (void)dd_atomic_remove_stale(outputs[i]); /* best effort, as in dd_atomic_open */
+    path_in(r.test_path, sizeof r.test_path, o.run_dir, "test.json");
     int rc = -1;
-    if (!(r.ds = dd_dataset_open(o.data_path, err))) goto done;
-    if (start(&r, &o, err) || make_loaders(&r, &o, err)) goto done;
-    dd_model *m = r.m;
-    size_t in_count = dd_shape_count(m->spec->input);
-    if (!(r.ws = dd_workspace_new(m, o.batch, true, err)) || !(r.eval_ws = dd_workspace_new(m, o.batch, false, err)) ||
-        dd_workspace_set_threads(r.ws, o.threads, err) || dd_workspace_set_threads(r.eval_ws, o.threads, err))
+    if (setup(&r, &o, err)) goto done;
+    if (o.patience > 0 && !r.val) {
+        dd_fail(err, DD_ERR_USAGE, "--patience needs a validation split to watch: give --val-frac above 0");
         goto done;
-    if (!(r.grads = dd_malloc(m->spec->n_params, sizeof *r.grads, err)) ||
-        !(r.x = dd_malloc((size_t)o.batch * in_count, sizeof *r.x, err)) ||
-        !(r.labels = dd_malloc((size_t)o.batch, sizeof *r.labels, err)) || !(r.decay = dd_model_decay_mask(m, err)))
-        goto done;
-    if (o.resume && o.log)
-        fprintf(o.log, "resuming %s after epoch %d of %d\n", o.run_dir, r.p.epochs_done, o.epochs);
+    }
+    FILE *log = r.rank == 0 ? o.log : NULL;
+    if (log && o.resume) fprintf(log, "resuming %s after epoch %d of %d\n", o.run_dir, r.p.epochs_done, r.epochs);
+    if (log && r.p.epochs_done == 0)
+        fprintf(log, "training on %llu drawings, validating on %llu (%s), %llu steps of %d in %d epoch%s%s\n",
+                (unsigned long long)dd_loader_record_count(r.train),
+                (unsigned long long)(r.val ? dd_loader_record_count(r.val) : 0),
+                r.val ? "the best epoch is chosen on them" : "none: the last epoch is kept",
+                (unsigned long long)r.total_steps, o.batch, r.epochs, r.epochs == 1 ? "" : "s",
+                r.ranks > 1 ? ", on every rank its share" : "");
     int since_best = 0;
-    for (int epoch = r.p.epochs_done; epoch < o.epochs; epoch++) {
-        double t0 = now(), train_loss = NAN, train_acc = NAN, test_loss = NAN, test_acc = NAN;
-        if (train_epoch(&r, epoch, &train_loss, &train_acc, err)) goto done;
-        if (r.test && evaluate(m, r.eval_ws, r.test, r.x, r.labels, &test_loss, &test_acc, err)) goto done;
+    for (int epoch = r.p.epochs_done; epoch < r.epochs; epoch++) {
+        double t0 = now(), train_loss = NAN, train_acc = NAN;
+        uint64_t to = r.p.steps_done + r.epoch_steps;
+        if (to > r.total_steps) to = r.total_steps;
+        if (train_steps(&r, epoch, r.p.steps_done, to, &train_loss, &train_acc, err)) goto done;
+        r.p.steps_done = to;
+        train_average_state(&r);
+        eval_sums v = {0};
+        if (r.val && evaluate(&r, r.val, &v, err)) goto done;
+        double val_loss = mean(v.loss, v.count), val_acc = mean(v.correct, v.count), top3 = mean(v.top3, v.count);
         double seconds = now() - t0;
-        history_row row = {epoch + 1, train_loss, train_acc, test_loss, test_acc, seconds};
-        if (history_add(&r.hist, &row, err) || history_save(&r.hist, r.history_path, err)) goto done;
-        /* the best model by test accuracy (by training accuracy when the set has no test split) */
-        double score = r.test ? test_acc : train_acc;
-        if (r.p.best_epoch == 0 || score > r.p.best_test_acc) {
+        /* the best epoch by validation accuracy; without a validation split, the last */
+        bool best = !r.val || r.p.best_epoch == 0 || val_acc > r.p.best_test_acc;
+        if (best) {
             r.p.best_epoch = epoch + 1;
-            r.p.best_test_acc = (float)score;
-            r.p.best_test_loss = (float)(r.test ? test_loss : train_loss);
-            if (dd_model_save(m, r.model_path, err)) goto done;
+            r.p.best_test_acc = (float)val_acc;
+            r.p.best_test_loss = (float)val_loss;
         }
         since_best = epoch + 1 - r.p.best_epoch;
         r.p.epochs_done = epoch + 1;
-        if (checkpoint_save(r.checkpoint_path, m, &r.opt, &r.p, &o, err)) goto done;
-        if (o.log)
-            fprintf(o.log, "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1f s%s\n", epoch + 1,
-                    o.epochs, train_loss, 100 * train_acc, test_loss, 100 * test_acc, seconds,
-                    r.p.best_epoch == epoch + 1 ? " (best so far)" : "");
-        if (o.log) fflush(o.log); /* one line per epoch, as it happens, also into a file */
+        history_row row = {epoch + 1, train_loss, train_acc, val_loss, val_acc, top3, r.lr, seconds};
+        rc = save_epoch(&r, &row, best, err);
+        if (train_agree_failure(&r, rc, err)) goto done;
+        rc = -1;
+        if (log) {
+            if (r.val)
+                fprintf(log, "epoch %d/%d: train loss %.4f acc %.2f%%, val loss %.4f acc %.2f%% top-3 %.2f%%, %.1f s%s\n",
+                        epoch + 1, r.epochs, train_loss, 100 * train_acc, val_loss, 100 * val_acc, 100 * top3, seconds,
+                        best ? " (best so far)" : "");
+            else
+                fprintf(log, "epoch %d/%d: train loss %.4f acc %.2f%%, %.1f s\n", epoch + 1, r.epochs, train_loss,
+                        100 * train_acc, seconds);
+            fflush(log); /* one line per epoch, as it happens, also into a file */
+        }
         result->epochs_run++;
         if (o.patience > 0 && since_best >= o.patience) {
             result->stopped_early = true;
-            if (o.log)
-                fprintf(o.log, "no better test accuracy for %d epochs: stopping; %s holds epoch %d's weights\n",
+            if (log)
+                fprintf(log, "no better validation accuracy for %d epochs: stopping; %s holds epoch %d's weights\n",
                         o.patience, r.model_path, r.p.best_epoch);
             break;
         }
     }
     result->best_epoch = r.p.best_epoch;
-    result->best_test_acc = r.p.best_test_acc;
-    result->best_test_loss = r.p.best_test_loss;
+    result->has_val = r.val != NULL;
+    result->best_val_acc = r.val ? r.p.best_test_acc : NAN;
+    result->best_val_loss = r.val ? r.p.best_test_loss : NAN;
+    if (r.test && final_test(&r, result, err)) goto done;
+    result->ranks = r.ranks;
+    result->allreduce_seconds = r.allreduce_seconds;
+    result->allreduce_bytes = r.allreduce_bytes;
+    result->train_seconds = r.train_seconds;
+    result->steps = r.p.steps_done;
     rc = 0;
 done:
     run_free(&r);

@@ -75,7 +75,7 @@ async function main() {
     if (info.links.length) problems.push(`external links: ${info.links.join(', ')}`);
     for (const id of ['data', 'model', 'training', 'evaluation', 'misclassified', 'clusters', 'activations', 'saliency', 'suspect'])
       if (!info.sections.includes(id)) problems.push(`no section ${id}`);
-    if (info.svgs !== 4) problems.push(`${info.svgs} curves, want 4 (train and test, loss and accuracy)`);
+    if (info.svgs !== 5) problems.push(`${info.svgs} curves, want 5 (train and validation loss and accuracy, learning rate)`);
     if (info.confusionCells < 4 && !info.confusionPicture) problems.push('no confusion heat map (table or picture)');
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`ok: ${info.images} images decoded, sections ${info.sections.join(' ')}, ${info.svgs} curves, ` +

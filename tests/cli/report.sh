@@ -34,13 +34,17 @@ grep -Eqi '(src|href)="(https?:|//)' "$html" && fail "the report refers to the n
 for id in data model training evaluation misclassified clusters activations saliency suspect; do
   grep -q "<section id=\"$id\">" "$html" || fail "no section $id"
 done
-[ "$(grep -o '<polyline' "$html" | wc -l)" -eq 4 ] || fail "want 4 curves (train/test loss/accuracy)"
+# train and validation loss and accuracy, and the learning rate
+[ "$(grep -o '<polyline' "$html" | wc -l)" -eq 5 ] || fail "want 5 curves (train/validation loss/accuracy, learning rate)"
 # the numbers are eval's and history's
 "$doodle" eval -m "$tmp/run/model.safetensors" -d "$tmp/bm.dset" --json -o "$tmp/ev" >"$tmp/eval.json" || fail "eval"
 acc=$(node -e 'console.log((100 * JSON.parse(require("fs").readFileSync(process.argv[1])).accuracy).toFixed(2))' "$tmp/eval.json")
 grep -q "Accuracy <b>$acc%</b>" "$html" || fail "report accuracy differs from eval's $acc%"
 best=$(awk -F, 'NR > 1 && $5 > b { b = $5 } END { printf "%.2f", 100 * b }' "$tmp/run/history.csv")
-grep -q "the best test accuracy, $best%" "$html" || fail "report best accuracy differs from history.csv's $best%"
+grep -q "The best validation accuracy, $best%" "$html" || fail "report best accuracy differs from history.csv's $best%"
+# the test split's figure is test.json's, said once, for the chosen weights
+test_acc=$(sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$tmp/run/test.json" | awk '{ printf "%.2f", 100 * $1 }')
+grep -q "The test split, used once for those weights: <b>$test_acc%</b>" "$html" || fail "the test figure ($test_acc%) is not test.json's"
 total=$("$doodle" summary mnist28 --classes 5 | grep "Total params")
 [ -n "$total" ] && grep -q "$total" "$html" || fail "the model summary ($total) is missing"
 wrong=$(($(wc -l <"$tmp/ev/misclassified.csv") - 1))

@@ -69,7 +69,7 @@ done_epochs=$(($(wc -l <"$tmp/run/history.csv") - 1))
 expect_status 0 "resume" "$doodle" train --data "$tmp/d.dset" -o "$tmp/run" --resume --epochs $((done_epochs + 1))
 grep -q "resuming" "$tmp/out" || fail "resume does not say so: $(cat "$tmp/out")"
 [ "$(($(wc -l <"$tmp/run/history.csv") - 1))" -eq $((done_epochs + 1)) ] || fail "history.csv: $(cat "$tmp/run/history.csv")"
-head -1 "$tmp/run/history.csv" | grep -qx "epoch,train_loss,train_acc,test_loss,test_acc,seconds" ||
+head -1 "$tmp/run/history.csv" | grep -qx "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds" ||
   fail "history.csv header: $(head -1 "$tmp/run/history.csv")"
 leftover=$(ls "$tmp/run" | grep '\.tmp\.')
 [ -z "$leftover" ] || fail "temporary files left in the run folder after --resume: $leftover"
