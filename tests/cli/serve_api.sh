@@ -227,6 +227,9 @@ printf '<!doctype html><title>run report</title><p>the report</p>\n' >"$tmp/rund
 get 200 "/report" /report
 grep -q "the report" "$tmp/resp" || fail "/report is not RUNDIR/report.html"
 curl -sI "${url}report" | grep -qi "^content-type: text/html" || fail "/report is not text/html"
+# the report may run its inline script and styles but load or send nothing
+curl -sI "${url}report" | grep -i "^content-security-policy:" | grep -q "default-src 'none'" ||
+  fail "/report has no Content-Security-Policy that keeps it from loading or sending anything"
 get 200 "/api/model with a report" /api/model
 json_check "$tmp/resp" 'o.report === true'
 exec 3<>"/dev/tcp/127.0.0.1/$port"
