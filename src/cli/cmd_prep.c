@@ -11,7 +11,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: doodle prep --input DIR|FILE [--input …] -o FILE.dset [options]\n"
             "\n"
-            "Reads Quick, Draw! files (ndjson raw or simplified, .bin, .npy bitmaps; any of them .gz) into one\n"
+            "Reads Quick, Draw! files (ndjson raw or simplified, .bin, .npy bitmaps, Kaggle .csv; any .gz) into one\n"
             "dataset file. Raw drawings are simplified with Google's recipe; each key_id is kept once; every class\n"
             "is split into train and test. Prints per class what was read, kept and skipped, and why.\n"
             "\n"

@@ -333,7 +333,7 @@ static int check_kinds(const dd_file_list *files, dd_error *err) {
     for (size_t i = 0; i < files->count; i++) {
         dd_format f = dd_format_from_path(files->paths[i]);
         if (f == DD_FORMAT_UNKNOWN)
-            return dd_fail(err, DD_ERR_USAGE, "%s: unknown format (expected .ndjson, .bin or .npy, optionally .gz)",
+            return dd_fail(err, DD_ERR_USAGE, "%s: unknown format (expected .ndjson, .bin, .npy or Kaggle .csv, optionally .gz)",
                            files->paths[i]);
         n_npy += f == DD_FORMAT_NPY;
     }
