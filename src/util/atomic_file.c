@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,15 @@ static int sync_folder(const char *path, dd_error *err) {
     return rc;
 }
 
+/* Test hook, for tests/cli/crash_*.sh only: with DOODLE_TEST_SLOW_WRITE set to a part of the path, the process
+ * stops itself (SIGSTOP) once the temporary file is written and synced and before it is renamed, so that a test can
+ * kill it at exactly that moment (or SIGCONT it). Unset, as everywhere but in those tests, it costs one getenv per
+ * file written. */
+static void test_hook_before_rename(const char *path) {
+    const char *part = getenv("DOODLE_TEST_SLOW_WRITE");
+    if (part && *part && strstr(path, part)) raise(SIGSTOP);
+}
+
 int dd_atomic_commit(dd_atomic_file *a, dd_error *err) {
     errno = 0;
     if (ferror(a->f) || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) {
@@ -160,6 +170,7 @@ int dd_atomic_commit(dd_atomic_file *a, dd_error *err) {
         dd_atomic_abort(a);
         return -1;
     }
+    test_hook_before_rename(a->path);
     /* renamed while still open and locked, so no cleaner takes the temporary file for stale before it is gone */
     if (rename(a->tmp_path, a->path) != 0) {
         dd_fail(err, DD_ERR_IO, "%s: cannot rename the temporary file into place: %s", a->path, strerror(errno));
