@@ -216,8 +216,27 @@ typedef struct dd_report_opts {
     const char *out_path;  /* NULL: RUNDIR/report.html */
     int per_class;         /* drawings per class in the saliency picture (0: 2, or 1 past 40 classes) */
     FILE *log;             /* a line per step, or NULL */
+    const char *version;   /* doodle's version, for the settings table (NULL: "not given") */
 } dd_report_opts;
 int dd_report_write(const dd_report_opts *o, dd_error *err);
+
+/* Runs compared on one self-contained page: the settings that differ (highlighted) and those shared, the curves of
+ * every run overlaid, test accuracy and top-3 (test.json, and every model on the same test split), accuracy per
+ * class side by side sorted by the largest change, the confusion pairs that changed most, and the test drawings
+ * one run gets right and the other wrong (a sample of up to 40 each way, grouped by true class). The first run is
+ * the baseline: every other run is compared with it. The runs must have the same classes (by name, any order:
+ * otherwise DD_ERR_UNSUPPORTED naming both runs); they are all evaluated on the test split of data_path, or of the
+ * first run's data set. Past 40 classes the tables show the largest changes and collapse the rest. */
+#define DD_COMPARE_MAX_RUNS 8
+typedef struct dd_compare_opts {
+    const char *const *run_dirs; /* [n_runs], 2..DD_COMPARE_MAX_RUNS run folders (doodle train) */
+    int n_runs;
+    const char *data_path;       /* NULL: the first run's data set (its dataset.txt) */
+    const char *out_path;        /* the page (written atomically) */
+    const char *version;         /* doodle's version, for the settings (NULL: "not given") */
+    FILE *log;                   /* a line per step, or NULL */
+} dd_compare_opts;
+int dd_report_compare(const dd_compare_opts *o, dd_error *err);
 
 #ifdef __cplusplus
 }

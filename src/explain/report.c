@@ -107,7 +107,8 @@ static const char *STYLE =
     "th.rot div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}"
     ".note{color:#666}.plots{display:flex;flex-wrap:wrap;gap:24px}details{margin:8px 0}summary{cursor:pointer}"
     "table.sortable thead th{cursor:pointer}table.sortable th[aria-sort=ascending]::after{content:\" \\25B2\"}"
-    "table.sortable th[aria-sort=descending]::after{content:\" \\25BC\"}";
+    "table.sortable th[aria-sort=descending]::after{content:\" \\25BC\"}"
+    "table.settings td{text-align:left}";
 
 /* The model's name: the cfg's [net] name, else the built-in network whose cfg text the model file holds, else
  * NULL (a model file stores its cfg but not the name it was trained under). */
@@ -121,6 +122,10 @@ static const char *model_name(const dd_model *m) {
     }
     return NULL;
 }
+
+const char *report_model_name(const dd_model *m) { return model_name(m); }
+
+const char *report_style(void) { return STYLE; }
 
 static void head(report *r) {
     FILE *f = r->f;
@@ -147,7 +152,7 @@ static void head(report *r) {
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &tm));
     fprintf(f, "</code>; written %s.</p>\n", when);
-    fputs("<nav><a href=\"#data\">Data</a><a href=\"#model\">Model</a><a href=\"#training\">Training</a>"
+    fputs("<nav><a href=\"#settings\">Settings</a><a href=\"#data\">Data</a><a href=\"#model\">Model</a><a href=\"#training\">Training</a>"
           "<a href=\"#evaluation\">Evaluation</a><a href=\"#misclassified\">Misclassified</a>"
           "<a href=\"#clusters\">Clusters</a><a href=\"#activations\">Activations</a>"
           "<a href=\"#saliency\">Saliency</a><a href=\"#suspect\">Suspect data</a></nav>\n", f);
@@ -348,6 +353,20 @@ static bool read_test_json(const char *run_dir, double *acc, double *top3, int *
     const char *e = strstr(text, "\"epoch\":"), *a = strstr(text, "\"accuracy\":"), *t = strstr(text, "\"top3\":");
     return e && a && t && sscanf(e, "\"epoch\": %d", epoch) == 1 && sscanf(a, "\"accuracy\": %lf", acc) == 1 &&
            sscanf(t, "\"top3\": %lf", top3) == 1;
+}
+
+bool report_read_test_json(const char *run_dir, double *acc, double *top3, int *epoch) {
+    return read_test_json(run_dir, acc, top3, epoch);
+}
+
+/* How the run was trained: the options its checkpoint stores, its data set and the doodle that wrote the page. */
+static int settings_section(report *r, dd_error *err) {
+    report_settings s;
+    if (report_settings_read(r->o->run_dir, r->m, r->o->version, &s, err)) return -1;
+    report_section(r->f, "settings", "Settings");
+    report_settings_table(r->f, &s);
+    fputs("</section>\n", r->f);
+    return 0;
 }
 
 static int training_section(report *r, dd_error *err) {
@@ -718,7 +737,7 @@ int dd_report_write(const dd_report_opts *o, dd_error *err) {
     r.f = a.f;
     head(&r);
     say(&r, "data and model");
-    if (data_section(&r, err) || model_section(&r, err) || training_section(&r, err) ||
+    if (settings_section(&r, err) || data_section(&r, err) || model_section(&r, err) || training_section(&r, err) ||
         report_evaluation_section(&r, err))
         goto done;
     if (r.has_test) {

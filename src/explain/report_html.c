@@ -212,6 +212,85 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, co
     fputs("</svg>\n", f);
 }
 
+void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, int runs, const char *const *label,
+                   const char *const *colour, int which) {
+    const double W = 520, H = 300, L = 60, R = 20, T = 34, B = 46;
+    double lo = INFINITY, hi = -INFINITY;
+    int first = INT32_MAX, last = INT32_MIN;
+    for (int k = 0; k < runs; k++)
+        for (size_t i = 0; i < n[k]; i++) {
+            for (int s = 0; s < 2; s++) {
+                lo = fmin(lo, series(&rows[k][i], which, s));
+                hi = fmax(hi, series(&rows[k][i], which, s));
+            }
+            first = rows[k][i].epoch < first ? rows[k][i].epoch : first;
+            last = rows[k][i].epoch > last ? rows[k][i].epoch : last;
+        }
+    if (!isfinite(lo) || !isfinite(hi)) return;
+    if (which == 1) {
+        hi = fmin(1, hi + 0.02);
+        lo = fmax(0, lo - 0.02);
+    } else {
+        lo = 0;
+        hi = hi * 1.08;
+    }
+    if (!(hi > lo)) hi = lo + 1;
+    double step = tick_step(hi - lo);
+    lo = floor(lo / step) * step;
+    hi = ceil(hi / step) * step;
+    double span = last > first ? last - first : 1;
+#define PX(e) (L + ((e) - first) / span * (W - L - R))
+#define PY(v) (H - B - ((v) - lo) / (hi - lo) * (H - T - B))
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
+               "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", L,
+            which == 2 ? "Learning rate" : which ? "Accuracy (solid: validation, dashed: train)"
+                                                 : "Loss (solid: validation, dashed: train)");
+    for (double v = lo; v <= hi + step / 2; v += step) {
+        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>", L, PY(v), W - R, PY(v));
+        fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, PY(v) + 4,
+                which == 1 ? round(v * 1000) / 10 : which == 2 ? v : round(v * 1e4) / 1e4);
+    }
+    int estep = (int)ceil((last - first + 1) / 12.0);
+    for (int e = first; e <= last; e += estep < 1 ? 1 : estep)
+        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%d</text>", PX(e), H - B + 16, e);
+    fprintf(f, "\n<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">epoch</text>\n", (L + W - R) / 2, H - 10);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>", L, H - B, W - R, H - B);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", L, T, L, H - B);
+    for (int k = 0; k < runs; k++) {
+        /* the learning rate is the first series; else train (dashed) under validation (solid) */
+        for (int s = 0; s < (which == 2 ? 1 : 2); s++) {
+            bool any = false;
+            for (size_t i = 0; i < n[k]; i++) any |= !isnan(series(&rows[k][i], which, s));
+            if (!any) continue;
+            bool dashed = which != 2 && s == 0;
+            fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", colour[k],
+                    dashed ? " stroke-dasharray=\"5 4\" opacity=\"0.7\"" : "");
+            for (size_t i = 0; i < n[k]; i++)
+                if (!isnan(series(&rows[k][i], which, s)))
+                    fprintf(f, "%.1f,%.1f ", PX(rows[k][i].epoch), PY(series(&rows[k][i], which, s)));
+            fputs("\"/>\n", f);
+            for (size_t i = 0; i < n[k]; i++) {
+                double v = series(&rows[k][i], which, s);
+                if (isnan(v)) continue;
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", PX(rows[k][i].epoch),
+                        PY(v), colour[k]);
+                html_text(f, label[k]);
+                fprintf(f, " %s, epoch %d: %.4g</title></circle>", which == 2 ? "learning rate" : s ? "validation" : "train",
+                        rows[k][i].epoch, v);
+            }
+            fputs("\n", f);
+        }
+        fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%g\" y=\"%g\">", W - R - 90,
+                T + 4 + 14 * k, colour[k], W - R - 72, T + 8 + 14 * k);
+        html_text(f, label[k]);
+        fputs("</text>\n", f);
+    }
+#undef PX
+#undef PY
+    fputs("</svg>\n", f);
+}
+
 /* One cell shaded by its share of the row: the diagonal in blue, errors in red, the deeper the larger. */
 static void confusion_cell(FILE *f, uint64_t v, uint64_t row, int diagonal, int blank_zero) {
     double share = row ? (double)v / (double)row : 0;

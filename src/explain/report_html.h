@@ -34,6 +34,11 @@ int report_read_history(const char *path, report_epoch **rows, size_t *n, bool *
  * 2 the learning rate. */
 void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, const char *second);
 
+/* The curves of several runs overlaid: which = 0 loss, 1 accuracy (each run's validation series solid, train
+ * dashed), 2 the learning rate; run i drawn in colour[i] and named label[i] in the legend. */
+void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, int runs, const char *const *label,
+                   const char *const *colour, int which);
+
 /* The confusion matrix [classes * classes] as an HTML table shaded by the row share of each cell (row = true
  * class): every class (which NULL), or the classes which[n] in that order plus a column "other classes" for the
  * rest of each row (and zeros left blank, to be read at a glance). */
