@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# Data-parallel scaling figures of issue 11, printed as markdown tables:
+#   1. this machine: images/s of doodle28, seed and lenet as 1 process x 1 thread, 1 x 2 threads and 2 ranks x 1
+#      thread (doodle train on real drawings), with train's own all-reduce figures and the all-reduce alone;
+#   2. two "machines" on this one: a network namespace per rank, joined by veth pairs and a bridge, the links
+#      shaped to 10 Gbit/s and 1 Gbit/s; Open MPI over TCP started in them by bench/mpi_rsh_netns.sh instead of
+#      ssh; the all-reduce of each network's gradient block, and a 2-rank training step;
+#   3. a projection of the scaling efficiency on 2..64 machines from those figures (the model is printed with it).
+# Other jobs share the 2 cores: every timing is the best of $REPS runs and the load (uptime) is printed with it.
+# Needs root for the namespaces (skipped with a message otherwise) and Open MPI.
+# Usage: bench/mpi_scale.sh [build-dir] [out-dir]    (env: REPS, default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${1:-build}
+out=${2:-out/mpi_scale}
+reps=${REPS:-3}
+data=${DOODLE_SHARED_DATA:-../shared/data/quickdraw}
+command -v mpirun >/dev/null || { echo "mpi_scale: no mpirun (scripts/deps.sh installs Open MPI)" >&2; exit 1; }
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j2 --target doodle bench_allreduce >/dev/null
+doodle=$root/$build/doodle
+allreduce=$root/$build/bench/bench_allreduce
+[ -x "$allreduce" ] || { echo "mpi_scale: $allreduce was not built (is MPI found?)" >&2; exit 1; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # Open MPI refuses root without both
+load() { uptime | sed 's/.*load average: //; s/,//g' | awk '{ print $1 }'; }
+
+# ---- data: the study's 5 classes of strokes, rendered at 66x100 by the loader (seed, lenet), and 13 bitmap classes
+"$doodle" prep -q --input "$data/strokes_raw/borismus_exupery" --classes airplane,apple,cat,dog,tree \
+  --test-frac 0.05 --seed 1 -o "$out/strokes5.dset" >/dev/null
+"$doodle" prep -q --input "$data/bitmaps_28x28/HR-Shekhar_Doodle_Predictor" \
+  --input "$data/bitmaps_28x28/sukumr_Doodle-Classifier" --per-class 2500 --test-frac 0.02 --seed 1 \
+  -o "$out/bitmaps13.dset" >/dev/null
+models=(doodle28 seed lenet)
+declare -A set=([doodle28]=bitmaps13 [seed]=strokes5 [lenet]=strokes5)
+# steps a run: about 5 to 15 s each on a quiet machine; global batch 64 throughout
+declare -A steps=([doodle28]=40 [seed]=8 [lenet]=24)
+
+# one training run; prints "seconds_per_step allreduce_ms allreduce_MB" (the last two 0 for one process)
+# LAUNCH (an array) starts it: nothing, or mpirun with its options
+train_once() {
+  local model=$1 threads=$2 dir=$3
+  shift 3
+  rm -rf "$dir"
+  "$@" "$doodle" train --data "$out/${set[$model]}.dset" --model "$model" --threads "$threads" \
+    --max-steps "${steps[$model]}" --steps-per-epoch "${steps[$model]}" --val-frac 0 --no-report \
+    -o "$dir" >"$dir.log" 2>&1 || { echo "mpi_scale: training failed: $(tail -3 "$dir.log")" >&2; return 1; }
+  # history.csv's seconds: the epoch's training steps (no validation split; the test split comes after)
+  local s
+  s=$(awk -F, -v n="${steps[$model]}" 'NR == 2 { printf "%.5f", $8 / n }' "$dir/history.csv")
+  local dp
+  dp=$(sed -n 's/.*all-reduce .*(\([0-9.]*\) ms and \([0-9.]*\) MB a step).*/\1 \2/p' "$dir.log")
+  echo "$s ${dp:-0 0}"
+}
+# the best of $reps runs (the least seconds a step), with the load before the first
+best_of() {
+  local l best="" r
+  l=$(load)
+  for _ in $(seq 1 "$reps"); do
+    r=$(train_once "$@")
+    if [ -z "$best" ] || awk -v a="${r%% *}" -v b="${best%% *}" 'BEGIN { exit !(a < b) }'; then best=$r; fi
+  done
+  echo "$best $l"
+}
+# the gradient block train all-reduces: every parameter (BatchNorm statistics included) and the loss, as floats
+grad_bytes() { echo $((($("$doodle" summary "$1" | sed -n 's/^Total params: //p' | tr -d ,) + 1) * 4)); }
+
+local_mpi=(mpirun --oversubscribe -np 2 --bind-to none --mca btl self,vader,tcp
+  --mca btl_vader_single_copy_mechanism none)
+declare -A bytes compute2 step1 step21 ar_train
+echo "## 1. This machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
+echo
+echo "Global batch 64 (2 ranks: 32 each), ${steps[doodle28]}/${steps[seed]}/${steps[lenet]} steps (doodle28/seed/lenet),"
+echo "best of $reps runs; the load is the 1-minute load average before the runs (other jobs share the cores)."
+echo
+echo "| network | gradient block | 1 x 1 thread | 1 x 2 threads | 2 ranks x 1 thread | 2 ranks / 1 x 2 | all-reduce in train (ms a step, % of step) | all-reduce alone (ms) | load |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for m in "${models[@]}"; do
+  r11=$(best_of "$m" 1 "$out/run-$m-1x1")
+  r12=$(best_of "$m" 2 "$out/run-$m-1x2")
+  r21=$(best_of "$m" 1 "$out/run-$m-2x1" "${local_mpi[@]}")
+  bytes[$m]=$(grad_bytes "$out/run-$m-1x2/model.safetensors")
+  read -r s11 _ _ l11 <<<"$r11"
+  read -r s12 _ _ l12 <<<"$r12"
+  read -r s21 arms armb l21 <<<"$r21"
+  compute2[$m]=$s12
+  step21[$m]=$s21
+  step1[$m]=$s11
+  ar_train[$m]=$arms
+  # the block alone, over shared memory, after a barrier (no waiting for the slower rank)
+  a=$(for _ in $(seq 1 "$reps"); do
+        "${local_mpi[@]}" "$allreduce" --seconds 1 "${bytes[$m]}" | awk '!/^#/ { print $4 }'
+      done | sort -g | head -1)
+  printf '| %s | %.2f MB | %.0f img/s | %.0f img/s | %.0f img/s | %.2f | %.2f ms, %.0f%% | %.2f | %s / %s / %s |\n' \
+    "$m" "$(awk -v b="${bytes[$m]}" 'BEGIN { print b / 1e6 }')" \
+    "$(awk -v s="$s11" 'BEGIN { print 64 / s }')" "$(awk -v s="$s12" 'BEGIN { print 64 / s }')" \
+    "$(awk -v s="$s21" 'BEGIN { print 64 / s }')" "$(awk -v a="$s21" -v b="$s12" 'BEGIN { print b / a }')" \
+    "$arms" "$(awk -v a="$arms" -v s="$s21" 'BEGIN { print 100 * a / 1e3 / s }')" "$a" "$l11" "$l12" "$l21"
+done
+echo
+echo "All-reduce in train: the time inside MPI_Allreduce, waiting for the slower rank included; alone:"
+echo "bench_allreduce on the same block after a barrier (median of its repetitions, best of $reps runs)."
+echo
+
+# ---- 2. two machines in network namespaces
+ns_sw=mpib-sw
+ns_ranks=(mpib-r1 mpib-r2)
+netns_up=0
+cleanup() {
+  local n
+  for n in "${ns_ranks[@]}" "$ns_sw"; do ip netns del "$n" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+make_netns() {
+  cleanup
+  ip netns add "$ns_sw" && ip -n "$ns_sw" link set lo up &&
+    ip -n "$ns_sw" link add mpibbr type bridge && ip -n "$ns_sw" addr add 10.77.0.1/24 dev mpibbr &&
+    ip -n "$ns_sw" link set mpibbr up || return 1
+  : >"$out/netns.map"
+  : >"$out/hosts"
+  local i ns
+  for i in 1 2; do
+    ns=${ns_ranks[$((i - 1))]}
+    ip netns add "$ns" && ip -n "$ns" link set lo up &&
+      ip link add "mpibh$i" netns "$ns" type veth peer name "mpibs$i" netns "$ns_sw" &&
+      ip -n "$ns" addr add "10.77.0.1$i/24" dev "mpibh$i" && ip -n "$ns" link set "mpibh$i" up &&
+      ip -n "$ns_sw" link set "mpibs$i" master mpibbr && ip -n "$ns_sw" link set "mpibs$i" up || return 1
+    echo "10.77.0.1$i $ns" >>"$out/netns.map"
+    echo "10.77.0.1$i slots=1" >>"$out/hosts"
+  done
+}
+# shape every link: each rank's egress and the bridge's egress towards it. netem (rate and delay) where the
+# kernel has it, else tbf (rate only; the delay is then added in the model). Prints "netem" or "tbf".
+have_netem=
+shape() {
+  local rate=$1 delay=$2 burst=$3 i kind=tbf
+  if [ -z "$have_netem" ]; then
+    have_netem=no
+    ip netns exec "$ns_sw" tc qdisc replace dev mpibs1 root netem rate "$rate" delay "$delay" 2>/dev/null &&
+      have_netem=yes
+  fi
+  for i in 1 2; do
+    if [ "$have_netem" = yes ]; then
+      kind=netem
+      ip netns exec "${ns_ranks[$((i - 1))]}" tc qdisc replace dev "mpibh$i" root netem rate "$rate" delay "$delay"
+      ip netns exec "$ns_sw" tc qdisc replace dev "mpibs$i" root netem rate "$rate" delay "$delay"
+    else
+      ip netns exec "${ns_ranks[$((i - 1))]}" tc qdisc replace dev "mpibh$i" root tbf rate "$rate" burst "$burst" latency 50ms
+      ip netns exec "$ns_sw" tc qdisc replace dev "mpibs$i" root tbf rate "$rate" burst "$burst" latency 50ms
+    fi
+  done
+  echo "$kind"
+}
+unshape() {
+  local i
+  for i in 1 2; do
+    ip netns exec "${ns_ranks[$((i - 1))]}" tc qdisc del dev "mpibh$i" root 2>/dev/null || true
+    ip netns exec "$ns_sw" tc qdisc del dev "mpibs$i" root 2>/dev/null || true
+  done
+}
+export MPIB_NETNS_MAP=$out/netns.map
+# mpirun runs in the bridge's namespace; the orted of each "machine" is started by the agent in its own
+ns_mpi=(ip netns exec "$ns_sw" timeout 600 mpirun -np 2 --hostfile "$out/hosts" --bind-to none
+  --mca plm_rsh_agent "$root/bench/mpi_rsh_netns.sh" --mca plm_rsh_no_tree_spawn 1
+  --mca btl self,tcp --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24)
+if [ "$(id -u)" -ne 0 ] || ! command -v tc >/dev/null || ! make_netns 2>"$out/netns.err"; then
+  echo "## 2. Two machines in network namespaces: skipped"
+  echo
+  echo "Could not make network namespaces here (needs root, ip and tc): $(head -1 "$out/netns.err" 2>/dev/null)"
+  echo
+else
+  netns_up=1
+fi
+
+# all-reduce sizes: the latency (8 bytes), the three networks' blocks and more to fit the bandwidth on
+sizes=(8 262144 "${bytes[doodle28]}" "${bytes[seed]}" 4194304 16777216 "${bytes[lenet]}")
+declare -A ar_best      # "link size" -> the best over runs of the median ms
+declare -A ns_step
+# the median of each size's repetitions, best of $reps runs
+measure_allreduce() {
+  local link=$1 f=$out/allreduce-$link.txt r
+  : >"$f"
+  for r in $(seq 1 "$reps"); do
+    "${ns_mpi[@]}" "$allreduce" --seconds 1.5 --min-reps 4 "${sizes[@]}" | awk -v r="$r" '!/^#/ { print r, $0 }' >>"$f"
+  done
+  while read -r b ms; do ar_best["$link $b"]=$ms; done < <(awk '{ if (!($2 in m) || $5 < m[$2]) m[$2] = $5 }
+    END { for (b in m) print b, m[b] }' "$f")
+}
+# least squares of ms against bytes over the sizes from 1 MB up: "MB/s alpha_ms" (N=2: T = B/BW + 2 alpha)
+fit() {
+  local link=$1 b
+  for b in "${sizes[@]}"; do echo "$b ${ar_best[$link $b]}"; done | awk '
+    $1 == 8 { t8 = $2 } $1 >= 900000 { n++; x += $1; y += $2; xx += $1 * $1; xy += $1 * $2 }
+    END { k = (n * xy - x * y) / (n * xx - x * x); printf "%.1f %.4f\n", 1e-3 / k, t8 / 2 }'
+}
+links=(veth 10g 1g)
+declare -A link_rate=([10g]=10gbit [1g]=1gbit)
+declare -A link_burst=([10g]=1mb [1g]=128kb)
+declare -A link_delay=([10g]=0.1ms [1g]=0.5ms)
+declare -A link_load link_kind
+if [ "$netns_up" = 1 ]; then
+  for link in "${links[@]}"; do
+    if [ "$link" = veth ]; then unshape; link_kind[$link]=none; else
+      link_kind[$link]=$(shape "${link_rate[$link]}" "${link_delay[$link]}" "${link_burst[$link]}"); fi
+    link_load[$link]=$(load)
+    measure_allreduce "$link"
+    [ "$link" = veth ] && continue
+    for m in "${models[@]}"; do
+      r=$(best_of "$m" 1 "$out/ns-$m-$link" "${ns_mpi[@]}")
+      ns_step["$m $link"]=$r
+    done
+  done
+  unshape
+  echo "## 2. Two machines in network namespaces"
+  echo
+  echo "A namespace per rank, each joined to a bridge by a veth pair; Open MPI over TCP (btl self,tcp), mpirun"
+  echo "in the bridge's namespace, the ranks started by bench/mpi_rsh_netns.sh (ip netns exec) instead of ssh."
+  if [ "$have_netem" = yes ]; then
+    echo "Links shaped with tc netem (rate and delay) on both ends."
+  else
+    echo "This kernel has no netem (tc: \"Specified qdisc kind is unknown\"): the links are shaped with tbf (rate"
+    echo "only, both ends); the delay of each link is added in the projection below, not measured."
+  fi
+  echo "Each figure: the median of at least 4 repetitions (1.5 s) of MPI_Allreduce after a barrier, best of"
+  echo "$reps runs; both ranks share this machine's 2 cores (and the kernel's TCP work) with the other jobs."
+  echo
+  echo "| link | 8 B | 256 KB | doodle28 ($(awk -v b="${bytes[doodle28]}" 'BEGIN { printf "%.2f MB", b / 1e6 }')) | seed ($(awk -v b="${bytes[seed]}" 'BEGIN { printf "%.2f MB", b / 1e6 }')) | 4 MiB | 16 MiB | lenet ($(awk -v b="${bytes[lenet]}" 'BEGIN { printf "%.1f MB", b / 1e6 }')) | fitted bandwidth, latency | load |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  declare -A bw alpha
+  for link in "${links[@]}"; do
+    read -r bw[$link] alpha[$link] <<<"$(fit "$link")"
+    row="| ${link} (${link_kind[$link]})"
+    for b in "${sizes[@]}"; do row+=" | ${ar_best[$link $b]} ms"; done
+    echo "$row | $(awk -v w="${bw[$link]}" 'BEGIN { printf "%.0f MB/s (%.2f Gbit/s)", w, w * 8e-3 }'), α = ${alpha[$link]} ms | ${link_load[$link]} |"
+  done
+  echo
+  echo "Bandwidth: least squares of time against bytes over the blocks of 0.9 MB and more (two ranks: one"
+  echo "all-reduce moves the block once each way, T = B / BW + 2α); α: half the 8-byte all-reduce."
+  echo
+  echo "Training step on two namespaces (2 ranks x 1 thread, global batch 64), against this machine's 2 ranks"
+  echo "over shared memory and the additive model (2-rank step over shared memory − its all-reduce + the link's):"
+  echo
+  echo "| network | link | step (ms) | images/s | all-reduce in train (ms) | shared-memory step (ms) | model (ms) | load |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for m in "${models[@]}"; do
+    for link in 10g 1g; do
+      read -r s arms _ l <<<"${ns_step[$m $link]}"
+      lb=${bytes[$m]}
+      printf '| %s | %s | %.1f | %.0f | %.2f | %.1f | %.1f | %s |\n' "$m" "$link" \
+        "$(awk -v s="$s" 'BEGIN { print 1e3 * s }')" "$(awk -v s="$s" 'BEGIN { print 64 / s }')" "$arms" \
+        "$(awk -v s="${step21[$m]}" 'BEGIN { print 1e3 * s }')" \
+        "$(awk -v s="${step21[$m]}" -v a="${ar_train[$m]}" -v t="${ar_best[$link $lb]}" \
+             'BEGIN { print 1e3 * s - a + t }')" "$l"
+    done
+  done
+  echo
+
+  # ---- 3. projection
+  echo "## 3. Projected scaling efficiency (weak scaling: each machine a 2-core box like this one, 64 drawings a step)"
+  echo
+  echo "Model: a step on N machines = compute + all-reduce, with no overlap. compute = this machine's step with"
+  echo "1 process x 2 threads and batch 64 (table 1); ring all-reduce of B bytes = 2(N−1)/N × B / BW + 2(N−1) × α."
+  echo "BW: fitted on the shaped link (table 2); α = the veth's fitted α + the link's one-way delay"
+  if [ "$have_netem" = yes ]; then echo "(measured with netem)."; else echo "(the delay added here: no netem)."; fi
+  echo "Efficiency = compute / (compute + all-reduce)."
+  echo
+  echo "| network | link | compute (ms) | all-reduce at 2 (ms) | 2 | 4 | 8 | 16 | 32 | 64 |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  proj_links=("10g 0.1" "1g 0.5" "1g 1.0")
+  for m in "${models[@]}"; do
+    for pl in "${proj_links[@]}"; do
+      read -r link delay <<<"$pl"
+      if [ "$have_netem" = yes ]; then a=${alpha[$link]}; else a=$(awk -v x="${alpha[veth]}" -v d="$delay" 'BEGIN { print x + d }'); fi
+      awk -v m="$m" -v name="$link $delay ms" -v c="${compute2[$m]}" -v b="${bytes[$m]}" -v bw="${bw[$link]}" \
+        -v a="$a" 'function ar(n) { return 2 * (n - 1) / n * b / (bw * 1e6) + 2 * (n - 1) * a / 1e3 }
+        BEGIN { printf "| %s | %s | %.0f | %.1f", m, name, 1e3 * c, 1e3 * ar(2)
+                for (n = 2; n <= 64; n *= 2) printf " | %.0f%%", 100 * c / (c + ar(n)); print " |" }'
+    done
+  done
+  echo
+  echo "lenet's ${bytes[lenet]} bytes a step on the 1 Gbit/s links, the two remedies (2 and 64 machines):"
+  echo
+  echo "| remedy | all-reduce at 2 (ms) | 2 | 64 |"
+  echo "|---|---|---|---|"
+  # overlap: the all-reduce can start once dense_1's weight gradient (96% of the block) is computed; what is left
+  # of backward after it is about 36% of the step's flops (dense_1's input gradient, dense, the convolutions)
+  a=$(awk -v x="${alpha[veth]}" 'BEGIN { print x + 0.5 }')
+  [ "$have_netem" = yes ] && a=${alpha[1g]}
+  awk -v c="${compute2[lenet]}" -v b="${bytes[lenet]}" -v bw="${bw[1g]}" -v a="$a" -v h=0.36 '
+    function ar(n, f) { return 2 * (n - 1) / n * b * f / (bw * 1e6) + 2 * (n - 1) * a / 1e3 }
+    function eff(n, f, o) { s = c + ar(n, f) - o * h * c; if (s < c) s = c; return 100 * c / s }
+    BEGIN {
+      printf "| none (fp32, after backward) | %.0f | %.0f%% | %.0f%% |\n", 1e3 * ar(2, 1), eff(2, 1, 0), eff(64, 1, 0)
+      printf "| overlap with backward (fp32) | %.0f | %.0f%% | %.0f%% |\n", 1e3 * ar(2, 1), eff(2, 1, 1), eff(64, 1, 1)
+      printf "| fp16/bf16 gradients | %.0f | %.0f%% | %.0f%% |\n", 1e3 * ar(2, 0.5), eff(2, 0.5, 0), eff(64, 0.5, 0)
+      printf "| both | %.0f | %.0f%% | %.0f%% |\n", 1e3 * ar(2, 0.5), eff(2, 0.5, 1), eff(64, 0.5, 1) }'
+  echo
+  echo "Overlap: at most the 36% of the step's flops that follow dense_1's weight gradient in backward can hide"
+  echo "the all-reduce (step = max(compute, compute + all-reduce − 0.36 × compute)); fp16/bf16: half the bytes."
+fi
