@@ -67,9 +67,10 @@ best_of() {
 # the gradient block train all-reduces: every parameter (BatchNorm statistics included) and the loss, as floats
 grad_bytes() { echo $((($("$doodle" summary "$1" | sed -n 's/^Total params: //p' | tr -d ,) + 1) * 4)); }
 
+# shellcheck disable=SC2054 # commas inside Open MPI arguments
 local_mpi=(mpirun --oversubscribe -np 2 --bind-to none --mca btl self,vader,tcp
   --mca btl_vader_single_copy_mechanism none)
-declare -A bytes compute2 step1 step21 ar_train
+declare -A bytes compute2 step21 ar_train
 echo "## 1. This machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)"
 echo
 echo "Global batch 64 (2 ranks: 32 each), ${steps[doodle28]}/${steps[seed]}/${steps[lenet]} steps (doodle28/seed/lenet),"
@@ -84,10 +85,9 @@ for m in "${models[@]}"; do
   bytes[$m]=$(grad_bytes "$out/run-$m-1x2/model.safetensors")
   read -r s11 _ _ l11 <<<"$r11"
   read -r s12 _ _ l12 <<<"$r12"
-  read -r s21 arms armb l21 <<<"$r21"
+  read -r s21 arms _ l21 <<<"$r21"
   compute2[$m]=$s12
   step21[$m]=$s21
-  step1[$m]=$s11
   ar_train[$m]=$arms
   # the block alone, over shared memory, after a barrier (no waiting for the slower rank)
   a=$(for _ in $(seq 1 "$reps"); do
@@ -162,6 +162,7 @@ unshape() {
 }
 export MPIB_NETNS_MAP=$out/netns.map
 # mpirun runs in the bridge's namespace; the orted of each "machine" is started by the agent in its own
+# shellcheck disable=SC2054
 ns_mpi=(ip netns exec "$ns_sw" timeout 600 mpirun -np 2 --hostfile "$out/hosts" --bind-to none
   --mca plm_rsh_agent "$root/bench/mpi_rsh_netns.sh" --mca plm_rsh_no_tree_spawn 1
   --mca btl self,tcp --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24)
@@ -180,7 +181,8 @@ declare -A ar_best      # "link size" -> the best over runs of the median ms
 declare -A ns_step
 # the median of each size's repetitions, best of $reps runs
 measure_allreduce() {
-  local link=$1 f=$out/allreduce-$link.txt r
+  local link=$1 r
+  local f=$out/allreduce-$link.txt
   : >"$f"
   for r in $(seq 1 "$reps"); do
     "${ns_mpi[@]}" "$allreduce" --seconds 1.5 --min-reps 4 "${sizes[@]}" | awk -v r="$r" '!/^#/ { print r, $0 }' >>"$f"
@@ -230,7 +232,7 @@ if [ "$netns_up" = 1 ]; then
   echo "|---|---|---|---|---|---|---|---|---|---|"
   declare -A bw alpha
   for link in "${links[@]}"; do
-    read -r bw[$link] alpha[$link] <<<"$(fit "$link")"
+    read -r "bw[$link]" "alpha[$link]" <<<"$(fit "$link")"
     row="| ${link} (${link_kind[$link]})"
     for b in "${sizes[@]}"; do row+=" | ${ar_best[$link $b]} ms"; done
     echo "$row | $(awk -v w="${bw[$link]}" 'BEGIN { printf "%.0f MB/s (%.2f Gbit/s)", w, w * 8e-3 }'), α = ${alpha[$link]} ms | ${link_load[$link]} |"
