@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "doodle/model.h"
+#include "doodle/model_spec.h"
 #include "doodle/render.h"
 #include "doodle/simplify.h"
 #include "util/alloc.h"
@@ -101,6 +102,12 @@ int dd_top_k(const float *logits, int classes, int k, int *index, float *probabi
 static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
     const float *logits = dd_model_infer(c->model, c->ws, c->input, 1);
     if (!logits) return dd_fail(err, DD_ERR_USAGE, "inference failed");
+    /* finite weights can still overflow float (a file may hold 1e38): no answer rather than NaN probabilities */
+    for (int i = 0; i < c->model->spec->classes; i++)
+        if (!isfinite(logits[i]))
+            return dd_fail(err, DD_ERR_RANGE,
+                           "the model's output for class %d is %s: its weights are too large (a broken model file)", i,
+                           isnan(logits[i]) ? "NaN" : "infinite");
     k = dd_top_k(logits, c->model->spec->classes, k, c->top_index, c->top_p);
     for (int j = 0; j < k; j++)
         top[j] = (dd_prediction){.index = c->top_index[j], .name = c->model->class_names[c->top_index[j]],
@@ -205,16 +212,35 @@ static int fit(dd_classifier *c, cairo_surface_t *ink, const char *path, dd_erro
     return rc;
 }
 
-/* Fails unless path starts with the PNG signature: cairo reports any read failure as "out of memory". */
+/* The most pixels a picture may have: 8192 x 8192 (a phone photo has 12 M); cairo's own limit is 32767 a side. */
+#define PNG_MAX_PIXELS ((uint64_t)1 << 26)
+/* Bytes per pixel while a picture is read: cairo's decoded ARGB, the flattened RGB and the grey ink. */
+#define PNG_BYTES_PER_PIXEL 9
+
+/* Fails unless path starts with the PNG signature (cairo reports any read failure as "out of memory") and a header
+ * whose size is in bounds: a few hundred bytes can declare a picture of gigabytes, which cairo would allocate before
+ * it reads a row. */
 static int check_png(const char *path, dd_error *err) {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[8];
+    unsigned char head[24];
     FILE *f = fopen(path, "rb");
     if (!f) return dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
-    if (n != sizeof head || memcmp(head, sig, sizeof sig))
+    if (n < sizeof sig || memcmp(head, sig, sizeof sig))
         return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file", path);
+    if (n != sizeof head || memcmp(head + 12, "IHDR", 4))
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file: no IHDR header", path);
+    uint32_t w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
+    uint32_t h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
+    if (w == 0 || h == 0) return dd_fail(err, DD_ERR_MALFORMED, "%s: a %ux%u picture", path, w, h);
+    uint64_t pixels = (uint64_t)w * h, bytes = pixels * PNG_BYTES_PER_PIXEL;
+    if (w > 32767 || h > 32767 || pixels > PNG_MAX_PIXELS || bytes > dd_memory_limit())
+        return dd_fail(err, DD_ERR_RANGE,
+                       "%s: a %ux%u picture is too large: it needs %.1f MB to read (at most %llu pixels, 32767 a side, "
+                       "and within the memory limit of %.1f MB; DOODLE_MAX_MEMORY_MB raises the limit)",
+                       path, w, h, (double)bytes / 1e6, (unsigned long long)PNG_MAX_PIXELS,
+                       (double)dd_memory_limit() / 1e6);
     return 0;
 }
 

@@ -214,6 +214,12 @@ static const dd_st_tensor *checked_tensor(const dd_st_file *f, const char *name,
                     path, name, isnan(v) ? "NaN" : "an infinite value", i);
             return NULL;
         }
+        /* a variance: a negative one makes BatchNorm divide by the root of a negative number (NaN) */
+        if (v < 0 && !strcmp(t->suffix, "running_var")) {
+            dd_fail(err, DD_ERR_RANGE, "%s: tensor %s holds the negative variance %g at index %zu: the model is broken",
+                    path, name, (double)v, i);
+            return NULL;
+        }
     }
     return st;
 }

@@ -166,6 +166,13 @@ int serve_predict(serve_engine *e, serve_ctx *c, const char *body, size_t len, i
         dd_fail(err, DD_ERR_USAGE, "inference failed");
         return 500;
     }
+    /* finite weights can still overflow float: the model is broken, not the drawing (dd_classify_* say the same) */
+    for (int i = 0; i < m->spec->classes; i++)
+        if (!isfinite(logits[i])) {
+            dd_fail(err, DD_ERR_RANGE, "the model's output for class %d is %s: its weights are too large", i,
+                    isnan(logits[i]) ? "NaN" : "infinite");
+            return 500;
+        }
     *n_top = serve_top_k(logits, m->spec->classes, k, top);
     return 200;
 }

@@ -31,4 +31,10 @@ void fuzz_write_file(const char *path, const void *data, size_t size);
  * name; "" when there is no file) and says more than that. */
 void fuzz_check_error(const char *what, int code, const char *msg, const char *prefix);
 
+/* The cfg of a small network with every kind of layer that has weights (conv, batchnorm, relu, maxpool, dense):
+ * 16x16 input, 3 classes. fuzz_tiny_model saves it once, with seeded weights and the class names cat, dog and
+ * tree, to a scratch file of this process and returns the path (the targets that need a model to run open it). */
+extern const char fuzz_tiny_cfg[];
+const char *fuzz_tiny_model(void);
+
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "doodle/error.h"
+#include "doodle/model.h"
 #include "fuzz.h"
 
 volatile unsigned fuzz_sink;
@@ -57,4 +58,30 @@ void fuzz_check_error(const char *what, int code, const char *msg, const char *p
     FUZZ_CHECK(code > DD_OK && code < DD_STATUS_COUNT, "%s: status %d (%s)", what, code, msg);
     FUZZ_CHECK(strncmp(msg, prefix, n) == 0 && strlen(msg) > n + 2, "%s: message \"%s\" does not start with \"%s\"",
                what, msg, prefix);
+}
+
+const char fuzz_tiny_cfg[] = "[net]\ninput = 16x16x1\nclasses = 3\n"
+                             "[conv2d]\nfilters = 4\nkernel = 3\npadding = same\n"
+                             "[batchnorm]\n[activation]\ntype = relu\n[maxpool]\nsize = 2\n"
+                             "[flatten]\n[dense]\nunits = classes\n";
+
+const char *fuzz_tiny_model(void) {
+    static const char *path;
+    if (path) return path;
+    dd_error err;
+    dd_model_spec *spec = dd_model_spec_parse(fuzz_tiny_cfg, strlen(fuzz_tiny_cfg), "tiny.cfg", "tiny", NULL, &err);
+    dd_model *m = spec ? dd_model_new(spec, 7, &err) : NULL;
+    static const char *const names[3] = {"cat", "dog", "tree"};
+    for (int i = 0; m && i < 3; i++)
+        if (dd_model_set_class_name(m, i, names[i], &err)) {
+            dd_model_free(m);
+            m = NULL;
+        }
+    const char *p = fuzz_temp_path("-tiny.safetensors");
+    if (!m || dd_model_save(m, p, &err)) {
+        fprintf(stderr, "cannot make the tiny model: %s\n", err.msg);
+        abort();
+    }
+    dd_model_free(m);
+    return path = p;
 }
