@@ -315,8 +315,8 @@ static int build_net(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overr
     if (ov) {
         if (ov->classes < 0 || ov->classes > DD_SPEC_INT_MAX || ov->input_h < 0 || ov->input_h > DD_SPEC_INT_MAX ||
             ov->input_w < 0 || ov->input_w > DD_SPEC_INT_MAX || (!ov->input_h != !ov->input_w))
-            return dd_fail(err, DD_ERR_USAGE, "classes %d or input %dx%d is out of range (1 to %d)", ov->classes,
-                           ov->input_h, ov->input_w, DD_SPEC_INT_MAX);
+            return dd_fail(err, DD_ERR_USAGE, "%s: classes %d or input %dx%d is out of range (1 to %d)", cfg->source,
+                           ov->classes, ov->input_h, ov->input_w, DD_SPEC_INT_MAX);
         if (ov->classes) spec->classes = ov->classes;
         if (ov->input_h) {
             spec->input.h = ov->input_h;

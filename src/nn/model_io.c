@@ -259,6 +259,11 @@ static dd_model_spec *spec_of(const dd_st_file *f, const char *path, cJSON **cla
     const char *names = dd_st_metadata(f, "classes");
     *classes = cJSON_Parse(names ? names : "");
     ov.classes = cJSON_IsArray(*classes) ? cJSON_GetArraySize(*classes) : 0;
+    if (ov.classes > DD_SPEC_INT_MAX) { /* a 100 MB header holds millions of names; say so, naming the file */
+        dd_fail(err, DD_ERR_MALFORMED, "%s: not a doodle model: %d class names (at most %d)", path, ov.classes,
+                DD_SPEC_INT_MAX);
+        return NULL;
+    }
     char source[600];
     snprintf(source, sizeof source, "%s (cfg)", path);
     dd_model_spec *spec = dd_model_spec_parse(cfg, strlen(cfg), source, NULL, &ov, err);
