@@ -216,23 +216,57 @@ static int fit(dd_classifier *c, cairo_surface_t *ink, const char *path, dd_erro
 #define PNG_MAX_PIXELS ((uint64_t)1 << 26)
 /* Bytes per pixel while a picture is read: cairo's decoded ARGB, the flattened RGB and the grey ink. */
 #define PNG_BYTES_PER_PIXEL 9
+/* The largest file read: a worst-case (uncompressed) 8192 x 8192 RGBA picture is 270 MB. */
+#define PNG_MAX_FILE ((uint64_t)300 << 20)
 
-/* Fails unless path starts with the PNG signature (cairo reports any read failure as "out of memory") and a header
- * whose size is in bounds: a few hundred bytes can declare a picture of gigabytes, which cairo would allocate before
- * it reads a row. */
-static int check_png(const char *path, dd_error *err) {
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* A PNG file in memory, handed to cairo by png_read. */
+typedef struct png_bytes {
+    uint8_t *data;
+    size_t size, at;
+} png_bytes;
+
+static cairo_status_t png_read(void *closure, unsigned char *out, unsigned int len) {
+    png_bytes *b = closure;
+    if (len > b->size - b->at) return CAIRO_STATUS_READ_ERROR;
+    memcpy(out, b->data + b->at, len);
+    b->at += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* Reads the file and checks it before cairo (libpng) sees it, which it cannot do itself: the signature; an IHDR
+ * whose size is in bounds (a few hundred bytes can declare a picture of gigabytes, which cairo allocates before it
+ * reads a row); every chunk inside the file (libpng allocates a chunk's declared length before reading it: an
+ * 83-byte file asked for 1.7 GB); an IEND. Only the chunks cairo uses are kept (IHDR, PLTE, tRNS, IDAT, IEND), so
+ * compressed text and profiles (zTXt, iTXt, iCCP: decompression bombs) never reach libpng. */
+static int load_png(const char *path, png_bytes *b, dd_error *err) {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[24];
+    memset(b, 0, sizeof *b);
     FILE *f = fopen(path, "rb");
     if (!f) return dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t n = fread(head, 1, sizeof head, f);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return dd_fail(err, DD_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    }
+    if ((uint64_t)size > PNG_MAX_FILE || (uint64_t)size > dd_memory_limit()) {
+        fclose(f);
+        return dd_fail(err, DD_ERR_RANGE, "%s: a PNG file of %.1f MB is too large (at most %.1f MB)", path,
+                       (double)size / 1e6, (double)PNG_MAX_FILE / 1e6);
+    }
+    if (!(b->data = dd_malloc((size_t)size ? (size_t)size : 1, 1, err))) {
+        fclose(f);
+        return -1;
+    }
+    size_t n = fread(b->data, 1, (size_t)size, f);
     fclose(f);
-    if (n < sizeof sig || memcmp(head, sig, sizeof sig))
+    if (n != (size_t)size) return dd_fail(err, DD_ERR_IO, "%s: cannot read", path);
+    if (n < sizeof sig || memcmp(b->data, sig, sizeof sig))
         return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file", path);
-    if (n != sizeof head || memcmp(head + 12, "IHDR", 4))
+    if (n < 33 || be32(b->data + 8) != 13 || memcmp(b->data + 12, "IHDR", 4))
         return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file: no IHDR header", path);
-    uint32_t w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
-    uint32_t h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
+    uint32_t w = be32(b->data + 16), h = be32(b->data + 20);
     if (w == 0 || h == 0) return dd_fail(err, DD_ERR_MALFORMED, "%s: a %ux%u picture", path, w, h);
     uint64_t pixels = (uint64_t)w * h, bytes = pixels * PNG_BYTES_PER_PIXEL;
     if (w > 32767 || h > 32767 || pixels > PNG_MAX_PIXELS || bytes > dd_memory_limit())
@@ -241,13 +275,37 @@ static int check_png(const char *path, dd_error *err) {
                        "and within the memory limit of %.1f MB; DOODLE_MAX_MEMORY_MB raises the limit)",
                        path, w, h, (double)bytes / 1e6, (unsigned long long)PNG_MAX_PIXELS,
                        (double)dd_memory_limit() / 1e6);
+    /* the chunks, compacted in place to those kept */
+    size_t at = sizeof sig, out = sizeof sig;
+    int chunk = 0, end = 0;
+    while (!end) {
+        chunk++;
+        if (n - at < 12 || be32(b->data + at) > n - at - 12)
+            return dd_fail(err, DD_ERR_MALFORMED, "%s: chunk %d%s runs past the end of the file (truncated?)", path,
+                           chunk, n - at < 12 ? "" : "'s data");
+        size_t len = 12 + (size_t)be32(b->data + at);
+        const uint8_t *type = b->data + at + 4;
+        end = !memcmp(type, "IEND", 4);
+        if (end || !memcmp(type, "IHDR", 4) || !memcmp(type, "PLTE", 4) || !memcmp(type, "tRNS", 4) ||
+            !memcmp(type, "IDAT", 4)) {
+            memmove(b->data + out, b->data + at, len);
+            out += len;
+        }
+        at += len;
+    }
+    b->size = out;
     return 0;
 }
 
 int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, int k, dd_error *err) {
     if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
-    if (check_png(png_path, err)) return -1;
-    cairo_surface_t *png = cairo_image_surface_create_from_png(png_path);
+    png_bytes bytes;
+    if (load_png(png_path, &bytes, err)) {
+        free(bytes.data);
+        return -1;
+    }
+    cairo_surface_t *png = cairo_image_surface_create_from_png_stream(png_read, &bytes);
+    free(bytes.data);
     cairo_status_t st = cairo_surface_status(png);
     if (st != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(png);
