@@ -10,6 +10,7 @@
 
 #define SAMPLE_MAX 40   /* drawings shown each way */
 #define PER_CLASS_MAX 8 /* of one true class: one row of the picture */
+#define CLASSES_MAX 12  /* rows: with many classes of one or two drawings each, the picture stays short */
 #define HEADER_WIDTH 190
 
 /* A test drawing one run gets wrong: its class and what that run predicts, in the first run's class order. */
@@ -73,8 +74,9 @@ static void agree(const wrong *ma, size_t na, const wrong *mb, size_t nb, uint64
     g->both_right = total - g->a_only - g->b_only - g->both_wrong;
 }
 
-/* The sample: the largest true-class groups first, at most PER_CLASS_MAX of each (the most confident), at most
- * SAMPLE_MAX in all; w is reordered, returns how many of its first entries are shown. */
+/* The sample: the largest true-class groups first, at most PER_CLASS_MAX of each (the most confident), of at most
+ * CLASSES_MAX classes, at most SAMPLE_MAX in all; w is reordered, returns how many of its first entries are shown.
+ * *classes gets the classes in all of w. */
 static size_t sample(wrong *w, size_t n, int k, int *classes, dd_error *err) {
     uint64_t *count = dd_calloc((size_t)k, sizeof *count, err);
     if (!count) return (size_t)-1;
@@ -83,19 +85,23 @@ static size_t sample(wrong *w, size_t n, int k, int *classes, dd_error *err) {
     free(count);
     qsort(w, n, sizeof *w, by_group);
     size_t kept = 0, in_group = 0;
+    int groups = 0;
     *classes = 0;
-    for (size_t i = 0; i < n && kept < SAMPLE_MAX; i++) {
-        if (i == 0 || w[i].true_class != w[i - 1].true_class) in_group = 0;
-        if (in_group++ >= PER_CLASS_MAX) continue;
-        *classes += in_group == 1;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || w[i].true_class != w[i - 1].true_class) {
+            in_group = 0;
+            ++*classes;
+        }
+        if (in_group++ >= PER_CLASS_MAX || kept >= SAMPLE_MAX || (in_group == 1 && groups == CLASSES_MAX)) continue;
+        groups += in_group == 1;
         w[kept++] = w[i];
     }
     return kept;
 }
 
 /* One picture: a row per true class, the wrong run's prediction and its probability under each drawing. */
-static int picture(const compare *c, const wrong *w, size_t n, uint64_t all, const char *right, const char *wrong_run,
-                   dd_error *err) {
+static int picture(const compare *c, const wrong *w, size_t n, uint64_t all, int classes, const char *right,
+                   const char *wrong_run, dd_error *err) {
     uint64_t *records = dd_malloc(n, sizeof *records, err);
     if (!records) return -1;
     for (size_t i = 0; i < n; i++) records[i] = w[i].record;
@@ -112,8 +118,9 @@ static int picture(const compare *c, const wrong *w, size_t n, uint64_t all, con
         if ((int)in_row > cols) cols = (int)in_row;
     }
     char title[300];
-    snprintf(title, sizeof title, "Right in %s, wrong in %s: %llu test drawings (%zu shown). Under each: %s's "
-             "prediction and its probability", right, wrong_run, (unsigned long long)all, n, wrong_run);
+    snprintf(title, sizeof title, "Right in %s, wrong in %s: %llu test drawings (%zu shown) of %d classes (%d shown). "
+             "Under each: %s's prediction and its probability", right, wrong_run, (unsigned long long)all, n, classes,
+             rows, wrong_run);
     dd_picture_opts po = {.rows = rows, .cols = cols, .tile_height = s.height, .tile_width = s.width,
                           .scale = explain_tile_scale(s.height, s.width) + 1, .label_height = 14,
                           .header_width = HEADER_WIDTH, .title = title};
@@ -158,7 +165,7 @@ static int kind(const compare *c, wrong *w, size_t n, const char *right, const c
     int classes;
     size_t shown = sample(w, n, c->k, &classes, err);
     if (shown == (size_t)-1) return -1;
-    return picture(c, w, shown, n, right, wrong_run, err);
+    return picture(c, w, shown, n, classes, right, wrong_run, err);
 }
 
 static void counts_table(const compare *c, const agreement *g, const char *a, const char *b) {
@@ -200,8 +207,9 @@ done:
 int compare_drawings_section(compare *c, dd_error *err) {
     report_section(c->f, "drawings", "Right in one run, wrong in the other");
     fprintf(c->f, "<p>Test drawings one run classifies correctly and the other does not: a sample of up to %d each way, "
-                  "the classes with the most such drawings first, at most %d of a class (the most confident mistakes), "
-                  "drawn as %s's model sees them.</p>\n", SAMPLE_MAX, PER_CLASS_MAX, c->run[0].label);
+                  "the classes with the most such drawings first (at most %d classes), at most %d of a class (the most "
+                  "confident mistakes), drawn as %s's model sees them.</p>\n", SAMPLE_MAX, CLASSES_MAX, PER_CLASS_MAX,
+            c->run[0].label);
     for (int r = 1; r < c->n; r++)
         if (one_pair(c, r, err)) return -1;
     fputs("</section>\n", c->f);

@@ -74,6 +74,13 @@ read -r data_rows metric_rows pair_rows cells miss_pics act_pics collapsed <<<"$
 [ "$miss_pics" -eq "$(cut -d, -f1 "$tmp/run/explain/misclassified/misclassified-as.csv" | tail -n +2 | sort -u | wc -l)" ] ||
   fail "small run: $miss_pics misclassified-as pictures"
 grep -q 'model <code>mnist28</code>, 5 classes' "$html" || fail "the header does not name the model mnist28"
+# the run's settings, from checkpoint.safetensors and dataset.txt
+grep -q '<section id="settings">' "$html" || fail "no settings section"
+for row in '<tr><th>model</th><td>mnist28, ' '<tr><th>optimizer</th><td>Adam</td>' '<tr><th>epochs</th><td>2 run' \
+  '<tr><th>augmentation</th><td>on</td>' "<tr><th>data set</th><td>$(cd "$tmp" && pwd -P)/bm.dset</td>" \
+  '<tr><th>data set hash</th><td>FNV-1a 64 [0-9a-f]\{16\} of the whole file</td>' '<tr><th>doodle</th><td>[0-9]'; do
+  grep -q "$row" "$html" || fail "the settings lack: $row"
+done
 grep -q 'href="explain/confusion.csv"' "$tmp/run/report.html" || fail "the page in RUNDIR does not link explain/confusion.csv"
 grep -q "href=\"$(cd "$tmp/run/explain" && pwd -P)/confusion.csv\"" "$html" ||
   fail "a page outside RUNDIR does not link the confusion CSV by its path"

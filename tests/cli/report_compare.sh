@@ -170,4 +170,39 @@ if [ -n "$chromium" ]; then
     --window-size=1200,3000 --screenshot="$tmp/compare.png" "file://$html" >/dev/null 2>&1
   [ -s "$tmp/compare.png" ] && echo "screenshot: $tmp/compare.png" || fail "chromium made no screenshot"
 fi
+
+# 345 classes: every real stroke drawing of ../shared, a tiny network, one epoch against three with another seed
+data=${DOODLE_SHARED_DATA:-}
+if [ -z "$data" ] || [ ! -d "$data/strokes_raw" ]; then
+  echo "the 345-class case is skipped: no Quick, Draw! test data (DOODLE_SHARED_DATA=${data:-unset})"
+  finish
+fi
+"$doodle" prep --input "$data/strokes_raw" --input "$data/strokes_simplified" --test-frac 0.2 --seed 1 \
+  -o "$tmp/all.dset" >/dev/null || fail "prep 345"
+printf '[net]\ninput = 28x28x1\nclasses = 345\n[conv2d]\nfilters = 8\nkernel = 3\nactivation = relu\n[maxpool]\n'\
+'size = 2\n[flatten]\n[dense]\nunits = classes\n' >"$tmp/tiny.cfg"
+expect_status 0 "train 345 A" "$doodle" train --data "$tmp/all.dset" --model "$tmp/tiny.cfg" --epochs 1 --no-report \
+  -o "$tmp/a345"
+expect_status 0 "train 345 B" "$doodle" train --data "$tmp/all.dset" --model "$tmp/tiny.cfg" --epochs 3 --seed 3 \
+  --no-report -o "$tmp/b345"
+expect_status 0 "compare 345 classes" "$doodle" report "$tmp/a345" "$tmp/b345" -o "$tmp/345.html" -q
+size=$(stat -c %s "$tmp/345.html")
+[ "$size" -le 1000000 ] || fail "the 345-class comparison is $size bytes, over 1 MB"
+echo "345 classes: a comparison of $size bytes"
+# the 30 largest changes shown, every class collapsed, 30 pairs, pictures of at most 12 classes
+node -e '
+  const s = require("fs").readFileSync(process.argv[1], "utf8");
+  const tables = s.split("<table class=\"sortable cmp perclass\">").slice(1).map((t) => t.split("</table>")[0]);
+  const rows = (t) => (t.split("<tbody>")[1].match(/<tr>/g) || []).length;
+  const problems = [];
+  if (tables.length !== 2 || rows(tables[0]) !== 30 || rows(tables[1]) !== 345)
+    problems.push(`per-class tables: ${tables.map(rows)}, want 30 and 345`);
+  if (!/<details><summary>All 345 classes, the largest change first<\/summary>\n<table class="sortable cmp perclass">/.test(s))
+    problems.push("the whole per-class table is not collapsed");
+  const pairs = s.split("<table class=\"sortable cmp pairs\">")[1] || "";
+  if ((pairs.split("</table>")[0].match(/<tr>/g) || []).length !== 31) problems.push("want 30 pairs");
+  for (const m of s.matchAll(/alt="Right in [AB], wrong in [AB]: \d+ test drawings \((\d+) shown\) of \d+ classes \((\d+) shown\)/g))
+    if (+m[1] > 40 || +m[2] > 12) problems.push(`a picture of ${m[1]} drawings of ${m[2]} classes`);
+  if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
+' "$tmp/345.html" 2>"$tmp/node345.err" || fail "345 classes: $(head -5 "$tmp/node345.err")"
 finish
