@@ -1,4 +1,5 @@
 /* doodle: one binary, verbs like git's. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,5 +54,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (memory_limit_from_env()) return EXIT_USAGE;
+    /* Over a file size limit (ulimit -f) a write should fail with EFBIG, which every writer reports with the file's
+     * name and leaves the older file in place, rather than kill the process with SIGXFSZ part-way. */
+    if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) perror("doodle: cannot ignore SIGXFSZ");
     return cli_dispatch(verbs, N_VERBS, argc, argv, usage, "doodle", "a verb");
 }
