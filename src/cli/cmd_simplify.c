@@ -41,9 +41,10 @@ typedef struct counts {
     uint64_t simplified, passed, skipped;
 } counts;
 
-/* Copies or simplifies every drawing of path to f. Returns 0, or -1 with err set when the run must stop. */
-static int simplify_file(const char *path, FILE *f, int strict, int quiet, dd_drawing *d, dd_drawing *s, counts *n,
-                         dd_error *err) {
+/* Copies or simplifies every drawing of path to f (named out_name in messages). Returns 0, or -1 with err set when
+ * the run must stop. */
+static int simplify_file(const char *path, FILE *f, const char *out_name, int strict, int quiet, dd_drawing *d,
+                         dd_drawing *s, counts *n, dd_error *err) {
     dd_stroke_reader *rd = dd_stroke_reader_open(path, err);
     if (!rd) return -1;
     int rc = 0;
@@ -55,6 +56,7 @@ static int simplify_file(const char *path, FILE *f, int strict, int quiet, dd_dr
             const dd_drawing *out = dd_simplified_view(d, s, &rec);
             if (out) {
                 if (dd_ndjson_write(f, out, err)) {
+                    if (err->code == DD_ERR_IO) dd_error_prefix(err, "%s", out_name); /* a full disk: which file */
                     rc = -1;
                     break;
                 }
@@ -125,7 +127,7 @@ int cmd_simplify(int argc, char **argv) {
         f = af.f;
     }
     for (size_t i = 0; i < files.count; i++)
-        if (simplify_file(files.paths[i], f, strict, quiet, &d, &s, &n, &err)) goto report;
+        if (simplify_file(files.paths[i], f, to_stdout ? "stdout" : out, strict, quiet, &d, &s, &n, &err)) goto report;
     if (to_stdout) {
         if (fflush(stdout) != 0 || ferror(stdout)) {
             dd_fail(&err, DD_ERR_IO, "writing to stdout failed");

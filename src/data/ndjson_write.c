@@ -4,6 +4,7 @@
  * Fields the drawing does not know (word/countrycode/timestamp "", recognized -1, key_id 0) are left out.
  * Coordinates: integers for simplified drawings; otherwise the shortest of %.15g/%.16g/%.17g that reads back to
  * the same double (integral values print without a fraction, as in Google's raw files). Assumes the "C" locale. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,18 +16,24 @@ typedef struct out {
     char buf[8192];
     size_t n;
     FILE *f;
-    int failed;
+    int failed; /* the errno of the first failed write (a full disk: ENOSPC), or EIO */
 } out;
 
+static void put_raw(out *o, const char *s, size_t n) {
+    if (!n || o->failed) return;
+    errno = 0;
+    if (fwrite(s, 1, n, o->f) != n) o->failed = errno ? errno : EIO;
+}
+
 static void flush_out(out *o) {
-    if (o->n && fwrite(o->buf, 1, o->n, o->f) != o->n) o->failed = 1;
+    put_raw(o, o->buf, o->n);
     o->n = 0;
 }
 
 static void put(out *o, const char *s, size_t n) {
     if (o->n + n > sizeof o->buf) flush_out(o);
     if (n > sizeof o->buf) {
-        if (fwrite(s, 1, n, o->f) != n) o->failed = 1;
+        put_raw(o, s, n);
         return;
     }
     memcpy(o->buf + o->n, s, n);
@@ -136,6 +143,6 @@ int dd_ndjson_write(FILE *f, const dd_drawing *d, dd_error *err) {
     }
     put(o, "]}\n", 3);
     flush_out(o);
-    if (o->failed || ferror(f)) return dd_fail(err, DD_ERR_IO, "write failed");
+    if (o->failed || ferror(f)) return dd_fail(err, DD_ERR_IO, "write failed: %s", strerror(o->failed ? o->failed : EIO));
     return 0;
 }

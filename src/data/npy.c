@@ -4,6 +4,7 @@
  * literal such as {'descr': '|u1', 'fortran_order': False, 'shape': (4000, 784), } padded with spaces to a
  * multiple of 64 bytes and ended by '\n', then the row-major data. We read uint8 only. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -334,10 +335,8 @@ int dd_npy_write(const char *path, const dd_bitmaps *b, dd_error *err) {
     dd_atomic_file a;
     if (dd_atomic_open(&a, path, err)) return -1;
     if (!ends_with_gz(path)) {
-        if (fwrite(header, 1, padded, a.f) != padded || (body && fwrite(b->pixels, 1, body, a.f) != body)) {
-            dd_atomic_abort(&a);
-            return dd_fail(err, DD_ERR_IO, "%s: write failed", path);
-        }
+        if (fwrite(header, 1, padded, a.f) != padded || (body && fwrite(b->pixels, 1, body, a.f) != body))
+            return dd_atomic_fail(&a, errno, err);
         return dd_atomic_commit(&a, err);
     }
     /* .gz: compress through a duplicate of the temporary file's descriptor; the atomic commit then fsyncs it */
@@ -348,16 +347,25 @@ int dd_npy_write(const char *path, const dd_bitmaps *b, dd_error *err) {
         dd_atomic_abort(&a);
         return dd_fail(err, DD_ERR_IO, "%s: cannot start compressing", path);
     }
+    /* zlib reports a failed write as Z_ERRNO with errno set by it: keep that errno, the reason */
+    int errnum = 0;
     bool ok = gzwrite(gz, header, (unsigned)padded) == (int)padded;
     for (size_t done = 0; ok && done < body;) {
         unsigned chunk = body - done > (1u << 30) ? 1u << 30 : (unsigned)(body - done);
         ok = gzwrite(gz, b->pixels + done, chunk) == (int)chunk;
         done += chunk;
     }
-    if (gzclose(gz) != Z_OK) ok = false;
     if (!ok) {
-        dd_atomic_abort(&a);
-        return dd_fail(err, DD_ERR_IO, "%s: write failed", path);
+        int zerr;
+        gzerror(gz, &zerr);
+        if (zerr == Z_ERRNO) errnum = errno;
     }
+    errno = 0;
+    int closed = gzclose(gz);
+    if (closed != Z_OK) {
+        if (ok && closed == Z_ERRNO) errnum = errno;
+        ok = false;
+    }
+    if (!ok) return dd_atomic_fail(&a, errnum, err);
     return dd_atomic_commit(&a, err);
 }

@@ -1,6 +1,7 @@
 /* Colour picture grids with a title, row headers and labels (include/doodle/explain.h), written as PNG to a file
  * or to memory (for pages that inline their pictures). */
 #include <cairo.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +196,7 @@ int dd_picture_write_png(dd_picture *p, const char *path, dd_error *err) {
         free(data);
         return -1;
     }
-    fwrite(data, 1, size, a.f);
+    int ok = fwrite(data, 1, size, a.f) == size, errnum = errno;
     free(data);
-    return dd_atomic_commit(&a, err);
+    return ok ? dd_atomic_commit(&a, err) : dd_atomic_fail(&a, errnum, err);
 }

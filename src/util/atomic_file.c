@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
@@ -154,6 +156,28 @@ static int sync_folder(const char *path, dd_error *err) {
     return rc;
 }
 
+/* Why writing a's temporary file failed: errnum when the failing call's errno was kept, else asked of the file
+ * system, because stdio keeps only a flag (ferror) and not the errno of a write that failed inside fprintf or
+ * fwrite: no space left (ENOSPC), or the file size limit reached (EFBIG, ulimit -f). EIO when neither says. */
+static int write_errno(const dd_atomic_file *a, int errnum) {
+    if (errnum) return errnum;
+    int fd = a->f ? fileno(a->f) : -1;
+    struct statvfs vfs;
+    struct stat st;
+    struct rlimit lim;
+    if (fd >= 0 && fstatvfs(fd, &vfs) == 0 && vfs.f_bavail == 0) return ENOSPC;
+    if (fd >= 0 && fstat(fd, &st) == 0 && getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)st.st_size >= lim.rlim_cur)
+        return EFBIG;
+    return EIO;
+}
+
+int dd_atomic_fail(dd_atomic_file *a, int errnum, dd_error *err) {
+    dd_fail(err, DD_ERR_IO, "%s: write failed: %s", a->path ? a->path : "(no file)", strerror(write_errno(a, errnum)));
+    dd_atomic_abort(a);
+    return -1;
+}
+
 /* Test hook, for tests/cli/crash_*.sh only: with DOODLE_TEST_SLOW_WRITE set to a part of the path, the process
  * stops itself (SIGSTOP) once the temporary file is written and synced and before it is renamed, so that a test can
  * kill it at exactly that moment (or SIGCONT it). Unset, as everywhere but in those tests, it costs one getenv per
@@ -164,12 +188,16 @@ static void test_hook_before_rename(const char *path) {
 }
 
 int dd_atomic_commit(dd_atomic_file *a, dd_error *err) {
+    /* the flush comes first: what a full disk refused before is still buffered, fails again and sets errno */
     errno = 0;
-    if (ferror(a->f) || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0) {
-        dd_fail(err, DD_ERR_IO, "%s: write failed: %s", a->path, strerror(errno ? errno : EIO));
-        dd_atomic_abort(a);
-        return -1;
+    int failed = fflush(a->f) != 0;
+    int e = errno;
+    if (ferror(a->f)) failed = 1;
+    if (!failed && fsync(fileno(a->f)) != 0) {
+        failed = 1;
+        e = errno;
     }
+    if (failed) return dd_atomic_fail(a, e, err);
     test_hook_before_rename(a->path);
     /* renamed while still open and locked, so no cleaner takes the temporary file for stale before it is gone */
     if (rename(a->tmp_path, a->path) != 0) {

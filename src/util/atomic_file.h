@@ -22,6 +22,10 @@ typedef struct dd_atomic_file {
 int dd_atomic_open(dd_atomic_file *a, const char *path, dd_error *err);
 /* Checks every write went through, fsyncs, renames into place and fsyncs the folder. Frees a either way. */
 int dd_atomic_commit(dd_atomic_file *a, dd_error *err);
+/* A write to a.f failed: sets err to "PATH: write failed: REASON" and removes the temporary file; returns -1. REASON
+ * is strerror(errnum) when the caller kept the failing call's errno, else (errnum 0) what the file system says: no
+ * space left on the device, the file size limit, or an I/O error. */
+int dd_atomic_fail(dd_atomic_file *a, int errnum, dd_error *err);
 /* Removes the temporary file. Safe to call on a file that was never opened or already committed. */
 void dd_atomic_abort(dd_atomic_file *a);
 

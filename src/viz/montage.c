@@ -2,6 +2,7 @@
 #include "doodle/montage.h"
 
 #include <cairo.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,19 +246,28 @@ int dd_montage_row_header(dd_montage *m, uint32_t row, const char *text, dd_erro
     return 0;
 }
 
+/* cairo's PNG writer calls this; errno of a failed write is kept (cairo only says "write error") */
+typedef struct png_sink {
+    FILE *f;
+    int errnum;
+} png_sink;
+
 static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {
-    FILE *f = closure;
-    return fwrite(data, 1, length, f) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+    png_sink *s = closure;
+    if (fwrite(data, 1, length, s->f) == length) return CAIRO_STATUS_SUCCESS;
+    if (!s->errnum) s->errnum = errno;
+    return CAIRO_STATUS_WRITE_ERROR;
 }
 
 int dd_montage_write_png(dd_montage *m, const char *path, dd_error *err) {
     cairo_surface_flush(m->surface);
     dd_atomic_file a;
     if (dd_atomic_open(&a, path, err)) return -1;
-    cairo_status_t s = cairo_surface_write_to_png_stream(m->surface, write_to_file, a.f);
+    png_sink sink = {a.f, 0};
+    cairo_status_t s = cairo_surface_write_to_png_stream(m->surface, write_to_file, &sink);
+    if (s == CAIRO_STATUS_WRITE_ERROR) return dd_atomic_fail(&a, sink.errnum, err);
     if (s != CAIRO_STATUS_SUCCESS) {
         dd_atomic_abort(&a);
-        if (s == CAIRO_STATUS_WRITE_ERROR) return dd_fail(err, DD_ERR_IO, "%s: write failed", path);
         cairo_error(s, "cannot encode the PNG", err);
         return dd_error_prefix(err, "%s", path);
     }
