@@ -31,10 +31,10 @@ function check(ok, what) {
 }
 
 // class -> the raw drawing of that class that doodle predict is surest of
-function pickDrawings(classes) {
+function pickDrawings(classes, dir) {
   const out = {};
   for (const c of classes) {
-    const file = path.join(strokesDir, c + '.ndjson.gz');
+    const file = path.join(dir, c + '.ndjson.gz');
     if (!fs.existsSync(file)) continue;
     const lines = zlib.gunzipSync(fs.readFileSync(file)).toString().split('\n').filter((l) => l.trim());
     const preds = execFileSync(doodle, ['predict', '-m', model, '--json', '--top', '5', file]).toString()
@@ -44,7 +44,7 @@ function pickDrawings(classes) {
       const mine = p.top.find((t) => t.class === c);
       if (mine && mine.probability > bestP && p.top[0].class === c) { best = i; bestP = mine.probability; }
     });
-    out[c] = { drawing: JSON.parse(lines[best]).drawing, p: bestP };
+    out[c] = { drawing: JSON.parse(lines[best]).drawing, p: bestP, top: preds[best].top };
   }
   return out;
 }
@@ -120,8 +120,10 @@ async function play(page, name, device, drawings, opts) {
       shot = true;
       const cd = await page.locator('#countdown').boundingBox();
       const tg = await page.locator('#target').boundingBox();
-      check(inView(cd, vp) && inView(tg, vp) && inView(box, vp),
-        name + ': the class asked, the countdown and the canvas are on screen during a round');
+      const now = await page.locator('#canvas').boundingBox();
+      check(inView(cd, vp) && inView(tg, vp) && inView(now, vp) && Math.abs(now.y - box.y) < 1,
+        name + ': the class asked, the countdown and the canvas are on screen during a round (' +
+        JSON.stringify([cd, tg, now].map((b) => b && [b.x, b.y, b.width, b.height].map(Math.round))) + ')');
       const left = await page.textContent('#countdown');
       check(/^0:0[0-3]$/.test(left), name + ': the countdown runs (' + left + ')');
       await page.screenshot({ path: path.join(outDir, opts.shotFile) });
@@ -137,17 +139,26 @@ async function play(page, name, device, drawings, opts) {
       await guessed();
       await shoot();
       if ((await game(page)).phase === 'drawing') await page.click('#skip');
-    } else if (i === opts.shot && device === mouse) {
-      // the screenshot in the middle of the first stroke, the button still down
-      const first = strokes[0], half = Math.max(1, Math.floor(first.length / 2));
-      await page.mouse.move(first[0].x, first[0].y);
-      await page.mouse.down();
-      for (const p of first.slice(1, half)) await page.mouse.move(p.x, p.y);
-      await guessed();
-      await shoot();
-      for (const p of first.slice(half)) await page.mouse.move(p.x, p.y);
-      await page.mouse.up();
-      for (const pts of strokes.slice(1)) {
+    } else if (i === opts.shot && !shot) {
+      // first a drawing of another class, with the guesses and the screenshot; then Clear, and the class asked
+      // the other class whose (simplified: few points, quick to draw) drawing doodle predict finds least like
+      // the class asked
+      const pOf = (c) => (drawings[c].quick.top.find((t) => t.class === target) || { probability: 0 }).probability;
+      const other = Object.keys(drawings).filter((c) => c !== target).sort((x, y) => pOf(x) - pOf(y))[0];
+      if (other) {
+        for (const pts of place(drawings[other].quick.drawing, box, device === finger ? 25 : 40)) await device.stroke(page, pts);
+        await page.waitForFunction(() => document.body.dataset.state === 'idle' && window.doodle.shownBody() !== null ||
+          window.doodle.game().phase !== 'drawing', null, { timeout: 5000 });
+        const said = await page.textContent('#status');
+        await shoot();
+        if ((await game(page)).phase === 'drawing') {
+          check(/^(I see|I'm not sure)/.test(said), name + ': a drawing of ' + other + ' when ' + target + ' is asked: "' + said + '"');
+          await page.click('#clear');
+          check((await page.evaluate(() => window.doodle.strokes().length)) === 0 && (await page.$$eval('#guesses li.empty', (l) => l.length)) === 5,
+            name + ': Clear in a round empties the canvas and the guesses');
+        }
+      }
+      for (const pts of strokes) {
         if ((await game(page)).phase !== 'drawing') break; // recognised before the last stroke
         await device.stroke(page, pts);
       }
@@ -240,7 +251,11 @@ async function play(page, name, device, drawings, opts) {
     await page.goto(url + '?round=' + ROUND_S);
     await page.waitForFunction(() => document.getElementById('class-count').textContent !== '…');
     const classes = await page.$$eval('#classes span', (s) => s.map((e) => e.textContent));
-    const drawings = pickDrawings(classes);
+    const drawings = pickDrawings(classes, strokesDir);
+    // drawings with few points, quick to draw: Google's simplified ones next to the raw ones, when there
+    const simplifiedDir = path.join(strokesDir, '..', 'simplified');
+    const quick = fs.existsSync(simplifiedDir) ? pickDrawings(classes, simplifiedDir) : drawings;
+    for (const c of Object.keys(drawings)) drawings[c].quick = (quick[c] || drawings[c]);
     console.log('drawings: ' + Object.entries(drawings).map(([c, d]) => c + ' (predict ' + d.p.toFixed(3) + ')').join(', '));
     check(await page.evaluate(() => document.getElementById('class-list').open), 'a short list of classes is shown open');
     check(!(await page.isVisible('#class-filter')), 'a short list needs no filter');
@@ -313,7 +328,7 @@ async function play(page, name, device, drawings, opts) {
         await p.fill('#class-filter', 'Eiffel');
         check(JSON.stringify(await p.$$eval('#classes span:not([hidden])', (s) => s.map((e) => e.textContent))) === '["The Eiffel Tower"]' || !all.includes('The Eiffel Tower'),
           w + ': the filter ignores case ("Eiffel")');
-        await p.fill('#class-filter', 'cat');
+        await p.fill('#class-filter', 'ca');
         await p.locator('#class-list').scrollIntoViewIfNeeded();
         await p.screenshot({ path: path.join(outDir, file), fullPage: vp.width > 500 });
         await p.fill('#class-filter', 'zzzz');
