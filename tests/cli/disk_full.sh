@@ -52,10 +52,11 @@ check() {
   [ -z "$left" ] || fail "$what: temporary files left: $left"
   echo "$what: $msg"
 }
-# limited KB CMD…: CMD with files limited to KB kilobytes
+# limited KB CMD…: CMD with files limited to KB kilobytes; its stdout and stderr go through pipes to cat, which runs
+# without the limit, so that the limit bears on what CMD writes and not on the test's capture of it
 limited() {
   local kb=$1; shift
-  (ulimit -f "$kb" && exec "$@")
+  { (ulimit -f "$kb" && exec "$@") 2>&1 1>&3 3>&- | cat >&2; } 3>&1 | cat
 }
 # older FILE: puts an older file there (the writers must leave it as it is)
 older() { mkdir -p "$(dirname "$1")" && printf 'older %s\n' "$1" >"$1"; }
