@@ -186,12 +186,24 @@ static int check_classes(const cJSON *a, int classes, const char *path, dd_error
     return rc;
 }
 
-static void read_render(dd_model *m, const char *text) {
-    cJSON *o = text ? cJSON_Parse(text) : NULL;
+/* The rendering settings: absent (files made by other tools) = Google's; present, a JSON object whose keys, when
+ * there, are numbers in range. A value out of range is refused rather than replaced: the model would otherwise see
+ * drawings rendered unlike its training. */
+static int read_render(dd_model *m, const char *text, const char *path, dd_error *err) {
+    if (!text) return 0;
+    cJSON *o = cJSON_Parse(text);
     const cJSON *lw = cJSON_GetObjectItemCaseSensitive(o, "line_width"), *pad = cJSON_GetObjectItemCaseSensitive(o, "padding");
-    if (cJSON_IsNumber(lw) && lw->valuedouble > 0 && lw->valuedouble <= 1024) m->render.line_width = lw->valuedouble;
-    if (cJSON_IsNumber(pad) && pad->valuedouble >= 0 && pad->valuedouble <= 4096) m->render.padding = pad->valuedouble;
+    int ok = cJSON_IsObject(o) && (!lw || (cJSON_IsNumber(lw) && lw->valuedouble > 0 && lw->valuedouble <= 1024)) &&
+             (!pad || (cJSON_IsNumber(pad) && pad->valuedouble >= 0 && pad->valuedouble <= 4096));
+    if (ok && lw) m->render.line_width = lw->valuedouble;
+    if (ok && pad) m->render.padding = pad->valuedouble;
     cJSON_Delete(o);
+    if (!ok)
+        return dd_fail(err, DD_ERR_MALFORMED,
+                       "%s: not a doodle model: the metadata's render is not {\"line_width\": (0, 1024], \"padding\": "
+                       "[0, 4096]}: %.80s",
+                       path, text);
+    return 0;
 }
 
 /* The file's tensor for t, checked: present, F32, the cfg's shape (so its byte size too), every value finite.
@@ -293,7 +305,10 @@ dd_model *dd_model_from(const dd_st_file *f, const char *path, dd_error *err) {
         int i = 0;
         const cJSON *v;
         cJSON_ArrayForEach(v, classes) snprintf(m->class_names[i++], sizeof m->class_names[0], "%s", v->valuestring);
-        read_render(m, dd_st_metadata(f, "render"));
+        if (read_render(m, dd_st_metadata(f, "render"), path, err)) {
+            dd_model_free(m);
+            m = NULL;
+        }
     }
     dd_model_spec_free(spec);
     cJSON_Delete(classes);

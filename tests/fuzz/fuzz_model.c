@@ -7,6 +7,7 @@
  * The memory bound is lowered to 256 MB (run with -malloc_limit_mb=512): a cfg that asks for more must be refused
  * before anything of that size is allocated. */
 #define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(m->render.line_width > 0 && m->render.line_width <= 1024 && m->render.padding >= 0 &&
                        m->render.padding <= 4096,
                    "render line width %g, padding %g", m->render.line_width, m->render.padding);
+        /* the render settings are the file's, never silently replaced */
+        dd_st_file *f = dd_st_open(path, &err);
+        FUZZ_CHECK(f, "the model loads, the file does not open: %s", err.msg);
+        cJSON *r = dd_st_metadata(f, "render") ? cJSON_Parse(dd_st_metadata(f, "render")) : NULL;
+        const cJSON *lw = cJSON_GetObjectItemCaseSensitive(r, "line_width"), *pad = cJSON_GetObjectItemCaseSensitive(r, "padding");
+        FUZZ_CHECK(!lw || lw->valuedouble == m->render.line_width, "line width %g stored, %g used", lw->valuedouble,
+                   m->render.line_width);
+        FUZZ_CHECK(!pad || pad->valuedouble == m->render.padding, "padding %g stored, %g used", pad->valuedouble,
+                   m->render.padding);
+        cJSON_Delete(r);
+        dd_st_close(f);
         flops = dd_model_flops(s, false);
         dd_model_free(m);
     }
