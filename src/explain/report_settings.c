@@ -48,19 +48,22 @@ static int hash_range(FILE *f, long long from, long long n, uint64_t *h, unsigne
 }
 
 /* The data set's FNV-1a 64: of the whole file up to 64 MiB, else of its first and last MiB (the header, class
- * names and statistics; the index of record offsets) and its size. *how says which. */
+ * names and statistics; the index of record offsets) and its size. *how says which. Returns 0, -1 when the file
+ * cannot be read (errno says why) or -2 when out of memory (err set). */
 static int hash_file(const char *path, char *hex, size_t size, const char **how, dd_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    struct stat st;
-    unsigned char *buf = NULL;
-    int rc = -1;
-    if (fstat(fileno(f), &st) != 0) goto done;
-    if (!(buf = malloc(HASH_PART))) {
-        rc = dd_fail(err, DD_ERR_NOMEM, "out of memory");
-        fclose(f);
+    unsigned char *buf = malloc(HASH_PART);
+    if (!buf) {
+        dd_fail(err, DD_ERR_NOMEM, "out of memory");
         return -2;
     }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        free(buf);
+        return -1;
+    }
+    struct stat st;
+    int rc = -1;
+    if (fstat(fileno(f), &st) != 0) goto done;
     uint64_t h = 0xcbf29ce484222325ull;
     long long n = (long long)st.st_size;
     if (n <= (long long)HASH_WHOLE_MAX) {
