@@ -3,11 +3,12 @@
 // URL serves MODEL (trained on the bundled sample); STROKES_DIR holds <class>.ndjson.gz raw drawings of its classes.
 // For each class the drawing `doodle predict` is surest of is drawn, by moving the pointer along its strokes, when
 // the page asks for that class. A game on a desktop with the mouse (one round left empty until the time is up) and
-// one on a 390x844 phone with a finger (one round skipped), rounds of 3 s (?round=3): every round must end with
+// one on a 390x844 phone with a finger (one round skipped; on the desktop too), rounds of 3 s (?round=3): every round must end with
 // "Oh, I know" (the model sure of the class asked) or with the time up / the skip, and the summary must list the
 // six rounds with the class asked, the verdict, the best guess, the time and the image the model saw.
 // URL_345, a model of 345 classes: the list of classes is a count, collapsed, with a filter that works.
-// Screenshots in OUTDIR: game-round.png, game-summary.png, game-phone-round.png, game-phone-summary.png,
+// Screenshots in OUTDIR: game-round.png, game-card.png, game-summary.png, game-phone-round.png, game-phone-card.png,
+// game-phone-summary.png,
 // classes-345.png, classes-345-phone.png.
 'use strict';
 const fs = require('fs');
@@ -91,7 +92,8 @@ function inView(box, vp) {
 async function play(page, name, device, drawings, opts) {
   const vp = page.viewportSize();
   const t0 = Date.now();
-  let shot = false;
+  let shot = false, cardShot = false;
+  const scroll0 = await page.evaluate(() => window.scrollY);
   await page.waitForFunction(() => window.doodle.game().phase === 'intro', null, { timeout: 10000 });
   let g = await game(page);
   check(g.mode === 'play' && g.rounds === 6 && g.roundSeconds === ROUND_S && g.targets.length === 6,
@@ -110,7 +112,11 @@ async function play(page, name, device, drawings, opts) {
       check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'go'),
         name + ': the Start button has the keyboard focus');
       await page.keyboard.press('Enter'); // the keyboard starts the first round
-    } else await page.click('#go');
+    } else {
+      // the button comes alive half a second after a round (waiting here: Playwright's retries would scroll)
+      await page.waitForFunction(() => !document.getElementById('go').disabled);
+      await page.click('#go');
+    }
     await page.waitForFunction(() => window.doodle.game().phase === 'drawing', null, { timeout: 5000 });
     const box = await page.locator('#canvas').boundingBox();
     const strokes = place(drawings[target].drawing, box, device === finger ? 25 : 40);
@@ -131,7 +137,7 @@ async function play(page, name, device, drawings, opts) {
     const guessed = () => page.waitForFunction(() => window.doodle.shownBody() !== null || window.doodle.game().phase !== 'drawing',
       null, { timeout: 5000 });
     if (i === opts.empty) {
-      await shoot(); // nothing drawn: the time runs out
+      // nothing drawn: the time runs out
     } else if (i === opts.skip) {
       // a short line, then Skip
       const y = box.y + box.height * 0.8;
@@ -196,10 +202,18 @@ async function play(page, name, device, drawings, opts) {
     if (i === opts.skip) check(r.won || r.how === 'skip', name + ' round ' + (i + 1) + ': skipped (unless the short line was enough)');
     if (i === opts.empty) check(!r.won && r.how === 'time' && r.png === null && r.guess === null, name + ' round ' + (i + 1) + ': nothing drawn, time up');
     check(status === verdict, name + ' round ' + (i + 1) + ': the verdict is in the live status line too');
+    const scrolled = await page.evaluate(() => window.scrollY);
+    check(scrolled === scroll0, name + ' round ' + (i + 1) + ': drawing did not scroll the page (scrollY ' + scrolled + ')');
     if (i < 5) check(!(await page.isHidden('#card')), name + ' round ' + (i + 1) + ': the card shows the verdict and the next class');
+    if (opts.cardFile && !cardShot && r.png) {
+      cardShot = true; // the card between two rounds: the verdict over the drawing, the next class
+      await page.waitForFunction(() => !document.getElementById('go').disabled);
+      await page.screenshot({ path: path.join(outDir, opts.cardFile) });
+    }
   }
   check(shot, name + ': a screenshot during a round');
   check((await page.textContent('#go')) === 'See how it went', name + ': after six rounds, a button to the summary');
+  await page.waitForFunction(() => !document.getElementById('go').disabled);
   await page.click('#go');
   await page.waitForSelector('#summary:not([hidden])');
   check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'summary-title'),
@@ -276,7 +290,7 @@ async function play(page, name, device, drawings, opts) {
     check(await page.getAttribute('#mode-free', 'aria-pressed') === 'true' && (await game(page)).mode === 'free', 'the page opens in free drawing');
     check(!(await page.isVisible('#game-bar')) && !(await page.isVisible('#skip')), 'no countdown in free drawing');
     await page.click('#mode-play');
-    const g1 = await play(page, 'desktop', mouse, drawings, { empty: 3, skip: -1, shot: 1, shotFile: 'game-round.png', summaryFile: 'game-summary.png' });
+    const g1 = await play(page, 'desktop', mouse, drawings, { empty: 3, skip: 4, shot: 1, shotFile: 'game-round.png', cardFile: 'game-card.png', summaryFile: 'game-summary.png' });
     check(new Set(g1.targets).size === Math.min(6, classes.length) || classes.length < 6, 'the six classes differ when the model knows six or more');
     check(page.url().endsWith('#play'), 'the game is in the address (#play)');
     await page.click('#again');
@@ -295,7 +309,7 @@ async function play(page, name, device, drawings, opts) {
     await pp.goto(url + '?round=' + ROUND_S + '#play');
     const cbox = await pp.locator('#canvas').boundingBox();
     check(cbox.x >= 0 && cbox.x + cbox.width <= 390 && cbox.width >= 250, 'phone: the canvas fits the screen (' + Math.round(cbox.width) + ' px wide)');
-    await play(pp, 'phone', finger, drawings, { empty: -1, skip: 2, shot: 1, shotFile: 'game-phone-round.png', summaryFile: 'game-phone-summary.png' });
+    await play(pp, 'phone', finger, drawings, { empty: -1, skip: 2, shot: 1, shotFile: 'game-phone-round.png', cardFile: 'game-phone-card.png', summaryFile: 'game-phone-summary.png' });
     check(errors.length === 0, 'phone: no errors in the page: ' + errors.join('; '));
     await phone.close();
 
