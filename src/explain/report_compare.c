@@ -19,7 +19,7 @@ static const char *const COLOURS[DD_COMPARE_MAX_RUNS] = {"#1f77b4", "#ff7f0e", "
 static const char *EXTRA_STYLE =
     "tr.diff th,tr.diff td{background:#fff3c4}.swatch{display:inline-block;width:14px;height:14px;"
     "vertical-align:middle;margin-right:6px;border-radius:2px}td.up{color:#1a7f37}td.down{color:#c62828}"
-    "table.settings th,table.cmp th{text-align:left}";
+    "table.settings th,table.cmp th,table.runs td{text-align:left}";
 
 static void say(const compare *c, const char *what) {
     if (c->o->log) {

@@ -186,12 +186,26 @@ static int data_set(const char *run_dir, report_settings *s, dd_error *err) {
     return 0;
 }
 
+/* n with thousands separators, as the model summary writes it. */
+static void grouped(size_t n, char *buf, size_t size) {
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%zu", n);
+    size_t at = 0;
+    for (int i = 0; i < len && at + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0) buf[at++] = ',';
+        buf[at++] = digits[i];
+    }
+    buf[at] = '\0';
+}
+
 int report_settings_read(const char *run_dir, const dd_model *m, const char *version, report_settings *s,
                          dd_error *err) {
     memset(s, 0, sizeof *s);
     const char *name = report_model_name(m);
-    if (name) SET(s, SET_MODEL, "%s, %zu parameters", name, m->spec->n_params);
-    else SET(s, SET_MODEL, "a cfg of its own, %zu parameters", m->spec->n_params);
+    char params[40];
+    grouped(m->spec->n_params, params, sizeof params);
+    if (name) SET(s, SET_MODEL, "%s, %s trainable parameters", name, params);
+    else SET(s, SET_MODEL, "a cfg of its own, %s trainable parameters", params);
     SET(s, SET_INPUT, "%dx%d, %d classes", m->spec->input.h, m->spec->input.w, m->spec->classes);
     from_checkpoint(run_dir, s);
     if (!s->value[SET_VERSION][0]) SET(s, SET_VERSION, "%s (wrote this page; the run does not record its own)",
