@@ -3,7 +3,7 @@
 // URL serves MODEL (trained on the bundled sample); STROKES_DIR holds <class>.ndjson.gz raw drawings of its classes.
 // For each class the drawing `doodle predict` is surest of is drawn, by moving the pointer along its strokes, when
 // the page asks for that class. A game on a desktop with the mouse (one round left empty until the time is up) and
-// one on a 390x844 phone with a finger (one round skipped; on the desktop too), rounds of 3 s (?round=3): every round must end with
+// one on a 390x844 phone with a finger (one round skipped, after a line; on the desktop the line is drawn with a pen), rounds of 3 s (?round=3): every round must end with
 // "Oh, I know" (the model sure of the class asked) or with the time up / the skip, and the summary must list the
 // six rounds with the class asked, the verdict, the best guess, the time and the image the model saw.
 // URL_345, a model of 345 classes: the list of classes is a count, collapsed, with a filter that works.
@@ -82,6 +82,18 @@ const finger = {
   },
 };
 
+// a pen (stylus): pointer events with pointerType "pen", through the DevTools protocol
+const pen = {
+  async stroke(page, pts) {
+    if (!page._cdp) page._cdp = await page.context().newCDPSession(page);
+    const ev = (type, p, extra) => page._cdp.send('Input.dispatchMouseEvent',
+      Object.assign({ type, x: p.x, y: p.y, pointerType: 'pen', button: 'left', buttons: 1, clickCount: 1, force: 0.5 }, extra));
+    await ev('mousePressed', pts[0]);
+    for (const p of pts.slice(1)) await ev('mouseMoved', p);
+    await ev('mouseReleased', pts[pts.length - 1], { buttons: 0 });
+  },
+};
+
 const game = (page) => page.evaluate(() => window.doodle.game());
 
 function inView(box, vp) {
@@ -94,6 +106,10 @@ async function play(page, name, device, drawings, opts) {
   const t0 = Date.now();
   let shot = false, cardShot = false;
   const scroll0 = await page.evaluate(() => window.scrollY);
+  await page.evaluate(() => {
+    window.__pointerTypes = new Set();
+    document.getElementById('canvas').addEventListener('pointerdown', (e) => window.__pointerTypes.add(e.pointerType));
+  });
   await page.waitForFunction(() => window.doodle.game().phase === 'intro', null, { timeout: 10000 });
   let g = await game(page);
   check(g.mode === 'play' && g.rounds === 6 && g.roundSeconds === ROUND_S && g.targets.length === 6,
@@ -141,8 +157,13 @@ async function play(page, name, device, drawings, opts) {
     } else if (i === opts.skip) {
       // a short line, then Skip
       const y = box.y + box.height * 0.8;
-      await device.stroke(page, [{ x: box.x + 30, y }, { x: box.x + 50, y: y - 4 }, { x: box.x + 70, y }]);
+      const by = device === mouse ? pen : device; // on the desktop, with a pen
+      await by.stroke(page, [{ x: box.x + 30, y }, { x: box.x + 50, y: y - 4 }, { x: box.x + 70, y }]);
       await guessed();
+      if (by === pen) {
+        const sent = await page.evaluate(() => window.doodle.strokes());
+        check(sent.length === 1 && sent[0][0].length >= 3, name + ': a pen draws a stroke (' + (sent[0] ? sent[0][0].length : 0) + ' points)');
+      }
       await shoot();
       if ((await game(page)).phase === 'drawing') await page.click('#skip');
     } else if (i === opts.shot && !shot) {
@@ -212,6 +233,8 @@ async function play(page, name, device, drawings, opts) {
     }
   }
   check(shot, name + ': a screenshot during a round');
+  const types = await page.evaluate(() => [...window.__pointerTypes].sort().join(','));
+  check(types === (device === mouse ? 'mouse,pen' : 'touch'), name + ': drawn with pointer events of type ' + types);
   check((await page.textContent('#go')) === 'See how it went', name + ': after six rounds, a button to the summary');
   await page.waitForFunction(() => !document.getElementById('go').disabled);
   await page.click('#go');
