@@ -37,11 +37,11 @@ summarise() {
 epochs=10
 echo "== $set classes: mnist28, Adam 1e-3, batch 64, $epochs epochs, no augmentation: doodle =="
 $doodle train --data "$dset" --model mnist28 --no-augment --schedule constant --warmup 0 \
-  --weight-decay 0 --lr 0.001 --batch 64 --epochs $epochs --no-report -o "$out/mnist28-doodle-$set"
+  --weight-decay 0 --lr 0.001 --batch 64 --epochs $epochs --no-report --force -o "$out/mnist28-doodle-$set"
 summarise "$out/mnist28-doodle-$set/history.csv"
 echo "== the same in PyTorch =="
 /usr/bin/python3 bench/accuracy_torch.py --data "$dset" --model mnist28 --epochs $epochs --batch 64 \
   --lr 0.001 | tee "$out/mnist28-torch-$set.jsonl"
 echo "== doodle's default recipe =="
-/usr/bin/time -f "%e s" $doodle train --data "$dset" --no-report -o "$out/default-$set"
+/usr/bin/time -f "%e s" $doodle train --data "$dset" --no-report --force -o "$out/default-$set"
 summarise "$out/default-$set/history.csv"

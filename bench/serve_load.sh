@@ -17,7 +17,7 @@ doodle=$build/doodle
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 "$doodle" prep --input data/sample/bitmaps --test-frac 0.2 -o "$work/b.dset" >/dev/null
-"$doodle" train --data "$work/b.dset" --model doodle28 --epochs 1 -o "$work/run" >/dev/null
+"$doodle" train --data "$work/b.dset" --model doodle28 --epochs 1 --force -o "$work/run" >/dev/null
 for f in data/sample/strokes/raw/*.ndjson.gz; do gzip -dc "$f"; echo; done | grep . >"$work/bodies.ndjson"
 "$doodle" serve --model "$work/run/model.safetensors" --port 0 >"$work/serve.out" 2>"$work/serve.err" &
 pid=$!

@@ -26,7 +26,7 @@ $doodle show "$out/sample-bitmaps.dset" --per-class 10 -o "$out/classes-bitmaps.
 echo
 echo "== train doodle28 on the 5 x 900 training bitmaps, evaluate on the 5 x 100 test bitmaps =="
 $doodle summary doodle28 --classes 5
-$doodle train --data "$out/sample-bitmaps.dset" --model doodle28 --epochs "${DOODLE_EPOCHS:-6}" -o "$out/run"
+$doodle train --data "$out/sample-bitmaps.dset" --model doodle28 --epochs "${DOODLE_EPOCHS:-6}" --force -o "$out/run"
 echo
 $doodle eval --model "$out/run/model.safetensors" --data "$out/sample-bitmaps.dset"
 echo

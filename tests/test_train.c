@@ -271,7 +271,7 @@ int main(void) {
     o.momentum = 1;
     CHECK(dd_train_opts_check(&o, &err) != 0 && strstr(err.msg, "--momentum"), "%s", err.msg);
     o = quick(data, b, 1);
-    o.threads = 0;
+    o.threads = 300;
     CHECK(dd_train(&o, &r, &err) != 0 && strstr(err.msg, "--threads"), "%s", err.msg);
     o = quick(data, b, 1);
     o.min_lr = NAN;

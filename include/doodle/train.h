@@ -20,6 +20,7 @@
 #ifndef DOODLE_TRAIN_H
 #define DOODLE_TRAIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,9 @@ typedef struct dd_train_opts {
     uint64_t steps_per_epoch; /* optimizer steps between evaluations and checkpoints; 0 = a whole pass */
     uint64_t max_steps;       /* stop after this many steps in all (the schedule spans them); 0 = epochs decide */
     bool resume;
+    /* when not NULL and set (e.g. by a SIGINT handler), training stops after the step in progress and writes a
+     * checkpoint there, inside the epoch; --resume goes on from it with the same bits */
+    volatile sig_atomic_t *interrupt;
     bool progress; /* a live progress bar (a terminal); else one line per epoch */
     FILE *log;     /* where progress goes (stdout) */
 } dd_train_opts;
@@ -68,6 +72,11 @@ typedef struct dd_train_result {
     double test_acc, test_loss, test_top3; /* of best_epoch's weights; NaN without a test split */
     uint64_t test_count;
     bool stopped_early;
+    /* interrupted (opts->interrupt): a checkpoint was written after step stopped_step of epoch_steps in epoch
+     * stopped_epoch; nothing was evaluated */
+    bool interrupted;
+    int stopped_epoch;
+    uint64_t stopped_step, epoch_steps;
     /* data-parallel runs: ranks, and the all-reduce's share of the training time */
     int ranks;
     double allreduce_seconds, train_seconds;

@@ -1,8 +1,11 @@
 /* doodle train: a model on a .dset, into a run folder. */
-#define _XOPEN_SOURCE 700 /* fileno, realpath */
+#define _XOPEN_SOURCE 700 /* fileno, realpath, sigaction */
+#include <errno.h>
 #include <float.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,45 @@
 #include "util/atomic_file.h"
 
 static int train_run(dd_train_opts *o, int report, dd_error *err);
+
+/* Ctrl-C: the first asks training to stop after the step in progress and write a checkpoint there; a second one
+ * ends the process at once (the last checkpoint is as it was: checkpoints are written atomically). */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig) {
+    (void)sig;
+    if (interrupted) {
+        static const char bye[] = "\ndoodle train: stopped at once; the last checkpoint is as it was\n";
+        ssize_t w = write(STDERR_FILENO, bye, sizeof bye - 1);
+        (void)w;
+        _exit(130);
+    }
+    interrupted = 1;
+    static const char msg[] = "\ndoodle train: stopping after this step to write a checkpoint (Ctrl-C again: quit now)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+/* A run folder that holds a run already: train into it only with --resume (go on) or --force (start over). */
+static int existing_run(const dd_train_opts *o, bool force) {
+    static const char *const files[] = {"checkpoint.safetensors", "model.safetensors", "history.csv", "test.json"};
+    char path[4200];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", o->run_dir, files[i]);
+        if (access(path, F_OK) != 0) continue;
+        if (!force)
+            return cli_usage_error("train",
+                                   "%s holds a run already (%s): add --resume to continue it, or --force to train "
+                                   "a new one in its place",
+                                   o->run_dir, files[i]);
+        /* --force: the old run's files go now, so that a new run stopped early leaves nothing of the old one */
+        if (unlink(path) != 0) {
+            fprintf(stderr, "doodle train: %s: cannot remove it: %s\n", path, strerror(errno));
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void usage(FILE *out, const dd_train_opts *d) {
     fprintf(out,
@@ -46,15 +88,24 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "                         (for big sets; the passes go on across epochs in their seeded orders)\n"
             "      --max-steps N      stop after N steps in all; the schedule spans them (default: --epochs decide)\n"
             "      --seed S           weights, order, augmentation and dropout (default %llu)\n"
-            "      --threads N        threads (default %d: every core; the same seed and count give the same bits)\n"
+            "      --threads N        threads (default %d: every core; the same seed and count give the same bits;\n"
+            "                         --resume keeps the run's count unless given another)\n"
             "      --resume           continue RUNDIR's run from its checkpoint (its options are kept, and checked\n"
             "                         as these flags are; --epochs and --max-steps may change its length). A run\n"
             "                         stopped before its first epoch ended has no checkpoint: --resume says so;\n"
             "                         start it again without it\n"
+            "      --force            train into a RUNDIR that holds a run already, replacing it (without it,\n"
+            "                         such a RUNDIR is refused)\n"
             "      --no-report        do not write RUNDIR/report.html at the end\n"
             "  -h, --help             show this help\n"
             "\n"
             "The same seed and thread count give the same bits, with or without an interruption and --resume.\n"
+            "Ctrl-C stops after the step in progress and writes a checkpoint there (inside the epoch); the\n"
+            "command to continue is printed. A second Ctrl-C quits at once.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle train --data animals.dset -o runs/animals\n"
+            "  doodle train --data all.dset -o runs/big --model seed --steps-per-epoch 2000 --epochs 30\n"
             "\n"
             "On several machines: mpirun -np N doodle train … (Open MPI). Every rank holds the whole model and\n"
             "takes its contiguous share of each global batch of --batch drawings (--batch 64 on 2 ranks: 32 each);\n"
@@ -87,13 +138,14 @@ int cmd_train(int argc, char **argv) {
         {"threads", required_argument, 0, 't'},  {"resume", no_argument, 0, 'r'},
         {"no-report", no_argument, 0, 'R'},      {"help", no_argument, 0, 'h'},
         {"val-frac", required_argument, 0, 'V'}, {"steps-per-epoch", required_argument, 0, 'E'},
-        {"max-steps", required_argument, 0, 'X'},
+        {"max-steps", required_argument, 0, 'X'}, {"force", no_argument, 0, 'F'},
         {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
     uint64_t u;
     double f;
     int c, report = 1;
+    bool force = false, threads_given = false;
     while ((c = getopt_long(argc, argv, "d:o:m:e:b:h", options, NULL)) != -1) {
         switch (c) {
         case 'd': o.data_path = optarg; break;
@@ -142,8 +194,10 @@ int cmd_train(int argc, char **argv) {
             if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed)) return cli_usage_error("train", "--seed wants a whole number");
             break;
         case 't':
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--threads wants a whole number");
+            if (cli_parse_u64(optarg, 1, INT_MAX, &u))
+                return cli_usage_error("train", "--threads wants a whole number from 1, not '%s'", optarg);
             o.threads = (int)u;
+            threads_given = true;
             break;
         case 'V':
             if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &o.val_frac))
@@ -158,6 +212,7 @@ int cmd_train(int argc, char **argv) {
                 return cli_usage_error("train", "--max-steps wants a whole number");
             break;
         case 'r': o.resume = true; break;
+        case 'F': force = true; break;
         case 'R': report = 0; break;
         case 'h': usage(stdout, &o); return 0;
         default: return cli_usage_error("train", "unknown option");
@@ -168,11 +223,25 @@ int cmd_train(int argc, char **argv) {
     if (!o.run_dir) return cli_usage_error("train", "no run folder: give -o RUNDIR");
     dd_error err;
     if (dd_train_opts_check(&o, &err)) return cli_usage_error("train", "%s", err.msg); /* the ranges: one place */
+    if (o.resume && force) return cli_usage_error("train", "--resume continues a run and --force replaces it: give one");
+    if (o.resume && !threads_given) o.threads = 0; /* the run's own count, from its checkpoint: the same bits */
     if (dist_init(NULL, NULL, &err)) return cli_report("train", &err);
+    if (dist_rank() == 0 && !o.resume) {
+        int rc = existing_run(&o, force);
+        if (rc) {
+            dist_abort(rc); /* the other ranks wait for rank 0: end them too (one process: exit) */
+            return rc;
+        }
+    }
+    struct sigaction sa = {.sa_handler = on_interrupt};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    o.interrupt = &interrupted;
     /* Every failure inside dd_train is agreed by all ranks (or ends the job there), so each rank returns here;
      * the rank that knows why says it (the others have an empty message). */
     int rc = train_run(&o, report, &err);
-    if (rc && (err.msg[0] || dist_size() == 1)) cli_report("train", &err);
+    if (rc && rc != 130 && (err.msg[0] || dist_size() == 1)) cli_report("train", &err);
     dist_finalize();
     return rc;
 }
@@ -185,7 +254,17 @@ static int train_run(dd_train_opts *o_in, int report, dd_error *err) {
     o.log = stdout;
     dd_train_result r;
     if (dd_train(&o, &r, err)) return err->code == DD_ERR_USAGE ? EXIT_USAGE : 1;
-    if (!root) return 0;
+    if (!root) return r.interrupted ? 130 : 0;
+    if (r.interrupted) {
+        printf("interrupted in epoch %d after step %llu of %llu: checkpoint written to %s/checkpoint.safetensors\n"
+               "continue with: doodle train --data %s -o %s --resume",
+               r.stopped_epoch, (unsigned long long)r.stopped_step, (unsigned long long)r.epoch_steps, o.run_dir,
+               o.data_path, o.run_dir);
+        if (o.epochs != dd_train_defaults().epochs) printf(" --epochs %d", o.epochs);
+        if (o.max_steps) printf(" --max-steps %llu", (unsigned long long)o.max_steps);
+        printf("\n");
+        return 130;
+    }
     if (r.has_val)
         printf("best: epoch %d, validation accuracy %.2f%%, validation loss %.4f -> %s/model.safetensors\n",
                r.best_epoch, 100 * r.best_val_acc, r.best_val_loss, o.run_dir);
@@ -202,7 +281,7 @@ static int train_run(dd_train_opts *o_in, int report, dd_error *err) {
     if (record_dataset(&o, err)) return 1;
     if (report) {
         fflush(stdout);
-        dd_report_opts ro = {.run_dir = o.run_dir, .data_path = o.data_path};
+        dd_report_opts ro = {.run_dir = o.run_dir, .data_path = o.data_path, .version = DOODLE_VERSION};
         if (dd_report_write(&ro, err)) {
             dd_error_prefix(err, "the model is trained, but its report failed");
             return 1;

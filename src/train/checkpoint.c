@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static char *opts_json(const dd_train_opts *o) {
              cJSON_AddStringToObject(j, "min_lr", min_lr) && cJSON_AddBoolToObject(j, "augment", o->augment) &&
              cJSON_AddStringToObject(j, "seed", seed) && cJSON_AddNumberToObject(j, "patience", o->patience) &&
              cJSON_AddStringToObject(j, "val_frac", val) && cJSON_AddStringToObject(j, "steps_per_epoch", spe) &&
-             cJSON_AddStringToObject(j, "max_steps", max_steps);
+             cJSON_AddStringToObject(j, "max_steps", max_steps) && cJSON_AddNumberToObject(j, "threads", o->threads);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -55,6 +56,9 @@ int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, 
              p->rng.s[2], p->rng.s[3]);
     snprintf(step, sizeof step, "%" PRIu64, o->step);
     snprintf(steps_done, sizeof steps_done, "%" PRIu64, p->steps_done);
+    char partial[96];
+    bool inside = p->part_seen > 0; /* written inside an epoch: its sums so far */
+    snprintf(partial, sizeof partial, "%.17g %" PRIu64 " %" PRIu64, p->part_loss, p->part_correct, p->part_seen);
     if (!json) {
         dd_fail(err, DD_ERR_NOMEM, "out of memory");
         goto done;
@@ -65,7 +69,8 @@ int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, 
         dd_st_writer_metadata(w, "epochs_done", epochs, err) || dd_st_writer_metadata(w, "best_epoch", best_epoch, err) ||
         dd_st_writer_metadata(w, "best_test_acc", acc, err) || dd_st_writer_metadata(w, "best_test_loss", loss, err) ||
         dd_st_writer_metadata(w, "rng", rng, err) || dd_st_writer_metadata(w, "optimizer_step", step, err) ||
-        dd_st_writer_metadata(w, "steps_done", steps_done, err) || dd_st_writer_metadata(w, "train_opts", json, err))
+        dd_st_writer_metadata(w, "steps_done", steps_done, err) || dd_st_writer_metadata(w, "train_opts", json, err) ||
+        (inside && dd_st_writer_metadata(w, "epoch_partial", partial, err)))
         goto done;
     rc = dd_st_write(w, path, err);
 done:
@@ -184,6 +189,9 @@ static int read_opts(const char *text, dd_train_opts *o, const char *path, dd_er
         bad_field(err, path, "option", "max_steps", cJSON_IsString(max_steps) ? max_steps->valuestring : NULL);
         goto done;
     }
+    /* the run's thread count (kept since it decides the bits): used when the resume does not give one */
+    const cJSON *threads = cJSON_GetObjectItemCaseSensitive(j, "threads");
+    if (threads && opt_int(j, "threads", &o->threads, path, err)) goto done;
     o->optimizer = (dd_opt_kind)opt;
     o->schedule = (dd_schedule_kind)sched;
     o->augment = cJSON_IsTrue(aug);
@@ -206,11 +214,24 @@ static int read_progress(const dd_st_file *f, train_progress *p, uint64_t *step,
     if (parse_float(v[2], &p->best_test_acc)) return bad_field(err, path, "field", keys[2], v[2]);
     if (parse_float(v[3], &p->best_test_loss)) return bad_field(err, path, "field", keys[3], v[3]);
     if (parse_u64(v[4], step)) return bad_field(err, path, "field", keys[4], v[4]);
-    /* a checkpoint is written at the end of an epoch, and the first epoch is always the best so far */
-    if (done < 1 || done > 100000)
-        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'epochs_done' is %s: it must be 1..100000",
-                       path, v[0]);
-    if (best < 1 || best > done)
+    /* the epoch's partial sums: only a checkpoint written inside an epoch (an interruption) has them */
+    const char *part = dd_st_metadata(f, "epoch_partial");
+    if (part) {
+        int end = -1;
+        unsigned long long correct, seen;
+        if (sscanf(part, "%lf %llu %llu%n", &p->part_loss, &correct, &seen, &end) != 3 || end < 0 || part[end] ||
+            !isfinite(p->part_loss) || p->part_loss < 0 || correct > seen)
+            return bad_field(err, path, "field", "epoch_partial", part);
+        p->part_correct = correct;
+        p->part_seen = seen;
+    }
+    /* a checkpoint is written at the end of an epoch, where the first epoch is always the best so far, or inside
+     * one when training was interrupted (then possibly before the first epoch ended) */
+    uint64_t least = part ? 0 : 1;
+    if (done < least || done > 100000)
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'epochs_done' is %s: it must be %llu..100000",
+                       path, v[0], (unsigned long long)least);
+    if ((best < 1 && !(part && done == 0 && best == 0)) || best > done)
         return dd_fail(err, DD_ERR_MALFORMED,
                        "%s: not a usable checkpoint: field 'best_epoch' is %s: it must be 1..%llu (the epochs done)", path,
                        v[1], (unsigned long long)done);
@@ -273,6 +294,7 @@ int checkpoint_load(const char *path, dd_model **out, dd_optimizer *o, train_pro
     *p = prog;
     saved.epochs = opts->epochs; /* the I/O settings and a longer (or capped) run stay as asked */
     saved.max_steps = opts->max_steps;
+    if (opts->threads) saved.threads = opts->threads; /* given: as asked (another count gives other bits) */
     *opts = saved;
     *out = m;
     m = NULL;

@@ -16,6 +16,9 @@ typedef struct train_progress {
      * runs before the validation split, which chose on the test split) */
     float best_test_acc, best_test_loss;
     uint64_t steps_done; /* optimizer steps of the run so far; STEPS_UNKNOWN from a checkpoint that predates them */
+    /* a checkpoint inside an epoch (an interruption): the epoch's training loss sum, correct and seen so far */
+    double part_loss;
+    uint64_t part_correct, part_seen;
     dd_rng rng;          /* dropout masks */
 } train_progress;
 

@@ -36,6 +36,7 @@ int history_save(const history *h, const char *path, dd_error *err) {
 
 int history_load(history *h, const char *path, int epochs, dd_error *err) {
     FILE *f = fopen(path, "r");
+    if (!f && errno == ENOENT && epochs == 0) return 0; /* interrupted inside its first epoch: no row yet */
     if (!f) return dd_fail(err, DD_ERR_IO, "%s: cannot read the run's history: %s", path, strerror(errno));
     char line[512];
     int rc = 0, lineno = 0;

@@ -17,7 +17,7 @@ typedef struct run {
     train_progress p;
     dd_loader *train, *val, *test; /* val and test may be NULL */
     dd_workspace *ws, *eval_ws;
-    float *grads; /* [n_params + 1]: the gradient block, then the step's loss sum (one all-reduce carries both) */
+    float *grads; /* [n_params + 2]: the gradient block, the step's loss sum and a stop flag (one all-reduce) */
     float *x;
     int32_t *labels;
     uint8_t *decay;

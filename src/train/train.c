@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -72,7 +73,8 @@ int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err) {
     if (!within(o->min_lr, 0, 10)) return out_of_range(err, stored, "min_lr", NULL, o->min_lr, "in [0, 10]");
     if (!within(o->patience, 0, 100000))
         return out_of_range(err, stored, "patience", "--patience", o->patience, "0..100000");
-    if (!within(o->threads, 1, 256)) return out_of_range(err, stored, "threads", "--threads", o->threads, "1..256");
+    if (!within(o->threads, 0, 256))
+        return out_of_range(err, stored, "threads", "--threads", o->threads, "1..256 (0: every core)");
     if (!within(o->val_frac, 0, 0.9))
         return out_of_range(err, stored, "val_frac", "--val-frac", o->val_frac, "in [0, 0.9]");
     if (o->steps_per_epoch > STEPS_MAX)
@@ -116,18 +118,41 @@ static void duration(char *out, size_t size, double s) {
     else snprintf(out, size, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
 }
 
-/* One live line: "epoch 3/12 [=====>    ] 120/458 loss 0.5120 acc  83.2%  812 img/s ETA 23s, run 5m12s" */
+/* Columns of the terminal the progress goes to (80 when it cannot tell). */
+static int terminal_columns(FILE *out) {
+    struct winsize ws;
+    if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    return 80;
+}
+
+/* One live line, as wide as the terminal and never wider (a wider one wraps and scrolls):
+ * "epoch 3/12 [=====>    ] 120/458 loss 0.5120 acc 83.2% 812 img/s ETA 23s, run 5m12s" */
 static void progress_line(FILE *out, int epoch, int epochs, uint64_t step, uint64_t steps, double loss, double acc,
                           double rate, double eta, double run_eta) {
-    const int width = 24;
-    int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
-    char e[32], r[32];
+    char e[32], r[32], head[64], tail[160];
     duration(e, sizeof e, eta);
     duration(r, sizeof r, run_eta);
-    fprintf(out, "\repoch %d/%d [", epoch, epochs);
-    for (int i = 0; i < width; i++) fputc(i < filled ? '=' : i == filled ? '>' : ' ', out);
-    fprintf(out, "] %llu/%llu loss %.4f acc %5.1f%% %6.0f img/s ETA %s, run %s ", (unsigned long long)step,
-            (unsigned long long)steps, loss, 100 * acc, rate, e, r);
+    int nh = snprintf(head, sizeof head, "epoch %d/%d ", epoch, epochs);
+    int nt = snprintf(tail, sizeof tail, " %llu/%llu loss %.4f acc %.1f%% %.0f img/s ETA %s, run %s",
+                      (unsigned long long)step, (unsigned long long)steps, loss, 100 * acc, rate, e, r);
+    int cols = terminal_columns(out) - 1; /* the last column would wrap on some terminals */
+    int width = cols - nh - nt - 2;       /* the bar between its brackets */
+    if (width > 30) width = 30;
+    fputs("\r", out);
+    if (width >= 8) {
+        int filled = steps ? (int)((double)width * (double)step / (double)steps) : width;
+        fputs(head, out);
+        fputc('[', out);
+        for (int i = 0; i < width; i++) fputc(i < filled ? '=' : i == filled ? '>' : ' ', out);
+        fputc(']', out);
+        fputs(tail, out);
+    } else { /* a narrow terminal: the numbers alone, cut to fit */
+        char line[224];
+        snprintf(line, sizeof line, "%s%s", head, tail);
+        if (cols > 0 && (int)strlen(line) > cols) line[cols] = '\0';
+        fputs(line, out);
+    }
+    fputs("\033[K", out); /* clear what a longer earlier line left */
     fflush(out);
 }
 
@@ -160,11 +185,13 @@ static int evaluate(run *r, dd_loader *l, eval_sums *out, dd_error *err) {
 
 static double mean(double sum, double count) { return count > 0 ? sum / count : NAN; }
 
-/* The dropout stream: one per run with one process (it goes on across epochs and is checkpointed); with several
- * ranks one per rank and epoch, from the seed, so that every rank draws other masks and a resumed run the same. */
-static dd_rng *dropout_rng(run *r, int epoch, dd_rng *local) {
+/* The dropout stream: one per run with one process (it goes on across steps and is checkpointed); with several
+ * ranks one per rank and step, from the seed, so that every rank draws other masks and a run resumed anywhere the
+ * same ones. */
+static dd_rng *dropout_rng(run *r, uint64_t step, dd_rng *local) {
     if (r->ranks == 1) return &r->p.rng;
-    dd_rng_seed(local, r->o->seed ^ 0xd809f0a7ULL ^ ((uint64_t)epoch << 20) ^ ((uint64_t)r->rank * 0x9e3779b97f4a7c15ULL));
+    dd_rng_seed(local, r->o->seed ^ 0xd809f0a7ULL ^ (step * 0xbf58476d1ce4e5b9ULL) ^
+                           ((uint64_t)r->rank * 0x9e3779b97f4a7c15ULL));
     return local;
 }
 
@@ -174,55 +201,64 @@ static uint64_t global_count(const run *r, uint64_t pos) {
     return n - start < (uint64_t)r->o->batch ? n - start : (uint64_t)r->o->batch;
 }
 
-/* Training steps [from, to) of the run: passes over the training split in the loader's seeded orders. */
+/* Training steps [from, to) of the run: passes over the training split in the loader's seeded orders. Returns 1
+ * when an interruption (o->interrupt) stopped it after a step, with r->p.steps_done and the epoch's partial sums
+ * set for a checkpoint; 0 at `to`. */
 static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *loss, double *acc, dd_error *err) {
     const dd_train_opts *o = r->o;
     dd_model *m = r->m;
     const int classes = m->spec->classes;
     const size_t n_params = m->spec->n_params;
     double t0 = now();
-    /* counts[0] correct, counts[1] seen: this rank's, summed at the end; the loss sum comes with the gradients */
+    /* counts[0] correct, counts[1] seen: this rank's, summed at the end (a resumed epoch's earlier part, already
+     * summed, once: on rank 0); the loss sum comes with the gradients, the same on every rank */
     uint64_t counts[2] = {0, 0};
-    double loss_sum = 0;
+    double loss_sum = r->p.part_loss;
+    if (r->rank == 0) counts[0] = r->p.part_correct, counts[1] = r->p.part_seen;
+    uint64_t first_seen = counts[1];
     dd_rng local_rng;
-    dd_rng *rng = dropout_rng(r, epoch, &local_rng);
     dd_schedule sched = {.kind = o->schedule, .base_lr = o->lr, .min_lr = o->min_lr, .gamma = 0.1f,
                          .step_epochs = (float)r->total_epochs / 3, .total_epochs = (float)r->total_epochs,
                          .warmup_epochs = o->warmup_epochs};
-    for (uint64_t s = from; s < to; s++) {
+    bool stop = false;
+    uint64_t s;
+    for (s = from; s < to && !stop; s++) {
         uint64_t pass = s / r->pass_steps, pos = s % r->pass_steps;
         if (s == from || pos == 0)
             if (dd_loader_begin_epoch_at(r->train, pass, pos, err)) return train_fail_local(r, err);
         int got = dd_loader_next(r->train, r->x, r->labels, NULL, err);
         if (got < 0) return train_fail_local(r, err);
-        memset(r->grads, 0, (n_params + 1) * sizeof *r->grads);
+        memset(r->grads, 0, (n_params + 2) * sizeof *r->grads);
         float l = 0;
         if (got > 0) {
-            dd_model_forward_train(m, r->ws, r->x, got, rng);
+            dd_model_forward_train(m, r->ws, r->x, got, dropout_rng(r, s, &local_rng));
             l = dd_model_backward(m, r->ws, r->labels, got, r->grads);
             const float *probs = dd_workspace_probs(r->ws);
             for (int b = 0; b < got; b++) counts[0] += argmax(probs + (size_t)b * classes, classes) == r->labels[b];
             counts[1] += (uint64_t)got;
         }
-        /* the slot after the gradients carries the step's loss sum through the same all-reduce */
+        /* two slots after the gradients ride the same all-reduce: the step's loss sum, and whether any rank was
+         * asked to stop (so that every rank stops after the same step) */
         r->grads[n_params] = l * (float)got;
+        r->grads[n_params + 1] = o->interrupt && *o->interrupt ? 1.0f : 0.0f;
         if (r->ranks > 1) {
             /* each rank's gradient is the mean over its share: weighted by the share, their sum is the mean over
              * the global batch, as one process computes it */
             float w = (float)got / (float)global_count(r, pos);
             for (size_t i = 0; i < n_params; i++) r->grads[i] *= w;
             double t = now();
-            dist_sum_floats(r->grads, n_params + 1);
+            dist_sum_floats(r->grads, n_params + 2);
             r->allreduce_seconds += now() - t;
-            r->allreduce_bytes += (n_params + 1) * sizeof *r->grads;
+            r->allreduce_bytes += (n_params + 2) * sizeof *r->grads;
         }
         float step_loss = r->grads[n_params];
+        stop = r->grads[n_params + 1] > 0;
         if (!isfinite(step_loss) || !all_finite(r->grads, n_params))
             return dd_fail(err, DD_ERR_RANGE,
                            "epoch %d, step %llu: the %s is not finite (NaN or Inf); stopped. Try a lower --lr. "
                            "The last checkpoint (end of epoch %d) is intact.",
-                           epoch + 1, (unsigned long long)(s - from) + 1, isfinite(step_loss) ? "gradient" : "loss",
-                           epoch);
+                           epoch + 1, (unsigned long long)(s - epoch * r->epoch_steps) + 1,
+                           isfinite(step_loss) ? "gradient" : "loss", epoch);
         double progress = (double)(s / r->epoch_steps) + (double)(s % r->epoch_steps) / (double)r->epoch_steps;
         r->lr = dd_schedule_lr(&sched, progress);
         dd_optimizer_step(&r->opt, m->params, r->grads, r->decay, r->lr);
@@ -231,13 +267,24 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
         if (o->progress && r->rank == 0 && (done % 4 == 0 || s + 1 == to)) {
             double elapsed = now() - t0, per_step = elapsed / (double)done;
             double seen = (double)counts[1] * r->ranks; /* about: the other ranks' shares are as large */
-            progress_line(o->log, epoch + 1, r->epochs, done, to - from, loss_sum / seen, (double)counts[0] / (double)counts[1],
-                          seen / elapsed, per_step * (double)(to - s - 1), per_step * (double)(r->total_steps - s - 1));
+            uint64_t epoch_start = (uint64_t)epoch * r->epoch_steps;
+            progress_line(o->log, epoch + 1, r->epochs, s + 1 - epoch_start, to - epoch_start, loss_sum / seen,
+                          (double)counts[0] / (double)counts[1], (double)(counts[1] - first_seen) * r->ranks / elapsed,
+                          per_step * (double)(to - s - 1), per_step * (double)(r->total_steps - s - 1));
         }
     }
     if (o->progress && r->rank == 0) fputc('\n', o->log);
     dist_sum_u64(counts, 2);
     r->train_seconds += now() - t0;
+    if (stop && s < to) { /* stopped inside the epoch: what a checkpoint needs to go on from here */
+        r->p.steps_done = s;
+        r->p.part_loss = loss_sum;
+        r->p.part_correct = counts[0];
+        r->p.part_seen = counts[1];
+        return 1;
+    }
+    r->p.part_loss = 0;
+    r->p.part_correct = r->p.part_seen = 0;
     *loss = counts[1] ? loss_sum / (double)counts[1] : NAN;
     *acc = counts[1] ? (double)counts[0] / (double)counts[1] : NAN;
     return 0;
@@ -358,6 +405,7 @@ static int setup(run *r, dd_train_opts *o, dd_error *err) {
     if (!(r->ds = dd_dataset_open(o->data_path, err))) rc = -1;
     if (train_agree_failure(r, rc, err)) return -1;
     rc = o->resume ? start_resumed(r, o, err) : start_fresh(r, o, err);
+    if (o->threads == 0) o->threads = dd_cpu_count(64); /* not given, nor by a checkpoint: every core */
     if (rc == 0) rc = make_loaders(r, o, err);
     if (train_agree_failure(r, rc, err)) return -1;
     plan_steps(r, o);
@@ -365,7 +413,7 @@ static int setup(run *r, dd_train_opts *o, dd_error *err) {
     size_t in_count = dd_shape_count(m->spec->input);
     if (!(r->ws = dd_workspace_new(m, o->batch, true, err)) || !(r->eval_ws = dd_workspace_new(m, o->batch, false, err)) ||
         dd_workspace_set_threads(r->ws, o->threads, err) || dd_workspace_set_threads(r->eval_ws, o->threads, err) ||
-        !(r->grads = dd_malloc(m->spec->n_params + 1, sizeof *r->grads, err)) ||
+        !(r->grads = dd_malloc(m->spec->n_params + 2, sizeof *r->grads, err)) ||
         !(r->x = dd_malloc((size_t)o->batch * in_count, sizeof *r->x, err)) ||
         !(r->labels = dd_malloc((size_t)o->batch, sizeof *r->labels, err)) || !(r->decay = dd_model_decay_mask(m, err)))
         rc = -1;
@@ -443,12 +491,26 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
                 r.val ? "the best epoch is chosen on them" : "none: the last epoch is kept",
                 (unsigned long long)r.total_steps, o.batch, r.epochs, r.epochs == 1 ? "" : "s",
                 r.ranks > 1 ? ", on every rank its share" : "");
-    int since_best = 0;
+    int since_best = 0, start_epoch = r.p.epochs_done;
     for (int epoch = r.p.epochs_done; epoch < r.epochs; epoch++) {
         double t0 = now(), train_loss = NAN, train_acc = NAN;
-        uint64_t to = r.p.steps_done + r.epoch_steps;
+        uint64_t to = (uint64_t)(epoch + 1) * r.epoch_steps; /* the epoch's end (it may have begun before a resume) */
         if (to > r.total_steps) to = r.total_steps;
-        if (train_steps(&r, epoch, r.p.steps_done, to, &train_loss, &train_acc, err)) goto done;
+        int got = train_steps(&r, epoch, r.p.steps_done, to, &train_loss, &train_acc, err);
+        if (got < 0) goto done;
+        if (got == 1) { /* interrupted: a checkpoint here, inside the epoch, and stop */
+            rc = r.rank == 0 ? checkpoint_save(r.checkpoint_path, r.m, &r.opt, &r.p, &o, err) : 0;
+            if (train_agree_failure(&r, rc, err)) goto done;
+            result->interrupted = true;
+            result->epochs_run = (int)(r.p.epochs_done - start_epoch);
+            result->steps = r.p.steps_done;
+            result->stopped_epoch = epoch + 1;
+            result->stopped_step = r.p.steps_done - (uint64_t)epoch * r.epoch_steps;
+            result->epoch_steps = to - (uint64_t)epoch * r.epoch_steps;
+            result->best_epoch = r.p.best_epoch;
+            rc = 0;
+            goto done;
+        }
         r.p.steps_done = to;
         train_average_state(&r);
         eval_sums v = {0};

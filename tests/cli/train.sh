@@ -97,6 +97,44 @@ expect_status 1 "resume without a checkpoint" "$doodle" train --data "$tmp/d.dse
 grep -q "no epoch of its run finished, so there is nothing to resume; start the run again without --resume" \
   "$tmp/err" || fail "resume without a checkpoint gives no hint: $(cat "$tmp/err")"
 
+# a folder that holds a run is refused without --resume or --force; --force starts over
+expect_status 2 "train into an existing run" "$doodle" train --data "$tmp/d.dset" -o "$tmp/run" --epochs 1 --no-report
+grep -q "holds a run already .*--resume to continue it, or --force" "$tmp/err" || fail "existing run: $(cat "$tmp/err")"
+cp -r "$tmp/spoilt" "$tmp/forced"
+expect_status 0 "--force into an existing run" "$doodle" train --data "$tmp/d.dset" -o "$tmp/forced" --epochs 1 \
+  --model mnist28 --no-report --force
+[ "$(($(wc -l <"$tmp/forced/history.csv") - 1))" -eq 1 ] || fail "--force kept the old history"
+
+# Ctrl-C (SIGINT) inside an epoch: a checkpoint there and the command to go on (exit 130); --resume then gives
+# the bits of a run never interrupted
+quick=(--data "$tmp/d.dset" --model mnist28 --threads 1 --steps-per-epoch 5 --epochs 60 --no-report)
+expect_status 0 "the uninterrupted run" "$doodle" train "${quick[@]}" -o "$tmp/straight"
+"$doodle" train "${quick[@]}" -o "$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 1 300); do [ -s "$tmp/int/checkpoint.safetensors" ] && break; sleep 0.05; done
+kill -INT "$pid"
+wait "$pid"
+status=$?
+[ "$status" -eq 130 ] || fail "Ctrl-C: exit $status, expected 130 ($(tail -2 "$tmp/int.err"))"
+grep -q "^interrupted in epoch [0-9]* after step [0-9]* of 5: checkpoint written" "$tmp/int.out" ||
+  fail "Ctrl-C does not say where it stopped: $(cat "$tmp/int.out")"
+resume_cmd=$(sed -n 's/^continue with: doodle //p' "$tmp/int.out")
+[ -n "$resume_cmd" ] || fail "Ctrl-C prints no command to continue"
+# shellcheck disable=SC2086 # the printed command, split into words as a user's shell would
+expect_status 0 "the printed --resume command" "$doodle" $resume_cmd --no-report
+cmp -s "$tmp/straight/model.safetensors" "$tmp/int/model.safetensors" &&
+  cmp -s "$tmp/straight/checkpoint.safetensors" "$tmp/int/checkpoint.safetensors" ||
+  fail "interrupted inside an epoch and resumed: other bits than the run straight through"
+# a second Ctrl-C quits at once, the last checkpoint intact
+"$doodle" train "${quick[@]}" -o "$tmp/int2" >"$tmp/int2.out" 2>"$tmp/int2.err" &
+pid=$!
+for _ in $(seq 1 300); do [ -s "$tmp/int2/checkpoint.safetensors" ] && break; sleep 0.05; done
+kill -INT "$pid"
+kill -INT "$pid"
+wait "$pid"
+[ $? -eq 130 ] || fail "two Ctrl-C: not exit 130"
+expect_status 0 "the checkpoint after two Ctrl-C" "$doodle" summary "$tmp/int2/checkpoint.safetensors"
+
 expect_status 0 "eval" "$doodle" eval --model "$tmp/run/model.safetensors" --data "$tmp/d.dset" --json
 grep -q '"accuracy"' "$tmp/out" || fail "eval --json: $(head -c 300 "$tmp/out")"
 expect_status 0 "predict" "$doodle" predict --model "$tmp/run/model.safetensors" "$sample/strokes/simplified/cat.ndjson.gz"
