@@ -56,6 +56,7 @@ typedef struct dd_dset_params {
     double test_frac;
     uint64_t per_class; /* 0 = no limit */
     bool recognized_only;
+    double val_frac; /* share of each class's train split kept for validation (doodle train's default), 0: none */
 } dd_dset_params;
 
 /* ---- reading ---- */

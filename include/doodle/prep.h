@@ -26,6 +26,9 @@ typedef struct dd_prep_opts {
     int threads;          /* files read in parallel by this many threads (0: every core); the output is the same
                            * byte for byte whatever the number */
     double test_frac;     /* 0..1: fraction of each class put in the test split (1: evaluation-only set) */
+    /* 0..0.9: share of each class's train split doodle train keeps for validation, stored in the header (the
+     * drawings are chosen by dd_dataset_val_mask with the split's seed, so the file itself is the same) */
+    double val_frac;
     uint64_t seed;
     bool recognized_only; /* drop drawings Google's game did not recognise (drawings that do not say are kept) */
     bool strict;          /* the first bad record is fatal */

@@ -45,7 +45,8 @@ typedef struct dd_train_opts {
     uint64_t seed;
     int threads;
     int patience; /* stop after this many epochs without a better validation accuracy; 0 = never */
-    double val_frac;          /* share of every class's training drawings kept for validation, [0, 0.9]; 0 = none */
+    double val_frac;          /* share of every class's training drawings kept for validation, [0, 0.9]; 0 = none;
+                               * -1: the one the set was made with (doodle prep --val-frac), else 0.1 */
     uint64_t steps_per_epoch; /* optimizer steps between evaluations and checkpoints; 0 = a whole pass */
     uint64_t max_steps;       /* stop after this many steps in all (the schedule spans them); 0 = epochs decide */
     bool resume;

@@ -1,5 +1,6 @@
 /* doodle info: what a .dset holds, the same facts prep printed when it made it. */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "cli/class_table.h"
@@ -40,6 +41,15 @@ int cmd_info(int argc, char **argv) {
     if (p.per_class) printf("at most %llu per class\n", (unsigned long long)p.per_class);
     else printf("no per-class limit\n");
     if (p.recognized_only) printf("recognized drawings only\n");
+    if (p.val_frac > 0) { /* each class's share is round(frac x its train count), as dd_dataset_val_mask takes it */
+        uint64_t n_val = 0;
+        for (uint32_t k = 0; k < n; k++) {
+            dd_class_stats st;
+            if (dd_dataset_class_stats(ds, k, &st) == 0) n_val += (uint64_t)llround(p.val_frac * (double)st.train);
+        }
+        printf("validation: %g of each class's train split (%llu drawings), kept apart by doodle train\n", p.val_frac,
+               (unsigned long long)n_val);
+    }
     const char **names = malloc(n * sizeof *names);
     dd_class_stats *stats = malloc((n + 1) * sizeof *stats);
     int rc = 1;

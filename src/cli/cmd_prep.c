@@ -25,6 +25,8 @@ static void usage(FILE *out) {
             "      --sample first|random  which N: the first ones read (default), or a uniform sample of each class\n"
             "                         seeded by --seed (one pass over every file)\n"
             "      --test-frac F      fraction of each class in the test split, 0..1 (default 0.1; 1 = evaluation only)\n"
+            "      --val-frac F       share of each class's train split that doodle train keeps for validation,\n"
+            "                         0..0.9 (stored in the set; default: none stored, train takes 0.1)\n"
             "      --seed S           seed of the split's shuffle (default 1)\n"
             "      --recognized-only  drop drawings Google's game did not recognise\n"
             "      --strict           stop at the first bad record instead of skipping it\n"
@@ -60,6 +62,7 @@ int cmd_prep(int argc, char **argv) {
         {"recognized-only", no_argument, 0, 'r'}, {"strict", no_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {"threads", required_argument, 0, 'T'}, {"sample", required_argument, 0, 'm'},
+        {"val-frac", required_argument, 0, 'v'},
         {0, 0, 0, 0},
     };
     dd_prep_opts o = {.test_frac = 0.1, .seed = 1, .log = stderr};
@@ -83,6 +86,12 @@ int cmd_prep(int argc, char **argv) {
         case 'f':
             if (cli_parse_double(optarg, 0, 1, &o.test_frac)) {
                 rc = cli_usage_error("prep", "--test-frac wants a number from 0 to 1, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        case 'v':
+            if (cli_parse_double(optarg, 0, 0.9, &o.val_frac)) {
+                rc = cli_usage_error("prep", "--val-frac wants a number from 0 to 0.9, not '%s'", optarg);
                 goto done;
             }
             break;

@@ -83,7 +83,8 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --no-augment       no rotation/scale/shift/line-width jitter of the training drawings\n"
             "      --patience N       stop after N epochs without a better validation accuracy (default: never)\n"
             "      --val-frac F       share of every class's training drawings kept for validation, 0..0.9, chosen\n"
-            "                         with the set's split seed (default %g; 0: none, the last epoch is kept)\n"
+            "                         with the set's split seed (default: the set's, from doodle prep --val-frac,\n"
+            "                         else 0.1; 0: none, the last epoch is kept)\n"
             "      --steps-per-epoch N  evaluate, checkpoint and write history every N steps instead of every pass\n"
             "                         (for big sets; the passes go on across epochs in their seeded orders)\n"
             "      --max-steps N      stop after N steps in all; the schedule spans them (default: --epochs decide)\n"
@@ -111,7 +112,7 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "takes its contiguous share of each global batch of --batch drawings (--batch 64 on 2 ranks: 32 each);\n"
             "one all-reduce sums the gradients per step, rank 0 alone writes RUNDIR. --threads is per rank. Every\n"
             "rank must see the same dataset file (shared storage or a copy) and get the same options.\n",
-            d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum, d->val_frac,
+            d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum,
             (unsigned long long)d->seed, d->threads);
 }
 

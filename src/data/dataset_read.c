@@ -105,6 +105,9 @@ static int check_and_index(dd_dataset *ds, dd_error *err) {
     ds->params.test_frac = dd_le_f64(h + DSET_OFF_TEST_FRAC);
     ds->params.per_class = dd_le64(h + DSET_OFF_PER_CLASS);
     ds->params.recognized_only = dd_le32(h + DSET_OFF_FLAGS) & 1;
+    uint32_t val_ppm = dd_le32(h + DSET_OFF_VAL_PPM);
+    if (val_ppm > 900000) return bad(err, path, "validation fraction out of range (at most 0.9)");
+    ds->params.val_frac = val_ppm / 1e6;
     return 0;
 }
 

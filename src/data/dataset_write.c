@@ -4,6 +4,7 @@
  * sliding memory mapping, to write the index and set the splits. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -354,6 +355,7 @@ int dd_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, co
     dd_put_f64(h + DSET_OFF_TEST_FRAC, params ? params->test_frac : 0);
     dd_put64(h + DSET_OFF_PER_CLASS, params ? params->per_class : 0);
     dd_put32(h + DSET_OFF_FLAGS, params && params->recognized_only ? 1u : 0u);
+    dd_put32(h + DSET_OFF_VAL_PPM, params ? (uint32_t)lround(params->val_frac * 1e6) : 0u);
     if (pwrite_all(w, h, sizeof h, 0, err)) goto done;
     rc = dd_atomic_commit(&w->file, err);
 done:

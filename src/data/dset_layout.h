@@ -27,7 +27,8 @@ enum {
     DSET_OFF_TEST_FRAC = 104,     /* f64 */
     DSET_OFF_PER_CLASS = 112,     /* u64, 0 = no limit */
     DSET_OFF_FLAGS = 120,         /* u32: bit 0 recognized-only */
-    /* 124..127 reserved, zero */
+    DSET_OFF_VAL_PPM = 124,       /* u32: validation share of each class's train split, in millionths (0: none);
+                                   * zero in files made before it, and readers before it ignore it */
 };
 
 /* A stroke record: this fixed part, then per stroke u16 n_points, u8 x[n], u8 y[n]. */

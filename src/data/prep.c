@@ -404,7 +404,7 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
     if (!names) goto done;
     for (uint32_t c = 0; c < rep->n_classes; c++) names[c] = rep->class_names[c];
     dd_dset_params params = {.seed = o->seed, .test_frac = o->test_frac, .per_class = o->per_class,
-                             .recognized_only = o->recognized_only};
+                             .recognized_only = o->recognized_only, .val_frac = o->val_frac};
     rc = dd_dataset_writer_finish_splits(p.w, rep->n_classes, names, rep->stats, &params, split_of, &p, err);
     p.w = NULL;
     free(names);

@@ -38,7 +38,7 @@ dd_train_opts dd_train_defaults(void) {
         .seed = 1,
         .threads = dd_cpu_count(64), /* every core: the same seed gives the same bits for the same count */
         .patience = 0,
-        .val_frac = 0.1,
+        .val_frac = -1, /* the set's (doodle prep --val-frac), else 0.1 */
     };
     return o;
 }
@@ -75,8 +75,8 @@ int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err) {
         return out_of_range(err, stored, "patience", "--patience", o->patience, "0..100000");
     if (!within(o->threads, 0, 256))
         return out_of_range(err, stored, "threads", "--threads", o->threads, "1..256 (0: every core)");
-    if (!within(o->val_frac, 0, 0.9))
-        return out_of_range(err, stored, "val_frac", "--val-frac", o->val_frac, "in [0, 0.9]");
+    if (!within(o->val_frac, 0, 0.9) && o->val_frac != -1)
+        return out_of_range(err, stored, "val_frac", "--val-frac", o->val_frac, "in [0, 0.9] (-1: the set's, else 0.1)");
     if (o->steps_per_epoch > STEPS_MAX)
         return out_of_range(err, stored, "steps_per_epoch", "--steps-per-epoch", (double)o->steps_per_epoch,
                             "0 (a whole pass) .. 10^12");
@@ -404,6 +404,10 @@ static int setup(run *r, dd_train_opts *o, dd_error *err) {
     if (train_agree_failure(r, rc, err)) return -1;
     if (!(r->ds = dd_dataset_open(o->data_path, err))) rc = -1;
     if (train_agree_failure(r, rc, err)) return -1;
+    if (o->val_frac < 0) { /* not given: the share the set was made with, else a tenth */
+        double stored = dd_dataset_params(r->ds).val_frac;
+        o->val_frac = stored > 0 ? stored : 0.1;
+    }
     rc = o->resume ? start_resumed(r, o, err) : start_fresh(r, o, err);
     if (o->threads == 0) o->threads = dd_cpu_count(64); /* not given, nor by a checkpoint: every core */
     if (rc == 0) rc = make_loaders(r, o, err);

@@ -52,4 +52,14 @@ expect_status 1 "show of a non-dataset" "$doodle" show "$sample/ATTRIBUTION" -o 
 grep -q "ATTRIBUTION" "$tmp/err" || fail "bad dataset not named: $(cat "$tmp/err")"
 [ ! -e "$tmp/u.png" ] || fail "a failed show wrote a picture"
 
+# --val-frac is stored in the set: info says how many, and doodle train keeps them apart unless told otherwise
+expect_status 0 "prep --val-frac" "$doodle" prep -q --input "$sample/bitmaps" --per-class 300 --test-frac 0.2 \
+  --val-frac 0.25 -o "$tmp/v.dset"
+expect_status 0 "info of a set with a validation share" "$doodle" info "$tmp/v.dset"
+grep -q "^validation: 0.25 of each class's train split (300 drawings)" "$tmp/out" || fail "info: $(head -4 "$tmp/out")"
+expect_status 0 "train on it" "$doodle" train --data "$tmp/v.dset" -o "$tmp/vrun" --model mnist28 --epochs 1 --no-report
+grep -q "training on 900 drawings, validating on 300" "$tmp/out" || fail "train did not take the set's share: $(head -2 "$tmp/out")"
+expect_status 2 "prep --val-frac 0.95" "$doodle" prep -q --input "$sample/bitmaps" --val-frac 0.95 -o "$tmp/w.dset"
+grep -q "0.95" "$tmp/err" || fail "the bad value is not echoed: $(cat "$tmp/err")"
+
 finish
