@@ -33,6 +33,7 @@ typedef struct dd_prep_opts {
     bool recognized_only; /* drop drawings Google's game did not recognise (drawings that do not say are kept) */
     bool strict;          /* the first bad record is fatal */
     FILE *log;            /* where bad records are reported (file:line: what); NULL: nowhere */
+    FILE *progress;       /* a terminal: one live line (files done, drawings/s, time left) on big inputs; NULL: none */
 } dd_prep_opts;
 
 typedef struct dd_prep_report {

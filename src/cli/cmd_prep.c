@@ -1,7 +1,9 @@
 /* doodle prep: Quick, Draw! files -> a .dset dataset. */
+#define _POSIX_C_SOURCE 200809L /* fileno */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/class_table.h"
 #include "cli/cli.h"
@@ -65,7 +67,7 @@ int cmd_prep(int argc, char **argv) {
         {"val-frac", required_argument, 0, 'v'},
         {0, 0, 0, 0},
     };
-    dd_prep_opts o = {.test_frac = 0.1, .seed = 1, .log = stderr};
+    dd_prep_opts o = {.test_frac = 0.1, .seed = 1, .log = stderr, .progress = isatty(fileno(stderr)) ? stderr : NULL};
     const char *out = NULL;
     char *classes = NULL;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
@@ -119,7 +121,7 @@ int cmd_prep(int argc, char **argv) {
             break;
         case 'r': o.recognized_only = true; break;
         case 'S': o.strict = true; break;
-        case 'q': o.log = NULL; break;
+        case 'q': o.log = o.progress = NULL; break;
         case 'h': usage(stdout); rc = 0; goto done;
         default: rc = cli_usage_error("prep", "unknown option"); goto done;
         }

@@ -4,10 +4,14 @@
  * other would: classes, limits, key_id de-duplication, statistics, the records written. So the output does not
  * depend on the number of threads. What stays in memory per kept drawing is its key_id (u64_set: 7-9 bytes); the
  * labels and offsets are read back from the records when the file is finished. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "doodle/prep.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "data/dset_layout.h"
 #include "data/prep_internal.h"
@@ -35,6 +39,11 @@ typedef struct prep {
     uint32_t last_label; /* cache: files hold one class, so the last match is almost always the next */
     uint32_t bitmap_h, bitmap_w; /* size of every bitmap in a bitmap set */
     uint64_t logged; /* bad records reported for the current file */
+    /* the live progress line */
+    const dd_file_list *files;
+    double t0, shown;
+    uint64_t bytes_total, bytes_done;
+    bool progress_shown;
     uint64_t unlogged;
     /* the current file, as the one-thread reading loop saw it */
     const char *cur_path;
@@ -239,6 +248,44 @@ static int take_chunk(prep *p, const prep_chunk *c, dd_error *err) {
     return 0;
 }
 
+static double seconds_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The live line on a terminal: the time left is judged by the bytes of the files done (compressed or not, the
+ * files of one set are alike), shown from the first second on, at most five times a second. */
+static void progress_start(prep *p, const dd_file_list *files) {
+    p->t0 = p->shown = seconds_now();
+    p->bytes_total = p->bytes_done = 0;
+    for (size_t i = 0; p->o->progress && i < files->count; i++) {
+        struct stat st;
+        if (stat(files->paths[i], &st) == 0) p->bytes_total += (uint64_t)st.st_size;
+    }
+    p->files = files;
+}
+
+static void progress_file_done(prep *p, size_t i, size_t n) {
+    if (!p->o->progress) return;
+    struct stat st;
+    if (stat(p->files->paths[i], &st) == 0) p->bytes_done += (uint64_t)st.st_size;
+    double t = seconds_now(), elapsed = t - p->t0;
+    if (elapsed < 1 || (t - p->shown < 0.2 && i + 1 < n)) return;
+    p->shown = t;
+    uint64_t read = 0;
+    for (uint32_t c = 0; c <= p->rep->n_classes; c++) read += p->rep->stats[c].read;
+    double left = p->bytes_done ? elapsed * (double)(p->bytes_total - p->bytes_done) / (double)p->bytes_done : 0;
+    fprintf(p->o->progress, "\rprep: %zu/%zu files, %.2f M drawings read, %.0f drawings/s, %.0f s left\033[K", i + 1, n,
+            (double)read / 1e6, (double)read / elapsed, left);
+    fflush(p->o->progress);
+    p->progress_shown = true;
+}
+
+static void progress_end(prep *p) {
+    if (p->o->progress && p->progress_shown) fputs("\n", p->o->progress);
+}
+
 /* Every chunk of file i, in order; the reader is told to stop as soon as the rest is not wanted. */
 static int read_file(prep *p, prep_pipe *pipe, size_t i, const char *path, dd_error *err) {
     p->cur_path = path;
@@ -381,8 +428,12 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
                          .chunk_items = chunk_items(o)};
     /* one thread: the files are read on this thread, between the decisions (no thread is started) */
     if (!(pipe = prep_pipe_start(&cfg, threads > 1 ? threads : 0, err))) goto done;
-    for (size_t i = 0; i < files.count; i++)
+    progress_start(&p, &files);
+    for (size_t i = 0; i < files.count; i++) {
         if (read_file(&p, pipe, i, files.paths[i], err)) goto done;
+        progress_file_done(&p, i, files.count);
+    }
+    progress_end(&p);
     prep_pipe_close(pipe);
     pipe = NULL;
     dd_u64_set_free(&p.seen_keys); /* not needed any more: its memory goes before the split's */
