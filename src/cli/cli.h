@@ -48,6 +48,9 @@ int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((forma
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 /* True when s ends in suffix (ignoring case) and is longer than it. */
 int cli_has_suffix(const char *s, const char *suffix);
+/* The name among names[0..n) closest to a mistyped one (edit distance, case ignored), or NULL when none is close
+ * enough to be what was meant (more than a third of its letters, at least 2, would have to change). */
+const char *cli_closest(const char *typed, const char *const *names, size_t n);
 int cli_parse_double(const char *text, double min, double max, double *out);
 
 #endif

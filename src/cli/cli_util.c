@@ -1,6 +1,8 @@
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,39 @@ void cli_print_commands(FILE *out, const cli_command *c, size_t n, int width) {
     for (size_t i = 0; i < n; i++) fprintf(out, "  %-*s %s\n", width, c[i].name, c[i].summary);
 }
 
+/* Levenshtein distance, case ignored, of two short names (longer ones are never close: 64 bytes are compared). */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64) la = 64;
+    if (lb > 64) lb = 64;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *cli_closest(const char *typed, const char *const *names, size_t n) {
+    size_t limit = strlen(typed) / 3 > 2 ? strlen(typed) / 3 : 2, best = SIZE_MAX;
+    const char *found = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(typed, names[i]);
+        if (d < best) best = d, found = names[i];
+    }
+    return best <= limit ? found : NULL;
+}
+
 int cli_dispatch(const cli_command *c, size_t n, int argc, char **argv, void (*usage)(FILE *out), const char *prog,
                  const char *noun) {
     if (argc < 2) {
@@ -65,6 +100,11 @@ int cli_dispatch(const cli_command *c, size_t n, int argc, char **argv, void (*u
     }
     for (size_t i = 0; i < n; i++)
         if (!strcmp(name, c[i].name)) return c[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "%s: '%s' is not %s. See '%s --help'.\n", prog, name, noun, prog);
+    const char *names[64];
+    size_t k = n < 64 ? n : 64;
+    for (size_t i = 0; i < k; i++) names[i] = c[i].name;
+    const char *near = cli_closest(name, names, k);
+    if (near) fprintf(stderr, "%s: '%s' is not %s; did you mean '%s'? See '%s --help'.\n", prog, name, noun, near, prog);
+    else fprintf(stderr, "%s: '%s' is not %s. See '%s --help'.\n", prog, name, noun, prog);
     return EXIT_USAGE;
 }

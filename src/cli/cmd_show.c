@@ -95,7 +95,13 @@ static int run(const char *path, const show_opts *o, dd_error *err) {
     uint32_t n_classes = dd_dataset_class_count(ds);
     int only = -1;
     if (o->class_name && (only = dd_dataset_class_index(ds, o->class_name)) < 0) {
-        dd_fail(err, DD_ERR_USAGE, "%s has no class '%s' (see doodle info %s)", path, o->class_name, path);
+        const char **names = malloc(n_classes * sizeof *names);
+        const char *near = NULL;
+        for (uint32_t c = 0; names && c < n_classes; c++) names[c] = dd_dataset_class_name(ds, c);
+        if (names) near = cli_closest(o->class_name, names, n_classes);
+        if (near) dd_fail(err, DD_ERR_USAGE, "%s has no class '%s'; did you mean '%s'?", path, o->class_name, near);
+        else dd_fail(err, DD_ERR_USAGE, "%s has no class '%s' (see doodle info %s)", path, o->class_name, path);
+        free(names);
         goto done;
     }
     uint64_t per_row = only >= 0 ? o->count : o->per_class;

@@ -52,6 +52,17 @@ expect_status 1 "show of a non-dataset" "$doodle" show "$sample/ATTRIBUTION" -o 
 grep -q "ATTRIBUTION" "$tmp/err" || fail "bad dataset not named: $(cat "$tmp/err")"
 [ ! -e "$tmp/u.png" ] || fail "a failed show wrote a picture"
 
+# a mistyped verb, sub-verb or class name gets "did you mean"; one far from every name does not
+expect_status 2 "a mistyped verb" "$doodle" trian
+grep -q "'trian' is not a verb; did you mean 'train'?" "$tmp/err" || fail "verb typo: $(cat "$tmp/err")"
+expect_status 2 "an unknown verb" "$doodle" frobnicate
+grep -q "did you mean" "$tmp/err" && fail "a far verb got a suggestion: $(cat "$tmp/err")"
+expect_status 2 "a mistyped explain" "$doodle" explain salency
+grep -q "did you mean 'saliency'?" "$tmp/err" || fail "explain typo: $(cat "$tmp/err")"
+expect_status 0 "prep for the class typo" "$doodle" prep -q --input "$sample/bitmaps" --per-class 20 -o "$tmp/t.dset"
+expect_status 2 "show a mistyped class" "$doodle" show "$tmp/t.dset" --class ct -o "$tmp/t.png"
+grep -q "has no class 'ct'; did you mean 'cat'?" "$tmp/err" || fail "class typo: $(cat "$tmp/err")"
+
 # --val-frac is stored in the set: info says how many, and doodle train keeps them apart unless told otherwise
 expect_status 0 "prep --val-frac" "$doodle" prep -q --input "$sample/bitmaps" --per-class 300 --test-frac 0.2 \
   --val-frac 0.25 -o "$tmp/v.dset"
