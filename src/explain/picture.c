@@ -8,6 +8,7 @@
 
 #include "doodle/explain.h"
 #include "util/alloc.h"
+#include "explain/explain_util.h"
 #include "util/atomic_file.h"
 
 #define SIDE_MAX 32767
@@ -173,23 +174,30 @@ static cairo_status_t append(void *closure, const unsigned char *data, unsigned 
     return CAIRO_STATUS_SUCCESS;
 }
 
-int dd_picture_png_bytes(dd_picture *p, unsigned char **data, size_t *size, dd_error *err) {
+int explain_surface_png(void *surface, unsigned char **data, size_t *size) {
     png_buffer b = {0};
-    cairo_surface_flush(p->surface);
-    cairo_status_t s = cairo_status(p->cr);
-    if (s == CAIRO_STATUS_SUCCESS) s = cairo_surface_write_to_png_stream(p->surface, append, &b);
-    if (s != CAIRO_STATUS_SUCCESS || b.failed) {
+    cairo_status_t s = cairo_surface_status(surface);
+    if (s == CAIRO_STATUS_SUCCESS) s = cairo_surface_write_to_png_stream(surface, append, &b);
+    if (s == CAIRO_STATUS_SUCCESS && b.failed) s = CAIRO_STATUS_NO_MEMORY;
+    if (s != CAIRO_STATUS_SUCCESS) {
         free(b.data);
-        return cairo_error(b.failed ? CAIRO_STATUS_NO_MEMORY : s, "cannot encode the PNG", err);
+        return (int)s;
     }
     *data = b.data;
     *size = b.size;
     return 0;
 }
 
+int dd_picture_png_bytes(dd_picture *p, unsigned char **data, size_t *size, dd_error *err) {
+    cairo_surface_flush(p->surface);
+    cairo_status_t s = cairo_status(p->cr);
+    if (s == CAIRO_STATUS_SUCCESS) s = (cairo_status_t)explain_surface_png(p->surface, data, size);
+    return s == CAIRO_STATUS_SUCCESS ? 0 : cairo_error(s, "cannot encode the PNG", err);
+}
+
 int dd_picture_write_png(dd_picture *p, const char *path, dd_error *err) {
-    unsigned char *data;
-    size_t size;
+    unsigned char *data = NULL;
+    size_t size = 0;
     if (dd_picture_png_bytes(p, &data, &size, err)) return dd_error_prefix(err, "%s", path);
     dd_atomic_file a;
     if (dd_atomic_open(&a, path, err)) {

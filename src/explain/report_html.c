@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain/explain_util.h"
 #include "util/alloc.h"
 
 void html_text(FILE *f, const char *text) {
@@ -136,6 +137,23 @@ static double tick_step(double range) {
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
 }
 
+/* The y axis of a plot from its data's range: accuracy (which = 1) a little beyond the data within 0..1, loss and
+ * learning rate from 0 to a little above; rounded out to whole ticks. Returns the tick step. */
+static double axis_range(int which, double *lo, double *hi) {
+    if (which == 1) {
+        *hi = fmin(1, *hi + 0.02);
+        *lo = fmax(0, *lo - 0.02);
+    } else {
+        *lo = 0;
+        *hi = *hi * 1.08;
+    }
+    if (!(*hi > *lo)) *hi = *lo + 1;
+    double step = tick_step(*hi - *lo);
+    *lo = floor(*lo / step) * step;
+    *hi = ceil(*hi / step) * step;
+    return step;
+}
+
 /* Series s (0 train, 1 the second) of a plot at epoch row e; nan where there is none. */
 static double series(const report_epoch *e, int which, int s) {
     if (which == 2) return s ? NAN : e->lr;
@@ -152,20 +170,7 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, co
             hi = fmax(hi, series(&rows[i], which, s));
         }
     if (!isfinite(lo) || !isfinite(hi)) return; /* nothing to draw (an old history has no learning rate) */
-    if (which == 2) {
-        lo = 0;
-        hi = hi * 1.08;
-    } else if (which) {
-        hi = fmin(1, hi + 0.02);
-        lo = fmax(0, lo - 0.02);
-    } else {
-        lo = 0;
-        hi = hi * 1.08;
-    }
-    if (!(hi > lo)) hi = lo + 1;
-    double step = tick_step(hi - lo);
-    lo = floor(lo / step) * step;
-    hi = ceil(hi / step) * step;
+    double step = axis_range(which, &lo, &hi);
     int first = rows[0].epoch, last = rows[n - 1].epoch;
     double span = last > first ? last - first : 1;
 #define PX(e) (L + ((e) - first) / span * (W - L - R))
@@ -227,17 +232,7 @@ void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, in
             last = rows[k][i].epoch > last ? rows[k][i].epoch : last;
         }
     if (!isfinite(lo) || !isfinite(hi)) return;
-    if (which == 1) {
-        hi = fmin(1, hi + 0.02);
-        lo = fmax(0, lo - 0.02);
-    } else {
-        lo = 0;
-        hi = hi * 1.08;
-    }
-    if (!(hi > lo)) hi = lo + 1;
-    double step = tick_step(hi - lo);
-    lo = floor(lo / step) * step;
-    hi = ceil(hi / step) * step;
+    double step = axis_range(which, &lo, &hi);
     double span = last > first ? last - first : 1;
 #define PX(e) (L + ((e) - first) / span * (W - L - R))
 #define PY(v) (H - B - ((v) - lo) / (hi - lo) * (H - T - B))
@@ -343,30 +338,6 @@ static int blank_row_above(cairo_surface_t *s, int y) {
     return y;
 }
 
-typedef struct png_buffer {
-    unsigned char *data;
-    size_t size, cap;
-    int failed;
-} png_buffer;
-
-static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int length) {
-    png_buffer *b = closure;
-    if (b->size + length > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->size + length) cap *= 2;
-        unsigned char *d = realloc(b->data, cap);
-        if (!d) {
-            b->failed = 1;
-            return CAIRO_STATUS_NO_MEMORY;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->size, data, length);
-    b->size += length;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 int html_png_file_cut(FILE *f, const char *path, const char *alt, int max_height, int *cut, dd_error *err) {
     *cut = 0;
     cairo_surface_t *s = max_height > 0 ? cairo_image_surface_create_from_png(path) : NULL;
@@ -383,18 +354,16 @@ int html_png_file_cut(FILE *f, const char *path, const char *alt, int max_height
     cairo_set_source_surface(cr, s, 0, 0);
     cairo_paint(cr);
     cairo_destroy(cr);
-    png_buffer b = {0};
-    cairo_status_t st = cairo_surface_status(top);
-    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_write_to_png_stream(top, png_append, &b);
+    unsigned char *data = NULL;
+    size_t size = 0;
+    cairo_status_t st = (cairo_status_t)explain_surface_png(top, &data, &size);
     cairo_surface_destroy(top);
     cairo_surface_destroy(s);
-    if (st != CAIRO_STATUS_SUCCESS || b.failed) {
-        free(b.data);
-        return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY || b.failed ? DD_ERR_NOMEM : DD_ERR_IO, "%s: cutting the "
-                       "picture: %s", path, cairo_status_to_string(st));
-    }
-    html_png(f, b.data, b.size, alt);
-    free(b.data);
+    if (st != CAIRO_STATUS_SUCCESS)
+        return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "%s: cutting the picture: %s", path,
+                       cairo_status_to_string(st));
+    html_png(f, data, size, alt);
+    free(data);
     *cut = h;
     return 0;
 }
