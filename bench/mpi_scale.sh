@@ -8,7 +8,8 @@
 #   3. a projection of the scaling efficiency on 2..64 machines from those figures (the model is printed with it).
 # Other jobs share the 2 cores: every timing is the best of $REPS runs and the load (uptime) is printed with it.
 # Needs root for the namespaces (skipped with a message otherwise) and Open MPI.
-# Usage: bench/mpi_scale.sh [build-dir] [out-dir]    (env: REPS, default 3)
+# Usage: bench/mpi_scale.sh [build-dir] [out-dir]
+#   env: REPS (default 3); SKIP_NETNS=1: section 1 only; REUSE_LOCAL=1: section 1 from out-dir's last run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -91,16 +92,19 @@ echo
 echo "Global batch 64 (2 ranks: 32 each), ${steps[doodle28]}/${steps[seed]}/${steps[lenet]} steps (doodle28/seed/lenet),"
 echo "best of $reps runs; the load is the 1-minute load average before the runs (other jobs share the cores)."
 echo
-echo "| network | gradient block | 1 x 1 thread | 1 x 2 threads | 2 ranks x 1 thread | 2 ranks / 1 x 2 | all-reduce in train (ms a step, % of step) | all-reduce alone (ms) | load |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| network | gradient block | 1 x 1 thread | 1 x 2 threads | 2 ranks x 1 thread | 2 ranks / 1 x 2 | all-reduce in train (ms a step, % of step) | all-reduce alone (ms) | 2 ranks, yield when idle (all-reduce in train) | load |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for m in "${models[@]}"; do
   r11=$(best_of "$m" 1 "$out/run-$m-1x1")
   r12=$(best_of "$m" 2 "$out/run-$m-1x2")
   r21=$(best_of "$m" 1 "$out/run-$m-2x1" "${local_mpi[@]}")
+  # a waiting rank that spins in MPI takes a core the other rank (and the other jobs) need on a busy box
+  r21y=$(best_of "$m" 1 "$out/run-$m-2x1y" "${local_mpi[@]}" --mca mpi_yield_when_idle 1)
   bytes[$m]=$(grad_bytes "$out/run-$m-1x2/model.safetensors")
   read -r s11 _ _ l11 <<<"$r11"
   read -r s12 _ _ l12 <<<"$r12"
   read -r s21 arms _ l21 <<<"$r21"
+  read -r s21y armsy _ l21y <<<"$r21y"
   compute2[$m]=$s12
   step21[$m]=$s21
   ar_train[$m]=$arms
@@ -108,15 +112,17 @@ for m in "${models[@]}"; do
   a=$(for _ in $(seq 1 "$reps"); do
         "${local_mpi[@]}" "$allreduce" --seconds 1 "${bytes[$m]}" | awk '!/^#/ { print $4 }'
       done | sort -g | head -1)
-  printf '| %s | %.2f MB | %.0f img/s | %.0f img/s | %.0f img/s | %.2f | %.2f ms, %.0f%% | %.2f | %s / %s / %s |\n' \
+  printf '| %s | %.2f MB | %.0f img/s | %.0f img/s | %.0f img/s | %.2f | %.2f ms, %.0f%% | %.2f | %.0f img/s (%.2f ms) | %s / %s / %s / %s |\n' \
     "$m" "$(awk -v b="${bytes[$m]}" 'BEGIN { print b / 1e6 }')" \
     "$(awk -v s="$s11" 'BEGIN { print 64 / s }')" "$(awk -v s="$s12" 'BEGIN { print 64 / s }')" \
     "$(awk -v s="$s21" 'BEGIN { print 64 / s }')" "$(awk -v a="$s21" -v b="$s12" 'BEGIN { print b / a }')" \
-    "$arms" "$(awk -v a="$arms" -v s="$s21" 'BEGIN { print 100 * a / 1e3 / s }')" "$a" "$l11" "$l12" "$l21"
+    "$arms" "$(awk -v a="$arms" -v s="$s21" 'BEGIN { print 100 * a / 1e3 / s }')" "$a" \
+    "$(awk -v s="$s21y" 'BEGIN { print 64 / s }')" "$armsy" "$l11" "$l12" "$l21" "$l21y"
 done
 echo
 echo "All-reduce in train: the time inside MPI_Allreduce, waiting for the slower rank included; alone:"
 echo "bench_allreduce on the same block after a barrier (median of its repetitions, best of $reps runs)."
+echo "Yield when idle: the same 2 ranks with --mca mpi_yield_when_idle 1 (a waiting rank gives its core away)."
 echo
 } >"$out/local.md.tmp"
 mv "$out/local.md.tmp" "$out/local.md"
@@ -185,7 +191,10 @@ export MPIB_NETNS_MAP=$out/netns.map
 ns_mpi=(ip netns exec "$ns_sw" timeout 240 mpirun -np 2 --hostfile "$out/hosts" --bind-to none
   --mca plm_rsh_agent "$root/bench/mpi_rsh_netns.sh" --mca plm_rsh_no_tree_spawn 1
   --mca btl self,tcp --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24)
-if [ "$(id -u)" -ne 0 ] || ! command -v tc >/dev/null || ! make_netns 2>"$out/netns.err"; then
+if [ "${SKIP_NETNS:-0}" = 1 ]; then
+  echo "## 2. Two machines in network namespaces: skipped (SKIP_NETNS=1)"
+  echo
+elif [ "$(id -u)" -ne 0 ] || ! command -v tc >/dev/null || ! make_netns 2>"$out/netns.err"; then
   echo "## 2. Two machines in network namespaces: skipped"
   echo
   echo "Could not make network namespaces here (needs root, ip and tc): $(head -1 "$out/netns.err" 2>/dev/null)"
