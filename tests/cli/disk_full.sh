@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A full disk, two ways: a file size limit (ulimit -f, RLIMIT_FSIZE: the write fails with EFBIG, doodle ignores
-# SIGXFSZ) and a 64 KB tmpfs (ENOSPC; skipped with a message when mount is not allowed). Every writer (prep, train's
+# SIGXFSZ) and a full 16 MB tmpfs (ENOSPC; skipped with a message when mount is not allowed). Every writer (prep, train's
 # history, model and checkpoint, report, explain pictures, render, simplify, show, eval) must fail with exit 1 and
 # a message naming the file and saying "File too large" or "No space left on device", leave the older file under
 # that name byte for byte, and leave no temporary file.
@@ -101,10 +101,10 @@ older "$out/eval/misclassified.csv"
 check "eval -o, 1 KB limit" "$out" 'eval/' "$big" limited 1 "$doodle" eval --model "$model" --data "$tmp/d.dset" \
   -o "$out/eval"
 
-# ---- a full file system: a 64 KB tmpfs
+# ---- a full file system: a 16 MB tmpfs, filled but for a few KB before each case (room)
 mnt=$tmp/mnt
 mkdir -p "$mnt"
-if ! mount -t tmpfs -o size=64k tmpfs "$mnt" 2>"$tmp/mount.err"; then
+if ! mount -t tmpfs -o size=16m tmpfs "$mnt" 2>"$tmp/mount.err"; then
   echo "skipped the tmpfs part: cannot mount a tmpfs here ($(cat "$tmp/mount.err"))"
 else
   trap 'umount "$mnt" 2>/dev/null' EXIT
@@ -130,11 +130,13 @@ else
   [ -z "$(find "$mnt" -name '*.tmp.*')" ] || fail "train, full disk: temporary files left: $(ls "$mnt/run")"
   echo "train, full disk: $(head -1 "$tmp/err")"
   rm -rf "${mnt:?}"/*
-  # history.csv: an older one, and no room at all
-  mkdir -p "$mnt/run" && cp "$tmp/run/history.csv" "$tmp/run/dataset.txt" "$mnt/run/"
+  # a resumed run on a disk with no room left: epoch 2's history.csv is the first write; the older one stays, and
+  # so do the checkpoint and model
+  cp -a "$tmp/run" "$mnt/run" && rm -rf "$mnt/run/explain" "$mnt/run/report.html"
   room 0
-  check "train, history on a full disk" "$mnt/run" 'mnt/run/(history\.csv|dataset\.txt)' "$nospace" \
-    "$doodle" "${train[@]}" --epochs 1 -o "$mnt/run"
+  check "train --resume, history on a full disk" "$mnt/run" 'mnt/run/history\.csv' "$nospace" \
+    "$doodle" "${train[@]}" --epochs 2 --resume -o "$mnt/run"
+  cmp -s "$tmp/run/checkpoint.safetensors" "$mnt/run/checkpoint.safetensors" || fail "train --resume: the checkpoint changed"
   rm -rf "${mnt:?}"/*
   older "$mnt/report.html"
   room 8
