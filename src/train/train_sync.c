@@ -154,10 +154,11 @@ static int load_received(run *r, dd_train_opts *o, const char *data, uint64_t n,
     int fd = mkstemp(path);
     if (fd < 0) return dd_fail(err, DD_ERR_IO, "%s: cannot write rank 0's checkpoint here: %s", path, strerror(errno));
     FILE *f = fdopen(fd, "wb");
-    int rc = !f || fwrite(data, 1, n, f) != n;
-    if (f ? fclose(f) : close(fd)) rc = 1;
-    if (rc) rc = dd_fail(err, DD_ERR_IO, "%s: cannot write rank 0's checkpoint: %s", path, strerror(errno));
-    else rc = checkpoint_load(path, &r->m, &r->opt, &r->p, o, err);
+    int failed = !f || fwrite(data, 1, n, f) != n, saved = failed ? errno : 0; /* the first failure's reason */
+    if ((f ? fclose(f) : close(fd)) && !failed) failed = 1, saved = errno;
+    int rc = failed ? dd_fail(err, DD_ERR_IO, "%s: cannot write rank 0's checkpoint: %s", path,
+                              strerror(saved ? saved : EIO))
+                    : checkpoint_load(path, &r->m, &r->opt, &r->p, o, err);
     unlink(path);
     return rc;
 }
