@@ -24,6 +24,25 @@ require_shared_data() {
     exit 77
   fi
 }
+# For the crash tests (the DOODLE_TEST_SLOW_WRITE hook of src/util/atomic_file.c makes doodle stop itself):
+#   state PID         the process state letter (R, S, T stopped, Z), or nothing once it is gone
+#   wait_stopped PID  waits up to 120 s for PID to stop itself; fails when it ends first
+#   killed PID        SIGKILL, and reaped
+state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
+wait_stopped() {
+  local s
+  for _ in $(seq 1 2400); do
+    s=$(state "$1")
+    [ "$s" = T ] && return 0
+    [ -z "$s" ] || [ "$s" = Z ] && return 1
+    sleep 0.05
+  done
+  return 1
+}
+killed() {
+  kill -9 "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
 finish() {
   [ "$fails" -eq 0 ] || { echo "$name: $fails failure(s)"; exit 1; }
   echo "$name: all checks passed"

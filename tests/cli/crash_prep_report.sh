@@ -7,18 +7,6 @@ name=crash_prep_report
 source "$(dirname "$0")/common.bash"
 sample=${DOODLE_SAMPLE_DIR:?}
 
-state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
-wait_stopped() { # PID: up to 120 s for PID to stop itself in the hook; fails when it ends first
-  local s
-  for _ in $(seq 1 2400); do
-    s=$(state "$1")
-    [ "$s" = T ] && return 0
-    [ -z "$s" ] || [ "$s" = Z ] && return 1
-    sleep 0.05
-  done
-  return 1
-}
-killed() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 tmps() { find "$1" -name '*.tmp.??????' | wc -l; } # DIR: the temporary files under it
 kills=0
 

@@ -10,24 +10,6 @@ name=crash_train
 source "$(dirname "$0")/common.bash"
 sample=${DOODLE_SAMPLE_DIR:?}
 
-# state PID: the process state letter (R, S, T stopped, Z), or nothing once it is gone
-state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
-# wait_stopped PID: waits up to 120 s for PID to stop itself in the hook; fails when it ends first
-wait_stopped() {
-  local s
-  for _ in $(seq 1 2400); do
-    s=$(state "$1")
-    [ "$s" = T ] && return 0
-    [ -z "$s" ] || [ "$s" = Z ] && return 1
-    sleep 0.05
-  done
-  return 1
-}
-# killed PID: SIGKILL, and reaped
-killed() {
-  kill -9 "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-}
 
 "$doodle" prep -q --input "$sample/bitmaps" --per-class 300 --test-frac 0.2 -o "$tmp/d.dset" >/dev/null ||
   { fail "prep failed"; finish; }
