@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "doodle/classify.h"
 #include "doodle/model.h"
@@ -231,6 +232,71 @@ static void test_open_not_finite(const char *tmp) {
     dd_classifier_close(c);
 }
 
+/* What fuzzing found (tests/fuzz/README.md), as unit tests: a PNG whose header declares a huge picture and one
+ * whose chunk runs past the end of the file are refused before libpng allocates for them; a model whose finite
+ * weights overflow gives an error, not NaN probabilities. */
+static void test_fuzz_findings(const char *model_path, const char *tmp) {
+    dd_error err;
+    dd_classifier *c = dd_classifier_open(model_path, &err);
+    CHECK(c, "%s", err.msg);
+    if (!c) return;
+    char png[4200];
+    uint8_t px[28 * 28] = {0};
+    snprintf(png, sizeof png, "%s/good.png", tmp);
+    write_png(png, px, 28, 28, 0);
+    size_t n;
+    unsigned char *bytes = (unsigned char *)test_read_file(png, &n);
+    CHECK(bytes && n > 33 && !memcmp(bytes + 12, "IHDR", 4), "the PNG written has no IHDR first");
+    if (bytes && n > 33) {
+        /* 229 x 1,000,000 pixels in the header, its CRC made right so that only the size is wrong */
+        const unsigned char size[8] = {0, 0, 0, 229, 0, 0x0f, 0x42, 0x40};
+        memcpy(bytes + 16, size, 8);
+        uLong crc = crc32(crc32(0L, Z_NULL, 0), bytes + 12, 17);
+        bytes[29] = (unsigned char)(crc >> 24), bytes[30] = (unsigned char)(crc >> 16);
+        bytes[31] = (unsigned char)(crc >> 8), bytes[32] = (unsigned char)crc;
+        snprintf(png, sizeof png, "%s/huge.png", tmp);
+        test_write_file(png, bytes, n);
+        dd_prediction top[1];
+        CHECK(dd_classify_png(c, png, top, 1, &err) == -1 && err.code == DD_ERR_RANGE && strstr(err.msg, "huge.png") &&
+                  strstr(err.msg, "229x1000000 picture is too large"),
+              "a huge declared picture: %s", err.msg);
+        /* the good file cut inside its data: a chunk that runs past the end */
+        snprintf(png, sizeof png, "%s/good.png", tmp);
+        free(bytes);
+        bytes = (unsigned char *)test_read_file(png, &n);
+        snprintf(png, sizeof png, "%s/cut.png", tmp);
+        test_write_file(png, bytes, n - 20);
+        CHECK(dd_classify_png(c, png, top, 1, &err) == -1 && strstr(err.msg, "cut.png") &&
+                  strstr(err.msg, "runs past the end of the file"),
+              "a cut PNG: %s", err.msg);
+    }
+    free(bytes);
+    dd_classifier_close(c);
+
+    /* finite weights so large that the logits overflow */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/overflow.safetensors", tmp);
+    dd_spec_overrides ov = {.classes = 5};
+    dd_model_spec *spec = dd_model_spec_builtin("mnist28", &ov, &err);
+    dd_model *m = spec ? dd_model_new(spec, 3, &err) : NULL;
+    CHECK(m, "%s", err.msg);
+    if (!m) return;
+    const dd_layer_spec *dense = &m->spec->layers[m->spec->n_layers - 1];
+    for (size_t i = 0; i < dense->weight.count; i++) m->params[dense->weight.offset + i] = 1e38f;
+    CHECK(dd_model_save(m, path, &err) == 0, "%s", err.msg);
+    dd_model_free(m);
+    c = dd_classifier_open(path, &err);
+    CHECK(c, "%s", err.msg);
+    if (c) {
+        uint8_t ink[28 * 28];
+        for (int i = 0; i < 28 * 28; i++) ink[i] = (uint8_t)(i % 7 ? 0 : 255);
+        dd_prediction top[5];
+        CHECK(dd_classify_bitmap(c, ink, 28, 28, top, 5, &err) == -1 && strstr(err.msg, "weights are too large"),
+              "overflowing weights answered: %s", err.msg);
+        dd_classifier_close(c);
+    }
+}
+
 int main(void) {
     const char *tmp = test_tmp_dir("test_classify");
     char mnist[4200], seed[4200];
@@ -245,5 +311,6 @@ int main(void) {
     test_png(mnist, tmp);
     test_open_errors(tmp);
     test_open_not_finite(tmp);
+    test_fuzz_findings(mnist, tmp);
     return test_finish("test_classify");
 }
