@@ -161,38 +161,60 @@ static double series(const report_epoch *e, int which, int s) {
     return s ? e->val_loss : e->train_loss;
 }
 
-void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, const char *second) {
-    const double W = 520, H = 300, L = 60, R = 20, T = 34, B = 46;
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < n; i++)
-        for (int s = 0; s < 2; s++) { /* fmin and fmax leave nan out */
-            lo = fmin(lo, series(&rows[i], which, s));
-            hi = fmax(hi, series(&rows[i], which, s));
-        }
-    if (!isfinite(lo) || !isfinite(hi)) return; /* nothing to draw (an old history has no learning rate) */
-    double step = axis_range(which, &lo, &hi);
-    int first = rows[0].epoch, last = rows[n - 1].epoch;
-    double span = last > first ? last - first : 1;
-#define PX(e) (L + ((e) - first) / span * (W - L - R))
-#define PY(v) (H - B - ((v) - lo) / (hi - lo) * (H - T - B))
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
-               "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
-    fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", L,
-            which == 2 ? "Learning rate (at each epoch's end)" : which ? "Accuracy per epoch" : "Loss (cross-entropy) per epoch");
-    for (double v = lo; v <= hi + step / 2; v += step) { /* grid and y labels */
-        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>", L, PY(v), W - R, PY(v));
-        fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, PY(v) + 4,
+/* The frame every plot shares: 520 x 300 points, margins for the labels, epochs across, values up. */
+typedef struct plot_frame {
+    double lo, hi, step; /* the y axis (axis_range) */
+    int first, last;     /* the epochs */
+} plot_frame;
+enum { PLOT_W = 520, PLOT_H = 300, PLOT_L = 60, PLOT_R = 20, PLOT_T = 34, PLOT_B = 46 };
+
+static double plot_x(const plot_frame *p, double epoch) {
+    double span = p->last > p->first ? p->last - p->first : 1;
+    return PLOT_L + (epoch - p->first) / span * (PLOT_W - PLOT_L - PLOT_R);
+}
+
+static double plot_y(const plot_frame *p, double v) {
+    return PLOT_H - PLOT_B - (v - p->lo) / (p->hi - p->lo) * (PLOT_H - PLOT_T - PLOT_B);
+}
+
+/* Opens the SVG and draws its title, grid, y labels, epoch ticks and axes; ylabel (may be NULL) beside the axis. */
+static void svg_frame(FILE *f, const plot_frame *p, int which, const char *title, const char *ylabel) {
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n", PLOT_W, PLOT_H, PLOT_W, PLOT_H);
+    fprintf(f, "<text x=\"%d\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", PLOT_L, title);
+    for (double v = p->lo; v <= p->hi + p->step / 2; v += p->step) { /* grid and y labels */
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>", PLOT_L, plot_y(p, v),
+                PLOT_W - PLOT_R, plot_y(p, v));
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", PLOT_L - 6, plot_y(p, v) + 4,
                 which == 1 ? round(v * 1000) / 10 : which == 2 ? v : round(v * 1e4) / 1e4);
     }
-    int estep = (int)ceil((last - first + 1) / 12.0);
+    int estep = (int)ceil((p->last - p->first + 1) / 12.0);
     if (estep < 1) estep = 1;
-    for (int e = first; e <= last; e += estep)
-        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%d</text>", PX(e), H - B + 16, e);
-    fprintf(f, "\n<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">epoch</text>\n", (L + W - R) / 2, H - 10);
-    fprintf(f, "<text x=\"14\" y=\"%g\" text-anchor=\"middle\" transform=\"rotate(-90 14 %g)\">%s</text>\n",
-            (T + H - B) / 2, (T + H - B) / 2, which == 2 ? "learning rate" : which ? "accuracy (%)" : "loss");
-    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>", L, H - B, W - R, H - B);
-    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", L, T, L, H - B);
+    for (int e = p->first; e <= p->last; e += estep)
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d</text>", plot_x(p, e), PLOT_H - PLOT_B + 16, e);
+    fprintf(f, "\n<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">epoch</text>\n", (PLOT_L + PLOT_W - PLOT_R) / 2,
+            PLOT_H - 10);
+    if (ylabel)
+        fprintf(f, "<text x=\"14\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">%s</text>\n",
+                (PLOT_T + PLOT_H - PLOT_B) / 2, (PLOT_T + PLOT_H - PLOT_B) / 2, ylabel);
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>", PLOT_L, PLOT_H - PLOT_B,
+            PLOT_W - PLOT_R, PLOT_H - PLOT_B);
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", PLOT_L, PLOT_T, PLOT_L,
+            PLOT_H - PLOT_B);
+}
+
+void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, const char *second) {
+    plot_frame p = {.lo = INFINITY, .hi = -INFINITY, .first = rows[0].epoch, .last = rows[n - 1].epoch};
+    for (size_t i = 0; i < n; i++)
+        for (int s = 0; s < 2; s++) { /* fmin and fmax leave nan out */
+            p.lo = fmin(p.lo, series(&rows[i], which, s));
+            p.hi = fmax(p.hi, series(&rows[i], which, s));
+        }
+    if (!isfinite(p.lo) || !isfinite(p.hi)) return; /* nothing to draw (an old history has no learning rate) */
+    p.step = axis_range(which, &p.lo, &p.hi);
+    svg_frame(f, &p, which,
+              which == 2 ? "Learning rate (at each epoch's end)" : which ? "Accuracy per epoch" : "Loss (cross-entropy) per epoch",
+              which == 2 ? "learning rate" : which ? "accuracy (%)" : "loss");
     const char *colour[2] = {"#1f77b4", "#ff7f0e"}, *name[2] = {which == 2 ? "learning rate" : "train", second};
     for (int s = 0; s < 2; s++) {
         bool any = false;
@@ -201,57 +223,38 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, co
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour[s]);
         for (size_t i = 0; i < n; i++)
             if (!isnan(series(&rows[i], which, s)))
-                fprintf(f, "%.1f,%.1f ", PX(rows[i].epoch), PY(series(&rows[i], which, s)));
+                fprintf(f, "%.1f,%.1f ", plot_x(&p, rows[i].epoch), plot_y(&p, series(&rows[i], which, s)));
         fputs("\"/>\n", f);
         for (size_t i = 0; i < n; i++) {
             double v = series(&rows[i], which, s);
             if (!isnan(v))
                 fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, epoch %d: %.4g</title></circle>",
-                        PX(rows[i].epoch), PY(v), colour[s], name[s], rows[i].epoch, v);
+                        plot_x(&p, rows[i].epoch), plot_y(&p, v), colour[s], name[s], rows[i].epoch, v);
         }
-        fprintf(f, "\n<rect x=\"%g\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%g\" y=\"%d\">%s</text>\n",
-                W - R - 70, 14 + 14 * s, colour[s], W - R - 52, 18 + 14 * s, name[s]);
+        fprintf(f, "\n<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+                PLOT_W - PLOT_R - 70, 14 + 14 * s, colour[s], PLOT_W - PLOT_R - 52, 18 + 14 * s, name[s]);
     }
-#undef PX
-#undef PY
     fputs("</svg>\n", f);
 }
 
 void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, int runs, const char *const *label,
                    const char *const *colour, int which) {
-    const double W = 520, H = 300, L = 60, R = 20, T = 34, B = 46;
-    double lo = INFINITY, hi = -INFINITY;
-    int first = INT32_MAX, last = INT32_MIN;
+    plot_frame p = {.lo = INFINITY, .hi = -INFINITY, .first = INT32_MAX, .last = INT32_MIN};
     for (int k = 0; k < runs; k++)
         for (size_t i = 0; i < n[k]; i++) {
             for (int s = 0; s < 2; s++) {
-                lo = fmin(lo, series(&rows[k][i], which, s));
-                hi = fmax(hi, series(&rows[k][i], which, s));
+                p.lo = fmin(p.lo, series(&rows[k][i], which, s));
+                p.hi = fmax(p.hi, series(&rows[k][i], which, s));
             }
-            first = rows[k][i].epoch < first ? rows[k][i].epoch : first;
-            last = rows[k][i].epoch > last ? rows[k][i].epoch : last;
+            p.first = rows[k][i].epoch < p.first ? rows[k][i].epoch : p.first;
+            p.last = rows[k][i].epoch > p.last ? rows[k][i].epoch : p.last;
         }
-    if (!isfinite(lo) || !isfinite(hi)) return;
-    double step = axis_range(which, &lo, &hi);
-    double span = last > first ? last - first : 1;
-#define PX(e) (L + ((e) - first) / span * (W - L - R))
-#define PY(v) (H - B - ((v) - lo) / (hi - lo) * (H - T - B))
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
-               "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
-    fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", L,
-            which == 2 ? "Learning rate" : which ? "Accuracy (solid: validation, dashed: train)"
-                                                 : "Loss (solid: validation, dashed: train)");
-    for (double v = lo; v <= hi + step / 2; v += step) {
-        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>", L, PY(v), W - R, PY(v));
-        fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, PY(v) + 4,
-                which == 1 ? round(v * 1000) / 10 : which == 2 ? v : round(v * 1e4) / 1e4);
-    }
-    int estep = (int)ceil((last - first + 1) / 12.0);
-    for (int e = first; e <= last; e += estep < 1 ? 1 : estep)
-        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%d</text>", PX(e), H - B + 16, e);
-    fprintf(f, "\n<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">epoch</text>\n", (L + W - R) / 2, H - 10);
-    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>", L, H - B, W - R, H - B);
-    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#444\"/>\n", L, T, L, H - B);
+    if (!isfinite(p.lo) || !isfinite(p.hi)) return;
+    p.step = axis_range(which, &p.lo, &p.hi);
+    svg_frame(f, &p, which,
+              which == 2 ? "Learning rate" : which ? "Accuracy (solid: validation, dashed: train)"
+                                                 : "Loss (solid: validation, dashed: train)",
+              NULL);
     for (int k = 0; k < runs; k++) {
         /* the learning rate is the first series; else train (dashed) under validation (solid) */
         for (int s = 0; s < (which == 2 ? 1 : 2); s++) {
@@ -263,26 +266,24 @@ void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, in
                     dashed ? " stroke-dasharray=\"5 4\" opacity=\"0.7\"" : "");
             for (size_t i = 0; i < n[k]; i++)
                 if (!isnan(series(&rows[k][i], which, s)))
-                    fprintf(f, "%.1f,%.1f ", PX(rows[k][i].epoch), PY(series(&rows[k][i], which, s)));
+                    fprintf(f, "%.1f,%.1f ", plot_x(&p, rows[k][i].epoch), plot_y(&p, series(&rows[k][i], which, s)));
             fputs("\"/>\n", f);
             for (size_t i = 0; i < n[k]; i++) {
                 double v = series(&rows[k][i], which, s);
                 if (isnan(v)) continue;
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", PX(rows[k][i].epoch),
-                        PY(v), colour[k]);
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", plot_x(&p, rows[k][i].epoch),
+                        plot_y(&p, v), colour[k]);
                 html_text(f, label[k]);
                 fprintf(f, " %s, epoch %d: %.4g</title></circle>", which == 2 ? "learning rate" : s ? "validation" : "train",
                         rows[k][i].epoch, v);
             }
             fputs("\n", f);
         }
-        fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%g\" y=\"%g\">", W - R - 90,
-                T + 4 + 14 * k, colour[k], W - R - 72, T + 8 + 14 * k);
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">",
+                PLOT_W - PLOT_R - 90, PLOT_T + 4 + 14 * k, colour[k], PLOT_W - PLOT_R - 72, PLOT_T + 8 + 14 * k);
         html_text(f, label[k]);
         fputs("</text>\n", f);
     }
-#undef PX
-#undef PY
     fputs("</svg>\n", f);
 }
 
