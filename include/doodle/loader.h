@@ -57,6 +57,8 @@ typedef struct dd_loader_opts {
      * given by DD_LOADER_VAL (which needs it) */
     double val_frac;
     uint64_t val_seed;
+    const uint8_t *val_mask; /* when not NULL: that mask, made by the caller (one for all its loaders; read only in
+                              * dd_loader_new) */
     bool shuffle; /* false: the split's records in file order every epoch */
     uint64_t seed;
     bool augment;

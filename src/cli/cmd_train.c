@@ -229,10 +229,8 @@ int cmd_train(int argc, char **argv) {
     if (dist_init(NULL, NULL, &err)) return cli_report("train", &err);
     if (dist_rank() == 0 && !o.resume) {
         int rc = existing_run(&o, force);
-        if (rc) {
-            dist_abort(rc); /* the other ranks wait for rank 0: end them too (one process: exit) */
-            return rc;
-        }
+        if (rc && dist_size() > 1) dist_abort(rc); /* the other ranks would wait for rank 0 */
+        if (rc) return rc;
     }
     struct sigaction sa = {.sa_handler = on_interrupt};
     sigemptyset(&sa.sa_mask);

@@ -337,12 +337,14 @@ static int select_records(dd_loader *l, dd_error *err) {
     uint64_t n = dd_dataset_count(l->ds);
     l->sel = dd_malloc(n ? n : 1, sizeof *l->sel, err);
     if (!l->sel) return -1;
-    uint8_t *val = NULL;
-    if (l->o.val_frac > 0 && dd_dataset_val_mask(l->ds, l->o.val_frac, l->o.val_seed, &val, NULL, err)) return -1;
+    uint8_t *own = NULL; /* the mask, when the caller gave none */
+    if (l->o.val_frac > 0 && !l->o.val_mask && dd_dataset_val_mask(l->ds, l->o.val_frac, l->o.val_seed, &own, NULL, err))
+        return -1;
+    const uint8_t *val = l->o.val_frac > 0 ? (l->o.val_mask ? l->o.val_mask : own) : NULL;
     for (uint64_t i = 0; i < n; i++) {
         dd_record_info info;
         if (dd_dataset_record_info(l->ds, i, &info)) {
-            free(val);
+            free(own);
             return dd_fail(err, DD_ERR_MALFORMED, "record %llu: label or split out of range", (unsigned long long)i);
         }
         bool is_val = dd_val_mask_has(val, i), take;
@@ -354,7 +356,8 @@ static int select_records(dd_loader *l, dd_error *err) {
         }
         if (take) l->sel[l->n_sel++] = (uint32_t)i;
     }
-    free(val);
+    free(own);
+    l->o.val_mask = NULL; /* the caller's: not kept */
     if (l->n_sel == 0)
         return dd_fail(err, DD_ERR_EMPTY, "the dataset has no records in the %s split", split_name(l->o.split));
     l->n_batches = l->o.drop_last ? l->n_sel / l->o.batch_size

@@ -348,15 +348,22 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     lo.val_seed = dd_dataset_params(r->ds).seed; /* the set's split seed: the same validation split for every run */
     lo.shard_count = (uint32_t)r->ranks;
     lo.shard_index = (uint32_t)r->rank;
+    uint8_t *mask = NULL; /* one validation split for the train and validation loaders (a pass over the set) */
+    if (o->val_frac > 0 && dd_dataset_val_mask(r->ds, o->val_frac, lo.val_seed, &mask, NULL, err)) return -1;
+    lo.val_mask = mask;
     lo.split = DD_LOADER_TRAIN;
-    if (!(r->train = dd_loader_new(r->ds, &lo, err))) return dd_error_prefix(err, "training split");
+    if (!(r->train = dd_loader_new(r->ds, &lo, err))) {
+        free(mask);
+        return dd_error_prefix(err, "training split");
+    }
     lo.shuffle = false;
     lo.augment = false;
     if (o->val_frac > 0) {
         lo.split = DD_LOADER_VAL;
-        if (!(r->val = dd_loader_new(r->ds, &lo, err)))
-            return dd_error_prefix(err, "validation split (--val-frac %g)", o->val_frac);
+        r->val = dd_loader_new(r->ds, &lo, err);
     }
+    free(mask);
+    if (o->val_frac > 0 && !r->val) return dd_error_prefix(err, "validation split (--val-frac %g)", o->val_frac);
     lo.split = DD_LOADER_TEST;
     dd_error test_err;
     r->test = dd_loader_new(r->ds, &lo, &test_err); /* a set made without a test split trains all the same */
