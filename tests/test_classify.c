@@ -212,15 +212,21 @@ static void test_open_errors(const char *tmp) {
     CHECK(dd_classifier_open(path, &err) == NULL, "garbage opened");
 }
 
+/* A fresh 5-class mnist28 to spoil and save (NULL, checked, when it cannot be made). */
+static dd_model *new_mnist28(dd_error *err) {
+    dd_spec_overrides ov = {.classes = 5};
+    dd_model_spec *spec = dd_model_spec_builtin("mnist28", &ov, err);
+    dd_model *m = spec ? dd_model_new(spec, 3, err) : NULL;
+    CHECK(m, "%s", err->msg);
+    return m;
+}
+
 /* A model whose weights went NaN in training (or were damaged) is refused when opened, not answered with nan. */
 static void test_open_not_finite(const char *tmp) {
     dd_error err;
     char path[4200];
     snprintf(path, sizeof path, "%s/nan.safetensors", tmp);
-    dd_spec_overrides ov = {.classes = 5};
-    dd_model_spec *spec = dd_model_spec_builtin("mnist28", &ov, &err);
-    dd_model *m = spec ? dd_model_new(spec, 3, &err) : NULL;
-    CHECK(m, "%s", err.msg);
+    dd_model *m = new_mnist28(&err);
     if (!m) return;
     const dd_layer_spec *dense = &m->spec->layers[m->spec->n_layers - 1];
     m->params[dense->bias.offset + 4] = NAN;
@@ -276,10 +282,7 @@ static void test_fuzz_findings(const char *model_path, const char *tmp) {
     /* finite weights so large that the logits overflow */
     char path[4200];
     snprintf(path, sizeof path, "%s/overflow.safetensors", tmp);
-    dd_spec_overrides ov = {.classes = 5};
-    dd_model_spec *spec = dd_model_spec_builtin("mnist28", &ov, &err);
-    dd_model *m = spec ? dd_model_new(spec, 3, &err) : NULL;
-    CHECK(m, "%s", err.msg);
+    dd_model *m = new_mnist28(&err);
     if (!m) return;
     const dd_layer_spec *dense = &m->spec->layers[m->spec->n_layers - 1];
     for (size_t i = 0; i < dense->weight.count; i++) m->params[dense->weight.offset + i] = 1e38f;
