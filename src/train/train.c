@@ -363,6 +363,8 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
         r->val = dd_loader_new(r->ds, &lo, err);
     }
     free(mask);
+    lo.val_mask = NULL; /* the test split needs no validation mask */
+    lo.val_frac = 0;
     if (o->val_frac > 0 && !r->val) return dd_error_prefix(err, "validation split (--val-frac %g)", o->val_frac);
     lo.split = DD_LOADER_TEST;
     dd_error test_err;
