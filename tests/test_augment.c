@@ -278,8 +278,43 @@ static void test_line_width_and_shift(uint32_t h, uint32_t w) {
     dd_renderer_free(r0), dd_renderer_free(rs), dd_renderer_free(rw);
 }
 
+/* Bitmaps: a warp without turn or scale is the shift; a quarter turn of an odd-sized image moves every pixel to
+ * its exact place (clockwise on screen); shrinking keeps the centre and loses no more than the edges. */
+static void test_bitmap_warp(void) {
+    enum { S = 7 };
+    uint8_t src[S * S], a[S * S], b[S * S];
+    for (int i = 0; i < S * S; i++) src[i] = (uint8_t)(i * 37 % 251);
+    for (int dx = -2; dx <= 2; dx++)
+        for (int dy = -1; dy <= 1; dy++) {
+            dd_augment_warp(src, S, S, 0, 1, dx, dy, a);
+            dd_augment_shift(src, S, S, dx, dy, b);
+            CHECK(memcmp(a, b, sizeof a) == 0, "warp (0, 1, %d, %d) differs from the shift", dx, dy);
+        }
+    dd_augment_warp(src, S, S, 90, 1, 0, 0, a);
+    int c = S / 2, wrong = 0;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            /* a point right of the centre ends below it: dst(x, y) = src(y - c + c, c - (x - c)) */
+            int sx = y, sy = 2 * c - x;
+            wrong += a[y * S + x] != src[sy * S + sx];
+        }
+    CHECK(wrong == 0, "a quarter turn misplaced %d pixels", wrong);
+    /* a shift moves the turned image as a whole */
+    dd_augment_warp(src, S, S, 90, 1, 1, 0, b);
+    for (int y = 0; y < S; y++)
+        for (int x = 1; x < S; x++) CHECK(b[y * S + x] == a[y * S + x - 1], "turn then shift at (%d, %d)", x, y);
+    uint8_t flat[S * S];
+    memset(flat, 200, sizeof flat);
+    dd_augment_warp(flat, S, S, 10, 0.9, 0, 0, a);
+    CHECK(a[c * S + c] == 200, "the centre of a flat image stays %d", a[c * S + c]);
+    int zeros = 0;
+    for (int i = 0; i < S * S; i++) zeros += a[i] < 200;
+    CHECK(zeros > 0 && zeros < S * S / 2, "shrinking and turning uncovered %d of %d pixels", zeros, S * S);
+}
+
 int main(void) {
     load_sample();
+    test_bitmap_warp();
     test_identity();
     test_rotation_lengths_and_box();
     test_draw();

@@ -97,8 +97,48 @@ static void test_schedules(void) {
     CHECK(dd_opt_kind_parse("sgd") == DD_OPT_SGD && dd_opt_kind_parse("adamw") == -1);
 }
 
+/* --weight-decay with Adam is AdamW: against PyTorch's torch.optim.AdamW update written out in double (decay
+ * p *= 1 - lr * wd first, then p -= lr / bc1 * m / (sqrt(v / bc2) + eps)); with gradients well above epsilon the
+ * Keras epsilon form and PyTorch's differ by rounding alone. Masked entries take the plain Adam step. */
+static void test_adamw_matches_pytorch_formula(void) {
+    dd_optimizer o;
+    CHECK(dd_optimizer_init(&o, DD_OPT_ADAM, N, NULL) == 0);
+    o.weight_decay = 0.05f;
+    const uint8_t mask[N] = {1, 1, 0, 1, 0};
+    float p[N] = {1, -2, 0.5f, 3, -1};
+    double rp[N], rm[N] = {0}, rv[N] = {0};
+    const double lr = 0.01, wd = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+    for (int i = 0; i < N; i++) rp[i] = p[i];
+    for (int t = 1; t <= 40; t++) {
+        float g[N];
+        for (int i = 0; i < N; i++) g[i] = (float)(0.5 + p[i] - i + 0.2 * cos(t * (i + 1)));
+        dd_optimizer_step(&o, p, g, mask, (float)lr);
+        double bc1 = 1 - pow(b1, t), bc2 = 1 - pow(b2, t);
+        for (int i = 0; i < N; i++) {
+            if (mask[i]) rp[i] *= 1 - lr * wd;
+            rm[i] = b1 * rm[i] + (1 - b1) * g[i];
+            rv[i] = b2 * rv[i] + (1 - b2) * (double)g[i] * g[i];
+            rp[i] -= lr / bc1 * rm[i] / (sqrt(rv[i] / bc2) + eps);
+        }
+        for (int i = 0; i < N; i++) CHECK(fabs(p[i] - rp[i]) < 2e-5, "step %d p[%d] %g vs %g", t, i, p[i], rp[i]);
+    }
+    /* the decay made a difference where it applies: without it, entry 0 ends elsewhere */
+    dd_optimizer plain;
+    CHECK(dd_optimizer_init(&plain, DD_OPT_ADAM, N, NULL) == 0);
+    float q[N] = {1, -2, 0.5f, 3, -1};
+    for (int t = 1; t <= 40; t++) {
+        float g[N];
+        for (int i = 0; i < N; i++) g[i] = (float)(0.5 + q[i] - i + 0.2 * cos(t * (i + 1)));
+        dd_optimizer_step(&plain, q, g, mask, (float)lr);
+    }
+    CHECK(fabsf(q[0] - p[0]) > 1e-4f, "weight decay changed nothing: %g vs %g", q[0], p[0]);
+    dd_optimizer_free(&plain);
+    dd_optimizer_free(&o);
+}
+
 int main(void) {
     test_adam_matches_keras_formula();
+    test_adamw_matches_pytorch_formula();
     test_adam_first_step_and_convergence();
     test_sgd(0);
     test_sgd(1);

@@ -19,8 +19,8 @@
  *
  * Shift cannot be done on strokes: as dd_render places every drawing by its box, the centre of the box of a drawing
  * within 0..255 is never drawn left of or above the image's centre. It is a whole-pixel translation of the rendered image (dd_augment_shift),
- * capped so that no ink leaves the image (dd_augment_max_shift); bitmap sets get this shift as their only
- * augmentation.
+ * capped so that no ink leaves the image (dd_augment_max_shift). Bitmap sets get the same shift, and the rotation
+ * and scale as a bilinear warp of the bitmap about its centre (dd_augment_warp).
  *
  * Line width: rendering with line width w uses padding + (line_width - w) / 2 (dd_augment_render_opts), which
  * keeps the scale and position of the drawing and changes only the thickness of its lines. Widths are drawn on a
@@ -84,6 +84,12 @@ int dd_augment_render_opts(const dd_render_opts *base, double line_width, dd_ren
 /* The largest whole-pixel shift for images rendered with base (Google's geometry) that stays within `shift` of the
  * box and keeps all ink in the image when lines are at most widest_line units wide. 0 when there is no room. */
 int dd_augment_max_shift(double shift, double widest_line, const dd_render_opts *base);
+
+/* Bitmap sets have no strokes to turn: dst = src rotated by rotation_deg (clockwise on screen) and scaled by
+ * scale about the image's centre, then moved by (dx, dy) pixels, sampled bilinearly (uncovered pixels 0). Rotation
+ * 0 and scale 1 give dd_augment_shift's image. dst and src must not overlap. */
+void dd_augment_warp(const uint8_t *src, uint32_t height, uint32_t width, double rotation_deg, double scale, int dx,
+                     int dy, uint8_t *dst);
 
 /* dst = src moved by (dx, dy) pixels, uncovered pixels 0. dst and src must not overlap. */
 void dd_augment_shift(const uint8_t *src, uint32_t height, uint32_t width, int dx, int dy, uint8_t *dst);

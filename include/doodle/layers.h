@@ -100,6 +100,10 @@ void dd_dropout_backward(float *din, const float *dout, const float *mask, size_
 float dd_softmax_xent_forward(float *probs, const float *logits, const int32_t *labels, int batch, int classes);
 /* dlogits = (probs - onehot(labels)) / B */
 void dd_softmax_xent_backward(float *dlogits, const float *probs, const int32_t *labels, int batch, int classes);
+/* Soft targets [B, K], each row summing to 1 (label smoothing, mixup): the mean of -sum_k t_k log p_k, and
+ * dlogits = (probs - targets) / B */
+float dd_softmax_xent_soft_forward(float *probs, const float *logits, const float *targets, int batch, int classes);
+void dd_softmax_xent_soft_backward(float *dlogits, const float *probs, const float *targets, int batch, int classes);
 /* probs [B, K] from logits, no loss (inference) */
 void dd_softmax_forward(float *probs, const float *logits, int batch, int classes);
 

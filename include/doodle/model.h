@@ -77,6 +77,8 @@ const float *dd_model_forward_train(dd_model *m, dd_workspace *ws, const float *
  * ADDED to grads [n_params] (zero it first). Returns the mean loss; probs [batch, classes] stay in the workspace
  * (dd_workspace_probs). */
 float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, int batch, float *grads);
+/* The same against soft targets [batch, classes], each row summing to 1 (label smoothing, mixup). */
+float dd_model_backward_soft(const dd_model *m, dd_workspace *ws, const float *targets, int batch, float *grads);
 const float *dd_workspace_probs(const dd_workspace *ws);
 
 /* For explanations, after dd_model_infer on a workspace made with training = true: back-propagates dlogits

@@ -42,6 +42,13 @@ typedef struct dd_train_opts {
     dd_schedule_kind schedule;
     float warmup_epochs, min_lr;
     bool augment;
+    float aug_rotation;    /* largest rotation in degrees (strokes, and bitmaps by a bilinear warp) */
+    float aug_scale_min;   /* scale drawn in [aug_scale_min, 1] */
+    float aug_shift;       /* largest shift as a fraction of the box */
+    float label_smoothing; /* targets (1 - e) on the label and e / classes everywhere; 0 = plain one-hot */
+    float mixup;           /* mixup's alpha: each batch blended with itself reversed, lambda ~ Beta(a, a); 0 = off */
+    float ema;             /* decay of an exponential moving average of the weights, which validation, test and
+                            * model.safetensors then use; 0 = off */
     uint64_t seed;
     int threads;
     int patience; /* stop after this many epochs without a better validation accuracy; 0 = never */
@@ -50,6 +57,10 @@ typedef struct dd_train_opts {
     uint64_t steps_per_epoch; /* optimizer steps between evaluations and checkpoints; 0 = a whole pass */
     uint64_t max_steps;       /* stop after this many steps in all (the schedule spans them); 0 = epochs decide */
     bool resume;
+    /* pause after this many epochs of the planned `epochs` (the schedule still spans all of them), leaving the
+     * checkpoint for --resume: the same bits as a run straight through (doodle tune's successive halving); 0 = run
+     * to the end. Not stored in the checkpoint. */
+    int stop_after;
     /* when not NULL and set (e.g. by a SIGINT handler), training stops after the step in progress and writes a
      * checkpoint there, inside the epoch; --resume goes on from it with the same bits */
     volatile sig_atomic_t *interrupt;
@@ -73,6 +84,7 @@ typedef struct dd_train_result {
     double test_acc, test_loss, test_top3; /* of best_epoch's weights; NaN without a test split */
     uint64_t test_count;
     bool stopped_early;
+    bool paused; /* stop_after reached before the planned epochs: no test evaluation, --resume goes on */
     /* interrupted (opts->interrupt): a checkpoint was written after step stopped_step of epoch_steps in epoch
      * stopped_epoch; nothing was evaluated */
     bool interrupted;

@@ -81,6 +81,13 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --weight-decay X   decoupled, on conv and dense weights (default %g)\n"
             "      --momentum X       SGD momentum (default %g)\n"
             "      --no-augment       no rotation/scale/shift/line-width jitter of the training drawings\n"
+            "      --aug-rotation D   largest rotation in degrees, strokes and bitmaps alike (default %g)\n"
+            "      --aug-scale-min F  scales drawn in [F, 1] (default %g)\n"
+            "      --aug-shift F      largest shift, a fraction of the box (default %g)\n"
+            "      --label-smoothing E  targets 1 - E on the label plus E / classes on every class (default %g)\n"
+            "      --mixup A          blend each batch with itself reversed, weight ~ Beta(A, A) (default %g: off)\n"
+            "      --ema D            validate, test and save an exponential moving average of the weights with\n"
+            "                         decay D, e.g. 0.999 (default %g: off)\n"
             "      --patience N       stop after N epochs without a better validation accuracy (default: never)\n"
             "      --val-frac F       share of every class's training drawings kept for validation, 0..0.9, chosen\n"
             "                         with the set's split seed (default: the set's, from doodle prep --val-frac,\n"
@@ -91,6 +98,8 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --seed S           weights, order, augmentation and dropout (default %llu)\n"
             "      --threads N        threads (default %d: every core; the same seed and count give the same bits;\n"
             "                         --resume keeps the run's count unless given another)\n"
+            "      --stop-after K     pause after K epochs of the planned --epochs (the schedule spans them all);\n"
+            "                         --resume goes on with the same bits (doodle tune's early stopping)\n"
             "      --resume           continue RUNDIR's run from its checkpoint (its options are kept, and checked\n"
             "                         as these flags are; --epochs and --max-steps may change its length). A run\n"
             "                         stopped before its first epoch ended has no checkpoint: --resume says so;\n"
@@ -112,8 +121,9 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "takes its contiguous share of each global batch of --batch drawings (--batch 64 on 2 ranks: 32 each);\n"
             "one all-reduce sums the gradients per step, rank 0 alone writes RUNDIR. --threads is per rank. Every\n"
             "rank must see the same dataset file (shared storage or a copy) and get the same options.\n",
-            d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum,
-            (unsigned long long)d->seed, d->threads);
+            d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum, d->aug_rotation,
+            d->aug_scale_min, d->aug_shift, d->label_smoothing, d->mixup, d->ema, (unsigned long long)d->seed,
+            d->threads);
 }
 
 /* RUNDIR/dataset.txt: the dataset's absolute path, so `doodle report RUNDIR` knows what the run was trained on. */
@@ -140,6 +150,10 @@ int cmd_train(int argc, char **argv) {
         {"no-report", no_argument, 0, 'R'},      {"help", no_argument, 0, 'h'},
         {"val-frac", required_argument, 0, 'V'}, {"steps-per-epoch", required_argument, 0, 'E'},
         {"max-steps", required_argument, 0, 'X'}, {"force", no_argument, 0, 'F'},
+        {"aug-rotation", required_argument, 0, 1001}, {"aug-scale-min", required_argument, 0, 1002},
+        {"aug-shift", required_argument, 0, 1003}, {"label-smoothing", required_argument, 0, 1004},
+        {"mixup", required_argument, 0, 1005}, {"ema", required_argument, 0, 1006},
+        {"stop-after", required_argument, 0, 1007},
         {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
@@ -212,6 +226,19 @@ int cmd_train(int argc, char **argv) {
             if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.max_steps))
                 return cli_usage_error("train", "--max-steps wants a whole number");
             break;
+        case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: {
+            static const char *const names[] = {"--aug-rotation", "--aug-scale-min", "--aug-shift",
+                                                "--label-smoothing", "--mixup", "--ema"};
+            float *fields[] = {&o.aug_rotation, &o.aug_scale_min, &o.aug_shift, &o.label_smoothing, &o.mixup, &o.ema};
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
+                return cli_usage_error("train", "%s wants a number", names[c - 1001]);
+            *fields[c - 1001] = (float)f; /* the ranges: dd_train_opts_check */
+            break;
+        }
+        case 1007:
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--stop-after wants a whole number");
+            o.stop_after = (int)u;
+            break;
         case 'r': o.resume = true; break;
         case 'F': force = true; break;
         case 'R': report = 0; break;
@@ -263,6 +290,12 @@ static int train_run(dd_train_opts *o_in, int report, dd_error *err) {
         if (o.max_steps) printf(" --max-steps %llu", (unsigned long long)o.max_steps);
         printf("\n");
         return 130;
+    }
+    if (r.paused) {
+        printf("paused after epoch %d (--stop-after %d); best so far: epoch %d, validation accuracy %.2f%%\n"
+               "continue with: doodle train --data %s -o %s --resume --epochs %d\n",
+               o.stop_after, o.stop_after, r.best_epoch, 100 * r.best_val_acc, o.data_path, o.run_dir, o.epochs);
+        return 0;
     }
     if (r.has_val)
         printf("best: epoch %d, validation accuracy %.2f%%, validation loss %.4f -> %s/model.safetensors\n",

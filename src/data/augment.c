@@ -134,3 +134,31 @@ void dd_augment_shift(const uint8_t *src, uint32_t height, uint32_t width, int d
     for (int64_t y = y0; y < y1; y++)
         memcpy(dst + y * w + x0, src + (y - dy) * w + (x0 - dx), (size_t)(x1 - x0));
 }
+
+void dd_augment_warp(const uint8_t *src, uint32_t height, uint32_t width, double rotation_deg, double scale, int dx,
+                     int dy, uint8_t *dst) {
+    if (rotation_deg == 0 && scale == 1) { /* exactly the shift, without resampling */
+        dd_augment_shift(src, height, width, dx, dy, dst);
+        return;
+    }
+    /* each output pixel's centre taken back through the shift, the scale and the turn to the source */
+    double a = rotation_deg * (DD_PI / 180), c = cos(a) / scale, s = sin(a) / scale;
+    double cx = (width - 1) / 2.0, cy = (height - 1) / 2.0;
+    int64_t w = width, h = height;
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++) {
+            double u = (double)(x - dx) - cx, v = (double)(y - dy) - cy;
+            double sx = c * u + s * v + cx, sy = -s * u + c * v + cy;
+            double fx = floor(sx), fy = floor(sy), tx = sx - fx, ty = sy - fy;
+            int64_t x0 = (int64_t)fx, y0 = (int64_t)fy;
+            double acc = 0;
+            for (int k = 0; k < 4; k++) {
+                int64_t px = x0 + (k & 1), py = y0 + (k >> 1);
+                if (px < 0 || py < 0 || px >= w || py >= h) continue;
+                double wgt = ((k & 1) ? tx : 1 - tx) * ((k >> 1) ? ty : 1 - ty);
+                acc += wgt * src[py * w + px];
+            }
+            long q = lround(acc);
+            dst[y * w + x] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+        }
+}

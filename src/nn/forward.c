@@ -286,13 +286,21 @@ static int bn_relu_pool(const dd_model_spec *s, const dd_workspace *ws, int i) {
            ws->layers[i - 1].fused_away && s->layers[i - 2].kind == DD_LAYER_BATCHNORM && ws->layers[i - 2].fused_relu;
 }
 
-float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, int batch, float *grads) {
+/* The loss against labels, or against soft targets when labels is NULL. */
+static float backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, const float *targets, int batch,
+                      float *grads) {
     const dd_model_spec *s = m->spec;
     dd_pool *pool = ws->pool;
     const float *logits = ws->layers[s->n_layers - 1].out;
-    float loss = dd_softmax_xent_forward(ws->probs, logits, labels, batch, s->classes);
     float *g = ws->grad[0], *other = ws->grad[1];
-    dd_softmax_xent_backward(g, ws->probs, labels, batch, s->classes);
+    float loss;
+    if (labels) {
+        loss = dd_softmax_xent_forward(ws->probs, logits, labels, batch, s->classes);
+        dd_softmax_xent_backward(g, ws->probs, labels, batch, s->classes);
+    } else {
+        loss = dd_softmax_xent_soft_forward(ws->probs, logits, targets, batch, s->classes);
+        dd_softmax_xent_soft_backward(g, ws->probs, targets, batch, s->classes);
+    }
     const float *P = m->params;
     for (int i = s->n_layers - 1; i >= 0; i--) {
         const dd_layer_spec *l = &s->layers[i];
@@ -356,6 +364,14 @@ float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labe
         }
     }
     return loss;
+}
+
+float dd_model_backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, int batch, float *grads) {
+    return backward(m, ws, labels, NULL, batch, grads);
+}
+
+float dd_model_backward_soft(const dd_model *m, dd_workspace *ws, const float *targets, int batch, float *grads) {
+    return backward(m, ws, NULL, targets, batch, grads);
 }
 
 /* Backward through the inference pass, for explanations (saliency, Grad-CAM): BatchNorm is the fixed affine map of

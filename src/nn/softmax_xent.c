@@ -40,3 +40,23 @@ void dd_softmax_xent_backward(float *dlogits, const float *probs, const int32_t 
 void dd_softmax_forward(float *probs, const float *logits, int batch, int classes) {
     for (int b = 0; b < batch; b++) softmax_row(probs + (size_t)b * classes, logits + (size_t)b * classes, classes);
 }
+
+float dd_softmax_xent_soft_forward(float *probs, const float *logits, const float *targets, int batch, int classes) {
+    double loss = 0.0;
+    for (int b = 0; b < batch; b++) {
+        const float *z = logits + (size_t)b * classes, *t = targets + (size_t)b * classes;
+        double dot = 0.0, mass = 0.0; /* read first: probs may be logits */
+        for (int k = 0; k < classes; k++) {
+            dot += (double)t[k] * z[k];
+            mass += t[k];
+        }
+        /* -sum_k t_k log p_k = sum_k t_k (lse - z_k) */
+        loss += mass * softmax_row(probs + (size_t)b * classes, z, classes) - dot;
+    }
+    return batch > 0 ? (float)(loss / batch) : 0.0f;
+}
+
+void dd_softmax_xent_soft_backward(float *dlogits, const float *probs, const float *targets, int batch, int classes) {
+    float inv_b = 1.0f / (float)batch;
+    for (size_t i = 0; i < (size_t)batch * classes; i++) dlogits[i] = (probs[i] - targets[i]) * inv_b;
+}

@@ -12,11 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 #define CHECKPOINT_VERSION "1"
 
 static char *opts_json(const dd_train_opts *o) {
     cJSON *j = cJSON_CreateObject();
     char lr[32], wd[32], mom[32], warm[32], min_lr[32], seed[32], val[32], spe[32], max_steps[32];
+    char rot[32], scale_min[32], shift[32], smooth[32], mixup[32], ema[32];
+    snprintf(rot, sizeof rot, "%.9g", o->aug_rotation);
+    snprintf(scale_min, sizeof scale_min, "%.9g", o->aug_scale_min);
+    snprintf(shift, sizeof shift, "%.9g", o->aug_shift);
+    snprintf(smooth, sizeof smooth, "%.9g", o->label_smoothing);
+    snprintf(mixup, sizeof mixup, "%.9g", o->mixup);
+    snprintf(ema, sizeof ema, "%.9g", o->ema);
     snprintf(lr, sizeof lr, "%.9g", o->lr);
     snprintf(wd, sizeof wd, "%.9g", o->weight_decay);
     snprintf(mom, sizeof mom, "%.9g", o->momentum);
@@ -33,7 +42,10 @@ static char *opts_json(const dd_train_opts *o) {
              cJSON_AddStringToObject(j, "min_lr", min_lr) && cJSON_AddBoolToObject(j, "augment", o->augment) &&
              cJSON_AddStringToObject(j, "seed", seed) && cJSON_AddNumberToObject(j, "patience", o->patience) &&
              cJSON_AddStringToObject(j, "val_frac", val) && cJSON_AddStringToObject(j, "steps_per_epoch", spe) &&
-             cJSON_AddStringToObject(j, "max_steps", max_steps) && cJSON_AddNumberToObject(j, "threads", o->threads);
+             cJSON_AddStringToObject(j, "max_steps", max_steps) && cJSON_AddNumberToObject(j, "threads", o->threads) &&
+             cJSON_AddStringToObject(j, "aug_rotation", rot) && cJSON_AddStringToObject(j, "aug_scale_min", scale_min) &&
+             cJSON_AddStringToObject(j, "aug_shift", shift) && cJSON_AddStringToObject(j, "label_smoothing", smooth) &&
+             cJSON_AddStringToObject(j, "mixup", mixup) && cJSON_AddStringToObject(j, "ema", ema);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -64,6 +76,7 @@ int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, 
         goto done;
     }
     if (dd_model_add_to(m, w, err) || dd_st_writer_add(w, "optimizer.m", DD_ST_F32, 1, &n, o->m, err) ||
+        (p->ema && dd_st_writer_add(w, "ema", DD_ST_F32, 1, &n, p->ema, err)) ||
         (o->v && dd_st_writer_add(w, "optimizer.v", DD_ST_F32, 1, &n, o->v, err)) ||
         dd_st_writer_metadata(w, "checkpoint_version", version, err) ||
         dd_st_writer_metadata(w, "epochs_done", epochs, err) || dd_st_writer_metadata(w, "best_epoch", best_epoch, err) ||
@@ -189,6 +202,16 @@ static int read_opts(const char *text, dd_train_opts *o, const char *path, dd_er
         bad_field(err, path, "option", "max_steps", cJSON_IsString(max_steps) ? max_steps->valuestring : NULL);
         goto done;
     }
+    /* added with the recipe options (issue 14): a checkpoint from before ran with these values */
+    o->aug_rotation = 10;
+    o->aug_scale_min = 0.9f;
+    o->aug_shift = 0.05f;
+    o->label_smoothing = o->mixup = o->ema = 0;
+    static const char *const recipe_keys[] = {"aug_rotation", "aug_scale_min", "aug_shift", "label_smoothing", "mixup", "ema"};
+    float *recipe_vals[] = {&o->aug_rotation, &o->aug_scale_min, &o->aug_shift, &o->label_smoothing, &o->mixup, &o->ema};
+    for (int k = 0; k < 6; k++)
+        if (cJSON_GetObjectItemCaseSensitive(j, recipe_keys[k]) && opt_float(j, recipe_keys[k], recipe_vals[k], path, err))
+            goto done;
     /* the run's thread count (kept since it decides the bits): used when the resume does not give one */
     const cJSON *threads = cJSON_GetObjectItemCaseSensitive(j, "threads");
     if (threads && opt_int(j, "threads", &o->threads, path, err)) goto done;
@@ -291,6 +314,19 @@ int checkpoint_load(const char *path, dd_model **out, dd_optimizer *o, train_pro
     memcpy(o->m, tm->data, bytes);
     if (o->v) memcpy(o->v, tv->data, bytes);
     o->step = step;
+    if (saved.ema > 0) { /* the weights' moving average goes on from the stored one */
+        const dd_st_tensor *te = dd_st_find(f, "ema");
+        if (!te || te->dtype != DD_ST_F32 || te->nbytes != bytes) {
+            bad(err, path, "the weights' moving average (option 'ema') missing or of the wrong size");
+            dd_optimizer_free(o);
+            goto done;
+        }
+        if (!(prog.ema = dd_malloc(m->spec->n_params, sizeof *prog.ema, err))) {
+            dd_optimizer_free(o);
+            goto done;
+        }
+        memcpy(prog.ema, te->data, bytes);
+    }
     *p = prog;
     saved.epochs = opts->epochs; /* the I/O settings and a longer (or capped) run stay as asked */
     saved.max_steps = opts->max_steps;

@@ -20,6 +20,7 @@ typedef struct train_progress {
     double part_loss;
     uint64_t part_correct, part_seen;
     dd_rng rng;          /* dropout masks */
+    float *ema;          /* [n_params]: the weights' moving average (--ema), owned, NULL without */
 } train_progress;
 
 #define STEPS_UNKNOWN UINT64_MAX /* such a checkpoint's epochs were whole passes */

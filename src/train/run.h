@@ -21,6 +21,7 @@ typedef struct run {
     float *x;
     int32_t *labels;
     uint8_t *decay;
+    float *targets; /* [batch, classes]: soft targets (--label-smoothing, --mixup), NULL without */
     history hist;
     int rank, ranks;
     uint64_t pass_steps;  /* steps of one pass over the training split */

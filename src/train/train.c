@@ -17,6 +17,7 @@
 #include "train/checkpoint.h"
 #include "train/dist.h"
 #include "train/history.h"
+#include "train/recipe.h"
 #include "train/run.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
@@ -35,6 +36,9 @@ dd_train_opts dd_train_defaults(void) {
         .warmup_epochs = 0.5f,
         .min_lr = 1e-5f,
         .augment = true,
+        .aug_rotation = 10,
+        .aug_scale_min = 0.9f,
+        .aug_shift = 0.05f,
         .seed = 1,
         .threads = dd_cpu_count(64), /* every core: the same seed gives the same bits for the same count */
         .patience = 0,
@@ -77,6 +81,19 @@ int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err) {
         return out_of_range(err, stored, "threads", "--threads", o->threads, "1..256 (0: every core)");
     if (!within(o->val_frac, 0, 0.9) && o->val_frac != -1)
         return out_of_range(err, stored, "val_frac", "--val-frac", o->val_frac, "in [0, 0.9] (-1: the set's, else 0.1)");
+    if (!within(o->aug_rotation, 0, 180))
+        return out_of_range(err, stored, "aug_rotation", "--aug-rotation", o->aug_rotation, "in [0, 180] degrees");
+    if (!(o->aug_scale_min > 0 && o->aug_scale_min <= 1))
+        return out_of_range(err, stored, "aug_scale_min", "--aug-scale-min", o->aug_scale_min, "in (0, 1]");
+    if (!within(o->aug_shift, 0, 0.5))
+        return out_of_range(err, stored, "aug_shift", "--aug-shift", o->aug_shift, "in [0, 0.5] of the box");
+    if (!within(o->label_smoothing, 0, 0.5))
+        return out_of_range(err, stored, "label_smoothing", "--label-smoothing", o->label_smoothing, "in [0, 0.5]");
+    if (!within(o->mixup, 0, 10)) return out_of_range(err, stored, "mixup", "--mixup", o->mixup, "in [0, 10] (0: off)");
+    if (!within(o->ema, 0, 0.99999) || (o->ema > 0 && o->ema < 0.5))
+        return out_of_range(err, stored, "ema", "--ema", o->ema, "0 (off) or in [0.5, 0.99999]");
+    if (!within(o->stop_after, 0, 100000))
+        return out_of_range(err, stored, "stop_after", "--stop-after", o->stop_after, "0..100000 (0: run to the end)");
     if (o->steps_per_epoch > STEPS_MAX)
         return out_of_range(err, stored, "steps_per_epoch", "--steps-per-epoch", (double)o->steps_per_epoch,
                             "0 (a whole pass) .. 10^12");
@@ -201,6 +218,21 @@ static uint64_t global_count(const run *r, uint64_t pos) {
     return n - start < (uint64_t)r->o->batch ? n - start : (uint64_t)r->o->batch;
 }
 
+/* Step s's soft targets for the batch in r->x: smoothed labels, then (--mixup) the batch blended with itself
+ * reversed by a weight drawn from a stream of the seed and the step (the same on a resumed run). */
+static void soft_targets(run *r, uint64_t s, int got) {
+    const dd_train_opts *o = r->o;
+    const int classes = r->m->spec->classes;
+    recipe_smoothed_targets(r->targets, r->labels, got, classes, o->label_smoothing);
+    if (o->mixup > 0) {
+        dd_rng rng;
+        dd_rng_seed(&rng, o->seed ^ 0x6d69787570ULL ^ (s * 0x94d049bb133111ebULL) ^
+                              ((uint64_t)r->rank * 0x9e3779b97f4a7c15ULL));
+        float lambda = (float)recipe_beta(&rng, o->mixup);
+        recipe_mixup(r->x, dd_shape_count(r->m->spec->input), r->targets, got, classes, lambda);
+    }
+}
+
 /* Training steps [from, to) of the run: passes over the training split in the loader's seeded orders. Returns 1
  * when an interruption (o->interrupt) stopped it after a step, with r->p.steps_done and the epoch's partial sums
  * set for a checkpoint; 0 at `to`. */
@@ -231,8 +263,10 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
         memset(r->grads, 0, (n_params + 2) * sizeof *r->grads);
         float l = 0;
         if (got > 0) {
+            if (r->targets) soft_targets(r, s, got);
             dd_model_forward_train(m, r->ws, r->x, got, dropout_rng(r, s, &local_rng));
-            l = dd_model_backward(m, r->ws, r->labels, got, r->grads);
+            l = r->targets ? dd_model_backward_soft(m, r->ws, r->targets, got, r->grads)
+                           : dd_model_backward(m, r->ws, r->labels, got, r->grads);
             const float *probs = dd_workspace_probs(r->ws);
             for (int b = 0; b < got; b++) counts[0] += argmax(probs + (size_t)b * classes, classes) == r->labels[b];
             counts[1] += (uint64_t)got;
@@ -262,6 +296,7 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
         double progress = (double)(s / r->epoch_steps) + (double)(s % r->epoch_steps) / (double)r->epoch_steps;
         r->lr = dd_schedule_lr(&sched, progress);
         dd_optimizer_step(&r->opt, m->params, r->grads, r->decay, r->lr);
+        if (r->p.ema) recipe_ema_update(r->p.ema, m->params, n_params, recipe_ema_decay(o->ema, r->opt.step));
         loss_sum += step_loss;
         uint64_t done = s + 1 - from;
         if (o->progress && r->rank == 0 && (done % 4 == 0 || s + 1 == to)) {
@@ -303,6 +338,8 @@ static void run_free(run *r) {
     free(r->x);
     free(r->labels);
     free(r->decay);
+    free(r->p.ema);
+    free(r->targets);
     history_free(&r->hist);
 }
 
@@ -342,6 +379,9 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     dd_loader_opts lo = dd_loader_opts_default((uint32_t)o->batch, (uint32_t)s->input.h, (uint32_t)s->input.w);
     lo.seed = o->seed;
     lo.augment = o->augment;
+    lo.aug.rotation_deg = o->aug_rotation;
+    lo.aug.scale_min = o->aug_scale_min;
+    lo.aug.shift = o->aug_shift;
     lo.line_width = r->m->render.line_width;
     lo.padding = r->m->render.padding;
     lo.val_frac = o->val_frac;
@@ -430,15 +470,28 @@ static int setup(run *r, dd_train_opts *o, dd_error *err) {
         !(r->x = dd_malloc((size_t)o->batch * in_count, sizeof *r->x, err)) ||
         !(r->labels = dd_malloc((size_t)o->batch, sizeof *r->labels, err)) || !(r->decay = dd_model_decay_mask(m, err)))
         rc = -1;
+    bool soft = o->label_smoothing > 0 || o->mixup > 0;
+    if (rc == 0 && soft && !(r->targets = dd_malloc((size_t)o->batch * m->spec->classes, sizeof *r->targets, err)))
+        rc = -1;
     if (train_agree_failure(r, rc, err)) return -1;
-    return train_sync_start(r, err);
+    if (train_sync_start(r, err)) return -1;
+    if (o->ema > 0 && !r->p.ema) { /* a fresh run (a resumed one has its checkpoint's): the synced weights */
+        if (!(r->p.ema = dd_malloc(m->spec->n_params, sizeof *r->p.ema, err))) rc = -1;
+        else memcpy(r->p.ema, m->params, m->spec->n_params * sizeof *r->p.ema);
+    }
+    return train_agree_failure(r, rc, err);
 }
 
 /* Rank 0's writes at the end of an epoch: history, the best model, the checkpoint. */
 static int save_epoch(run *r, const history_row *row, bool best, dd_error *err) {
     if (r->rank != 0) return 0;
     if (history_add(&r->hist, row, err) || history_save(&r->hist, r->history_path, err)) return -1;
-    if (best && dd_model_save(r->m, r->model_path, err)) return -1;
+    if (best) { /* the weights validation saw: the EMA's with --ema */
+        if (r->p.ema) recipe_swap(r->m->params, r->p.ema, r->m->spec->n_params);
+        int rc = dd_model_save(r->m, r->model_path, err);
+        if (r->p.ema) recipe_swap(r->m->params, r->p.ema, r->m->spec->n_params);
+        if (rc) return -1;
+    }
     return checkpoint_save(r->checkpoint_path, r->m, &r->opt, &r->p, r->o, err);
 }
 
@@ -446,7 +499,8 @@ static int save_epoch(run *r, const history_row *row, bool best, dd_error *err) 
 static int final_test(run *r, dd_train_result *result, dd_error *err) {
     dd_model *m = r->m;
     int rc = 0;
-    if (r->rank == 0 && r->p.best_epoch != r->p.epochs_done) { /* the weights in memory are the last epoch's */
+    /* the weights in memory are the last epoch's, and without their EMA */
+    if (r->rank == 0 && (r->p.best_epoch != r->p.epochs_done || r->p.ema)) {
         dd_model *best = dd_model_load(r->model_path, err);
         if (!best) rc = -1;
         else if (best->spec->n_params != m->spec->n_params || best->spec->n_state != m->spec->n_state)
@@ -527,7 +581,11 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
         r.p.steps_done = to;
         train_average_state(&r);
         eval_sums v = {0};
-        if (r.val && evaluate(&r, r.val, &v, err)) goto done;
+        if (r.p.ema && r.val) recipe_swap(r.m->params, r.p.ema, r.m->spec->n_params); /* validated with the EMA */
+        rc = r.val ? evaluate(&r, r.val, &v, err) : 0;
+        if (r.p.ema && r.val) recipe_swap(r.m->params, r.p.ema, r.m->spec->n_params);
+        if (rc) goto done;
+        rc = -1;
         double val_loss = mean(v.loss, v.count), val_acc = mean(v.correct, v.count), top3 = mean(v.top3, v.count);
         double seconds = now() - t0;
         /* the best epoch by validation accuracy; without a validation split, the last */
@@ -561,12 +619,17 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
                         o.patience, r.model_path, r.p.best_epoch);
             break;
         }
+        if (o.stop_after > 0 && r.p.epochs_done >= o.stop_after && r.p.epochs_done < r.epochs) {
+            result->paused = true; /* the checkpoint goes on with --resume; the test waits for the end */
+            if (log) fprintf(log, "paused after epoch %d of %d (--stop-after): --resume goes on\n", r.p.epochs_done, r.epochs);
+            break;
+        }
     }
     result->best_epoch = r.p.best_epoch;
     result->has_val = r.val != NULL;
     result->best_val_acc = r.val ? r.p.best_test_acc : NAN;
     result->best_val_loss = r.val ? r.p.best_test_loss : NAN;
-    if (r.test && final_test(&r, result, err)) goto done;
+    if (r.test && !result->paused && final_test(&r, result, err)) goto done;
     result->ranks = r.ranks;
     result->allreduce_seconds = r.allreduce_seconds;
     result->allreduce_bytes = r.allreduce_bytes;

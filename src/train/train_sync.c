@@ -73,11 +73,14 @@ static uint64_t model_hash(const dd_model *m) {
 }
 
 static uint64_t options_hash(const dd_train_opts *o) {
-    char text[512];
-    int n = snprintf(text, sizeof text, "%d %d %d %.9g %.9g %.9g %d %.9g %.9g %d %" PRIu64 " %d %.17g %" PRIu64 " %" PRIu64,
+    char text[640];
+    int n = snprintf(text, sizeof text,
+                     "%d %d %d %.9g %.9g %.9g %d %.9g %.9g %d %" PRIu64 " %d %.17g %" PRIu64 " %" PRIu64
+                     " %.9g %.9g %.9g %.9g %.9g %.9g",
                      o->epochs, o->batch, (int)o->optimizer, o->lr, o->weight_decay, o->momentum, (int)o->schedule,
                      o->warmup_epochs, o->min_lr, o->augment, o->seed, o->patience, o->val_frac, o->steps_per_epoch,
-                     o->max_steps);
+                     o->max_steps, o->aug_rotation, o->aug_scale_min, o->aug_shift, o->label_smoothing, o->mixup,
+                     o->ema);
     return fnv(FNV_START, text, (size_t)n);
 }
 
@@ -112,7 +115,9 @@ int train_sync_start(run *r, dd_error *err) {
     dist_bcast(r->opt.m, r->opt.n * sizeof *r->opt.m);
     if (r->opt.v) dist_bcast(r->opt.v, r->opt.n * sizeof *r->opt.v);
     dist_bcast(&r->opt.step, sizeof r->opt.step);
+    float *ema = r->p.ema; /* this rank's own block: its values were given by the checkpoint or the weights */
     dist_bcast(&r->p, sizeof r->p);
+    r->p.ema = ema;
     return 0;
 }
 
