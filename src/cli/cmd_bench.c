@@ -32,7 +32,14 @@ static void usage(FILE *out) {
             "      --seconds S   how long to measure, after 3 warm-up steps (default 10; at least 5 steps)\n"
             "      --data D      train on this .dset's training split (augmented as doodle train does)\n"
             "      --json        one JSON line: images_per_s, ms_per_batch, steps, peak_rss_mb, gflop_per_s …\n"
-            "  -h, --help        show this help\n");
+            "  -h, --help        show this help\n"
+            "\n"
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle bench train                              the study's seed network, 2 threads, 10 s\n"
+            "  doodle bench infer --model doodle28 --batch 1   one drawing at a time, as doodle serve does\n"
+            "  doodle bench train --model doodle28 --data all.dset --json   feeding real data: what it costs\n");
 }
 
 static double now(void) {

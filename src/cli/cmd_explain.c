@@ -18,7 +18,11 @@ static void usage(FILE *out) {
     fprintf(out, "usage: doodle explain <what> [options]   (doodle explain <what> --help for its options)\n\n"
                  "what:\n");
     cli_print_commands(out, sub_verbs, N_SUB_VERBS, 14);
-    fprintf(out, "\nExit status: 0 done, 1 bad input or failure, 2 bad usage.\n");
+    fprintf(out, "\nExit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+                 "\n"
+                 "Examples:\n"
+                 "  doodle explain clusters --help     the options of one of them\n"
+                 "  doodle explain quality --help\n");
 }
 
 int cmd_explain(int argc, char **argv) {

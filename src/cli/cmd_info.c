@@ -12,7 +12,13 @@ static void usage(FILE *out) {
             "usage: doodle info FILE.dset\n"
             "\n"
             "Prints the kind of records, how the set was made (seed, test fraction, per-class limit), and per class\n"
-            "how many drawings were read, kept (train / test) and skipped, and why.\n");
+            "how many drawings were read, kept (train / test) and skipped, and why.\n"
+            "\n"
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle info animals.dset                   what animals.dset holds\n"
+            "  doodle info all.dset | head -2             what it holds and how it was made, not the classes\n");
 }
 
 int cmd_info(int argc, char **argv) {

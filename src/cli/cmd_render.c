@@ -39,7 +39,12 @@ static void usage(FILE *out) {
             "  -h, --help            show this help\n"
             "\n"
             "Bad records are reported as FILE:LINE (ndjson, .csv) or FILE: record N (.bin), skipped and counted.\n"
-            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n",
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle render full_simplified_cat.ndjson -o cat.npy          28x28 bitmaps as Google makes them\n"
+            "  doodle render cat.ndjson.gz dog.ndjson.gz -o pets.png -n 20  a picture grid, a row a class\n"
+            "  doodle render -s 66x100 --line-width 8 cat.bin -o cat66.npy  the study's size, thinner lines\n",
             PNG_DEFAULT_LIMIT);
 }
 

@@ -29,7 +29,14 @@ static void usage(FILE *out) {
             "      --line-width W   stroke width in drawing units (default 16, Google's)\n"
             "      --scale K        enlarge each pixel K times (default: 3 up to 32 px, 2 up to 64, else 1)\n"
             "      --seed S         seed of the sample (default 1)\n"
-            "  -h, --help           show this help\n");
+            "  -h, --help           show this help\n"
+            "\n"
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle show animals.dset -o classes.png            8 drawings of every class\n"
+            "  doodle show animals.dset -o cats.png --class cat --count 100 --split test\n"
+            "  doodle show animals.dset -o big.png --size 66x100  the study's drawing size\n");
 }
 
 typedef struct show_opts {

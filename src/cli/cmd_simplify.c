@@ -34,7 +34,11 @@ static void usage(FILE *out) {
             "Bad records are reported as FILE:LINE (ndjson, .csv) or FILE: record N (.bin) on stderr, skipped and\n"
             "counted; a summary line goes to stderr at the end.\n"
             "Exit status: 0 done, 1 bad input or failure (a missing file, an unreadable file, a bad record with\n"
-            "--strict, a failed write), 2 bad usage.\n");
+            "--strict, a failed write), 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle simplify full_raw_cat.ndjson -o cat.ndjson      as Google's full_simplified_cat.ndjson\n"
+            "  doodle simplify raw/ -o - | gzip > all.ndjson.gz        a whole folder, compressed on the way\n");
 }
 
 typedef struct counts {

@@ -21,12 +21,21 @@ static void usage(FILE *out) {
     for (size_t i = 0; dd_model_builtin_name(i); i++)
         fprintf(out, "%s%s", i ? ", " : "", dd_model_builtin_name(i));
     fprintf(out,
-            "), a model cfg file (.cfg; see models/ in the sources) or a trained model (.safetensors written by\n"
-            "doodle train; --classes and --input do not apply to it).\n"
+            "), a model cfg file\n"
+            "(.cfg; see models/ in the sources) or a trained model (.safetensors written by doodle train;\n"
+            "--classes and --input do not apply to it).\n"
             "\n"
             "      --classes N   number of classes (default: the cfg's [net] classes)\n"
             "      --input HxW   input height x width (default: the cfg's [net] input; channels stay)\n"
-            "  -h, --help        show this help\n");
+            "  -h, --help        show this help\n"
+            "\n"
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle summary seed                        the study's batch-normalised network, 5 classes\n"
+            "  doodle summary lenet --classes 345         the study's LeNet-style network for all 345 classes\n"
+            "  doodle summary models/doodle28.cfg --input 56x56\n"
+            "  doodle summary runs/animals/model.safetensors\n");
 }
 
 static int is_file(const char *path) {

@@ -40,7 +40,12 @@ static void usage(FILE *out) {
             "  -h, --help            show this help\n"
             "\n"
             "Writes DIR/activations-<record>.png per drawing, or DIR/top-units-<layer>.png.\n"
-            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n");
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle explain activations -m run/model.safetensors -d animals.dset -o maps\n"
+            "  doodle explain activations -m run/model.safetensors -d animals.dset -o maps --layers 2,4,8 --index 17\n"
+            "  doodle explain activations -m run/model.safetensors -d animals.dset -o units --top-units 8 --top 12\n");
 }
 
 static int parse_layers(const dd_model *m, const char *text, int *layers, int *n, dd_error *err) {

@@ -25,7 +25,11 @@ static void usage(FILE *out) {
             "\n"
             "Writes DIR/misclassified-as-<class>.png for every class that has misclassified drawings and\n"
             "DIR/misclassified-as.csv (predicted,true,count). With no misclassified drawing it says so and\n"
-            "writes no picture. Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n");
+            "writes no picture. Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle explain misclassified -m run/model.safetensors -d animals.dset -o wrong\n"
+            "  doodle explain misclassified -m run/model.safetensors -d animals.dset -o wrong --as cat --max 60\n");
 }
 
 int cmd_explain_misclassified(int argc, char **argv) {

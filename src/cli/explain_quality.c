@@ -33,7 +33,11 @@ static void usage(FILE *out) {
             "\n"
             "Writes contradicted.csv, not-recognized.csv, duplicates.csv (kind,group,index,key_id,split,label) and\n"
             "the pictures contradicted.png, not-recognized.png, duplicates-exact.png, duplicates-near.png when\n"
-            "they have something to show. Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n");
+            "they have something to show. Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle explain quality -m run/model.safetensors -d animals.dset -o suspects --split train\n"
+            "  doodle explain quality -m run/model.safetensors -d animals.dset -o suspects --threshold 0.99\n");
 }
 
 int cmd_explain_quality(int argc, char **argv) {

@@ -30,7 +30,11 @@ static void usage(FILE *out) {
             "  -l, --layer L        Grad-CAM layer, index or name (default: the last conv block)\n"
             "  -h, --help           show this help\n"
             "\n"
-            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n");
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle explain saliency -m run/model.safetensors -d animals.dset -o why        2 drawings a class\n"
+            "  doodle explain saliency -m run/model.safetensors -d animals.dset -o why --index 17 --class cat\n");
 }
 
 int cmd_explain_saliency(int argc, char **argv) {
