@@ -34,6 +34,11 @@ typedef struct dd_prep_opts {
     bool strict;          /* the first bad record is fatal */
     FILE *log;            /* where bad records are reported (file:line: what); NULL: nowhere */
     FILE *progress;       /* a terminal: one live line (files done, drawings/s, time left) on big inputs; NULL: none */
+    /* CSV or JSON files of drawings to leave out (key_ids, with their class when the file says it; see
+     * prep_exclude.c). They are taken out after every other choice: the rest of the set, and every drawing's split,
+     * is what it would be without them. */
+    const char *const *exclude;
+    size_t n_exclude;
 } dd_prep_opts;
 
 typedef struct dd_prep_report {
@@ -42,6 +47,10 @@ typedef struct dd_prep_report {
     char (*class_names)[DD_WORD_MAX];
     dd_class_stats *stats; /* n_classes + 1 rows; the last: records no class could be named for */
     uint64_t n_files, n_records;
+    /* --exclude: drawings left out, per class (n_classes + 1 entries; NULL without --exclude) and in all; distinct
+     * drawings listed, and how many of them were not in the set (never read, or left out for another reason) */
+    uint64_t *excluded;
+    uint64_t excluded_total, exclude_listed, exclude_unseen;
 } dd_prep_report;
 
 /* Writes out_path atomically (nothing is written on failure). The report is filled on success and on failure

@@ -34,6 +34,11 @@ static void usage(FILE *out) {
             "      --strict           stop at the first bad record instead of skipping it\n"
             "      --threads N        files read in parallel (default: every core); the output is the same\n"
             "                         byte for byte for any N\n"
+            "      --exclude FILE     leave out the drawings FILE lists (repeatable): a CSV with a key_id column\n"
+            "                         (and the class in a column true, label, class or word: explain quality's\n"
+            "                         contradicted.csv, explain clusters' labels.csv), or JSON (a labels.json's\n"
+            "                         \"mislabelled\" list, or an array of key_ids). They are taken out last: the\n"
+            "                         rest of the set, and every drawing's split, is what it would be without them\n"
             "  -q, --quiet            do not list skipped records\n"
             "  -h, --help             show this help\n"
             "\n"
@@ -64,20 +69,27 @@ int cmd_prep(int argc, char **argv) {
         {"recognized-only", no_argument, 0, 'r'}, {"strict", no_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {"threads", required_argument, 0, 'T'}, {"sample", required_argument, 0, 'm'},
-        {"val-frac", required_argument, 0, 'v'},
+        {"val-frac", required_argument, 0, 'v'}, {"exclude", required_argument, 0, 'x'},
         {0, 0, 0, 0},
     };
     dd_prep_opts o = {.test_frac = 0.1, .seed = 1, .log = stderr, .progress = isatty(fileno(stderr)) ? stderr : NULL};
     const char *out = NULL;
     char *classes = NULL;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
-    if (!inputs) return 1;
+    const char **exclude = calloc((size_t)argc + 1, sizeof *exclude);
+    if (!inputs || !exclude) {
+        free(inputs);
+        free(exclude);
+        return 1;
+    }
+    size_t n_exclude = 0;
     size_t n_inputs = 0;
     int rc = EXIT_USAGE, c;
     while ((c = getopt_long(argc, argv, "i:o:qh", options, NULL)) != -1) {
         switch (c) {
         case 'i': inputs[n_inputs++] = optarg; break;
         case 'o': out = optarg; break;
+        case 'x': exclude[n_exclude++] = optarg; break;
         case 'c': classes = optarg; break;
         case 'n':
             if (cli_parse_u64(optarg, 1, UINT64_MAX, &o.per_class)) {
@@ -154,6 +166,8 @@ int cmd_prep(int argc, char **argv) {
     }
     o.inputs = inputs;
     o.n_inputs = n_inputs;
+    o.exclude = exclude;
+    o.n_exclude = n_exclude;
     dd_prep_report rep;
     dd_error err;
     if (dd_prep_run(&o, out, &rep, &err)) {
@@ -167,11 +181,16 @@ int cmd_prep(int argc, char **argv) {
         }
         printf("wrote %s: %llu %s, %u classes, from %llu files\n", out, (unsigned long long)rep.n_records,
                rep.kind == DD_DSET_BITMAPS ? "bitmaps" : "drawings", rep.n_classes, (unsigned long long)rep.n_files);
+        if (n_exclude)
+            printf("excluded: %llu drawings (--exclude listed %llu; %llu of them were not in the set)\n",
+                   (unsigned long long)rep.excluded_total, (unsigned long long)rep.exclude_listed,
+                   (unsigned long long)rep.exclude_unseen);
         rc = 0;
     }
     dd_prep_report_free(&rep);
     free(class_list);
 done:
     free(inputs);
+    free(exclude);
     return rc;
 }

@@ -28,6 +28,11 @@
 #define MAX_CHUNK_ITEMS 2048 /* records a chunk holds at most */
 #define MAX_THREADS 64
 
+typedef struct drop {
+    uint32_t label;
+    uint64_t rank;
+} drop;
+
 typedef struct prep {
     const dd_prep_opts *o;
     const char *out_path;
@@ -53,6 +58,15 @@ typedef struct prep {
     /* the split, when finishing: per class, which of its records (in file order) go to test */
     uint8_t **test_bits;
     uint64_t *rank;
+    /* --exclude: records are taken out as they reach the writer, after every other choice; each class's records
+     * that reached it are counted (their rank in the class, which the split is made over), and the ranks of those
+     * taken out kept, so that the split skips them and every other record's split stays as without --exclude */
+    prep_exclude *exclude;
+    uint64_t *reached;
+    uint32_t reached_cap;
+    drop *dropped;
+    size_t n_dropped, cap_dropped;
+    size_t *drop_at, *drop_end; /* per class: its part of dropped (sorted by class, then rank) still ahead */
 } prep;
 
 static int find_class(const dd_prep_report *r, const char *name) {
@@ -128,11 +142,38 @@ static bool class_full(const prep *p, uint32_t label) {
     return p->o->per_class && !sampling(p) && p->rep->stats[label].kept >= p->o->per_class;
 }
 
+/* A record chosen for the set reaches the writer: stored, or taken out when --exclude lists it. */
+static int store_record(void *ctx, const uint8_t *rec, size_t size, dd_error *err) {
+    prep *p = ctx;
+    if (!p->exclude) return dd_dataset_writer_add_encoded(p->w, rec, size, err);
+    uint32_t label = dd_le16(rec + REC_OFF_LABEL);
+    if (label >= p->reached_cap) {
+        uint32_t cap = p->rep->n_classes > label ? p->rep->n_classes : label + 1;
+        uint64_t *g = dd_realloc(p->reached, cap, sizeof *g, err);
+        if (!g) return -1;
+        memset(g + p->reached_cap, 0, (cap - p->reached_cap) * sizeof *g);
+        p->reached = g;
+        p->reached_cap = cap;
+    }
+    uint64_t rank = p->reached[label]++;
+    if (!prep_exclude_hit(p->exclude, p->rep->class_names[label], dd_le64(rec + REC_OFF_KEY_ID)))
+        return dd_dataset_writer_add_encoded(p->w, rec, size, err);
+    if (p->n_dropped == p->cap_dropped) {
+        size_t cap = p->cap_dropped ? 2 * p->cap_dropped : 64;
+        drop *g = dd_realloc(p->dropped, cap, sizeof *g, err);
+        if (!g) return -1;
+        p->dropped = g;
+        p->cap_dropped = cap;
+    }
+    p->dropped[p->n_dropped++] = (drop){label, rank};
+    return 0;
+}
+
 /* Stores the record rec (its label set here) of class label, or offers it to the sample. */
 static int keep_record(prep *p, uint32_t label, uint8_t *rec, size_t size, dd_error *err) {
     dd_put16(rec + REC_OFF_LABEL, (uint16_t)label);
     if (sampling(p)) return prep_sampler_offer(p->sampler, label, rec, size, err);
-    if (dd_dataset_writer_add_encoded(p->w, rec, size, err)) return -1;
+    if (store_record(p, rec, size, err)) return -1;
     p->rep->n_records++;
     p->rep->stats[label].kept++;
     return 0;
@@ -354,7 +395,44 @@ static int split(prep *p, dd_error *err) {
 static dd_split split_of(void *ctx, uint32_t label) {
     prep *p = ctx;
     uint64_t k = p->rank[label]++;
+    while (p->drop_at && p->drop_at[label] < p->drop_end[label] && p->dropped[p->drop_at[label]].rank == k) {
+        p->drop_at[label]++; /* taken out: its place in the split goes unused */
+        k = p->rank[label]++;
+    }
     return (p->test_bits[label][k / 8] >> (k % 8)) & 1 ? DD_SPLIT_TEST : DD_SPLIT_TRAIN;
+}
+
+static int cmp_drop(const void *a, const void *b) {
+    const drop *x = a, *y = b;
+    if (x->label != y->label) return x->label < y->label ? -1 : 1;
+    return (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+/* After the split: the records taken out leave the counts (kept, and train or test as the split put them). */
+static int apply_exclusion(prep *p, dd_error *err) {
+    dd_prep_report *r = p->rep;
+    if (!(r->excluded = dd_calloc(r->n_classes + 1, sizeof *r->excluded, err))) return -1;
+    r->exclude_listed = prep_exclude_listed(p->exclude);
+    r->exclude_unseen = prep_exclude_unseen(p->exclude);
+    if (!(p->drop_at = dd_calloc(r->n_classes, sizeof *p->drop_at, err)) ||
+        !(p->drop_end = dd_calloc(r->n_classes, sizeof *p->drop_end, err)))
+        return -1;
+    qsort(p->dropped, p->n_dropped, sizeof *p->dropped, cmp_drop);
+    for (size_t i = p->n_dropped; i-- > 0;) p->drop_at[p->dropped[i].label] = i;
+    for (size_t i = 0; i < p->n_dropped; i++) {
+        const drop *d = &p->dropped[i];
+        dd_class_stats *s = &r->stats[d->label];
+        p->drop_end[d->label] = i + 1;
+        bool test = (p->test_bits[d->label][d->rank / 8] >> (d->rank % 8)) & 1;
+        s->kept--;
+        if (test) s->test--;
+        else s->train--;
+        r->excluded[d->label]++;
+        r->excluded_total++;
+        r->n_records--;
+    }
+    if (r->n_records == 0) return dd_fail(err, DD_ERR_MALFORMED, "every drawing kept is listed by --exclude: nothing to write");
+    return 0;
 }
 
 /* --sample random: the sample's counts (the candidates not chosen are over the limit). */
@@ -419,6 +497,16 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
         goto done;
     }
     if (check_kinds(&files, err)) goto done;
+    if (o->n_exclude) {
+        if (!(p.exclude = prep_exclude_load(o->exclude, o->n_exclude, err))) goto done;
+        const char *where = prep_exclude_classless(p.exclude);
+        if (where && dd_format_from_path(files.paths[0]) == DD_FORMAT_NPY) {
+            dd_fail(err, DD_ERR_USAGE, "--exclude %s: a key_id without its class; in a set of .npy bitmaps the key_id "
+                    "is the row number in its class's file, the same in every class, so give the class too (a "
+                    "column true, label, class or word)", where);
+            goto done;
+        }
+    }
     rep->n_files = files.count;
     if (sampling(&p) && !(p.sampler = prep_sampler_new(out_path, o->per_class, o->seed, err))) goto done;
     int threads = o->threads ? o->threads : dd_cpu_count(MAX_THREADS);
@@ -447,10 +535,11 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
         dd_fail(err, DD_ERR_MALFORMED, "no drawings kept: nothing to write");
         goto done;
     }
-    if (p.sampler && prep_sampler_write(p.sampler, p.w, err)) goto done;
+    if (p.sampler && prep_sampler_write(p.sampler, store_record, &p, err)) goto done;
     prep_sampler_free(p.sampler);
     p.sampler = NULL;
     if (split(&p, err)) goto done;
+    if (p.exclude && apply_exclusion(&p, err)) goto done;
     const char **names = dd_malloc(rep->n_classes, sizeof *names, err);
     if (!names) goto done;
     for (uint32_t c = 0; c < rep->n_classes; c++) names[c] = rep->class_names[c];
@@ -468,10 +557,16 @@ done:
     for (uint32_t c = 0; p.test_bits && c < rep->n_classes; c++) free(p.test_bits[c]);
     free(p.test_bits);
     free(p.rank);
+    prep_exclude_free(p.exclude);
+    free(p.reached);
+    free(p.dropped);
+    free(p.drop_at);
+    free(p.drop_end);
     return rc;
 }
 
 void dd_prep_report_free(dd_prep_report *r) {
+    free(r->excluded);
     free(r->class_names);
     free(r->stats);
     memset(r, 0, sizeof *r);

@@ -144,8 +144,26 @@ prep_sampler *prep_sampler_new(const char *out_path, uint64_t per_class, uint64_
 int prep_sampler_offer(prep_sampler *s, uint32_t label, const uint8_t *rec, size_t size, dd_error *err);
 /* Candidates offered for label so far. */
 uint64_t prep_sampler_offered(const prep_sampler *s, uint32_t label);
-/* Writes the chosen records to w in input order. */
-int prep_sampler_write(prep_sampler *s, dd_dataset_writer *w, dd_error *err);
+/* Hands the chosen records to put (which stores them) in input order. */
+typedef int (*prep_put_fn)(void *ctx, const uint8_t *rec, size_t size, dd_error *err);
+int prep_sampler_write(prep_sampler *s, prep_put_fn put, void *ctx, dd_error *err);
 void prep_sampler_free(prep_sampler *s);
+
+/* ---- --exclude FILE: drawings left out of the set (prep_exclude.c) ---- */
+
+typedef struct prep_exclude prep_exclude;
+
+/* Reads every file: CSV with a key_id column (and a class column true, label, class or word, when there is one),
+ * or .json (a labels file's "mislabelled" list, or an array of key_ids or {"key_id", "true"} objects). Errors
+ * name the file and the line (CSV) or entry (JSON). */
+prep_exclude *prep_exclude_load(const char *const *paths, size_t n_paths, dd_error *err);
+/* True when the drawing (its class, its key_id) is listed; it then counts as seen. */
+bool prep_exclude_hit(prep_exclude *x, const char *class_name, uint64_t key_id);
+/* Distinct drawings listed; those never met by prep_exclude_hit's true answer. */
+uint64_t prep_exclude_listed(const prep_exclude *x);
+uint64_t prep_exclude_unseen(const prep_exclude *x);
+/* "FILE:LINE" of the first entry that gives no class, or NULL. */
+const char *prep_exclude_classless(const prep_exclude *x);
+void prep_exclude_free(prep_exclude *x);
 
 #endif

@@ -102,7 +102,7 @@ int prep_sampler_offer(prep_sampler *s, uint32_t label, const uint8_t *rec, size
     return 0;
 }
 
-int prep_sampler_write(prep_sampler *s, dd_dataset_writer *w, dd_error *err) {
+int prep_sampler_write(prep_sampler *s, prep_put_fn put, void *ctx, dd_error *err) {
     uint8_t *chosen = dd_calloc(s->n_spilled / 8 + 1, 1, err);
     if (!chosen) return -1;
     for (uint32_t c = 0; c < s->n_classes; c++) {
@@ -132,7 +132,7 @@ int prep_sampler_write(prep_sampler *s, dd_dataset_writer *w, dd_error *err) {
             s->cap_buf = n;
         }
         if (fread(s->buf, 1, n, s->spill) != n) goto short_read;
-        if (dd_dataset_writer_add_encoded(w, s->buf, n, err)) goto done;
+        if (put(ctx, s->buf, n, err)) goto done;
     }
     rc = 0;
     goto done;
