@@ -17,6 +17,7 @@
 #include "data/prep_internal.h"
 #include "doodle/labels.h"
 #include "util/alloc.h"
+#include "util/csv_line.h"
 #include "util/u64_set.h"
 
 #define EXCLUDE_MAX_ENTRIES 50000000u
@@ -72,44 +73,6 @@ static int add_entry(prep_exclude *x, uint64_t key, const char *cls, const char 
 
 /* ---- CSV: a header naming key_id (and a class column: true, label, class or word), RFC 4180 quoting ---- */
 
-/* Splits line (its end of line removed) into at most max fields in place; -1 on bad quoting. */
-static int csv_split(char *line, char **fields, int max) {
-    int n = 0;
-    char *p = line;
-    for (;;) {
-        if (n == max) return -1;
-        if (*p == '"') {
-            char *out = p, *in = p + 1;
-            fields[n++] = out;
-            for (;;) {
-                if (!*in) return -1; /* a quote left open: a line break inside a field is not taken here */
-                if (*in == '"') {
-                    if (in[1] == '"') {
-                        *out++ = '"';
-                        in += 2;
-                        continue;
-                    }
-                    in++;
-                    break;
-                }
-                *out++ = *in++;
-            }
-            if (*in != ',' && *in) return -1;
-            bool more = *in == ',';
-            *out = '\0';
-            if (!more) return n;
-            p = in + 1;
-        } else {
-            fields[n++] = p;
-            char *comma = strchr(p, ',');
-            if (!comma) return strchr(p, '"') ? -1 : n;
-            *comma = '\0';
-            if (strchr(p, '"')) return -1;
-            p = comma + 1;
-        }
-    }
-}
-
 static void chomp(char *s, ssize_t *len) {
     while (*len > 0 && (s[*len - 1] == '\n' || s[*len - 1] == '\r')) s[--*len] = '\0';
 }
@@ -139,7 +102,7 @@ static int load_csv(prep_exclude *x, const char *path, FILE *f, dd_error *err) {
         if (lineno == 1 && !strncmp(text, "\xef\xbb\xbf", 3)) text += 3; /* a byte order mark */
         if (key_col < 0 && lineno > 1) break;
         if (lineno > 1 && !*text) continue; /* a blank line (a file's last) */
-        int n = csv_split(text, fields, MAX_FIELDS);
+        int n = dd_csv_line_split(text, fields, MAX_FIELDS);
         if (n < 0) {
             dd_fail(err, DD_ERR_MALFORMED, "%s: bad quoting, or more than %d fields", where, MAX_FIELDS);
             goto done;
