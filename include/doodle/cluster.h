@@ -29,6 +29,7 @@
 
 #include "doodle/dataset.h"
 #include "doodle/error.h"
+#include "doodle/explain.h"
 #include "doodle/model.h"
 #include "doodle/rng.h"
 
@@ -91,6 +92,32 @@ int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, i
 int dd_silhouette(const float *X, size_t n, size_t d, const int32_t *labels, int k, float *per_point,
                   double *per_cluster, double *mean, dd_error *err);
 
+/* ---- a 2-D map: t-SNE ---- */
+
+typedef struct dd_tsne_opts {
+    double perplexity;         /* 30 */
+    int max_iter;              /* 1000, the exaggeration iterations included */
+    double early_exaggeration; /* 12 */
+    int exaggeration_iter;     /* 250 */
+    double learning_rate;      /* 0 = sklearn's "auto": max(n / early_exaggeration / 4, 50) */
+    uint64_t seed;             /* seeds the PCA initialisation's solver (and the noise of a 1-column input) */
+    int threads;               /* 0 = one below 256 points, else up to 8 (the online CPUs) */
+} dd_tsne_opts;
+dd_tsne_opts dd_tsne_opts_default(void);
+
+typedef struct dd_tsne_result {
+    double kl;             /* KL(P || Q) at the end, as sklearn's kl_divergence_ */
+    double kl_exaggerated; /* at the end of early exaggeration, of the true P (not exaggerated) */
+    int iterations;
+} dd_tsne_result;
+
+/* Exact t-SNE of X [n, d] (2 <= n, perplexity < n) into Y [n, 2], as scikit-learn's TSNE(method="exact",
+ * init="pca") (src/explain/tsne.c). Memory n x n floats, time O(n^2) per iteration: a few thousand points. */
+int dd_tsne(const float *X, size_t n, size_t d, const dd_tsne_opts *o, float *Y, dd_tsne_result *res, dd_error *err);
+/* sklearn.manifold.trustworthiness of the map Y [n, dy] of X [n, d] with k neighbours (1 <= k < n / 2): 1 when
+ * every map neighbour is a neighbour in X, lower as intruders come from farther. NaN (and err) on failure. */
+double dd_trustworthiness(const float *X, size_t n, size_t d, const float *Y, size_t dy, int k, dd_error *err);
+
 /* ---- the whole pipeline on drawings ---- */
 
 typedef enum dd_cluster_set {
@@ -101,8 +128,16 @@ typedef enum dd_cluster_set {
     DD_CLUSTER_PREDICTED          /* test drawings the model predicts as `set_class` */
 } dd_cluster_set;
 
+typedef enum dd_cluster_space {
+    DD_SPACE_PIXELS = 0, /* the drawings' pixels at the model's input, as the study clustered them */
+    DD_SPACE_EMBEDDING   /* the activations of one layer of the model (by default the input of its last dense) */
+} dd_cluster_space;
+
 typedef struct dd_cluster_opts {
     dd_cluster_set set;
+    dd_cluster_space space;
+    int layer;                 /* embedding (and the units of dd_cluster_units): -1 = dd_cluster_default_layer */
+    int standardize;           /* 1: every column scaled to unit variance before PCA */
     char set_class[64];
     int components;            /* 0 = by variance_threshold */
     double variance_threshold; /* used when components == 0 */
@@ -114,10 +149,15 @@ typedef struct dd_cluster_opts {
     uint64_t seed;
     int montage_max;           /* drawings shown per cluster montage */
     size_t max_drawings;       /* a larger set is sampled down to this many (seeded); 0 = no limit */
+    size_t tsne_max;           /* t-SNE map of at most this many drawings (a seeded sample); 0 = no map */
+    double perplexity;         /* of the t-SNE map */
+    int top_units;             /* units listed per cluster (dd_cluster_units); 0 = none */
+    int save_points;           /* 1: also write points.csv, the PCA scores clustered (one drawing a line) */
 } dd_cluster_opts;
 
-/* Misclassified set, 90% of the variance, k by silhouette in 2..8, 10 restarts of at most 300 iterations, eps from
- * the knee, min_samples 5, seed 1, 100 drawings per montage, at most 20,000 drawings. */
+/* Misclassified set in pixel space (not standardised), 90% of the variance, k by silhouette in 2..8, 10 restarts of
+ * at most 300 iterations, eps from the knee, min_samples 5, seed 1, 100 drawings per montage, at most 20,000
+ * drawings, a t-SNE map of at most 3,000 (perplexity 30), 5 units per cluster. */
 dd_cluster_opts dd_cluster_opts_default(void);
 
 /* Parses "misclassified", "test", "train", "class=NAME" or "predicted=NAME" into o. */
@@ -161,7 +201,38 @@ typedef struct dd_cluster_report {
     float *pc1, *pc2;          /* [n] first two PCA scores (pc2 0 with one component) */
     float *kmeans_point_silhouette, *dbscan_point_silhouette; /* [n] per drawing (NaN for noise) */
     double seconds_pca, seconds_kmeans, seconds_dbscan, seconds_silhouette; /* wall-clock time of each step */
+    float *scores;             /* [n, components] the PCA scores clustered */
+    /* t-SNE of the PCA scores (tsne_n > 0: drawings mapped; the others have NaN coordinates) */
+    size_t tsne_n;
+    float *tsne1, *tsne2;      /* [n] */
+    dd_tsne_result tsne;
+    double tsne_trustworthiness; /* 5 neighbours, in PCA space */
+    double seconds_tsne;
+    /* set by dd_explain_clusters */
+    dd_cluster_space space;
+    int layer;                 /* the embedding's layer (or the units' layer), -1 when none */
+    char layer_name[64];
+    int standardized;
+    double seconds_embedding;  /* the model's pass for the activations */
+    /* purity in (true, predicted) pairs: share of each cluster's members in its most frequent pair, averaged
+     * weighted by size; *_random: the same for random labellings with the same cluster sizes (mean of 200) */
+    double kmeans_purity, kmeans_purity_random;
+    double dbscan_purity, dbscan_purity_random; /* over the non-noise drawings; NaN without a cluster */
+    struct dd_cluster_units *units; /* [k] per K-Means cluster, NULL when not computed */
 } dd_cluster_report;
+
+/* Per K-Means cluster, the units of the layer that separate its members most from the correctly classified
+ * drawings of the same true class: for member i of true class t and unit u, the residual a_iu - mean_tu (mean_tu
+ * over the right drawings of t); a unit's score is Cohen's d, the mean residual over the pooled sd
+ * sqrt((mean of sd_t^2 + variance of the residuals) / 2), sd_t floored at 5% of the unit's sd over all drawings. */
+typedef struct dd_cluster_units {
+    int n;                     /* units listed (<= top_units), highest |score| first */
+    int *unit;                 /* [n] unit index in the layer */
+    double *score;             /* [n] Cohen's d: > 0 the unit fires more on the cluster than on right drawings */
+    double *mean_cluster, *mean_correct; /* [n] mean activation on the members / on the correct drawings */
+    int compared;              /* members with correct drawings of their class to compare with */
+    char picture[64];          /* units-kmeans-<c>.png: per unit the test drawings that excite it most */
+} dd_cluster_units;
 
 /* The numeric part of the pipeline on a matrix X [n, d] of pixels (overwritten: its all-zero columns are dropped
  * in place): fills the fields of report above that do not need a model or a dataset (n, pixels, kept_columns, PCA,
@@ -172,16 +243,48 @@ typedef struct dd_cluster_report {
 int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd_cluster_report *report,
                       dd_error *err);
 
+/* The layer an embedding takes by default: the one whose output is the input of the model's last dense layer,
+ * stepping back over dropout (the identity at inference); -1 when the model has no such layer. */
+int dd_cluster_default_layer(const dd_model *m);
+/* Activations of layer for every drawing of s: out [s->n, units] (units = the layer's channels; a spatial map is
+ * averaged over its positions). */
+int dd_cluster_embeddings(const dd_model *m, const dd_image_set *s, int layer, float *out, dd_error *err);
+
+/* Purity of a labelling (labels [n] in -1..k-1, -1 left out) in (true, predicted) pairs codes [n]: share of each
+ * cluster's members in its most frequent code, averaged weighted by size; NaN without a labelled point. *random
+ * (may be NULL) gets the mean purity of `rounds` seeded shuffles of the labels (same sizes). */
+double dd_cluster_purity(const int32_t *labels, const int64_t *codes, size_t n, int k, int rounds, uint64_t seed,
+                         double *random, dd_error *err);
+
 /* Picks the drawings of o->set from ds, renders them at m's input size as training does, predicts them with m and
  * clusters them. Writes into out_dir (created if missing): summary.json always; unless the set is empty also
  * labels.csv (dataset index, key_id, true, predicted, kmeans, dbscan), composition.csv (method, cluster, true,
  * predicted, count), kmeans-<c>.png and dbscan-<c>.png / dbscan-noise.png montages of the drawings,
- * scatter-kmeans.png and scatter-dbscan.png (the first two PCA scores coloured by cluster). Fails with a clear
+ * scatter-kmeans.png and scatter-dbscan.png (the first two PCA scores coloured by cluster), tsne.png (the drawings
+ * on the t-SNE map, framed in their K-Means cluster's colour), units.csv and units-kmeans-<c>.png (the units that
+ * set each cluster apart). Fails with a clear
  * message when the model does not fit the data (input size, classes), a named class is unknown, or an explicit
  * k is larger than the set. Free the report with dd_cluster_report_free. */
 int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const char *out_dir,
                         dd_cluster_report *report, dd_error *err);
 void dd_cluster_report_free(dd_cluster_report *r);
+
+/* A second model on the same drawings (the misclassified set only): its mistakes clustered with the same options
+ * into out_dir/compare/ (rb; its own default layer), then per K-Means cluster of the first model (ra) how many of
+ * its drawings the second gets right ("removed"), and per cluster of the second how many the first got right
+ * ("new"). Drawings are matched by record number. Writes out_dir/compare.csv (model,method,cluster,size,change,
+ * changed,share,top_true,top_predicted), compare-removed.png and compare-new.png. The models must have the same
+ * classes in the same order. Free rb with dd_cluster_report_free and cmp with dd_cluster_compare_free. */
+typedef struct dd_cluster_compare {
+    size_t wrong_a, wrong_b; /* mistakes of each model */
+    size_t fixed, broken;    /* wrong under the first and right under the second; the other way round */
+    int *removed;            /* [ra->k] per cluster of the first model: drawings the second gets right */
+    int *added;              /* [rb->k] per cluster of the second model: drawings the first got right */
+} dd_cluster_compare;
+int dd_explain_clusters_compare(const dd_model *a, const dd_model *b, const dd_dataset *ds, const dd_cluster_opts *o,
+                                const char *out_dir, const dd_cluster_report *ra, dd_cluster_report *rb,
+                                dd_cluster_compare *cmp, dd_error *err);
+void dd_cluster_compare_free(dd_cluster_compare *c);
 
 #ifdef __cplusplus
 }

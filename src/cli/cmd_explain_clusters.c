@@ -1,6 +1,7 @@
 /* doodle explain clusters: the drawings of a set (misclassified test drawings by default) clustered as the study
- * did: pixels -> drop the all-zero columns -> PCA -> K-Means and DBSCAN; montages, composition tables, scatter
- * plots and silhouettes (include/doodle/cluster.h). */
+ * did (pixels) or in the model's own space (a layer's activations): drop the all-zero columns -> PCA -> K-Means
+ * and DBSCAN; montages, composition tables, scatter plots, a t-SNE map, silhouettes, purity and the units that set
+ * each cluster apart; with --compare, what a second model changed (include/doodle/cluster.h). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,10 +19,13 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: doodle explain clusters --model M --data D.dset -o OUTDIR [options]\n"
             "\n"
-            "Clusters drawings by their pixels, as the model sees them: drop the all-zero pixel columns, PCA,\n"
+            "Clusters drawings by their pixels, as the model sees them (--space pixels, the study's way), or by\n"
+            "the activations of one of the model's layers (--space embedding): drop the all-zero columns, PCA,\n"
             "then K-Means (k-means++, restarts; k given or chosen by the best mean silhouette) and DBSCAN (eps\n"
             "given or from the knee of the k-distance curve). Prints and saves per cluster what it holds\n"
-            "(true -> predicted counts).\n"
+            "(true -> predicted counts), how pure the clusters are in (true, predicted) pairs (and the same for\n"
+            "random clusters of the same sizes), a t-SNE map drawn with the drawings, and the units of the layer\n"
+            "that set each cluster apart from the right drawings of the same classes.\n"
             "\n"
             "  -m, --model FILE       the model (.safetensors written by doodle train)\n"
             "  -d, --data FILE        the dataset (.dset)\n"
@@ -29,6 +33,10 @@ static void usage(FILE *out) {
             "      --set S            misclassified (default: test drawings the model gets wrong), test, train,\n"
             "                         class=NAME (test drawings of that class), predicted=NAME (test drawings\n"
             "                         predicted as NAME)\n"
+            "      --space S          pixels (default) or embedding\n"
+            "  -l, --layer L          the embedding's layer, index or name as `doodle summary` lists them\n"
+            "                         (default: the input of the last dense layer); also the units' layer\n"
+            "      --standardize      scale every column to unit variance before PCA\n"
             "      --components N     PCA components (default: as many as --variance needs)\n"
             "      --variance F       explained variance to keep, 0-1 (default 0.9)\n"
             "  -k, --k N              K-Means clusters (default: chosen by silhouette in --k-min..--k-max)\n"
@@ -39,13 +47,20 @@ static void usage(FILE *out) {
             "      --seed N           seed of k-means++ and of sampling (default 1)\n"
             "      --montage N        drawings per cluster montage (default 100)\n"
             "      --max-drawings N   a larger set is sampled down to N drawings (default 20000; 0 = all)\n"
+            "      --tsne N           t-SNE map of at most N drawings, a seeded sample (default 3000; 0 = none)\n"
+            "      --perplexity F     of the t-SNE map (default 30)\n"
+            "      --units N          units listed per K-Means cluster (default 5; 0 = none)\n"
+            "      --save-points      also write points.csv, the PCA scores clustered\n"
+            "      --compare M2       a second model on the same drawings: which clusters of mistakes it removed\n"
+            "                         and which are new (compare.csv, compare-*.png, M2's clusters in compare/)\n"
             "  -q, --quiet            print only the summary, not the composition tables\n"
             "  -h, --help             show this help\n"
             "\n"
             "Writes into OUTDIR: summary.json; unless the set is empty also labels.csv (index,key_id,true,\n"
-            "predicted,kmeans,dbscan,pc1,pc2), composition.csv (method,cluster,true,predicted,count),\n"
+            "predicted,kmeans,dbscan,pc1,pc2,tsne1,tsne2), composition.csv (method,cluster,true,predicted,count),\n"
             "kmeans-<c>.png and dbscan-<c>.png / dbscan-noise.png (the drawings, most typical first),\n"
-            "scatter-kmeans.png and scatter-dbscan.png (PC1 x PC2 coloured by cluster).\n"
+            "scatter-kmeans.png and scatter-dbscan.png (PC1 x PC2 coloured by cluster), tsne.png, units.csv\n"
+            "(method,cluster,rank,layer,unit,score,mean_cluster,mean_correct,compared) and units-kmeans-<c>.png.\n"
             "Exit status: 0 done (also for an empty set), 1 bad input or failure, 2 bad usage.\n");
 }
 
@@ -61,7 +76,12 @@ static void print_cluster(const dd_model *m, const char *title, const dd_cluster
 }
 
 static void print_report(const dd_model *m, const dd_cluster_report *r, const char *dir, int quiet) {
-    printf("%zu drawings, %zu of %zu pixel columns non-zero\n", r->n, r->kept_columns, r->pixels);
+    if (r->space == DD_SPACE_EMBEDDING)
+        printf("%zu drawings in the space of layer %d %s: %zu of %zu units active%s\n", r->n, r->layer, r->layer_name,
+               r->kept_columns, r->pixels, r->standardized ? ", standardised" : "");
+    else
+        printf("%zu drawings, %zu of %zu pixel columns non-zero%s\n", r->n, r->kept_columns, r->pixels,
+               r->standardized ? ", standardised" : "");
     printf("PCA: %d components explain %.1f%% of the variance (PC1 %.1f%%", r->components,
            100 * r->explained_variance, 100 * r->variance_ratio[0]);
     if (r->components > 1) printf(", PC2 %.1f%%", 100 * r->variance_ratio[1]);
@@ -79,11 +99,24 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const ch
            r->eps_from_knee ? " (k-distance knee)" : "", r->min_samples, r->dbscan_clusters,
            r->dbscan_clusters == 1 ? "" : "s", r->dbscan_noise);
     if (!isnan(r->dbscan_silhouette)) printf(", mean silhouette %.3f", r->dbscan_silhouette);
-    printf("\n\n");
+    printf("\n");
+    printf("purity in (true, predicted) pairs: K-Means %.3f (random clusters of the same sizes %.3f)", r->kmeans_purity,
+           r->kmeans_purity_random);
+    if (!isnan(r->dbscan_purity))
+        printf(", DBSCAN %.3f (random %.3f)", r->dbscan_purity, r->dbscan_purity_random);
+    printf("\n");
+    if (r->tsne_n)
+        printf("t-SNE: %zu drawings, KL %.3f after %d iterations, trustworthiness %.3f (%.1f s)\n", r->tsne_n,
+               r->tsne.kl, r->tsne.iterations, r->tsne_trustworthiness, r->seconds_tsne);
+    printf("\n");
     char title[64];
     for (int c = 0; c < r->k; c++) {
         snprintf(title, sizeof title, "kmeans %d", c);
         print_cluster(m, title, &r->kmeans[c], quiet);
+        if (quiet || !r->units || r->units[c].n == 0) continue;
+        printf("    units of layer %d that set it apart (Cohen's d against right drawings of the same classes):", r->layer);
+        for (int k = 0; k < r->units[c].n; k++) printf(" %d %+.2f", r->units[c].unit[k], r->units[c].score[k]);
+        printf("  %s\n", r->units[c].picture);
     }
     printf("\n");
     for (int c = 0; c <= r->dbscan_clusters; c++) {
@@ -92,12 +125,48 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const ch
         else snprintf(title, sizeof title, "dbscan %d", c);
         print_cluster(m, title, &r->dbscan[c], quiet);
     }
-    printf("\nwrote %s/: summary.json, labels.csv, composition.csv, scatter-kmeans.png, scatter-dbscan.png and the "
-           "montages\n", dir);
+    printf("\nwrote %s/: summary.json, labels.csv, composition.csv, scatter-kmeans.png, scatter-dbscan.png%s%s and the "
+           "montages\n", dir, r->tsne_n ? ", tsne.png" : "", r->units ? ", units.csv" : "");
+}
+
+/* --compare: the second model's mistakes clustered, and what changed between the two, printed. */
+static int compare(const dd_model *a, const dd_dataset *ds, const dd_cluster_opts *o, const char *out_dir,
+                   const dd_cluster_report *ra, const char *path, int quiet) {
+    dd_error err;
+    dd_model *b = dd_model_load(path, &err);
+    if (!b) return cli_report(VERB, &err);
+    dd_cluster_report rb;
+    dd_cluster_compare cmp;
+    int rc = 0;
+    if (dd_explain_clusters_compare(a, b, ds, o, out_dir, ra, &rb, &cmp, &err)) {
+        if (err.code == DD_ERR_USAGE) err.code = DD_ERR_RANGE;
+        rc = cli_report(VERB, &err);
+    } else {
+        printf("\ncompared with %s: %zu mistakes, %zu before; %zu drawings now right, %zu newly wrong, %zu wrong in "
+               "both\n", path, cmp.wrong_b, cmp.wrong_a, cmp.fixed, cmp.broken, cmp.wrong_a - cmp.fixed);
+        for (int c = 0; c < ra->k; c++)
+            printf("  first model's kmeans %d: %d of %d now right (%.0f%%)\n", c, cmp.removed[c], ra->kmeans[c].size,
+                   100.0 * cmp.removed[c] / (ra->kmeans[c].size ? ra->kmeans[c].size : 1));
+        for (int c = 0; c < rb.k; c++) {
+            printf("  second model's kmeans %d: %d of %d new (%.0f%%)", c, cmp.added[c], rb.kmeans[c].size,
+                   100.0 * cmp.added[c] / (rb.kmeans[c].size ? rb.kmeans[c].size : 1));
+            if (!quiet && rb.kmeans[c].n_pairs)
+                printf(", mostly %s -> %s", b->class_names[rb.kmeans[c].pairs[0].true_class],
+                       b->class_names[rb.kmeans[c].pairs[0].predicted]);
+            printf("\n");
+        }
+        printf("wrote %s/: compare.csv, compare-removed.png, compare-new.png, and the second model's clusters in "
+               "compare/\n", out_dir);
+        dd_cluster_compare_free(&cmp);
+    }
+    dd_cluster_report_free(&rb);
+    dd_model_free(b);
+    return rc;
 }
 
 int cmd_explain_clusters(int argc, char **argv) {
-    enum { O_SET = 256, O_COMPONENTS, O_VARIANCE, O_KMIN, O_KMAX, O_RESTARTS, O_EPS, O_MINS, O_SEED, O_MONTAGE, O_MAX };
+    enum { O_SET = 256, O_COMPONENTS, O_VARIANCE, O_KMIN, O_KMAX, O_RESTARTS, O_EPS, O_MINS, O_SEED, O_MONTAGE, O_MAX,
+           O_SPACE, O_STANDARDIZE, O_TSNE, O_PERPLEXITY, O_UNITS, O_SAVE_POINTS, O_COMPARE };
     static const struct option options[] = {
         {"model", required_argument, NULL, 'm'},      {"data", required_argument, NULL, 'd'},
         {"output", required_argument, NULL, 'o'},     {"set", required_argument, NULL, O_SET},
@@ -107,22 +176,47 @@ int cmd_explain_clusters(int argc, char **argv) {
         {"eps", required_argument, NULL, O_EPS},      {"min-samples", required_argument, NULL, O_MINS},
         {"seed", required_argument, NULL, O_SEED},    {"montage", required_argument, NULL, O_MONTAGE},
         {"max-drawings", required_argument, NULL, O_MAX}, {"quiet", no_argument, NULL, 'q'},
+        {"space", required_argument, NULL, O_SPACE},  {"layer", required_argument, NULL, 'l'},
+        {"standardize", no_argument, NULL, O_STANDARDIZE}, {"tsne", required_argument, NULL, O_TSNE},
+        {"perplexity", required_argument, NULL, O_PERPLEXITY}, {"units", required_argument, NULL, O_UNITS},
+        {"save-points", no_argument, NULL, O_SAVE_POINTS}, {"compare", required_argument, NULL, O_COMPARE},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     dd_cluster_opts o = dd_cluster_opts_default();
-    const char *model_path = NULL, *data_path = NULL, *out_dir = NULL;
+    const char *model_path = NULL, *data_path = NULL, *out_dir = NULL, *layer_text = NULL, *compare_path = NULL;
     int quiet = 0, c;
     uint64_t v;
     double f;
     dd_error err;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:d:o:k:qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:d:o:k:l:qh", options, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'd': data_path = optarg; break;
         case 'o': out_dir = optarg; break;
         case 'q': quiet = 1; break;
+        case 'l': layer_text = optarg; break;
+        case O_SPACE:
+            if (!strcmp(optarg, "pixels")) o.space = DD_SPACE_PIXELS;
+            else if (!strcmp(optarg, "embedding")) o.space = DD_SPACE_EMBEDDING;
+            else return cli_usage_error(VERB, "--space '%s': use pixels or embedding", optarg);
+            break;
+        case O_STANDARDIZE: o.standardize = 1; break;
+        case O_SAVE_POINTS: o.save_points = 1; break;
+        case O_COMPARE: compare_path = optarg; break;
+        case O_TSNE:
+            if (cli_parse_u64(optarg, 0, 20000, &v)) return cli_usage_error(VERB, "--tsne '%s': not 0..20000", optarg);
+            o.tsne_max = (size_t)v;
+            break;
+        case O_PERPLEXITY:
+            if (cli_parse_double(optarg, 1, 1000, &f)) return cli_usage_error(VERB, "--perplexity '%s': not 1..1000", optarg);
+            o.perplexity = f;
+            break;
+        case O_UNITS:
+            if (cli_parse_u64(optarg, 0, 100, &v)) return cli_usage_error(VERB, "--units '%s': not 0..100", optarg);
+            o.top_units = (int)v;
+            break;
         case 'h': usage(stdout); return 0;
         case O_SET:
             if (dd_cluster_parse_set(optarg, &o, &err)) return cli_usage_error(VERB, "%s", err.msg);
@@ -180,6 +274,11 @@ int cmd_explain_clusters(int argc, char **argv) {
     dd_model *m = NULL;
     dd_dataset *ds = NULL;
     if (explain_open(model_path, data_path, &m, &ds, &err)) return cli_report(VERB, &err);
+    if (layer_text && dd_explain_find_layer(m, layer_text, &o.layer, &err)) {
+        dd_dataset_close(ds);
+        dd_model_free(m);
+        return cli_report(VERB, &err);
+    }
     dd_cluster_report r;
     int rc = dd_explain_clusters(m, ds, &o, out_dir, &r, &err);
     if (rc) {
@@ -192,6 +291,7 @@ int cmd_explain_clusters(int argc, char **argv) {
     } else {
         print_report(m, &r, out_dir, quiet);
     }
+    if (rc == 0 && compare_path) rc = compare(m, ds, &o, out_dir, &r, compare_path, quiet);
     dd_cluster_report_free(&r);
     dd_dataset_close(ds);
     dd_model_free(m);

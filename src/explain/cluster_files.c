@@ -1,5 +1,6 @@
 /* The files of `doodle explain clusters`: labels.csv, composition.csv, a montage per cluster (most typical drawing
- * first, by silhouette), the scatter plots and summary.json, which `doodle report` reads. */
+ * first, by silhouette), the scatter plots, the t-SNE map, points.csv when asked and summary.json, which
+ * `doodle report` reads. Columns and fields are only ever added at the end: other tools read these files. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -108,14 +109,29 @@ static int write_labels_csv(const dd_dataset *ds, const dd_model *m, const char 
     char path[4096];
     dd_atomic_file a;
     if (explain_path(path, sizeof path, dir, "labels.csv", err) || dd_atomic_open(&a, path, err)) return -1;
-    fprintf(a.f, "index,key_id,true,predicted,kmeans,dbscan,pc1,pc2\n");
+    fprintf(a.f, "index,key_id,true,predicted,kmeans,dbscan,pc1,pc2,tsne1,tsne2\n");
     for (size_t i = 0; i < r->n; i++) {
         dd_record_info info;
         unsigned long long key = dd_dataset_record_info(ds, r->index[i], &info) == 0 ? (unsigned long long)info.key_id : 0;
-        fprintf(a.f, "%llu,%llu,%s,%s,%d,%d,%.6g,%.6g\n", (unsigned long long)r->index[i], key,
+        fprintf(a.f, "%llu,%llu,%s,%s,%d,%d,%.6g,%.6g,", (unsigned long long)r->index[i], key,
                 m->class_names[r->true_class[i]], m->class_names[r->predicted[i]], (int)r->kmeans_label[i],
                 (int)r->dbscan_label[i], r->pc1[i], r->pc2[i]);
+        if (r->tsne_n && !isnan(r->tsne1[i])) fprintf(a.f, "%.6g,%.6g\n", r->tsne1[i], r->tsne2[i]);
+        else fputs(",\n", a.f); /* not on the map */
     }
+    return dd_atomic_commit(&a, err);
+}
+
+/* The PCA scores clustered, one drawing a line in labels.csv's order (for other tools, e.g. bench/tsne_check.py). */
+static int write_points_csv(const char *dir, const dd_cluster_report *r, dd_error *err) {
+    char path[4096];
+    dd_atomic_file a;
+    if (explain_path(path, sizeof path, dir, "points.csv", err) || dd_atomic_open(&a, path, err)) return -1;
+    for (int c = 0; c < r->components; c++) fprintf(a.f, "%spc%d", c ? "," : "", c + 1);
+    fputc('\n', a.f);
+    for (size_t i = 0; i < r->n; i++)
+        for (int c = 0; c < r->components; c++)
+            fprintf(a.f, "%.7g%c", r->scores[i * (size_t)r->components + (size_t)c], c + 1 < r->components ? ',' : '\n');
     return dd_atomic_commit(&a, err);
 }
 
@@ -223,6 +239,16 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
     cJSON_AddStringToObject(root, "input", buf);
     cJSON_AddNumberToObject(root, "pixels", (double)r->pixels);
     cJSON_AddNumberToObject(root, "kept_columns", (double)r->kept_columns);
+    cJSON_AddStringToObject(root, "space", r->space == DD_SPACE_EMBEDDING ? "embedding" : "pixels");
+    if (r->layer >= 0) {
+        cJSON *layer = cJSON_AddObjectToObject(root, "layer");
+        if (layer) {
+            cJSON_AddNumberToObject(layer, "index", r->layer);
+            cJSON_AddStringToObject(layer, "name", r->layer_name);
+            cJSON_AddNumberToObject(layer, "units", (double)m->spec->layers[r->layer].out.c);
+        }
+    }
+    cJSON_AddBoolToObject(root, "standardized", r->standardized);
     cJSON *pca = cJSON_AddObjectToObject(root, "pca");
     if (pca) {
         cJSON_AddNumberToObject(pca, "components", r->components);
@@ -245,6 +271,8 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
         cJSON_AddNumberToObject(km, "inertia", r->kmeans_inertia);
         cJSON_AddItemToObject(km, "silhouette", number_or_null(r->kmeans_silhouette));
         cJSON_AddItemToObject(km, "clusters", clusters_json(m, r->kmeans, r->k, 0));
+        cJSON_AddItemToObject(km, "purity", number_or_null(r->kmeans_purity));
+        cJSON_AddItemToObject(km, "purity_random", number_or_null(r->kmeans_purity_random));
     }
     cJSON *db = cJSON_AddObjectToObject(root, "dbscan");
     if (db) {
@@ -255,6 +283,46 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
         cJSON_AddNumberToObject(db, "noise", r->dbscan_noise);
         cJSON_AddItemToObject(db, "silhouette", number_or_null(r->dbscan_silhouette));
         cJSON_AddItemToObject(db, "groups", clusters_json(m, r->dbscan, r->dbscan_clusters + 1, 1));
+        cJSON_AddItemToObject(db, "purity", number_or_null(r->dbscan_purity));
+        cJSON_AddItemToObject(db, "purity_random", number_or_null(r->dbscan_purity_random));
+    }
+    if (r->tsne_n) {
+        cJSON *ts = cJSON_AddObjectToObject(root, "tsne");
+        if (ts) {
+            cJSON_AddNumberToObject(ts, "n", (double)r->tsne_n);
+            cJSON_AddNumberToObject(ts, "perplexity", o->perplexity);
+            cJSON_AddNumberToObject(ts, "kl_divergence", r->tsne.kl);
+            cJSON_AddNumberToObject(ts, "iterations", r->tsne.iterations);
+            cJSON_AddItemToObject(ts, "trustworthiness", number_or_null(r->tsne_trustworthiness));
+            cJSON_AddStringToObject(ts, "picture", "tsne.png");
+        }
+    }
+    if (r->units) {
+        cJSON *us = cJSON_AddArrayToObject(root, "units");
+        for (int c = 0; us && c < r->k; c++) {
+            const dd_cluster_units *u = &r->units[c];
+            cJSON *e = cJSON_CreateObject(), *list = cJSON_CreateArray();
+            if (!e || !list) {
+                cJSON_Delete(e);
+                cJSON_Delete(list);
+                continue;
+            }
+            cJSON_AddStringToObject(e, "method", "kmeans");
+            cJSON_AddNumberToObject(e, "cluster", c);
+            cJSON_AddNumberToObject(e, "compared", u->compared);
+            if (u->picture[0]) cJSON_AddStringToObject(e, "picture", u->picture);
+            for (int k = 0; k < u->n; k++) {
+                cJSON *q = cJSON_CreateObject();
+                if (!q) continue;
+                cJSON_AddNumberToObject(q, "unit", u->unit[k]);
+                cJSON_AddNumberToObject(q, "score", u->score[k]);
+                cJSON_AddNumberToObject(q, "mean_cluster", u->mean_cluster[k]);
+                cJSON_AddNumberToObject(q, "mean_correct", u->mean_correct[k]);
+                cJSON_AddItemToArray(list, q);
+            }
+            cJSON_AddItemToObject(e, "units", list);
+            cJSON_AddItemToArray(us, e);
+        }
     }
     cJSON *files = cJSON_AddObjectToObject(root, "files");
     if (files) {
@@ -262,6 +330,9 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
         cJSON_AddStringToObject(files, "composition", "composition.csv");
         cJSON_AddStringToObject(files, "scatter_kmeans", "scatter-kmeans.png");
         cJSON_AddStringToObject(files, "scatter_dbscan", "scatter-dbscan.png");
+        if (r->tsne_n) cJSON_AddStringToObject(files, "tsne", "tsne.png");
+        if (r->units) cJSON_AddStringToObject(files, "units", "units.csv");
+        if (o->save_points) cJSON_AddStringToObject(files, "points", "points.csv");
     }
     cJSON *sec = cJSON_AddObjectToObject(root, "seconds");
     if (sec) {
@@ -269,6 +340,8 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
         cJSON_AddNumberToObject(sec, "kmeans", r->seconds_kmeans);
         cJSON_AddNumberToObject(sec, "dbscan", r->seconds_dbscan);
         cJSON_AddNumberToObject(sec, "silhouette", r->seconds_silhouette);
+        cJSON_AddNumberToObject(sec, "embedding", r->seconds_embedding);
+        cJSON_AddNumberToObject(sec, "tsne", r->seconds_tsne);
     }
     return write_json(dir, "summary.json", root, err);
 }
@@ -308,6 +381,15 @@ int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_o
     if (explain_path(path, sizeof path, out_dir, "scatter-dbscan.png", err) ||
         dd_scatter_png(path, r->pc1, r->pc2, r->dbscan_label, r->n, r->dbscan_clusters, title, xl, yl, err))
         goto done;
+    if (r->tsne_n) {
+        snprintf(title, sizeof title, "t-SNE of %zu drawings (%s space, perplexity %g, KL %.3f), framed by K-Means "
+                 "cluster", r->tsne_n, r->space == DD_SPACE_EMBEDDING ? "embedding" : "pixel", o->perplexity,
+                 r->tsne.kl);
+        if (explain_path(path, sizeof path, out_dir, "tsne.png", err) ||
+            dd_tsne_png(path, m, r, pixels, h, w, title, err))
+            goto done;
+    }
+    if (o->save_points && write_points_csv(out_dir, r, err)) goto done;
     if (write_labels_csv(ds, m, out_dir, r, err) || write_composition_csv(m, out_dir, r, err) ||
         write_summary(m, o, out_dir, r, h, w, err))
         goto done;

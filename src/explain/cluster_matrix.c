@@ -14,6 +14,11 @@
 
 #define SILHOUETTE_REFERENCES 5000
 
+static int cmp_index(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -35,6 +40,12 @@ dd_cluster_opts dd_cluster_opts_default(void) {
         .seed = 1,
         .montage_max = 100,
         .max_drawings = 20000,
+        .space = DD_SPACE_PIXELS,
+        .layer = -1,
+        .standardize = 0,
+        .tsne_max = 3000,
+        .perplexity = 30,
+        .top_units = 5,
     };
     return o;
 }
@@ -60,7 +71,76 @@ void dd_cluster_report_free(dd_cluster_report *r) {
     free(r->pc2);
     free(r->kmeans_point_silhouette);
     free(r->dbscan_point_silhouette);
+    free(r->scores);
+    free(r->tsne1);
+    free(r->tsne2);
+    if (r->units)
+        for (int c = 0; c < r->k; c++) {
+            free(r->units[c].unit);
+            free(r->units[c].score);
+            free(r->units[c].mean_cluster);
+            free(r->units[c].mean_correct);
+        }
+    free(r->units);
     memset(r, 0, sizeof *r);
+}
+
+/* Every column of X [n, d] divided by its standard deviation (the kept columns vary: none is all zero, but a
+ * constant one is left as it is). Activations of different units live on different scales; this weighs them
+ * alike. */
+static void standardize_columns(float *X, size_t n, size_t d) {
+    for (size_t j = 0; j < d; j++) {
+        double s = 0, ss = 0;
+        for (size_t i = 0; i < n; i++) s += X[i * d + j];
+        double mean = s / (double)n;
+        for (size_t i = 0; i < n; i++) ss += (X[i * d + j] - mean) * (X[i * d + j] - mean);
+        double sd = sqrt(ss / (double)(n > 1 ? n - 1 : 1));
+        if (sd > 0)
+            for (size_t i = 0; i < n; i++) X[i * d + j] = (float)(X[i * d + j] / sd);
+    }
+}
+
+/* The t-SNE map of the PCA scores Z [n, c], of all rows or a seeded sample of o->tsne_max of them. */
+static int tsne_map(const float *Z, size_t n, int c, const dd_cluster_opts *o, dd_cluster_report *r, dd_error *err) {
+    double t0 = now();
+    size_t m = n < o->tsne_max ? n : o->tsne_max;
+    if (m < 4 || !(o->perplexity < (double)m)) return 0; /* too few points for the perplexity: no map */
+    size_t *rows = dd_malloc(n, sizeof *rows, err);
+    float *S = dd_malloc(m * (size_t)c, sizeof *S, err), *Y = dd_malloc(2 * m, sizeof *Y, err);
+    int rc = -1;
+    if (!rows || !S || !Y || !(r->tsne1 = dd_malloc(n, sizeof *r->tsne1, err)) ||
+        !(r->tsne2 = dd_malloc(n, sizeof *r->tsne2, err)))
+        goto done;
+    for (size_t i = 0; i < n; i++) rows[i] = i;
+    if (m < n) { /* partial Fisher-Yates, then back in set order */
+        dd_rng rng;
+        dd_rng_seed(&rng, o->seed ^ 0x75e3a11dULL);
+        for (size_t i = 0; i < m; i++) {
+            size_t j = i + (size_t)dd_rng_below(&rng, n - i), t = rows[i];
+            rows[i] = rows[j];
+            rows[j] = t;
+        }
+        qsort(rows, m, sizeof *rows, cmp_index);
+    }
+    for (size_t i = 0; i < m; i++) memcpy(S + i * (size_t)c, Z + rows[i] * (size_t)c, (size_t)c * sizeof *S);
+    dd_tsne_opts to = dd_tsne_opts_default();
+    to.perplexity = o->perplexity;
+    to.seed = o->seed;
+    if (dd_tsne(S, m, (size_t)c, &to, Y, &r->tsne, err)) goto done;
+    r->tsne_trustworthiness = (double)5 < (double)m / 2 ? dd_trustworthiness(S, m, (size_t)c, Y, 2, 5, err) : NAN;
+    for (size_t i = 0; i < n; i++) r->tsne1[i] = r->tsne2[i] = NAN;
+    for (size_t i = 0; i < m; i++) {
+        r->tsne1[rows[i]] = Y[2 * i];
+        r->tsne2[rows[i]] = Y[2 * i + 1];
+    }
+    r->tsne_n = m;
+    r->seconds_tsne = now() - t0;
+    rc = 0;
+done:
+    free(rows);
+    free(S);
+    free(Y);
+    return rc;
 }
 
 /* K-Means for every k of the range (or the one k); the labellings go to labels[k - k_lo]. */
@@ -98,6 +178,7 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     free(kept);
     const size_t dk = r->kept_columns;
     if (dk == 0) return dd_fail(err, DD_ERR_EMPTY, "all %zu drawings are blank: there is nothing to cluster", n);
+    if (o->standardize) standardize_columns(X, n, dk);
 
     dd_rng rng;
     dd_rng_seed(&rng, o->seed);
@@ -248,6 +329,9 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     free(ks);
     if (bad) goto done;
     r->seconds_silhouette = now() - t0;
+    if (o->tsne_max > 0 && tsne_map(Z, n, c, o, r, err)) goto done;
+    r->scores = Z;
+    Z = NULL;
     rc = 0;
 done:
     if (labels)

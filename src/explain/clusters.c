@@ -1,8 +1,13 @@
 /* `doodle explain clusters` as one call: choose the drawings (misclassified test drawings by default), render them
- * as the model sees them (dd_image_set_load: the same pixels evaluation scores), predict them, cluster the pixels
- * (dd_cluster_matrix) and write the montages, tables, scatter plots and summary.json (cluster_files.c). */
+ * as the model sees them (dd_image_set_load: the same pixels evaluation scores), predict them, take their pixels
+ * or a layer's activations (cluster_embedding.c), cluster them (dd_cluster_matrix), measure purity, find the units
+ * that set each cluster apart (cluster_units.c) and write the montages, tables, plots and summary.json
+ * (cluster_files.c). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "doodle/cluster.h"
 #include "doodle/explain.h"
@@ -71,6 +76,40 @@ static size_t sample_down(size_t *idx, size_t n, size_t max, uint64_t seed) {
     return max;
 }
 
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The layer of the embedding and of the units: o->layer, else the default; -1 when there is none, which is an
+ * error only for the embedding space. */
+static int choose_layer(const dd_model *m, const dd_cluster_opts *o, dd_error *err) {
+    if (o->layer >= m->spec->n_layers) {
+        dd_fail(err, DD_ERR_USAGE, "layer %d is out of range: the model has layers 0 to %d", o->layer,
+                m->spec->n_layers - 1);
+        return -2;
+    }
+    int layer = o->layer >= 0 ? o->layer : dd_cluster_default_layer(m);
+    if (layer < 0 && o->space == DD_SPACE_EMBEDDING) {
+        dd_fail(err, DD_ERR_USAGE, "the model has no hidden layer before a dense one: give --layer");
+        return -2;
+    }
+    return layer < 0 ? -1 : layer;
+}
+
+/* Purity of the K-Means and DBSCAN labellings of r in (true, predicted) pairs. */
+static int measure_purity(dd_cluster_report *r, int classes, uint64_t seed, dd_error *err) {
+    int64_t *codes = dd_malloc(r->n, sizeof *codes, err);
+    if (!codes) return -1;
+    for (size_t i = 0; i < r->n; i++) codes[i] = (int64_t)r->true_class[i] * classes + r->predicted[i];
+    r->kmeans_purity = dd_cluster_purity(r->kmeans_label, codes, r->n, r->k, 200, seed, &r->kmeans_purity_random, err);
+    r->dbscan_purity = dd_cluster_purity(r->dbscan_label, codes, r->n, r->dbscan_clusters, 200, seed,
+                                         &r->dbscan_purity_random, err);
+    free(codes);
+    return 0;
+}
+
 int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const char *out_dir,
                         dd_cluster_report *r, dd_error *err) {
     memset(r, 0, sizeof *r);
@@ -81,10 +120,13 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
     size_t n_rec = 0, n = 0;
     dd_image_set all;
     memset(&all, 0, sizeof all);
-    float *probs = NULL, *X = NULL;
+    float *probs = NULL, *X = NULL, *E = NULL;
     size_t *pick = NULL;
     int *pred = NULL, rc = -1;
     const int classes = m->spec->classes;
+    int layer = choose_layer(m, o, err);
+    if (layer < -1) return -1;
+    if (o->space == DD_SPACE_PIXELS && o->top_units <= 0) layer = -1; /* no pass for activations */
     if (dd_dataset_split_records(ds, o->set == DD_CLUSTER_TRAIN ? DD_SPLIT_TRAIN : DD_SPLIT_TEST, &records, &n_rec,
                                  err))
         return -1;
@@ -132,9 +174,25 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         goto done;
     }
     const size_t px = (size_t)all.height * (size_t)all.width;
-    if (!(X = dd_malloc(n * px, sizeof *X, err))) goto done;
-    for (size_t i = 0; i < n; i++) dd_image_set_input(&all, pick[i], X + i * px);
-    if (dd_cluster_matrix(X, n, px, o, r, err)) goto done;
+    size_t units = layer >= 0 ? (size_t)m->spec->layers[layer].out.c : 0;
+    double t0 = now();
+    if (layer >= 0 && (!(E = dd_malloc(all.n * units, sizeof *E, err)) || dd_cluster_embeddings(m, &all, layer, E, err)))
+        goto done;
+    double seconds_embedding = now() - t0;
+    if (o->space == DD_SPACE_EMBEDDING) {
+        if (!(X = dd_malloc(n * units, sizeof *X, err))) goto done;
+        for (size_t i = 0; i < n; i++) memcpy(X + i * units, E + pick[i] * units, units * sizeof *X);
+        if (dd_cluster_matrix(X, n, units, o, r, err)) goto done;
+    } else {
+        if (!(X = dd_malloc(n * px, sizeof *X, err))) goto done;
+        for (size_t i = 0; i < n; i++) dd_image_set_input(&all, pick[i], X + i * px);
+        if (dd_cluster_matrix(X, n, px, o, r, err)) goto done;
+    }
+    r->space = o->space;
+    r->layer = layer;
+    r->standardized = o->standardize;
+    r->seconds_embedding = seconds_embedding;
+    if (layer >= 0) snprintf(r->layer_name, sizeof r->layer_name, "%s", m->spec->layers[layer].name);
     if (!(r->index = dd_malloc(n, sizeof *r->index, err)) || !(r->true_class = dd_malloc(n, sizeof *r->true_class, err)) ||
         !(r->predicted = dd_malloc(n, sizeof *r->predicted, err)))
         goto done;
@@ -143,6 +201,10 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         r->true_class[i] = all.label[pick[i]];
         r->predicted[i] = pred[pick[i]];
     }
+    if (measure_purity(r, classes, o->seed, err)) goto done;
+    if (layer >= 0 && o->top_units > 0 &&
+        dd_cluster_units_write(m, &all, E, pred, pick, o->top_units, out_dir, r, err))
+        goto done;
     /* The drawings in the order of r, for the montages. */
     for (size_t i = 0; i < n; i++)
         if (pick[i] != i) memcpy(all.pixels + i * px, all.pixels + pick[i] * px, px);
@@ -155,6 +217,7 @@ done:
     free(pred);
     free(pick);
     free(X);
+    free(E);
     dd_image_set_free(&all);
     return rc;
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""doodle's exact t-SNE next to scikit-learn's TSNE(method="exact", init="pca", perplexity 30) on the same matrix.
+
+t-SNE has no unique answer, so what is compared is what can be: the final KL divergence (doodle's within a few
+per cent of sklearn's) and how well each map keeps neighbourhoods (sklearn.manifold.trustworthiness, 5 neighbours,
+within 0.02), both maps scored by sklearn's function; doodle's own trustworthiness is checked against sklearn's on
+doodle's map. Exit status 0 when all agree, 1 when not, 77 when sklearn is missing (a skip for CTest).
+Usage: tsne_check.py MATRIX.csv BENCH_TSNE_BINARY [perplexity]"""
+import subprocess
+import sys
+import tempfile
+import time
+
+try:
+    import numpy as np
+    from sklearn.manifold import TSNE, trustworthiness
+except ImportError:
+    print("scikit-learn is not installed: skipped")
+    sys.exit(77)
+
+path, binary = sys.argv[1], sys.argv[2]
+perplexity = float(sys.argv[3]) if len(sys.argv) > 3 else 30.0
+X = np.loadtxt(path, delimiter=",", ndmin=2, comments=None,
+               skiprows=1 if not open(path).readline()[:1].lstrip("+-.").isdigit() else 0).astype(np.float32)
+with tempfile.NamedTemporaryFile(suffix=".csv") as out:
+    run = subprocess.run([binary, path, out.name, str(perplexity)], capture_output=True, text=True, check=True)
+    print(run.stdout.strip())
+    Y_dd = np.loadtxt(out.name, delimiter=",", ndmin=2)
+dd_kl = float(run.stdout.split("KL ")[1].split()[0])
+dd_trust_own = float(run.stdout.split("trustworthiness(5) ")[1].split(",")[0])
+
+t0 = time.time()
+sk = TSNE(n_components=2, perplexity=perplexity, method="exact", init="pca", learning_rate="auto", random_state=0)
+Y_sk = sk.fit_transform(X)
+sk_seconds = time.time() - t0
+t_dd = trustworthiness(X, Y_dd, n_neighbors=5)
+t_sk = trustworthiness(X, Y_sk, n_neighbors=5)
+print(f"sklearn {TSNE.__module__.split('.')[0]} n={len(X)}: KL {sk.kl_divergence_:.4f}, trustworthiness(5) {t_sk:.4f}, "
+      f"{sk.n_iter_} iterations, {sk_seconds:.2f} s")
+kl_rel = abs(dd_kl - sk.kl_divergence_) / sk.kl_divergence_
+print(f"KL: doodle {dd_kl:.4f} vs sklearn {sk.kl_divergence_:.4f} ({100 * kl_rel:.1f}% apart); "
+      f"trustworthiness: doodle's map {t_dd:.4f} vs sklearn's {t_sk:.4f} ({t_dd - t_sk:+.4f}); "
+      f"doodle's own score of its map {dd_trust_own:.4f} (sklearn's {t_dd:.4f})")
+ok = kl_rel <= 0.05 and abs(t_dd - t_sk) <= 0.02 and abs(dd_trust_own - t_dd) <= 1e-3
+print("agree" if ok else "DISAGREE")
+sys.exit(0 if ok else 1)
