@@ -10,15 +10,22 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: doodle serve --model RUN/model.safetensors [--run RUNDIR] [--host ADDR] [--port N]\n"
+            "usage: doodle serve --model RUN/model.safetensors [--run RUNDIR [--clusters DIR] [--read-only]]\n"
+            "                    [--host ADDR] [--port N]\n"
             "\n"
             "Serves the drawing page: draw with mouse, finger or pen, and the model guesses live (top 5, the image\n"
             "it saw, and on demand its activations and saliency). Strokes are simplified and rendered with the same\n"
             "code as the training data. The JSON API (POST /api/predict, POST /api/explain, GET /api/model,\n"
-            "GET /healthz, GET /report) is described in README.md. Ctrl-C stops it.\n"
+            "GET /healthz, GET /report, the Mistakes view's /api/mistakes and /api/labels) is described in README.md.\n"
+            "With --run, /mistakes shows the clusters of the run's misclassified drawings: name them, mark drawings\n"
+            "as mislabelled, and save to RUNDIR/labels.json (docs/labels-format.md). Ctrl-C stops it.\n"
             "\n"
             "  -m, --model FILE     the model (.safetensors written by doodle train)\n"
-            "  -r, --run RUNDIR     also serve RUNDIR/report.html at /report (made by doodle report)\n"
+            "  -r, --run RUNDIR     also serve RUNDIR/report.html at /report (made by doodle report), and the\n"
+            "                       Mistakes view at /mistakes, which saves to RUNDIR/labels.json\n"
+            "      --clusters DIR   the clustering the Mistakes view shows: a doodle explain clusters folder\n"
+            "                       (default RUNDIR/explain/clusters, which doodle report and train write)\n"
+            "      --read-only      never write RUNDIR/labels.json (also the case when RUNDIR is not writable)\n"
             "      --host ADDR      address to listen on (default 127.0.0.1: this machine only)\n"
             "  -p, --port N         port (default 8080; 0 picks a free one); the URL is printed\n"
             "      --threads N      worker threads (default: one per core)\n"
@@ -41,7 +48,7 @@ static void block_stop_signals(sigset_t *set) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    enum { OPT_HOST = 256, OPT_THREADS, OPT_MAXCONN, OPT_TIMEOUT };
+    enum { OPT_HOST = 256, OPT_THREADS, OPT_MAXCONN, OPT_TIMEOUT, OPT_CLUSTERS, OPT_READ_ONLY };
     static const struct option options[] = {{"help", no_argument, 0, 'h'},
                                             {"model", required_argument, 0, 'm'},
                                             {"run", required_argument, 0, 'r'},
@@ -50,6 +57,8 @@ int cmd_serve(int argc, char **argv) {
                                             {"threads", required_argument, 0, OPT_THREADS},
                                             {"max-connections", required_argument, 0, OPT_MAXCONN},
                                             {"timeout", required_argument, 0, OPT_TIMEOUT},
+                                            {"clusters", required_argument, 0, OPT_CLUSTERS},
+                                            {"read-only", no_argument, 0, OPT_READ_ONLY},
                                             {0, 0, 0, 0}};
     serve_options o = {.port = 8080};
     uint64_t v;
@@ -68,6 +77,12 @@ int cmd_serve(int argc, char **argv) {
             break;
         case OPT_HOST:
             o.host = optarg;
+            break;
+        case OPT_CLUSTERS:
+            o.clusters_dir = optarg;
+            break;
+        case OPT_READ_ONLY:
+            o.read_only = true;
             break;
         case 'p':
             if (cli_parse_u64(optarg, 0, 65535, &v))
@@ -95,6 +110,8 @@ int cmd_serve(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
     if (!o.model_path) return cli_usage_error("serve", "--model is required");
+    if (!o.run_dir && (o.clusters_dir || o.read_only))
+        return cli_usage_error("serve", "--clusters and --read-only are about a run's labels: give --run RUNDIR");
 
     sigset_t stop;
     block_stop_signals(&stop);

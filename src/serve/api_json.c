@@ -71,7 +71,7 @@ static char *summary_text(const dd_model_spec *spec) {
     return buf;
 }
 
-char *serve_json_model(const dd_model *m, bool has_report, dd_error *err) {
+char *serve_json_model(const dd_model *m, bool has_report, bool has_mistakes, dd_error *err) {
     const dd_model_spec *s = m->spec;
     cJSON *o = cJSON_CreateObject(), *classes = NULL, *in = NULL, *render = NULL, *layers = NULL, *limits = NULL;
     bool ok = o && cJSON_AddStringToObject(o, "name", s->name) && (classes = cJSON_AddArrayToObject(o, "classes"));
@@ -103,7 +103,8 @@ char *serve_json_model(const dd_model *m, bool has_report, dd_error *err) {
     }
     char *summary = ok ? summary_text(s) : NULL;
     ok = ok && summary && cJSON_AddStringToObject(o, "summary", summary) &&
-         cJSON_AddBoolToObject(o, "report", has_report) && (limits = cJSON_AddObjectToObject(o, "limits")) &&
+         cJSON_AddBoolToObject(o, "report", has_report) && cJSON_AddBoolToObject(o, "mistakes", has_mistakes) &&
+         (limits = cJSON_AddObjectToObject(o, "limits")) &&
          cJSON_AddNumberToObject(limits, "body_bytes", SERVE_MAX_BODY) &&
          cJSON_AddNumberToObject(limits, "strokes", SERVE_MAX_STROKES) &&
          cJSON_AddNumberToObject(limits, "points", SERVE_MAX_POINTS);

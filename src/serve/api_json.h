@@ -15,8 +15,8 @@ char *serve_json_predict(const dd_model *m, const serve_ctx *c, const serve_gues
 
 /* {"name", "classes": […], "input": {"height", "width", "channels"}, "render": {"line_width", "padding"},
  *  "params", "layers": [{"name", "type", "shape"}…], "summary": "<doodle summary's table>", "report": bool,
- *  "limits": {"body_bytes", "strokes", "points"}} */
-char *serve_json_model(const dd_model *m, bool has_report, dd_error *err);
+ *  "mistakes": bool (the Mistakes view is there: --run), "limits": {"body_bytes", "strokes", "points"}} */
+char *serve_json_model(const dd_model *m, bool has_report, bool has_mistakes, dd_error *err);
 
 /* {"error": msg, "status": status} */
 char *serve_json_error(int status, const char *msg, dd_error *err);

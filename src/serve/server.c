@@ -23,6 +23,7 @@
 #include "serve/api_json.h"
 #include "serve/assets.h"
 #include "serve/engine.h"
+#include "serve/mistakes.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
 
@@ -83,6 +84,7 @@ struct serve_server {
     conn_keeper keeper;
     bool keeper_ready; /* lock and condition initialised */
     char *report_path; /* RUNDIR/report.html, or NULL */
+    serve_mistakes *mistakes; /* the Mistakes view (with --run), or NULL */
     /* bound to a loopback address: only loopback Host names are answered. Set before the daemon starts and never
      * changed: the network thread reads it from the first request on. */
     bool loopback;
@@ -95,6 +97,7 @@ struct request {
     size_t dropped;  /* bytes of an over-long body read and dropped */
     bool too_large;  /* the body went over SERVE_MAX_BODY */
     bool answered;   /* a response was queued (early, or after its work) */
+    bool write;      /* a POST or PUT to /api/labels */
     /* refused from its headers (400, 403, 404, 405, 413, 415): answered once the request is in, so that a
      * keep-alive connection (and requests pipelined behind this one) go on; at once when a body comes */
     int refuse;
@@ -116,7 +119,10 @@ typedef enum route {
     ROUTE_MODEL,
     ROUTE_PREDICT,
     ROUTE_EXPLAIN,
-    ROUTE_REPORT
+    ROUTE_REPORT,
+    ROUTE_MISTAKES,
+    ROUTE_MONTAGE,
+    ROUTE_LABELS
 } route;
 
 static route route_of(const char *url) {
@@ -125,6 +131,9 @@ static route route_of(const char *url) {
     if (!strcmp(url, "/api/predict")) return ROUTE_PREDICT;
     if (!strcmp(url, "/api/explain")) return ROUTE_EXPLAIN;
     if (!strcmp(url, "/report")) return ROUTE_REPORT;
+    if (!strcmp(url, "/api/mistakes")) return ROUTE_MISTAKES;
+    if (!strcmp(url, "/api/mistakes/montage")) return ROUTE_MONTAGE;
+    if (!strcmp(url, "/api/labels")) return ROUTE_LABELS;
     if (serve_asset_find(url)) return ROUTE_ASSET;
     return ROUTE_NONE;
 }
@@ -433,6 +442,29 @@ static enum MHD_Result send_report(serve_server *s, struct MHD_Connection *conn,
     return queue(conn, rq, 200, r, "text/html; charset=utf-8", false);
 }
 
+/* GET /api/mistakes, /api/mistakes/montage, /api/labels. */
+static enum MHD_Result send_mistakes(serve_server *s, struct MHD_Connection *conn, request *rq, route rt) {
+    if (!s->mistakes)
+        return send_error(conn, rq, 404, "no run: start doodle serve with --run RUNDIR to name its mistakes");
+    dd_error err = {0};
+    char *text = NULL;
+    int status;
+    if (rt == ROUTE_MONTAGE) {
+        unsigned char *png = NULL;
+        size_t size = 0;
+        status = serve_mistakes_montage(s->mistakes,
+                                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "method"),
+                                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cluster"), &png,
+                                        &size, &err);
+        if (status != 200) return send_error(conn, rq, status, "%s", err.msg);
+        return send_owned(conn, rq, 200, "image/png", (char *)png, size);
+    }
+    status = rt == ROUTE_MISTAKES ? serve_mistakes_json(s->mistakes, &text, &err)
+                                  : serve_labels_json(s->mistakes, &text, &err);
+    if (status != 200) return send_error(conn, rq, status, "%s", err.msg);
+    return send_owned(conn, rq, 200, "application/json", text, strlen(text));
+}
+
 static enum MHD_Result answer_get(serve_server *s, struct MHD_Connection *conn, request *rq, route rt,
                                   const char *url) {
     dd_error err = {0};
@@ -448,10 +480,15 @@ static enum MHD_Result answer_get(serve_server *s, struct MHD_Connection *conn, 
     case ROUTE_MODEL:
         return send_json(conn, rq,
                          serve_json_model(serve_engine_model(s->engine),
-                                          s->report_path && access(s->report_path, R_OK) == 0, &err),
+                                          s->report_path && access(s->report_path, R_OK) == 0, s->mistakes != NULL,
+                                          &err),
                          &err);
     case ROUTE_REPORT:
         return send_report(s, conn, rq);
+    case ROUTE_MISTAKES:
+    case ROUTE_MONTAGE:
+    case ROUTE_LABELS:
+        return send_mistakes(s, conn, rq, rt);
     default:
         return send_error(conn, rq, 404, "nothing at %.200s", url);
     }
@@ -474,6 +511,11 @@ static int top_of(struct MHD_Connection *conn) {
 static void work(serve_server *s, serve_ctx *c, request *rq) {
     dd_error err = {0};
     rq->text = NULL;
+    if (rq->route == ROUTE_LABELS) { /* file I/O, off the network thread; saves are serialised inside */
+        rq->status = serve_labels_save(s->mistakes, rq->body, rq->len, &rq->text, &err);
+        snprintf(rq->msg, sizeof rq->msg, "%s", err.msg);
+        return;
+    }
     if (!c) {
         rq->status = 500;
         snprintf(rq->msg, sizeof rq->msg, "out of memory");
@@ -512,8 +554,12 @@ static void *worker_main(void *arg) {
 }
 
 static enum MHD_Result answer_post(serve_server *s, struct MHD_Connection *conn, request *rq, route rt) {
-    int k = top_of(conn);
+    if (rt == ROUTE_LABELS && !s->mistakes)
+        return send_error(conn, rq, 404, "no run: start doodle serve with --run RUNDIR to name its mistakes");
+    int k = rt == ROUTE_LABELS ? 1 : top_of(conn);
     if (k < 0) return send_error(conn, rq, 400, "top: give a number of classes from 1 to %d", SERVE_MAX_TOP);
+    if (rq->len == 0 && rt == ROUTE_LABELS)
+        return send_error(conn, rq, 400, "empty body: send {\"method\", \"names\", \"mislabelled\"}");
     if (rq->len == 0) return send_error(conn, rq, 400, "empty body: send {\"drawing\": [[[x…], [y…], [t…]], …]}");
     rq->conn = conn;
     rq->route = (int)rt;
@@ -594,19 +640,22 @@ static void check_headers(serve_server *s, struct MHD_Connection *conn, request 
         refuse(rq, 403, "requests from another site's page (Origin: %.100s) are refused", origin);
     else if (rt == ROUTE_NONE)
         refuse(rq, 404, "nothing at %.200s", url);
-    else if (rt == ROUTE_PREDICT || rt == ROUTE_EXPLAIN) {
+    else if (rt == ROUTE_PREDICT || rt == ROUTE_EXPLAIN ||
+             (rt == ROUTE_LABELS && (!strcmp(method, "POST") || !strcmp(method, "PUT")))) {
         const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (strcmp(method, "POST")) {
+        rq->write = rt == ROUTE_LABELS;
+        if (strcmp(method, "POST") && !rq->write) {
             refuse(rq, 405, "%s is not allowed on %.200s; use POST", method, url);
             rq->allow = "POST";
         } else if (!type || !type_is_json(type))
-            refuse(rq, 415, "send the drawing as Content-Type: application/json, not %.100s", type ? type : "none");
+            refuse(rq, 415, "send the %s as Content-Type: application/json, not %.100s", rq->write ? "labels" : "drawing",
+                   type ? type : "none");
         else if (length && strtoull(length, NULL, 10) > SERVE_MAX_BODY)
             refuse(rq, 413, "a body of %.30s bytes; at most %u are taken", length, SERVE_MAX_BODY);
     } else if (!get) {
-        refuse(rq, 405, "%s is not allowed on %.200s; use GET, HEAD", method, url);
-        rq->allow = "GET, HEAD";
+        refuse(rq, 405, "%s is not allowed on %.200s; use GET, HEAD%s", method, url, rt == ROUTE_LABELS ? ", POST, PUT" : "");
+        rq->allow = rt == ROUTE_LABELS ? "GET, HEAD, POST, PUT" : "GET, HEAD";
     }
 }
 
@@ -647,7 +696,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     conn_request_in(s, conn); /* the request is whole */
     if (rq->refuse) return answer_refused(conn, rq);
-    if (rq->route != ROUTE_PREDICT && rq->route != ROUTE_EXPLAIN) return answer_get(s, conn, rq, (route)rq->route, url);
+    if (rq->route != ROUTE_PREDICT && rq->route != ROUTE_EXPLAIN && !rq->write)
+        return answer_get(s, conn, rq, (route)rq->route, url);
     if (rq->too_large)
         return send_error(conn, rq, 413, "a body of more than %u bytes; at most %u are taken", SERVE_MAX_BODY,
                           SERVE_MAX_BODY);
@@ -697,6 +747,9 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
         snprintf(s->report_path, n, "%s/report.html", o->run_dir);
     }
     if (!(s->engine = serve_engine_open(o->model_path, err))) goto fail;
+    if (o->run_dir &&
+        !(s->mistakes = serve_mistakes_open(o->run_dir, o->clusters_dir, serve_engine_model(s->engine), o->read_only, err)))
+        goto fail;
     const char *host = o->host ? o->host : "127.0.0.1";
     struct sockaddr_storage addr;
     socklen_t addr_len = 0;
@@ -791,6 +844,7 @@ void serve_stop(serve_server *s) {
         pthread_cond_destroy(&k->wake);
     }
     free(q->workers);
+    serve_mistakes_close(s->mistakes);
     serve_engine_close(s->engine);
     free(s->report_path);
     free(s);

@@ -6,7 +6,10 @@
  *   POST /api/predict[?top=K]    a drawing -> the top K guesses (default 5) and the image the model saw
  *   POST /api/explain            a drawing -> guesses, saliency and activations of the top guess
  *   GET  /report                 RUNDIR/report.html when --run is given (a fixed path; 404 when missing)
- * No request names a file: the only file ever read after start-up is RUNDIR/report.html. Bound to loopback, the
+ *   GET  /mistakes, /api/mistakes[/montage], GET/POST/PUT /api/labels: the Mistakes view (serve/mistakes.h)
+ * No request names a file: the files read after start-up are RUNDIR/report.html, RUNDIR/labels.json and the
+ * clustering's montages (names the server makes from a method and a cluster number it checked); the only file
+ * ever written is RUNDIR/labels.json. Bound to loopback, the
  * server answers only requests whose Host is a loopback name (403 otherwise: no DNS rebinding). A request with
  * another site's Origin is refused (403; no CORS), and drawings must come as Content-Type: application/json (415):
  * another site's page can neither read the answers nor make the server compute. */
@@ -19,7 +22,10 @@
 
 typedef struct serve_options {
     const char *model_path;
-    const char *run_dir;        /* NULL: no report */
+    const char *run_dir;        /* NULL: no report, no Mistakes view */
+    const char *clusters_dir;   /* the Mistakes view's clustering (an explain clusters folder); NULL:
+                                   RUNDIR/explain/clusters */
+    bool read_only;             /* never write RUNDIR/labels.json */
     const char *host;           /* address to bind (numeric or a name); NULL: 127.0.0.1 */
     unsigned port;              /* 0: a free port */
     unsigned threads;           /* worker threads; 0: one per core */

@@ -621,6 +621,7 @@
       $('input-size').textContent = m.input.height + '×' + m.input.width;
       $('model-name').textContent = 'Model: ' + m.name + ', ' + m.params.toLocaleString('en') + ' parameters.';
       $('report-link').hidden = !m.report;
+      $('mistakes-link').hidden = !m.mistakes;
     } catch (err) {
       setStatus('Cannot reach the server: ' + err.message, true);
     }
