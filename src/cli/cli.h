@@ -19,6 +19,7 @@ int cmd_render(int argc, char **argv);
 int cmd_simplify(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_explain(int argc, char **argv);          /* sub-verbs: cmd_explain.c */

@@ -13,6 +13,7 @@ static const cli_command verbs[] = {
     {"info", cmd_info, "print what a .dset holds: classes, counts, split, what prep skipped"},
     {"show", cmd_show, "PNG gallery of a dataset: drawings of every class, or many of one class"},
     {"train", cmd_train, "train a network on a dataset: history, best model, checkpoints, --resume"},
+    {"tune", cmd_tune, "search for a better training recipe: seeded trials, the worse half stopped early"},
     {"summary", cmd_summary, "a network's layers, output shapes and parameter counts, as Keras prints them"},
     {"eval", cmd_eval, "a trained model on a dataset: accuracy, loss, top-3, confusion matrix, per-class F1"},
     {"predict", cmd_predict, "top classes with probabilities for drawings in ndjson, .npy or PNG files"},
