@@ -1,4 +1,4 @@
-/* The JSON bodies of the server's API (documented in README.md, "The drawing page"). Every function returns an
+/* The JSON bodies of the server's API (documented in docs/serving.md, "The JSON API"). Every function returns an
  * allocated NUL-terminated text (free it) or NULL with err set (out of memory). */
 #ifndef DOODLE_SERVE_API_JSON_H
 #define DOODLE_SERVE_API_JSON_H
