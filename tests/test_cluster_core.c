@@ -1,12 +1,15 @@
 /* Edge cases of the clustering core (include/doodle/cluster.h) on small matrices whose answers are known:
  * dropping constant-zero columns in place, PCA on data with a known spectrum (exact and randomized solvers),
  * K-Means and DBSCAN on well-separated blobs, silhouettes by hand, and the refusals: fewer points than k, one
- * row, identical rows, a bad eps, a single cluster. */
+ * row, identical rows, a bad eps, a single cluster. t-SNE on real drawings of the bundled sample: the same seed
+ * gives the same map, the KL divergence falls as it runs, and neighbourhoods of well-separated classes are kept
+ * (trustworthiness, itself checked on a hand-made case); purity of known labellings. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "doodle/cluster.h"
+#include "doodle/quickdraw.h"
 #include "explain/linalg.h"
 #include "explain/silhouette.h"
 #include "testutil.h"
@@ -251,6 +254,115 @@ static void test_pipeline_refusals(dd_rng *rng) {
     free(X);
 }
 
+/* per drawings of each of the classes' sample files (pixels 0..1, 784 columns), with their class in truth. */
+static float *sample_drawings(const char *const *classes, int n_classes, size_t per, int32_t *truth) {
+    float *X = malloc((size_t)n_classes * per * 784 * sizeof *X);
+    for (int c = 0; c < n_classes; c++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/bitmaps/%s.npy.gz", test_sample_dir(), classes[c]);
+        dd_bitmaps bm;
+        dd_error err;
+        CHECK(dd_npy_read(path, &bm, &err) == 0, "%s", err.msg);
+        if (bm.count < per) return NULL;
+        for (size_t i = 0; i < per; i++) {
+            size_t row = (size_t)c * per + i;
+            truth[row] = c;
+            for (size_t q = 0; q < 784; q++) X[row * 784 + q] = bm.pixels[i * 784 + q] / 255.0f;
+        }
+        dd_bitmaps_free(&bm);
+    }
+    return X;
+}
+
+static void test_trustworthiness(void) {
+    /* A map that keeps the order of points on a line is fully trustworthy; one that swaps far neighbours is not. */
+    float X[8], Y[8], Z[8];
+    for (int i = 0; i < 8; i++) X[i] = (float)i, Y[i] = (float)(2 * i), Z[i] = (float)((i * 5) % 8);
+    dd_error err;
+    CHECK(fabs(dd_trustworthiness(X, 8, 1, Y, 1, 2, &err) - 1) < 1e-12, "an order-keeping map is not trusted fully");
+    double t = dd_trustworthiness(X, 8, 1, Z, 1, 2, &err);
+    CHECK(t < 0.8, "a shuffled map scores %.3f", t);
+    CHECK(isnan(dd_trustworthiness(X, 8, 1, Y, 1, 4, &err)) && strstr(err.msg, "n / 2"), "k = n / 2 accepted");
+}
+
+/* How many points of X [n, d] have a nearest neighbour of their own class. */
+static size_t nearest_same_class(const float *X, size_t n, size_t d, const int32_t *truth) {
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t best = i == 0 ? 1 : 0;
+        double bd = INFINITY;
+        for (size_t j = 0; j < n; j++) {
+            double s = 0;
+            for (size_t k = 0; k < d && j != i; k++) s += (X[i * d + k] - X[j * d + k]) * (X[i * d + k] - X[j * d + k]);
+            if (j != i && s < bd) bd = s, best = j;
+        }
+        same += truth[best] == truth[i];
+    }
+    return same;
+}
+
+static void test_tsne(void) {
+    /* 4 classes of real drawings, 60 each, through PCA(30) as the pipeline feeds t-SNE. */
+    static const char *const classes[] = {"apple", "cat", "star", "airplane"};
+    const size_t per = 60, n = 4 * per;
+    int32_t truth[240];
+    float *X = sample_drawings(classes, 4, per, truth);
+    CHECK(X != NULL, "the sample has fewer than %zu drawings a class", per);
+    if (!X) return;
+    dd_rng rng;
+    dd_rng_seed(&rng, 3);
+    dd_pca p;
+    dd_error err;
+    CHECK(dd_pca_fit(X, n, 784, 30, 0, &rng, &p, &err) == 0, "%s", err.msg);
+    float *Z = malloc(n * 30 * sizeof *Z), *Y1 = malloc(2 * n * sizeof *Y1), *Y2 = malloc(2 * n * sizeof *Y2),
+          *Y3 = malloc(2 * n * sizeof *Y3);
+    CHECK(dd_pca_transform(&p, X, n, Z, &err) == 0, "%s", err.msg);
+    dd_tsne_opts o = dd_tsne_opts_default();
+    dd_tsne_result r1, r2, r3;
+    CHECK(dd_tsne(Z, n, 30, &o, Y1, &r1, &err) == 0, "%s", err.msg);
+    CHECK(dd_tsne(Z, n, 30, &o, Y2, &r2, &err) == 0, "%s", err.msg);
+    CHECK(!memcmp(Y1, Y2, 2 * n * sizeof *Y1) && r1.kl == r2.kl, "the same seed gave another map");
+    /* The KL divergence of the true P falls from the end of early exaggeration to the end, and a shorter run
+     * stops higher. */
+    CHECK(r1.kl < r1.kl_exaggerated, "KL %.4f at the end, %.4f after exaggeration", r1.kl, r1.kl_exaggerated);
+    o.max_iter = 300;
+    CHECK(dd_tsne(Z, n, 30, &o, Y3, &r3, &err) == 0, "%s", err.msg);
+    CHECK(r1.kl < r3.kl, "1000 iterations: KL %.4f, 300: %.4f", r1.kl, r3.kl);
+    CHECK(r1.kl > 0 && r1.kl < 2, "KL %.4f", r1.kl);
+    /* Neighbourhoods kept: real classes that PCA separates stay together (sklearn's exact TSNE scores 0.9+ here). */
+    double t = dd_trustworthiness(Z, n, 30, Y1, 2, 5, &err);
+    CHECK(t > 0.9, "trustworthiness %.4f", t);
+    /* and a drawing's nearest neighbour on the map shares its class about as often as in PCA space */
+    size_t same_map = nearest_same_class(Y1, n, 2, truth), same_pca = nearest_same_class(Z, n, 30, truth);
+    CHECK(same_map + n / 20 >= same_pca && same_pca > n / 2, "nearest neighbours of the same class: %zu on the map, "
+          "%zu in PCA space, of %zu", same_map, same_pca, n);
+    o = dd_tsne_opts_default();
+    o.perplexity = (double)n;
+    CHECK(dd_tsne(Z, n, 30, &o, Y3, &r3, &err) == -1 && strstr(err.msg, "perplexity"), "perplexity n accepted");
+    dd_pca_free(&p);
+    free(X);
+    free(Z);
+    free(Y1);
+    free(Y2);
+    free(Y3);
+}
+
+static void test_purity(void) {
+    /* clusters {0,0,1}, {1,1,1}: majorities 2 and 3 of 6 */
+    const int32_t labels[6] = {0, 0, 0, 1, 1, 1};
+    const int64_t codes[6] = {5, 5, 7, 7, 7, 7};
+    dd_error err;
+    double random;
+    double p = dd_cluster_purity(labels, codes, 6, 2, 50, 1, &random, &err);
+    CHECK(fabs(p - 5.0 / 6) < 1e-12, "purity %.4f", p);
+    CHECK(random >= 4.0 / 6 - 1e-12 && random <= p, "random purity %.4f", random);
+    const int32_t noise[4] = {-1, -1, 0, 0};
+    const int64_t mixed[4] = {1, 2, 3, 4};
+    CHECK(fabs(dd_cluster_purity(noise, mixed, 4, 1, 0, 1, NULL, &err) - 0.5) < 1e-12, "noise counted");
+    const int32_t none[2] = {-1, -1};
+    CHECK(isnan(dd_cluster_purity(none, mixed, 2, 0, 0, 1, NULL, &err)), "no labelled point");
+}
+
 int main(void) {
     dd_rng rng;
     dd_rng_seed(&rng, 7);
@@ -262,5 +374,8 @@ int main(void) {
     test_silhouette();
     test_silhouette_sampled(&rng);
     test_pipeline_refusals(&rng);
+    test_trustworthiness();
+    test_tsne();
+    test_purity();
     return test_finish("test_cluster_core");
 }

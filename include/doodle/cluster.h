@@ -125,7 +125,9 @@ typedef enum dd_cluster_set {
     DD_CLUSTER_TEST,              /* all test drawings */
     DD_CLUSTER_TRAIN,             /* all training drawings */
     DD_CLUSTER_CLASS,             /* test drawings whose true class is `set_class` */
-    DD_CLUSTER_PREDICTED          /* test drawings the model predicts as `set_class` */
+    DD_CLUSTER_PREDICTED,         /* test drawings the model predicts as `set_class` */
+    DD_CLUSTER_VAL_MISCLASSIFIED  /* validation drawings the model gets wrong (the split doodle train carves out of
+                                   * the training split: the set's val_frac, else 0.1, seeded by its split seed) */
 } dd_cluster_set;
 
 typedef enum dd_cluster_space {
@@ -160,7 +162,7 @@ typedef struct dd_cluster_opts {
  * drawings, a t-SNE map of at most 3,000 (perplexity 30), 5 units per cluster. */
 dd_cluster_opts dd_cluster_opts_default(void);
 
-/* Parses "misclassified", "test", "train", "class=NAME" or "predicted=NAME" into o. */
+/* Parses "misclassified", "val-misclassified", "test", "train", "class=NAME" or "predicted=NAME" into o. */
 int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err);
 
 typedef struct dd_cluster_pair {

@@ -30,7 +30,8 @@ static void usage(FILE *out) {
             "  -m, --model FILE       the model (.safetensors written by doodle train)\n"
             "  -d, --data FILE        the dataset (.dset)\n"
             "  -o, --output DIR       where the pictures and tables go (created if missing)\n"
-            "      --set S            misclassified (default: test drawings the model gets wrong), test, train,\n"
+            "      --set S            misclassified (default: test drawings the model gets wrong),\n"
+            "                         val-misclassified (validation drawings it gets wrong), test, train,\n"
             "                         class=NAME (test drawings of that class), predicted=NAME (test drawings\n"
             "                         predicted as NAME)\n"
             "      --space S          pixels (default) or embedding\n"
@@ -286,7 +287,8 @@ int cmd_explain_clusters(int argc, char **argv) {
         rc = cli_report(VERB, &err);
     } else if (r.n == 0) {
         printf("the set is empty (%s): nothing to cluster; wrote %s/summary.json\n",
-               o.set == DD_CLUSTER_MISCLASSIFIED ? "the model gets every test drawing right" : "no drawing in it",
+               o.set == DD_CLUSTER_MISCLASSIFIED       ? "the model gets every test drawing right"
+               : o.set == DD_CLUSTER_VAL_MISCLASSIFIED ? "the model gets every validation drawing right" : "no drawing in it",
                out_dir);
     } else {
         print_report(m, &r, out_dir, quiet);

@@ -111,8 +111,8 @@ int dd_explain_clusters_compare(const dd_model *a, const dd_model *b, const dd_d
                                 dd_cluster_compare *cmp, dd_error *err) {
     memset(cmp, 0, sizeof *cmp);
     memset(rb, 0, sizeof *rb);
-    if (o->set != DD_CLUSTER_MISCLASSIFIED)
-        return dd_fail(err, DD_ERR_USAGE, "--compare compares mistakes: use it with the misclassified set");
+    if (o->set != DD_CLUSTER_MISCLASSIFIED && o->set != DD_CLUSTER_VAL_MISCLASSIFIED)
+        return dd_fail(err, DD_ERR_USAGE, "--compare compares mistakes: use it with the misclassified or val-misclassified set");
     if (a->spec->classes != b->spec->classes)
         return dd_fail(err, DD_ERR_USAGE, "the two models have %d and %d classes: compare runs on the same classes",
                        a->spec->classes, b->spec->classes);

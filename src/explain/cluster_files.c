@@ -64,6 +64,7 @@ int dd_cluster_compose(dd_cluster_report *r, int classes, dd_error *err) {
 static const char *set_name(const dd_cluster_opts *o, char *buf, size_t size) {
     switch (o->set) {
     case DD_CLUSTER_MISCLASSIFIED: return "misclassified";
+    case DD_CLUSTER_VAL_MISCLASSIFIED: return "val-misclassified";
     case DD_CLUSTER_TEST: return "test";
     case DD_CLUSTER_TRAIN: return "train";
     case DD_CLUSTER_CLASS: snprintf(buf, size, "class=%s", o->set_class); return buf;

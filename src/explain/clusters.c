@@ -18,7 +18,8 @@ int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err) {
     static const struct {
         const char *name;
         dd_cluster_set set;
-    } plain[] = {{"misclassified", DD_CLUSTER_MISCLASSIFIED}, {"test", DD_CLUSTER_TEST}, {"train", DD_CLUSTER_TRAIN}};
+    } plain[] = {{"misclassified", DD_CLUSTER_MISCLASSIFIED}, {"val-misclassified", DD_CLUSTER_VAL_MISCLASSIFIED},
+                 {"test", DD_CLUSTER_TEST}, {"train", DD_CLUSTER_TRAIN}};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (!strcmp(text, plain[i].name)) {
             o->set = plain[i].set;
@@ -37,7 +38,8 @@ int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err) {
         }
     }
     return dd_fail(err, DD_ERR_USAGE,
-                   "'%s' is not a set: use misclassified, test, train, class=NAME or predicted=NAME", text);
+                   "'%s' is not a set: use misclassified, val-misclassified, test, train, class=NAME or "
+                   "predicted=NAME", text);
 }
 
 /* The model's class called name, or a message listing them. */
@@ -74,6 +76,20 @@ static size_t sample_down(size_t *idx, size_t n, size_t max, uint64_t seed) {
     }
     qsort(idx, max, sizeof *idx, cmp_size);
     return max;
+}
+
+/* Keeps the records of the validation split doodle train uses (the set's val_frac, else train's 0.1; the set's
+ * split seed). */
+static int keep_validation(const dd_dataset *ds, uint64_t *records, size_t *n, dd_error *err) {
+    dd_dset_params p = dd_dataset_params(ds);
+    uint8_t *mask = NULL;
+    if (dd_dataset_val_mask(ds, p.val_frac > 0 ? p.val_frac : 0.1, p.seed, &mask, NULL, err)) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (dd_val_mask_has(mask, records[i])) records[k++] = records[i];
+    *n = k;
+    free(mask);
+    return 0;
 }
 
 static double now(void) {
@@ -127,9 +143,10 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
     int layer = choose_layer(m, o, err);
     if (layer < -1) return -1;
     if (o->space == DD_SPACE_PIXELS && o->top_units <= 0) layer = -1; /* no pass for activations */
-    if (dd_dataset_split_records(ds, o->set == DD_CLUSTER_TRAIN ? DD_SPLIT_TRAIN : DD_SPLIT_TEST, &records, &n_rec,
-                                 err))
-        return -1;
+    const int wrong_only = o->set == DD_CLUSTER_MISCLASSIFIED || o->set == DD_CLUSTER_VAL_MISCLASSIFIED;
+    const int from_train = o->set == DD_CLUSTER_TRAIN || o->set == DD_CLUSTER_VAL_MISCLASSIFIED;
+    if (dd_dataset_split_records(ds, from_train ? DD_SPLIT_TRAIN : DD_SPLIT_TEST, &records, &n_rec, err)) return -1;
+    if (o->set == DD_CLUSTER_VAL_MISCLASSIFIED && keep_validation(ds, records, &n_rec, err)) goto done;
     /* Sets chosen by their stored label are cut to size before rendering; the others need predictions first. */
     if (o->set == DD_CLUSTER_CLASS) {
         size_t k = 0;
@@ -160,12 +177,12 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         for (int c = 1; c < classes; c++)
             if (p[c] > p[best]) best = c;
         pred[i] = best;
-        int keep = o->set == DD_CLUSTER_MISCLASSIFIED ? best != all.label[i]
+        int keep = wrong_only ? best != all.label[i]
                    : o->set == DD_CLUSTER_PREDICTED   ? best == cls
                                                       : 1;
         if (keep) pick[n++] = i;
     }
-    if (o->set == DD_CLUSTER_MISCLASSIFIED || o->set == DD_CLUSTER_PREDICTED) {
+    if (wrong_only || o->set == DD_CLUSTER_PREDICTED) {
         n = sample_down(pick, n, o->max_drawings, o->seed);
     }
     if (n == 0) {
