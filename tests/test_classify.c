@@ -14,6 +14,14 @@
 #include "doodle/simplify.h"
 #include "testutil.h"
 
+/* What the pictures of test_png_pens may differ by, in grey levels per pixel (of 255), set from what was measured
+ * with margin (the print gives the figures; measured: 7.2 and 11.4 between the pens, 9.7 and 12.5 to the strokes).
+ * Scaled as a whole (the rule before), the same pictures differ by 28.5 between the pens and 27.8 to the strokes. */
+#define PEN_MEAN_MAX 10
+#define PEN_WORST_MAX 16
+#define STROKES_MEAN_MAX 13
+#define STROKES_WORST_MAX 17
+
 static const char *names[5] = {"airplane", "apple", "cat", "fish", "star"};
 
 static void make_model(const char *builtin, uint64_t seed, const char *path) {
@@ -202,6 +210,110 @@ static void test_png(const char *model_path, const char *tmp) {
     dd_classifier_close(c);
 }
 
+/* A drawing (simplified strokes) drawn as someone draws it in a paint program: on a w x h canvas, its 0..255 box
+ * mapped to 230 pixels at (40, 25) (not centred, wide margins), with a round pen of `pen` pixels. mode 0: black on
+ * white; 1: white on black; 2: black on a transparent canvas; 3: white on a transparent canvas. */
+static void draw_picture(const dd_drawing *d, const char *path, int w, int h, double pen, int mode) {
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    cairo_t *cr = cairo_create(s);
+    if (mode < 2) {
+        cairo_set_source_rgb(cr, mode == 0, mode == 0, mode == 0);
+        cairo_paint(cr);
+    }
+    double ink = mode == 1 || mode == 3;
+    cairo_set_source_rgb(cr, ink, ink, ink);
+    cairo_set_line_width(cr, pen);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    for (uint32_t k = 0; k < d->n_strokes; k++) {
+        uint32_t b = dd_stroke_begin(d, k), e = d->stroke_end[k];
+        for (uint32_t i = b; i < e; i++)
+            (i == b ? cairo_move_to : cairo_line_to)(cr, 40 + d->x[i] * 230 / 255, 25 + d->y[i] * 230 / 255);
+        if (e == b + 1) cairo_line_to(cr, 40 + d->x[b] * 230 / 255, 25 + d->y[b] * 230 / 255);
+        cairo_stroke(cr);
+    }
+    CHECK(cairo_status(cr) == CAIRO_STATUS_SUCCESS && cairo_surface_write_to_png(s, path) == CAIRO_STATUS_SUCCESS,
+          "%s", path);
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+}
+
+static double mean_abs_diff(const uint8_t *a, const uint8_t *b, size_t n) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += abs((int)a[i] - (int)b[i]);
+    return sum / (double)n;
+}
+
+/* Pictures of real drawings (the sample's cats and stars) drawn at 300x300 with a 6 px and a 16 px pen, dark on
+ * light, light on dark and on transparent canvases: the model sees nearly the image dd_render makes of the strokes
+ * (the issue: a 6 px pen used to arrive as a hairline), the same image whichever way round the picture is, and
+ * the 6 px and 16 px pictures nearly the same image. */
+static void test_png_pens(const char *model_path, const char *tmp) {
+    dd_error err;
+    dd_classifier *c = dd_classifier_open(model_path, &err);
+    dd_model *m = dd_model_load(model_path, &err);
+    dd_renderer *r = m ? dd_renderer_new(&m->render, &err) : NULL;
+    CHECK(c && m && r, "%s", err.msg);
+    if (!c || !m || !r) goto done;
+    enum { N = 28 * 28 };
+    static const char *const files[] = {"cat", "star"};
+    double worst_pens = 0, worst_strokes = 0, sum_strokes = 0, sum_pens = 0;
+    int pictures = 0;
+    for (int f = 0; f < 2; f++) {
+        char path[4200], png[4200];
+        snprintf(path, sizeof path, "%s/strokes/simplified/%s.ndjson.gz", test_sample_dir(), files[f]);
+        dd_stroke_reader *rd = dd_stroke_reader_open(path, &err);
+        CHECK(rd, "%s", err.msg);
+        dd_drawing d;
+        dd_drawing_init(&d);
+        for (int i = 0; rd && i < 12 && dd_stroke_reader_next(rd, &d, &err) == DD_NEXT_OK; i++) {
+            uint8_t strokes[N], seen[5][N];
+            CHECK(dd_render(r, &d, strokes, &err) == 0, "%s", err.msg);
+            static const double pen[5] = {6, 16, 6, 6, 6};
+            dd_prediction top[5];
+            for (int v = 0; v < 5; v++) {
+                snprintf(png, sizeof png, "%s/%s%d-%d.png", tmp, files[f], i, v);
+                draw_picture(&d, png, 300, 300, pen[v], v < 2 ? 0 : v - 1);
+                CHECK(dd_classify_png(c, png, top, 5, &err) == 5, "%s", err.msg);
+                memcpy(seen[v], dd_classifier_input_image(c), N);
+            }
+            /* the same pen whichever way round: exactly the same image */
+            for (int v = 3; v < 5; v++) CHECK(!memcmp(seen[v], seen[2], N), "%s %d: variant %d differs", files[f], i, v);
+            double pens = mean_abs_diff(seen[0], seen[1], N);
+            double to_strokes = fmax(mean_abs_diff(seen[0], strokes, N), mean_abs_diff(seen[1], strokes, N));
+            worst_pens = fmax(worst_pens, pens);
+            worst_strokes = fmax(worst_strokes, to_strokes);
+            sum_pens += pens;
+            sum_strokes += to_strokes;
+            pictures++;
+        }
+        dd_drawing_free(&d);
+        dd_stroke_reader_close(rd);
+    }
+    CHECK(pictures == 24, "%d drawings", pictures);
+    printf("pictures of %d drawings, 6 vs 16 px pen: mean |difference| %.2f grey levels (worst %.2f); picture vs "
+           "strokes %.2f (worst %.2f)\n",
+           pictures, sum_pens / pictures, worst_pens, sum_strokes / pictures, worst_strokes);
+    CHECK(sum_pens / pictures < PEN_MEAN_MAX && worst_pens < PEN_WORST_MAX, "the pen's width changes what the model sees");
+    CHECK(sum_strokes / pictures < STROKES_MEAN_MAX && worst_strokes < STROKES_WORST_MAX,
+          "pictures are seen unlike their strokes");
+    /* a blank picture is refused, naming it */
+    char png[4200];
+    dd_drawing empty;
+    dd_drawing_init(&empty);
+    snprintf(png, sizeof png, "%s/blank.png", tmp);
+    draw_picture(&empty, png, 300, 200, 6, 0);
+    dd_prediction top[1];
+    CHECK(dd_classify_png(c, png, top, 1, &err) == -1 && err.code == DD_ERR_EMPTY && strstr(err.msg, "blank.png") &&
+              strstr(err.msg, "no drawing"),
+          "a blank picture: %s", err.msg);
+    dd_drawing_free(&empty);
+done:
+    dd_renderer_free(r);
+    dd_model_free(m);
+    dd_classifier_close(c);
+}
+
 static void test_open_errors(const char *tmp) {
     dd_error err;
     char path[4200];
@@ -312,6 +424,7 @@ int main(void) {
     test_strokes(mnist, "raw");
     test_strokes(seed, "simplified"); /* 66x100: rendered with the model's own size */
     test_png(mnist, tmp);
+    test_png_pens(mnist, tmp);
     test_open_errors(tmp);
     test_open_not_finite(tmp);
     test_fuzz_findings(mnist, tmp);

@@ -59,15 +59,24 @@ int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *to
 int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height, uint32_t width, dd_prediction *top,
                        int k, dd_error *err);
 
-/* The same for a PNG picture of any size, grey or colour, with or without transparency. The rule:
- *   1. the picture is laid on white paper (transparent parts are white) and turned to grey (0.299 R + 0.587 G +
- *      0.114 B);
- *   2. when the mean grey is above half (dark ink on light paper, as people draw) it is inverted, so that ink is
- *      bright and the background dark as in training; a picture that is already light on dark is kept;
- *   3. the whole picture (no cropping) is scaled to fit the model's input keeping its aspect ratio, centred, with
- *      cairo's GOOD filter; a picture of exactly the input size is used pixel for pixel.
- * Works best when the drawing fills the picture with a small margin, as training drawings do. */
+/* The same for a PNG picture of a drawing, any size, grey or colour, dark on light or light on dark, with or
+ * without transparency, any pen. The picture is redrawn as training drawings are rendered from strokes, so that
+ * the pen's width and the picture's margins do not matter (src/nn/picture_input.c says how and why):
+ *   1. transparent parts are laid on paper that contrasts with the drawing (white under dark ink, black under light
+ *      ink); the picture is turned to grey (0.299 R + 0.587 G + 0.114 B); the paper's grey is the median (paper
+ *      is most of a picture) and ink is how far a pixel is from it, so either way round gives the same ink;
+ *   2. the picture is cropped to its ink (Otsu's threshold; ink fainter than 24 of 255 is paper);
+ *   3. the ink is thinned to its centre lines, which are scaled so that their longer side spans the model's
+ *      drawing box (as Google scales strokes to 0..255), centred, and drawn with the model's line width and
+ *      padding exactly as dd_render draws strokes.
+ * A picture of exactly the model's input size is taken as already rendered (a Quick, Draw! bitmap, or what
+ * dd_classifier_input_image gave): step 1 only, pixel for pixel. A picture with no ink is refused (DD_ERR_EMPTY).
+ * Stray specks far from the drawing widen the crop: erase them first. */
 int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, int k, dd_error *err);
+
+/* The image (input height x width, 0 = background, 255 = ink) the model saw in the last successful
+ * dd_classify_* call: what `doodle predict --save-input` writes. Valid until the next call or close. */
+const uint8_t *dd_classifier_input_image(const dd_classifier *c);
 
 /* The rule every answer above follows, for callers that run the model themselves (doodle serve): the k most
  * probable classes of logits [classes], best first (softmax in double with the maximum subtracted; ties to the

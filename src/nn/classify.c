@@ -12,6 +12,7 @@
 #include "doodle/model_spec.h"
 #include "doodle/render.h"
 #include "doodle/simplify.h"
+#include "nn/picture_input.h"
 #include "util/alloc.h"
 
 struct dd_classifier {
@@ -76,7 +77,8 @@ void dd_classifier_input_size(const dd_classifier *c, uint32_t *height, uint32_t
     *width = (uint32_t)c->model->spec->input.w;
 }
 
-/* Runs the model on c->input and writes the top k. */
+const uint8_t *dd_classifier_input_image(const dd_classifier *c) { return c->image; }
+
 int dd_top_k(const float *logits, int classes, int k, int *index, float *probability) {
     float max = logits[0];
     for (int i = 1; i < classes; i++)
@@ -99,6 +101,7 @@ int dd_top_k(const float *logits, int classes, int k, int *index, float *probabi
     return k;
 }
 
+/* Runs the model on c->input and writes the top k. */
 static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
     const float *logits = dd_model_infer(c->model, c->ws, c->input, 1);
     if (!logits) return dd_fail(err, DD_ERR_USAGE, "inference failed");
@@ -123,6 +126,7 @@ int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height,
         return dd_fail(err, DD_ERR_USAGE, "a %ux%u image for a model that takes %dx%d", height, width, s->input.h,
                        s->input.w);
     size_t n = (size_t)height * width;
+    if (pixels != c->image) memcpy(c->image, pixels, n); /* kept for dd_classifier_input_image */
     for (size_t i = 0; i < n; i++) c->input[i] = (float)pixels[i] / 255.0f;
     return run(c, top, k, err);
 }
@@ -137,84 +141,19 @@ int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *to
 
 /* ---- PNG pictures (the rule is in classify.h) ---- */
 
-static int cairo_failed(cairo_status_t st, const char *path, const char *what, dd_error *err) {
-    return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "%s: %s: %s", path, what,
-                   cairo_status_to_string(st));
-}
-
-/* Steps 1 and 2: picture -> an A8 surface of ink (bright on dark), the picture's size. NULL on failure. */
-static cairo_surface_t *ink_of(cairo_surface_t *png, const char *path, dd_error *err) {
-    int sw = cairo_image_surface_get_width(png), sh = cairo_image_surface_get_height(png);
-    cairo_surface_t *flat = cairo_image_surface_create(CAIRO_FORMAT_RGB24, sw, sh);
-    cairo_surface_t *ink = cairo_image_surface_create(CAIRO_FORMAT_A8, sw, sh);
-    cairo_t *cr = cairo_create(flat);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_set_source_surface(cr, png, 0, 0);
-    cairo_paint(cr);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(ink);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        cairo_failed(st, path, "cannot convert the picture", err);
-        cairo_surface_destroy(flat);
-        cairo_surface_destroy(ink);
-        return NULL;
-    }
-    cairo_surface_flush(flat);
-    cairo_surface_flush(ink);
-    const unsigned char *src = cairo_image_surface_get_data(flat);
-    unsigned char *dst = cairo_image_surface_get_data(ink);
-    int src_stride = cairo_image_surface_get_stride(flat), dst_stride = cairo_image_surface_get_stride(ink);
-    uint64_t sum = 0;
-    for (int y = 0; y < sh; y++)
-        for (int x = 0; x < sw; x++) {
-            uint32_t px;
-            memcpy(&px, src + (size_t)y * src_stride + (size_t)x * 4, sizeof px); /* 0x00RRGGBB, native order */
-            uint32_t r = px >> 16 & 0xff, g = px >> 8 & 0xff, b = px & 0xff;
-            uint8_t grey = (uint8_t)((299 * r + 587 * g + 114 * b + 500) / 1000);
-            dst[(size_t)y * dst_stride + x] = grey;
-            sum += grey;
-        }
-    if (2 * sum > 255 * (uint64_t)sw * (uint64_t)sh) /* mean above half: dark ink on light paper */
-        for (int y = 0; y < sh; y++)
-            for (int x = 0; x < sw; x++) dst[(size_t)y * dst_stride + x] = (uint8_t)(255 - dst[(size_t)y * dst_stride + x]);
-    cairo_surface_mark_dirty(ink);
-    cairo_surface_destroy(flat);
-    return ink;
-}
-
-/* Step 3: ink scaled into c->image at the model's input size. */
-static int fit(dd_classifier *c, cairo_surface_t *ink, const char *path, dd_error *err) {
+/* A picture of exactly the input size (a Quick, Draw! bitmap saved as PNG, what --save-input wrote): its ink
+ * pixel for pixel. */
+static void copy_ink(dd_classifier *c, cairo_surface_t *ink) {
     int h = c->model->spec->input.h, w = c->model->spec->input.w;
-    int sw = cairo_image_surface_get_width(ink), sh = cairo_image_surface_get_height(ink);
-    cairo_surface_t *dst = cairo_image_surface_create(CAIRO_FORMAT_A8, w, h);
-    cairo_t *cr = cairo_create(dst);
-    double scale = fmin((double)w / sw, (double)h / sh);
-    cairo_translate(cr, (w - sw * scale) / 2, (h - sh * scale) / 2);
-    cairo_scale(cr, scale, scale);
-    cairo_set_source_surface(cr, ink, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
-    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
-    cairo_paint(cr);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    int rc = 0;
-    if (st != CAIRO_STATUS_SUCCESS) {
-        rc = cairo_failed(st, path, "cannot scale the picture", err);
-    } else {
-        cairo_surface_flush(dst);
-        const unsigned char *p = cairo_image_surface_get_data(dst);
-        int stride = cairo_image_surface_get_stride(dst);
-        for (int y = 0; y < h; y++) memcpy(c->image + (size_t)y * w, p + (size_t)y * stride, (size_t)w);
-    }
-    cairo_surface_destroy(dst);
-    return rc;
+    const unsigned char *p = cairo_image_surface_get_data(ink);
+    int stride = cairo_image_surface_get_stride(ink);
+    for (int y = 0; y < h; y++) memcpy(c->image + (size_t)y * w, p + (size_t)y * stride, (size_t)w);
 }
 
 /* The most pixels a picture may have: 8192 x 8192 (a phone photo has 12 M); cairo's own limit is 32767 a side. */
 #define PNG_MAX_PIXELS ((uint64_t)1 << 26)
-/* Bytes per pixel while a picture is read: cairo's decoded ARGB, the flattened RGB and the grey ink. */
+/* Bytes per pixel while a picture is read: cairo's decoded ARGB, a converted copy when cairo decodes to another
+ * format, and the grey ink (the ink's crop is then resampled to a fixed size, src/nn/picture_input.c). */
 #define PNG_BYTES_PER_PIXEL 9
 /* The largest file read: a worst-case (uncompressed) 8192 x 8192 RGBA picture is 270 MB. */
 #define PNG_MAX_FILE ((uint64_t)300 << 20)
@@ -313,9 +252,12 @@ int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, 
                        cairo_status_to_string(st));
     }
     int rc = -1;
-    cairo_surface_t *ink = ink_of(png, png_path, err);
-    if (ink && fit(c, ink, png_path, err) == 0)
-        rc = dd_classify_bitmap(c, c->image, c->model->render.height, c->model->render.width, top, k, err);
+    cairo_surface_t *ink = dd_picture_ink(png, png_path, err);
+    const dd_render_opts *o = &c->model->render;
+    int same_size = cairo_image_surface_get_width(png) == (int)o->width && cairo_image_surface_get_height(png) == (int)o->height;
+    if (ink && same_size) copy_ink(c, ink);
+    if (ink && (same_size || dd_picture_redraw(ink, o, c->image, png_path, err) == 0))
+        rc = dd_classify_bitmap(c, c->image, o->height, o->width, top, k, err);
     cairo_surface_destroy(ink);
     cairo_surface_destroy(png);
     return rc;

@@ -113,7 +113,8 @@ for kind in simplified raw; do
   file=$sample/strokes/$kind/cat.ndjson.gz
   expect_status 0 "predict $kind ndjson" "$doodle" predict -m "$model" "$file"
   want=$(gzip -dc "$file" | grep -c .)
-  [ "$(wc -l <"$tmp/out")" -eq "$want" ] || fail "predict $kind: $(wc -l <"$tmp/out") lines for $want drawings"
+  [ "$(grep -vc '^accuracy ' "$tmp/out")" -eq "$want" ] || fail "predict $kind: $(wc -l <"$tmp/out") lines for $want drawings"
+  tail -1 "$tmp/out" | grep -q "^accuracy over $want labelled drawings: top-1" || fail "predict $kind: no accuracy line"
   grep -qv ':1 (cat):  [a-z]* 0\.[0-9]*  [a-z]* 0\.[0-9]*  [a-z]* 0\.[0-9]*$' <(head -1 "$tmp/out") &&
     fail "predict line: $(head -1 "$tmp/out")"
 done
@@ -122,10 +123,11 @@ node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim(
   let line = 0;
   for (const l of lines) {
     const o = JSON.parse(l);
+    if (o.accuracy && l === lines[lines.length - 1] && o.accuracy.n === 25) continue; /* the last line: accuracy */
     if (o.line !== ++line || o.word !== "fish" || o.top.length !== 2 || !(o.top[0].probability >= o.top[1].probability)
         || typeof o.top[0].class !== "string" || typeof o.key_id !== "string") throw new Error("bad: " + l);
   }
-  if (lines.length !== 25) throw new Error(lines.length + " lines");' "$tmp/out" || fail "predict --json output"
+  if (lines.length !== 26) throw new Error(lines.length + " lines");' "$tmp/out" || fail "predict --json output"
 expect_status 0 "predict --top 99" "$doodle" predict -m "$model" --top 99 --json "$sample/strokes/simplified/fish.ndjson.gz"
 json_check <(head -1 "$tmp/out") 'o.top.length === 5 && Math.abs(o.top.reduce((s, t) => s + t.probability, 0) - 1) < 1e-4'
 
@@ -159,7 +161,7 @@ gzip -dc "$sample/strokes/simplified/apple.ndjson.gz" | head -3 >"$tmp/mixed.ndj
 echo '{"word":"apple","drawing":[[[1,2],[3]]]}' >>"$tmp/mixed.ndjson"
 gzip -dc "$sample/strokes/simplified/apple.ndjson.gz" | sed -n 4,5p >>"$tmp/mixed.ndjson"
 expect_status 1 "predict with a bad record" "$doodle" predict -m "$model" "$tmp/mixed.ndjson"
-[ "$(wc -l <"$tmp/out")" -eq 5 ] || fail "predict with a bad record: $(cat "$tmp/out")"
+[ "$(grep -vc '^accuracy ' "$tmp/out")" -eq 5 ] || fail "predict with a bad record: $(cat "$tmp/out")"
 grep -q "mixed.ndjson:4" "$tmp/err" || fail "bad record not located: $(cat "$tmp/err")"
 expect_status 1 "predict with a missing model" "$doodle" predict -m "$tmp/nope.safetensors" "$tmp/cats.npy"
 grep -q "nope.safetensors" "$tmp/err" || fail "predict: missing model not named: $(cat "$tmp/err")"
@@ -169,7 +171,7 @@ expect_status 1 "predict with a truncated model" "$doodle" predict -m "$tmp/cut.
 if [ -x "$example" ]; then
   expect_status 0 "example_classify" "$example" "$model" "$sample/strokes/raw/fish.ndjson.gz"
   awk '{ print $4, $6, $8 }' "$tmp/out" >"$tmp/example.top"
-  "$doodle" predict -m "$model" "$sample/strokes/raw/fish.ndjson.gz" | awk '{ print $3, $5, $7 }' >"$tmp/predict.top"
+  "$doodle" predict -m "$model" "$sample/strokes/raw/fish.ndjson.gz" | grep -v '^accuracy ' | awk '{ print $3, $5, $7 }' >"$tmp/predict.top"
   cmp -s "$tmp/example.top" "$tmp/predict.top" || fail "example_classify and predict disagree"
   [ -s "$tmp/example.top" ] || fail "example_classify printed nothing"
 else
