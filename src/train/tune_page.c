@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "explain/report_html.h"
 #include "train/tune.h"
@@ -51,15 +52,19 @@ static void time_plot(FILE *f, report_epoch *const *rows, const size_t *n, int c
                "(seconds, the sum of its epochs)</text>\n", L + (W - L - R) / 2, H - 6);
     for (int t = count - 1; t >= 0; t--) { /* the best last, on top */
         const char *c = t < CURVES_MAX ? colours[t] : "#bbb";
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", c, t == 0 ? "2.5" : "1.5");
-        double sec = 0;
-        for (size_t i = 0; i < n[t]; i++) {
-            sec += isnan(rows[t][i].seconds) ? 0 : rows[t][i].seconds;
-            if (isnan(rows[t][i].val_acc)) continue;
-            fprintf(f, "%.1f,%.1f ", L + (W - L - R) * sec / tmax,
-                    H - B - (H - T - B) * (rows[t][i].val_acc - lo) / (hi - lo));
+        for (int pass = 0; pass < 2; pass++) { /* the line, then a dot per epoch (a trial of one epoch is a dot) */
+            if (pass == 0)
+                fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", c, t == 0 ? "2.5" : "1.5");
+            double sec = 0;
+            for (size_t i = 0; i < n[t]; i++) {
+                sec += isnan(rows[t][i].seconds) ? 0 : rows[t][i].seconds;
+                if (isnan(rows[t][i].val_acc)) continue;
+                double x = L + (W - L - R) * sec / tmax, y = H - B - (H - T - B) * (rows[t][i].val_acc - lo) / (hi - lo);
+                if (pass == 0) fprintf(f, "%.1f,%.1f ", x, y);
+                else fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, y, c);
+            }
+            if (pass == 0) fputs("\"/>\n", f);
         }
-        fputs("\"/>\n", f);
     }
     fputs("</svg>\n", f);
 }
@@ -107,6 +112,7 @@ int tune_write_page(const char *dir, const tune_space *s, const tune_result *res
         fputs("<h2>Trials</h2>\n<table><thead><tr><th>rank</th><th>trial</th><th>status</th><th>epochs</th>"
               "<th>best epoch</th><th>validation</th><th>test</th><th>seconds</th>", f);
         for (int i = 0; i < s->n; i++) {
+            if (!strcmp(s->p[i].name, "epochs")) continue; /* a column already */
             fputs("<th>", f);
             html_text(f, s->p[i].name);
             fputs("</th>", f);
@@ -121,6 +127,7 @@ int tune_write_page(const char *dir, const tune_space *s, const tune_result *res
             pct(f, res[t].test_acc);
             fprintf(f, "<td>%.0f</td>", res[t].seconds);
             for (int i = 0; i < s->n; i++) {
+                if (!strcmp(s->p[i].name, "epochs")) continue;
                 fputs("<td>", f);
                 html_text(f, res[t].values[i]);
                 fputs("</td>", f);
