@@ -147,9 +147,10 @@ static int units_picture(const dd_model *m, const dd_image_set *all, const float
                          const dd_cluster_units *u, const char *dir, dd_error *err) {
     if (u->n == 0 || all->n == 0) return 0;
     int top = all->n < UNIT_DRAWINGS ? (int)all->n : UNIT_DRAWINGS, H = all->height, W = all->width;
-    char title[200];
-    snprintf(title, sizeof title, "K-Means cluster %d: units of layer %d %s that set it apart, and the drawings that "
-             "excite each most", c, layer, m->spec->layers[layer].name);
+    char title[300];
+    snprintf(title, sizeof title, "Cluster %d: units of layer %d %s that set it apart (d > 0: fire more on it than on "
+             "right drawings of its classes) and the drawings that excite each most", c, layer,
+             m->spec->layers[layer].name);
     dd_picture_opts o = {.rows = u->n, .cols = top, .tile_height = H, .tile_width = W,
                          .scale = explain_tile_scale(H, W) + 1, .label_height = 14, .header_width = 150, .title = title};
     dd_picture *p = dd_picture_new(&o, err);
@@ -171,7 +172,7 @@ static int units_picture(const dd_model *m, const dd_image_set *all, const float
             best[at] = i;
         }
         char header[64], label[80];
-        snprintf(header, sizeof header, "unit %zu: d %+.2f (%s)", q, u->score[k], u->score[k] > 0 ? "fires more" : "fires less");
+        snprintf(header, sizeof header, "unit %zu: d %+.2f", q, u->score[k]);
         if (dd_picture_row_header(p, k, header, err)) goto done;
         for (int j = 0; j < n_best; j++) {
             size_t i = best[j];
