@@ -77,6 +77,9 @@ int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, 
 /* The image (input height x width, 0 = background, 255 = ink) the model saw in the last successful
  * dd_classify_* call: what `doodle predict --save-input` writes. Valid until the next call or close. */
 const uint8_t *dd_classifier_input_image(const dd_classifier *c);
+/* The model's outputs before softmax ([class count]) in the last successful dd_classify_* call (NULL before any):
+ * what `doodle predict --json --logits` prints. Valid until the next call or close. */
+const float *dd_classifier_logits(const dd_classifier *c);
 
 /* The rule every answer above follows, for callers that run the model themselves (doodle serve): the k most
  * probable classes of logits [classes], best first (softmax in double with the maximum subtracted; ties to the

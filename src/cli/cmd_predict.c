@@ -35,6 +35,8 @@ static void usage(FILE *out) {
             "      --json          one JSON object per drawing, one per line: file, line / record / row,\n"
             "                      word and key_id when the file gives them, and top: [{class, index,\n"
             "                      probability}], best first\n"
+            "      --logits        with --json: each drawing's logits too (\"logits\": [classes], the model's\n"
+            "                      outputs before softmax; for comparing with another framework)\n"
             "      --save-input FILE.png  write the image the model saw (its input size, light ink on black);\n"
             "                      when more than one drawing is predicted, the Nth goes to FILE-N.png\n"
             "  -h, --help          show this help\n"
@@ -56,6 +58,7 @@ typedef struct predict_ctx {
     dd_classifier *c;
     dd_prediction *top;
     int k, json;
+    int logits;               /* --logits: each drawing's logits in its JSON */
     int scored_k;             /* classes asked for: k, and at least 3 for the top-3 accuracy */
     const char *save_input;   /* --save-input FILE.png, or NULL */
     int save_numbered;        /* more than one drawing: FILE-N.png */
@@ -84,7 +87,7 @@ typedef struct item_ref {
     const dd_drawing *d; /* for word and key_id; NULL when there are none */
 } item_ref;
 
-static int print_json(const item_ref *it, const dd_prediction *top, int n) {
+static int print_json(const item_ref *it, const dd_prediction *top, int n, const float *logits, int classes) {
     cJSON *o = cJSON_CreateObject(), *arr = NULL;
     int ok = o && cJSON_AddStringToObject(o, "file", it->path);
     if (ok && it->place) ok = cJSON_AddNumberToObject(o, it->place, (double)it->number) != NULL;
@@ -104,6 +107,11 @@ static int print_json(const item_ref *it, const dd_prediction *top, int n) {
         }
         ok = cJSON_AddStringToObject(p, "class", top[i].name) && cJSON_AddNumberToObject(p, "index", top[i].index) &&
              cJSON_AddNumberToObject(p, "probability", round((double)top[i].probability * 1e6) / 1e6);
+    }
+    if (ok && logits) {
+        cJSON *l = cJSON_AddArrayToObject(o, "logits");
+        ok = l != NULL;
+        for (int i = 0; ok && i < classes; i++) ok = cJSON_AddItemToArray(l, cJSON_CreateNumber(logits[i]));
     }
     char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
     if (text) printf("%s\n", text);
@@ -174,7 +182,8 @@ static int print_item(predict_ctx *x, const item_ref *it, int n, dd_error *err) 
     if (x->save_input && save_input(x, err)) return -1;
     if (n > x->k) n = x->k;
     if (x->json) {
-        if (print_json(it, x->top, n)) return dd_fail(err, DD_ERR_NOMEM, "out of memory");
+        if (print_json(it, x->top, n, x->logits ? dd_classifier_logits(x->c) : NULL, dd_classifier_class_count(x->c)))
+            return dd_fail(err, DD_ERR_NOMEM, "out of memory");
         return 0;
     }
     if (!it->place) printf("%s", it->path);
@@ -282,11 +291,12 @@ int cmd_predict(int argc, char **argv) {
     static const struct option options[] = {
         {"model", required_argument, 0, 'm'}, {"top", required_argument, 0, 'k'},
         {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
-        {"save-input", required_argument, 0, 'S'}, {0, 0, 0, 0},
+        {"save-input", required_argument, 0, 'S'}, {"logits", no_argument, 0, 'L'},
+        {0, 0, 0, 0},
     };
     const char *model = NULL, *save = NULL;
     uint64_t k = 3;
-    int json = 0, c;
+    int json = 0, logits = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":m:k:h", options, NULL)) != -1) {
@@ -297,6 +307,7 @@ int cmd_predict(int argc, char **argv) {
                 return cli_usage_error("predict", "--top wants a whole number from 1 to %d, not '%s'", MAX_TOP, optarg);
             break;
         case 'j': json = 1; break;
+        case 'L': logits = 1; break;
         case 'S':
             if (!cli_has_suffix(optarg, ".png"))
                 return cli_usage_error("predict", "--save-input wants a .png file name, not '%s'", optarg);
@@ -307,6 +318,7 @@ int cmd_predict(int argc, char **argv) {
         default: return cli_usage_error("predict", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (logits && !json) return cli_usage_error("predict", "--logits goes with --json (they are printed in its objects)");
     if (!model) return cli_usage_error("predict", "no model: give --model RUN/model.safetensors");
     if (optind >= argc) return cli_usage_error("predict", "no input files");
     for (int i = optind; i < argc; i++) {
@@ -317,7 +329,7 @@ int cmd_predict(int argc, char **argv) {
     }
     dd_error err = {0};
     /* one PNG and nothing else is one drawing: --save-input names its file exactly */
-    predict_ctx x = {.json = json, .save_input = save, .save_numbered = argc - optind > 1 || !cli_has_suffix(argv[optind], ".png")};
+    predict_ctx x = {.json = json, .logits = logits, .save_input = save, .save_numbered = argc - optind > 1 || !cli_has_suffix(argv[optind], ".png")};
     if (!(x.c = dd_classifier_open(model, &err))) return cli_report("predict", &err);
     int classes = dd_classifier_class_count(x.c);
     x.k = (int)k < classes ? (int)k : classes;

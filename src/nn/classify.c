@@ -24,6 +24,7 @@ struct dd_classifier {
     float *input;          /* [h * w] image / 255 */
     int *top_index;        /* [classes] */
     float *top_p;          /* [classes] */
+    const float *logits;   /* [classes] of the last answer, in the workspace */
 };
 
 dd_classifier *dd_classifier_open(const char *model_path, dd_error *err) {
@@ -79,6 +80,8 @@ void dd_classifier_input_size(const dd_classifier *c, uint32_t *height, uint32_t
 
 const uint8_t *dd_classifier_input_image(const dd_classifier *c) { return c->image; }
 
+const float *dd_classifier_logits(const dd_classifier *c) { return c->logits; }
+
 int dd_top_k(const float *logits, int classes, int k, int *index, float *probability) {
     float max = logits[0];
     for (int i = 1; i < classes; i++)
@@ -111,6 +114,7 @@ static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
             return dd_fail(err, DD_ERR_RANGE,
                            "the model's output for class %d is %s: its weights are too large (a broken model file)", i,
                            isnan(logits[i]) ? "NaN" : "infinite");
+    c->logits = logits;
     k = dd_top_k(logits, c->model->spec->classes, k, c->top_index, c->top_p);
     for (int j = 0; j < k; j++)
         top[j] = (dd_prediction){.index = c->top_index[j], .name = c->model->class_names[c->top_index[j]],
