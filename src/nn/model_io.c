@@ -1,5 +1,5 @@
 /* Model files: one .safetensors holds the weights (named after the layers), the BatchNorm running statistics
- * and, in __metadata__, the cfg text, class names, input size and rendering settings (include/doodle/model.h). */
+ * and, in __metadata__, the cfg text, class names, input size, rendering settings and BatchNorm settings (include/doodle/model.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -67,6 +67,25 @@ static char *render_json(const dd_model *m) {
     return s;
 }
 
+/* The BatchNorm layers' epsilon and momentum (Keras' convention), {"layer name": {"epsilon", "momentum"}}, so that
+ * other tools (scripts/to_torch.py) need not know the cfg's defaults; NULL (and no error) when there are none. */
+static char *batchnorm_json(const dd_model *m, int *failed) {
+    cJSON *o = cJSON_CreateObject();
+    int any = 0, ok = o != NULL;
+    for (int i = 0; ok && i < m->spec->n_layers; i++) {
+        const dd_layer_spec *l = &m->spec->layers[i];
+        if (l->kind != DD_LAYER_BATCHNORM) continue;
+        cJSON *bn = cJSON_AddObjectToObject(o, l->name);
+        ok = bn && cJSON_AddNumberToObject(bn, "epsilon", l->u.bn.epsilon) &&
+             cJSON_AddNumberToObject(bn, "momentum", l->u.bn.momentum);
+        any = 1;
+    }
+    char *s = ok && any ? cJSON_PrintUnformatted(o) : NULL;
+    *failed = !ok || (any && !s);
+    cJSON_Delete(o);
+    return s;
+}
+
 int dd_model_add_to(const dd_model *m, dd_st_writer *w, dd_error *err) {
     const dd_model_spec *s = m->spec;
     for (int i = 0; i < s->n_layers; i++) {
@@ -82,16 +101,19 @@ int dd_model_add_to(const dd_model *m, dd_st_writer *w, dd_error *err) {
     char input[64], version[16];
     snprintf(input, sizeof input, "%dx%dx%d", s->input.h, s->input.w, s->input.c);
     snprintf(version, sizeof version, "%d", DD_MODEL_FORMAT_VERSION);
-    char *classes = classes_json(m), *render = render_json(m);
+    int bn_failed = 0;
+    char *classes = classes_json(m), *render = render_json(m), *batchnorm = batchnorm_json(m, &bn_failed);
     int rc = -1;
-    if (!classes || !render) dd_fail(err, DD_ERR_NOMEM, "out of memory");
+    if (!classes || !render || bn_failed) dd_fail(err, DD_ERR_NOMEM, "out of memory");
     else if (!dd_st_writer_metadata(w, "format", "doodle-model", err) &&
              !dd_st_writer_metadata(w, "format_version", version, err) &&
              !dd_st_writer_metadata(w, "cfg", s->cfg_text, err) && !dd_st_writer_metadata(w, "classes", classes, err) &&
-             !dd_st_writer_metadata(w, "input", input, err) && !dd_st_writer_metadata(w, "render", render, err))
+             !dd_st_writer_metadata(w, "input", input, err) && !dd_st_writer_metadata(w, "render", render, err) &&
+             (!batchnorm || !dd_st_writer_metadata(w, "batchnorm", batchnorm, err)))
         rc = 0;
     free(classes);
     free(render);
+    free(batchnorm);
     return rc;
 }
 
@@ -206,6 +228,40 @@ static int read_render(dd_model *m, const char *text, const char *path, dd_error
     return 0;
 }
 
+/* The BatchNorm settings: absent (files written before they were stored, or by other tools) = the cfg's, which
+ * is what those files always used; present, an object naming batchnorm layers, each with epsilon in (0, 1] and
+ * momentum in [0, 1] (the cfg's ranges), which then replace the cfg's. */
+static int read_batchnorm(dd_model *m, const char *text, const char *path, dd_error *err) {
+    if (!text) return 0;
+    cJSON *o = cJSON_Parse(text);
+    int ok = cJSON_IsObject(o);
+    const cJSON *bn, *entries = ok ? o : NULL;
+    const char *bad = NULL;
+    cJSON_ArrayForEach(bn, entries) {
+        dd_layer_spec *l = NULL;
+        for (int i = 0; i < m->spec->n_layers && !l; i++)
+            if (!strcmp(m->spec->layers[i].name, bn->string)) l = &m->spec->layers[i];
+        const cJSON *eps = cJSON_GetObjectItemCaseSensitive(bn, "epsilon");
+        const cJSON *mom = cJSON_GetObjectItemCaseSensitive(bn, "momentum");
+        if (!l || l->kind != DD_LAYER_BATCHNORM || !cJSON_IsNumber(eps) || !(eps->valuedouble > 0) ||
+            eps->valuedouble > 1 || !cJSON_IsNumber(mom) || !(mom->valuedouble >= 0) || mom->valuedouble > 1) {
+            bad = bn->string;
+            ok = 0;
+            break;
+        }
+        l->u.bn.epsilon = (float)eps->valuedouble;
+        l->u.bn.momentum = (float)mom->valuedouble;
+    }
+    int rc = 0;
+    if (!ok)
+        rc = dd_fail(err, DD_ERR_MALFORMED,
+                     "%s: not a doodle model: the metadata's batchnorm %s%.64s%s is not {\"<batchnorm layer>\": "
+                     "{\"epsilon\": (0, 1], \"momentum\": [0, 1]}}: %.80s",
+                     path, bad ? "entry '" : "", bad ? bad : "", bad ? "'" : "", text);
+    cJSON_Delete(o);
+    return rc;
+}
+
 /* The file's tensor for t, checked: present, F32, the cfg's shape (so its byte size too), every value finite.
  * Done for every tensor before the model's blocks are allocated, so a small file cannot ask for a big block. */
 static const dd_st_tensor *checked_tensor(const dd_st_file *f, const char *name, const tensor_ref *t, const char *path,
@@ -305,7 +361,8 @@ dd_model *dd_model_from(const dd_st_file *f, const char *path, dd_error *err) {
         int i = 0;
         const cJSON *v;
         cJSON_ArrayForEach(v, classes) snprintf(m->class_names[i++], sizeof m->class_names[0], "%s", v->valuestring);
-        if (read_render(m, dd_st_metadata(f, "render"), path, err)) {
+        if (read_render(m, dd_st_metadata(f, "render"), path, err) ||
+            read_batchnorm(m, dd_st_metadata(f, "batchnorm"), path, err)) {
             dd_model_free(m);
             m = NULL;
         }
