@@ -8,9 +8,14 @@ running_mean = 0.05 sin, running_var = 1 + 0.5 |sin|. The input is two real draw
 airplane row 0), 28x28 pixels /255 upscaled 2x into a 66x100 frame at row 5, column 22. Dropout is turned off
 (p = 0) so both sides are deterministic; BatchNorm runs in training mode for the gradients.
 
-Writes tests/data/torch_<model>.safetensors. Run: /usr/bin/python3 tests/data/make_torch_reference.py
+Writes torch_seed.safetensors and torch_lenet.safetensors into OUT_DIR (default: a new temporary folder, printed),
+never into tests/data unless asked: the committed references are what the test checks, and a run must not change
+them behind the test's back.
+    /usr/bin/python3 tests/data/make_torch_reference.py build/torch-ref
+    DOODLE_TORCH_REFERENCE_DIR=build/torch-ref build/tests/test_torch_reference   # checks doodle against them
+To replace the committed references (after a change in ../shared/peers/models.py, say), give tests/data itself.
 """
-import gzip, io, os, sys
+import gzip, io, os, sys, tempfile
 import numpy as np
 import torch
 import torch.nn as nn
@@ -21,6 +26,8 @@ root = os.path.join(here, '..', '..')
 sys.path.insert(0, os.path.join(root, '..', 'shared', 'peers'))
 import models, safetensors_np
 
+out_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix='torch-reference-')
+os.makedirs(out_dir, exist_ok=True)
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
@@ -98,10 +105,11 @@ def run(name, grads_of):
     model.eval()
     with torch.no_grad():
         out['logits_eval'] = model(x).numpy()
-    safetensors_np.write(os.path.join(here, f'torch_{name}.safetensors'), out,
+    safetensors_np.write(os.path.join(out_dir, f'torch_{name}.safetensors'), out,
                          {'made_by': 'tests/data/make_torch_reference.py', 'torch': torch.__version__})
 
 
 run('seed', lambda layer, suffix: True)
 # lenet's two big dense layers (1.5 MB and 36 MB of gradients) keep only their bias gradients
 run('lenet', lambda layer, suffix: not (layer in ('dense', 'dense_1') and suffix == 'weight'))
+print(f'wrote torch_seed.safetensors and torch_lenet.safetensors in {out_dir}')
