@@ -33,6 +33,7 @@
 #define MANY_DATA_ROWS 10          /* a large run: the classes with the fewest and the most drawings */
 #define MANY_MONTAGE 40          /* a large run: drawings per cluster montage */
 #define MANY_MAX_HEIGHT 2000       /* a large run: taller pictures are cut (the whole ones stay in explain/) */
+#define MANY_TSNE 800              /* a large run: drawings on the t-SNE map */
 
 static void say(const report *r, const char *what) {
     if (r->o->log) {
@@ -481,10 +482,16 @@ static int cluster_details(report *r, const dd_cluster_report *cr, int c, dd_err
                 u->compared);
         for (int k = 0; k < u->n; k++)
             fprintf(f, "%sunit %d %+.2f", k ? ", " : "", u->unit[k], u->score[k]);
-        fputs(".</p>\n", f);
+        fputs(".", f);
+        if (r->many) { /* a large run's page stays small: the picture is only linked */
+            fputs(" Their most exciting drawings: <a href=\"", f);
+            html_text(f, r->link);
+            fprintf(f, "/clusters/%s\">explain/clusters/%s</a>", u->picture, u->picture);
+        }
+        fputs("</p>\n", f);
         snprintf(caption, sizeof caption, "Cluster %d: the drawings of the whole set that excite each of these units most",
                  c);
-        rc = report_figure(r, "clusters", u->picture, caption, MANY_MAX_HEIGHT, err);
+        if (!r->many) rc = report_figure(r, "clusters", u->picture, caption, 0, err);
     }
     fputs("</details>\n", f);
     return rc;
@@ -499,7 +506,10 @@ static int clusters_section(report *r, dd_error *err) {
     dd_cluster_opts o = dd_cluster_opts_default();
     o.space = DD_SPACE_EMBEDDING;
     if (dd_cluster_default_layer(r->m) < 0) o.space = DD_SPACE_PIXELS; /* no hidden layer to take */
-    if (r->many) o.montage_max = MANY_MONTAGE; /* up to 8 clusters: smaller montages keep the page small */
+    if (r->many) {
+        o.montage_max = MANY_MONTAGE; /* up to 8 clusters: smaller montages keep the page small */
+        o.tsne_max = MANY_TSNE;
+    }
     dd_cluster_report cr;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/clusters", r->dir);
