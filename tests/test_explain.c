@@ -239,7 +239,6 @@ static void test_picture(void) {
 }
 
 int main(void) {
-    dd_montage_opts_default(1, 1, 1, 1); /* links montage.o, whose LeakSanitizer hook covers fontconfig's cache */
     char path[4200];
     snprintf(path, sizeof path, "%s/shapes.dset", test_tmp_dir("test_explain"));
     dd_dataset *ds = make_dataset(path);

@@ -18,13 +18,6 @@
 #define RGB_FRAME 0xC8C8C8u
 #define RGB_TEXT 0x202020u
 
-#if defined(__SANITIZE_ADDRESS__)
-/* Text goes through cairo -> fontconfig, whose configuration is allocated once and never freed. In sanitizer
- * builds, tell LeakSanitizer (which calls this hook, if defined, at start-up) that this is not our leak. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
-#endif
-
 struct dd_montage {
     dd_montage_opts o;
     uint32_t cell_w, cell_h;   /* output pixels of one cell: framed tile + label strip */
