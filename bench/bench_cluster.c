@@ -38,6 +38,7 @@ int main(int argc, char **argv) {
     o.k_max = 8;
     o.restarts = 10;
     o.min_samples = 5;
+    o.tsne_max = 0; /* the pipeline sklearn's peer times: no t-SNE map */
     dd_cluster_report r;
     double t0 = now();
     if (dd_cluster_matrix(X, n, d, &o, &r, &err)) {
