@@ -152,7 +152,7 @@ typedef struct dd_cluster_opts {
     int montage_max;           /* drawings shown per cluster montage */
     size_t max_drawings;       /* a larger set is sampled down to this many (seeded); 0 = no limit */
     size_t tsne_max;           /* t-SNE map of at most this many drawings (a seeded sample); 0 = no map */
-    double perplexity;         /* of the t-SNE map */
+    double perplexity;         /* of the t-SNE map (lowered for fewer than 3 x perplexity + 1 drawings) */
     int top_units;             /* units listed per cluster (dd_cluster_units); 0 = none */
     int save_points;           /* 1: also write points.csv, the PCA scores clustered (one drawing a line) */
 } dd_cluster_opts;
@@ -208,6 +208,7 @@ typedef struct dd_cluster_report {
     size_t tsne_n;
     float *tsne1, *tsne2;      /* [n] */
     dd_tsne_result tsne;
+    double tsne_perplexity;    /* used: o->perplexity, lowered to a third of the other points for a small set */
     double tsne_trustworthiness; /* 5 neighbours, in PCA space */
     double seconds_tsne;
     /* set by dd_explain_clusters */

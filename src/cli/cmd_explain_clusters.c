@@ -107,8 +107,8 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const ch
         printf(", DBSCAN %.3f (random %.3f)", r->dbscan_purity, r->dbscan_purity_random);
     printf("\n");
     if (r->tsne_n)
-        printf("t-SNE: %zu drawings, KL %.3f after %d iterations, trustworthiness %.3f (%.1f s)\n", r->tsne_n,
-               r->tsne.kl, r->tsne.iterations, r->tsne_trustworthiness, r->seconds_tsne);
+        printf("t-SNE: %zu drawings, perplexity %g, KL %.3f after %d iterations, trustworthiness %.3f (%.1f s)\n",
+               r->tsne_n, r->tsne_perplexity, r->tsne.kl, r->tsne.iterations, r->tsne_trustworthiness, r->seconds_tsne);
     printf("\n");
     char title[64];
     for (int c = 0; c < r->k; c++) {

@@ -291,7 +291,7 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
         cJSON *ts = cJSON_AddObjectToObject(root, "tsne");
         if (ts) {
             cJSON_AddNumberToObject(ts, "n", (double)r->tsne_n);
-            cJSON_AddNumberToObject(ts, "perplexity", o->perplexity);
+            cJSON_AddNumberToObject(ts, "perplexity", r->tsne_perplexity);
             cJSON_AddNumberToObject(ts, "kl_divergence", r->tsne.kl);
             cJSON_AddNumberToObject(ts, "iterations", r->tsne.iterations);
             cJSON_AddItemToObject(ts, "trustworthiness", number_or_null(r->tsne_trustworthiness));
@@ -384,7 +384,7 @@ int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_o
         goto done;
     if (r->tsne_n) {
         snprintf(title, sizeof title, "t-SNE of %zu drawings (%s space, perplexity %g, KL %.3f), framed by K-Means "
-                 "cluster", r->tsne_n, r->space == DD_SPACE_EMBEDDING ? "embedding" : "pixel", o->perplexity,
+                 "cluster", r->tsne_n, r->space == DD_SPACE_EMBEDDING ? "embedding" : "pixel", r->tsne_perplexity,
                  r->tsne.kl);
         if (explain_path(path, sizeof path, out_dir, "tsne.png", err) ||
             dd_tsne_png(path, m, r, pixels, h, w, title, err))

@@ -104,7 +104,10 @@ static void standardize_columns(float *X, size_t n, size_t d) {
 static int tsne_map(const float *Z, size_t n, int c, const dd_cluster_opts *o, dd_cluster_report *r, dd_error *err) {
     double t0 = now();
     size_t m = n < o->tsne_max ? n : o->tsne_max;
-    if (m < 4 || !(o->perplexity < (double)m)) return 0; /* too few points for the perplexity: no map */
+    /* A small set gets a lower perplexity (at most a third of the others), as a map of 20 points with 30 effective
+     * neighbours each cannot be; below 2, no map. */
+    double perplexity = fmin(o->perplexity, (double)(m - 1) / 3);
+    if (m < 7 || perplexity < 2) return 0;
     size_t *rows = dd_malloc(n, sizeof *rows, err);
     float *S = dd_malloc(m * (size_t)c, sizeof *S, err), *Y = dd_malloc(2 * m, sizeof *Y, err);
     int rc = -1;
@@ -124,7 +127,8 @@ static int tsne_map(const float *Z, size_t n, int c, const dd_cluster_opts *o, d
     }
     for (size_t i = 0; i < m; i++) memcpy(S + i * (size_t)c, Z + rows[i] * (size_t)c, (size_t)c * sizeof *S);
     dd_tsne_opts to = dd_tsne_opts_default();
-    to.perplexity = o->perplexity;
+    to.perplexity = perplexity;
+    r->tsne_perplexity = perplexity;
     to.seed = o->seed;
     if (dd_tsne(S, m, (size_t)c, &to, Y, &r->tsne, err)) goto done;
     r->tsne_trustworthiness = (double)5 < (double)m / 2 ? dd_trustworthiness(S, m, (size_t)c, Y, 2, 5, err) : NAN;

@@ -549,7 +549,7 @@ static int clusters_section(report *r, dd_error *err) {
         if (cr.tsne_n) {
             char caption[240];
             snprintf(caption, sizeof caption, "t-SNE map of %zu of them (perplexity %g, KL %.3f, trustworthiness "
-                     "%.3f), each drawing framed in its K-Means cluster's colour", cr.tsne_n, o.perplexity, cr.tsne.kl,
+                     "%.3f), each drawing framed in its K-Means cluster's colour", cr.tsne_n, cr.tsne_perplexity, cr.tsne.kl,
                      cr.tsne_trustworthiness);
             rc = report_figure(r, "clusters", "tsne.png", caption, 0, err);
         }

@@ -104,7 +104,7 @@ expect_status 0 "--space embedding" "$doodle" explain clusters -m "$model" -d "$
 cp "$tmp/out" "$tmp/emb.txt"
 grep -q "in the space of layer 5 dense" "$tmp/emb.txt" || fail "embedding: $(head -2 "$tmp/emb.txt")"
 grep -q "^purity in (true, predicted) pairs: K-Means" "$tmp/emb.txt" || fail "no purity line"
-grep -q "^t-SNE: $n_wrong drawings" "$tmp/emb.txt" || fail "no t-SNE line"
+grep -q "^t-SNE: $n_wrong drawings, perplexity 30," "$tmp/emb.txt" || fail "no t-SNE line"
 diff <(tail -n +2 "$out/labels.csv" | cut -d, -f1-4) <(tail -n +2 "$emb/labels.csv" | cut -d, -f1-4) >/dev/null ||
   fail "the embedding clustered other drawings than the pixels"
 json_check "$emb/summary.json" "o.space === 'embedding' && o.layer.index === 5 && o.layer.name === 'dense' && o.layer.units === 128"
