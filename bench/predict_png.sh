@@ -45,7 +45,7 @@ rm -rf "$out/pictures" && mkdir -p "$out/pictures"
 for pen in 6 16; do
   lw=$(/usr/bin/python3 -c "print($pen * 288 / (300 - $pen))")
   while IFS= read -r c; do
-    "$doodle" render -q -s 300x300 --line-width "$lw" -o "$out/pictures/$c-$pen.npy" "$out/strokes/$c.ndjson"
+    "$doodle" render -q -s 300x300 --line-width "$lw" -o "$out/pictures/$c-$pen.npy" "$out/strokes/$c.ndjson" >/dev/null
   done <<<"$classes"
 done
 /usr/bin/python3 - "$out/pictures" <<'EOF'
