@@ -5,7 +5,7 @@
 # SET is 13 (the first two folders: 13 classes, 32,500 bitmaps) or 21 (with the 8 classes of elicorrales: 52,500).
 # Reported: the test accuracy after the last epoch (no epoch is chosen on the test split), and for reference the
 # best epoch. Takes about 25 minutes (13) or 40 minutes (21) on 2 cores.
-# Usage: bench/accuracy.sh [build-dir] [out-dir] [13|21]
+# Usage: bench/accuracy.sh [build-dir] [out-dir] [13|21]   (RECIPES=1: also the table of issue 14's recipe changes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -43,5 +43,38 @@ echo "== the same in PyTorch =="
 /usr/bin/python3 bench/accuracy_torch.py --data "$dset" --model mnist28 --epochs $epochs --batch 64 \
   --lr 0.001 | tee "$out/mnist28-torch-$set.jsonl"
 echo "== doodle's default recipe =="
-/usr/bin/time -f "%e s" $doodle train --data "$dset" --no-report --force -o "$out/default-$set"
+uptime
+/usr/bin/time -f "%e s wall, %U+%S s CPU" $doodle train --data "$dset" --no-report --force -o "$out/default-$set"
 summarise "$out/default-$set/history.csv"
+
+# RECIPES=1: the default recipe against each of issue 14's changes, one at a time from the old recipe (bitmaps
+# shifted only: --aug-rotation 0 --aug-scale-min 1, no smoothing, no EMA), as a markdown table: validation
+# accuracy (the chosen epoch's), test accuracy (test.json, evaluated once), wall and CPU time, load. About 10 runs
+# of 5-15 CPU minutes each.
+[ "${RECIPES:-0}" = 1 ] || exit 0
+old=(--aug-rotation 0 --aug-scale-min 1 --label-smoothing 0 --ema 0)
+variants=(
+  "old recipe (doodle28, shift only, Adam, cosine, 12 epochs)|${old[*]}"
+  "+ bitmaps turned and scaled (--aug-rotation 10 --aug-scale-min 0.9)|--label-smoothing 0 --ema 0"
+  "+ label smoothing 0.1|${old[*]} --label-smoothing 0.1"
+  "+ EMA of the weights 0.999|${old[*]} --ema 0.999"
+  "+ mixup 0.2|${old[*]} --mixup 0.2"
+  "+ 24 epochs|${old[*]} --epochs 24"
+  "+ wider network (bench/doodle28w.cfg: 48, 96, 192 filters)|${old[*]} --model bench/doodle28w.cfg"
+  "today's default|"
+  "today's default, 24 epochs|--epochs 24"
+)
+echo
+echo "| change | validation accuracy | test accuracy | time (wall, CPU) | load before |"
+echo "|---|---|---|---|---|"
+i=0
+for v in "${variants[@]}"; do
+  label=${v%%|*} flags=${v#*|} run=$out/recipe-$set-$i load=$(cut -d' ' -f1 /proc/loadavg)
+  # shellcheck disable=SC2086 # the flags are words
+  /usr/bin/time -o "$run.time" -f "%e s, %U+%S s" $doodle train --data "$dset" --no-report --force -o "$run" $flags \
+    >"$run.log" 2>&1 || { echo "| $label | failed: see $run.log | | | |"; i=$((i + 1)); continue; }
+  val=$(awk -F, 'NR > 1 && $5 > b { b = $5 } END { printf "%.2f%%", 100 * b }' "$run/history.csv")
+  test=$(sed -n 's/.*"accuracy": *\([0-9.]*\).*/\1/p' "$run/test.json" | awk '{ printf "%.2f%%", 100 * $1 }')
+  echo "| $label | $val | $test | $(cat "$run.time") | $load |"
+  i=$((i + 1))
+done

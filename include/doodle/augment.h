@@ -19,8 +19,8 @@
  *
  * Shift cannot be done on strokes: as dd_render places every drawing by its box, the centre of the box of a drawing
  * within 0..255 is never drawn left of or above the image's centre. It is a whole-pixel translation of the rendered image (dd_augment_shift),
- * capped so that no ink leaves the image (dd_augment_max_shift). Bitmap sets get the same shift, and the rotation
- * and scale as a bilinear warp of the bitmap about its centre (dd_augment_warp).
+ * capped so that no ink leaves the image (dd_augment_max_shift). Bitmap sets get the same shift, and with
+ * bitmap_warp the rotation and scale as a bilinear warp of the bitmap about its centre (dd_augment_warp).
  *
  * Line width: rendering with line width w uses padding + (line_width - w) / 2 (dd_augment_render_opts), which
  * keeps the scale and position of the drawing and changes only the thickness of its lines. Widths are drawn on a
@@ -50,6 +50,8 @@ typedef struct dd_augment_opts {
     double scale_min, scale_max;           /* uniform scale, uniform in [min, max]; default 0.9, 1 */
     double shift;                          /* largest shift as a fraction of the 256-unit box; default 0.05 */
     double line_width_min, line_width_max; /* line width in drawing units; default 12, 20 (Google: 16) */
+    int bitmap_warp; /* bitmap sets: turned and scaled too (dd_augment_warp); default 0, the shift alone (doodle
+                      * train sets it) */
 } dd_augment_opts;
 
 /* One drawing's draw. */

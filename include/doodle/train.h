@@ -100,6 +100,18 @@ typedef struct dd_train_result {
  * that says so: there is nothing to resume, start again without resume. */
 int dd_train(const dd_train_opts *opts, dd_train_result *result, dd_error *err);
 
+/* doodle eval's evaluation (include/doodle/metrics.h's dd_eval_run) with test-time augmentation: with tta, every
+ * drawing is scored by the mean of the probabilities of 5 views (as it is, and moved by one pixel each way), at 5
+ * times the cost. split may also be DD_EVAL_SPLIT_VAL: the validation split doodle train carves out of the
+ * training split (the set's --val-frac, else 0.1, with its split seed), on which TTA can be judged without the
+ * test split. */
+#define DD_EVAL_SPLIT_VAL (-2)
+struct dd_model;
+struct dd_dataset;
+struct dd_eval_result;
+int dd_eval_run_tta(const struct dd_model *m, const struct dd_dataset *ds, int split, int batch, bool tta,
+                    struct dd_eval_result *out, dd_error *err);
+
 #ifdef __cplusplus
 }
 #endif

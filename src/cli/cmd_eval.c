@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "doodle/metrics.h"
+#include "doodle/train.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
 
@@ -29,7 +30,10 @@ static void usage(FILE *out) {
             "\n"
             "  -m, --model FILE    the model (.safetensors written by doodle train)\n"
             "  -d, --data FILE     the dataset (.dset written by doodle prep)\n"
-            "      --split S       test, train or all (default test)\n"
+            "      --split S       test, train, val or all (default test); val: the validation split doodle train\n"
+            "                      keeps out of train (the set's --val-frac, else 0.1), to choose options on\n"
+            "      --tta           test-time augmentation: the mean of 5 views' probabilities (the drawing, and\n"
+            "                      moved by a pixel each way), 5 times the work (default off)\n"
             "  -b, --batch N       drawings per forward pass (default 32)\n"
             "      --json          print one JSON object (the content of eval.json) instead of the tables\n"
             "  -o, --output DIR    where to write eval.json, confusion.csv and misclassified.csv\n"
@@ -47,10 +51,11 @@ typedef struct eval_opts {
     int split; /* -1: all */
     uint64_t batch;
     int json;
+    bool tta;
 } eval_opts;
 
 static const char *split_name(int split) {
-    return split == DD_SPLIT_TRAIN ? "train" : split == DD_SPLIT_TEST ? "test" : "all";
+    return split == DD_SPLIT_TRAIN ? "train" : split == DD_SPLIT_TEST ? "test" : split == DD_EVAL_SPLIT_VAL ? "val" : "all";
 }
 
 /* DIR/name into a new string. */
@@ -137,7 +142,7 @@ static int run(const eval_opts *o, dd_error *err) {
     const char **names = NULL;
     dd_dataset *ds = dd_dataset_open(o->data, err);
     if (!ds) goto done;
-    if (dd_eval_run(model, ds, o->split, (int)o->batch, &r, err)) {
+    if (dd_eval_run_tta(model, ds, o->split, (int)o->batch, o->tta, &r, err)) {
         if (err->code != DD_ERR_NOMEM) dd_error_prefix(err, "%s on %s", o->model, o->data);
         goto done;
     }
@@ -182,7 +187,7 @@ done:
 int cmd_eval(int argc, char **argv) {
     static const struct option options[] = {
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
-        {"split", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'b'},
+        {"tta", no_argument, 0, 'T'}, {"split", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'b'},
         {"json", no_argument, 0, 'j'},        {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
     };
@@ -196,11 +201,13 @@ int cmd_eval(int argc, char **argv) {
         case 'd': o.data = optarg; break;
         case 'o': o.out_dir = optarg; break;
         case 'j': o.json = 1; break;
+        case 'T': o.tta = true; break;
         case 'S':
             if (!strcmp(optarg, "train")) o.split = DD_SPLIT_TRAIN;
             else if (!strcmp(optarg, "test")) o.split = DD_SPLIT_TEST;
             else if (!strcmp(optarg, "all")) o.split = -1;
-            else return cli_usage_error("eval", "--split wants test, train or all, not '%s'", optarg);
+            else if (!strcmp(optarg, "val")) o.split = DD_EVAL_SPLIT_VAL;
+            else return cli_usage_error("eval", "--split wants test, train, val or all, not '%s'", optarg);
             break;
         case 'b':
             if (cli_parse_u64(optarg, 1, 4096, &o.batch))

@@ -154,7 +154,7 @@ static int load_one(dd_loader *l, uint64_t epoch, uint32_t rec, float *dst, int3
         src = dd_dataset_bitmap(l->ds, rec);
         if (!src) return dd_fail(err, DD_ERR_MALFORMED, "record %lu: no bitmap", (unsigned long)rec);
     }
-    if (!l->strokes && (p.rotation_deg != 0 || p.scale != 1)) { /* a bitmap is turned and scaled as pixels */
+    if (!l->strokes && o->aug.bitmap_warp && (p.rotation_deg != 0 || p.scale != 1)) { /* a bitmap is turned and scaled as pixels */
         dd_augment_warp(src, o->height, o->width, p.rotation_deg, p.scale, p.shift_x, p.shift_y, l->shifted);
         src = l->shifted;
     } else if (p.shift_x || p.shift_y) {

@@ -129,8 +129,25 @@ static void from_options(report_settings *s, const cJSON *j) {
     } else {
         SET(s, SET_STEPS, "a whole pass");
     }
+    /* the recipe's options against overfitting (runs since issue 14 store them) ride the rows they belong with */
+    if (num(j, "ema", a, sizeof a) && strcmp(a, "0") && s->value[SET_OPTIMIZER][0]) {
+        size_t at = strlen(s->value[SET_OPTIMIZER]);
+        snprintf(s->value[SET_OPTIMIZER] + at, sizeof s->value[SET_OPTIMIZER] - at,
+                 "; validated, tested and saved: the weights' moving average, decay %s", a);
+    }
     const cJSON *aug = cJSON_GetObjectItemCaseSensitive(j, "augment");
-    if (cJSON_IsBool(aug)) SET(s, SET_AUGMENT, "%s", cJSON_IsTrue(aug) ? "on" : "off");
+    if (cJSON_IsBool(aug)) { /* "on": the default strengths */
+        char rot[48], scale[48], shift[48];
+        if (cJSON_IsTrue(aug) && num(j, "aug_rotation", rot, sizeof rot) && num(j, "aug_scale_min", scale, sizeof scale) &&
+            num(j, "aug_shift", shift, sizeof shift) && (strcmp(rot, "10") || strcmp(scale, "0.9") || strcmp(shift, "0.05")))
+            SET(s, SET_AUGMENT, "on: rotation up to %s degrees, scale %s to 1, shift up to %s of the box", rot, scale, shift);
+        else SET(s, SET_AUGMENT, "%s", cJSON_IsTrue(aug) ? "on" : "off");
+        size_t at = strlen(s->value[SET_AUGMENT]);
+        if (num(j, "mixup", a, sizeof a) && strcmp(a, "0"))
+            at += (size_t)snprintf(s->value[SET_AUGMENT] + at, sizeof s->value[SET_AUGMENT] - at, "; mixup, alpha %s", a);
+        if (at < sizeof s->value[SET_AUGMENT] && num(j, "label_smoothing", a, sizeof a) && strcmp(a, "0"))
+            snprintf(s->value[SET_AUGMENT] + at, sizeof s->value[SET_AUGMENT] - at, "; label smoothing %s", a);
+    }
     const cJSON *val = cJSON_GetObjectItemCaseSensitive(j, "val_frac");
     if (val && num(j, "val_frac", a, sizeof a)) SET(s, SET_VAL_FRAC, "%s", strcmp(a, "0") ? a : "none (the last epoch kept)");
     else if (!val) SET(s, SET_VAL_FRAC, "none (a run from before the validation split: it chose on test)");

@@ -1,10 +1,13 @@
 /* Evaluating a model on one split of a .dset: classes matched by name, records rendered (or taken as stored) as
  * training sees them, fed in batches, metrics and the misclassified records collected (include/doodle/metrics.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "doodle/metrics.h"
+#include "doodle/augment.h"
 #include "doodle/render.h"
+#include "doodle/train.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
 
@@ -93,6 +96,24 @@ static int add_miss(dd_eval_result *r, size_t *cap, const dd_eval_miss *miss, dd
 }
 
 int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, dd_eval_result *out, dd_error *err) {
+    return dd_eval_run_tta(m, ds, split, batch, false, out, err);
+}
+
+/* Test-time augmentation's views: the drawing as it is, and moved by one pixel each way. */
+static const int tta_views[][2] = {{0, 0}, {1, 0}, {-1, 0}, {0, 1}, {0, -1}};
+#define TTA_VIEWS (int)(sizeof tta_views / sizeof tta_views[0])
+
+/* logits <- log of the mean of the views' probabilities (accumulated in probs), for dd_metrics_add: their softmax
+ * is that mean, their loss its -log. */
+static void mean_log_probs(float *logits, const double *probs, size_t n, int views) {
+    for (size_t i = 0; i < n; i++) {
+        double p = probs[i] / views;
+        logits[i] = p > 0 ? (float)log(p) : -1e30f;
+    }
+}
+
+int dd_eval_run_tta(const dd_model *m, const dd_dataset *ds, int split, int batch, bool tta, dd_eval_result *out,
+                    dd_error *err) {
     memset(out, 0, sizeof *out);
     if (batch < 1) return dd_fail(err, DD_ERR_USAGE, "batch size %d must be at least 1", batch);
     if (dd_eval_check_input(m, ds, err)) return -1;
@@ -112,6 +133,10 @@ int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, d
     uint8_t *img = NULL;
     uint64_t *idx = NULL;
     int *labels = NULL;
+    uint8_t *raw = NULL, *val_mask = NULL, *moved = NULL; /* raw: the batch's images (TTA) */
+    double *acc = NULL;
+    float *mean_logits = NULL;
+    const int views = tta ? TTA_VIEWS : 1;
     dd_drawing d;
     dd_drawing_init(&d);
     size_t cap = 0;
@@ -122,6 +147,14 @@ int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, d
     if (!(x = dd_malloc((size_t)batch * pixels, sizeof *x, err)) || !(idx = dd_malloc((size_t)batch, sizeof *idx, err)) ||
         !(labels = dd_malloc((size_t)batch, sizeof *labels, err)) || !(img = dd_malloc(pixels, 1, err)))
         goto done;
+    if (tta && (!(raw = dd_malloc((size_t)batch * pixels, 1, err)) || !(moved = dd_malloc(pixels, 1, err)) ||
+                !(acc = dd_malloc((size_t)batch * classes, sizeof *acc, err)) ||
+                !(mean_logits = dd_malloc((size_t)batch * classes, sizeof *mean_logits, err))))
+        goto done;
+    if (split == DD_EVAL_SPLIT_VAL) { /* as doodle train carves it: the set's share (else 0.1), the set's seed */
+        double frac = dd_dataset_params(ds).val_frac > 0 ? dd_dataset_params(ds).val_frac : 0.1;
+        if (dd_dataset_val_mask(ds, frac, dd_dataset_params(ds).seed, &val_mask, NULL, err)) goto done;
+    }
     if (strokes && !(r = dd_renderer_new(&m->render, err))) goto done;
 
     uint64_t n = dd_dataset_count(ds);
@@ -133,7 +166,8 @@ int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, d
                 dd_fail(err, DD_ERR_MALFORMED, "record %llu cannot be read", (unsigned long long)i);
                 goto done;
             }
-            if (split >= 0 && (int)info.split != split) continue;
+            if (split == DD_EVAL_SPLIT_VAL ? !dd_val_mask_has(val_mask, i) : split >= 0 && (int)info.split != split)
+                continue;
             if (info.label >= n_data) {
                 dd_fail(err, DD_ERR_MALFORMED, "record %llu has label %u of %u classes", (unsigned long long)i,
                         info.label, n_data);
@@ -152,6 +186,7 @@ int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, d
             }
             float *dst = x + (size_t)b * pixels;
             for (size_t p = 0; p < pixels; p++) dst[p] = (float)src[p] / 255.0f;
+            if (raw) memcpy(raw + (size_t)b * pixels, src, pixels);
             idx[b] = i;
             labels[b] = map[info.label];
             b++;
@@ -161,6 +196,32 @@ int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, d
         if (!logits) {
             dd_fail(err, DD_ERR_USAGE, "inference failed (batch %d)", b);
             goto done;
+        }
+        if (tta) { /* the mean of the views' probabilities */
+            memset(acc, 0, (size_t)b * classes * sizeof *acc);
+            for (int v = 0;;) {
+                for (int k = 0; k < b; k++) {
+                    const float *z = logits + (size_t)k * classes;
+                    float mx = z[0];
+                    for (int c = 1; c < classes; c++) mx = z[c] > mx ? z[c] : mx;
+                    double sum = 0;
+                    for (int c = 0; c < classes; c++) sum += exp((double)z[c] - mx);
+                    for (int c = 0; c < classes; c++) acc[(size_t)k * classes + c] += exp((double)z[c] - mx) / sum;
+                }
+                if (++v == views) break;
+                for (int k = 0; k < b; k++) {
+                    dd_augment_shift(raw + (size_t)k * pixels, (uint32_t)m->spec->input.h, (uint32_t)m->spec->input.w,
+                                     tta_views[v][0], tta_views[v][1], moved);
+                    float *dst = x + (size_t)k * pixels;
+                    for (size_t p = 0; p < pixels; p++) dst[p] = (float)moved[p] / 255.0f;
+                }
+                if (!(logits = dd_model_infer(m, ws, x, b))) {
+                    dd_fail(err, DD_ERR_USAGE, "inference failed (batch %d)", b);
+                    goto done;
+                }
+            }
+            mean_log_probs(mean_logits, acc, (size_t)b * classes, views);
+            logits = mean_logits;
         }
         for (int k = 0; k < b; k++) {
             float conf;
@@ -175,7 +236,7 @@ int dd_eval_run(const dd_model *m, const dd_dataset *ds, int split, int batch, d
     }
     if (out->metrics.total == 0) {
         dd_fail(err, DD_ERR_EMPTY, "the data has no records in the %s split",
-                split == DD_SPLIT_TRAIN ? "train" : split == DD_SPLIT_TEST ? "test" : "chosen");
+                split == DD_SPLIT_TRAIN ? "train" : split == DD_SPLIT_TEST ? "test" : split == DD_EVAL_SPLIT_VAL ? "validation" : "chosen");
         goto done;
     }
     rc = 0;
@@ -189,5 +250,10 @@ done:
     free(idx);
     free(labels);
     free(map);
+    free(raw);
+    free(moved);
+    free(acc);
+    free(mean_logits);
+    free(val_mask);
     return rc;
 }

@@ -382,6 +382,7 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     lo.aug.rotation_deg = o->aug_rotation;
     lo.aug.scale_min = o->aug_scale_min;
     lo.aug.shift = o->aug_shift;
+    lo.aug.bitmap_warp = 1; /* bitmaps turned and scaled as strokes are */
     lo.line_width = r->m->render.line_width;
     lo.padding = r->m->render.padding;
     lo.val_frac = o->val_frac;

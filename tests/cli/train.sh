@@ -137,6 +137,37 @@ expect_status 0 "the checkpoint after two Ctrl-C" "$doodle" summary "$tmp/int2/c
 
 expect_status 0 "eval" "$doodle" eval --model "$tmp/run/model.safetensors" --data "$tmp/d.dset" --json
 grep -q '"accuracy"' "$tmp/out" || fail "eval --json: $(head -c 300 "$tmp/out")"
+# eval --split val scores the very drawings training validated on: the chosen epoch's validation accuracy
+best_val=$(awk -F, 'NR > 1 && $5 > b { b = $5 } END { printf "%.4f", b }' "$tmp/run/history.csv")
+expect_status 0 "eval --split val" "$doodle" eval --model "$tmp/run/model.safetensors" --data "$tmp/d.dset" --split val -o "$tmp/ev"
+grep -q "^accuracy  $best_val " "$tmp/out" || fail "eval --split val is not the run's best validation accuracy $best_val: $(grep ^accuracy "$tmp/out")"
+# --tta: the mean of 5 views; another loss than without, an accuracy all the same
+expect_status 0 "eval --tta" "$doodle" eval --model "$tmp/run/model.safetensors" --data "$tmp/d.dset" --split val --tta --json -o "$tmp/ev"
+tta_loss=$(sed -n 's/.*"loss": *\([0-9.e+-]*\).*/\1/p' "$tmp/out")
+"$doodle" eval --model "$tmp/run/model.safetensors" --data "$tmp/d.dset" --split val --json -o "$tmp/ev" >"$tmp/plain.json"
+plain_loss=$(sed -n 's/.*"loss": *\([0-9.e+-]*\).*/\1/p' "$tmp/plain.json")
+[ -n "$tta_loss" ] && [ "$tta_loss" != "$plain_loss" ] || fail "eval --tta changed nothing (loss $tta_loss vs $plain_loss)"
+
+# the recipe's options: checked by flag, stored in the checkpoint, kept by --resume; --stop-after pauses a run
+# that --resume finishes with the bits of the run straight through
+expect_status 2 "train --label-smoothing 0.75" "$doodle" train --data x.dset -o "$tmp/r" --label-smoothing 0.75
+grep -q -- "--label-smoothing 0.75 is out of range" "$tmp/err" || fail "--label-smoothing 0.75: $(cat "$tmp/err")"
+expect_status 2 "train --ema 0.3" "$doodle" train --data x.dset -o "$tmp/r" --ema 0.3
+expect_status 2 "train --mixup -1" "$doodle" train --data x.dset -o "$tmp/r" --mixup -1
+expect_status 2 "train --aug-rotation 200" "$doodle" train --data x.dset -o "$tmp/r" --aug-rotation 200
+recipe=(--data "$tmp/d.dset" --model mnist28 --epochs 3 --threads 1 --no-report --label-smoothing 0.1 --ema 0.9
+        --mixup 0.2 --aug-rotation 15)
+expect_status 0 "the recipe straight through" "$doodle" train "${recipe[@]}" -o "$tmp/recipe"
+expect_status 0 "the recipe paused" "$doodle" train "${recipe[@]}" -o "$tmp/paused" --stop-after 1
+grep -q "^paused after epoch 1" "$tmp/out" || fail "--stop-after 1: $(cat "$tmp/out")"
+[ -e "$tmp/paused/test.json" ] && fail "a paused run evaluated the test split"
+expect_status 0 "the paused recipe resumed" "$doodle" train --data "$tmp/d.dset" -o "$tmp/paused" --resume --epochs 3 --no-report
+cmp -s "$tmp/recipe/model.safetensors" "$tmp/paused/model.safetensors" &&
+  cmp -s "$tmp/recipe/checkpoint.safetensors" "$tmp/paused/checkpoint.safetensors" ||
+  fail "label smoothing, EMA, mixup: paused and resumed, other bits than straight through"
+spoil "$tmp/recipe" "$tmp/spoilt" '\\"ema\\":\\"[^\\]*\\"' '\"ema\":\"0.2\"'
+expect_status 1 "a checkpoint with ema 0.2" "$doodle" train --data "$tmp/d.dset" -o "$tmp/spoilt" --resume --epochs 4
+grep -q "option 'ema' is 0.2" "$tmp/err" || fail "stored ema 0.2: $(cat "$tmp/err")"
 expect_status 0 "predict" "$doodle" predict --model "$tmp/run/model.safetensors" "$sample/strokes/simplified/cat.ndjson.gz"
 [ "$(grep -c . "$tmp/out")" -ge 25 ] || fail "predict printed $(grep -c . "$tmp/out") lines for 25 drawings"
 finish
