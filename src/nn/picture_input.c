@@ -3,7 +3,7 @@
  * Training images are strokes drawn by src/data/render.c: the drawing's centre lines scaled so that their longer
  * side spans 255 units, centred in a 256 box, drawn with a round line 16 units wide (1.5 pixels at 28x28) whatever
  * the pen was. A picture someone drew has its own size, margins and pen: scaled as a whole, a 6 px pen on a 300 px
- * canvas arrives as a 0.5 px hairline and a 16 px one as 1.4 px, and the model sees two different drawings. So
+ * canvas arrives as a 0.6 px hairline and a 16 px one as 1.5 px, and the model sees two different drawings. So
  * the picture is reduced to what the strokes were, and redrawn as the renderer draws strokes:
  *   1. ink: laid on paper that contrasts with what is drawn (transparent parts), turned to grey, the paper's grey
  *      (the median: paper is most of a drawing) subtracted, so dark-on-light and light-on-dark give the same ink;
