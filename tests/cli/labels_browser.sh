@@ -3,7 +3,8 @@
 # trained on the bundled sample (its report clusters the misclassified test drawings), a cluster named and a drawing
 # marked with the mouse, saved, RUNDIR/labels.json checked, the page reloaded; then a tap and a rename on a phone.
 # Also the write endpoint's rules: a read-only server (--read-only) refuses to save and writes nothing; a save from
-# another site's page, as text/plain, with an unknown drawing or a name too long is refused and changes nothing;
+# another site's page, as text/plain, with an unknown drawing or a name too long is refused and changes nothing; a
+# labels file that cannot be read is reported and not overwritten (409);
 # only RUNDIR/labels.json is ever written. Skipped (77) only when node or chromium cannot be had.
 name=labels_browser
 source "$(dirname "$0")/common.bash"
@@ -58,6 +59,14 @@ cat "$tmp/browser.log"
 # the one file written: labels.json (no temporary file left beside it)
 find "$run" -type f -newer "$run/report.html" | grep -v '/labels.json$' >"$tmp/written"
 [ -s "$tmp/written" ] && fail "the server wrote other files: $(head -3 "$tmp/written")"
+# a labels file that cannot be read (edited by hand, badly) is shown as such and never overwritten by a save
+printf '{"format": "doodle labels", "version": 1, "mislabelled": [{"key_id": "12a", "true": "cat"}]}\n' >"$run/labels.json"
+cp "$run/labels.json" "$tmp/bad-labels.json"
+curl -s "${url}api/mistakes" | grep -q '"labels_error":"[^"]*mislabelled\[0\].key_id' ||
+  fail "the view does not say the labels file is bad: $(curl -s "${url}api/mistakes" | head -c 300)"
+[ "$(post -H 'Content-Type: application/json' -d '{"method":"kmeans","names":[{"cluster":0,"name":"x"}]}')" = 409 ] ||
+  fail "a save over an unreadable labels file was not refused (409): $(cat "$tmp/post.out")"
+cmp -s "$run/labels.json" "$tmp/bad-labels.json" || fail "a refused save changed the unreadable labels file"
 curl -s "${url}healthz" | grep -qx ok || fail "the server is not up after the browser test"
 stop_server TERM
 grep -q "Sanitizer\|runtime error" "$tmp/serve.err" && fail "the server reported: $(head -5 "$tmp/serve.err")"
