@@ -536,10 +536,10 @@ static int clusters_section(report *r, dd_error *err) {
                     cr.pixels);
         }
         fprintf(f, "PCA keeps %d components (%.1f%% of the variance). K-Means: k = %d (mean silhouette %.3f). "
-                   "DBSCAN (eps %.3g%s, min samples %d): %d clusters, %d noise points.</p>\n",
+                   "DBSCAN (eps %.3g%s, min samples %d): %d cluster%s, %d noise points.</p>\n",
                 cr.components, 100 * cr.explained_variance, cr.k, cr.kmeans_silhouette, cr.eps,
                 cr.eps_from_knee ? " from the k-distance knee" : "", cr.min_samples, cr.dbscan_clusters,
-                cr.dbscan_noise);
+                cr.dbscan_clusters == 1 ? "" : "s", cr.dbscan_noise);
         fprintf(f, "<p>Purity in (true, predicted) pairs — the share of each cluster in its most frequent pair, "
                    "weighted by size: <b>%.3f</b> for K-Means, against %.3f for random clusters of the same sizes.",
                 cr.kmeans_purity, cr.kmeans_purity_random);
