@@ -3,8 +3,10 @@
  * drawings simplified first); dd_classify_png of a picture of the input size, dark on white, is the bitmap. */
 #include <cairo.h>
 #include <math.h>
+#include <stdio.h> /* before jpeglib.h, which uses FILE */
 #include <stdlib.h>
 #include <string.h>
+#include <jpeglib.h>
 #include <zlib.h>
 
 #include "doodle/classify.h"
@@ -21,6 +23,7 @@
 #define PEN_WORST_MAX 16
 #define STROKES_MEAN_MAX 13
 #define STROKES_WORST_MAX 17
+#define JPEG_WORST_MAX 6 /* measured: 3.6 */
 
 static const char *names[5] = {"airplane", "apple", "cat", "fish", "star"};
 
@@ -210,6 +213,43 @@ static void test_png(const char *model_path, const char *tmp) {
     dd_classifier_close(c);
 }
 
+/* An opaque ARGB32 surface as a JPEG of quality 90 (what a phone or a paint program saves). */
+static void write_jpeg(cairo_surface_t *s, const char *path) {
+    int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+    int stride = cairo_image_surface_get_stride(s);
+    cairo_surface_flush(s);
+    const unsigned char *data = cairo_image_surface_get_data(s);
+    FILE *f = fopen(path, "wb");
+    CHECK(f, "%s", path);
+    if (!f) return;
+    struct jpeg_compress_struct cinfo;
+    struct jpeg_error_mgr jerr;
+    cinfo.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&cinfo);
+    jpeg_stdio_dest(&cinfo, f);
+    cinfo.image_width = (JDIMENSION)w;
+    cinfo.image_height = (JDIMENSION)h;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, 90, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    unsigned char *row = malloc((size_t)w * 3);
+    while (row && cinfo.next_scanline < cinfo.image_height) {
+        for (int x = 0; x < w; x++) {
+            uint32_t px;
+            memcpy(&px, data + (size_t)cinfo.next_scanline * stride + (size_t)x * 4, 4);
+            row[3 * x] = (unsigned char)(px >> 16), row[3 * x + 1] = (unsigned char)(px >> 8), row[3 * x + 2] = (unsigned char)px;
+        }
+        JSAMPROW rows[1] = {row};
+        jpeg_write_scanlines(&cinfo, rows, 1);
+    }
+    free(row);
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    CHECK(fclose(f) == 0, "%s", path);
+}
+
 /* A drawing (simplified strokes) drawn as someone draws it in a paint program: on a w x h canvas, its 0..255 box
  * mapped to 230 pixels at (40, 25) (not centred, wide margins), with a round pen of `pen` pixels. mode 0: black on
  * white; 1: white on black; 2: black on a transparent canvas; 3: white on a transparent canvas. */
@@ -232,8 +272,11 @@ static void draw_picture(const dd_drawing *d, const char *path, int w, int h, do
         if (e == b + 1) cairo_line_to(cr, 40 + d->x[b] * 230 / 255, 25 + d->y[b] * 230 / 255);
         cairo_stroke(cr);
     }
-    CHECK(cairo_status(cr) == CAIRO_STATUS_SUCCESS && cairo_surface_write_to_png(s, path) == CAIRO_STATUS_SUCCESS,
-          "%s", path);
+    size_t n = strlen(path);
+    if (n > 4 && !strcmp(path + n - 4, ".jpg")) write_jpeg(s, path);
+    else
+        CHECK(cairo_status(cr) == CAIRO_STATUS_SUCCESS && cairo_surface_write_to_png(s, path) == CAIRO_STATUS_SUCCESS,
+              "%s", path);
     cairo_destroy(cr);
     cairo_surface_destroy(s);
 }
@@ -257,7 +300,7 @@ static void test_png_pens(const char *model_path, const char *tmp) {
     if (!c || !m || !r) goto done;
     enum { N = 28 * 28 };
     static const char *const files[] = {"cat", "star"};
-    double worst_pens = 0, worst_strokes = 0, sum_strokes = 0, sum_pens = 0;
+    double worst_pens = 0, worst_strokes = 0, sum_strokes = 0, sum_pens = 0, worst_jpeg = 0;
     int pictures = 0;
     for (int f = 0; f < 2; f++) {
         char path[4200], png[4200];
@@ -267,18 +310,21 @@ static void test_png_pens(const char *model_path, const char *tmp) {
         dd_drawing d;
         dd_drawing_init(&d);
         for (int i = 0; rd && i < 12 && dd_stroke_reader_next(rd, &d, &err) == DD_NEXT_OK; i++) {
-            uint8_t strokes[N], seen[5][N];
+            uint8_t strokes[N], seen[6][N];
             CHECK(dd_render(r, &d, strokes, &err) == 0, "%s", err.msg);
-            static const double pen[5] = {6, 16, 6, 6, 6};
+            static const double pen[6] = {6, 16, 6, 6, 6, 6};
             dd_prediction top[5];
-            for (int v = 0; v < 5; v++) {
-                snprintf(png, sizeof png, "%s/%s%d-%d.png", tmp, files[f], i, v);
-                draw_picture(&d, png, 300, 300, pen[v], v < 2 ? 0 : v - 1);
+            for (int v = 0; v < 6; v++) {
+                snprintf(png, sizeof png, "%s/%s%d-%d.%s", tmp, files[f], i, v, v == 5 ? "jpg" : "png");
+                draw_picture(&d, png, 300, 300, pen[v], v < 2 ? 0 : v == 5 ? 0 : v - 1);
                 CHECK(dd_classify_png(c, png, top, 5, &err) == 5, "%s", err.msg);
                 memcpy(seen[v], dd_classifier_input_image(c), N);
             }
             /* the same pen whichever way round: exactly the same image */
             for (int v = 3; v < 5; v++) CHECK(!memcmp(seen[v], seen[2], N), "%s %d: variant %d differs", files[f], i, v);
+            /* a JPEG of the 6 px picture: its artefacts move a few pixels of the centre lines at most */
+            double jpeg = mean_abs_diff(seen[5], seen[0], N);
+            worst_jpeg = fmax(worst_jpeg, jpeg);
             double pens = mean_abs_diff(seen[0], seen[1], N);
             double to_strokes = fmax(mean_abs_diff(seen[0], strokes, N), mean_abs_diff(seen[1], strokes, N));
             worst_pens = fmax(worst_pens, pens);
@@ -294,6 +340,8 @@ static void test_png_pens(const char *model_path, const char *tmp) {
     printf("pictures of %d drawings, 6 vs 16 px pen: mean |difference| %.2f grey levels (worst %.2f); picture vs "
            "strokes %.2f (worst %.2f)\n",
            pictures, sum_pens / pictures, worst_pens, sum_strokes / pictures, worst_strokes);
+    printf("the 6 px pictures as JPEG (quality 90): within %.2f grey levels of the PNG\n", worst_jpeg);
+    CHECK(worst_jpeg < JPEG_WORST_MAX, "a JPEG is seen unlike its PNG: %.2f", worst_jpeg);
     CHECK(sum_pens / pictures < PEN_MEAN_MAX && worst_pens < PEN_WORST_MAX, "the pen's width changes what the model sees");
     CHECK(sum_strokes / pictures < STROKES_MEAN_MAX && worst_strokes < STROKES_WORST_MAX,
           "pictures are seen unlike their strokes");
@@ -308,6 +356,20 @@ static void test_png_pens(const char *model_path, const char *tmp) {
               strstr(err.msg, "no drawing"),
           "a blank picture: %s", err.msg);
     dd_drawing_free(&empty);
+    /* a JPEG cut short is refused, naming it */
+    snprintf(png, sizeof png, "%s/cat0-5.jpg", tmp);
+    size_t n;
+    char *bytes = test_read_file(png, &n);
+    CHECK(bytes && n > 600, "%s", png);
+    if (bytes && n > 600) {
+        snprintf(png, sizeof png, "%s/cut.jpg", tmp);
+        test_write_file(png, bytes, 600);
+        CHECK(dd_classify_png(c, png, top, 1, &err) == -1 && strstr(err.msg, "cut.jpg"), "a cut JPEG: %s", err.msg);
+        test_write_file(png, bytes, n - 200); /* cut inside the picture's data: an error, not grey ink */
+        CHECK(dd_classify_png(c, png, top, 1, &err) == -1 && strstr(err.msg, "cut.jpg") && strstr(err.msg, "Premature"),
+              "a JPEG cut in its data: %s", err.msg);
+    }
+    free(bytes);
 done:
     dd_renderer_free(r);
     dd_model_free(m);

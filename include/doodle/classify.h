@@ -59,7 +59,7 @@ int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *to
 int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height, uint32_t width, dd_prediction *top,
                        int k, dd_error *err);
 
-/* The same for a PNG picture of a drawing, any size, grey or colour, dark on light or light on dark, with or
+/* The same for a PNG or JPEG picture of a drawing (told apart by their first bytes), any size, grey or colour, dark on light or light on dark, with or
  * without transparency, any pen. The picture is redrawn as training drawings are rendered from strokes, so that
  * the pen's width and the picture's margins do not matter (src/nn/picture_input.c says how and why):
  *   1. transparent parts are laid on paper that contrasts with the drawing (white under dark ink, black under light

@@ -25,7 +25,7 @@ static void usage(FILE *out) {
             "                        with Google's recipe, then rendered with the model's size and settings, as in\n"
             "                        training\n"
             "  *.npy (optionally .gz)  every image; images must be the model's input size\n"
-            "  *.png                 one picture of a drawing, any size, dark on light or light on dark, with or\n"
+            "  *.png, *.jpg          one picture of a drawing, any size, dark on light or light on dark, with or\n"
             "                        without transparency, any pen: cropped to its ink, thinned to its centre\n"
             "                        lines, which are scaled, centred and drawn with the model's line width as\n"
             "                        training drawings are (a picture of exactly the input size is used as is)\n"
@@ -69,7 +69,7 @@ typedef struct predict_ctx {
 } predict_ctx;
 
 static int kind_of(const char *path, input_kind *kind) {
-    if (cli_has_suffix(path, ".png")) *kind = INPUT_PNG;
+    if (cli_has_suffix(path, ".png") || cli_has_suffix(path, ".jpg") || cli_has_suffix(path, ".jpeg")) *kind = INPUT_PNG;
     else {
         dd_format f = dd_format_from_path(path);
         if (f == DD_FORMAT_NDJSON || f == DD_FORMAT_BIN || f == DD_FORMAT_CSV) *kind = INPUT_STROKES;
@@ -325,11 +325,12 @@ int cmd_predict(int argc, char **argv) {
         input_kind kind;
         if (kind_of(argv[i], &kind))
             return cli_usage_error("predict", "'%s': not a file predict reads (.ndjson, .json, .bin, .csv, .npy, "
-                                   "each optionally .gz, or .png)", argv[i]);
+                                   "each optionally .gz, or .png, .jpg)", argv[i]);
     }
     dd_error err = {0};
-    /* one PNG and nothing else is one drawing: --save-input names its file exactly */
-    predict_ctx x = {.json = json, .logits = logits, .save_input = save, .save_numbered = argc - optind > 1 || !cli_has_suffix(argv[optind], ".png")};
+    /* one picture and nothing else is one drawing: --save-input names its file exactly */
+    input_kind first = INPUT_STROKES;
+    predict_ctx x = {.json = json, .logits = logits, .save_input = save, .save_numbered = argc - optind > 1 || kind_of(argv[optind], &first) || first != INPUT_PNG};
     if (!(x.c = dd_classifier_open(model, &err))) return cli_report("predict", &err);
     int classes = dd_classifier_class_count(x.c);
     x.k = (int)k < classes ? (int)k : classes;

@@ -12,6 +12,7 @@
 #include "doodle/model_spec.h"
 #include "doodle/render.h"
 #include "doodle/simplify.h"
+#include "nn/jpeg_read.h"
 #include "nn/picture_input.h"
 #include "util/alloc.h"
 
@@ -178,13 +179,21 @@ static cairo_status_t png_read(void *closure, unsigned char *out, unsigned int l
     return CAIRO_STATUS_SUCCESS;
 }
 
-/* Reads the file and checks it before cairo (libpng) sees it, which it cannot do itself: the signature; an IHDR
- * whose size is in bounds (a few hundred bytes can declare a picture of gigabytes, which cairo allocates before it
- * reads a row); every chunk inside the file (libpng allocates a chunk's declared length before reading it: an
- * 83-byte file asked for 1.7 GB); an IEND. Only the chunks cairo uses are kept (IHDR, PLTE, tRNS, IDAT, IEND), so
- * compressed text and profiles (zTXt, iTXt, iCCP: decompression bombs) never reach libpng. */
-static int load_png(const char *path, png_bytes *b, dd_error *err) {
-    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+/* Whether a picture of w x h may be read (PNG and JPEG alike). */
+static int check_size(const char *path, uint32_t w, uint32_t h, dd_error *err) {
+    if (w == 0 || h == 0) return dd_fail(err, DD_ERR_MALFORMED, "%s: a %ux%u picture", path, w, h);
+    uint64_t pixels = (uint64_t)w * h, bytes = pixels * PNG_BYTES_PER_PIXEL;
+    if (w > 32767 || h > 32767 || pixels > PNG_MAX_PIXELS || bytes > dd_memory_limit())
+        return dd_fail(err, DD_ERR_RANGE,
+                       "%s: a %ux%u picture is too large: it needs %.1f MB to read (at most %llu pixels, 32767 a side, "
+                       "and within the memory limit of %.1f MB; DOODLE_MAX_MEMORY_MB raises the limit)",
+                       path, w, h, (double)bytes / 1e6, (unsigned long long)PNG_MAX_PIXELS,
+                       (double)dd_memory_limit() / 1e6);
+    return 0;
+}
+
+/* The whole file, at most PNG_MAX_FILE bytes. */
+static int read_picture_file(const char *path, png_bytes *b, dd_error *err) {
     memset(b, 0, sizeof *b);
     FILE *f = fopen(path, "rb");
     if (!f) return dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
@@ -195,7 +204,7 @@ static int load_png(const char *path, png_bytes *b, dd_error *err) {
     }
     if ((uint64_t)size > PNG_MAX_FILE || (uint64_t)size > dd_memory_limit()) {
         fclose(f);
-        return dd_fail(err, DD_ERR_RANGE, "%s: a PNG file of %.1f MB is too large (at most %.1f MB)", path,
+        return dd_fail(err, DD_ERR_RANGE, "%s: a picture file of %.1f MB is too large (at most %.1f MB)", path,
                        (double)size / 1e6, (double)PNG_MAX_FILE / 1e6);
     }
     if (!(b->data = dd_malloc((size_t)size ? (size_t)size : 1, 1, err))) {
@@ -205,19 +214,23 @@ static int load_png(const char *path, png_bytes *b, dd_error *err) {
     size_t n = fread(b->data, 1, (size_t)size, f);
     fclose(f);
     if (n != (size_t)size) return dd_fail(err, DD_ERR_IO, "%s: cannot read", path);
+    b->size = n;
+    return 0;
+}
+
+/* Checks the PNG in b (read_picture_file) before cairo (libpng) sees it, which it cannot do itself: the
+ * signature; an IHDR whose size is in bounds (a few hundred bytes can declare a picture of gigabytes, which cairo
+ * allocates before it reads a row); every chunk inside the file (libpng allocates a chunk's declared length before reading it: an
+ * 83-byte file asked for 1.7 GB); an IEND. Only the chunks cairo uses are kept (IHDR, PLTE, tRNS, IDAT, IEND), so
+ * compressed text and profiles (zTXt, iTXt, iCCP: decompression bombs) never reach libpng. */
+static int check_png(const char *path, png_bytes *b, dd_error *err) {
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t n = b->size;
     if (n < sizeof sig || memcmp(b->data, sig, sizeof sig))
-        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file", path);
+        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file (nor a JPEG)", path);
     if (n < 33 || be32(b->data + 8) != 13 || memcmp(b->data + 12, "IHDR", 4))
         return dd_fail(err, DD_ERR_MALFORMED, "%s: not a PNG file: no IHDR header", path);
-    uint32_t w = be32(b->data + 16), h = be32(b->data + 20);
-    if (w == 0 || h == 0) return dd_fail(err, DD_ERR_MALFORMED, "%s: a %ux%u picture", path, w, h);
-    uint64_t pixels = (uint64_t)w * h, bytes = pixels * PNG_BYTES_PER_PIXEL;
-    if (w > 32767 || h > 32767 || pixels > PNG_MAX_PIXELS || bytes > dd_memory_limit())
-        return dd_fail(err, DD_ERR_RANGE,
-                       "%s: a %ux%u picture is too large: it needs %.1f MB to read (at most %llu pixels, 32767 a side, "
-                       "and within the memory limit of %.1f MB; DOODLE_MAX_MEMORY_MB raises the limit)",
-                       path, w, h, (double)bytes / 1e6, (unsigned long long)PNG_MAX_PIXELS,
-                       (double)dd_memory_limit() / 1e6);
+    if (check_size(path, be32(b->data + 16), be32(b->data + 20), err)) return -1;
     /* the chunks, compacted in place to those kept */
     size_t at = sizeof sig, out = sizeof sig;
     int chunk = 0, end = 0;
@@ -243,17 +256,28 @@ static int load_png(const char *path, png_bytes *b, dd_error *err) {
 int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, int k, dd_error *err) {
     if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
     png_bytes bytes;
-    if (load_png(png_path, &bytes, err)) {
+    if (read_picture_file(png_path, &bytes, err)) {
         free(bytes.data);
         return -1;
     }
-    cairo_surface_t *png = cairo_image_surface_create_from_png_stream(png_read, &bytes);
-    free(bytes.data);
-    cairo_status_t st = cairo_surface_status(png);
-    if (st != CAIRO_STATUS_SUCCESS) {
-        cairo_surface_destroy(png);
-        return dd_fail(err, DD_ERR_MALFORMED, "%s: cannot read the PNG (cairo: %s)", png_path,
-                       cairo_status_to_string(st));
+    cairo_surface_t *png = NULL;
+    if (dd_is_jpeg(bytes.data, bytes.size)) {
+        png = dd_jpeg_decode(bytes.data, bytes.size, png_path, check_size, err);
+        free(bytes.data);
+        if (!png) return -1;
+    } else {
+        if (check_png(png_path, &bytes, err)) {
+            free(bytes.data);
+            return -1;
+        }
+        png = cairo_image_surface_create_from_png_stream(png_read, &bytes);
+        free(bytes.data);
+        cairo_status_t st = cairo_surface_status(png);
+        if (st != CAIRO_STATUS_SUCCESS) {
+            cairo_surface_destroy(png);
+            return dd_fail(err, DD_ERR_MALFORMED, "%s: cannot read the PNG (cairo: %s)", png_path,
+                           cairo_status_to_string(st));
+        }
     }
     int rc = -1;
     cairo_surface_t *ink = dd_picture_ink(png, png_path, err);
