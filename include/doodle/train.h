@@ -42,9 +42,10 @@ typedef struct dd_train_opts {
     dd_schedule_kind schedule;
     float warmup_epochs, min_lr;
     bool augment;
-    float aug_rotation;    /* largest rotation in degrees (strokes, and bitmaps by a bilinear warp) */
+    float aug_rotation;    /* largest rotation in degrees (strokes; bitmaps with warp_bitmaps) */
     float aug_scale_min;   /* scale drawn in [aug_scale_min, 1] */
     float aug_shift;       /* largest shift as a fraction of the box */
+    bool warp_bitmaps;     /* bitmap sets turned and scaled too, by a bilinear warp (else shifted only) */
     float label_smoothing; /* targets (1 - e) on the label and e / classes everywhere; 0 = plain one-hot */
     float mixup;           /* mixup's alpha: each batch blended with itself reversed, lambda ~ Beta(a, a); 0 = off */
     float ema;             /* decay of an exponential moving average of the weights, which validation, test and

@@ -84,6 +84,7 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --aug-rotation D   largest rotation in degrees, strokes and bitmaps alike (default %g)\n"
             "      --aug-scale-min F  scales drawn in [F, 1] (default %g)\n"
             "      --aug-shift F      largest shift, a fraction of the box (default %g)\n"
+            "      --warp-bitmaps     bitmap sets turned and scaled too, by a bilinear warp (default: shifted only)\n"
             "      --label-smoothing E  targets 1 - E on the label plus E / classes on every class (default %g)\n"
             "      --mixup A          blend each batch with itself reversed, weight ~ Beta(A, A) (default %g: off)\n"
             "      --ema D            validate, test and save an exponential moving average of the weights with\n"
@@ -153,7 +154,7 @@ int cmd_train(int argc, char **argv) {
         {"aug-rotation", required_argument, 0, 1001}, {"aug-scale-min", required_argument, 0, 1002},
         {"aug-shift", required_argument, 0, 1003}, {"label-smoothing", required_argument, 0, 1004},
         {"mixup", required_argument, 0, 1005}, {"ema", required_argument, 0, 1006},
-        {"stop-after", required_argument, 0, 1007},
+        {"stop-after", required_argument, 0, 1007}, {"warp-bitmaps", no_argument, 0, 1008},
         {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
@@ -235,6 +236,7 @@ int cmd_train(int argc, char **argv) {
             *fields[c - 1001] = (float)f; /* the ranges: dd_train_opts_check */
             break;
         }
+        case 1008: o.warp_bitmaps = true; break;
         case 1007:
             if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--stop-after wants a whole number");
             o.stop_after = (int)u;

@@ -129,7 +129,12 @@ static void from_options(report_settings *s, const cJSON *j) {
     } else {
         SET(s, SET_STEPS, "a whole pass");
     }
-    /* the recipe's options against overfitting (runs since issue 14 store them) ride the rows they belong with */
+    /* the recipe's options against overfitting (runs since issue 14 store them) ride the rows they belong with:
+     * label smoothing with the weight decay (the other regularisation of the loss), the EMA with the optimizer */
+    if (num(j, "label_smoothing", a, sizeof a) && strcmp(a, "0") && s->value[SET_WEIGHT_DECAY][0]) {
+        size_t at = strlen(s->value[SET_WEIGHT_DECAY]);
+        snprintf(s->value[SET_WEIGHT_DECAY] + at, sizeof s->value[SET_WEIGHT_DECAY] - at, "; label smoothing %s", a);
+    }
     if (num(j, "ema", a, sizeof a) && strcmp(a, "0") && s->value[SET_OPTIMIZER][0]) {
         size_t at = strlen(s->value[SET_OPTIMIZER]);
         snprintf(s->value[SET_OPTIMIZER] + at, sizeof s->value[SET_OPTIMIZER] - at,
@@ -142,11 +147,12 @@ static void from_options(report_settings *s, const cJSON *j) {
             num(j, "aug_shift", shift, sizeof shift) && (strcmp(rot, "10") || strcmp(scale, "0.9") || strcmp(shift, "0.05")))
             SET(s, SET_AUGMENT, "on: rotation up to %s degrees, scale %s to 1, shift up to %s of the box", rot, scale, shift);
         else SET(s, SET_AUGMENT, "%s", cJSON_IsTrue(aug) ? "on" : "off");
-        size_t at = strlen(s->value[SET_AUGMENT]);
+        char *row = s->value[SET_AUGMENT];
+        size_t size = sizeof s->value[SET_AUGMENT];
+        if (cJSON_IsTrue(aug) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "warp_bitmaps")))
+            snprintf(row + strlen(row), size - strlen(row), "; bitmaps turned and scaled too");
         if (num(j, "mixup", a, sizeof a) && strcmp(a, "0"))
-            at += (size_t)snprintf(s->value[SET_AUGMENT] + at, sizeof s->value[SET_AUGMENT] - at, "; mixup, alpha %s", a);
-        if (at < sizeof s->value[SET_AUGMENT] && num(j, "label_smoothing", a, sizeof a) && strcmp(a, "0"))
-            snprintf(s->value[SET_AUGMENT] + at, sizeof s->value[SET_AUGMENT] - at, "; label smoothing %s", a);
+            snprintf(row + strlen(row), size - strlen(row), "; mixup, alpha %s", a);
     }
     const cJSON *val = cJSON_GetObjectItemCaseSensitive(j, "val_frac");
     if (val && num(j, "val_frac", a, sizeof a)) SET(s, SET_VAL_FRAC, "%s", strcmp(a, "0") ? a : "none (the last epoch kept)");

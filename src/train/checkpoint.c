@@ -45,7 +45,8 @@ static char *opts_json(const dd_train_opts *o) {
              cJSON_AddStringToObject(j, "max_steps", max_steps) && cJSON_AddNumberToObject(j, "threads", o->threads) &&
              cJSON_AddStringToObject(j, "aug_rotation", rot) && cJSON_AddStringToObject(j, "aug_scale_min", scale_min) &&
              cJSON_AddStringToObject(j, "aug_shift", shift) && cJSON_AddStringToObject(j, "label_smoothing", smooth) &&
-             cJSON_AddStringToObject(j, "mixup", mixup) && cJSON_AddStringToObject(j, "ema", ema);
+             cJSON_AddStringToObject(j, "mixup", mixup) && cJSON_AddStringToObject(j, "ema", ema) &&
+             cJSON_AddBoolToObject(j, "warp_bitmaps", o->warp_bitmaps);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -207,6 +208,13 @@ static int read_opts(const char *text, dd_train_opts *o, const char *path, dd_er
     o->aug_scale_min = 0.9f;
     o->aug_shift = 0.05f;
     o->label_smoothing = o->mixup = o->ema = 0;
+    o->warp_bitmaps = false;
+    const cJSON *warp = cJSON_GetObjectItemCaseSensitive(j, "warp_bitmaps");
+    if (warp && !cJSON_IsBool(warp)) {
+        bad_field(err, path, "option", "warp_bitmaps", NULL);
+        goto done;
+    }
+    o->warp_bitmaps = cJSON_IsTrue(warp);
     static const char *const recipe_keys[] = {"aug_rotation", "aug_scale_min", "aug_shift", "label_smoothing", "mixup", "ema"};
     float *recipe_vals[] = {&o->aug_rotation, &o->aug_scale_min, &o->aug_shift, &o->label_smoothing, &o->mixup, &o->ema};
     for (int k = 0; k < 6; k++)

@@ -39,6 +39,7 @@ dd_train_opts dd_train_defaults(void) {
         .aug_rotation = 10,
         .aug_scale_min = 0.9f,
         .aug_shift = 0.05f,
+        .label_smoothing = 0.1f, /* the change that measured best on the 21-class benchmark (README, Accuracy) */
         .seed = 1,
         .threads = dd_cpu_count(64), /* every core: the same seed gives the same bits for the same count */
         .patience = 0,
@@ -382,7 +383,7 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     lo.aug.rotation_deg = o->aug_rotation;
     lo.aug.scale_min = o->aug_scale_min;
     lo.aug.shift = o->aug_shift;
-    lo.aug.bitmap_warp = 1; /* bitmaps turned and scaled as strokes are */
+    lo.aug.bitmap_warp = o->warp_bitmaps;
     lo.line_width = r->m->render.line_width;
     lo.padding = r->m->render.padding;
     lo.val_frac = o->val_frac;

@@ -76,11 +76,11 @@ static uint64_t options_hash(const dd_train_opts *o) {
     char text[640];
     int n = snprintf(text, sizeof text,
                      "%d %d %d %.9g %.9g %.9g %d %.9g %.9g %d %" PRIu64 " %d %.17g %" PRIu64 " %" PRIu64
-                     " %.9g %.9g %.9g %.9g %.9g %.9g",
+                     " %.9g %.9g %.9g %.9g %.9g %.9g %d",
                      o->epochs, o->batch, (int)o->optimizer, o->lr, o->weight_decay, o->momentum, (int)o->schedule,
                      o->warmup_epochs, o->min_lr, o->augment, o->seed, o->patience, o->val_frac, o->steps_per_epoch,
                      o->max_steps, o->aug_rotation, o->aug_scale_min, o->aug_shift, o->label_smoothing, o->mixup,
-                     o->ema);
+                     o->ema, o->warp_bitmaps);
     return fnv(FNV_START, text, (size_t)n);
 }
 

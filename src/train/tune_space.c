@@ -25,6 +25,7 @@ const char tune_default_space[] =
 static const char *const known[] = {"lr",           "weight-decay",    "batch", "epochs", "model",    "warmup",
                                     "aug-rotation", "aug-scale-min",   "aug-shift", "label-smoothing", "mixup",
                                     "ema",          "momentum",        "opt",   "schedule"};
+/* warp-bitmaps takes no value: not in a space (it could be a choice between flags one day) */
 #define N_KNOWN (sizeof known / sizeof known[0])
 
 void tune_space_free(tune_space *s) {

@@ -156,7 +156,7 @@ expect_status 2 "train --ema 0.3" "$doodle" train --data x.dset -o "$tmp/r" --em
 expect_status 2 "train --mixup -1" "$doodle" train --data x.dset -o "$tmp/r" --mixup -1
 expect_status 2 "train --aug-rotation 200" "$doodle" train --data x.dset -o "$tmp/r" --aug-rotation 200
 recipe=(--data "$tmp/d.dset" --model mnist28 --epochs 3 --threads 1 --no-report --label-smoothing 0.1 --ema 0.9
-        --mixup 0.2 --aug-rotation 15)
+        --mixup 0.2 --aug-rotation 15 --warp-bitmaps)
 expect_status 0 "the recipe straight through" "$doodle" train "${recipe[@]}" -o "$tmp/recipe"
 expect_status 0 "the recipe paused" "$doodle" train "${recipe[@]}" -o "$tmp/paused" --stop-after 1
 grep -q "^paused after epoch 1" "$tmp/out" || fail "--stop-after 1: $(cat "$tmp/out")"
