@@ -62,6 +62,21 @@ grep -q ',test$' "$tmp/gone.txt" && grep -q ',train$' "$tmp/gone.txt" || fail "t
 # apple's row 6 is listed, bicycle's row 6 is not and stays: an entry with a class names that class's drawing only
 grep -q '^apple,6,' "$tmp/gone.txt" && grep -q '^bicycle,6,' "$tmp/clean.txt" || fail "bicycle row 6 went with apple's"
 
+# --sample random: the same sample and splits, less the listed drawings
+expect_status 0 "prep --sample random" "$doodle" prep -q --input "$bitmaps" --per-class 300 --sample random --seed 7 \
+  --test-frac 0.2 -o "$tmp/rs-all.dset"
+records "$tmp/rs-all.dset" | sort >"$tmp/rs-all.txt"
+{ echo "key_id,true"; awk -F, 'NR % 97 == 3 { print $2 "," $1 }' "$tmp/rs-all.txt"; } >"$tmp/rs-list.csv"
+expect_status 0 "prep --sample random --exclude" "$doodle" prep -q --input "$bitmaps" --per-class 300 --sample random \
+  --seed 7 --test-frac 0.2 --exclude "$tmp/rs-list.csv" -o "$tmp/rs-clean.dset"
+records "$tmp/rs-clean.dset" | sort >"$tmp/rs-clean.txt"
+n_listed=$(($(wc -l <"$tmp/rs-list.csv") - 1))
+grep -q "^excluded: $n_listed drawings (--exclude listed $n_listed; 0 of them" "$tmp/out" ||
+  fail "--sample random: $(grep -i exclu "$tmp/out") ($n_listed listed)"
+[ "$(comm -13 "$tmp/rs-all.txt" "$tmp/rs-clean.txt" | wc -l)" -eq 0 ] &&
+  [ "$(comm -23 "$tmp/rs-all.txt" "$tmp/rs-clean.txt" | wc -l)" -eq "$n_listed" ] ||
+  fail "--sample random --exclude is not the sample less the $n_listed listed drawings"
+
 # --- labels.json (its mislabelled list) and a plain array, on stroke drawings (key_ids unique, Google's) ---
 expect_status 0 "prep strokes" "$doodle" prep -q --input "$tmp/strokes" --test-frac 0.2 -o "$tmp/s-all.dset"
 records "$tmp/s-all.dset" >"$tmp/s-all.txt"
