@@ -77,8 +77,9 @@ static void usage(FILE *out) {
             "      --threads N      each trial's threads (default: every core; part of the bits)\n"
             "  -h, --help           show this help\n"
             "\n"
-            "Example:\n"
-            "  doodle tune --data animals.dset -o tune/animals --trials 8 --budget 60\n");
+            "Examples:\n"
+            "  doodle tune --data animals.dset -o tune/animals --trials 8 --budget 60\n"
+            "  doodle tune --data animals.dset -o tune/lr --trials 4 --budget 20 --space lr.txt --seed 2\n");
 }
 
 static void trial_path(char *out, size_t size, const tuner *t, int trial, const char *name) {
