@@ -43,7 +43,11 @@ static void usage(FILE *out) {
             "confusion.csv: rows are true classes, columns predicted classes. misclassified.csv: one row per wrong\n"
             "prediction, index,key_id,true,predicted,confidence (index: the record's number in the .dset;\n"
             "confidence: the probability of the predicted class). Files are written atomically.\n"
-            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n");
+            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle eval --model runs/animals/model.safetensors --data animals.dset\n"
+            "  doodle eval --model runs/animals/model.safetensors --data animals.dset --split val --tta --json\n");
 }
 
 typedef struct eval_opts {
