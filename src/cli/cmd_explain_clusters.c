@@ -62,7 +62,14 @@ static void usage(FILE *out) {
             "kmeans-<c>.png and dbscan-<c>.png / dbscan-noise.png (the drawings, most typical first),\n"
             "scatter-kmeans.png and scatter-dbscan.png (PC1 x PC2 coloured by cluster), tsne.png, units.csv\n"
             "(method,cluster,rank,layer,unit,score,mean_cluster,mean_correct,compared) and units-kmeans-<c>.png.\n"
-            "Exit status: 0 done (also for an empty set), 1 bad input or failure, 2 bad usage.\n");
+            "Exit status: 0 done (also for an empty set), 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle explain clusters -m run/model.safetensors -d animals.dset -o clusters   the study's way\n"
+            "  doodle explain clusters -m run/model.safetensors -d animals.dset -o emb --space embedding\n"
+            "  doodle explain clusters -m run/model.safetensors -d animals.dset -o cats --set class=cat -k 4\n"
+            "  doodle explain clusters -m new/model.safetensors -d animals.dset -o diff --space embedding \\\n"
+            "      --compare old/model.safetensors\n");
 }
 
 static void print_cluster(const dd_model *m, const char *title, const dd_cluster_info *c, int quiet) {
