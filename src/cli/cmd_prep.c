@@ -42,7 +42,12 @@ static void usage(FILE *out) {
             "  -q, --quiet            do not list skipped records\n"
             "  -h, --help             show this help\n"
             "\n"
-            "The class of a drawing is its 'word' field; for .npy files, the file name (smiley_face.npy -> smiley face).\n");
+            "The class of a drawing is its 'word' field; for .npy files, the file name (smiley_face.npy -> smiley face).\n"
+            "\n"
+            "Examples:\n"
+            "  doodle prep --input ~/quickdraw/simplified --classes cat,dog,tree --per-class 5000 -o animals.dset\n"
+            "  doodle prep --input ~/quickdraw/numpy_bitmap --per-class 2500 --test-frac 0.1 --seed 1 -o all.dset\n"
+            "  doodle prep --input ~/quickdraw/simplified --exclude run/explain/quality/contradicted.csv -o clean.dset\n");
 }
 
 /* Splits "a, b,smiley face" in place into an array of names (spaces around each name dropped). */

@@ -16,7 +16,8 @@ static void usage(FILE *out) {
             "Serves the drawing page: draw with mouse, finger or pen, and the model guesses live (top 5, the image\n"
             "it saw, and on demand its activations and saliency). Strokes are simplified and rendered with the same\n"
             "code as the training data. The JSON API (POST /api/predict, POST /api/explain, GET /api/model,\n"
-            "GET /healthz, GET /report, the Mistakes view's /api/mistakes and /api/labels) is described in README.md.\n"
+            "GET /healthz, GET /report, the Mistakes view's /api/mistakes and /api/labels) is described in\n"
+            "docs/serving.md.\n"
             "With --run, /mistakes shows the clusters of the run's misclassified drawings: name them, mark drawings\n"
             "as mislabelled, and save to RUNDIR/labels.json (docs/labels-format.md). Ctrl-C stops it.\n"
             "\n"
@@ -34,7 +35,13 @@ static void usage(FILE *out) {
             "      --timeout S      a client has S seconds to send each whole request, headers and body, counted\n"
             "                       from connecting or from its previous answer; slower and idle connections are\n"
             "                       closed (default 15)\n"
-            "  -h, --help           show this help\n");
+            "  -h, --help           show this help\n"
+            "\n"
+            "Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 bad input or failure, 2 bad usage.\n"
+            "\n"
+            "Examples:\n"
+            "  doodle serve -m runs/animals/model.safetensors                 open http://127.0.0.1:8080/ and draw\n"
+            "  doodle serve -m runs/animals/model.safetensors --run runs/animals --port 0   /report and /mistakes too\n");
 }
 
 /* Blocks SIGINT and SIGTERM in this thread before any other starts (threads inherit the mask), so that only
