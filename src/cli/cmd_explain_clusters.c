@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/explain_verbs.h"
 #include "doodle/cluster.h"
+#include "doodle/labels.h"
 
 #define VERB "explain clusters"
 #define PAIRS_PRINTED 8 /* per cluster; the rest is in composition.csv */
@@ -25,7 +26,8 @@ static void usage(FILE *out) {
             "given or from the knee of the k-distance curve). Prints and saves per cluster what it holds\n"
             "(true -> predicted counts), how pure the clusters are in (true, predicted) pairs (and the same for\n"
             "random clusters of the same sizes), a t-SNE map drawn with the drawings, and the units of the layer\n"
-            "that set each cluster apart from the right drawings of the same classes.\n"
+            "that set each cluster apart from the right drawings of the same classes. Clusters named in doodle\n"
+            "serve's Mistakes view (labels.json beside the model) are shown with their names.\n"
             "\n"
             "  -m, --model FILE       the model (.safetensors written by doodle train)\n"
             "  -d, --data FILE        the dataset (.dset)\n"
@@ -83,7 +85,8 @@ static void print_cluster(const dd_model *m, const char *title, const dd_cluster
     if (c->n_pairs > PAIRS_PRINTED) printf("    ... %d more pairs in composition.csv\n", c->n_pairs - PAIRS_PRINTED);
 }
 
-static void print_report(const dd_model *m, const dd_cluster_report *r, const char *dir, int quiet) {
+static void print_report(const dd_model *m, const dd_cluster_report *r, const dd_cluster_names *names, const char *dir,
+                         int quiet) {
     if (r->space == DD_SPACE_EMBEDDING)
         printf("%zu drawings in the space of layer %d %s: %zu of %zu units active%s\n", r->n, r->layer, r->layer_name,
                r->kept_columns, r->pixels, r->standardized ? ", standardised" : "");
@@ -117,9 +120,10 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const ch
         printf("t-SNE: %zu drawings, perplexity %g, KL %.3f after %d iterations, trustworthiness %.3f (%.1f s)\n",
                r->tsne_n, r->tsne_perplexity, r->tsne.kl, r->tsne.iterations, r->tsne_trustworthiness, r->seconds_tsne);
     printf("\n");
-    char title[64];
+    char title[320]; /* a name from labels.json is at most 200 bytes */
     for (int c = 0; c < r->k; c++) {
-        snprintf(title, sizeof title, "kmeans %d", c);
+        if (names->kmeans && names->kmeans[c]) snprintf(title, sizeof title, "kmeans %d \"%s\"", c, names->kmeans[c]);
+        else snprintf(title, sizeof title, "kmeans %d", c);
         print_cluster(m, title, &r->kmeans[c], quiet);
         if (quiet || !r->units || r->units[c].n == 0) continue;
         printf("    units of layer %d that set it apart (Cohen's d against right drawings of the same classes):", r->layer);
@@ -130,6 +134,7 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const ch
     for (int c = 0; c <= r->dbscan_clusters; c++) {
         if (c == r->dbscan_clusters && r->dbscan[c].size == 0) continue;
         if (c == r->dbscan_clusters) snprintf(title, sizeof title, "dbscan noise");
+        else if (names->dbscan && names->dbscan[c]) snprintf(title, sizeof title, "dbscan %d \"%s\"", c, names->dbscan[c]);
         else snprintf(title, sizeof title, "dbscan %d", c);
         print_cluster(m, title, &r->dbscan[c], quiet);
     }
@@ -298,7 +303,15 @@ int cmd_explain_clusters(int argc, char **argv) {
                : o.set == DD_CLUSTER_VAL_MISCLASSIFIED ? "the model gets every validation drawing right" : "no drawing in it",
                out_dir);
     } else {
-        print_report(m, &r, out_dir, quiet);
+        char labels_path[4200]; /* the run's labels.json, beside its model (doodle serve's Mistakes view writes it) */
+        dd_cluster_names names = {0};
+        dd_labels_path_beside(model_path, labels_path, sizeof labels_path);
+        if (dd_cluster_names_load(labels_path, m, ds, &r, &names, &err)) {
+            fprintf(stderr, "doodle %s: cluster names not shown: %s\n", VERB, err.msg);
+            dd_error_clear(&err);
+        }
+        print_report(m, &r, &names, out_dir, quiet);
+        dd_cluster_names_free(&names);
     }
     if (rc == 0 && compare_path) rc = compare(m, ds, &o, out_dir, &r, compare_path, quiet);
     dd_cluster_report_free(&r);

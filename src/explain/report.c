@@ -13,6 +13,7 @@
 
 #include "doodle/cluster.h"
 #include "doodle/explain.h"
+#include "doodle/labels.h"
 #include "doodle/metrics.h"
 #include "doodle/model_spec.h"
 #include "explain/explain_util.h"
@@ -457,13 +458,19 @@ static int misclassified_section(report *r, dd_error *err) {
     return rc;
 }
 
-/* One K-Means cluster: its size, most frequent pairs and units in the summary line; the montage and the units'
- * picture inside. */
-static int cluster_details(report *r, const dd_cluster_report *cr, int c, dd_error *err) {
+/* One K-Means cluster: its name (labels.json), size, most frequent pairs and units in the summary line; the montage
+ * and the units' picture inside. */
+static int cluster_details(report *r, const dd_cluster_report *cr, const dd_cluster_names *names, int c,
+                           dd_error *err) {
     FILE *f = r->f;
     const dd_cluster_info *ci = &cr->kmeans[c];
-    fprintf(f, "<details%s><summary>cluster %d: %d drawings, silhouette %.3f — ", c == 0 ? " open" : "", c, ci->size,
-            ci->silhouette);
+    fprintf(f, "<details%s><summary>", c == 0 ? " open" : "");
+    if (names->kmeans && names->kmeans[c]) {
+        fputs("<strong>&ldquo;", f);
+        html_text(f, names->kmeans[c]);
+        fputs("&rdquo;</strong> ", f);
+    }
+    fprintf(f, "cluster %d: %d drawings, silhouette %.3f — ", c, ci->size, ci->silhouette);
     for (int k = 0; k < ci->n_pairs && k < 4; k++) {
         fprintf(f, "%s%d ", k ? ", " : "", ci->pairs[k].count);
         html_text(f, r->names[ci->pairs[k].true_class]);
@@ -559,7 +566,17 @@ static int clusters_section(report *r, dd_error *err) {
         if (rc == 0 && cr.dbscan_clusters > 0)
             rc = report_figure(r, "clusters", "scatter-dbscan.png", "First two PCA components, coloured by DBSCAN cluster", 0, err);
         fputs("</div>\n<h3>K-Means clusters</h3>\n", f);
-        for (int c = 0; c < cr.k && rc == 0; c++) rc = cluster_details(r, &cr, c, err);
+        char labels_path[4200]; /* names given in doodle serve's Mistakes view follow their drawings (labels.h) */
+        dd_cluster_names names = {0};
+        snprintf(labels_path, sizeof labels_path, "%s/labels.json", r->o->run_dir);
+        if (rc == 0 && dd_cluster_names_load(labels_path, r->m, r->ds, &cr, &names, err)) {
+            fputs("<p class=\"note\">Cluster names not shown: ", f);
+            html_text(f, err->msg);
+            fputs("</p>\n", f);
+            dd_error_clear(err);
+        }
+        for (int c = 0; c < cr.k && rc == 0; c++) rc = cluster_details(r, &cr, &names, c, err);
+        dd_cluster_names_free(&names);
     }
     dd_cluster_report_free(&cr);
     if (rc == 0) fputs("</section>\n", f);

@@ -59,6 +59,13 @@ cat "$tmp/browser.log"
 # the one file written: labels.json (no temporary file left beside it)
 find "$run" -type f -newer "$run/report.html" | grep -v '/labels.json$' >"$tmp/written"
 [ -s "$tmp/written" ] && fail "the server wrote other files: $(head -3 "$tmp/written")"
+# the name shows where the clusters are read again: explain clusters in the report's space, and the report itself
+"$doodle" explain clusters -m "$model" -d "$tmp/m/bitmaps.dset" --space embedding -o "$tmp/named" >"$tmp/named.out" 2>&1 ||
+  fail "explain clusters with labels.json: $(tail -3 "$tmp/named.out")"
+grep -q '^kmeans 0 "single lines": [0-9]* drawings' "$tmp/named.out" ||
+  fail "explain clusters does not show the cluster's name: $(head -30 "$tmp/named.out")"
+"$doodle" report "$run" -q -o "$tmp/named.html" >"$tmp/report.out" 2>&1 || fail "report with labels.json: $(tail -3 "$tmp/report.out")"
+grep -q '<strong>&ldquo;single lines&rdquo;</strong> cluster' "$tmp/named.html" || fail "the report does not show the cluster's name"
 # a labels file that cannot be read (edited by hand, badly) is shown as such and never overwritten by a save
 printf '{"format": "doodle labels", "version": 1, "mislabelled": [{"key_id": "12a", "true": "cat"}]}\n' >"$run/labels.json"
 cp "$run/labels.json" "$tmp/bad-labels.json"
