@@ -10,6 +10,7 @@
  * normal build needs no include directory of its own (tests/fuzz/CMakeLists.txt says so too). The memory bound is
  * lowered to 256 MB as in fuzz_model. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../src/train/checkpoint.h"
@@ -47,6 +48,8 @@ static void fuzz_checkpoint(const uint8_t *data, size_t size) {
     FUZZ_CHECK(isnan(p.best_test_acc) || (p.best_test_acc >= 0 && p.best_test_acc <= 1), "best acc %g",
                p.best_test_acc);
     FUZZ_CHECK(p.rng.s[0] | p.rng.s[1] | p.rng.s[2] | p.rng.s[3], "an all-zero RNG");
+    FUZZ_CHECK((opts.ema > 0) == (p.ema != NULL), "ema %g with%s a stored average", opts.ema, p.ema ? "" : "out");
+    free(p.ema); /* --ema's moving average of the weights, owned by the caller */
     dd_optimizer_free(&o);
     dd_model_free(m);
 }
