@@ -2,14 +2,13 @@
  * then repeated with another marker), noise as grey crosses; axes with round-numbered ticks, axis labels, a title
  * and a legend with each cluster's size. Drawn with cairo. */
 #include <cairo.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "explain/cluster_scatter.h"
 #include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "viz/png_file.h"
 
 #define WIDTH 960
 #define HEIGHT 680
@@ -55,19 +54,6 @@ static void text_at(cairo_t *cr, const char *s, double x, double y, double align
     cairo_text_extents(cr, s, &e);
     cairo_move_to(cr, x - align_x * e.width - e.x_bearing, y - align_y * e.height - e.y_bearing);
     cairo_show_text(cr, s);
-}
-
-/* cairo's PNG writer calls this; errno of a failed write is kept (cairo only says "write error") */
-typedef struct png_sink {
-    FILE *f;
-    int errnum;
-} png_sink;
-
-static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {
-    png_sink *s = closure;
-    if (fwrite(data, 1, length, s->f) == length) return CAIRO_STATUS_SUCCESS;
-    if (!s->errnum) s->errnum = errno;
-    return CAIRO_STATUS_WRITE_ERROR;
 }
 
 int dd_scatter_png(const char *path, const float *x, const float *y, const int32_t *labels, size_t n, int k,
@@ -159,26 +145,12 @@ int dd_scatter_png(const char *path, const float *x, const float *y, const int32
         text_at(cr, buf, lx + 14, ly, 0, 0.5);
         ly += 20;
     }
-    cairo_surface_flush(surface);
     cairo_status_t st = cairo_status(cr);
     if (st != CAIRO_STATUS_SUCCESS) {
         dd_fail(err, DD_ERR_IO, "%s: cannot draw the plot: %s", path, cairo_status_to_string(st));
         goto done;
     }
-    dd_atomic_file a;
-    if (dd_atomic_open(&a, path, err)) goto done;
-    png_sink sink = {a.f, 0};
-    st = cairo_surface_write_to_png_stream(surface, write_to_file, &sink);
-    if (st == CAIRO_STATUS_WRITE_ERROR) {
-        dd_atomic_fail(&a, sink.errnum, err);
-        goto done;
-    }
-    if (st != CAIRO_STATUS_SUCCESS) {
-        dd_atomic_abort(&a);
-        dd_fail(err, DD_ERR_IO, "%s: cannot write the PNG: %s", path, cairo_status_to_string(st));
-        goto done;
-    }
-    rc = dd_atomic_commit(&a, err);
+    rc = viz_write_png(surface, path, err);
 done:
 #undef PX
 #undef PY

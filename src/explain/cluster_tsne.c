@@ -2,7 +2,6 @@
  * frame of its cluster's colour, so a person sees at once what lies together and which cluster it is; a legend
  * names the clusters and the most frequent (true -> predicted) pair of each. Drawn with cairo. */
 #include <cairo.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,7 @@
 
 #include "explain/cluster_files.h"
 #include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "viz/png_file.h"
 
 #define SIDE 1100       /* the map's square */
 #define MARGIN 30
@@ -23,18 +22,6 @@ static const uint32_t palette[10] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9
 
 static void set_rgb(cairo_t *cr, uint32_t rgb) {
     cairo_set_source_rgb(cr, ((rgb >> 16) & 0xFF) / 255.0, ((rgb >> 8) & 0xFF) / 255.0, (rgb & 0xFF) / 255.0);
-}
-
-typedef struct png_sink {
-    FILE *f;
-    int errnum;
-} png_sink;
-
-static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {
-    png_sink *s = closure;
-    if (fwrite(data, 1, length, s->f) == length) return CAIRO_STATUS_SUCCESS;
-    if (!s->errnum) s->errnum = errno;
-    return CAIRO_STATUS_WRITE_ERROR;
 }
 
 /* Drawing i as a THUMB x THUMB tile: a frame in colour, the drawing inside scaled to fit. */
@@ -127,26 +114,12 @@ int dd_tsne_png(const char *path, const dd_model *m, const dd_cluster_report *r,
         }
         ly += 8;
     }
-    cairo_surface_flush(surface);
     cairo_status_t st = cairo_status(cr);
     if (st != CAIRO_STATUS_SUCCESS) {
         dd_fail(err, DD_ERR_IO, "%s: cannot draw the map: %s", path, cairo_status_to_string(st));
         goto done;
     }
-    dd_atomic_file a;
-    if (dd_atomic_open(&a, path, err)) goto done;
-    png_sink sink = {a.f, 0};
-    st = cairo_surface_write_to_png_stream(surface, write_to_file, &sink);
-    if (st == CAIRO_STATUS_WRITE_ERROR) {
-        dd_atomic_fail(&a, sink.errnum, err);
-        goto done;
-    }
-    if (st != CAIRO_STATUS_SUCCESS) {
-        dd_atomic_abort(&a);
-        dd_fail(err, DD_ERR_IO, "%s: cannot write the PNG: %s", path, cairo_status_to_string(st));
-        goto done;
-    }
-    rc = dd_atomic_commit(&a, err);
+    rc = viz_write_png(surface, path, err);
 done:
     cairo_destroy(cr);
     cairo_surface_destroy(tile);

@@ -2,13 +2,12 @@
 #include "doodle/montage.h"
 
 #include <cairo.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "viz/png_file.h"
 
 #define SIDE_MAX 32767u /* cairo's image surfaces */
 #define FRAME 1u        /* grey line around each tile */
@@ -239,30 +238,6 @@ int dd_montage_row_header(dd_montage *m, uint32_t row, const char *text, dd_erro
     return 0;
 }
 
-/* cairo's PNG writer calls this; errno of a failed write is kept (cairo only says "write error") */
-typedef struct png_sink {
-    FILE *f;
-    int errnum;
-} png_sink;
-
-static cairo_status_t write_to_file(void *closure, const unsigned char *data, unsigned int length) {
-    png_sink *s = closure;
-    if (fwrite(data, 1, length, s->f) == length) return CAIRO_STATUS_SUCCESS;
-    if (!s->errnum) s->errnum = errno;
-    return CAIRO_STATUS_WRITE_ERROR;
-}
-
 int dd_montage_write_png(dd_montage *m, const char *path, dd_error *err) {
-    cairo_surface_flush(m->surface);
-    dd_atomic_file a;
-    if (dd_atomic_open(&a, path, err)) return -1;
-    png_sink sink = {a.f, 0};
-    cairo_status_t s = cairo_surface_write_to_png_stream(m->surface, write_to_file, &sink);
-    if (s == CAIRO_STATUS_WRITE_ERROR) return dd_atomic_fail(&a, sink.errnum, err);
-    if (s != CAIRO_STATUS_SUCCESS) {
-        dd_atomic_abort(&a);
-        cairo_error(s, "cannot encode the PNG", err);
-        return dd_error_prefix(err, "%s", path);
-    }
-    return dd_atomic_commit(&a, err);
+    return viz_write_png(m->surface, path, err);
 }
