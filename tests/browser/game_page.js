@@ -39,7 +39,7 @@ function pickDrawings(classes, dir) {
     if (!fs.existsSync(file)) continue;
     const lines = zlib.gunzipSync(fs.readFileSync(file)).toString().split('\n').filter((l) => l.trim());
     const preds = execFileSync(doodle, ['predict', '-m', model, '--json', '--top', '5', file]).toString()
-      .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+      .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)).filter((p) => p.top); // not the accuracy object
     let best = 0, bestP = -1;
     preds.forEach((p, i) => {
       const mine = p.top.find((t) => t.class === c);

@@ -69,7 +69,9 @@ async function comparePredict(page, name) {
   const o = JSON.parse(sent);
   const file = path.join(outDir, name + '.ndjson');
   fs.writeFileSync(file, JSON.stringify({ word: 'drawn', drawing: o.drawing }) + '\n');
-  const want = JSON.parse(execFileSync(doodle, ['predict', '-m', model, '--json', '--top', '5', file]).toString()).top;
+  // the drawing's line (labelled input ends with an accuracy object)
+  const want = JSON.parse(execFileSync(doodle, ['predict', '-m', model, '--json', '--top', '5', file]).toString()
+    .split('\n')[0]).top;
   const shown = await page.$$eval('#guesses li', (lis) => lis.map((li) => ({
     cls: li.dataset.class,
     pct: li.querySelector('.pct').textContent,
