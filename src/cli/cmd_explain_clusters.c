@@ -223,7 +223,8 @@ int cmd_explain_clusters(int argc, char **argv) {
             o.tsne_max = (size_t)v;
             break;
         case O_PERPLEXITY:
-            if (cli_parse_double(optarg, 1, 1000, &f)) return cli_usage_error(VERB, "--perplexity '%s': not 1..1000", optarg);
+            if (cli_parse_double(optarg, 1, 1000, &f))
+                return cli_usage_error(VERB, "--perplexity '%s': not 1..1000", optarg);
             o.perplexity = f;
             break;
         case O_UNITS:
@@ -235,11 +236,13 @@ int cmd_explain_clusters(int argc, char **argv) {
             if (dd_cluster_parse_set(optarg, &o, &err)) return cli_usage_error(VERB, "%s", err.msg);
             break;
         case O_COMPONENTS:
-            if (cli_parse_u64(optarg, 1, 100000, &v)) return cli_usage_error(VERB, "--components '%s': not 1..100000", optarg);
+            if (cli_parse_u64(optarg, 1, 100000, &v))
+                return cli_usage_error(VERB, "--components '%s': not 1..100000", optarg);
             o.components = (int)v;
             break;
         case O_VARIANCE:
-            if (cli_parse_double(optarg, 1e-9, 1, &f)) return cli_usage_error(VERB, "--variance '%s': not in (0, 1]", optarg);
+            if (cli_parse_double(optarg, 1e-9, 1, &f))
+                return cli_usage_error(VERB, "--variance '%s': not in (0, 1]", optarg);
             o.variance_threshold = f;
             break;
         case 'k':
@@ -253,27 +256,33 @@ int cmd_explain_clusters(int argc, char **argv) {
             *(c == O_KMIN ? &o.k_min : &o.k_max) = (int)v;
             break;
         case O_RESTARTS:
-            if (cli_parse_u64(optarg, 1, 1000, &v)) return cli_usage_error(VERB, "--restarts '%s': not 1..1000", optarg);
+            if (cli_parse_u64(optarg, 1, 1000, &v))
+                return cli_usage_error(VERB, "--restarts '%s': not 1..1000", optarg);
             o.restarts = (int)v;
             break;
         case O_EPS:
-            if (cli_parse_double(optarg, 1e-12, 1e12, &f)) return cli_usage_error(VERB, "--eps '%s': not a positive number", optarg);
+            if (cli_parse_double(optarg, 1e-12, 1e12, &f))
+                return cli_usage_error(VERB, "--eps '%s': not a positive number", optarg);
             o.eps = f;
             break;
         case O_MINS:
-            if (cli_parse_u64(optarg, 1, 100000, &v)) return cli_usage_error(VERB, "--min-samples '%s': not 1..100000", optarg);
+            if (cli_parse_u64(optarg, 1, 100000, &v))
+                return cli_usage_error(VERB, "--min-samples '%s': not 1..100000", optarg);
             o.min_samples = (int)v;
             break;
         case O_SEED:
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &v)) return cli_usage_error(VERB, "--seed '%s': not a number", optarg);
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &v))
+                return cli_usage_error(VERB, "--seed '%s': not a number", optarg);
             o.seed = v;
             break;
         case O_MONTAGE:
-            if (cli_parse_u64(optarg, 1, 10000, &v)) return cli_usage_error(VERB, "--montage '%s': not 1..10000", optarg);
+            if (cli_parse_u64(optarg, 1, 10000, &v))
+                return cli_usage_error(VERB, "--montage '%s': not 1..10000", optarg);
             o.montage_max = (int)v;
             break;
         case O_MAX:
-            if (cli_parse_u64(optarg, 0, 100000000, &v)) return cli_usage_error(VERB, "--max-drawings '%s': not a count", optarg);
+            if (cli_parse_u64(optarg, 0, 100000000, &v))
+                return cli_usage_error(VERB, "--max-drawings '%s': not a count", optarg);
             o.max_drawings = (size_t)v;
             break;
         case ':': return cli_usage_error(VERB, "%s needs a value", argv[optind - 1]);

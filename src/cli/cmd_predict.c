@@ -318,7 +318,8 @@ int cmd_predict(int argc, char **argv) {
         default: return cli_usage_error("predict", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (logits && !json) return cli_usage_error("predict", "--logits goes with --json (they are printed in its objects)");
+    if (logits && !json)
+        return cli_usage_error("predict", "--logits goes with --json (they are printed in its objects)");
     if (!model) return cli_usage_error("predict", "no model: give --model RUN/model.safetensors");
     if (optind >= argc) return cli_usage_error("predict", "no input files");
     for (int i = optind; i < argc; i++) {

@@ -72,7 +72,8 @@ int cmd_report(int argc, char **argv) {
         case 'd': o.data_path = optarg; break;
         case 'o': o.out_path = optarg; break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, 50, &u)) return cli_usage_error("report", "--per-class wants 1..50");
+            if (cli_parse_u64(optarg, 1, 50, &u))
+                return cli_usage_error("report", "--per-class wants 1..50, not '%s'", optarg);
             o.per_class = (int)u;
             break;
         case 'q': o.log = NULL; break;

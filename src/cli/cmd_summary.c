@@ -76,7 +76,8 @@ int cmd_summary(int argc, char **argv) {
             return cli_usage_error("summary", "unknown option");
         }
     }
-    if (optind + 1 != argc) return cli_usage_error("summary", "give exactly one MODEL (a built-in name or a .cfg file)");
+    if (optind + 1 != argc)
+        return cli_usage_error("summary", "give exactly one MODEL (a built-in name or a .cfg file)");
     const char *model = argv[optind];
     dd_model_spec *spec;
     if (dd_model_builtin_cfg(model, NULL)) {

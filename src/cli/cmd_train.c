@@ -168,19 +168,23 @@ int cmd_train(int argc, char **argv) {
         case 'o': o.run_dir = optarg; break;
         case 'm': o.model = optarg; break;
         case 'e':
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--epochs wants a whole number");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
+                return cli_usage_error("train", "--epochs wants a whole number, not '%s'", optarg);
             o.epochs = (int)u;
             break;
         case 'b':
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--batch wants a whole number");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
+                return cli_usage_error("train", "--batch wants a whole number, not '%s'", optarg);
             o.batch = (int)u;
             break;
         case 'O':
-            if (dd_opt_kind_parse(optarg) < 0) return cli_usage_error("train", "--opt wants adam or sgd, not '%s'", optarg);
+            if (dd_opt_kind_parse(optarg) < 0)
+                return cli_usage_error("train", "--opt wants adam or sgd, not '%s'", optarg);
             o.optimizer = (dd_opt_kind)dd_opt_kind_parse(optarg);
             break;
         case 'l':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f)) return cli_usage_error("train", "--lr wants a number");
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
+                return cli_usage_error("train", "--lr wants a number, not '%s'", optarg);
             o.lr = (float)f;
             break;
         case 'S':
@@ -189,25 +193,29 @@ int cmd_train(int argc, char **argv) {
             o.schedule = (dd_schedule_kind)dd_schedule_kind_parse(optarg);
             break;
         case 'w':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f)) return cli_usage_error("train", "--warmup wants a number");
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
+                return cli_usage_error("train", "--warmup wants a number, not '%s'", optarg);
             o.warmup_epochs = (float)f;
             break;
         case 'W':
             if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
-                return cli_usage_error("train", "--weight-decay wants a number");
+                return cli_usage_error("train", "--weight-decay wants a number, not '%s'", optarg);
             o.weight_decay = (float)f;
             break;
         case 'M':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f)) return cli_usage_error("train", "--momentum wants a number");
+            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
+                return cli_usage_error("train", "--momentum wants a number, not '%s'", optarg);
             o.momentum = (float)f;
             break;
         case 'A': o.augment = false; break;
         case 'p':
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--patience wants a whole number");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
+                return cli_usage_error("train", "--patience wants a whole number, not '%s'", optarg);
             o.patience = (int)u;
             break;
         case 's':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed)) return cli_usage_error("train", "--seed wants a whole number");
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed))
+                return cli_usage_error("train", "--seed wants a whole number, not '%s'", optarg);
             break;
         case 't':
             if (cli_parse_u64(optarg, 1, INT_MAX, &u))
@@ -217,28 +225,29 @@ int cmd_train(int argc, char **argv) {
             break;
         case 'V':
             if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &o.val_frac))
-                return cli_usage_error("train", "--val-frac wants a number");
+                return cli_usage_error("train", "--val-frac wants a number, not '%s'", optarg);
             break;
         case 'E':
             if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.steps_per_epoch))
-                return cli_usage_error("train", "--steps-per-epoch wants a whole number");
+                return cli_usage_error("train", "--steps-per-epoch wants a whole number, not '%s'", optarg);
             break;
         case 'X':
             if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.max_steps))
-                return cli_usage_error("train", "--max-steps wants a whole number");
+                return cli_usage_error("train", "--max-steps wants a whole number, not '%s'", optarg);
             break;
         case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: {
             static const char *const names[] = {"--aug-rotation", "--aug-scale-min", "--aug-shift",
                                                 "--label-smoothing", "--mixup", "--ema"};
             float *fields[] = {&o.aug_rotation, &o.aug_scale_min, &o.aug_shift, &o.label_smoothing, &o.mixup, &o.ema};
             if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
-                return cli_usage_error("train", "%s wants a number", names[c - 1001]);
+                return cli_usage_error("train", "%s wants a number, not '%s'", names[c - 1001], optarg);
             *fields[c - 1001] = (float)f; /* the ranges: dd_train_opts_check */
             break;
         }
         case 1008: o.warp_bitmaps = true; break;
         case 1007:
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u)) return cli_usage_error("train", "--stop-after wants a whole number");
+            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
+                return cli_usage_error("train", "--stop-after wants a whole number, not '%s'", optarg);
             o.stop_after = (int)u;
             break;
         case 'r': o.resume = true; break;
@@ -253,7 +262,8 @@ int cmd_train(int argc, char **argv) {
     if (!o.run_dir) return cli_usage_error("train", "no run folder: give -o RUNDIR");
     dd_error err;
     if (dd_train_opts_check(&o, &err)) return cli_usage_error("train", "%s", err.msg); /* the ranges: one place */
-    if (o.resume && force) return cli_usage_error("train", "--resume continues a run and --force replaces it: give one");
+    if (o.resume && force)
+        return cli_usage_error("train", "--resume continues a run and --force replaces it: give one");
     if (o.resume && !threads_given) o.threads = 0; /* the run's own count, from its checkpoint: the same bits */
     if (dist_init(NULL, NULL, &err)) return cli_report("train", &err);
     if (dist_rank() == 0 && !o.resume) {

@@ -475,20 +475,23 @@ int cmd_tune(int argc, char **argv) {
         case 'd': t.data = optarg; break;
         case 'o': t.dir = optarg; break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, 999, &u)) return cli_usage_error("tune", "--trials wants a whole number 1..999");
+            if (cli_parse_u64(optarg, 1, 999, &u))
+                return cli_usage_error("tune", "--trials wants a whole number 1..999, not '%s'", optarg);
             t.trials = (int)u;
             break;
         case 'B':
             if (cli_parse_double(optarg, 0, 1e7, &f) || !(f > 0))
-                return cli_usage_error("tune", "--budget wants minutes, a number above 0");
+                return cli_usage_error("tune", "--budget wants minutes, a number above 0, not '%s'", optarg);
             t.budget_s = 60 * f;
             break;
         case 'S': space_path = optarg; break;
         case 's':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &t.seed)) return cli_usage_error("tune", "--seed wants a whole number");
+            if (cli_parse_u64(optarg, 0, UINT64_MAX, &t.seed))
+                return cli_usage_error("tune", "--seed wants a whole number, not '%s'", optarg);
             break;
         case 't':
-            if (cli_parse_u64(optarg, 1, 256, &u)) return cli_usage_error("tune", "--threads wants a whole number 1..256");
+            if (cli_parse_u64(optarg, 1, 256, &u))
+                return cli_usage_error("tune", "--threads wants a whole number 1..256, not '%s'", optarg);
             t.threads = (int)u;
             break;
         case 'P':

@@ -169,19 +169,19 @@ int cmd_explain_activations(int argc, char **argv) {
         case OPT_TOP_UNITS: o.top_units = optarg; break;
         case OPT_TOP:
             if (cli_parse_u64(optarg, 1, 64, &o.top)) {
-                cli_usage_error(VERB, "--top wants 1..64");
+                cli_usage_error(VERB, "--top wants 1..64, not '%s'", optarg);
                 goto out;
             }
             break;
         case OPT_UNITS:
             if (cli_parse_u64(optarg, 1, 100000, &o.units)) {
-                cli_usage_error(VERB, "--units wants 1..100000");
+                cli_usage_error(VERB, "--units wants 1..100000, not '%s'", optarg);
                 goto out;
             }
             break;
         case OPT_MAX:
             if (cli_parse_u64(optarg, 1, 10000000, &o.max_drawings)) {
-                cli_usage_error(VERB, "--max-drawings wants 1..10000000");
+                cli_usage_error(VERB, "--max-drawings wants 1..10000000, not '%s'", optarg);
                 goto out;
             }
             break;

@@ -52,7 +52,7 @@ int cmd_explain_misclassified(int argc, char **argv) {
         case 'a': as = optarg; break;
         case 'x':
             if (cli_parse_u64(optarg, 1, 100000, &max))
-                return cli_usage_error("explain misclassified", "--max wants a whole number from 1 to 100000");
+                return cli_usage_error("explain misclassified", "--max wants a whole number from 1 to 100000, not '%s'", optarg);
             break;
         case 'h': usage(stdout); return 0;
         case ':': return cli_usage_error("explain misclassified", "option '%s' needs a value", argv[optind - 1]);

@@ -73,7 +73,8 @@ int cmd_explain_quality(int argc, char **argv) {
                 return cli_usage_error(VERB, "--near-tolerance wants 0..1, not '%s'", optarg);
             break;
         case OPT_SHOWN:
-            if (cli_parse_u64(optarg, 1, 1000, &u)) return cli_usage_error(VERB, "--max-shown wants 1..1000");
+            if (cli_parse_u64(optarg, 1, 1000, &u))
+                return cli_usage_error(VERB, "--max-shown wants 1..1000, not '%s'", optarg);
             o.max_shown = (int)u;
             break;
         case 'h': usage(stdout); return 0;

@@ -66,7 +66,7 @@ int cmd_explain_saliency(int argc, char **argv) {
             break;
         case 'n':
             if (cli_parse_u64(optarg, 1, 100, &per_class)) {
-                cli_usage_error(VERB, "--per-class wants 1..100");
+                cli_usage_error(VERB, "--per-class wants 1..100, not '%s'", optarg);
                 goto out;
             }
             break;
