@@ -32,11 +32,14 @@
     $('notice').className = error ? 'error' : '';
   }
 
+  const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
   function updateBar() {
     const m = data && data.methods ? data.methods.find((x) => x.method === method) : null;
     const named = m ? m.clusters.filter((c) => !c.noise && currentName(c) !== '').length : 0;
     $('counts').textContent = data && data.drawings
-      ? `${data.drawings.length} misclassified drawings · ${named} clusters named · ${marked.size} marked mislabelled`
+      ? `${count(data.drawings.length, 'misclassified drawing', 'misclassified drawings')} · ` +
+        `${count(named, 'cluster', 'clusters')} named · ${marked.size} marked mislabelled`
       : '';
     $('save').disabled = saving || !data || !data.writable || !changed();
     document.body.dataset.state = saving ? 'saving' : changed() ? 'changed' : 'saved';
@@ -199,7 +202,8 @@
         if (!r.ok) throw new Error(last.error || r.statusText);
       }
       await load();
-      $('save-status').textContent = `Saved: ${last.clusters} names, ${last.mislabelled} drawings marked mislabelled.`;
+      $('save-status').textContent =
+        `Saved: ${count(last.clusters, 'name', 'names')}, ${count(last.mislabelled, 'drawing', 'drawings')} marked mislabelled.`;
     } catch (e) {
       $('save-status').textContent = 'Not saved: ' + e.message;
       $('save-status').className = 'error';
