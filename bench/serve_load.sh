@@ -4,6 +4,10 @@
 # default 28x28 network (doodle28, trained one epoch on the sample: its speed does not depend on its weights).
 # Prints predictions/s, latency percentiles, errors (must be 0) and the server's RSS at start and end.
 # Usage: bench/serve_load.sh [build-dir] [seconds] [connections]   (default: build, 60, 64)
+# A soak: more than 60 seconds runs in one-minute rounds, each printing its throughput, p99 latency and the server's
+# RSS, while a second client sends bad requests beside the load (malformed JSON, an unknown field, an oversized body,
+# a wrong Content-Type) that must each get a 4xx answer; it fails if RSS at the end is more than 10% above the first
+# round's (e.g. bench/serve_load.sh build 600: ten minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -34,8 +38,56 @@ echo "server: $url, model doodle28, $(wc -l <"$work/bodies.ndjson") drawings as 
 BODIES=$work/bodies.ndjson wrk -t2 -c"$conns" -d3s -s bench/serve_load.lua "$url" >/dev/null
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other jobs on the machine skew the figures)"
 echo "RSS at start: $(rss)"
-BODIES=$work/bodies.ndjson wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/serve_load.lua "$url"
-echo "RSS at end: $(rss)"
+if [ "$seconds" -le 60 ]; then
+  BODIES=$work/bodies.ndjson wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/serve_load.lua "$url"
+  echo "RSS at end: $(rss)"
+else
+  # bad requests beside the load, one every 50 ms; each must be answered 4xx (a 5xx or no answer is counted as wrong)
+  head -c 300000 /dev/zero | tr '\0' 'x' >"$work/big.json"
+  bad_requests() {
+    local ok=0 wrong=0 code
+    while [ ! -e "$work/stop" ]; do
+      for args in "-d {\"word\":" "-d {\"drawing\":[[[1,2],[3]]]}" "--data-binary @$work/big.json"; do
+        # shellcheck disable=SC2086
+        # a body over the limit is answered 413 while curl is still sending: curl then exits 55, the code stands
+        code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'Content-Type: application/json' $args "${url}api/predict" ||
+          true)
+        if [[ $code == 4* ]]; then ok=$((ok + 1)); else wrong=$((wrong + 1)); echo "$code $args" >>"$work/bad.wrong"; fi
+      done
+      code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H 'Content-Type: text/plain' -d '{}' "${url}api/predict" || true)
+      if [[ $code == 4* ]]; then ok=$((ok + 1)); else wrong=$((wrong + 1)); echo "$code -H Content-Type: text/plain -d {}" >>"$work/bad.wrong"; fi
+      sleep 0.05
+    done
+    echo "$ok $wrong" >"$work/bad.count"
+  }
+  bad_requests &
+  bad_pid=$!
+  rounds=$(((seconds + 59) / 60))
+  printf '%-6s %14s %10s %10s %12s %8s\n' minute predictions/s "p50 ms" "p99 ms" "RSS kB" errors
+  first_rss=
+  for ((m = 1; m <= rounds; m++)); do
+    BODIES=$work/bodies.ndjson wrk -t2 -c"$conns" -d60s --latency -s bench/serve_load.lua "$url" >"$work/round.txt"
+    r=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+    [ -n "$first_rss" ] || first_rss=$r
+    awk -v m="$m" -v rss="$r" '
+      function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+      /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec/ { rps = $2 }
+      /^errors:/ { e = $2 + $4 + $6 + $8 + $11 }
+      END { printf "%-6d %14.0f %10.1f %10.1f %12d %8d\n", m, rps, p50, p99, rss, e }' "$work/round.txt"
+    grep -q '^errors: 0 connect, 0 read, 0 write, 0 timeout, 0 not 200' "$work/round.txt" ||
+      { echo "round $m had errors:"; cat "$work/round.txt"; touch "$work/stop"; exit 1; }
+  done
+  touch "$work/stop"
+  wait "$bad_pid"
+  read -r bad_ok bad_wrong <"$work/bad.count"
+  last_rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+  echo "bad requests beside the load: $bad_ok answered 4xx, $bad_wrong otherwise"
+  # what the others got (000: no answer, curl's exit status aside), by request
+  [ "$bad_wrong" -eq 0 ] || sort "$work/bad.wrong" | uniq -c | sort -rn | head -5
+  echo "RSS: first round $first_rss kB, end $last_rss kB"
+  [ "$bad_wrong" -eq 0 ] || { echo "FAIL: bad requests not answered 4xx"; exit 1; }
+  [ "$last_rss" -le $((first_rss * 11 / 10)) ] || { echo "FAIL: RSS grew more than 10%"; exit 1; }
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -TERM "$pid"
 wait "$pid" || { echo "doodle serve exited with $?"; exit 1; }
