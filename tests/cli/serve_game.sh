@@ -10,13 +10,7 @@
 name=serve_game
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/serve_lib.bash"
-browser_dir=$(cd "$(dirname "$0")/../browser" && pwd)
-chromium=$(bash "$browser_dir/setup.sh" 2>"$tmp/setup.err")
-case $? in
-  0) ;;
-  77) echo "skipped: $(cat "$tmp/setup.err")"; exit 77 ;;
-  *) fail "tests/browser/setup.sh: $(cat "$tmp/setup.err")"; finish ;;
-esac
+need_browser
 
 url345=
 data=${DOODLE_SHARED_DATA:-}
