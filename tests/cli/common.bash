@@ -5,6 +5,7 @@
 #   expect_status STATUS WHAT CMD…   runs CMD with stdout in $tmp/out and stderr in $tmp/err, checks its exit status
 #   require_shared_data   exits 77 (CTest "skipped") when ../shared/data/quickdraw is missing; sets $data
 #   finish        prints the verdict and exits 0 or 1
+#   need_browser  sets $browser_dir and $chromium for the page tests (tests/browser/), or skips the test (77)
 set -uo pipefail
 doodle=$1
 tmp=${DOODLE_TEST_TMP:-/tmp/doodle-cli}/$name
@@ -47,4 +48,16 @@ finish() {
   [ "$fails" -eq 0 ] || { echo "$name: $fails failure(s)"; exit 1; }
   echo "$name: all checks passed"
   exit 0
+}
+
+# Sets browser_dir (tests/browser) and chromium (its path) after tests/browser/setup.sh has installed what the page
+# tests need; skips the test (77) when node or chromium cannot be had.
+need_browser() {
+  browser_dir=$(cd "$(dirname "$0")/../browser" && pwd)
+  chromium=$(bash "$browser_dir/setup.sh" 2>"$tmp/setup.err")
+  case $? in
+    0) ;;
+    77) echo "skipped: $(cat "$tmp/setup.err")"; exit 77 ;;
+    *) fail "tests/browser/setup.sh: $(cat "$tmp/setup.err")"; finish ;;
+  esac
 }

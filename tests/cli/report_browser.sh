@@ -7,13 +7,7 @@
 name=report_browser
 source "$(dirname "$0")/common.bash"
 sample=${DOODLE_SAMPLE_DIR:-$(dirname "$0")/../../data/sample}
-browser_dir=$(cd "$(dirname "$0")/../browser" && pwd)
-chromium=$(bash "$browser_dir/setup.sh" 2>"$tmp/setup.err")
-case $? in
-  0) ;;
-  77) echo "skipped: $(cat "$tmp/setup.err")"; exit 77 ;;
-  *) fail "tests/browser/setup.sh: $(cat "$tmp/setup.err")"; finish ;;
-esac
+need_browser
 
 "$doodle" prep --input "$sample/bitmaps" --test-frac 0.1 --seed 1 -o "$tmp/bm.dset" >/dev/null || fail "prep"
 "$doodle" train --data "$tmp/bm.dset" --model doodle28 --epochs 1 -o "$tmp/run" >"$tmp/train.log" 2>&1 ||

@@ -4,7 +4,6 @@
 #   start_server NAME ARGS…  starts `doodle serve --port 0 ARGS…` in the background, waits for its URL;
 #                            sets $url and $server_pid (stdout/stderr in $tmp/NAME.out / .err)
 #   stop_server [SIGNAL]     sends SIGNAL (default TERM), waits; fails unless it exits 0
-#   need_browser             sets $browser_dir and $chromium for the page tests, or skips the test (77)
 sample=${DOODLE_SAMPLE_DIR:-$(dirname "${BASH_SOURCE[0]}")/../../data/sample}
 train_sample_model() {
   local dir=$1
@@ -34,16 +33,4 @@ stop_server() {
   wait "$server_pid"
   local rc=$?
   [ "$rc" -eq 0 ] || fail "doodle serve exited $rc after SIG${1:-TERM}"
-}
-
-# Sets browser_dir (tests/browser) and chromium (its path) after tests/browser/setup.sh has installed what the page
-# tests need; skips the test (77) when node or chromium cannot be had.
-need_browser() {
-  browser_dir=$(cd "$(dirname "$0")/../browser" && pwd)
-  chromium=$(bash "$browser_dir/setup.sh" 2>"$tmp/setup.err")
-  case $? in
-    0) ;;
-    77) echo "skipped: $(cat "$tmp/setup.err")"; exit 77 ;;
-    *) fail "tests/browser/setup.sh: $(cat "$tmp/setup.err")"; finish ;;
-  esac
 }
