@@ -3,7 +3,7 @@
 // URL serves MODEL (trained on the bundled sample); STROKES_DIR holds <class>.ndjson.gz raw drawings of its classes.
 // For each class the drawing `doodle predict` is surest of is drawn, by moving the pointer along its strokes, when
 // the page asks for that class. A game on a desktop with the mouse (one round left empty until the time is up) and
-// one on a 390x844 phone with a finger (one round skipped, after a line; on the desktop the line is drawn with a pen), rounds of 3 s (?round=3): every round must end with
+// one on a 390x844 phone with a finger (one round skipped, after a line; on the desktop the line is drawn with a pen), rounds of 5 s (?round=5): every round must end with
 // "Oh, I know" (the model sure of the class asked) or with the time up / the skip, and the summary must list the
 // six rounds with the class asked, the verdict, the best guess, the time and the image the model saw.
 // URL_345, a model of 345 classes: the list of classes is a count, collapsed, with a filter that works.
@@ -22,7 +22,7 @@ if (!outDir) {
   console.error('usage: node game_page.js URL DOODLE MODEL STROKES_DIR OUTDIR [URL_345]');
   process.exit(2);
 }
-const ROUND_S = 3;
+const ROUND_S = 5; // long enough that a loaded machine still draws a whole doodle and the skip inside a round
 let failures = 0;
 function check(ok, what) {
   if (!ok) {

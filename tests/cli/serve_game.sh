@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The drawing page's game (six rounds: draw the class asked before the time is up) in real headless Chromium
-# (tests/browser/game_page.js): a model trained on the bundled sample, `doodle serve --port 0`, rounds of 3 s
-# (?round=3); for each round the page's class is drawn by moving the pointer along the sample drawing that
+# (tests/browser/game_page.js): a model trained on the bundled sample, `doodle serve --port 0`, rounds of 5 s
+# (?round=5); for each round the page's class is drawn by moving the pointer along the sample drawing that
 # `doodle predict` is surest of. A game with the mouse on a desktop, one with a finger on a 390x844 phone; every
 # round ends with "Oh, I know" or the time up (or the skip), and the summary lists the six rounds with the images
 # the model saw. With ../shared/data/quickdraw, also a 345-class model (2 drawings a class, 1 epoch: only its
