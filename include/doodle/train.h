@@ -32,6 +32,9 @@
 extern "C" {
 #endif
 
+/* Data-parallel: the least a gradient bucket holds before its all-reduce starts (dd_train_opts.allreduce_bucket_kb) */
+#define DD_ALLREDUCE_BUCKET_KB 1024
+
 typedef struct dd_train_opts {
     const char *data_path; /* .dset */
     const char *model;     /* built-in name or .cfg path */
@@ -65,6 +68,11 @@ typedef struct dd_train_opts {
     /* when not NULL and set (e.g. by a SIGINT handler), training stops after the step in progress and writes a
      * checkpoint there, inside the epoch; --resume goes on from it with the same bits */
     volatile sig_atomic_t *interrupt;
+    /* data-parallel runs (several ranks; not kept in the checkpoint, every rank must be given the same): */
+    bool allreduce_overlap;       /* sum gradient buckets while backward goes on (default); false: one all-reduce
+                                   * after backward */
+    bool allreduce_bf16;          /* send the gradients as bfloat16 (half the bytes, ~3 digits); default float32 */
+    uint32_t allreduce_bucket_kb; /* the least a bucket holds before it is sent (DD_ALLREDUCE_BUCKET_KB) */
     bool progress; /* a live progress bar (a terminal); else one line per epoch */
     FILE *log;     /* where progress goes (stdout) */
 } dd_train_opts;
@@ -95,6 +103,7 @@ typedef struct dd_train_result {
     int ranks;
     double allreduce_seconds, train_seconds;
     uint64_t allreduce_bytes, steps;
+    size_t allreduce_buckets; /* all-reduces a step */
 } dd_train_result;
 
 /* With opts->resume, a run folder without a checkpoint (a run stopped before its first epoch ended) is an error

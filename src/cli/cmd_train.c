@@ -120,11 +120,17 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "\n"
             "On several machines: mpirun -np N doodle train … (Open MPI). Every rank holds the whole model and\n"
             "takes its contiguous share of each global batch of --batch drawings (--batch 64 on 2 ranks: 32 each);\n"
-            "one all-reduce sums the gradients per step, rank 0 alone writes RUNDIR. --threads is per rank. Every\n"
-            "rank must see the same dataset file (shared storage or a copy) and get the same options.\n",
+            "the gradients are summed once a step, rank 0 alone writes RUNDIR. --threads is per rank. Every rank\n"
+            "must see the same dataset file (shared storage or a copy) and get the same options. Their all-reduce:\n"
+            "      --allreduce-overlap on|off  sum the gradients in buckets while backward goes on (default on);\n"
+            "                         off: one all-reduce after backward\n"
+            "      --allreduce-dtype float32|bf16  bf16 sends half the bytes, rounded to about 3 digits (for slow\n"
+            "                         links and big dense layers; the weights then differ from one process's);\n"
+            "                         default float32 (2 ranks give one process's weights within 1e-5)\n"
+            "      --allreduce-bucket-kb N  a bucket starts once it holds N KB of gradients (default %u)\n",
             d->model, d->epochs, d->batch, d->lr, d->warmup_epochs, d->weight_decay, d->momentum, d->aug_rotation,
             d->aug_scale_min, d->aug_shift, d->label_smoothing, d->mixup, d->ema, (unsigned long long)d->seed,
-            d->threads);
+            d->threads, (unsigned)d->allreduce_bucket_kb);
 }
 
 /* RUNDIR/dataset.txt: the dataset's absolute path, so `doodle report RUNDIR` knows what the run was trained on. */
@@ -155,6 +161,8 @@ int cmd_train(int argc, char **argv) {
         {"aug-shift", required_argument, 0, 1003}, {"label-smoothing", required_argument, 0, 1004},
         {"mixup", required_argument, 0, 1005}, {"ema", required_argument, 0, 1006},
         {"stop-after", required_argument, 0, 1007}, {"warp-bitmaps", no_argument, 0, 1008},
+        {"allreduce-overlap", required_argument, 0, 1009}, {"allreduce-dtype", required_argument, 0, 1010},
+        {"allreduce-bucket-kb", required_argument, 0, 1011},
         {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
@@ -250,6 +258,21 @@ int cmd_train(int argc, char **argv) {
                 return cli_usage_error("train", "--stop-after wants a whole number, not '%s'", optarg);
             o.stop_after = (int)u;
             break;
+        case 1009:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+                return cli_usage_error("train", "--allreduce-overlap wants on or off, not '%s'", optarg);
+            o.allreduce_overlap = strcmp(optarg, "on") == 0;
+            break;
+        case 1010:
+            if (strcmp(optarg, "float32") && strcmp(optarg, "bf16"))
+                return cli_usage_error("train", "--allreduce-dtype wants float32 or bf16, not '%s'", optarg);
+            o.allreduce_bf16 = strcmp(optarg, "bf16") == 0;
+            break;
+        case 1011:
+            if (cli_parse_u64(optarg, 0, UINT32_MAX, &u))
+                return cli_usage_error("train", "--allreduce-bucket-kb wants a whole number, not '%s'", optarg);
+            o.allreduce_bucket_kb = (uint32_t)u; /* the range: dd_train_opts_check */
+            break;
         case 'r': o.resume = true; break;
         case 'F': force = true; break;
         case 'R': report = 0; break;
@@ -318,10 +341,13 @@ static int train_run(dd_train_opts *o_in, int report, dd_error *err) {
         printf("test (once, epoch %d's weights): accuracy %.2f%%, top-3 %.2f%%, loss %.4f on %llu drawings\n",
                r.best_epoch, 100 * r.test_acc, 100 * r.test_top3, r.test_loss, (unsigned long long)r.test_count);
     if (r.ranks > 1)
-        printf("data-parallel: %d ranks, all-reduce %.1f%% of the training time (%.2f ms and %.2f MB a step)\n",
+        printf("data-parallel: %d ranks, all-reduce %.1f%% of the training time (%.2f ms and %.2f MB a step, not "
+               "hidden behind backward; %s, %zu bucket%s, %s); weights the same on every rank at each epoch's end\n",
                r.ranks, r.train_seconds > 0 ? 100 * r.allreduce_seconds / r.train_seconds : 0,
                r.steps ? 1e3 * r.allreduce_seconds / (double)r.steps : 0,
-               r.steps ? 1e-6 * (double)r.allreduce_bytes / (double)r.steps : 0);
+               r.steps ? 1e-6 * (double)r.allreduce_bytes / (double)r.steps : 0,
+               o.allreduce_overlap ? "overlapped" : "after backward", r.allreduce_buckets,
+               r.allreduce_buckets == 1 ? "" : "s", o.allreduce_bf16 ? "bf16" : "float32");
     if (record_dataset(&o, err)) return 1;
     if (report) {
         fflush(stdout);

@@ -18,6 +18,7 @@
 
 #include "doodle/layers.h"
 #include "doodle/model.h"
+#include "nn/backward_hook.h"
 #include "nn/fast.h"
 #include "util/alloc.h"
 #include "util/thread_pool.h"
@@ -46,6 +47,8 @@ struct dd_workspace {
     float *probs;           /* [max_batch * classes] */
     float *grad[2];         /* [max_batch * largest activation], training */
     const float *input;
+    dd_grads_final_fn grads_final; /* training's backward tells it after each layer (nn/backward_hook.h) */
+    void *grads_final_ctx;
 };
 
 static size_t out_count(const dd_layer_spec *l) { return dd_shape_count(l->out); }
@@ -286,6 +289,19 @@ static int bn_relu_pool(const dd_model_spec *s, const dd_workspace *ws, int i) {
            ws->layers[i - 1].fused_away && s->layers[i - 2].kind == DD_LAYER_BATCHNORM && ws->layers[i - 2].fused_relu;
 }
 
+void dd_workspace_set_grads_final(dd_workspace *ws, dd_grads_final_fn fn, void *ctx) {
+    ws->grads_final = fn;
+    ws->grads_final_ctx = ctx;
+}
+
+/* Where layer l's parameters start in the block (its gradients are final once it is done), or `cur` if it has
+ * none: the block is laid out layer by layer, first to last. */
+static size_t params_from(const dd_layer_spec *l, size_t cur) {
+    if (l->weight.count && l->weight.offset < cur) cur = l->weight.offset;
+    if (l->bias.count && l->bias.offset < cur) cur = l->bias.offset;
+    return cur;
+}
+
 /* The loss against labels, or against soft targets when labels is NULL. */
 static float backward(const dd_model *m, dd_workspace *ws, const int32_t *labels, const float *targets, int batch,
                       float *grads) {
@@ -302,11 +318,14 @@ static float backward(const dd_model *m, dd_workspace *ws, const int32_t *labels
         dd_softmax_xent_soft_backward(g, ws->probs, targets, batch, s->classes);
     }
     const float *P = m->params;
+    size_t final_from = s->n_params; /* grads [final_from, n_params) are final */
     for (int i = s->n_layers - 1; i >= 0; i--) {
+        if (ws->grads_final && i < s->n_layers - 1) ws->grads_final(ws->grads_final_ctx, final_from);
         const dd_layer_spec *l = &s->layers[i];
         const layer_ws *w = &ws->layers[i];
         const float *in = i ? ws->layers[i - 1].out : ws->input;
         float *din = i ? other : NULL; /* the input image needs no gradient… */
+        final_from = params_from(l, final_from);
         size_t n = (size_t)batch * out_count(l), n_in = (size_t)batch * dd_shape_count(l->in);
         int swap = 1;
         switch (l->kind) {
@@ -346,6 +365,7 @@ static float backward(const dd_model *m, dd_workspace *ws, const int32_t *labels
                     g = dbn;
                 }
                 i = bi; /* the ReLU and the BatchNorm are done */
+                final_from = params_from(bn, final_from);
                 continue;
             }
             if (din)
@@ -363,6 +383,7 @@ static float backward(const dd_model *m, dd_workspace *ws, const int32_t *labels
             g = din;
         }
     }
+    if (ws->grads_final) ws->grads_final(ws->grads_final_ctx, final_from);
     return loss;
 }
 

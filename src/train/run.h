@@ -17,7 +17,8 @@ typedef struct run {
     train_progress p;
     dd_loader *train, *val, *test; /* val and test may be NULL */
     dd_workspace *ws, *eval_ws;
-    float *grads; /* [n_params + 2]: the gradient block, the step's loss sum and a stop flag (one all-reduce) */
+    struct grad_sync *sync; /* owns the gradient block and sums it over the ranks (grad_sync.h) */
+    float *grads;           /* [n_params]: the sync's gradients */
     float *x;
     int32_t *labels;
     uint8_t *decay;
@@ -30,8 +31,7 @@ typedef struct run {
     int epochs;           /* ceil(total_steps / epoch_steps) */
     double total_epochs;  /* total_steps / epoch_steps: what the learning-rate schedule spans */
     float lr;             /* of the last step */
-    double allreduce_seconds, train_seconds;
-    uint64_t allreduce_bytes;
+    double train_seconds;
     char model_path[4200], checkpoint_path[4200], history_path[4200], test_path[4200];
 } run;
 
@@ -44,6 +44,9 @@ int train_fail_local(run *r, dd_error *err);
 /* Several ranks: checks that every rank runs the same data set, model and options (rank 0's hashes), then gives
  * every rank rank 0's parameters, running statistics, optimizer state and progress. */
 int train_sync_start(run *r, dd_error *err);
+/* Several ranks, at the end of an epoch: -1 on every rank (the differing ones say so) when a rank's weights are not
+ * rank 0's bits, which the all-reduce must give (a hash of the parameters against rank 0's). */
+int train_check_same_weights(run *r, int epoch, dd_error *err);
 /* The BatchNorm running statistics averaged over the ranks (each saw only its shares). */
 void train_average_state(run *r);
 /* --resume: rank 0 loads the run's checkpoint and sends its bytes to the other ranks, which load the same (the

@@ -16,6 +16,7 @@
 #include "doodle/model.h"
 #include "train/checkpoint.h"
 #include "train/dist.h"
+#include "train/grad_sync.h"
 #include "train/history.h"
 #include "train/recipe.h"
 #include "train/run.h"
@@ -44,6 +45,8 @@ dd_train_opts dd_train_defaults(void) {
         .threads = dd_cpu_count(64), /* every core: the same seed gives the same bits for the same count */
         .patience = 0,
         .val_frac = -1, /* the set's (doodle prep --val-frac), else 0.1 */
+        .allreduce_overlap = true,
+        .allreduce_bucket_kb = DD_ALLREDUCE_BUCKET_KB,
     };
     return o;
 }
@@ -98,6 +101,9 @@ int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err) {
     if (o->steps_per_epoch > STEPS_MAX)
         return out_of_range(err, stored, "steps_per_epoch", "--steps-per-epoch", (double)o->steps_per_epoch,
                             "0 (a whole pass) .. 10^12");
+    if (!within(o->allreduce_bucket_kb, 1, 1 << 20))
+        return out_of_range(err, stored, "allreduce_bucket_kb", "--allreduce-bucket-kb", o->allreduce_bucket_kb,
+                            "1..1048576 KB");
     if (o->max_steps > STEPS_MAX)
         return out_of_range(err, stored, "max_steps", "--max-steps", (double)o->max_steps, "0 (no limit) .. 10^12");
     return 0;
@@ -261,7 +267,9 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
             if (dd_loader_begin_epoch_at(r->train, pass, pos, err)) return train_fail_local(r, err);
         int got = dd_loader_next(r->train, r->x, r->labels, NULL, err);
         if (got < 0) return train_fail_local(r, err);
-        memset(r->grads, 0, (n_params + 2) * sizeof *r->grads);
+        /* each rank's gradient is the mean over its share: weighted by the share, their sum is the mean over the
+         * global batch, as one process computes it (grad_sync weights each bucket before it is sent) */
+        grad_sync_begin(r->sync, (float)got / (float)global_count(r, pos));
         float l = 0;
         if (got > 0) {
             if (r->targets) soft_targets(r, s, got);
@@ -272,22 +280,11 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
             for (int b = 0; b < got; b++) counts[0] += argmax(probs + (size_t)b * classes, classes) == r->labels[b];
             counts[1] += (uint64_t)got;
         }
-        /* two slots after the gradients ride the same all-reduce: the step's loss sum, and whether any rank was
-         * asked to stop (so that every rank stops after the same step) */
-        r->grads[n_params] = l * (float)got;
-        r->grads[n_params + 1] = o->interrupt && *o->interrupt ? 1.0f : 0.0f;
-        if (r->ranks > 1) {
-            /* each rank's gradient is the mean over its share: weighted by the share, their sum is the mean over
-             * the global batch, as one process computes it */
-            float w = (float)got / (float)global_count(r, pos);
-            for (size_t i = 0; i < n_params; i++) r->grads[i] *= w;
-            double t = now();
-            dist_sum_floats(r->grads, n_params + 2);
-            r->allreduce_seconds += now() - t;
-            r->allreduce_bytes += (n_params + 2) * sizeof *r->grads;
-        }
-        float step_loss = r->grads[n_params];
-        stop = r->grads[n_params + 1] > 0;
+        /* two more values ride the last bucket: the step's loss sum, and whether any rank was asked to stop (so
+         * that every rank stops after the same step) */
+        float step_loss = l * (float)got, stop_flag = o->interrupt && *o->interrupt ? 1.0f : 0.0f;
+        grad_sync_finish(r->sync, &step_loss, &stop_flag);
+        stop = stop_flag > 0;
         if (!isfinite(step_loss) || !all_finite(r->grads, n_params))
             return dd_fail(err, DD_ERR_RANGE,
                            "epoch %d, step %llu: the %s is not finite (NaN or Inf); stopped. Try a lower --lr. "
@@ -335,7 +332,7 @@ static void run_free(run *r) {
     dd_optimizer_free(&r->opt);
     dd_model_free(r->m);
     dd_dataset_close(r->ds);
-    free(r->grads);
+    grad_sync_free(r->sync);
     free(r->x);
     free(r->labels);
     free(r->decay);
@@ -468,10 +465,15 @@ static int setup(run *r, dd_train_opts *o, dd_error *err) {
     size_t in_count = dd_shape_count(m->spec->input);
     if (!(r->ws = dd_workspace_new(m, o->batch, true, err)) || !(r->eval_ws = dd_workspace_new(m, o->batch, false, err)) ||
         dd_workspace_set_threads(r->ws, o->threads, err) || dd_workspace_set_threads(r->eval_ws, o->threads, err) ||
-        !(r->grads = dd_malloc(m->spec->n_params + 2, sizeof *r->grads, err)) ||
+        !(r->sync = grad_sync_new(m->spec, r->ranks, o->allreduce_overlap, o->allreduce_bf16,
+                                  (size_t)o->allreduce_bucket_kb * 1024, err)) ||
         !(r->x = dd_malloc((size_t)o->batch * in_count, sizeof *r->x, err)) ||
         !(r->labels = dd_malloc((size_t)o->batch, sizeof *r->labels, err)) || !(r->decay = dd_model_decay_mask(m, err)))
         rc = -1;
+    if (rc == 0) {
+        r->grads = grad_sync_grads(r->sync);
+        grad_sync_attach(r->sync, r->ws);
+    }
     bool soft = o->label_smoothing > 0 || o->mixup > 0;
     if (rc == 0 && soft && !(r->targets = dd_malloc((size_t)o->batch * m->spec->classes, sizeof *r->targets, err)))
         rc = -1;
@@ -581,6 +583,7 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
             goto done;
         }
         r.p.steps_done = to;
+        if (train_check_same_weights(&r, epoch, err)) goto done;
         train_average_state(&r);
         eval_sums v = {0};
         if (r.p.ema && r.val) recipe_swap(r.m->params, r.p.ema, r.m->spec->n_params); /* validated with the EMA */
@@ -633,8 +636,9 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
     result->best_val_loss = r.val ? r.p.best_test_loss : NAN;
     if (r.test && !result->paused && final_test(&r, result, err)) goto done;
     result->ranks = r.ranks;
-    result->allreduce_seconds = r.allreduce_seconds;
-    result->allreduce_bytes = r.allreduce_bytes;
+    result->allreduce_seconds = r.sync ? grad_sync_seconds(r.sync) : 0;
+    result->allreduce_bytes = r.sync ? grad_sync_bytes(r.sync) : 0;
+    result->allreduce_buckets = r.sync ? grad_sync_buckets(r.sync) : 0;
     result->train_seconds = r.train_seconds;
     result->steps = r.p.steps_done;
     rc = 0;

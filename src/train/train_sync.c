@@ -73,14 +73,15 @@ static uint64_t model_hash(const dd_model *m) {
 }
 
 static uint64_t options_hash(const dd_train_opts *o) {
-    char text[640];
+    char text[700];
     int n = snprintf(text, sizeof text,
                      "%d %d %d %.9g %.9g %.9g %d %.9g %.9g %d %" PRIu64 " %d %.17g %" PRIu64 " %" PRIu64
-                     " %.9g %.9g %.9g %.9g %.9g %.9g %d",
+                     " %.9g %.9g %.9g %.9g %.9g %.9g %d %d %d %u",
                      o->epochs, o->batch, (int)o->optimizer, o->lr, o->weight_decay, o->momentum, (int)o->schedule,
                      o->warmup_epochs, o->min_lr, o->augment, o->seed, o->patience, o->val_frac, o->steps_per_epoch,
                      o->max_steps, o->aug_rotation, o->aug_scale_min, o->aug_shift, o->label_smoothing, o->mixup,
-                     o->ema, o->warp_bitmaps);
+                     o->ema, o->warp_bitmaps, o->allreduce_overlap, o->allreduce_bf16,
+                     (unsigned)o->allreduce_bucket_kb); /* other buckets or types: collectives that do not match */
     return fnv(FNV_START, text, (size_t)n);
 }
 
@@ -119,6 +120,33 @@ int train_sync_start(run *r, dd_error *err) {
     dist_bcast(&r->p, sizeof r->p);
     r->p.ema = ema;
     return 0;
+}
+
+/* FNV-1a over 64-bit words rather than bytes: 8 times fewer multiplies for lenet's 37.6 MB each epoch. */
+static uint64_t floats_hash(const float *x, size_t n) {
+    uint64_t h = FNV_START, w;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        memcpy(&w, x + i, sizeof w);
+        h = (h ^ w) * 0x100000001b3ULL;
+    }
+    return i < n ? fnv(h, x + i, sizeof *x) : h;
+}
+
+int train_check_same_weights(run *r, int epoch, dd_error *err) {
+    if (r->ranks == 1) return 0;
+    const dd_model *m = r->m;
+    uint64_t mine = floats_hash(m->params, m->spec->n_params), root = mine;
+    dist_bcast(&root, sizeof root);
+    if (!dist_any(mine != root)) return 0;
+    if (mine != root)
+        dd_fail(err, DD_ERR_RANGE,
+                "rank %d: after epoch %d its weights differ from rank 0's (the all-reduce gave the ranks different "
+                "sums); stopped. The last checkpoint is intact.",
+                r->rank, epoch + 1);
+    else
+        err->code = DD_ERR_RANGE, err->msg[0] = '\0'; /* the differing ranks say it */
+    return -1;
 }
 
 void train_average_state(run *r) {
