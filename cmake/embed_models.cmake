@@ -1,5 +1,5 @@
 # The built-in networks: every models/<name>.cfg becomes a string in the library (a generated C file), so that
-# `doodle summary seed` works without files. Included from the top-level CMakeLists.txt after doodle_lib is
+# `doodle summary seed` works without files. Included from the top-level CMakeLists.txt after the module nn is
 # defined; the same file, run as a script (cmake -P), writes the generated C file.
 if(CMAKE_SCRIPT_MODE_FILE)
   # Script mode: -DOUT=<file.c> -DCFGS=<a.cfg|b.cfg|…>
@@ -35,4 +35,4 @@ add_custom_command(
   DEPENDS ${DOODLE_MODEL_CFGS} "${CMAKE_CURRENT_LIST_FILE}" "${CMAKE_CURRENT_LIST_DIR}/embed_bytes.cmake"
   COMMENT "Embedding the built-in models (models/*.cfg)"
   VERBATIM)
-target_sources(doodle_lib PRIVATE "${DOODLE_BUILTIN_MODELS_C}")
+target_sources(doodle_nn PRIVATE "${DOODLE_BUILTIN_MODELS_C}")

@@ -1,6 +1,6 @@
 # The drawing page of `doodle serve`: every src/serve/web/*.html|js|css becomes a byte array in the library (a
 # generated C file), so that the server needs no files at run time. Included from the top-level CMakeLists.txt
-# after doodle_lib is defined; the same file, run as a script (cmake -P), writes the generated C file.
+# after the module serve is defined; the same file, run as a script (cmake -P), writes the generated C file.
 if(CMAKE_SCRIPT_MODE_FILE)
   # Script mode: -DOUT=<file.c> -DFILES=<a.html|b.js|…>
   include("${CMAKE_CURRENT_LIST_DIR}/embed_bytes.cmake")
@@ -43,4 +43,4 @@ add_custom_command(
   DEPENDS ${DOODLE_WEB_FILES} "${CMAKE_CURRENT_LIST_FILE}" "${CMAKE_CURRENT_LIST_DIR}/embed_bytes.cmake"
   COMMENT "Embedding the drawing page (src/serve/web/)"
   VERBATIM)
-target_sources(doodle_lib PRIVATE "${DOODLE_WEB_ASSETS_C}")
+target_sources(doodle_serve PRIVATE "${DOODLE_WEB_ASSETS_C}")

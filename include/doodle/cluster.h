@@ -289,6 +289,24 @@ int dd_explain_clusters_compare(const dd_model *a, const dd_model *b, const dd_d
                                 dd_cluster_compare *cmp, dd_error *err);
 void dd_cluster_compare_free(dd_cluster_compare *c);
 
+/* ---- the names of an explain clusters run (for doodle explain clusters and the report;
+ * the names themselves are kept in labels.json: doodle/labels.h) ---- */
+
+typedef struct dd_cluster_names {
+    char **kmeans; /* [k]: the name shown for K-Means cluster c, or NULL */
+    char **dbscan; /* [dbscan_clusters]: the same for DBSCAN (noise has none) */
+    int k, dbscan_clusters;
+} dd_cluster_names;
+
+/* RUNDIR/labels.json for a model RUNDIR/model.safetensors (the folder of model_path). */
+void dd_labels_path_beside(const char *model_path, char *out, size_t size);
+/* The names labels_path gives the clusters of r (drawings of ds, classes of m), by the re-clustering rule of
+ * doodle/labels.h (dd_labels_name_clusters). A missing file gives no names and returns 0; a bad one returns -1 with
+ * err naming the file and the field. Free with dd_cluster_names_free (also after a failure). */
+int dd_cluster_names_load(const char *labels_path, const dd_model *m, const dd_dataset *ds,
+                          const dd_cluster_report *r, dd_cluster_names *out, dd_error *err);
+void dd_cluster_names_free(dd_cluster_names *n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,7 @@
 #define DOODLE_DATASET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "doodle/drawing.h"
@@ -86,6 +87,9 @@ typedef struct dd_record_info {
 } dd_record_info;
 
 int dd_dataset_record_info(const dd_dataset *ds, uint64_t i, dd_record_info *info);
+/* Record numbers of one split (DD_SPLIT_TRAIN, DD_SPLIT_TEST, or -1 for all), in dataset order; *records is
+ * allocated (free it), *n may be 0. */
+int dd_dataset_split_records(const dd_dataset *ds, int split, uint64_t **records, size_t *n, dd_error *err);
 /* The validation split, carved out of the training split: in every class round(frac x its training records),
  * a seeded uniform choice (the same seed and set give the same choice; another seed another one). *mask gets one
  * bit per record (bit i % 8 of byte i / 8; free() it); *n_val (may be NULL) how many were chosen. The test split

@@ -48,9 +48,6 @@ typedef struct dd_image_set {
  * model and the data do not fit (classes by name, input size; include/doodle/metrics.h) or a record is bad. */
 int dd_image_set_load(const dd_model *m, const dd_dataset *ds, const uint64_t *records, size_t n, dd_image_set *out,
                       dd_error *err);
-/* Record numbers of one split (DD_SPLIT_TRAIN, DD_SPLIT_TEST, or -1 for all), in dataset order; *records is
- * allocated (free it), *n may be 0. */
-int dd_dataset_split_records(const dd_dataset *ds, int split, uint64_t **records, size_t *n, dd_error *err);
 void dd_image_set_free(dd_image_set *s);
 /* Image i as the model's input, pixels / 255, into x [height * width]. */
 void dd_image_set_input(const dd_image_set *s, size_t i, float *x);

@@ -96,27 +96,6 @@ int dd_labels_check_text(const char *s, size_t max, const char *field, dd_error 
 /* Parses a key_id written as decimal digits (1..20, at most UINT64_MAX). */
 int dd_labels_parse_key_id(const char *s, uint64_t *out);
 
-/* ---- the names of an explain clusters run (for doodle explain clusters and the report) ---- */
-
-struct dd_model;
-struct dd_dataset;
-struct dd_cluster_report;
-
-typedef struct dd_cluster_names {
-    char **kmeans; /* [k]: the name shown for K-Means cluster c, or NULL */
-    char **dbscan; /* [dbscan_clusters]: the same for DBSCAN (noise has none) */
-    int k, dbscan_clusters;
-} dd_cluster_names;
-
-/* RUNDIR/labels.json for a model RUNDIR/model.safetensors (the folder of model_path). */
-void dd_labels_path_beside(const char *model_path, char *out, size_t size);
-/* The names labels_path gives the clusters of r (drawings of ds, classes of m), by the rule above. A missing file
- * gives no names and returns 0; a bad one returns -1 with err naming the file and the field. Free with
- * dd_cluster_names_free (also after a failure). */
-int dd_cluster_names_load(const char *labels_path, const struct dd_model *m, const struct dd_dataset *ds,
-                          const struct dd_cluster_report *r, dd_cluster_names *out, dd_error *err);
-void dd_cluster_names_free(dd_cluster_names *n);
-
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #ifndef DOODLE_QUICKDRAW_H
 #define DOODLE_QUICKDRAW_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -31,6 +32,18 @@ dd_format dd_format_from_path(const char *path);
  * "full_numpy_bitmap_" / "full_simplified_" / "full_raw_" prefix removed, '_' turned into ' '
  * ("data/smiley_face.npy.gz" -> "smiley face"). Fails when the name does not fit in DD_WORD_MAX. */
 int dd_class_from_path(const char *path, char out[DD_WORD_MAX], dd_error *err);
+
+/* The Quick, Draw! files a verb's arguments name: each argument is a file, or a folder whose files of a known
+ * format (any depth; dd_format_from_path) are taken in sorted order, so that runs are reproducible. */
+typedef struct dd_file_list {
+    char **paths;
+    size_t count, cap;
+} dd_file_list;
+
+/* Appends path, or the known files under it when it is a folder. A missing path or a folder with no known file is
+ * an error naming it. */
+int dd_file_list_add(dd_file_list *l, const char *path, dd_error *err);
+void dd_file_list_free(dd_file_list *l);
 
 /* ---- strokes: ndjson, .bin and .csv, read one drawing at a time ---- */
 

@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "doodle/alloc.h"
 #include "doodle/dataset.h"
 #include "doodle/loader.h"
 #include "doodle/model.h"
 #include "doodle/optim.h"
-#include "util/alloc.h"
 
 static void usage(FILE *out) {
     fprintf(out,

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 #include "doodle/metrics.h"
 #include "doodle/train.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
 
 #define MAX_PRINTED_CLASSES 30 /* a larger confusion matrix goes to confusion.csv only */
 

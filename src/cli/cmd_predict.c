@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "doodle/alloc.h"
 #include "doodle/classify.h"
+#include "doodle/files.h"
 #include "doodle/quickdraw.h"
 #include "serve/png_encode.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
 
 #define MAX_TOP 1000
 

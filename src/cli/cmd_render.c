@@ -6,11 +6,11 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "doodle/alloc.h"
 #include "doodle/montage.h"
 #include "doodle/quickdraw.h"
 #include "doodle/render.h"
 #include "doodle/simplify.h"
-#include "util/alloc.h"
 
 #define PNG_DEFAULT_LIMIT 100 /* drawings per file in a PNG grid unless --limit says otherwise */
 

@@ -6,10 +6,9 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "doodle/files.h"
 #include "doodle/quickdraw.h"
 #include "doodle/simplify.h"
-#include "util/atomic_file.h"
-#include "util/file_list.h"
 
 static void usage(FILE *out) {
     fprintf(out,

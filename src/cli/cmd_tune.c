@@ -25,13 +25,13 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
+#include "doodle/files.h"
 #include "doodle/safetensors.h"
 #include "doodle/train.h"
-#include "explain/report_html.h"
 #include "train/tune.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
-#include "util/cpus.h"
+#include "viz/report_html.h"
 
 typedef struct tuner {
     const char *data, *dir;

@@ -8,9 +8,9 @@
 
 #include "cli/cli.h"
 #include "cli/explain_verbs.h"
+#include "doodle/alloc.h"
 #include "doodle/explain.h"
-#include "explain/explain_util.h"
-#include "util/alloc.h"
+#include "doodle/files.h"
 
 #define VERB "explain activations"
 #define MAX_LAYERS 64
@@ -92,7 +92,7 @@ static int feature_maps(const act_opts *o, const dd_model *m, const dd_dataset *
         return -1;
     }
     dd_explainer *e = dd_explainer_new(m, err);
-    int rc = e ? explain_make_dir(o->out_dir, err) : -1;
+    int rc = e ? dd_make_dir(o->out_dir, err) : -1;
     for (size_t i = 0; rc == 0 && i < s.n; i++) {
         dd_picture *p = dd_explain_activation_picture(e, m, &s, i, layers, n_layers, err);
         char name[64], path[4200];
@@ -130,7 +130,7 @@ static int top_units(const act_opts *o, const dd_model *m, const dd_dataset *ds,
     dd_picture *p = e ? dd_explain_top_units_picture(e, m, &s, layer, (int)o->top, (int)o->units, err) : NULL;
     char path[4200];
     snprintf(path, sizeof path, "%s/top-units-%d-%s.png", o->out_dir, layer, m->spec->layers[layer].name);
-    int rc = p && explain_make_dir(o->out_dir, err) == 0 && dd_picture_write_png(p, path, err) == 0 ? 0 : -1;
+    int rc = p && dd_make_dir(o->out_dir, err) == 0 && dd_picture_write_png(p, path, err) == 0 ? 0 : -1;
     if (rc == 0)
         printf("layer %d %s: the top %llu of %zu drawings for each unit -> %s\n", layer, m->spec->layers[layer].name,
                (unsigned long long)o->top, s.n, path);

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli/explain_verbs.h"
+#include "doodle/alloc.h"
 #include "doodle/metrics.h"
-#include "util/alloc.h"
 
 int explain_open(const char *model_path, const char *data_path, dd_model **m, dd_dataset **ds, dd_error *err) {
     *ds = NULL;

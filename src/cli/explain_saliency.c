@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 #include "cli/explain_verbs.h"
 #include "doodle/explain.h"
-#include "explain/explain_util.h"
+#include "doodle/files.h"
 
 #define VERB "explain saliency"
 
@@ -125,7 +125,7 @@ int cmd_explain_saliency(int argc, char **argv) {
     char path[4200];
     snprintf(path, sizeof path, "%s/saliency.png", out_dir);
     if (!(e = dd_explainer_new(m, &err)) || !(p = dd_explain_attribution_picture(e, m, &s, which, n, cls, layer, &err)) ||
-        explain_make_dir(out_dir, &err) || dd_picture_write_png(p, path, &err))
+        dd_make_dir(out_dir, &err) || dd_picture_write_png(p, path, &err))
         goto report;
     int gl = layer >= 0 ? layer : dd_explain_gradcam_layer(m);
     printf("%zu drawing%s; saliency, occlusion%s -> %s\n", n, n == 1 ? "" : "s",

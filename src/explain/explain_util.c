@@ -8,24 +8,9 @@
 #include <sys/stat.h>
 
 #include "doodle/explain.h"
+#include "doodle/files.h"
 
-int explain_make_dir(const char *dir, dd_error *err) {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
-        return dd_fail(err, DD_ERR_RANGE, "%.100s...: path too long", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            return dd_fail(err, DD_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return dd_fail(err, DD_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return dd_fail(err, DD_ERR_IO, "%s: not a directory", path);
-    return 0;
-}
+int explain_make_dir(const char *dir, dd_error *err) { return dd_make_dir(dir, err); }
 
 int explain_path(char *buf, size_t size, const char *dir, const char *name, dd_error *err) {
     int n = snprintf(buf, size, "%s/%s", dir, name);

@@ -16,8 +16,4 @@ int explain_tile_scale(int h, int w);
 /* Bilinear resampling of src [sh, sw] onto dst [dh, dw], pixel centres aligned (Grad-CAM, unit maps). */
 void explain_upsample(const float *src, int sh, int sw, float *dst, int dh, int dw);
 
-/* A cairo surface (void *: cairo_surface_t *, so that this header needs no cairo) encoded as PNG in memory:
- * *data (free it) and *size. Returns a cairo_status_t: 0 (CAIRO_STATUS_SUCCESS) or why it failed. */
-int explain_surface_png(void *surface, unsigned char **data, size_t *size);
-
 #endif

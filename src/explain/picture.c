@@ -10,6 +10,7 @@
 #include "util/alloc.h"
 #include "explain/explain_util.h"
 #include "util/atomic_file.h"
+#include "viz/png_file.h"
 
 #define SIDE_MAX 32767
 #define GAP 4
@@ -150,48 +151,10 @@ int dd_picture_row_header(dd_picture *p, int row, const char *text, dd_error *er
     return 0;
 }
 
-typedef struct png_buffer {
-    unsigned char *data;
-    size_t size, cap;
-    int failed;
-} png_buffer;
-
-static cairo_status_t append(void *closure, const unsigned char *data, unsigned int length) {
-    png_buffer *b = closure;
-    if (b->size + length > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        while (cap < b->size + length) cap *= 2;
-        unsigned char *d = realloc(b->data, cap);
-        if (!d) {
-            b->failed = 1;
-            return CAIRO_STATUS_NO_MEMORY;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->size, data, length);
-    b->size += length;
-    return CAIRO_STATUS_SUCCESS;
-}
-
-int explain_surface_png(void *surface, unsigned char **data, size_t *size) {
-    png_buffer b = {0};
-    cairo_status_t s = cairo_surface_status(surface);
-    if (s == CAIRO_STATUS_SUCCESS) s = cairo_surface_write_to_png_stream(surface, append, &b);
-    if (s == CAIRO_STATUS_SUCCESS && b.failed) s = CAIRO_STATUS_NO_MEMORY;
-    if (s != CAIRO_STATUS_SUCCESS) {
-        free(b.data);
-        return (int)s;
-    }
-    *data = b.data;
-    *size = b.size;
-    return 0;
-}
-
 int dd_picture_png_bytes(dd_picture *p, unsigned char **data, size_t *size, dd_error *err) {
     cairo_surface_flush(p->surface);
     cairo_status_t s = cairo_status(p->cr);
-    if (s == CAIRO_STATUS_SUCCESS) s = (cairo_status_t)explain_surface_png(p->surface, data, size);
+    if (s == CAIRO_STATUS_SUCCESS) s = viz_png_bytes(p->surface, data, size);
     return s == CAIRO_STATUS_SUCCESS ? 0 : cairo_error(s, "cannot encode the PNG", err);
 }
 

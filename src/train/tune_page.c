@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explain/report_html.h"
+#include "viz/report_html.h"
 #include "train/tune.h"
 #include "util/atomic_file.h"
 

@@ -1,8 +1,7 @@
-/* How many threads "every core" means here. */
+/* Moved to the public doodle/cpus.h; kept so that the library's includes of "util/cpus.h" need no change. */
 #ifndef DOODLE_UTIL_CPUS_H
 #define DOODLE_UTIL_CPUS_H
 
-/* The online CPUs, at least 1 and at most max. */
-int dd_cpu_count(int max);
+#include "doodle/cpus.h"
 
 #endif

@@ -1,20 +1,9 @@
-/* Expanding the --input arguments of a verb: each argument is a file, or a directory whose Quick, Draw! files
- * (any depth; names the format reader knows) are taken in sorted order, so runs are reproducible. */
+/* The file list moved to the data module's public header (dd_file_list in doodle/quickdraw.h): it knows the
+ * Quick, Draw! formats, which util must not. This forwarding header keeps the old include of src/data/prep.c
+ * building until that line is changed; then delete it. */
 #ifndef DOODLE_UTIL_FILE_LIST_H
 #define DOODLE_UTIL_FILE_LIST_H
 
-#include <stddef.h>
-
-#include "doodle/error.h"
-
-typedef struct dd_file_list {
-    char **paths;
-    size_t count, cap;
-} dd_file_list;
-
-/* Appends path, or the known files under it when it is a directory. A missing path or a directory with no
- * known file is an error naming it. */
-int dd_file_list_add(dd_file_list *l, const char *path, dd_error *err);
-void dd_file_list_free(dd_file_list *l);
+#include "doodle/quickdraw.h"
 
 #endif

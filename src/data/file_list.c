@@ -1,5 +1,6 @@
+/* Expanding a verb's input arguments into Quick, Draw! files (dd_file_list in doodle/quickdraw.h). */
 #define _DEFAULT_SOURCE /* DT_DIR */
-#include "util/file_list.h"
+#include "doodle/quickdraw.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -8,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "doodle/quickdraw.h"
 #include "util/alloc.h"
 
 static int push(dd_file_list *l, const char *path, dd_error *err) {

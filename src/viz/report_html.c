@@ -1,5 +1,5 @@
 /* HTML pieces of the report (see report_html.h). Everything is inline: no file, script or font is fetched. */
-#include "explain/report_html.h"
+#include "viz/report_html.h"
 
 #include <cairo.h>
 #include <errno.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explain/explain_util.h"
 #include "util/alloc.h"
+#include "viz/png_file.h"
 
 void html_text(FILE *f, const char *text) {
     for (const char *c = text; *c; c++) {
@@ -357,7 +357,7 @@ int html_png_file_cut(FILE *f, const char *path, const char *alt, int max_height
     cairo_destroy(cr);
     unsigned char *data = NULL;
     size_t size = 0;
-    cairo_status_t st = (cairo_status_t)explain_surface_png(top, &data, &size);
+    cairo_status_t st = viz_png_bytes(top, &data, &size);
     cairo_surface_destroy(top);
     cairo_surface_destroy(s);
     if (st != CAIRO_STATUS_SUCCESS)
