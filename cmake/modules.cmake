@@ -77,11 +77,16 @@ function(doodle_sees kind thing)
   endforeach()
 endfunction()
 
-# Every public header belongs to exactly one module (doodle.h, which includes them all, to none).
+# Every public header belongs to exactly one module, and doodle.h (which belongs to none) includes it.
 function(doodle_check_header_owners)
   get_property(owned GLOBAL PROPERTY DOODLE_OWNED_HEADERS)
   file(GLOB headers RELATIVE "${PROJECT_SOURCE_DIR}/include/doodle" "${PROJECT_SOURCE_DIR}/include/doodle/*.h")
+  file(READ "${PROJECT_SOURCE_DIR}/include/doodle/doodle.h" umbrella)
   foreach(h IN LISTS headers)
+    string(FIND "${umbrella}" "#include \"doodle/${h}\"" included)
+    if(included EQUAL -1 AND NOT h STREQUAL "doodle.h")
+      message(FATAL_ERROR "include/doodle/doodle.h does not include doodle/${h}: every public header belongs in it")
+    endif()
     list(FIND owned "${h}" at)
     if(h STREQUAL "doodle.h")
       continue()

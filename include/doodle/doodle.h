@@ -1,15 +1,38 @@
-/* doodle: everything in one include. Link with -ldoodle $(pkg-config --libs cairo) -lz -lm. */
+/* doodle: every public header in one include. Link with $(pkg-config --cflags --libs doodle) after
+ * `cmake --install` (docs/embedding.md). */
 #ifndef DOODLE_H
 #define DOODLE_H
 
+/* util: errors, checked allocation, files written atomically, the RNG, the CPU count */
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
+#include "doodle/error.h"
+#include "doodle/files.h"
+#include "doodle/rng.h"
+/* data: drawings, Quick, Draw! files, simplify, render, .dset sets, prep, the loader, augmentation, labels.json */
+#include "doodle/augment.h"
 #include "doodle/dataset.h"
 #include "doodle/drawing.h"
-#include "doodle/error.h"
-#include "doodle/montage.h"
+#include "doodle/labels.h"
+#include "doodle/loader.h"
 #include "doodle/prep.h"
 #include "doodle/quickdraw.h"
 #include "doodle/render.h"
-#include "doodle/rng.h"
 #include "doodle/simplify.h"
+/* nn: layers, specs, models, optimizers, safetensors, the classifier */
+#include "doodle/classify.h"
+#include "doodle/layers.h"
+#include "doodle/model.h"
+#include "doodle/model_spec.h"
+#include "doodle/optim.h"
+#include "doodle/safetensors.h"
+/* viz: picture grids */
+#include "doodle/montage.h"
+/* train: training, evaluation metrics */
+#include "doodle/metrics.h"
+#include "doodle/train.h"
+/* explain: attribution, activations, quality, the report, clustering */
+#include "doodle/cluster.h"
+#include "doodle/explain.h"
 
 #endif
