@@ -99,3 +99,11 @@ function(doodle_check_header_owners)
     endif()
   endforeach()
 endfunction()
+
+# For tests/cli/layers.sh: the include folders each module compiles with, one a line, in modules/<name>/include_dirs.
+function(doodle_write_module_include_dirs)
+  foreach(m IN LISTS DOODLE_MODULES)
+    file(GENERATE OUTPUT "${DOODLE_MODULE_DIR}/${m}/include_dirs"
+         CONTENT "$<JOIN:$<TARGET_PROPERTY:doodle_${m},INCLUDE_DIRECTORIES>,\n>\n")
+  endforeach()
+endfunction()
