@@ -4,7 +4,9 @@
 #      thread (doodle train on real drawings), with train's own all-reduce figures and the all-reduce alone;
 #   2. two "machines" on this one: a network namespace per rank, joined by veth pairs and a bridge, the links
 #      shaped to 10 Gbit/s and 1 Gbit/s; Open MPI over TCP started in them by bench/mpi_rsh_netns.sh instead of
-#      ssh; the all-reduce of each network's gradient block, and a 2-rank training step;
+#      ssh; the all-reduce of each network's gradient block (float32 and bf16), and a 2-rank training step in each
+#      all-reduce mode: after backward or overlapped with it, float32 or bf16 gradients (--allreduce-overlap,
+#      --allreduce-dtype), with the all-reduce time that is not hidden behind backward;
 #   3. a projection of the scaling efficiency on 2..64 machines from those figures (the model is printed with it).
 # Other jobs share the 2 cores: every timing is the best of $REPS runs and the load (uptime) is printed with it.
 # Needs root for the namespaces (skipped with a message otherwise) and Open MPI.
@@ -35,6 +37,10 @@ load() { uptime | sed 's/.*load average: //; s/,//g' | awk '{ print $1 }'; }
   --input "$data/bitmaps_28x28/sukumr_Doodle-Classifier" --per-class 2500 --test-frac 0.02 --seed 1 \
   -o "$out/bitmaps13.dset" >/dev/null
 models=(doodle28 seed lenet)
+# the all-reduce modes of section 2: doodle train's options for each
+modes=(after overlap bf16-after bf16-overlap)
+declare -A mode_opts=([after]="--allreduce-overlap off" [overlap]="--allreduce-overlap on"
+  [bf16-after]="--allreduce-overlap off --allreduce-dtype bf16" [bf16-overlap]="--allreduce-overlap on --allreduce-dtype bf16")
 declare -A set=([doodle28]=bitmaps13 [seed]=strokes5 [lenet]=strokes5)
 # steps a run: about 5 to 15 s each on a quiet machine; global batch 64 throughout
 declare -A steps=([doodle28]=40 [seed]=8 [lenet]=24)
@@ -42,16 +48,19 @@ declare -A steps=([doodle28]=40 [seed]=8 [lenet]=24)
 # a command, and once more if it fails: under heavy load an Open MPI daemon in a namespace once never reported
 # back (timeout ends such a run)
 twice() { "$@" || { echo "mpi_scale: failed, once more: ${*: -8}" >&2; "$@"; }; }
-# one training run; prints "seconds_per_step allreduce_ms allreduce_MB" (the last two 0 for one process)
-# the arguments after the first three start it: none, or mpirun and its options
+# one training run; prints "seconds_per_step allreduce_ms allreduce_MB" (the last two 0 for one process; the
+# all-reduce time is what was not hidden behind backward). The arguments after the first three start it: none, or
+# mpirun and its options; $train_opts (words) are given to doodle train.
+train_opts=""
 train_once() {
   local model=$1 threads=$2 dir=$3
   shift 3
   local attempt
   for attempt in 1 2; do
     rm -rf "$dir"
+    # shellcheck disable=SC2086 # train_opts: words
     "$@" "$doodle" train --data "$out/${set[$model]}.dset" --model "$model" --threads "$threads" \
-      --max-steps "${steps[$model]}" --steps-per-epoch "${steps[$model]}" --val-frac 0 --no-report \
+      --max-steps "${steps[$model]}" --steps-per-epoch "${steps[$model]}" --val-frac 0 --no-report $train_opts \
       -o "$dir" >"$dir.log" 2>&1 && break
     echo "mpi_scale: training failed (attempt $attempt): $(tail -3 "$dir.log")" >&2
     [ "$attempt" = 2 ] && return 1
@@ -60,7 +69,7 @@ train_once() {
   local s
   s=$(awk -F, -v n="${steps[$model]}" 'NR == 2 { printf "%.5f", $8 / n }' "$dir/history.csv")
   local dp
-  dp=$(sed -n 's/.*all-reduce .*(\([0-9.]*\) ms and \([0-9.]*\) MB a step).*/\1 \2/p' "$dir.log")
+  dp=$(sed -n 's/.*all-reduce .*(\([0-9.]*\) ms and \([0-9.]*\) MB a step[,)].*/\1 \2/p' "$dir.log")
   echo "$s ${dp:-0 0}"
 }
 # the best of $reps runs (the least seconds a step), with the load before the first
@@ -92,7 +101,7 @@ echo
 echo "Global batch 64 (2 ranks: 32 each), ${steps[doodle28]}/${steps[seed]}/${steps[lenet]} steps (doodle28/seed/lenet),"
 echo "best of $reps runs; the load is the 1-minute load average before the runs (other jobs share the cores)."
 echo
-echo "| network | gradient block | 1 x 1 thread | 1 x 2 threads | 2 ranks x 1 thread | 2 ranks / 1 x 2 | all-reduce in train (ms a step, % of step) | all-reduce alone (ms) | 2 ranks, yield when idle (all-reduce in train) | load |"
+echo "| network | gradient block | 1 x 1 thread | 1 x 2 threads | 2 ranks x 1 thread | 2 ranks / 1 x 2 | all-reduce in train, not hidden (ms a step, % of step) | all-reduce alone (ms) | 2 ranks, yield when idle (all-reduce in train) | load |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for m in "${models[@]}"; do
   r11=$(best_of "$m" 1 "$out/run-$m-1x1")
@@ -120,8 +129,9 @@ for m in "${models[@]}"; do
     "$(awk -v s="$s21y" 'BEGIN { print 64 / s }')" "$armsy" "$l11" "$l12" "$l21" "$l21y"
 done
 echo
-echo "All-reduce in train: the time inside MPI_Allreduce, waiting for the slower rank included; alone:"
-echo "bench_allreduce on the same block after a barrier (median of its repetitions, best of $reps runs)."
+echo "All-reduce in train: the time inside the all-reduce that backward did not hide (overlapped, float32: the"
+echo "defaults), waiting for the slower rank included; alone: bench_allreduce on the same block after a barrier"
+echo "(median of its repetitions, best of $reps runs)."
 echo "Yield when idle: the same 2 ranks with --mca mpi_yield_when_idle 1 (a waiting rank gives its core away)."
 echo
 } >"$out/local.md.tmp"
@@ -206,7 +216,8 @@ fi
 # all-reduce sizes: the latency (8 bytes), the three networks' blocks and more to fit the bandwidth on
 sizes=(8 262144 "${bytes[doodle28]}" "${bytes[seed]}" 4194304 16777216 "${bytes[lenet]}")
 declare -A ar_best      # "link size" -> the best over runs of the median ms
-declare -A ns_step
+declare -A ar_bf16      # "link size" -> the same with --dtype bf16, for the networks' blocks
+declare -A ns_step      # "model link mode" -> best_of's "s_per_step exposed_ms MB load"
 # the median of each size's repetitions, best of $reps runs
 measure_allreduce() {
   local link=$1 r
@@ -218,6 +229,15 @@ measure_allreduce() {
   done
   while read -r b ms; do ar_best["$link $b"]=$ms; done < <(awk '{ if (!($2 in m) || $5 < m[$2]) m[$2] = $5 }
     END { for (b in m) print b, m[b] }' "$f")
+  local blocks=() m
+  for m in "${models[@]}"; do blocks+=("${bytes[$m]}"); done
+  : >"$f.bf16"
+  for r in $(seq 1 "$reps"); do
+    twice "${ns_mpi[@]}" "$allreduce" --seconds 1.5 --min-reps 4 --dtype bf16 "${blocks[@]}" >"$f.run"
+    awk -v r="$r" '!/^#/ { print r, $0 }' "$f.run" >>"$f.bf16"
+  done
+  while read -r b ms; do ar_bf16["$link $b"]=$ms; done < <(awk '{ if (!($2 in m) || $5 < m[$2]) m[$2] = $5 }
+    END { for (b in m) print b, m[b] }' "$f.bf16")
 }
 # least squares of ms against bytes over the sizes from 1 MB up: "MB/s alpha_ms" (N=2: T = B/BW + 2 alpha)
 fit() {
@@ -239,9 +259,12 @@ if [ "$netns_up" = 1 ]; then
     measure_allreduce "$link"
     [ "$link" = veth ] && continue
     for m in "${models[@]}"; do
-      r=$(best_of "$m" 1 "$out/ns-$m-$link" "${ns_mpi[@]}")
-      ns_step["$m $link"]=$r
+      for mode in "${modes[@]}"; do
+        train_opts=${mode_opts[$mode]}
+        ns_step["$m $link $mode"]=$(best_of "$m" 1 "$out/ns-$m-$link-$mode" "${ns_mpi[@]}")
+      done
     done
+    train_opts=""
   done
   unshape
   echo "## 2. Two machines in network namespaces"
@@ -270,20 +293,38 @@ if [ "$netns_up" = 1 ]; then
   echo "Bandwidth: least squares of time against bytes over the blocks of 0.9 MB and more (two ranks: one"
   echo "all-reduce moves the block once each way, T = B / BW + 2α); α: half the 8-byte all-reduce."
   echo
-  echo "Training step on two namespaces (2 ranks x 1 thread, global batch 64), against this machine's 2 ranks"
-  echo "over shared memory and the additive model (2-rank step over shared memory − its all-reduce + the link's):"
+  echo "The bf16 all-reduce (bench_allreduce --dtype bf16: rounded to bf16, summed by a user operation in float,"
+  echo "widened back; the conversions timed with it), ms:"
   echo
-  echo "| network | link | step (ms) | images/s | all-reduce in train (ms) | shared-memory step (ms) | model (ms) | load |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| link | doodle28 | seed | lenet |"
+  echo "|---|---|---|---|"
+  for link in "${links[@]}"; do
+    echo "| $link | ${ar_bf16[$link ${bytes[doodle28]}]} | ${ar_bf16[$link ${bytes[seed]}]} | ${ar_bf16[$link ${bytes[lenet]}]} |"
+  done
+  echo
+  echo "Training step on two namespaces (2 ranks x 1 thread, global batch 64) in each all-reduce mode: after"
+  echo "backward (--allreduce-overlap off) or overlapped with it in buckets of $(sed -n 's/^#define DD_ALLREDUCE_BUCKET_KB //p' include/doodle/train.h) KB (the default), float32 or bf16"
+  echo "gradients. Not hidden: the time a step spent in the all-reduce outside backward's layers (MPI's progress"
+  echo "between layers, the rest after backward), waiting for the slower rank included. Efficiency as measured:"
+  echo "(step − not hidden) / step."
+  echo
+  echo "| network | link | all-reduce | step (ms) | images/s | not hidden (ms a step) | MB a step | efficiency as measured | load |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  declare -A exposed hidden
   for m in "${models[@]}"; do
     for link in 10g 1g; do
-      read -r s arms _ l <<<"${ns_step[$m $link]}"
-      lb=${bytes[$m]}
-      printf '| %s | %s | %.1f | %.0f | %.2f | %.1f | %.1f | %s |\n' "$m" "$link" \
-        "$(awk -v s="$s" 'BEGIN { print 1e3 * s }')" "$(awk -v s="$s" 'BEGIN { print 64 / s }')" "$arms" \
-        "$(awk -v s="${step21[$m]}" 'BEGIN { print 1e3 * s }')" \
-        "$(awk -v s="${step21[$m]}" -v a="${ar_train[$m]}" -v t="${ar_best[$link $lb]}" \
-             'BEGIN { print 1e3 * s - a + t }')" "$l"
+      for mode in "${modes[@]}"; do
+        read -r s arms mb l <<<"${ns_step[$m $link $mode]}"
+        exposed["$m $link $mode"]=$arms
+        printf '| %s | %s | %s | %.1f | %.0f | %.2f | %.2f | %.0f%% | %s |\n' "$m" "$link" "$mode" \
+          "$(awk -v s="$s" 'BEGIN { print 1e3 * s }')" "$(awk -v s="$s" 'BEGIN { print 64 / s }')" "$arms" "$mb" \
+          "$(awk -v s="$s" -v a="$arms" 'BEGIN { e = 100 * (1e3 * s - a) / (1e3 * s); print e < 0 ? 0 : e }')" "$l"
+      done
+      # what the overlap hid at 2 ranks on this link, per type (none when it measured worse)
+      for t in "" bf16-; do
+        hidden["$m $link $t"]=$(awk -v a="${exposed[$m $link ${t}after]}" -v o="${exposed[$m $link ${t}overlap]}" \
+          'BEGIN { h = a - o; print h > 0 ? h : 0 }')
+      done
     done
   done
   echo
@@ -291,52 +332,41 @@ if [ "$netns_up" = 1 ]; then
   # ---- 3. projection
   echo "## 3. Projected scaling efficiency (weak scaling: each machine a 2-core box like this one, 64 drawings a step)"
   echo
-  echo "Model: a step on N machines = compute + all-reduce, with no overlap. compute = this machine's step with"
-  echo "1 process x 2 threads and batch 64 (table 1); ring all-reduce of B bytes = 2(N−1)/N × B / BW + 2(N−1) × α."
-  echo "BW: fitted on the shaped link (table 2), or its nominal rate (nominal-: 1250 and 125 MB/s); α = the veth's fitted α + the link's one-way delay"
-  if [ "$have_netem" = yes ]; then echo "(measured with netem)."; else echo "(the delay added here: no netem)."; fi
-  echo "Efficiency = compute / (compute + all-reduce)."
+  echo "Model: a step on N machines = compute + the all-reduce time not hidden. compute = this machine's step with"
+  echo "1 process x 2 threads and batch 64 (table 1); ring all-reduce of B bytes = 2(N−1)/N × B / BW + 2(N−1) × α,"
+  echo "B halved for bf16 plus its conversions (the bf16 all-reduce of the block on the unshaped veth minus half the"
+  echo "float32 one); not hidden = max(0, all-reduce − hidden), hidden = what the overlap took off the time not"
+  echo "hidden at 2 ranks on the measured link of that rate (table 2, same type; 0 when the overlap measured worse),"
+  echo "the same at every N (the backward it hides behind does not grow with N). BW: fitted on the shaped link"
+  echo "(table 2), or its nominal rate (nominal-: 1250 and 125 MB/s); α = the veth's fitted α + the link's one-way"
+  if [ "$have_netem" = yes ]; then echo "delay (measured with netem)."; else echo "delay (added here: no netem)."; fi
+  echo "Efficiency = compute / (compute + not hidden)."
   echo
-  echo "| network | link | compute (ms) | all-reduce at 2 (ms) | 2 | 4 | 8 | 16 | 32 | 64 | 2, the measured block |"
+  echo "| network | link | all-reduce | compute (ms) | not hidden at 2 (ms) | 2 | 4 | 8 | 16 | 32 | 64 |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   # the measured links are slower than their rate (both ends' TCP on 2 shared cores); the nominal rates for
   # comparison, as a real link between two machines would give nearly
-  proj_links=("10g 0.1" "1g 0.5" "1g 1.0" "nominal-10g 0.1" "nominal-1g 0.5" "nominal-1g 1.0")
+  proj_links=("10g 0.1" "1g 0.5" "nominal-10g 0.1" "nominal-1g 0.5")
   bw[nominal-10g]=1250
   bw[nominal-1g]=125
   for m in "${models[@]}"; do
+    conv=$(awk -v h="${ar_bf16[veth ${bytes[$m]}]}" -v f="${ar_best[veth ${bytes[$m]}]}" \
+      'BEGIN { c = h - f / 2; print c > 0 ? c : 0 }')
     for pl in "${proj_links[@]}"; do
       read -r link delay <<<"$pl"
-      if [ "$have_netem" = yes ]; then a=${alpha[$link]}; else a=$(awk -v x="${alpha[veth]}" -v d="$delay" 'BEGIN { print x + d }'); fi
-      # the last column: the block's own all-reduce time on the link (table 2) instead of the fitted line, with
-      # the delay added as in the model where netem is missing
-      meas=${ar_best[$link ${bytes[$m]}]:-}
-      [ -n "$meas" ] && [ "$have_netem" != yes ] && meas=$(awk -v t="$meas" -v d="$delay" 'BEGIN { print t + 2 * d }')
-      awk -v m="$m" -v name="$link $delay ms" -v c="${compute2[$m]}" -v b="${bytes[$m]}" -v bw="${bw[$link]}" \
-        -v a="$a" -v meas="$meas" 'function ar(n) { return 2 * (n - 1) / n * b / (bw * 1e6) + 2 * (n - 1) * a / 1e3 }
-        BEGIN { printf "| %s | %s | %.0f | %.1f", m, name, 1e3 * c, 1e3 * ar(2)
-                for (n = 2; n <= 64; n *= 2) printf " | %.0f%%", 100 * c / (c + ar(n))
-                if (meas == "") print " | – |"; else printf " | %.0f%% (%.1f ms) |\n", 100 * c / (c + meas / 1e3), meas }'
+      if [ "$have_netem" = yes ]; then a=${alpha[${link#nominal-}]}; else a=$(awk -v x="${alpha[veth]}" -v d="$delay" 'BEGIN { print x + d }'); fi
+      for mode in "${modes[@]}"; do
+        t=; [ "${mode#bf16-}" != "$mode" ] && t=bf16-
+        h=0; [ "${mode#"$t"}" = overlap ] && h=${hidden[$m ${link#nominal-} $t]}
+        awk -v m="$m" -v name="$link $delay ms" -v mode="$mode" -v c="${compute2[$m]}" -v b="${bytes[$m]}" \
+          -v bw="${bw[$link]}" -v a="$a" -v half="${t:+1}" -v conv="$conv" -v h="$h" '
+          function ar(n) { return 2 * (n - 1) / n * (half ? b / 2 : b) / (bw * 1e6) + 2 * (n - 1) * a / 1e3 + (half ? conv / 1e3 : 0) }
+          function shown(n) { x = ar(n) - h / 1e3; return x > 0 ? x : 0 }
+          BEGIN { printf "| %s | %s | %s | %.0f | %.1f", m, name, mode, 1e3 * c, 1e3 * shown(2)
+                  for (n = 2; n <= 64; n *= 2) printf " | %.0f%%", 100 * c / (c + shown(n))
+                  print " |" }'
+      done
     done
   done
   echo
-  echo "lenet's ${bytes[lenet]} bytes a step on the 1 Gbit/s link (0.5 ms), the two remedies (2 and 64 machines):"
-  echo
-  echo "| remedy | link | all-reduce at 2 (ms) | 2 | 64 |"
-  echo "|---|---|---|---|---|"
-  # overlap: the all-reduce can start once dense_1's weight gradient (96% of the block) is computed; what is left
-  # of backward after it is about 36% of the step's flops (dense_1's input gradient, dense, the convolutions)
-  a=$(awk -v x="${alpha[veth]}" 'BEGIN { print x + 0.5 }')
-  [ "$have_netem" = yes ] && a=${alpha[1g]}
-  for link in 1g nominal-1g; do
-    awk -v c="${compute2[lenet]}" -v b="${bytes[lenet]}" -v bw="${bw[$link]}" -v a="$a" -v h=0.36 -v l="$link 0.5 ms" '
-      function ar(n, f) { return 2 * (n - 1) / n * b * f / (bw * 1e6) + 2 * (n - 1) * a / 1e3 }
-      function eff(n, f, o) { s = c + ar(n, f) - o * h * c; if (s < c) s = c; return 100 * c / s }
-      function row(name, f, o) { printf "| %s | %s | %.0f | %.0f%% | %.0f%% |\n", name, l, 1e3 * ar(2, f), eff(2, f, o), eff(64, f, o) }
-      BEGIN { row("none (fp32, after backward)", 1, 0); row("overlap with backward (fp32)", 1, 1)
-              row("fp16/bf16 gradients", 0.5, 0); row("both", 0.5, 1) }'
-  done
-  echo
-  echo "Overlap: at most the 36% of the step's flops that follow dense_1's weight gradient in backward can hide"
-  echo "the all-reduce (step = max(compute, compute + all-reduce − 0.36 × compute)); fp16/bf16: half the bytes."
 fi
