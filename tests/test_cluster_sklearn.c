@@ -144,7 +144,7 @@ int main(void) {
     /* K-Means on the scores, k = 3..6, 10 restarts. */
     const cJSON *inertia = cJSON_GetObjectItemCaseSensitive(ref, "kmeans_inertia");
     for (int k = 3; k <= 6; k++) {
-        char key[8];
+        char key[12]; /* any int */
         snprintf(key, sizeof key, "%d", k);
         double want = num(inertia, key);
         dd_kmeans_result km;
