@@ -1,5 +1,7 @@
 /* Data quality (include/doodle/explain.h): labels the model confidently contradicts, drawings Google did not
- * recognise, exact and near duplicates — as CSV tables and pictures. */
+ * recognise, exact and near duplicates — as CSV tables and pictures. The split is streamed a chunk at a time and
+ * each drawing reduced to a row (its label, the model's answer, two probabilities, two hashes: about 40 bytes), so
+ * a million drawings of 345 classes fit in bounded memory; pictures re-render only the drawings they show. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +11,9 @@
 #include "doodle/metrics.h"
 #include "explain/explain_util.h"
 #include "explain/grouped_picture.h"
+#include "explain/quality_internal.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
-
-#define MAX_ROWS_PER_GROUP 2
-#define NEAR_HAMMING 3
-#define SMALL 14 /* side of the downsample the near-duplicate check compares */
 
 dd_quality_opts dd_quality_opts_default(void) {
     return (dd_quality_opts){.split = -1, .threshold = 0.9, .near_tolerance = 0.12, .max_shown = 24};
@@ -29,13 +28,42 @@ static int by_group_then_key(const void *a, const void *b) {
     return x->image < y->image ? -1 : x->image > y->image;
 }
 
-/* The picture of items[n] (sorted by group): at most max_per_group drawings a group and max_groups groups. */
-static int grouped_picture(const dd_image_set *s, const item *items, size_t n, int max_per_group, int max_groups,
-                           const char *title, void (*header)(size_t group, size_t count, void *ctx, char *buf, size_t size),
-                           void *ctx, const char *path, dd_error *err) {
+/* The picture of items[n] (sorted by group): at most max_per_group drawings a group and max_groups groups. Only
+ * the drawings shown are rendered; items[].image is rewritten to their place in that small set. */
+static int grouped_picture(const dd_model *m, const dd_dataset *ds, const uint64_t *records, item *items, size_t n,
+                           int max_per_group, int max_groups, const char *title,
+                           void (*header)(size_t group, size_t count, void *ctx, char *buf, size_t size), void *ctx,
+                           const char *path, dd_error *err) {
+    size_t n_shown = 0;
+    int groups = 0;
+    for (size_t i = 0; i < n && groups < max_groups; groups++) {
+        size_t j = i;
+        while (j < n && items[j].group == items[i].group) j++;
+        n_shown += j - i < (size_t)max_per_group ? j - i : (size_t)max_per_group;
+        i = j;
+    }
+    uint64_t *shown = dd_malloc(n_shown ? n_shown : 1, sizeof *shown, err);
+    if (!shown) return -1;
+    size_t k = 0;
+    groups = 0;
+    for (size_t i = 0; i < n && groups < max_groups; groups++) {
+        size_t j = i;
+        while (j < n && items[j].group == items[i].group) j++;
+        for (size_t q = i; q < j && q - i < (size_t)max_per_group; q++) {
+            shown[k] = records[items[q].image];
+            items[q].image = k++;
+        }
+        i = j;
+    }
+    dd_image_set s;
+    int rc = dd_image_set_load(m, ds, shown, n_shown, &s, err);
+    free(shown);
+    if (rc) return -1;
     explain_grouped_opts o = {.max_per_group = max_per_group, .max_groups = max_groups, .extra_scale = 1,
                               .header_width = 170, .title = title, .header = header, .ctx = ctx};
-    return explain_grouped_picture(s, items, n, &o, path, err) < 0 ? -1 : 0;
+    rc = explain_grouped_picture(&s, items, n, &o, path, err) < 0 ? -1 : 0;
+    dd_image_set_free(&s);
+    return rc;
 }
 
 typedef struct class_ctx {
@@ -52,163 +80,6 @@ static void dup_header(size_t group, size_t count, void *ctx, char *buf, size_t 
     snprintf(buf, size, "%s group %zu (%zu)", (const char *)ctx, group + 1, count);
 }
 
-/* ---- duplicates ---- */
-
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-
-typedef struct dup_sort {
-    const dd_image_set *s;
-    const uint64_t *hash;
-} dup_sort;
-static dup_sort g_sort; /* qsort has no context argument */
-
-static int by_pixels(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    if (g_sort.hash[x] != g_sort.hash[y]) return g_sort.hash[x] < g_sort.hash[y] ? -1 : 1;
-    size_t pixels = (size_t)g_sort.s->height * g_sort.s->width;
-    int c = memcmp(g_sort.s->pixels + x * pixels, g_sort.s->pixels + y * pixels, pixels);
-    if (c) return c;
-    return x < y ? -1 : x > y;
-}
-
-static size_t find(size_t *parent, size_t i) {
-    while (parent[i] != i) i = parent[i] = parent[parent[i]];
-    return i;
-}
-
-/* 8x8 average hash and the SMALL x SMALL downsample (sums) of one image; returns the downsample's ink sum. */
-static uint64_t small_and_hash(const uint8_t *img, int h, int w, uint32_t *small, uint64_t *ink) {
-    double cell[64] = {0};
-    memset(small, 0, SMALL * SMALL * sizeof *small);
-    uint64_t sum = 0;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            uint8_t v = img[(size_t)y * w + x];
-            cell[(y * 8 / h) * 8 + x * 8 / w] += v;
-            small[(y * SMALL / h) * SMALL + x * SMALL / w] += v;
-            sum += v;
-        }
-    double mean = 0;
-    for (int i = 0; i < 64; i++) mean += cell[i] / 64;
-    uint64_t hash = 0;
-    for (int i = 0; i < 64; i++)
-        if (cell[i] > mean) hash |= 1ull << i;
-    *ink = sum;
-    return hash;
-}
-
-typedef struct band_entry {
-    uint16_t band;
-    uint32_t rep;
-} band_entry;
-static int by_band(const void *a, const void *b) {
-    const band_entry *x = a, *y = b;
-    if (x->band != y->band) return x->band < y->band ? -1 : 1;
-    return x->rep < y->rep ? -1 : x->rep > y->rep;
-}
-
-/* Groups: group[i] = group number of image i or SIZE_MAX; exact groups first (0..), near groups after. */
-typedef struct dup_result {
-    size_t *exact_group; /* [n] or SIZE_MAX */
-    size_t *near_group;  /* [n] or SIZE_MAX: representatives only */
-    size_t n_exact, n_near;
-} dup_result;
-
-static int find_duplicates(const dd_image_set *s, double tolerance, dup_result *d, dd_error *err) {
-    size_t n = s->n, pixels = (size_t)s->height * s->width;
-    uint64_t *hash = dd_malloc(n ? n : 1, sizeof *hash, err), *ahash = NULL, *ink = NULL;
-    size_t *order = dd_malloc(n ? n : 1, sizeof *order, err), *parent = NULL, *reps = NULL, n_reps = 0;
-    uint32_t *small = NULL;
-    band_entry *bands = NULL;
-    int rc = -1;
-    d->exact_group = dd_malloc(n ? n : 1, sizeof *d->exact_group, err);
-    d->near_group = dd_malloc(n ? n : 1, sizeof *d->near_group, err);
-    if (!hash || !order || !d->exact_group || !d->near_group) goto done;
-    for (size_t i = 0; i < n; i++) {
-        hash[i] = fnv1a(s->pixels + i * pixels, pixels);
-        order[i] = i;
-        d->exact_group[i] = d->near_group[i] = SIZE_MAX;
-    }
-    g_sort = (dup_sort){s, hash};
-    qsort(order, n, sizeof *order, by_pixels);
-    if (!(reps = dd_malloc(n ? n : 1, sizeof *reps, err))) goto done;
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && hash[order[j]] == hash[order[i]] &&
-               !memcmp(s->pixels + order[j] * pixels, s->pixels + order[i] * pixels, pixels))
-            j++;
-        if (j - i > 1) {
-            for (size_t k = i; k < j; k++) d->exact_group[order[k]] = d->n_exact;
-            d->n_exact++;
-        }
-        reps[n_reps++] = order[i]; /* the lowest image of its group: order is stable on the index */
-        i = j;
-    }
-    /* near: between representatives of different pixels */
-    if (!(ahash = dd_malloc(n_reps ? n_reps : 1, sizeof *ahash, err)) ||
-        !(ink = dd_malloc(n_reps ? n_reps : 1, sizeof *ink, err)) ||
-        !(small = dd_malloc(n_reps ? n_reps : 1, SMALL * SMALL * sizeof *small, err)) ||
-        !(parent = dd_malloc(n_reps ? n_reps : 1, sizeof *parent, err)) ||
-        !(bands = dd_malloc(n_reps ? n_reps : 1, sizeof *bands, err)))
-        goto done;
-    for (size_t r = 0; r < n_reps; r++) {
-        ahash[r] = small_and_hash(s->pixels + reps[r] * pixels, s->height, s->width, small + r * SMALL * SMALL, &ink[r]);
-        parent[r] = r;
-    }
-    for (int b = 0; b < 4; b++) {
-        for (size_t r = 0; r < n_reps; r++) bands[r] = (band_entry){(uint16_t)(ahash[r] >> (16 * b)), (uint32_t)r};
-        qsort(bands, n_reps, sizeof *bands, by_band);
-        for (size_t i = 0; i < n_reps;) {
-            size_t j = i + 1;
-            while (j < n_reps && bands[j].band == bands[i].band) j++;
-            for (size_t x = i; x < j; x++)
-                for (size_t y = x + 1; y < j; y++) {
-                    size_t a = bands[x].rep, c = bands[y].rep;
-                    if (__builtin_popcountll(ahash[a] ^ ahash[c]) > NEAR_HAMMING || find(parent, a) == find(parent, c))
-                        continue;
-                    uint64_t diff = 0, larger = ink[a] > ink[c] ? ink[a] : ink[c];
-                    const uint32_t *pa = small + a * SMALL * SMALL, *pc = small + c * SMALL * SMALL;
-                    for (int q = 0; q < SMALL * SMALL; q++) diff += pa[q] > pc[q] ? pa[q] - pc[q] : pc[q] - pa[q];
-                    if (larger > 0 && (double)diff <= tolerance * (double)larger) parent[find(parent, a)] = find(parent, c);
-                }
-            i = j;
-        }
-    }
-    /* number the near groups (sets of more than one representative) in order of their lowest member */
-    size_t *root_group = dd_malloc(n_reps ? n_reps : 1, sizeof *root_group, err), *size = NULL;
-    if (!root_group || !(size = dd_calloc(n_reps ? n_reps : 1, sizeof *size, err))) {
-        free(root_group);
-        goto done;
-    }
-    for (size_t r = 0; r < n_reps; r++) {
-        root_group[r] = SIZE_MAX;
-        size[find(parent, r)]++;
-    }
-    for (size_t r = 0; r < n_reps; r++) {
-        size_t root = find(parent, r);
-        if (size[root] < 2) continue;
-        if (root_group[root] == SIZE_MAX) root_group[root] = d->n_near++;
-        d->near_group[reps[r]] = root_group[root];
-    }
-    free(root_group);
-    free(size);
-    rc = 0;
-done:
-    free(hash);
-    free(order);
-    free(reps);
-    free(ahash);
-    free(ink);
-    free(small);
-    free(parent);
-    free(bands);
-    return rc;
-}
-
 /* ---- the whole check ---- */
 
 static const char *split_name(dd_split s) { return s == DD_SPLIT_TEST ? "test" : "train"; }
@@ -220,131 +91,175 @@ static int argmax(const float *p, int n) {
     return best;
 }
 
+
+/* What the report needs of each drawing, kept instead of its pixels and probabilities. */
+typedef struct drawing_row {
+    float p_pred, p_label; /* the model's probability of its answer and of the label */
+    int32_t pred, label;   /* the model's answer, the label (model class indices) */
+    int8_t recognized;     /* Google's flag: 1, 0, -1 unknown */
+} drawing_row;
+
+typedef struct scan_ctx {
+    const dd_model *m;
+    const dd_dataset *ds;
+    const uint64_t *records;
+    drawing_row *rows;
+    uint64_t *pixel_hash, *ahash;
+    float *probs; /* [QUALITY_CHUNK * classes] */
+} scan_ctx;
+
+/* One chunk of the split: the model's probabilities and the hashes, reduced to a row a drawing. */
+static int scan_chunk(void *ctx, const dd_image_set *chunk, size_t first, dd_error *err) {
+    scan_ctx *c = ctx;
+    const int classes = c->m->spec->classes;
+    const size_t pixels = (size_t)chunk->height * (size_t)chunk->width;
+    if (dd_explain_probabilities(c->m, chunk, c->probs, err)) return -1;
+    for (size_t k = 0; k < chunk->n; k++) {
+        size_t i = first + k;
+        const float *p = c->probs + k * (size_t)classes;
+        const uint8_t *img = chunk->pixels + k * pixels;
+        dd_record_info info;
+        if (dd_dataset_record_info(c->ds, c->records[i], &info))
+            return dd_fail(err, DD_ERR_MALFORMED, "record %llu cannot be read", (unsigned long long)c->records[i]);
+        int pred = argmax(p, classes), label = chunk->label[k];
+        c->rows[i] = (drawing_row){.p_pred = p[pred], .p_label = p[label], .pred = pred, .label = label,
+                                   .recognized = info.recognized};
+        c->pixel_hash[i] = quality_pixel_hash(img, pixels);
+        c->ahash[i] = quality_average_hash(img, chunk->height, chunk->width);
+    }
+    return 0;
+}
+
 /* The CSV of listed drawings with the model's answer: index,key_id,split,label,predicted,p_predicted[,p_label]. */
-static void write_prediction_rows(FILE *f, const dd_model *m, const dd_image_set *s, const dd_record_info *info,
-                                  const float *probs, const item *items, size_t k, bool p_label) {
-    const int classes = m->spec->classes;
+static int write_prediction_rows(FILE *f, const dd_model *m, const dd_dataset *ds, const uint64_t *records,
+                                 const drawing_row *rows, const item *items, size_t k, bool p_label, dd_error *err) {
     fprintf(f, "index,key_id,split,label,predicted,p_predicted%s\n", p_label ? ",p_label" : "");
     for (size_t j = 0; j < k; j++) {
         size_t i = items[j].image;
-        const float *p = probs + i * classes;
-        int pred = argmax(p, classes);
-        fprintf(f, "%llu,%llu,%s,", (unsigned long long)s->record[i], (unsigned long long)info[i].key_id,
-                split_name(info[i].split));
-        dd_csv_field(f, m->class_names[s->label[i]]);
+        const drawing_row *row = &rows[i];
+        dd_record_info info;
+        if (dd_dataset_record_info(ds, records[i], &info))
+            return dd_fail(err, DD_ERR_MALFORMED, "record %llu cannot be read", (unsigned long long)records[i]);
+        fprintf(f, "%llu,%llu,%s,", (unsigned long long)records[i], (unsigned long long)info.key_id,
+                split_name(info.split));
+        dd_csv_field(f, m->class_names[row->label]);
         fputc(',', f);
-        dd_csv_field(f, m->class_names[pred]);
-        fprintf(f, ",%.6f", p[pred]);
-        if (p_label) fprintf(f, ",%.6f", p[s->label[i]]);
+        dd_csv_field(f, m->class_names[row->pred]);
+        fprintf(f, ",%.6f", row->p_pred);
+        if (p_label) fprintf(f, ",%.6f", row->p_label);
         fputc('\n', f);
     }
+    return 0;
 }
 
+/* The listed drawings as items (grouped by label, largest key first): contradicted or not recognized. */
+static item *list_items(const dd_model *m, const drawing_row *rows, size_t n, double threshold, bool contradicted,
+                        size_t *k, dd_error *err) {
+    *k = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        item *items = NULL;
+        if (pass && !(items = dd_malloc(*k ? *k : 1, sizeof *items, err))) return NULL;
+        size_t k2 = 0;
+        for (size_t i = 0; i < n; i++) {
+            const drawing_row *row = &rows[i];
+            bool listed = contradicted ? row->pred != row->label && row->p_pred >= threshold : row->recognized == 0;
+            if (!listed) continue;
+            if (pass) {
+                items[k2] = (item){.image = i, .group = (size_t)row->label, .key = contradicted ? row->p_pred : row->p_label};
+                snprintf(items[k2].label, sizeof items[k2].label, "%s %.2f", m->class_names[row->pred], row->p_pred);
+            }
+            k2++;
+        }
+        if (pass) {
+            qsort(items, k2, sizeof *items, by_group_then_key);
+            return items;
+        }
+        *k = k2;
+    }
+    return NULL;
+}
 
-int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality_opts *o, const char *out_dir,
-                       dd_quality_report *r, dd_error *err) {
-    memset(r, 0, sizeof *r);
-    if (!(o->threshold > 0 && o->threshold <= 1)) return dd_fail(err, DD_ERR_USAGE, "threshold %g is not in (0, 1]", o->threshold);
-    int classes = m->spec->classes;
-    uint64_t *records = NULL;
-    size_t n = 0;
-    dd_image_set s = {0};
-    float *probs = NULL;
-    item *items = NULL;
-    dd_record_info *info = NULL;
-    dup_result d = {0};
+/* contradicted.csv / not-recognized.csv and their pictures. */
+static int write_listed(const dd_model *m, const dd_dataset *ds, const uint64_t *records, const drawing_row *rows,
+                        size_t n, const dd_quality_opts *o, bool contradicted, const char *out_dir,
+                        dd_quality_report *r, dd_error *err) {
+    size_t k;
+    item *items = list_items(m, rows, n, o->threshold, contradicted, &k, err);
+    if (!items) return -1;
+    const char *name = contradicted ? "contradicted" : "not-recognized";
+    char path[4096], file[32], title[200];
     dd_atomic_file a = {0};
     int rc = -1;
+    snprintf(file, sizeof file, "%s.csv", name);
+    if (explain_path(path, sizeof path, out_dir, file, err) || dd_atomic_open(&a, path, err) ||
+        write_prediction_rows(a.f, m, ds, records, rows, items, k, contradicted, err) || dd_atomic_commit(&a, err))
+        goto done;
+    if (contradicted) r->contradicted = k;
+    else r->not_recognized = k;
+    if (k) {
+        if (contradicted)
+            snprintf(title, sizeof title, "Labels the model contradicts with p >= %.2f: %zu of %zu drawings (under "
+                     "each: the model's class)", o->threshold, k, n);
+        else
+            snprintf(title, sizeof title, "Not recognized by Google's game: %zu of %zu drawings (under each: the "
+                     "model's guess)", k, n);
+        class_ctx ctx = {m, "labelled"};
+        snprintf(file, sizeof file, "%s.png", name);
+        if (explain_path(path, sizeof path, out_dir, file, err) ||
+            grouped_picture(m, ds, records, items, k, o->max_shown > 0 ? o->max_shown : 24, m->spec->classes, title,
+                            class_header, &ctx, path, err))
+            goto done;
+        snprintf(contradicted ? r->contradicted_png : r->not_recognized_png, sizeof r->contradicted_png, "%s", file);
+    }
+    rc = 0;
+done:
+    dd_atomic_abort(&a);
+    free(items);
+    return rc;
+}
+
+/* duplicates.csv (exact groups, then near groups) and the two pictures. */
+static int write_duplicates(const dd_model *m, const dd_dataset *ds, const uint64_t *records, const drawing_row *rows,
+                            size_t n, const quality_dups *d, const dd_quality_opts *o, const char *out_dir,
+                            dd_quality_report *r, dd_error *err) {
     char path[4096];
-    int max_shown = o->max_shown > 0 ? o->max_shown : 24;
-    if (dd_dataset_split_records(ds, o->split, &records, &n, err) || dd_image_set_load(m, ds, records, n, &s, err))
-        goto done;
-    r->n = s.n;
-    if (!(probs = dd_malloc(n ? n : 1, (size_t)classes * sizeof *probs, err)) ||
-        !(items = dd_malloc(n ? n : 1, sizeof *items, err)) || !(info = dd_malloc(n ? n : 1, sizeof *info, err)))
-        goto done;
-    for (size_t i = 0; i < n; i++) dd_dataset_record_info(ds, s.record[i], &info[i]);
-    if (dd_explain_probabilities(m, &s, probs, err) || explain_make_dir(out_dir, err)) goto done;
-
-    /* contradicted labels */
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float *p = probs + i * classes;
-        int pred = argmax(p, classes);
-        if (pred == s.label[i] || p[pred] < o->threshold) continue;
-        items[k] = (item){.image = i, .group = (size_t)s.label[i], .key = p[pred]};
-        snprintf(items[k].label, sizeof items[k].label, "%s %.2f", m->class_names[pred], p[pred]);
-        k++;
-    }
-    r->contradicted = k;
-    qsort(items, k, sizeof *items, by_group_then_key);
-    if (explain_path(path, sizeof path, out_dir, "contradicted.csv", err) || dd_atomic_open(&a, path, err)) goto done;
-    write_prediction_rows(a.f, m, &s, info, probs, items, k, true);
-    if (dd_atomic_commit(&a, err)) goto done;
-    if (k) {
-        char title[200];
-        snprintf(title, sizeof title, "Labels the model contradicts with p >= %.2f: %zu of %zu drawings (under each: "
-                 "the model's class)", o->threshold, k, n);
-        class_ctx ctx = {m, "labelled"};
-        if (explain_path(path, sizeof path, out_dir, "contradicted.png", err) ||
-            grouped_picture(&s, items, k, max_shown, classes, title, class_header, &ctx, path, err))
-            goto done;
-        snprintf(r->contradicted_png, sizeof r->contradicted_png, "contradicted.png");
-    }
-
-    /* not recognized by Google's game */
-    k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (info[i].recognized < 0) r->recognized_unknown++;
-        if (info[i].recognized != 0) continue;
-        const float *p = probs + i * classes;
-        int pred = argmax(p, classes);
-        items[k] = (item){.image = i, .group = (size_t)s.label[i], .key = p[s.label[i]]};
-        snprintf(items[k].label, sizeof items[k].label, "%s %.2f", m->class_names[pred], p[pred]);
-        k++;
-    }
-    r->not_recognized = k;
-    qsort(items, k, sizeof *items, by_group_then_key);
-    if (explain_path(path, sizeof path, out_dir, "not-recognized.csv", err) || dd_atomic_open(&a, path, err)) goto done;
-    write_prediction_rows(a.f, m, &s, info, probs, items, k, false);
-    if (dd_atomic_commit(&a, err)) goto done;
-    if (k) {
-        char title[200];
-        snprintf(title, sizeof title, "Not recognized by Google's game: %zu of %zu drawings (under each: the model's "
-                 "guess)", k, n);
-        class_ctx ctx = {m, "labelled"};
-        if (explain_path(path, sizeof path, out_dir, "not-recognized.png", err) ||
-            grouped_picture(&s, items, k, max_shown, classes, title, class_header, &ctx, path, err))
-            goto done;
-        snprintf(r->not_recognized_png, sizeof r->not_recognized_png, "not-recognized.png");
-    }
-
-    /* duplicates */
-    if (find_duplicates(&s, o->near_tolerance, &d, err)) goto done;
+    dd_atomic_file a = {0};
+    item *items = NULL;
+    uint8_t *seen = NULL;
+    int rc = -1;
     if (explain_path(path, sizeof path, out_dir, "duplicates.csv", err) || dd_atomic_open(&a, path, err)) goto done;
     fputs("kind,group,index,key_id,split,label\n", a.f);
     for (int kind = 0; kind < 2; kind++) {
-        const size_t *group = kind ? d.near_group : d.exact_group;
-        size_t n_groups = kind ? d.n_near : d.n_exact;
-        uint8_t *seen = dd_calloc(n_groups ? n_groups * 2 : 1, 1, err); /* [g*2 + split] */
-        if (!seen) goto done;
+        const size_t *group = kind ? d->near_group : d->exact_group;
+        size_t n_groups = kind ? d->n_near : d->n_exact, k = 0;
+        for (size_t i = 0; i < n; i++) k += group[i] != SIZE_MAX;
+        free(items);
+        free(seen);
+        seen = dd_calloc(n_groups ? n_groups * 2 : 1, 1, err); /* [g*2 + split] */
+        if (!seen || !(items = dd_malloc(k ? k : 1, sizeof *items, err))) goto done;
         k = 0;
         for (size_t i = 0; i < n; i++) {
             if (group[i] == SIZE_MAX) continue;
-            seen[group[i] * 2 + (info[i].split == DD_SPLIT_TEST)] = 1;
+            dd_record_info info;
+            if (dd_dataset_record_info(ds, records[i], &info)) {
+                dd_fail(err, DD_ERR_MALFORMED, "record %llu cannot be read", (unsigned long long)records[i]);
+                goto done;
+            }
+            seen[group[i] * 2 + (info.split == DD_SPLIT_TEST)] = 1;
             items[k] = (item){.image = i, .group = group[i], .key = 0};
-            snprintf(items[k].label, sizeof items[k].label, "%s %s", m->class_names[s.label[i]], split_name(info[i].split));
+            snprintf(items[k].label, sizeof items[k].label, "%s %s", m->class_names[rows[i].label], split_name(info.split));
             k++;
         }
         size_t across = 0;
         for (size_t g = 0; g < n_groups; g++) across += seen[2 * g] && seen[2 * g + 1];
-        free(seen);
         qsort(items, k, sizeof *items, by_group_then_key);
         for (size_t j = 0; j < k; j++) {
             size_t i = items[j].image;
+            dd_record_info info;
+            dd_dataset_record_info(ds, records[i], &info); /* read once already above */
             fprintf(a.f, "%s,%zu,%llu,%llu,%s,", kind ? "near" : "exact", items[j].group + 1,
-                    (unsigned long long)s.record[i], (unsigned long long)info[i].key_id, split_name(info[i].split));
-            dd_csv_field(a.f, m->class_names[s.label[i]]);
+                    (unsigned long long)records[i], (unsigned long long)info.key_id, split_name(info.split));
+            dd_csv_field(a.f, m->class_names[rows[i].label]);
             fputc('\n', a.f);
         }
         if (kind) {
@@ -362,10 +277,9 @@ int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality
                      kind ? "Near" : "Exact", n_groups, k, across, n_groups > 40 ? " (first 40 groups)" : "");
             const char *name = kind ? "duplicates-near.png" : "duplicates-exact.png";
             if (explain_path(path, sizeof path, out_dir, name, err) ||
-                grouped_picture(&s, items, k, max_shown, 40, title, dup_header, kind ? "near" : "exact", path, err)) {
-                dd_atomic_abort(&a);
+                grouped_picture(m, ds, records, items, k, o->max_shown > 0 ? o->max_shown : 24, 40, title, dup_header,
+                                kind ? "near" : "exact", path, err))
                 goto done;
-            }
             snprintf(kind ? r->near_png : r->exact_png, sizeof r->near_png, "%s", name);
         }
     }
@@ -373,12 +287,45 @@ int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality
     rc = 0;
 done:
     dd_atomic_abort(&a);
-    free(records);
-    free(probs);
     free(items);
-    free(info);
-    free(d.exact_group);
-    free(d.near_group);
-    dd_image_set_free(&s);
+    free(seen);
+    return rc;
+}
+
+int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality_opts *o, const char *out_dir,
+                       dd_quality_report *r, dd_error *err) {
+    memset(r, 0, sizeof *r);
+    if (!(o->threshold > 0 && o->threshold <= 1)) return dd_fail(err, DD_ERR_USAGE, "threshold %g is not in (0, 1]", o->threshold);
+    uint64_t *records = NULL;
+    size_t n = 0;
+    scan_ctx c = {.m = m, .ds = ds};
+    quality_dups d = {0};
+    int rc = -1;
+    if (dd_eval_check_input(m, ds, err) || dd_dataset_split_records(ds, o->split, &records, &n, err)) goto done;
+    c.records = records;
+    if (!(c.rows = dd_malloc(n ? n : 1, sizeof *c.rows, err)) ||
+        !(c.pixel_hash = dd_malloc(n ? n : 1, sizeof *c.pixel_hash, err)) ||
+        !(c.ahash = dd_malloc(n ? n : 1, sizeof *c.ahash, err)) ||
+        !(c.probs = dd_malloc(QUALITY_CHUNK, (size_t)m->spec->classes * sizeof *c.probs, err)))
+        goto done;
+    if (quality_stream(m, ds, records, NULL, n, scan_chunk, &c, err)) goto done;
+    free(c.probs);
+    c.probs = NULL;
+    r->n = n;
+    for (size_t i = 0; i < n; i++) r->recognized_unknown += c.rows[i].recognized < 0;
+    if (explain_make_dir(out_dir, err) ||
+        write_listed(m, ds, records, c.rows, n, o, true, out_dir, r, err) ||
+        write_listed(m, ds, records, c.rows, n, o, false, out_dir, r, err) ||
+        quality_find_duplicates(m, ds, records, n, c.pixel_hash, c.ahash, o->near_tolerance, &d, err) ||
+        write_duplicates(m, ds, records, c.rows, n, &d, o, out_dir, r, err))
+        goto done;
+    rc = 0;
+done:
+    free(records);
+    free(c.rows);
+    free(c.pixel_hash);
+    free(c.ahash);
+    free(c.probs);
+    quality_dups_free(&d);
     return rc;
 }
