@@ -1,13 +1,13 @@
 /* Writing a .dset: records stream to a temporary file as prep reads them; classes, statistics and the index
  * follow at the end, the header is filled in last, and the file is renamed into place. Nothing is kept per record
  * while records are added (so memory does not grow with the set): finish walks the records once, through a
- * sliding memory mapping, to write the index and set the splits. */
+ * 16 MB window read and written back, to write the index and set the splits. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "data/dset_layout.h"
@@ -19,7 +19,7 @@
 
 #define SPLIT_CHANGED 0x80           /* in changed[]: dd_dataset_writer_set_split gave this record a split */
 #define WRITE_BUFFER ((size_t)1 << 20) /* stdio buffer of the file: records are written a hundred bytes at a time */
-#define SCAN_WINDOW ((size_t)16 << 20) /* the part of the records mapped at a time by finish */
+#define SCAN_WINDOW ((size_t)16 << 20) /* the part of the records read back at a time by finish */
 
 struct dd_dataset_writer {
     dd_atomic_file file;
@@ -215,42 +215,53 @@ static int pwrite_all(dd_dataset_writer *w, const void *p, size_t n, uint64_t of
     return 0;
 }
 
-/* A forward-only window over the records section, mapped from the file (written and flushed). */
+/* A forward-only window over the records section, read from the file (written and flushed) and written back
+ * when a split in it changed. pread/pwrite rather than a mapping: on a VM every first touch of a mapped page is a
+ * fault costing microseconds, which at 10 M drawings (1.35 GB of records) was seconds of prep's serial end. */
 typedef struct scan {
     int fd;
-    uint64_t end;  /* file offset where the records section ends */
-    uint64_t page;
-    uint8_t *map;  /* MAP_FAILED-free: NULL when nothing is mapped */
-    uint64_t map_off, map_len;
+    uint64_t end; /* file offset where the records section ends */
+    uint8_t *buf; /* [SCAN_WINDOW] */
+    uint64_t buf_off, buf_len;
+    bool dirty;
 } scan;
+
+static int scan_flush(scan *sc, const char *path, dd_error *err) {
+    if (!sc->dirty) return 0;
+    sc->dirty = false;
+    if (pwrite(sc->fd, sc->buf, (size_t)sc->buf_len, (off_t)sc->buf_off) != (ssize_t)sc->buf_len)
+        return dd_fail(err, DD_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return 0;
+}
 
 /* Pointer to the n bytes at file offset off (off only grows from call to call), or NULL with err set. */
 static uint8_t *scan_at(scan *sc, uint64_t off, uint64_t n, const char *path, dd_error *err) {
-    if (off + n > sc->end) {
+    if (off + n > sc->end || n > SCAN_WINDOW) {
         dd_fail(err, DD_ERR_IO, "%s: a record runs past the records section (internal error)", path);
         return NULL;
     }
-    if (sc->map && off >= sc->map_off && off + n <= sc->map_off + sc->map_len) return sc->map + (off - sc->map_off);
-    if (sc->map) munmap(sc->map, (size_t)sc->map_len);
-    sc->map = NULL;
-    uint64_t start = off / sc->page * sc->page;
-    uint64_t len = sc->end - start < SCAN_WINDOW ? sc->end - start : SCAN_WINDOW;
-    if (len < off + n - start) len = off + n - start;
-    void *m = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, sc->fd, (off_t)start);
-    if (m == MAP_FAILED) {
-        dd_fail(err, DD_ERR_IO, "%s: cannot map the records to finish the file: %s", path, strerror(errno));
-        return NULL;
+    if (sc->buf_len && off >= sc->buf_off && off + n <= sc->buf_off + sc->buf_len) return sc->buf + (off - sc->buf_off);
+    if (scan_flush(sc, path, err)) return NULL;
+    if (!sc->buf && !(sc->buf = dd_malloc(SCAN_WINDOW, 1, err))) return NULL;
+    uint64_t len = sc->end - off < SCAN_WINDOW ? sc->end - off : SCAN_WINDOW;
+    for (uint64_t done = 0; done < len;) {
+        ssize_t got = pread(sc->fd, sc->buf + done, (size_t)(len - done), (off_t)(off + done));
+        if (got <= 0) {
+            dd_fail(err, DD_ERR_IO, "%s: cannot read the records back to finish the file: %s", path,
+                    got < 0 ? strerror(errno) : "the file is shorter than written");
+            return NULL;
+        }
+        done += (uint64_t)got;
     }
-    sc->map = m;
-    sc->map_off = start;
-    sc->map_len = len;
-    return sc->map + (off - start);
+    sc->buf_off = off;
+    sc->buf_len = len;
+    return sc->buf;
 }
 
 /* Walks the records once: appends the index (buffered, after the statistics) and writes each record's split. */
 static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, dd_split_fn split_of, void *ctx,
                             dd_error *err) {
-    scan sc = {.fd = fileno(w->file.f), .end = records_offset + w->records_size, .page = (uint64_t)sysconf(_SC_PAGESIZE)};
+    scan sc = {.fd = fileno(w->file.f), .end = records_offset + w->records_size};
     uint64_t off = records_offset, bitmap_size = BITMAP_REC_FIXED + (uint64_t)w->height * w->width;
     int rc = -1;
     for (uint64_t i = 0; i < w->n_records; i++) {
@@ -262,7 +273,10 @@ static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, dd_sp
         uint8_t split = rec[REC_OFF_SPLIT];
         if (split_of) split = (uint8_t)split_of(ctx, dd_le16(rec + REC_OFF_LABEL));
         else if (i < w->cap_changed && w->changed[i]) split = w->changed[i] & ~SPLIT_CHANGED;
-        if (rec[REC_OFF_SPLIT] != split) rec[REC_OFF_SPLIT] = split;
+        if (rec[REC_OFF_SPLIT] != split) {
+            rec[REC_OFF_SPLIT] = split;
+            sc.dirty = true;
+        }
         if (w->kind == DD_DSET_BITMAPS) {
             off += bitmap_size;
             continue;
@@ -279,9 +293,9 @@ static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, dd_sp
         dd_fail(err, DD_ERR_IO, "%s: the records do not fill their section (internal error)", w->file.path);
         goto done;
     }
-    rc = 0;
+    rc = scan_flush(&sc, w->file.path, err);
 done:
-    if (sc.map) munmap(sc.map, (size_t)sc.map_len); /* the changes stay in the file (MAP_SHARED) */
+    free(sc.buf);
     return rc;
 }
 

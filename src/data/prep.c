@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "data/dset_layout.h"
 #include "data/prep_internal.h"
@@ -467,8 +470,20 @@ static int check_kinds(const dd_file_list *files, dd_error *err) {
     return 0;
 }
 
+/* Every input file costs about 1.3 MB of read and inflate buffers (zlib's and the reader's), freed when it is
+ * closed. glibc gives such blocks back to the kernel (munmap, or trimming the heap's top) and the next file takes
+ * them again page by page: 84,000 page faults over 345 small files, 45% of prep's CPU time on this project's VM.
+ * Keeping them in the heap costs a few MB of resident memory. */
+static void keep_freed_buffers(void) {
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
+
 int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep, dd_error *err) {
     memset(rep, 0, sizeof *rep);
+    keep_freed_buffers();
     prep p = {.o = o, .out_path = out_path, .rep = rep, .fixed_classes = o->classes && o->n_classes};
     dd_u64_set_init(&p.seen_keys);
     dd_file_list files = {0};
