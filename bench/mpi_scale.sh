@@ -318,12 +318,12 @@ if [ "$netns_up" = 1 ]; then
         exposed["$m $link $mode"]=$arms
         printf '| %s | %s | %s | %.1f | %.0f | %.2f | %.2f | %.0f%% | %s |\n' "$m" "$link" "$mode" \
           "$(awk -v s="$s" 'BEGIN { print 1e3 * s }')" "$(awk -v s="$s" 'BEGIN { print 64 / s }')" "$arms" "$mb" \
-          "$(awk -v s="$s" -v a="$arms" 'BEGIN { e = 100 * (1e3 * s - a) / (1e3 * s); print e < 0 ? 0 : e }')" "$l"
+          "$(awk -v s="$s" -v a="$arms" 'BEGIN { e = 100 * (1e3 * s - a) / (1e3 * s); print (e < 0 ? 0 : e) }')" "$l"
       done
       # what the overlap hid at 2 ranks on this link, per type (none when it measured worse)
       for t in "" bf16-; do
         hidden["$m $link $t"]=$(awk -v a="${exposed[$m $link ${t}after]}" -v o="${exposed[$m $link ${t}overlap]}" \
-          'BEGIN { h = a - o; print h > 0 ? h : 0 }')
+          'BEGIN { h = a - o; print (h > 0 ? h : 0) }')
       done
     done
   done
@@ -351,7 +351,7 @@ if [ "$netns_up" = 1 ]; then
   bw[nominal-1g]=125
   for m in "${models[@]}"; do
     conv=$(awk -v h="${ar_bf16[veth ${bytes[$m]}]}" -v f="${ar_best[veth ${bytes[$m]}]}" \
-      'BEGIN { c = h - f / 2; print c > 0 ? c : 0 }')
+      'BEGIN { c = h - f / 2; print (c > 0 ? c : 0) }')
     for pl in "${proj_links[@]}"; do
       read -r link delay <<<"$pl"
       if [ "$have_netem" = yes ]; then a=${alpha[${link#nominal-}]}; else a=$(awk -v x="${alpha[veth]}" -v d="$delay" 'BEGIN { print x + d }'); fi
