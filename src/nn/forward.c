@@ -10,7 +10,9 @@
  * Fusion: a BatchNorm followed by an [activation] relu applies the ReLU in its own pass (the activation layer
  * then does nothing), and conv and dense layers apply their bias and activation while the output is in cache.
  * Inference folds a BatchNorm into the conv before it; training's backward takes a tiling max-pool, the ReLU and
- * the BatchNorm under it in one pass. Threads: the workspace's pool (dd_workspace_set_threads). */
+ * the BatchNorm under it in one pass. Threads: the workspace's pool (dd_workspace_set_threads). Between layers,
+ * training's backward tells a hook how far its gradients are final (nn/backward_hook.h: data-parallel training sums
+ * them while backward goes on). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
