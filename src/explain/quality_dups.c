@@ -3,7 +3,7 @@
  *          pixel by pixel (a 64-bit collision splits a run into its distinct pictures, ordered by their bytes);
  *   near   one representative per distinct picture; pairs of average hashes within Hamming distance 3 share one of
  *          four 16-bit bands, so each band is sorted and pairs are looked for inside its buckets. Only drawings that
- *          have such a partner are re-rendered for their 14x14 downsample, the final test (L1 distance within the
+ *          have such a partner are re-rendered for their 14x14 downsample (2 bytes a cell), the final test (L1 distance within the
  *          tolerance of the larger ink). A bucket larger than BUCKET_CAP + 1 compares each drawing only with the
  *          BUCKET_CAP after it in hash order, so that the search stays near-linear whatever the data. */
 #include <stdbool.h>
@@ -190,7 +190,8 @@ typedef struct near_ctx {
     const size_t *reps;
     uint8_t *needed;        /* [n_reps]: has a partner within the Hamming distance */
     uint32_t *slot;         /* [n_reps]: where its downsample is */
-    uint32_t *small;        /* [n_needed][SMALL * SMALL] sums of pixels */
+    void *small;            /* [n_needed][SMALL * SMALL] sums of pixels: uint16_t, or uint32_t when wide */
+    bool wide;              /* a cell's sum can pass 65535 (inputs larger than about 224 x 224) */
     uint64_t *ink;          /* [n_needed] */
     size_t *parent;         /* [n_reps] union-find */
     const size_t *which;    /* the needed representatives' drawings, in slot order */
@@ -209,15 +210,18 @@ static int small_chunk(void *ctx, const dd_image_set *chunk, size_t first, dd_er
     const int h = c->h, w = c->w;
     for (size_t k = 0; k < chunk->n; k++) {
         const uint8_t *img = chunk->pixels + k * (size_t)h * (size_t)w;
-        uint32_t *small = c->small + (first + k) * SMALL * SMALL;
+        uint32_t small[SMALL * SMALL] = {0};
         uint64_t sum = 0;
-        memset(small, 0, SMALL * SMALL * sizeof *small);
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) {
                 uint8_t v = img[(size_t)y * w + x];
                 small[(y * SMALL / h) * SMALL + x * SMALL / w] += v;
                 sum += v;
             }
+        size_t at = (first + k) * SMALL * SMALL;
+        for (int q = 0; q < SMALL * SMALL; q++)
+            if (c->wide) ((uint32_t *)c->small)[at + q] = small[q];
+            else ((uint16_t *)c->small)[at + q] = (uint16_t)small[q];
         c->ink[first + k] = sum;
     }
     return 0;
@@ -233,8 +237,15 @@ static void join_if_near(void *ctx, size_t a, size_t b) {
     if (find(c->parent, a) == find(c->parent, b)) return;
     const uint32_t sa = c->slot[a], sb = c->slot[b];
     uint64_t diff = 0, larger = c->ink[sa] > c->ink[sb] ? c->ink[sa] : c->ink[sb];
-    const uint32_t *pa = c->small + (size_t)sa * SMALL * SMALL, *pb = c->small + (size_t)sb * SMALL * SMALL;
-    for (int q = 0; q < SMALL * SMALL; q++) diff += pa[q] > pb[q] ? pa[q] - pb[q] : pb[q] - pa[q];
+    if (c->wide) {
+        const uint32_t *pa = (const uint32_t *)c->small + (size_t)sa * SMALL * SMALL,
+                       *pb = (const uint32_t *)c->small + (size_t)sb * SMALL * SMALL;
+        for (int q = 0; q < SMALL * SMALL; q++) diff += pa[q] > pb[q] ? pa[q] - pb[q] : pb[q] - pa[q];
+    } else {
+        const uint16_t *pa = (const uint16_t *)c->small + (size_t)sa * SMALL * SMALL,
+                       *pb = (const uint16_t *)c->small + (size_t)sb * SMALL * SMALL;
+        for (int q = 0; q < SMALL * SMALL; q++) diff += pa[q] > pb[q] ? (uint32_t)(pa[q] - pb[q]) : (uint32_t)(pb[q] - pa[q]);
+    }
     if (larger > 0 && (double)diff <= c->tolerance * (double)larger) c->parent[find(c->parent, a)] = find(c->parent, b);
 }
 
@@ -242,6 +253,8 @@ static void join_if_near(void *ctx, size_t a, size_t b) {
 static int near_groups(const dd_model *m, const dd_dataset *ds, const uint64_t *records, const size_t *reps,
                        size_t n_reps, const uint64_t *ahash, double tolerance, quality_dups *d, dd_error *err) {
     near_ctx c = {.reps = reps, .h = m->spec->input.h, .w = m->spec->input.w, .tolerance = tolerance};
+    /* a cell spans at most ceil(h / SMALL) x ceil(w / SMALL) pixels */
+    c.wide = (uint64_t)((c.h + SMALL - 1) / SMALL) * (uint64_t)((c.w + SMALL - 1) / SMALL) * 255 > UINT16_MAX;
     uint64_t *rep_hash = dd_malloc(n_reps ? n_reps : 1, sizeof *rep_hash, err);
     band_entry *e = dd_malloc(n_reps ? n_reps : 1, sizeof *e, err);
     size_t *which = NULL, *root_group = NULL, *size = NULL;
@@ -259,7 +272,7 @@ static int near_groups(const dd_model *m, const dd_dataset *ds, const uint64_t *
     for (size_t r = 0; r < n_reps; r++)
         if (c.needed[r]) c.slot[r] = (uint32_t)n_needed++;
     if (!(which = dd_malloc(n_needed ? n_needed : 1, sizeof *which, err)) ||
-        !(c.small = dd_malloc(n_needed ? n_needed : 1, SMALL * SMALL * sizeof *c.small, err)) ||
+        !(c.small = dd_malloc(n_needed ? n_needed : 1, SMALL * SMALL * (c.wide ? 4 : 2), err)) ||
         !(c.ink = dd_malloc(n_needed ? n_needed : 1, sizeof *c.ink, err)))
         goto done;
     for (size_t r = 0; r < n_reps; r++)
