@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "doodle/alloc.h"
 #include "doodle/loader.h"
 #include "doodle/prep.h"
-#include "util/alloc.h"
 
 static double now(void) {
     struct timespec t;

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "doodle/alloc.h"
 #include "doodle/quickdraw.h"
 #include "doodle/render.h"
-#include "util/alloc.h"
 
 static double now(void) {
     struct timespec t;

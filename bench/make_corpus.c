@@ -37,7 +37,6 @@
 #include "doodle/render.h"
 #include "doodle/rng.h"
 #include "doodle/simplify.h"
-#include "util/file_list.h"
 
 #define IOBUF ((size_t)1 << 20)
 #ifndef JITTER

@@ -10,7 +10,6 @@
 #include "doodle/quickdraw.h"
 #include "doodle/simplify.h"
 #include "testutil.h"
-#include "util/file_list.h"
 
 /* ---- constructed drawings ---- */
 

@@ -17,10 +17,10 @@
 #include "doodle/metrics.h"
 #include "doodle/model_spec.h"
 #include "explain/explain_util.h"
-#include "explain/report_html.h"
 #include "explain/report_internal.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"
+#include "viz/report_html.h"
 
 #define GALLERY_COLS 10
 #define MAX_ACTIVATION_CLASSES 20

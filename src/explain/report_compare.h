@@ -10,8 +10,8 @@
 
 #include "doodle/explain.h"
 #include "doodle/metrics.h"
-#include "explain/report_html.h"
 #include "explain/report_internal.h"
+#include "viz/report_html.h"
 
 #define COMPARE_TOP_PAIRS 30 /* confusion pairs shown per comparison */
 

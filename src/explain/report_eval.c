@@ -7,9 +7,9 @@
 
 #include "explain/explain_util.h"
 #include "explain/grouped_picture.h"
-#include "explain/report_html.h"
 #include "explain/report_internal.h"
 #include "util/alloc.h"
+#include "viz/report_html.h"
 
 #define TOP_PAIRS 30
 #define WORST_CLASSES 30 /* rows of a large run's visible per-class table */

@@ -11,8 +11,8 @@
 
 #include "doodle/optim.h"
 #include "doodle/safetensors.h"
-#include "explain/report_html.h"
 #include "explain/report_internal.h"
+#include "viz/report_html.h"
 
 #define HASH_WHOLE_MAX (64u << 20) /* larger sets: the first and last MiB and the size (a whole hash would be slow) */
 #define HASH_PART (1u << 20)
