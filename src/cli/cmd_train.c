@@ -13,9 +13,9 @@
 
 #include "cli/cli.h"
 #include "doodle/explain.h"
+#include "doodle/files.h"
 #include "doodle/train.h"
 #include "train/dist.h"
-#include "util/atomic_file.h"
 
 static int train_run(dd_train_opts *o, int report, dd_error *err);
 
