@@ -54,4 +54,8 @@ int cli_has_suffix(const char *s, const char *suffix);
 const char *cli_closest(const char *typed, const char *const *names, size_t n);
 int cli_parse_double(const char *text, double min, double max, double *out);
 
+/* The name of the kernel set OpenBLAS runs ("Cooperlake", "Haswell", ...: it picks one for the CPU when it loads,
+ * unless OPENBLAS_CORETYPE names one), for the benchmarks' output: speed figures depend on it. */
+const char *cli_blas_kernels(void);
+
 #endif

@@ -186,14 +186,14 @@ int cmd_bench(int argc, char **argv) {
     if (json)
         printf("{\"peer\": \"doodle\", \"mode\": \"%s\", \"model\": \"%s\", \"batch\": %d, \"threads\": %d, "
                "\"data\": \"%s\", \"steps\": %ld, \"images_per_s\": %.2f, \"ms_per_batch\": %.3f, "
-               "\"mflop_per_image\": %.2f, \"gflop_per_s\": %.1f, \"peak_rss_mb\": %.1f}\n",
+               "\"mflop_per_image\": %.2f, \"gflop_per_s\": %.1f, \"peak_rss_mb\": %.1f, \"blas\": \"%s\"}\n",
                argv[optind], b.m->spec->name, b.batch, (int)threads, data ? "dset" : "synthetic", steps, ips, ms,
-               dd_model_flops(b.m->spec, b.training) * 1e-6, gflop, peak_rss_mb());
+               dd_model_flops(b.m->spec, b.training) * 1e-6, gflop, peak_rss_mb(), cli_blas_kernels());
     else
         printf("%s %s, batch %d, %d thread%s: %.1f images/s, %.3f ms per batch, %.1f GFLOP/s, peak RSS %.1f MB "
-               "(%ld steps in %.1f s)\n",
+               "(%ld steps in %.1f s; OpenBLAS kernels: %s)\n",
                argv[optind], b.m->spec->name, b.batch, (int)threads, threads == 1 ? "" : "s", ips, ms, gflop,
-               peak_rss_mb(), steps, dt);
+               peak_rss_mb(), steps, dt, cli_blas_kernels());
     bench_free(&b);
     return 0;
 failed:
