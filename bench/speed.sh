@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# doodle against the PyTorch peer, same settings, same run, interleaved: training images/s of the study's networks
-# (seed, lenet) and mnist28 on 2 and 1 threads, one drawing through seed (ms) and 256 drawings (images/s), with
-# the GFLOP/s each reaches, its share of this machine's sgemm peak (measured here, in the same run), peak RSS and
-# the ratio doodle/PyTorch.
+# doodle against the PyTorch peer and, for inference, ONNX Runtime, same settings, same run, interleaved: training
+# images/s of the study's networks (seed, lenet) and mnist28 on 2 and 1 threads, one drawing and 256 drawings
+# through seed and mnist28, with the GFLOP/s each reaches, its share of this machine's sgemm peak (measured here,
+# in the same run), peak RSS and the ratios doodle/PyTorch and doodle/ONNX Runtime (> 1: doodle is faster).
 #
 #   bench/speed.sh [--seconds S] [--build DIR] [--smoke]
 #
 # --seconds: how long each measurement runs (default 15, as ../shared/peers/bench.py). --smoke: one short pass
-# over mnist28 only (CI runs it). Without python3-torch (or ../shared/peers) the PyTorch columns say "-".
+# over mnist28 only (CI runs it). Without python3-torch (or ../shared/peers) the PyTorch columns say "-"; ONNX
+# Runtime runs when node finds onnxruntime-node (NODE_PATH; see ../shared/peers/README.md) and the ONNX files can be
+# exported (export_onnx.py, with python3-torch), else its columns say "-".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=15 build=build smoke=0
@@ -26,37 +28,51 @@ peer=../shared/peers/bench.py
 have_peer=0
 if [ -f "$peer" ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then have_peer=1; fi
 
+ort_bench=../shared/peers/ort_bench.js have_ort=0 onnx_dir=
+if [ $have_peer = 1 ] && [ -f "$ort_bench" ] && command -v node >/dev/null &&
+   node -e "require('onnxruntime-node')" 2>/dev/null; then
+  onnx_dir=$(mktemp -d)
+  trap 'rm -rf "$onnx_dir"' EXIT
+  if /usr/bin/python3 ../shared/peers/export_onnx.py "$onnx_dir" >/dev/null 2>&1; then have_ort=1; fi
+fi
+
 # field NAME JSON -> the number after "NAME":
 field() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p" <<<"$2"; }
+# ratio UNIT PEER DOODLE -> doodle's speed over the peer's (milliseconds divide the other way round), or "-"
+ratio() {
+  if [ "$2" = - ]; then echo -; elif [ "$1" = ms ]; then awk -v a="$2" -v b="$3" 'BEGIN{printf "%.2f", a/b}'
+  else awk -v a="$3" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; fi
+}
 
 declare -A peak
 for t in 2 1; do
   peak[$t]=$(field gflop_per_s "$("$sgemm" "$t" "$( [ $smoke = 1 ] && echo 0.2 || echo 3 )")")
 done
 
-printf '%-34s %3s %10s %10s %7s %8s %7s %9s %9s\n' what thr doodle PyTorch ratio GFLOP/s %peak "RSS MB" "torch MB"
-row() { # label threads unit doodle-json peer-json
-  local label=$1 t=$2 unit=$3 dj=$4 pj=$5 d p g rss prss ratio pct
-  if [ "$unit" = ms ]; then d=$(field ms_per_batch "$dj"); else d=$(field images_per_s "$dj"); fi
-  g=$(field gflop_per_s "$dj") rss=$(field peak_rss_mb "$dj")
-  p=- prss=- ratio=-
-  if [ -n "$pj" ]; then
-    if [ "$unit" = ms ]; then p=$(field ms_per_batch "$pj"); else p=$(field images_per_s "$pj"); fi
-    prss=$(field peak_rss_mb "$pj")
-    # ratio > 1 means doodle is faster: images/s divide as they are, milliseconds the other way round
-    if [ "$unit" = ms ]; then ratio=$(awk -v a="$p" -v b="$d" 'BEGIN{printf "%.2f", a/b}')
-    else ratio=$(awk -v a="$d" -v b="$p" 'BEGIN{printf "%.2f", a/b}'); fi
-  fi
+fmt='%-36s %3s %9s %9s %6s %9s %6s %8s %6s %8s %8s\n'
+# shellcheck disable=SC2059
+printf "$fmt" what thr doodle PyTorch ratio "ONNX RT" ratio GFLOP/s %peak "RSS MB" "torch MB"
+value() { if [ "$1" = ms ]; then field ms_per_batch "$2"; else field images_per_s "$2"; fi; }
+row() { # label threads unit doodle-json torch-json ort-json
+  local label=$1 t=$2 unit=$3 dj=$4 pj=$5 oj=$6 d p=- o=- g rss prss=- pct
+  d=$(value "$unit" "$dj") g=$(field gflop_per_s "$dj") rss=$(field peak_rss_mb "$dj")
+  if [ -n "$pj" ]; then p=$(value "$unit" "$pj") prss=$(field peak_rss_mb "$pj"); fi
+  if [ -n "$oj" ]; then o=$(value "$unit" "$oj"); fi
   pct=$(awk -v a="$g" -v b="${peak[$t]}" 'BEGIN{printf "%.0f%%", 100*a/b}')
-  printf '%-34s %3s %10s %10s %7s %8s %7s %9s %9s\n' "$label" "$t" "$d" "$p" "$ratio" "$g" "$pct" "$rss" "$prss"
+  # shellcheck disable=SC2059
+  printf "$fmt" "$label" "$t" "$d" "$p" "$(ratio "$unit" "$p" "$d")" "$o" "$(ratio "$unit" "$o" "$d")" "$g" "$pct" \
+    "$rss" "$prss"
 }
 measure() { # label unit mode model batch threads
-  local dj pj=""
+  local dj pj="" oj=""
   dj=$("$doodle" bench "$3" --model "$4" --batch "$5" --threads "$6" --seconds "$seconds" --json)
   if [ $have_peer = 1 ]; then
     pj=$(/usr/bin/python3 "$peer" "$3" --model "$4" --batch "$5" --threads "$6" --seconds "$seconds")
   fi
-  row "$1" "$6" "$2" "$dj" "$pj"
+  if [ $have_ort = 1 ] && [ "$3" = infer ]; then
+    oj=$(node "$ort_bench" "$onnx_dir/$4.onnx" --batch "$5" --threads "$6" --seconds "$seconds")
+  fi
+  row "$1" "$6" "$2" "$dj" "$pj" "$oj"
 }
 
 if [ $smoke = 1 ]; then
@@ -68,7 +84,12 @@ else
     measure "train mnist28 28x28 (img/s)" img train mnist28 64 $t
     measure "classify 1 drawing, seed (ms)" ms infer seed 1 $t
     measure "classify 256 drawings, seed (img/s)" img infer seed 256 $t
+    measure "classify 1 drawing, mnist28 (ms)" ms infer mnist28 1 $t
+    measure "classify 256 drawings, mnist28 (img/s)" img infer mnist28 256 $t
   done
 fi
-echo "sgemm peak (OpenBLAS 2048^3, this run): ${peak[2]} GFLOP/s on 2 threads, ${peak[1]} on 1"
+echo "sgemm peak (OpenBLAS 2048^3, this run): ${peak[2]} GFLOP/s on 2 threads, ${peak[1]} on 1;" \
+  "OpenBLAS kernels: $(sed -n 's/.*"blas": *"\([^"]*\)".*/\1/p' <<<"$("$doodle" bench infer --model mnist28 --seconds 0 --json)")" \
+  "(OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 [ $have_peer = 1 ] || echo "(PyTorch peer not run: needs /usr/bin/python3 with torch and ../shared/peers/bench.py)"
+[ $have_ort = 1 ] || echo "(ONNX Runtime not run: needs node with onnxruntime-node on NODE_PATH, python3-torch and ../shared/peers)"
