@@ -22,7 +22,6 @@
 #include "doodle/rng.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
-#include "util/file_list.h"
 #include "util/le.h"
 #include "util/u64_set.h"
 
