@@ -52,7 +52,10 @@ done
 fmt='%-36s %3s %9s %9s %6s %9s %6s %8s %6s %8s %8s\n'
 # shellcheck disable=SC2059
 printf "$fmt" what thr doodle PyTorch ratio "ONNX RT" ratio GFLOP/s %peak "RSS MB" "torch MB"
-value() { if [ "$1" = ms ]; then field ms_per_batch "$2"; else field images_per_s "$2"; fi; }
+value() { # UNIT JSON -> milliseconds to 3 decimals or images/s to 2, as doodle bench prints them
+  if [ "$1" = ms ]; then awk -v v="$(field ms_per_batch "$2")" 'BEGIN{printf "%.3f", v}'
+  else awk -v v="$(field images_per_s "$2")" 'BEGIN{printf "%.2f", v}'; fi
+}
 row() { # label threads unit doodle-json torch-json ort-json
   local label=$1 t=$2 unit=$3 dj=$4 pj=$5 oj=$6 d p=- o=- g rss prss=- pct
   d=$(value "$unit" "$dj") g=$(field gflop_per_s "$dj") rss=$(field peak_rss_mb "$dj")
