@@ -151,6 +151,10 @@ typedef struct dd_cluster_opts {
     uint64_t seed;
     int montage_max;           /* drawings shown per cluster montage */
     size_t max_drawings;       /* a larger set is sampled down to this many (seeded); 0 = no limit */
+    size_t stream_above;       /* a split larger than this, for a set chosen by the model's answers (misclassified,
+                                  predicted=), is scored in chunks first, so that memory is bounded by max_drawings,
+                                  not by the split; --top-units then ranks units among the chosen drawings only.
+                                  0 = 65,536 */
     size_t tsne_max;           /* t-SNE map of at most this many drawings (a seeded sample); 0 = no map */
     double perplexity;         /* of the t-SNE map (lowered for fewer than 3 x perplexity + 1 drawings) */
     int top_units;             /* units listed per cluster (dd_cluster_units); 0 = none */

@@ -12,7 +12,14 @@
 #include "doodle/cluster.h"
 #include "doodle/explain.h"
 #include "explain/cluster_files.h"
+#include "explain/quality_internal.h"
 #include "util/alloc.h"
+
+/* Above this many drawings (unless dd_cluster_opts.stream_above says otherwise) a set chosen by the model's answers
+ * is scored in chunks first, keeping only the chosen drawings' record numbers, so that memory stays bounded by
+ * --max-drawings rather than by the split (a million 28x28 drawings of 345 classes would hold 2 GB of pixels and
+ * probabilities). Smaller splits take the one pass, whose --top-units ranks units among all the split's drawings. */
+#define CLUSTER_STREAM_ABOVE 65536
 
 int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err) {
     static const struct {
@@ -76,6 +83,59 @@ static size_t sample_down(size_t *idx, size_t n, size_t max, uint64_t seed) {
     }
     qsort(idx, max, sizeof *idx, cmp_size);
     return max;
+}
+
+typedef struct chosen {
+    const dd_model *m;
+    int wrong_only, cls; /* keep the misclassified drawings, or those predicted as cls */
+    float *probs;        /* [QUALITY_CHUNK * classes] */
+    uint64_t *records;   /* the kept record numbers, in the split's order */
+    size_t n, cap;
+} chosen;
+
+static int keep_chosen(void *ctx, const dd_image_set *chunk, size_t first, dd_error *err) {
+    (void)first;
+    chosen *c = ctx;
+    const int classes = c->m->spec->classes;
+    if (dd_explain_probabilities(c->m, chunk, c->probs, err)) return -1;
+    for (size_t i = 0; i < chunk->n; i++) {
+        const float *p = c->probs + i * (size_t)classes;
+        int best = 0;
+        for (int k = 1; k < classes; k++)
+            if (p[k] > p[best]) best = k;
+        if (c->wrong_only ? best == chunk->label[i] : best != c->cls) continue;
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 4096;
+            uint64_t *grown = dd_realloc(c->records, cap, sizeof *grown, err);
+            if (!grown) return -1;
+            c->records = grown, c->cap = cap;
+        }
+        c->records[c->n++] = chunk->record[i];
+    }
+    return 0;
+}
+
+/* Replaces records with the drawings the set keeps, sampled down to max_drawings as the one-pass path samples
+ * them (the same drawings, in the same order). */
+static int choose_streamed(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, int wrong_only, int cls,
+                           uint64_t **records, size_t *n_rec, dd_error *err) {
+    chosen c = {.m = m, .wrong_only = wrong_only, .cls = cls};
+    size_t *pos = NULL;
+    int rc = -1;
+    if (!(c.probs = dd_malloc((size_t)QUALITY_CHUNK * (size_t)m->spec->classes, sizeof *c.probs, err)) ||
+        quality_stream(m, ds, *records, NULL, *n_rec, keep_chosen, &c, err) ||
+        !(pos = dd_malloc(c.n ? c.n : 1, sizeof *pos, err)))
+        goto done;
+    for (size_t i = 0; i < c.n; i++) pos[i] = i;
+    size_t n = sample_down(pos, c.n, o->max_drawings, o->seed);
+    for (size_t i = 0; i < n; i++) (*records)[i] = c.records[pos[i]];
+    *n_rec = n;
+    rc = 0;
+done:
+    free(c.probs);
+    free(c.records);
+    free(pos);
+    return rc;
 }
 
 /* Keeps the records of the validation split doodle train uses (the set's val_frac, else train's 0.1; the set's
@@ -166,6 +226,9 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         for (size_t i = 0; i < n_rec; i++) records[i] = idx[i];
         free(idx);
     }
+    if ((wrong_only || o->set == DD_CLUSTER_PREDICTED) && n_rec > (o->stream_above ? o->stream_above : CLUSTER_STREAM_ABOVE) &&
+        choose_streamed(m, ds, o, wrong_only, cls, &records, &n_rec, err))
+        goto done;
     if (dd_image_set_load(m, ds, records, n_rec, &all, err)) goto done;
     if (!(probs = dd_malloc(all.n ? all.n * (size_t)classes : 1, sizeof *probs, err)) ||
         !(pred = dd_malloc(all.n ? all.n : 1, sizeof *pred, err)) || !(pick = dd_malloc(all.n ? all.n : 1, sizeof *pick, err)) ||
