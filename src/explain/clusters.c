@@ -85,6 +85,14 @@ static size_t sample_down(size_t *idx, size_t n, size_t max, uint64_t seed) {
     return max;
 }
 
+/* The class the model ranks first (the first of equals). */
+static int best_class(const float *p, int classes) {
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+        if (p[c] > p[best]) best = c;
+    return best;
+}
+
 typedef struct chosen {
     const dd_model *m;
     int wrong_only, cls; /* keep the misclassified drawings, or those predicted as cls */
@@ -99,10 +107,7 @@ static int keep_chosen(void *ctx, const dd_image_set *chunk, size_t first, dd_er
     const int classes = c->m->spec->classes;
     if (dd_explain_probabilities(c->m, chunk, c->probs, err)) return -1;
     for (size_t i = 0; i < chunk->n; i++) {
-        const float *p = c->probs + i * (size_t)classes;
-        int best = 0;
-        for (int k = 1; k < classes; k++)
-            if (p[k] > p[best]) best = k;
+        int best = best_class(c->probs + i * (size_t)classes, classes);
         if (c->wrong_only ? best == chunk->label[i] : best != c->cls) continue;
         if (c->n == c->cap) {
             size_t cap = c->cap ? 2 * c->cap : 4096;
@@ -235,10 +240,7 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         dd_explain_probabilities(m, &all, probs, err))
         goto done;
     for (size_t i = 0; i < all.n; i++) {
-        const float *p = probs + i * (size_t)classes;
-        int best = 0;
-        for (int c = 1; c < classes; c++)
-            if (p[c] > p[best]) best = c;
+        int best = best_class(probs + i * (size_t)classes, classes);
         pred[i] = best;
         int keep = wrong_only ? best != all.label[i]
                    : o->set == DD_CLUSTER_PREDICTED   ? best == cls

@@ -50,6 +50,11 @@ finish() {
   exit 0
 }
 
+# need_command NAME [WHY]: skips the test (77) when NAME is not installed.
+need_command() {
+  command -v "$1" >/dev/null || { echo "skipped: $1 is not installed${2:+ ($2)}"; exit 77; }
+}
+
 # Sets browser_dir (tests/browser) and chromium (its path) after tests/browser/setup.sh has installed what the page
 # tests need; skips the test (77) when node or chromium cannot be had.
 need_browser() {

@@ -9,8 +9,8 @@
 name=serve_abuse
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/serve_lib.bash"
-command -v curl >/dev/null || { echo "skipped: curl is not installed (scripts/deps.sh installs it)"; exit 77; }
-command -v node >/dev/null || { echo "skipped: node is not installed"; exit 77; }
+need_command curl "scripts/deps.sh installs it"
+need_command node
 cat >"$tmp/client.js" <<'EOF'
 // Raw TCP clients for serve_abuse.sh. Modes (print "FAIL: …" lines and exit 1 when a check fails):
 //   slowloris PORT N SECS TIMEOUT  N connections each sending a header line a second, never ending the request;

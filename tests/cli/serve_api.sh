@@ -8,8 +8,8 @@
 name=serve_api
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/serve_lib.bash"
-command -v curl >/dev/null || { echo "skipped: curl is not installed (scripts/deps.sh installs it)"; exit 77; }
-command -v node >/dev/null || { echo "skipped: node is not installed"; exit 77; }
+need_command curl "scripts/deps.sh installs it"
+need_command node
 # json_check FILE EXPR: node evaluates EXPR with o = the JSON in FILE; fails unless it is true
 json_check() {
   node -e 'const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -7,7 +7,7 @@
 name=serve_labels_disk_full
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/serve_lib.bash"
-command -v curl >/dev/null || { echo "skipped: curl is not installed (scripts/deps.sh installs it)"; exit 77; }
+need_command curl "scripts/deps.sh installs it"
 
 train_sample_model "$tmp/m" # writes the run's report, and with it explain/clusters
 run=$tmp/m/run

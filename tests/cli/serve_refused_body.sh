@@ -7,8 +7,8 @@
 name=serve_refused_body
 source "$(dirname "$0")/common.bash"
 source "$(dirname "$0")/serve_lib.bash"
-command -v curl >/dev/null || { echo "skipped: curl is not installed (scripts/deps.sh installs it)"; exit 77; }
-command -v node >/dev/null || { echo "skipped: node is not installed"; exit 77; }
+need_command curl "scripts/deps.sh installs it"
+need_command node
 # raw PORT FILE MS: sends FILE's bytes on one connection; prints what comes back within MS ms (or until the server
 # closes), then "[closed]" if it closed, or "[reset]" if the connection was reset
 cat >"$tmp/raw.js" <<'EOF'
