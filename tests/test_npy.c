@@ -18,7 +18,7 @@ static char *gunzip_file(const char *path, size_t *len) {
     int got;
     while ((got = gzread(g, buf + n, (unsigned)(cap - n))) > 0) {
         n += (size_t)got;
-        if (n == cap && !(buf = realloc(buf, cap *= 2))) exit(1);
+        if (n == cap) buf = test_realloc(buf, cap *= 2);
     }
     CHECK(got == 0, "%s: gzread failed", path);
     gzclose(g);

@@ -194,29 +194,29 @@ static void expect_model_refused(const char *what, const char *path, dd_status c
 static void test_model_metadata(const char *dir) {
     dd_model *m = tiny_model();
     dd_error err;
-    dd_model *back = dd_model_load(write_model(dir, "good", m, NULL), &err);
+    dd_model *back = dd_model_load(write_model(dir, "good", m, (char *)NULL), &err);
     CHECK(back && !strcmp(back->class_names[2], "fish") && !memcmp(back->params, m->params, m->spec->n_params * 4),
           "good model: %s", back ? "" : err.msg);
     dd_model_free(back);
-    expect_model_refused("version 1junk", write_model(dir, "version-junk", m, "format_version", "1junk", NULL),
-                         DD_ERR_MALFORMED, "format_version", "1junk", NULL);
-    expect_model_refused("version +1", write_model(dir, "version-sign", m, "format_version", "+1", NULL), DD_ERR_MALFORMED,
-                         "format_version", NULL);
-    expect_model_refused("version 2", write_model(dir, "version-2", m, "format_version", "2", NULL), DD_ERR_UNSUPPORTED,
-                         "version 2", NULL);
-    expect_model_refused("7 channels", write_model(dir, "channels", m, "input", "8x8x7", NULL), DD_ERR_UNSUPPORTED,
-                         "input = 8x8x7", "7 channels", NULL);
-    expect_model_refused("input junk", write_model(dir, "input-junk", m, "input", "8x8x1junk", NULL), DD_ERR_MALFORMED,
-                         "input", "8x8x1junk", NULL);
-    expect_model_refused("input xx", write_model(dir, "input-xx", m, "input", "8xx8x1", NULL), DD_ERR_MALFORMED, "input",
-                         NULL);
+    expect_model_refused("version 1junk", write_model(dir, "version-junk", m, "format_version", "1junk", (char *)NULL),
+                         DD_ERR_MALFORMED, "format_version", "1junk", (char *)NULL);
+    expect_model_refused("version +1", write_model(dir, "version-sign", m, "format_version", "+1", (char *)NULL), DD_ERR_MALFORMED,
+                         "format_version", (char *)NULL);
+    expect_model_refused("version 2", write_model(dir, "version-2", m, "format_version", "2", (char *)NULL), DD_ERR_UNSUPPORTED,
+                         "version 2", (char *)NULL);
+    expect_model_refused("7 channels", write_model(dir, "channels", m, "input", "8x8x7", (char *)NULL), DD_ERR_UNSUPPORTED,
+                         "input = 8x8x7", "7 channels", (char *)NULL);
+    expect_model_refused("input junk", write_model(dir, "input-junk", m, "input", "8x8x1junk", (char *)NULL), DD_ERR_MALFORMED,
+                         "input", "8x8x1junk", (char *)NULL);
+    expect_model_refused("input xx", write_model(dir, "input-xx", m, "input", "8xx8x1", (char *)NULL), DD_ERR_MALFORMED, "input",
+                         (char *)NULL);
     expect_model_refused("3-channel cfg",
                          write_model(dir, "cfg-channels", m, "cfg",
                                      "[net]\ninput = 8x8x3\nclasses = 3\n[conv2d]\nfilters = 2\nkernel = 3\n"
-                                     "[batchnorm]\n[flatten]\n[dense]\nunits = classes\n", NULL),
-                         DD_ERR_UNSUPPORTED, "input has 3 channels", NULL);
-    expect_model_refused("duplicate class", write_model(dir, "classes-dup", m, "classes", "[\"cat\",\"dog\",\"cat\"]", NULL),
-                         DD_ERR_MALFORMED, "class name 'cat' appears twice", NULL);
+                                     "[batchnorm]\n[flatten]\n[dense]\nunits = classes\n", (char *)NULL),
+                         DD_ERR_UNSUPPORTED, "input has 3 channels", (char *)NULL);
+    expect_model_refused("duplicate class", write_model(dir, "classes-dup", m, "classes", "[\"cat\",\"dog\",\"cat\"]", (char *)NULL),
+                         DD_ERR_MALFORMED, "class name 'cat' appears twice", (char *)NULL);
     dd_model_free(m);
 }
 
@@ -224,12 +224,12 @@ static void test_model_not_finite(const char *dir) {
     dd_model *m = tiny_model();
     const dd_layer_spec *conv = &m->spec->layers[0], *bn = &m->spec->layers[1];
     m->params[conv->weight.offset + 5] = NAN;
-    expect_model_refused("NaN weight", write_model(dir, "nan", m, NULL), DD_ERR_RANGE, "conv2d.weight",
-                         "NaN at index 5", NULL);
+    expect_model_refused("NaN weight", write_model(dir, "nan", m, (char *)NULL), DD_ERR_RANGE, "conv2d.weight",
+                         "NaN at index 5", (char *)NULL);
     m->params[conv->weight.offset + 5] = 0.5f;
     m->state[bn->running_var.offset + 1] = INFINITY;
-    expect_model_refused("infinite variance", write_model(dir, "inf", m, NULL), DD_ERR_RANGE,
-                         "batch_normalization.running_var", "infinite value at index 1", NULL);
+    expect_model_refused("infinite variance", write_model(dir, "inf", m, (char *)NULL), DD_ERR_RANGE,
+                         "batch_normalization.running_var", "infinite value at index 1", (char *)NULL);
     dd_model_free(m);
 }
 
@@ -261,7 +261,7 @@ static void test_model_cfg_larger_than_file(const char *dir) {
     const char *path = write_model(dir, "huge-dense", m, "input", "32x32x1", "cfg",
                                    "[net]\ninput = 32x32x1\nclasses = 3\n[flatten]\n[dense]\nunits = 1048576\n"
                                    "[dense]\nunits = classes\n",
-                                   NULL);
+                                   (char *)NULL);
     dd_model_free(m);
     fflush(NULL);
     pid_t pid = fork();
@@ -290,11 +290,11 @@ static void test_model_memory_bound(const char *dir) {
     const char *path = write_model(dir, "wide-input", m, "input", "2048x1024x1", "cfg",
                                    "[net]\ninput = 8x8x1\nclasses = 3\n[conv2d]\nfilters = 1000\nkernel = 3\n"
                                    "padding = same\n[maxpool]\nsize = 64\n[flatten]\n[dense]\nunits = classes\n",
-                                   NULL);
+                                   (char *)NULL);
     expect_model_refused("8.4 GB of activations", path, DD_ERR_RANGE, "8.4 GB of activations", "limit of 8.0 GB",
-                         "DOODLE_MAX_MEMORY_MB", NULL);
+                         "DOODLE_MAX_MEMORY_MB", (char *)NULL);
     dd_set_memory_limit((uint64_t)20 * 1000 * 1000 * 1000);
-    expect_model_refused("raised bound: the tensors", path, DD_ERR_MALFORMED, "conv2d.weight", NULL);
+    expect_model_refused("raised bound: the tensors", path, DD_ERR_MALFORMED, "conv2d.weight", (char *)NULL);
     dd_set_memory_limit(0);
     CHECK(dd_memory_limit() == DD_MEMORY_LIMIT_DEFAULT);
     dd_model_free(m);

@@ -66,7 +66,8 @@ static void load_bodies(const char *model_path) {
             dd_prediction top[5];
             if (dd_classify_strokes(c, &d, top, 5, &err) != 5) continue; /* a drawing the renderer refuses */
             FILE *mem = open_memstream(&bodies[n_bodies], &body_len[n_bodies]);
-            CHECK(mem && dd_ndjson_write(mem, &d, &err) == 0, "%s", err.msg);
+            if (!mem) exit(1);
+            CHECK(dd_ndjson_write(mem, &d, &err) == 0, "%s", err.msg);
             fclose(mem);
             for (int i = 0; i < 5; i++) want[n_bodies][i] = (serve_guess){top[i].index, top[i].probability};
             n_bodies++;
@@ -338,7 +339,10 @@ static void test_png(int h, int w, int channels) {
         for (size_t i = 0; i + 3 < len; i += 4) {
             int v[4];
             for (int k = 0; k < 4; k++) v[k] = b[i + k] == '=' ? 0 : b64(b[i + k]);
-            if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0) bad++;
+            if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0) {
+                bad++;
+                continue;
+            }
             unsigned char out[3] = {(unsigned char)(v[0] << 2 | v[1] >> 4), (unsigned char)(v[1] << 4 | v[2] >> 2),
                                     (unsigned char)(v[2] << 6 | v[3])};
             for (int k = 0; k < 3 && got < size; k++) bad += out[k] != png[got++];

@@ -83,6 +83,16 @@ const char *test_write_gz(const char *path, const void *data, size_t len) {
     return path;
 }
 
+void *test_realloc(void *p, size_t size) {
+    void *q = realloc(p, size);
+    if (!q) {
+        fprintf(stderr, "out of memory growing a buffer to %zu bytes\n", size);
+        free(p);
+        exit(1);
+    }
+    return q;
+}
+
 int test_finish(const char *name) {
     if (test_failures) {
         fprintf(stderr, "%s: %d check(s) failed\n", name, test_failures);

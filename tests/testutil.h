@@ -29,6 +29,9 @@ char *test_read_file(const char *path, size_t *n);
 /* Gzip-compresses data into path. */
 const char *test_write_gz(const char *path, const void *data, size_t len);
 
+/* realloc that ends the test (exit 1) when memory runs out, so a failed grow never loses the old block. */
+void *test_realloc(void *p, size_t size);
+
 int test_finish(const char *name);
 
 #endif

@@ -274,7 +274,7 @@ dd_next dd_stroke_reader_next(dd_stroke_reader *r, dd_drawing *d, dd_error *err)
         if (err) *err = r->fatal;
         return DD_NEXT_FATAL;
     }
-    dd_error local; /* the helpers always get an error to fill, even when the caller passes none */
+    dd_error local = {0}; /* the helpers always get an error to fill, even when the caller passes none */
     dd_error *e = err ? err : &local;
     if (r->format == DD_FORMAT_CSV) return next_csv(r, d, e);
     return r->format == DD_FORMAT_BIN ? next_bin(r, d, e) : next_ndjson(r, d, e);

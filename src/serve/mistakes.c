@@ -112,7 +112,7 @@ static int read_clusters(serve_mistakes *x, dd_error *err) {
                 at[c] = -1;
                 for (int k = 0; k < n; k++)
                     if (!strcmp(fields[k], names[c])) at[c] = k;
-                if (at[c] < 0 && c < C_KMEANS) {
+                if (c < C_KMEANS && at[c] < 0) {
                     dd_fail(err, DD_ERR_MALFORMED, "%s:1: no %s column", path, names[c]);
                     goto done;
                 }
