@@ -523,9 +523,10 @@ static void test_summary(void) {
 }
 
 static void test_kinds(void) {
-    static const char *const sections[] = {"conv2d", "batchnorm", "activation", "maxpool", "flatten", "dense", "dropout"};
-    static const char *const keras[] = {"Conv2D", "BatchNormalization", "Activation", "MaxPooling2D", "Flatten", "Dense",
-                                        "Dropout"};
+    static const char *const sections[] = {"conv2d", "batchnorm", "activation", "maxpool",
+                                           "flatten", "dense",     "dropout",    "globalavgpool"};
+    static const char *const keras[] = {"Conv2D",  "BatchNormalization", "Activation", "MaxPooling2D",
+                                        "Flatten", "Dense",              "Dropout",    "GlobalAveragePooling2D"};
     for (int k = 0; k < DD_LAYER_KIND_COUNT; k++)
         CHECK(!strcmp(dd_layer_kind_name((dd_layer_kind)k), sections[k]) &&
                   !strcmp(dd_layer_keras_class((dd_layer_kind)k), keras[k]),

@@ -88,6 +88,13 @@ void dd_maxpool_forward(float *out, int32_t *argmax, const float *in, int batch,
 void dd_maxpool_backward(float *din, const float *dout, const int32_t *argmax, int batch, int channels, int in_h,
                          int in_w, int out_h, int out_w);
 
+/* ---- GlobalAveragePooling2D (each channel's mean over the image) ---- */
+
+/* in [B, C, S] (S = H*W) -> out [B, C] */
+void dd_globalavgpool_forward(float *out, const float *in, int batch, int channels, int spatial);
+/* dout [B, C] -> din [B, C, S] (each input gets its channel's gradient / S) */
+void dd_globalavgpool_backward(float *din, const float *dout, int batch, int channels, int spatial);
+
 /* ---- Dropout (inverted: kept units are scaled by 1 / (1 - rate) in training; identity in inference) ---- */
 
 /* in [n] -> out [n]; mask [n] receives 0 or 1/(1-rate) from rng */

@@ -11,14 +11,17 @@
  *   [flatten]
  *   [dense]      units (a number, or `classes` for [net]'s classes), activation = relu|linear, bias = 1
  *   [dropout]    rate (0 <= rate < 1)
+ *   [globalavgpool]  (no keys) each channel's mean over the image: HxWxC -> C flat values
  *
  * Every layer section also takes `name = …` (letters, digits, '_' and '-'); without it a layer gets Keras'
- * name (conv2d, conv2d_1, batch_normalization, activation, max_pooling2d, flatten, dense, dropout, …). Comments
+ * name (conv2d, conv2d_1, batch_normalization, activation, max_pooling2d, flatten, dense, dropout,
+ * global_average_pooling2d, …). Comments
  * start with '#' or ';' anywhere on a line; blank lines and spaces around names, '=', values and the 'x' of sizes
  * are ignored; section and key names and words (relu, same, …) may be in any case.
  *
- * Shapes are (C, H, W) as the layers see them (NCHW activations, include/doodle/layers.h); after a [flatten] or
- * a [dense] a shape is flat: rank 1, C values, H = W = 1. The summary prints them NHWC as Keras does.
+ * Shapes are (C, H, W) as the layers see them (NCHW activations, include/doodle/layers.h); after a [flatten], a
+ * [globalavgpool] or a [dense] a shape is flat: rank 1, C values, H = W = 1. The summary prints them NHWC as Keras
+ * does.
  *
  * Parameters live in ONE contiguous float block so that the optimizer, saving and the MPI all-reduce touch one
  * buffer: layer by layer in cfg order, conv weight [out_c, in_c, kh, kw] then bias [out_c]; batchnorm gamma [C]
@@ -50,6 +53,7 @@ typedef enum dd_layer_kind {
     DD_LAYER_FLATTEN,
     DD_LAYER_DENSE,
     DD_LAYER_DROPOUT,
+    DD_LAYER_GLOBALAVGPOOL,
     DD_LAYER_KIND_COUNT
 } dd_layer_kind;
 

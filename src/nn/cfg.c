@@ -1,5 +1,5 @@
 /* The model cfg text: an INI reader (lines -> sections and key = value entries), then the step from sections to
- * the layers' hyper-parameters, with the key names, defaults and value ranges of include/doodle/model_spec.h. */
+ * the layers: [net] here, each layer's keys by its kind's op (src/nn/op_<kind>.c) with the readers below. */
 #define _POSIX_C_SOURCE 200809L /* strcasecmp */
 #include "nn/cfg.h"
 
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nn/op.h"
 #include "util/alloc.h"
 
 #define CFG_MAX_BYTES (1u << 20) /* a cfg is a few hundred bytes; anything near this is not one */
@@ -145,17 +146,8 @@ void dd_cfg_free(dd_cfg *cfg) {
 /* ---- from sections to hyper-parameters ---- */
 
 static const char *const net_keys[] = {"input", "classes", "name", NULL};
-static const char *const layer_keys[DD_LAYER_KIND_COUNT][8] = {
-    [DD_LAYER_CONV2D] = {"filters", "kernel", "stride", "padding", "activation", "bias", "name", NULL},
-    [DD_LAYER_BATCHNORM] = {"momentum", "epsilon", "name", NULL},
-    [DD_LAYER_ACTIVATION] = {"type", "name", NULL},
-    [DD_LAYER_MAXPOOL] = {"size", "stride", "name", NULL},
-    [DD_LAYER_FLATTEN] = {"name", NULL},
-    [DD_LAYER_DENSE] = {"units", "activation", "bias", "name", NULL},
-    [DD_LAYER_DROPOUT] = {"rate", "name", NULL},
-};
 
-static const dd_cfg_entry *find(const dd_cfg *cfg, const dd_cfg_section *s, const char *key) {
+const dd_cfg_entry *nn_cfg_find(const dd_cfg *cfg, const dd_cfg_section *s, const char *key) {
     for (size_t i = s->first; i < s->first + s->count; i++)
         if (!strcmp(cfg->entries[i].key, key)) return &cfg->entries[i];
     return NULL;
@@ -164,7 +156,7 @@ static const dd_cfg_entry *find(const dd_cfg *cfg, const dd_cfg_section *s, cons
 int dd_cfg_key_line(const dd_cfg *cfg, int layer, const char *key) {
     if (layer < -1 || (size_t)(layer + 1) >= cfg->n_sections) return 0;
     const dd_cfg_section *s = &cfg->sections[layer + 1];
-    const dd_cfg_entry *e = find(cfg, s, key);
+    const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     return e ? e->line : s->line;
 }
 
@@ -185,13 +177,13 @@ static int check_keys(const dd_cfg *cfg, const dd_cfg_section *s, const char *co
     return 0;
 }
 
-static int missing(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, const char *example,
+int nn_cfg_missing(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, const char *example,
                    dd_error *err) {
     return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED, "[%s] has no %s (%s)", s->name, key, example);
 }
 
 /* A whole number from 0 to DD_SPEC_INT_MAX, digits only. */
-static int parse_uint(const char *s, const char **end, int *out) {
+int nn_cfg_uint(const char *s, const char **end, int *out) {
     const char *p = s;
     long v = 0;
     if (*p < '0' || *p > '9') return -1;
@@ -206,12 +198,12 @@ static int parse_uint(const char *s, const char **end, int *out) {
 
 /* "A", "AxB" or "AxBxC" (spaces around the x's): up to max_dims numbers from 1 to DD_SPEC_INT_MAX. Returns how
  * many there were, or -1. */
-static int parse_dims(const char *s, int max_dims, int *dims) {
+int nn_cfg_dims(const char *s, int max_dims, int *dims) {
     int n = 0;
     const char *p = s;
     for (;;) {
         while (is_space(*p)) p++;
-        if (n == max_dims || parse_uint(p, &p, &dims[n]) || dims[n] < 1) return -1;
+        if (n == max_dims || nn_cfg_uint(p, &p, &dims[n]) || dims[n] < 1) return -1;
         n++;
         while (is_space(*p)) p++;
         if (!*p) return n;
@@ -220,24 +212,24 @@ static int parse_dims(const char *s, int max_dims, int *dims) {
     }
 }
 
-static int get_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out,
+int nn_cfg_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out,
                    dd_error *err) {
-    const dd_cfg_entry *e = find(cfg, s, key);
+    const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     if (!e) {
         *out = def;
         return 0;
     }
     const char *end;
-    if (parse_uint(e->value, &end, out) || *end || *out < min)
+    if (nn_cfg_uint(e->value, &end, out) || *end || *out < min)
         return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
                            "[%s] %s = '%.40s' is not a whole number from %d to %d", s->name, key, e->value, min,
                            DD_SPEC_INT_MAX);
     return 0;
 }
 
-static int get_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, double def, double lo, int lo_open,
+int nn_cfg_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, double def, double lo, int lo_open,
                      double hi, int hi_open, float *out, dd_error *err) {
-    const dd_cfg_entry *e = find(cfg, s, key);
+    const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     if (!e) {
         *out = (float)def;
         return 0;
@@ -253,8 +245,8 @@ static int get_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key
     return 0;
 }
 
-static int get_bool(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int *out, dd_error *err) {
-    const dd_cfg_entry *e = find(cfg, s, key);
+int nn_cfg_bool(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int *out, dd_error *err) {
+    const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     *out = def;
     if (!e) return 0;
     const char *v = e->value;
@@ -265,11 +257,11 @@ static int get_bool(const dd_cfg *cfg, const dd_cfg_section *s, const char *key,
     return 0;
 }
 
-static int get_activation(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int required,
+int nn_cfg_activation(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int required,
                           dd_activation *out, dd_error *err) {
-    const dd_cfg_entry *e = find(cfg, s, key);
+    const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     *out = DD_ACT_LINEAR;
-    if (!e) return required ? missing(cfg, s, key, "relu or linear", err) : 0;
+    if (!e) return required ? nn_cfg_missing(cfg, s, key, "relu or linear", err) : 0;
     if (!strcasecmp(e->value, "relu")) *out = DD_ACT_RELU;
     else if (!strcasecmp(e->value, "linear")) *out = DD_ACT_LINEAR;
     else if (!strcasecmp(e->value, "softmax"))
@@ -283,7 +275,7 @@ static int get_activation(const dd_cfg *cfg, const dd_cfg_section *s, const char
 }
 
 static int get_name(const dd_cfg *cfg, const dd_cfg_section *s, char *out, dd_error *err) {
-    const dd_cfg_entry *e = find(cfg, s, "name");
+    const dd_cfg_entry *e = nn_cfg_find(cfg, s, "name");
     if (!e) return 0;
     size_t n = strlen(e->value);
     int ok = n > 0 && n < DD_SPEC_NAME_MAX;
@@ -301,17 +293,17 @@ static int get_name(const dd_cfg *cfg, const dd_cfg_section *s, char *out, dd_er
 static int build_net(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides *ov, dd_error *err) {
     const dd_cfg_section *s = &cfg->sections[0];
     if (check_keys(cfg, s, net_keys, err) || get_name(cfg, s, spec->name, err)) return -1;
-    const dd_cfg_entry *e = find(cfg, s, "input");
+    const dd_cfg_entry *e = nn_cfg_find(cfg, s, "input");
     int dims[3];
-    if (!e) return missing(cfg, s, "input", "input = HxWxC, e.g. 66x100x1", err);
-    if (parse_dims(e->value, 3, dims) != 3)
+    if (!e) return nn_cfg_missing(cfg, s, "input", "input = HxWxC, e.g. 66x100x1", err);
+    if (nn_cfg_dims(e->value, 3, dims) != 3)
         return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
                            "[net] input = '%.40s' is not HxWxC (height x width x channels, e.g. 66x100x1; each 1 to %d)",
                            e->value, DD_SPEC_INT_MAX);
     spec->input = (dd_shape){3, dims[2], dims[0], dims[1]};
-    if (!find(cfg, s, "classes") && !(ov && ov->classes))
-        return missing(cfg, s, "classes", "classes = N, the number of classes", err);
-    if (get_int(cfg, s, "classes", 0, 1, &spec->classes, err)) return -1;
+    if (!nn_cfg_find(cfg, s, "classes") && !(ov && ov->classes))
+        return nn_cfg_missing(cfg, s, "classes", "classes = N, the number of classes", err);
+    if (nn_cfg_int(cfg, s, "classes", 0, 1, &spec->classes, err)) return -1;
     if (ov) {
         if (ov->classes < 0 || ov->classes > DD_SPEC_INT_MAX || ov->input_h < 0 || ov->input_h > DD_SPEC_INT_MAX ||
             ov->input_w < 0 || ov->input_w > DD_SPEC_INT_MAX || (!ov->input_h != !ov->input_w))
@@ -326,86 +318,19 @@ static int build_net(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overr
     return 0;
 }
 
-static int build_layer(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
-    if (check_keys(cfg, s, layer_keys[l->kind], err) || get_name(cfg, s, l->name, err)) return -1;
-    switch (l->kind) {
-    case DD_LAYER_CONV2D: {
-        dd_conv2d_spec *c = &l->u.conv;
-        if (!find(cfg, s, "filters")) return missing(cfg, s, "filters", "filters = N, the output channels", err);
-        const dd_cfg_entry *k = find(cfg, s, "kernel");
-        if (!k) return missing(cfg, s, "kernel", "kernel = K or KHxKW", err);
-        int dims[2], n = parse_dims(k->value, 2, dims);
-        if (n < 1)
-            return dd_cfg_fail(cfg, k->line, err, DD_ERR_MALFORMED,
-                               "[conv2d] kernel = '%.40s' is not K or KHxKW (each 1 to %d)", k->value,
-                               DD_SPEC_INT_MAX);
-        c->kernel_h = dims[0];
-        c->kernel_w = n == 2 ? dims[1] : dims[0];
-        const dd_cfg_entry *p = find(cfg, s, "padding");
-        c->same_padding = 0;
-        if (p) {
-            if (!strcasecmp(p->value, "same")) c->same_padding = 1;
-            else if (strcasecmp(p->value, "valid"))
-                return dd_cfg_fail(cfg, p->line, err, DD_ERR_MALFORMED,
-                                   "[conv2d] padding = '%.40s' is not same or valid", p->value);
-        }
-        return get_int(cfg, s, "filters", 0, 1, &c->filters, err) || get_int(cfg, s, "stride", 1, 1, &c->stride, err) ||
-                       get_activation(cfg, s, "activation", 0, &c->activation, err) ||
-                       get_bool(cfg, s, "bias", 1, &c->bias, err)
-                   ? -1
-                   : 0;
-    }
-    case DD_LAYER_BATCHNORM:
-        return get_float(cfg, s, "momentum", 0.99, 0, 0, 1, 0, &l->u.bn.momentum, err) ||
-                       get_float(cfg, s, "epsilon", 0.001, 0, 1, 1, 0, &l->u.bn.epsilon, err)
-                   ? -1
-                   : 0;
-    case DD_LAYER_ACTIVATION:
-        return get_activation(cfg, s, "type", 1, &l->u.activation, err);
-    case DD_LAYER_MAXPOOL:
-        if (!find(cfg, s, "size")) return missing(cfg, s, "size", "size = K, the pool's side", err);
-        if (get_int(cfg, s, "size", 0, 1, &l->u.pool.size, err)) return -1;
-        return get_int(cfg, s, "stride", l->u.pool.size, 1, &l->u.pool.stride, err);
-    case DD_LAYER_FLATTEN:
-        return 0;
-    case DD_LAYER_DENSE: {
-        dd_dense_spec *d = &l->u.dense;
-        const dd_cfg_entry *u = find(cfg, s, "units");
-        if (!u) return missing(cfg, s, "units", "units = N, or units = classes", err);
-        if (!strcasecmp(u->value, "classes")) {
-            d->units = classes;
-            d->units_from_classes = 1;
-        } else {
-            const char *end;
-            if (parse_uint(u->value, &end, &d->units) || *end || d->units < 1)
-                return dd_cfg_fail(cfg, u->line, err, DD_ERR_MALFORMED,
-                                   "[dense] units = '%.40s' is not a whole number from 1 to %d, or classes", u->value,
-                                   DD_SPEC_INT_MAX);
-        }
-        return get_activation(cfg, s, "activation", 0, &d->activation, err) || get_bool(cfg, s, "bias", 1, &d->bias, err)
-                   ? -1
-                   : 0;
-    }
-    case DD_LAYER_DROPOUT:
-        if (!find(cfg, s, "rate")) return missing(cfg, s, "rate", "rate = R, the fraction dropped, 0 <= R < 1", err);
-        return get_float(cfg, s, "rate", 0, 0, 0, 1, 1, &l->u.dropout_rate, err);
-    case DD_LAYER_KIND_COUNT:
-        break;
-    }
-    return -1;
-}
-
-static int kind_of(const char *section) {
-    for (int k = 0; k < DD_LAYER_KIND_COUNT; k++)
-        if (!strcmp(section, dd_layer_kind_name((dd_layer_kind)k))) return k;
-    return -1;
+static int build_layer(const dd_cfg *cfg, const dd_cfg_section *s, const nn_op_kind *op, dd_layer_spec *l, int classes,
+                       dd_error *err) {
+    if (check_keys(cfg, s, op->keys, err) || get_name(cfg, s, l->name, err)) return -1;
+    return op->parse ? op->parse(cfg, s, l, classes, err) : 0;
 }
 
 static int unknown_section(const dd_cfg *cfg, const dd_cfg_section *s, dd_error *err) {
-    return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED,
-                       "unknown section [%s] (sections: net, conv2d, batchnorm, activation, maxpool, flatten, dense, "
-                       "dropout)",
-                       s->name);
+    char list[256] = "net";
+    for (int k = 0; k < DD_LAYER_KIND_COUNT; k++) {
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof list - n, ", %s", nn_op_of((dd_layer_kind)k)->section);
+    }
+    return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED, "unknown section [%s] (sections: %s)", s->name, list);
 }
 
 int dd_cfg_build(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides *overrides, dd_error *err) {
@@ -414,7 +339,7 @@ int dd_cfg_build(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides
                            "no [net] section: a cfg starts with [net] (input = HxWxC, classes = N), then the layers");
     const dd_cfg_section *net = &cfg->sections[0];
     if (strcmp(net->name, "net")) {
-        if (kind_of(net->name) < 0) return unknown_section(cfg, net, err);
+        if (!nn_op_find(net->name)) return unknown_section(cfg, net, err);
         return dd_cfg_fail(cfg, net->line, err, DD_ERR_MALFORMED,
                            "[%s] comes before [net]: a cfg starts with [net] (input = HxWxC, classes = N)",
                            net->name);
@@ -434,11 +359,11 @@ int dd_cfg_build(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides
         if (!strcmp(s->name, "net"))
             return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED, "a second [net] section (the first is on line %d)",
                                net->line);
-        int kind = kind_of(s->name);
-        if (kind < 0) return unknown_section(cfg, s, err);
-        l->kind = (dd_layer_kind)kind;
+        const nn_op_kind *op = nn_op_find(s->name);
+        if (!op) return unknown_section(cfg, s, err);
+        l->kind = op->kind;
         l->line = s->line;
-        if (build_layer(cfg, s, l, spec->classes, err)) return -1;
+        if (build_layer(cfg, s, op, l, spec->classes, err)) return -1;
     }
     return 0;
 }

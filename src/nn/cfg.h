@@ -46,4 +46,27 @@ int dd_cfg_key_line(const dd_cfg *cfg, int layer, const char *key);
 int dd_cfg_fail(const dd_cfg *cfg, int line, dd_error *err, dd_status code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* ---- readers of a section's keys, for the layer kinds' parse functions (src/nn/op_<kind>.c) ----
+ * Each returns 0, or -1 with err set to "source:line: [section] …". A key that is absent gives def. */
+
+/* The entry of key in section s, or NULL. */
+const dd_cfg_entry *nn_cfg_find(const dd_cfg *cfg, const dd_cfg_section *s, const char *key);
+/* "[section] has no key (example)" on the section's line. */
+int nn_cfg_missing(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, const char *example, dd_error *err);
+/* A whole number from 0 to DD_SPEC_INT_MAX, digits only, at s; *end after it. Returns -1 when there is none. */
+int nn_cfg_uint(const char *s, const char **end, int *out);
+/* "A", "AxB" or "AxBxC": up to max_dims numbers from 1 to DD_SPEC_INT_MAX; returns how many, or -1. */
+int nn_cfg_dims(const char *s, int max_dims, int *dims);
+/* A whole number from min to DD_SPEC_INT_MAX. */
+int nn_cfg_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out,
+               dd_error *err);
+/* A number in [lo, hi], open at an end whose *_open is set. */
+int nn_cfg_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, double def, double lo, int lo_open,
+                 double hi, int hi_open, float *out, dd_error *err);
+/* 1/true/yes or 0/false/no. */
+int nn_cfg_bool(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int *out, dd_error *err);
+/* relu or linear (default linear; required: absent is an error). */
+int nn_cfg_activation(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int required, dd_activation *out,
+                      dd_error *err);
+
 #endif

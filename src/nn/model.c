@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "doodle/layers.h"
+#include "nn/op.h"
 #include "util/alloc.h"
 
 dd_model *dd_model_new(dd_model_spec *spec, uint64_t seed, dd_error *err) {
@@ -29,25 +30,8 @@ dd_model *dd_model_new(dd_model_spec *spec, uint64_t seed, dd_error *err) {
     dd_rng rng;
     dd_rng_seed(&rng, seed);
     for (int i = 0; i < spec->n_layers; i++) {
-        const dd_layer_spec *l = &spec->layers[i];
-        switch (l->kind) {
-        case DD_LAYER_CONV2D: {
-            /* Keras' fans for a kernel: receptive field times input and output channels */
-            int field = l->u.conv.kernel_h * l->u.conv.kernel_w;
-            dd_glorot_uniform(m->params + l->weight.offset, l->weight.count, field * l->in.c, field * l->u.conv.filters,
-                              &rng);
-            break;
-        }
-        case DD_LAYER_DENSE:
-            dd_glorot_uniform(m->params + l->weight.offset, l->weight.count, (int)dd_shape_count(l->in), l->u.dense.units,
-                              &rng);
-            break;
-        case DD_LAYER_BATCHNORM:
-            for (size_t k = 0; k < l->weight.count; k++) m->params[l->weight.offset + k] = 1; /* gamma */
-            for (size_t k = 0; k < l->running_var.count; k++) m->state[l->running_var.offset + k] = 1;
-            break;
-        default: break;
-        }
+        const nn_op_kind *op = nn_op_of(spec->layers[i].kind);
+        if (op->init) op->init(&spec->layers[i], m->params, m->state, &rng);
     }
     return m;
 }
@@ -74,7 +58,7 @@ uint8_t *dd_model_decay_mask(const dd_model *m, dd_error *err) {
     if (!mask) return NULL;
     for (int i = 0; i < m->spec->n_layers; i++) {
         const dd_layer_spec *l = &m->spec->layers[i];
-        if (l->kind == DD_LAYER_CONV2D || l->kind == DD_LAYER_DENSE) memset(mask + l->weight.offset, 1, l->weight.count);
+        if (nn_op_of(l->kind)->decay) memset(mask + l->weight.offset, 1, l->weight.count);
     }
     return mask;
 }

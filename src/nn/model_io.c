@@ -7,41 +7,15 @@
 #include <string.h>
 
 #include "doodle/model.h"
+#include "nn/op.h"
 #include "util/alloc.h"
 
 #define MAX_TENSOR_NAME (DD_SPEC_NAME_MAX + 16)
 
-/* One tensor of a layer: its name suffix, block, slot and shape. */
-typedef struct tensor_ref {
-    const char *suffix;
-    int in_state; /* 0: parameter block, 1: state block */
-    dd_slot slot;
-    int ndim;
-    int64_t shape[4];
-} tensor_ref;
-
 /* The tensors of layer l (at most 4), in file order. */
-static int layer_tensors(const dd_layer_spec *l, tensor_ref *t) {
-    int n = 0;
-    switch (l->kind) {
-    case DD_LAYER_CONV2D:
-        t[n++] = (tensor_ref){"weight", 0, l->weight, 4,
-                              {l->u.conv.filters, l->in.c, l->u.conv.kernel_h, l->u.conv.kernel_w}};
-        if (l->bias.count) t[n++] = (tensor_ref){"bias", 0, l->bias, 1, {l->u.conv.filters}};
-        break;
-    case DD_LAYER_DENSE:
-        t[n++] = (tensor_ref){"weight", 0, l->weight, 2, {l->u.dense.units, (int64_t)dd_shape_count(l->in)}};
-        if (l->bias.count) t[n++] = (tensor_ref){"bias", 0, l->bias, 1, {l->u.dense.units}};
-        break;
-    case DD_LAYER_BATCHNORM:
-        t[n++] = (tensor_ref){"weight", 0, l->weight, 1, {l->in.c}};
-        t[n++] = (tensor_ref){"bias", 0, l->bias, 1, {l->in.c}};
-        t[n++] = (tensor_ref){"running_mean", 1, l->running_mean, 1, {l->in.c}};
-        t[n++] = (tensor_ref){"running_var", 1, l->running_var, 1, {l->in.c}};
-        break;
-    default: break;
-    }
-    return n;
+static int layer_tensors(const dd_layer_spec *l, nn_tensor *t) {
+    const nn_op_kind *op = nn_op_of(l->kind);
+    return op->tensors ? op->tensors(l, t) : 0;
 }
 
 /* The metadata strings that are JSON: class names and rendering settings. */
@@ -89,7 +63,7 @@ static char *batchnorm_json(const dd_model *m, int *failed) {
 int dd_model_add_to(const dd_model *m, dd_st_writer *w, dd_error *err) {
     const dd_model_spec *s = m->spec;
     for (int i = 0; i < s->n_layers; i++) {
-        tensor_ref t[4];
+        nn_tensor t[4];
         int n = layer_tensors(&s->layers[i], t);
         for (int k = 0; k < n; k++) {
             char name[MAX_TENSOR_NAME];
@@ -264,7 +238,7 @@ static int read_batchnorm(dd_model *m, const char *text, const char *path, dd_er
 
 /* The file's tensor for t, checked: present, F32, the cfg's shape (so its byte size too), every value finite.
  * Done for every tensor before the model's blocks are allocated, so a small file cannot ask for a big block. */
-static const dd_st_tensor *checked_tensor(const dd_st_file *f, const char *name, const tensor_ref *t, const char *path,
+static const dd_st_tensor *checked_tensor(const dd_st_file *f, const char *name, const nn_tensor *t, const char *path,
                                           dd_error *err) {
     const dd_st_tensor *st = dd_st_find(f, name);
     int same = st && st->dtype == DD_ST_F32 && st->ndim == t->ndim && st->nbytes == t->slot.count * sizeof(float);
@@ -296,7 +270,7 @@ static const dd_st_tensor *checked_tensor(const dd_st_file *f, const char *name,
  * into m's blocks. */
 static int each_tensor(const dd_model_spec *spec, const dd_st_file *f, const char *path, dd_model *m, dd_error *err) {
     for (int i = 0; i < spec->n_layers; i++) {
-        tensor_ref t[4];
+        nn_tensor t[4];
         int n = layer_tensors(&spec->layers[i], t);
         for (int k = 0; k < n; k++) {
             char name[MAX_TENSOR_NAME];

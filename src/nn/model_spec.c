@@ -1,6 +1,6 @@
-/* A network's spec from its cfg text: shapes layer by layer (Keras' padding and pooling rules, by the layers' own
- * dd_conv2d_dims_init and dd_maxpool_out_size), Keras' layer names, parameter counts and the layout of the
- * parameter and state blocks; the built-in networks; Keras' summary table. */
+/* A network's spec from its cfg text: shapes layer by layer (each kind's op, src/nn/op_<kind>.c, by Keras' rules),
+ * Keras' layer names, parameter counts and the layout of the parameter and state blocks; the built-in networks;
+ * Keras' summary table. */
 #define _POSIX_C_SOURCE 200809L /* strcasecmp */
 #include "doodle/model_spec.h"
 
@@ -15,28 +15,17 @@
 #include "doodle/layers.h"
 #include "nn/builtin_models.h"
 #include "nn/cfg.h"
+#include "nn/op.h"
 #include "util/alloc.h"
 
-static const struct {
-    const char *section; /* cfg section name */
-    const char *keras;   /* Keras' class name */
-    const char *base;    /* Keras' automatic layer name */
-} kinds[DD_LAYER_KIND_COUNT] = {
-    [DD_LAYER_CONV2D] = {"conv2d", "Conv2D", "conv2d"},
-    [DD_LAYER_BATCHNORM] = {"batchnorm", "BatchNormalization", "batch_normalization"},
-    [DD_LAYER_ACTIVATION] = {"activation", "Activation", "activation"},
-    [DD_LAYER_MAXPOOL] = {"maxpool", "MaxPooling2D", "max_pooling2d"},
-    [DD_LAYER_FLATTEN] = {"flatten", "Flatten", "flatten"},
-    [DD_LAYER_DENSE] = {"dense", "Dense", "dense"},
-    [DD_LAYER_DROPOUT] = {"dropout", "Dropout", "dropout"},
-};
-
 const char *dd_layer_kind_name(dd_layer_kind kind) {
-    return (unsigned)kind < DD_LAYER_KIND_COUNT ? kinds[kind].section : "unknown";
+    const nn_op_kind *op = nn_op_of(kind);
+    return op ? op->section : "unknown";
 }
 
 const char *dd_layer_keras_class(dd_layer_kind kind) {
-    return (unsigned)kind < DD_LAYER_KIND_COUNT ? kinds[kind].keras : "Unknown";
+    const nn_op_kind *op = nn_op_of(kind);
+    return op ? op->keras : "Unknown";
 }
 
 size_t dd_shape_count(dd_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
@@ -48,7 +37,6 @@ void dd_shape_keras(dd_shape s, char *buf, size_t size) {
 
 /* ---- shapes and counts ---- */
 
-static int mul_ok(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
 static int add_ok(size_t *acc, size_t v) { return !__builtin_add_overflow(*acc, v, acc); }
 
 /* Places a tensor of count floats at the end of a block of *used floats. */
@@ -66,84 +54,25 @@ static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
     spec->n_params = spec->n_state = 0;
     for (int i = 0; i < spec->n_layers; i++) {
         dd_layer_spec *l = &spec->layers[i];
-        const char *sec = kinds[l->kind].section;
-        size_t weights = 0, biases = 0, stats = 0;
-        int ok = 1;
+        const nn_op_kind *op = nn_op_of(l->kind);
+        const char *sec = op->section;
+        nn_counts n = {0};
         l->in = cur;
-        if ((l->kind == DD_LAYER_CONV2D || l->kind == DD_LAYER_MAXPOOL) && cur.rank != 3)
+        l->out = cur;
+        if (op->image_input && cur.rank != 3)
             return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
                                "[%s] needs an image input (HxWxC), but its input is flat (%d values): it cannot come "
                                "after [flatten] or [dense]",
                                sec, cur.c);
-        switch (l->kind) {
-        case DD_LAYER_CONV2D: {
-            dd_conv2d_spec *c = &l->u.conv;
-            if (!c->same_padding && (c->kernel_h > cur.h || c->kernel_w > cur.w))
-                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
-                                   "[conv2d] kernel %dx%d is larger than its input %dx%d (padding = valid)", c->kernel_h,
-                                   c->kernel_w, cur.h, cur.w);
-            dd_conv2d_dims dims; /* Keras' padding rules, as the layer computes them */
-            if (dd_conv2d_dims_init(&dims, 1, cur.c, cur.h, cur.w, c->filters, c->kernel_h, c->kernel_w, c->stride,
-                                    c->same_padding))
-                return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[conv2d] does not fit its input %dx%dx%d", cur.h,
-                                   cur.w, cur.c);
-            l->out = (dd_shape){3, c->filters, dims.out_h, dims.out_w};
-            c->pad_top = dims.pad_top;
-            c->pad_left = dims.pad_left;
-            /* Glorot's fans are ints: receptive field times input channels, and times filters */
-            size_t field = (size_t)c->kernel_h * (size_t)c->kernel_w;
-            if (field * (size_t)cur.c > INT_MAX || field * (size_t)c->filters > INT_MAX)
-                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
-                                   "[conv2d] kernel %dx%d over %d input channels with %d filters is too large (more "
-                                   "than %d weights per filter or per input channel)",
-                                   c->kernel_h, c->kernel_w, cur.c, c->filters, INT_MAX);
-            ok = mul_ok((size_t)c->filters, (size_t)cur.c, &weights) && mul_ok(weights, (size_t)c->kernel_h, &weights) &&
-                 mul_ok(weights, (size_t)c->kernel_w, &weights);
-            biases = c->bias ? (size_t)c->filters : 0;
-            break;
-        }
-        case DD_LAYER_BATCHNORM:
-            l->out = cur;
-            weights = biases = stats = (size_t)cur.c;
-            break;
-        case DD_LAYER_MAXPOOL: {
-            const dd_maxpool_spec *p = &l->u.pool;
-            if (p->size > cur.h || p->size > cur.w)
-                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "size"), err, DD_ERR_RANGE,
-                                   "[maxpool] size %d is larger than its input %dx%d", p->size, cur.h, cur.w);
-            l->out = (dd_shape){3, cur.c, dd_maxpool_out_size(cur.h, p->size, p->stride),
-                                dd_maxpool_out_size(cur.w, p->size, p->stride)};
-            break;
-        }
-        case DD_LAYER_FLATTEN:
-            l->out = (dd_shape){1, (int)dd_shape_count(cur), 1, 1};
-            break;
-        case DD_LAYER_DENSE: {
-            const dd_dense_spec *d = &l->u.dense;
-            if (cur.rank != 1)
-                return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
-                                   "[dense] needs a flat input, but its input is %dx%dx%d (HxWxC): put a [flatten] "
-                                   "before it",
-                                   cur.h, cur.w, cur.c);
-            l->out = (dd_shape){1, d->units, 1, 1};
-            ok = mul_ok((size_t)d->units, (size_t)cur.c, &weights);
-            biases = d->bias ? (size_t)d->units : 0;
-            break;
-        }
-        case DD_LAYER_ACTIVATION:
-        case DD_LAYER_DROPOUT:
-        case DD_LAYER_KIND_COUNT:
-            l->out = cur;
-            break;
-        }
+        if (op->shape && op->shape(l, cfg, i, &n, err)) return -1;
         if (dd_shape_count(l->out) > INT_MAX)
             return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] output %dx%dx%d is too large (more than %d values)",
                                sec, l->out.h, l->out.w, l->out.c, INT_MAX);
-        ok = ok && place(&l->weight, weights, &spec->n_params) && place(&l->bias, biases, &spec->n_params) &&
-             place(&l->running_mean, stats, &spec->n_state) && place(&l->running_var, stats, &spec->n_state);
+        int ok = place(&l->weight, n.weights, &spec->n_params) && place(&l->bias, n.biases, &spec->n_params) &&
+                 place(&l->running_mean, n.stats, &spec->n_state) && place(&l->running_var, n.stats, &spec->n_state);
         if (!ok) return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] makes too many parameters", sec);
-        l->n_trainable = weights + biases;
-        l->n_non_trainable = 2 * stats;
+        l->n_trainable = n.weights + n.biases;
+        l->n_non_trainable = 2 * n.stats;
         cur = l->out;
     }
     const dd_layer_spec *last = &spec->layers[spec->n_layers - 1];
@@ -151,7 +80,7 @@ static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
         return dd_cfg_fail(cfg, last->line, err, DD_ERR_RANGE,
                            "[%s] the network ends with a %dx%dx%d image, not the %d class scores: end with [flatten] "
                            "and [dense] units = classes",
-                           kinds[last->kind].section, cur.h, cur.w, cur.c, spec->classes);
+                           dd_layer_kind_name(last->kind), cur.h, cur.w, cur.c, spec->classes);
     if (cur.c != spec->classes) {
         int line = last->line;
         for (int i = spec->n_layers - 1; i >= 0; i--)
@@ -173,15 +102,16 @@ static int name_layers(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
         dd_layer_spec *l = &spec->layers[i];
         if (l->name[0]) continue;
         int k = counter[l->kind]++;
-        if (k) snprintf(l->name, sizeof l->name, "%s_%d", kinds[l->kind].base, k);
-        else snprintf(l->name, sizeof l->name, "%s", kinds[l->kind].base);
+        const char *base = nn_op_of(l->kind)->base;
+        if (k) snprintf(l->name, sizeof l->name, "%s_%d", base, k);
+        else snprintf(l->name, sizeof l->name, "%s", base);
     }
     for (int i = 1; i < spec->n_layers; i++)
         for (int j = 0; j < i; j++)
             if (!strcmp(spec->layers[i].name, spec->layers[j].name))
                 return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "name"), err, DD_ERR_MALFORMED,
                                    "[%s] two layers named '%s' (the other is on line %d)",
-                                   kinds[spec->layers[i].kind].section, spec->layers[i].name, spec->layers[j].line);
+                                   dd_layer_kind_name(spec->layers[i].kind), spec->layers[i].name, spec->layers[j].line);
     return 0;
 }
 
@@ -229,15 +159,6 @@ static uint64_t sat_mul(uint64_t a, uint64_t b) {
     return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
-/* True when the layer keeps no output buffer of its own (src/nn/forward.c): activations and flatten work in
- * place, and inference folds a linear conv into the BatchNorm after it. */
-static int no_buffer(const dd_model_spec *s, int i, bool training) {
-    const dd_layer_spec *l = &s->layers[i];
-    if (i > 0 && (l->kind == DD_LAYER_FLATTEN || l->kind == DD_LAYER_ACTIVATION)) return 1;
-    return !training && l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_LINEAR && i + 1 < s->n_layers &&
-           s->layers[i + 1].kind == DD_LAYER_BATCHNORM;
-}
-
 /* Floats a workspace keeps per image (src/nn/forward.c): the input, the layers' output buffers, a max-pool's
  * argmax; training: dropout masks and two gradient buffers as large as the largest activation. *largest gets
  * the layer with the largest output (-1: the input). */
@@ -251,8 +172,10 @@ static uint64_t per_image_floats(const dd_model_spec *s, bool training, int *lar
             most = out;
             *largest = i;
         }
-        if (!no_buffer(s, i, training)) n = sat_add(n, out);
-        if (l->kind == DD_LAYER_MAXPOOL || (training && l->kind == DD_LAYER_DROPOUT)) n = sat_add(n, out);
+        if (nn_layer_keeps_output(s, i, training)) n = sat_add(n, out);
+        nn_needs need = {0};
+        if (nn_op_of(l->kind)->needs) nn_op_of(l->kind)->needs(l, 1, training, &need);
+        n = sat_add(n, sat_add(need.argmax_per_image, need.mask_per_image));
     }
     return training ? sat_add(n, sat_mul(2, most)) : n;
 }
@@ -262,11 +185,9 @@ static uint64_t per_image_floats(const dd_model_spec *s, bool training, int *lar
 static uint64_t fixed_floats(const dd_model_spec *s, bool training) {
     uint64_t col = 0;
     for (int i = 0; i < s->n_layers; i++) {
-        const dd_layer_spec *l = &s->layers[i];
-        if (l->kind != DD_LAYER_CONV2D) continue;
-        uint64_t c = sat_mul(sat_mul((uint64_t)l->in.c * (uint64_t)l->u.conv.kernel_h, (uint64_t)l->u.conv.kernel_w),
-                             (uint64_t)l->out.h * (uint64_t)l->out.w);
-        if (c > col) col = c;
+        nn_needs need = {0};
+        if (nn_op_of(s->layers[i].kind)->needs) nn_op_of(s->layers[i].kind)->needs(&s->layers[i], 1, training, &need);
+        if (need.col > col) col = need.col;
     }
     return sat_add(sat_add(sat_mul(training ? 4 : 1, s->n_params), s->n_state), col);
 }
@@ -449,7 +370,7 @@ void dd_model_spec_summary(const dd_model_spec *spec, FILE *out) {
     for (int i = 0; i < spec->n_layers; i++) {
         const dd_layer_spec *l = &spec->layers[i];
         char cell[DD_SPEC_NAME_MAX + 32], shape[64], params[32];
-        snprintf(cell, sizeof cell, "%s (%s)", l->name, kinds[l->kind].keras);
+        snprintf(cell, sizeof cell, "%s (%s)", l->name, dd_layer_keras_class(l->kind));
         dd_shape_keras(l->out, shape, sizeof shape);
         snprintf(params, sizeof params, "%zu", l->n_trainable + l->n_non_trainable);
         print_row(out, (const char *const[3]){cell, shape, params});
@@ -467,11 +388,8 @@ void dd_model_spec_summary(const dd_model_spec *spec, FILE *out) {
 double dd_model_flops(const dd_model_spec *s, bool training) {
     double macs = 0.0;
     for (int i = 0; i < s->n_layers; i++) {
-        const dd_layer_spec *l = &s->layers[i];
-        if (l->kind == DD_LAYER_CONV2D)
-            macs += (double)dd_shape_count(l->out) * l->in.c * l->u.conv.kernel_h * l->u.conv.kernel_w;
-        else if (l->kind == DD_LAYER_DENSE)
-            macs += (double)dd_shape_count(l->in) * l->u.dense.units;
+        const nn_op_kind *op = nn_op_of(s->layers[i].kind);
+        if (op->macs) macs += op->macs(&s->layers[i]);
     }
     return 2.0 * macs * (training ? 3.0 : 1.0);
 }

@@ -1,0 +1,42 @@
+/* The table of layer kinds: one record per dd_layer_kind, each defined in its own src/nn/op_<kind>.c. Adding a kind
+ * is a value in dd_layer_kind (include/doodle/model_spec.h), its file and its line here. */
+#include <string.h>
+
+#include "nn/op.h"
+
+static const nn_op_kind *const table[DD_LAYER_KIND_COUNT] = {
+    [DD_LAYER_CONV2D] = &nn_op_conv2d,
+    [DD_LAYER_BATCHNORM] = &nn_op_batchnorm,
+    [DD_LAYER_ACTIVATION] = &nn_op_activation,
+    [DD_LAYER_MAXPOOL] = &nn_op_maxpool,
+    [DD_LAYER_FLATTEN] = &nn_op_flatten,
+    [DD_LAYER_DENSE] = &nn_op_dense,
+    [DD_LAYER_DROPOUT] = &nn_op_dropout,
+    [DD_LAYER_GLOBALAVGPOOL] = &nn_op_globalavgpool,
+};
+
+const nn_op_kind *nn_op_of(dd_layer_kind kind) { return (unsigned)kind < DD_LAYER_KIND_COUNT ? table[kind] : NULL; }
+
+const nn_op_kind *nn_op_find(const char *section) {
+    for (int k = 0; k < DD_LAYER_KIND_COUNT; k++)
+        if (!strcmp(section, table[k]->section)) return table[k];
+    return NULL;
+}
+
+bool nn_is_relu_layer(const dd_model_spec *s, int i) {
+    return i < s->n_layers && s->layers[i].kind == DD_LAYER_ACTIVATION && s->layers[i].u.activation == DD_ACT_RELU;
+}
+
+int nn_fuse_alone(nn_step *st, nn_forward_fn forward, nn_backward_fn backward) {
+    st->forward = forward;
+    st->backward = backward;
+    return 1;
+}
+
+bool nn_layer_keeps_output(const dd_model_spec *s, int i, bool training) {
+    const nn_op_kind *op = nn_op_of(s->layers[i].kind);
+    if (i > 0 && op->in_place) return false;
+    nn_step st = {0};
+    op->fuse(s, i, training ? NN_FORWARD_TRAIN : NN_FORWARD_INFER, &st);
+    return !st.fold;
+}
