@@ -1,10 +1,13 @@
-/* Buffered, optionally gzip-compressed input shared by the stroke and bitmap readers. */
+/* Buffered, optionally gzip-compressed input shared by the stroke and bitmap readers: whole files inflated by
+ * libdeflate when they are small enough, zlib's stream otherwise. */
 #define _POSIX_C_SOURCE 200809L
 #include "data/gz_input.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +16,100 @@
 #include "util/alloc.h"
 
 #define DD_GZ_CHUNK (256u * 1024u) /* bytes asked from zlib per read */
+#define DD_GZ_WHOLE_CAP ((size_t)64 << 20) /* inflated plus compressed bytes of a file read whole */
+#define GZIP_MIN_SIZE 18                   /* a gzip header (10 bytes) and trailer (8) */
+
+static atomic_size_t whole_cap = DD_GZ_WHOLE_CAP;
+static _Thread_local dd_gz_buffers *thread_buffers;
+
+size_t dd_gz_set_whole_cap(size_t bytes) { return atomic_exchange(&whole_cap, bytes); }
+
+dd_gz_buffers *dd_gz_use_buffers(dd_gz_buffers *b) {
+    dd_gz_buffers *old = thread_buffers;
+    thread_buffers = b;
+    return old;
+}
+
+void dd_gz_buffers_free(dd_gz_buffers *b) {
+    libdeflate_free_decompressor(b->inflater);
+    free(b->packed);
+    free(b->plain);
+    memset(b, 0, sizeof *b);
+}
+
+/* At least need bytes at *p; the old contents are not kept. Grows by a quarter at least, so that a run of slightly
+ * larger files does not allocate (and fault in) a new block each time. */
+static int reserve(char **p, size_t *cap, size_t need, dd_error *err) {
+    if (*cap >= need) return 0;
+    size_t grown = *cap + *cap / 4;
+    size_t size = grown > need && grown <= atomic_load(&whole_cap) ? grown : need;
+    free(*p);
+    *cap = 0;
+    if (!(*p = dd_malloc(size, 1, err))) return -1;
+    *cap = size;
+    return 0;
+}
+
+/* Reads the file's n bytes into dst (with pread: fd stays at offset 0 for zlib) and checks that nothing follows.
+ * False when it holds another number of bytes (it changed since fstat) or cannot be read. */
+static bool read_exactly(int fd, char *dst, size_t n) {
+    size_t done = 0;
+    for (;;) {
+        char extra;
+        ssize_t got = done < n ? pread(fd, dst + done, n - done, (off_t)done) : pread(fd, &extra, 1, (off_t)n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return got == 0 && done == n;
+        if (done == n) return false;
+        done += (size_t)got;
+    }
+}
+
+/* The whole-file path: true when the file is in in->buf. False when zlib must stream it from the start: too
+ * large, not what it seemed, or a failure (a read error, corrupt data, out of memory) that zlib will meet again
+ * and report as it always has, or avoid with its smaller buffers. */
+static bool open_whole(dd_gz_input *in, int fd, const struct stat *st) {
+    size_t cap = atomic_load(&whole_cap);
+    if (!S_ISREG(st->st_mode) || st->st_size < GZIP_MIN_SIZE || (uint64_t)st->st_size > cap) return false;
+    size_t size = (size_t)st->st_size;
+    unsigned char head[2], tail[4];
+    if (pread(fd, head, 2, 0) != 2 || pread(fd, tail, 4, (off_t)size - 4) != 4) return false;
+    bool gzip = head[0] == 0x1f && head[1] == 0x8b;
+    if (head[0] == 0x1f && !gzip) return false; /* as zlib reads it, whatever it is */
+    /* ISIZE: the inflated size mod 2^32 (libdeflate checks it, and the CRC, against the data) */
+    size_t plain = gzip ? (size_t)tail[0] | (size_t)tail[1] << 8 | (size_t)tail[2] << 16 | (size_t)tail[3] << 24 : size;
+    if (plain == 0 || (gzip && plain > cap - size)) return false;
+
+    dd_gz_buffers *b = thread_buffers && !thread_buffers->lent ? thread_buffers : NULL;
+    bool own = !b;
+    dd_error ignored;
+    if (own && !(b = dd_calloc(1, sizeof *b, &ignored))) return false;
+    bool ok = (!gzip || b->inflater || (b->inflater = libdeflate_alloc_decompressor())) &&
+              !reserve(&b->plain, &b->plain_cap, plain, &ignored) &&
+              (!gzip || !reserve(&b->packed, &b->packed_cap, size, &ignored)) &&
+              read_exactly(fd, gzip ? b->packed : b->plain, size);
+    if (ok && gzip) {
+        size_t in_used = 0, out_len = 0;
+        enum libdeflate_result r =
+            libdeflate_gzip_decompress_ex(b->inflater, b->packed, size, b->plain, plain, &in_used, &out_len);
+        /* also a lying ISIZE, several members, or bytes after the member */
+        ok = r == LIBDEFLATE_SUCCESS && in_used == size && out_len == plain;
+    }
+    if (!ok) {
+        if (own) {
+            dd_gz_buffers_free(b);
+            free(b);
+        }
+        return false;
+    }
+    b->lent = true;
+    in->whole = b;
+    in->own_whole = own;
+    in->buf = b->plain;
+    in->cap = b->plain_cap;
+    in->end = plain;
+    in->eof = true;
+    return true;
+}
 
 int dd_gz_open(dd_gz_input *in, const char *path, dd_error *err) {
     memset(in, 0, sizeof *in);
@@ -27,6 +124,10 @@ int dd_gz_open(dd_gz_input *in, const char *path, dd_error *err) {
     if (S_ISDIR(st.st_mode)) {
         close(fd);
         return dd_fail(err, DD_ERR_IO, "%s: is a directory, not a file", path);
+    }
+    if (open_whole(in, fd, &st)) {
+        close(fd);
+        return 0;
     }
     in->gz = gzdopen(fd, "rb");
     if (!in->gz) {
@@ -46,7 +147,15 @@ int dd_gz_open(dd_gz_input *in, const char *path, dd_error *err) {
 
 void dd_gz_close(dd_gz_input *in) {
     if (in->gz) gzclose(in->gz);
-    free(in->buf);
+    if (in->whole) { /* buf is the buffers' */
+        in->whole->lent = false;
+        if (in->own_whole) {
+            dd_gz_buffers_free(in->whole);
+            free(in->whole);
+        }
+    } else {
+        free(in->buf);
+    }
     memset(in, 0, sizeof *in);
 }
 
@@ -126,6 +235,7 @@ int64_t dd_gz_read(dd_gz_input *in, void *dst, size_t n, dd_error *err) {
 
 void dd_gz_shrink(dd_gz_input *in) {
     size_t avail = dd_gz_avail(in), small = 2 * DD_GZ_CHUNK;
+    if (in->whole) return; /* the whole file is in memory anyway, in buffers that are not the input's */
     if (in->cap <= 4 * small || avail > DD_GZ_CHUNK) return;
     memmove(in->buf, in->buf + in->start, avail);
     in->start = 0;

@@ -109,6 +109,7 @@ typedef struct prep_source {
     dd_stroke_reader *reader;
     dd_npy_stream npy_stream;
     dd_drawing drawing, simplified;
+    dd_gz_buffers gz_buffers; /* one file's whole compressed and inflated bytes, reused by the next file */
 } prep_source;
 
 void prep_source_init(prep_source *s, const prep_read_cfg *cfg);

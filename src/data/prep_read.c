@@ -86,6 +86,7 @@ void prep_source_free(prep_source *s) {
     prep_source_end(s);
     dd_drawing_free(&s->drawing);
     dd_drawing_free(&s->simplified);
+    dd_gz_buffers_free(&s->gz_buffers);
 }
 
 static bool named_class(const dd_prep_opts *o, const char *name) {
@@ -250,8 +251,11 @@ void prep_source_fill(prep_source *s, prep_chunk *c, const atomic_bool *stop) {
     c->n_data = 0;
     c->n_words = 0;
     if (!s->done && !atomic_load_explicit(stop, memory_order_relaxed)) {
+        /* a file opened here borrows this source's buffers (whichever thread fills it) */
+        dd_gz_buffers *before = dd_gz_use_buffers(&s->gz_buffers);
         if (s->npy) fill_npy(s, c);
         else fill_strokes(s, c, stop);
+        dd_gz_use_buffers(before);
     }
     if (s->done || atomic_load_explicit(stop, memory_order_relaxed)) {
         c->last = true;
