@@ -10,8 +10,8 @@
 
 #include "doodle/cluster.h"
 #include "doodle/quickdraw.h"
-#include "explain/linalg.h"
-#include "explain/silhouette.h"
+#include "numerics/linalg.h"
+#include "numerics/silhouette.h"
 #include "testutil.h"
 
 /* n points in d dimensions around `blobs` centres 10 units apart on the first axes, uniform noise +-0.5. */

@@ -28,6 +28,8 @@
 #include "doodle/safetensors.h"
 /* viz: picture grids */
 #include "doodle/montage.h"
+/* numerics: PCA, K-Means, DBSCAN, silhouettes, t-SNE */
+#include "doodle/numerics.h"
 /* train: training, evaluation metrics */
 #include "doodle/metrics.h"
 #include "doodle/train.h"

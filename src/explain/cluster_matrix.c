@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "doodle/cluster.h"
-#include "explain/dbscan.h"
-#include "explain/silhouette.h"
+#include "numerics/dbscan.h"
+#include "numerics/silhouette.h"
 #include "util/alloc.h"
 
 #define SILHOUETTE_REFERENCES 5000

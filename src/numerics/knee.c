@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doodle/cluster.h"
-#include "explain/linalg.h"
+#include "doodle/numerics.h"
+#include "numerics/linalg.h"
 #include "util/alloc.h"
 
 typedef struct knn_ctx {

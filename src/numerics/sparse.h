@@ -1,8 +1,8 @@
 /* A row-major matrix kept as its non-zero entries (CSR), and its two products PCA needs, split over threads.
  * Drawings are mostly background (about 10% ink at 66 x 100), so X W and X^T Y cost a tenth of the dense GEMMs.
  * Internal. */
-#ifndef DOODLE_EXPLAIN_SPARSE_H
-#define DOODLE_EXPLAIN_SPARSE_H
+#ifndef DOODLE_NUMERICS_SPARSE_H
+#define DOODLE_NUMERICS_SPARSE_H
 
 #include <stddef.h>
 #include <stdint.h>

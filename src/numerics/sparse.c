@@ -1,10 +1,10 @@
-/* CSR products for the randomized PCA (src/explain/pca.c). Each thread takes a band of rows; for A^T Y each also
+/* CSR products for the randomized PCA (src/numerics/pca.c). Each thread takes a band of rows; for A^T Y each also
  * sums into its own [d, l] block, added up at the end, so no two threads write the same memory. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "explain/sparse.h"
+#include "numerics/sparse.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doodle/cluster.h"
-#include "explain/linalg.h"
-#include "explain/sparse.h"
+#include "doodle/numerics.h"
+#include "numerics/linalg.h"
+#include "numerics/sparse.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
 #include "util/thread_pool.h"
@@ -18,7 +18,7 @@
 /* Above this many multiply-adds for the covariance or Gram product, the randomized solver takes over. */
 #define EXACT_WORK_MAX 4e9
 #define OVERSAMPLE 10
-/* Below this share of non-zeros the randomized solver multiplies by the non-zeros only (src/explain/sparse.c). */
+/* Below this share of non-zeros the randomized solver multiplies by the non-zeros only (src/numerics/sparse.c). */
 #define SPARSE_DENSITY_MAX 0.3
 
 void dd_pca_free(dd_pca *p) {

@@ -1,7 +1,7 @@
-/* The BLAS and LAPACK calls of the explain module. LAPACK comes from OpenBLAS, which exports the Fortran symbols;
+/* The BLAS and LAPACK calls of the numerics module (PCA, K-Means, DBSCAN, silhouettes). LAPACK comes from OpenBLAS, which exports the Fortran symbols;
  * they are declared here (Debian has no LAPACKE header in libopenblas-dev). Internal to the library. */
-#ifndef DOODLE_EXPLAIN_LINALG_H
-#define DOODLE_EXPLAIN_LINALG_H
+#ifndef DOODLE_NUMERICS_LINALG_H
+#define DOODLE_NUMERICS_LINALG_H
 
 #include <stddef.h>
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doodle/cluster.h"
-#include "explain/dbscan.h"
-#include "explain/linalg.h"
+#include "doodle/numerics.h"
+#include "numerics/dbscan.h"
+#include "numerics/linalg.h"
 #include "util/alloc.h"
 
 typedef struct dbscan_ctx {

@@ -1,6 +1,6 @@
 /* Silhouettes of several labellings of the same points in one pass over their distances. Internal. */
-#ifndef DOODLE_EXPLAIN_SILHOUETTE_H
-#define DOODLE_EXPLAIN_SILHOUETTE_H
+#ifndef DOODLE_NUMERICS_SILHOUETTE_H
+#define DOODLE_NUMERICS_SILHOUETTE_H
 
 #include <stddef.h>
 #include <stdint.h>

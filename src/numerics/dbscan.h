@@ -1,6 +1,6 @@
 /* DBSCAN with the core points already known. Internal. */
-#ifndef DOODLE_EXPLAIN_DBSCAN_H
-#define DOODLE_EXPLAIN_DBSCAN_H
+#ifndef DOODLE_NUMERICS_DBSCAN_H
+#define DOODLE_NUMERICS_DBSCAN_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doodle/cluster.h"
+#include "doodle/numerics.h"
 
 size_t dd_drop_zero_columns(float *X, size_t n, size_t d, uint32_t *kept) {
     /* Row by row (the matrix is row-major): kept[j] first marks column j as touched, then lists the kept ones. */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "explain/linalg.h"
+#include "numerics/linalg.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doodle/cluster.h"
+#include "doodle/numerics.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
 #include "util/thread_pool.h"

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doodle/cluster.h"
-#include "explain/linalg.h"
-#include "explain/silhouette.h"
+#include "doodle/numerics.h"
+#include "numerics/linalg.h"
+#include "numerics/silhouette.h"
 #include "util/alloc.h"
 
 typedef struct sil_ctx {
