@@ -3,8 +3,9 @@
 #ifndef DOODLE_H
 #define DOODLE_H
 
-/* util: errors, checked allocation, files written atomically, the RNG, the CPU count */
+/* util: errors, checked allocation, files written atomically, the RNG, the CPU count, the clock */
 #include "doodle/alloc.h"
+#include "doodle/clock.h"
 #include "doodle/cpus.h"
 #include "doodle/error.h"
 #include "doodle/files.h"

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "doodle/alloc.h"
+#include "doodle/clock.h"
 #include "doodle/dataset.h"
 #include "doodle/loader.h"
 #include "doodle/model.h"
@@ -40,12 +41,6 @@ static void usage(FILE *out) {
             "  doodle bench train                              the study's seed network, 2 threads, 10 s\n"
             "  doodle bench infer --model doodle28 --batch 1   one drawing at a time, as doodle serve does\n"
             "  doodle bench train --model doodle28 --data all.dset --json   feeding real data: what it costs\n");
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static double peak_rss_mb(void) {
@@ -176,11 +171,11 @@ int cmd_bench(int argc, char **argv) {
     double t0 = 0.0, dt;
     for (int i = 0; i < 3; i++)
         if (step(&b, &err)) goto failed;
-    t0 = now();
+    t0 = dd_now_seconds();
     do {
         if (step(&b, &err)) goto failed;
         steps++;
-    } while ((dt = now() - t0) < seconds || steps < 5);
+    } while ((dt = dd_now_seconds() - t0) < seconds || steps < 5);
     double ips = (double)steps * (double)batch / dt, ms = 1e3 * dt / (double)steps;
     double gflop = dd_model_flops(b.m->spec, b.training) * ips * 1e-9;
     if (json)

@@ -1,13 +1,12 @@
 /* The numeric half of `doodle explain clusters` on a pixel matrix: drop the all-zero columns, PCA, K-Means (k given
  * or chosen by the best mean silhouette over a range), DBSCAN (eps given or from the k-distance knee), and the
  * silhouettes of every labelling in one pass over the distances. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "doodle/cluster.h"
+#include "doodle/clock.h"
 #include "numerics/dbscan.h"
 #include "numerics/silhouette.h"
 #include "util/alloc.h"
@@ -17,12 +16,6 @@
 static int cmp_index(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 dd_cluster_opts dd_cluster_opts_default(void) {
@@ -102,7 +95,7 @@ static void standardize_columns(float *X, size_t n, size_t d) {
 
 /* The t-SNE map of the PCA scores Z [n, c], of all rows or a seeded sample of o->tsne_max of them. */
 static int tsne_map(const float *Z, size_t n, int c, const dd_cluster_opts *o, dd_cluster_report *r, dd_error *err) {
-    double t0 = now();
+    double t0 = dd_now_seconds();
     size_t m = n < o->tsne_max ? n : o->tsne_max;
     /* A small set gets a lower perplexity (at most a third of the others), as a map of 20 points with 30 effective
      * neighbours each cannot be; below 2, no map. */
@@ -138,7 +131,7 @@ static int tsne_map(const float *Z, size_t n, int c, const dd_cluster_opts *o, d
         r->tsne2[rows[i]] = Y[2 * i + 1];
     }
     r->tsne_n = m;
-    r->seconds_tsne = now() - t0;
+    r->seconds_tsne = dd_now_seconds() - t0;
     rc = 0;
 done:
     free(rows);
@@ -194,7 +187,7 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     int n_k = 0, rc = -1;
 
     /* PCA: at most min(n - 1, kept) components, since centring n rows leaves n - 1 directions. */
-    double t0 = now();
+    double t0 = dd_now_seconds();
     size_t cap = n - 1 < dk ? n - 1 : dk;
     int comps = o->components > 0 && (size_t)o->components > cap ? (int)cap : o->components;
     if (dd_pca_fit(X, n, dk, comps, o->variance_threshold, &rng, &pca, err)) goto done;
@@ -212,10 +205,10 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
         r->pc1[i] = Z[i * (size_t)c];
         if (c > 1) r->pc2[i] = Z[i * (size_t)c + 1];
     }
-    r->seconds_pca = now() - t0;
+    r->seconds_pca = dd_now_seconds() - t0;
 
     /* K-Means: the one k, or every k of the range that leaves at least one drawing more than clusters. */
-    t0 = now();
+    t0 = dd_now_seconds();
     int k_lo = o->k > 0 ? o->k : o->k_min, k_hi = o->k > 0 ? o->k : o->k_max;
     if (o->k <= 0 && (size_t)k_hi > n - 1) k_hi = (int)(n - 1);
     if (k_lo > k_hi) k_lo = k_hi;
@@ -227,10 +220,10 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
         !(r->k_silhouettes = dd_malloc((size_t)n_k + 1, sizeof *r->k_silhouettes, err)))
         goto done;
     if (kmeans_all(Z, n, c, o, k_lo, k_hi, &rng, labels, inertia, err)) goto done;
-    r->seconds_kmeans = now() - t0;
+    r->seconds_kmeans = dd_now_seconds() - t0;
 
     /* DBSCAN: eps from the knee of the min_samples-distances unless given. */
-    t0 = now();
+    t0 = dd_now_seconds();
     r->min_samples = o->min_samples;
     r->eps = o->eps;
     if (!(o->eps > 0)) {
@@ -255,10 +248,10 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     }
     if (db < 0) goto done;
     r->dbscan_clusters = db;
-    r->seconds_dbscan = now() - t0;
+    r->seconds_dbscan = dd_now_seconds() - t0;
 
     /* Silhouettes of every K-Means labelling and of DBSCAN's in one pass. */
-    t0 = now();
+    t0 = dd_now_seconds();
     int *ks = dd_malloc((size_t)n_k + 1, sizeof *ks, err);
     double **per = dd_calloc((size_t)n_k + 1, sizeof *per, err);
     float **point = dd_calloc((size_t)n_k + 1, sizeof *point, err);
@@ -332,7 +325,7 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     free(point);
     free(ks);
     if (bad) goto done;
-    r->seconds_silhouette = now() - t0;
+    r->seconds_silhouette = dd_now_seconds() - t0;
     if (o->tsne_max > 0 && tsne_map(Z, n, c, o, r, err)) goto done;
     r->scores = Z;
     Z = NULL;

@@ -3,13 +3,12 @@
  * or a layer's activations (cluster_embedding.c), cluster them (dd_cluster_matrix), measure purity, find the units
  * that set each cluster apart (cluster_units.c) and write the montages, tables, plots and summary.json
  * (cluster_files.c). */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "doodle/cluster.h"
+#include "doodle/clock.h"
 #include "doodle/explain.h"
 #include "explain/cluster_files.h"
 #include "explain/quality_internal.h"
@@ -157,12 +156,6 @@ static int keep_validation(const dd_dataset *ds, uint64_t *records, size_t *n, d
     return 0;
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* The layer of the embedding and of the units: o->layer, else the default; -1 when there is none, which is an
  * error only for the embedding space. */
 static int choose_layer(const dd_model *m, const dd_cluster_opts *o, dd_error *err) {
@@ -257,10 +250,10 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
     }
     const size_t px = (size_t)all.height * (size_t)all.width;
     size_t units = layer >= 0 ? (size_t)m->spec->layers[layer].out.c : 0;
-    double t0 = now();
+    double t0 = dd_now_seconds();
     if (layer >= 0 && (!(E = dd_malloc(all.n * units, sizeof *E, err)) || dd_cluster_embeddings(m, &all, layer, E, err)))
         goto done;
-    double seconds_embedding = now() - t0;
+    double seconds_embedding = dd_now_seconds() - t0;
     if (o->space == DD_SPACE_EMBEDDING) {
         if (!(X = dd_malloc(n * units, sizeof *X, err))) goto done;
         for (size_t i = 0; i < n; i++) memcpy(X + i * units, E + pick[i] * units, units * sizeof *X);

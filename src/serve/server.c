@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "doodle/clock.h"
 #include "serve/api_explain.h"
 #include "serve/api_json.h"
 #include "serve/assets.h"
@@ -209,12 +210,6 @@ static bool type_is_json(const char *type) {
 
 /* ---- connections: a deadline for each request, room for new clients ---- */
 
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static void conn_unlink(conn_keeper *k, conn_rec *c) {
     if (c->prev) c->prev->next = c->next;
     else k->head = c->next;
@@ -257,7 +252,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!info || !(c = calloc(1, sizeof *c))) return; /* not tracked: only MHD's idle timeout applies to it */
     c->fd = info->connect_fd;
-    c->since = now_seconds();
+    c->since = dd_now_seconds();
     pthread_mutex_lock(&k->lock);
     conn_append(k, c);
     k->open++;
@@ -294,7 +289,7 @@ static void conn_request_done(serve_server *s, struct MHD_Connection *conn) {
     if (!c) return;
     pthread_mutex_lock(&k->lock);
     c->busy = false;
-    c->since = now_seconds();
+    c->since = dd_now_seconds();
     conn_unlink(k, c); /* the list stays in order of since */
     conn_append(k, c);
     if (k->idle) pthread_cond_signal(&k->wake);
@@ -307,7 +302,7 @@ static void *keeper_main(void *arg) {
     conn_keeper *k = arg;
     pthread_mutex_lock(&k->lock);
     while (!k->stopping) {
-        double now = now_seconds(), next = -1;
+        double now = dd_now_seconds(), next = -1;
         for (conn_rec *c = k->head; c; c = c->next) {
             if (c->busy || c->shut) continue;
             if (c->since + k->timeout > now) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "doodle/clock.h"
 #include "nn/backward_hook.h"
 #include "train/bf16.h"
 #include "train/dist.h"
@@ -29,12 +30,6 @@ struct grad_sync {
     double seconds;
     unsigned long long bytes;
 };
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Where layer l's parameters start, or `cur` if it has none (the same rule as backward's hook). */
 static size_t params_from(const dd_layer_spec *l, size_t cur) {
@@ -122,10 +117,10 @@ static void send(grad_sync *g, size_t k) {
 /* The hook: every bucket that is complete now goes (never the last one: the extras ride it), then progress. */
 static void on_final(void *ctx, size_t final_from) {
     grad_sync *g = ctx;
-    double t = now();
+    double t = dd_now_seconds();
     while (g->next + 1 < g->n_buckets && g->buckets[g->next].lo >= final_from) send(g, g->next++);
     dist_progress(g->pending);
-    g->seconds += now() - t;
+    g->seconds += dd_now_seconds() - t;
 }
 
 void grad_sync_attach(grad_sync *g, dd_workspace *ws) {
@@ -142,7 +137,7 @@ void grad_sync_finish(grad_sync *g, float *loss_sum, float *stop) {
     g->block[0] = *loss_sum;
     g->block[1] = *stop;
     if (g->ranks == 1) return;
-    double t = now();
+    double t = dd_now_seconds();
     while (g->next + 1 < g->n_buckets) send(g, g->next++); /* all of them, on a rank whose backward did not run */
     const bucket *last = &g->buckets[g->n_buckets - 1];
     float *grads = g->block + 2;
@@ -163,7 +158,7 @@ void grad_sync_finish(grad_sync *g, float *loss_sum, float *stop) {
     g->next = g->n_buckets;
     *loss_sum = g->block[0];
     *stop = g->block[1];
-    g->seconds += now() - t;
+    g->seconds += dd_now_seconds() - t;
 }
 
 double grad_sync_seconds(const grad_sync *g) { return g->seconds; }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "doodle/clock.h"
 #include "doodle/dataset.h"
 #include "doodle/loader.h"
 #include "doodle/metrics.h"
@@ -114,12 +115,6 @@ int dd_train_opts_check(const dd_train_opts *o, dd_error *err) {
     return train_opts_check(o, false, err);
 }
 
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int argmax(const float *p, int n) {
     int best = 0;
@@ -248,7 +243,7 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
     dd_model *m = r->m;
     const int classes = m->spec->classes;
     const size_t n_params = m->spec->n_params;
-    double t0 = now();
+    double t0 = dd_now_seconds();
     /* counts[0] correct, counts[1] seen: this rank's, summed at the end (a resumed epoch's earlier part, already
      * summed, once: on rank 0); the loss sum comes with the gradients, the same on every rank */
     uint64_t counts[2] = {0, 0};
@@ -298,7 +293,7 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
         loss_sum += step_loss;
         uint64_t done = s + 1 - from;
         if (o->progress && r->rank == 0 && (done % 4 == 0 || s + 1 == to)) {
-            double elapsed = now() - t0, per_step = elapsed / (double)done;
+            double elapsed = dd_now_seconds() - t0, per_step = elapsed / (double)done;
             double seen = (double)counts[1] * r->ranks; /* about: the other ranks' shares are as large */
             uint64_t epoch_start = (uint64_t)epoch * r->epoch_steps;
             progress_line(o->log, epoch + 1, r->epochs, s + 1 - epoch_start, to - epoch_start, loss_sum / seen,
@@ -308,7 +303,7 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
     }
     if (o->progress && r->rank == 0) fputc('\n', o->log);
     dist_sum_u64(counts, 2);
-    r->train_seconds += now() - t0;
+    r->train_seconds += dd_now_seconds() - t0;
     if (stop && s < to) { /* stopped inside the epoch: what a checkpoint needs to go on from here */
         r->p.steps_done = s;
         r->p.part_loss = loss_sum;
@@ -564,7 +559,7 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
                 r.ranks > 1 ? ", on every rank its share" : "");
     int since_best = 0, start_epoch = r.p.epochs_done;
     for (int epoch = r.p.epochs_done; epoch < r.epochs; epoch++) {
-        double t0 = now(), train_loss = NAN, train_acc = NAN;
+        double t0 = dd_now_seconds(), train_loss = NAN, train_acc = NAN;
         uint64_t to = (uint64_t)(epoch + 1) * r.epoch_steps; /* the epoch's end (it may have begun before a resume) */
         if (to > r.total_steps) to = r.total_steps;
         int got = train_steps(&r, epoch, r.p.steps_done, to, &train_loss, &train_acc, err);
@@ -592,7 +587,7 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
         if (rc) goto done;
         rc = -1;
         double val_loss = mean(v.loss, v.count), val_acc = mean(v.correct, v.count), top3 = mean(v.top3, v.count);
-        double seconds = now() - t0;
+        double seconds = dd_now_seconds() - t0;
         /* the best epoch by validation accuracy; without a validation split, the last */
         bool best = !r.val || r.p.best_epoch == 0 || val_acc > r.p.best_test_acc;
         if (best) {
