@@ -24,7 +24,7 @@ done
 [ -x "$doodle" ] || { echo "scale_explain: no doodle binary at $doodle (build it, or give --doodle)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "scale_explain: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 own_out=0
-if [ -z "$out" ]; then out=$(mktemp -d); own_out=1; fi
+if [ -z "$out" ]; then out=$(mktemp -d); own_out=1; else mkdir -p "$out"; fi
 cleanup() { [ "$own_out" = 1 ] && rm -rf "$out"; return 0; }
 trap cleanup EXIT
 

@@ -2,7 +2,10 @@
  * plain in-memory check finds. On every simplified drawing of ../shared (344 classes, more than two 4,096-drawing
  * chunks) with exact copies and shifted copies planted, a seeded untrained model: the contradicted and
  * not-recognized rows, and the exact and near duplicate groups, against every image in memory, every probability,
- * a sort by pixels and an all-pairs comparison of average hashes and 14x14 downsamples. */
+ * a sort by pixels and an all-pairs comparison of average hashes and 14x14 downsamples. Then the near search's
+ * memory budget: forced down to a few hundred downsamples, or one drawing's neighbours, at a time (many segments,
+ * drawings rendered again), it must find the very same groups and write the same tables, also with a bucket cap of
+ * 2 that makes most buckets over-full and cuts them between segments. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,11 +13,12 @@
 
 #include "doodle/explain.h"
 #include "doodle/prep.h"
+#include "explain/quality_internal.h"
 #include "testutil.h"
 
 #define SMALL 14
 
-static char g_set[4096], g_planted[4096], g_out[4096];
+static char g_set[4096], g_planted[4096], g_out[4096], g_out_tiny[4096];
 
 /* ../shared's simplified drawings, then a copy of it with every 97th drawing repeated under a new key_id and
  * every 89th repeated moved by two units. */
@@ -162,11 +166,96 @@ static size_t check_partition(const char *kind, const dd_image_set *s, const siz
     return groups;
 }
 
+/* A whole file of the check's output directory (NULL when unreadable); *len its size. */
+static char *slurp(const char *dir, const char *name, size_t *len) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "%s", path);
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *grown = realloc(buf, cap);
+            CHECK(grown != NULL, "out of memory");
+            if (!grown) break;
+            buf = grown;
+        }
+        size_t got = fread(buf + *len, 1, cap - *len, f);
+        if (!got) break;
+        *len += got;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* quality_find_duplicates under the given limits; the limits are restored. */
+static void search(const dd_model *m, const dd_dataset *ds, const uint64_t *records, size_t n, const uint64_t *ph,
+                   const uint64_t *ah, double tolerance, size_t budget, size_t cap, quality_dups *d) {
+    dd_error err;
+    quality_near_limits was = quality_set_near_limits((quality_near_limits){budget, cap});
+    CHECK(quality_find_duplicates(m, ds, records, n, ph, ah, tolerance, d, &err) == 0, "%s", err.msg);
+    quality_set_near_limits(was);
+}
+
+static void check_same_groups(const quality_dups *a, const quality_dups *b, size_t n, const char *what) {
+    CHECK(a->n_exact == b->n_exact && a->n_near == b->n_near, "%s: %zu/%zu groups, unbounded %zu/%zu", what,
+          b->n_exact, b->n_near, a->n_exact, a->n_near);
+    CHECK(!memcmp(a->exact_group, b->exact_group, n * sizeof *a->exact_group), "%s: exact groups differ", what);
+    CHECK(!memcmp(a->near_group, b->near_group, n * sizeof *a->near_group), "%s: near groups differ", what);
+    CHECK(a->capped_buckets == b->capped_buckets, "%s: %zu capped buckets, unbounded %zu", what, b->capped_buckets,
+          a->capped_buckets);
+}
+
+/* A budget of n downsamples (a member costs its 392-byte downsample, ink, drawing number and list entry). */
+#define BUDGET(n) ((n) * (size_t)412)
+
+/* The near search under small budgets against an unlimited one: the same groups, numbered alike. With the
+ * default cap (buckets of up to 1,025 drawings meet whole) a segment is a run of buckets, cut inside the two
+ * over-full ones; with a cap of 2, 1,400 buckets are over-full and a budget of one byte makes every drawing of
+ * every band its own segment. */
+static void check_budgets(const dd_model *m, const dd_dataset *ds, const dd_image_set *s, double tolerance) {
+    uint64_t *ph = malloc(s->n * sizeof *ph), *ah = malloc(s->n * sizeof *ah);
+    const size_t pixels = (size_t)s->height * (size_t)s->width;
+    for (size_t i = 0; i < s->n; i++) {
+        ph[i] = quality_pixel_hash(s->pixels + i * pixels, pixels);
+        ah[i] = quality_average_hash(s->pixels + i * pixels, s->height, s->width);
+    }
+    const struct { size_t cap, budget; } cases[] = {
+        {QUALITY_BUCKET_CAP, BUDGET(1500)}, {QUALITY_BUCKET_CAP, BUDGET(300)}, {2, 1}, {2, BUDGET(40)}};
+    quality_dups all = {0}, part;
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        if (k == 0 || cases[k].cap != cases[k - 1].cap) {
+            quality_dups_free(&all);
+            search(m, ds, s->record, s->n, ph, ah, tolerance, SIZE_MAX, cases[k].cap, &all);
+            CHECK(all.near_segments >= 1 && all.near_segments <= 4 && all.capped_buckets > 0,
+                  "cap %zu, no budget: %zu segments, %zu capped buckets", cases[k].cap, all.near_segments,
+                  all.capped_buckets);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "cap %zu, budget %zu bytes", cases[k].cap, cases[k].budget);
+        search(m, ds, s->record, s->n, ph, ah, tolerance, cases[k].budget, cases[k].cap, &part);
+        check_same_groups(&all, &part, s->n, what);
+        CHECK(part.near_segments > all.near_segments, "%s: %zu segments (unbounded %zu): the budget did not bite",
+              what, part.near_segments, all.near_segments);
+        printf("%s: %zu segments, %zu downsamples rendered (unbounded: %zu, %zu), %zu capped buckets, same groups\n",
+               what, part.near_segments, part.near_renders, all.near_segments, all.near_renders, part.capped_buckets);
+        quality_dups_free(&part);
+    }
+    quality_dups_free(&all);
+    free(ph);
+    free(ah);
+}
+
 int main(void) {
     const char *tmp = test_tmp_dir("test_quality_stream");
     snprintf(g_set, sizeof g_set, "%s/shared.dset", tmp);
     snprintf(g_planted, sizeof g_planted, "%s/planted.dset", tmp);
     snprintf(g_out, sizeof g_out, "%s/quality", tmp);
+    snprintf(g_out_tiny, sizeof g_out_tiny, "%s/quality-tiny", tmp);
     dd_dataset *ds = planted_set();
     dd_model *m = ds ? untrained_model(ds) : NULL;
     if (!m) return test_finish("test_quality_stream");
@@ -258,6 +347,24 @@ int main(void) {
     printf("%zu drawings: %zu contradicted, %zu not recognized, %zu exact groups (%zu drawings), %zu near groups "
            "(%zu drawings), as in memory\n", n, n_contra, n_not_rec, exact_groups, exact_members, near_groups,
            near_members);
+
+    /* the near search a few drawings at a time: the same groups, the same tables */
+    check_budgets(m, ds, &s, o.near_tolerance);
+    quality_near_limits was = quality_set_near_limits((quality_near_limits){BUDGET(300), QUALITY_BUCKET_CAP});
+    dd_quality_report tiny;
+    CHECK(dd_explain_quality(m, ds, &o, g_out_tiny, &tiny, &err) == 0, "%s", err.msg);
+    quality_set_near_limits(was);
+    CHECK(tiny.near_groups == r.near_groups && tiny.near_drawings == r.near_drawings &&
+          tiny.exact_groups == r.exact_groups, "tiny budget: %zu near groups, unbounded %zu", tiny.near_groups,
+          r.near_groups);
+    const char *tables[] = {"duplicates.csv", "contradicted.csv", "not-recognized.csv"};
+    for (int t = 0; t < 3; t++) {
+        size_t la = 0, lb = 0;
+        char *a = slurp(g_out, tables[t], &la), *b = slurp(g_out_tiny, tables[t], &lb);
+        CHECK(a && b && la == lb && la > 0 && !memcmp(a, b, la), "%s differs under a tiny near budget", tables[t]);
+        free(a);
+        free(b);
+    }
 
     free(order), free(exact), free(near), free(reps), free(ahash), free(ink), free(small), free(parent), free(size);
     free(contra), free(not_rec), free(probs), free(records);

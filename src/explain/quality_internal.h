@@ -30,7 +30,19 @@ typedef struct quality_dups {
     size_t *exact_group, *near_group; /* [n] */
     size_t n_exact, n_near;
     size_t capped_buckets; /* hash buckets too large for all pairs: only neighbours in hash order compared */
+    size_t near_segments, near_renders; /* runs of band buckets taken at once; downsamples rendered in them */
 } quality_dups;
+
+/* The near search's limits: the memory its downsamples may take at once (a segment holds at least one drawing's
+ * bucket neighbours, so about 0.4 MB more at most), and how many neighbours in hash order a drawing of an
+ * over-full band bucket is compared with. The groups found depend on the cap, never on the budget. */
+#define QUALITY_NEAR_BUDGET ((size_t)64 << 20)
+#define QUALITY_BUCKET_CAP 1024
+typedef struct quality_near_limits {
+    size_t budget_bytes, bucket_cap;
+} quality_near_limits;
+/* For tests (process-wide, not thread-safe): sets the limits of later searches, returns the previous ones. */
+quality_near_limits quality_set_near_limits(quality_near_limits limits);
 
 /* Finds exact and near duplicates among the n drawings records[0..n) whose pixel and average hashes are given
  * (both arrays are reordered or freed by the caller afterwards; they are not changed). Re-renders only the
