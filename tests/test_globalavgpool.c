@@ -158,7 +158,8 @@ static void test_net_gradients(void) {
         const dd_layer_spec *l = &s->layers[i];
         char what[96];
         snprintf(what, sizeof what, "%s.weight", l->name);
-        if (l->weight.count) check_gc(what, n, n->m->params + l->weight.offset, grads + l->weight.offset, l->weight.count);
+        if (l->weight.count)
+            check_gc(what, n, n->m->params + l->weight.offset, grads + l->weight.offset, l->weight.count);
         snprintf(what, sizeof what, "%s.bias", l->name);
         if (l->bias.count && l->kind != DD_LAYER_CONV2D) /* a conv bias before BatchNorm has no effect */
             check_gc(what, n, n->m->params + l->bias.offset, grads + l->bias.offset, l->bias.count);
@@ -177,7 +178,8 @@ static void test_net_gradients(void) {
     for (int b = 0; b < NB; b++)
         for (int c = 0; c < 4; c++) {
             double want = 0;
-            for (int k = 0; k < NK; k++) want += (double)n->r[b * NK + k] * n->m->params[dense->weight.offset + k * 4 + c];
+            for (int k = 0; k < NK; k++)
+                want += (double)n->r[b * NK + k] * n->m->params[dense->weight.offset + k * 4 + c];
             CHECK(fabs(dgap[b * 4 + c] - want) < 1e-5, "gradient at the pooling's output [%d][%d]: %g, not %g", b, c,
                   dgap[b * 4 + c], want);
         }

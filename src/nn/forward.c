@@ -112,7 +112,8 @@ int dd_model_backward_infer(const dd_model *m, dd_workspace *ws, const float *dl
             g = t;
         }
     }
-    size_t n_out = (size_t)batch * (stop_after >= 0 ? dd_shape_count(s->layers[stop_after].out) : dd_shape_count(s->input));
+    dd_shape at = stop_after >= 0 ? s->layers[stop_after].out : s->input;
+    size_t n_out = (size_t)batch * dd_shape_count(at);
     memcpy(dx, g, n_out * sizeof *dx);
     return 0;
 }

@@ -66,8 +66,9 @@ static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
                                sec, cur.c);
         if (op->shape && op->shape(l, cfg, i, &n, err)) return -1;
         if (dd_shape_count(l->out) > INT_MAX)
-            return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] output %dx%dx%d is too large (more than %d values)",
-                               sec, l->out.h, l->out.w, l->out.c, INT_MAX);
+            return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
+                               "[%s] output %dx%dx%d is too large (more than %d values)", sec, l->out.h, l->out.w,
+                               l->out.c, INT_MAX);
         int ok = place(&l->weight, n.weights, &spec->n_params) && place(&l->bias, n.biases, &spec->n_params) &&
                  place(&l->running_mean, n.stats, &spec->n_state) && place(&l->running_var, n.stats, &spec->n_state);
         if (!ok) return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] makes too many parameters", sec);
@@ -111,7 +112,8 @@ static int name_layers(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
             if (!strcmp(spec->layers[i].name, spec->layers[j].name))
                 return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "name"), err, DD_ERR_MALFORMED,
                                    "[%s] two layers named '%s' (the other is on line %d)",
-                                   dd_layer_kind_name(spec->layers[i].kind), spec->layers[i].name, spec->layers[j].line);
+                                   dd_layer_kind_name(spec->layers[i].kind), spec->layers[i].name,
+                                   spec->layers[j].line);
     return 0;
 }
 

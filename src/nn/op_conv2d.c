@@ -12,7 +12,8 @@ static const char *const keys[] = {"filters", "kernel", "stride", "padding", "ac
 static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     (void)classes;
     dd_conv2d_spec *c = &l->u.conv;
-    if (!nn_cfg_find(cfg, s, "filters")) return nn_cfg_missing(cfg, s, "filters", "filters = N, the output channels", err);
+    if (!nn_cfg_find(cfg, s, "filters"))
+        return nn_cfg_missing(cfg, s, "filters", "filters = N, the output channels", err);
     const dd_cfg_entry *k = nn_cfg_find(cfg, s, "kernel");
     if (!k) return nn_cfg_missing(cfg, s, "kernel", "kernel = K or KHxKW", err);
     int dims[2], n = nn_cfg_dims(k->value, 2, dims);
@@ -29,7 +30,8 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
             return dd_cfg_fail(cfg, p->line, err, DD_ERR_MALFORMED, "[conv2d] padding = '%.40s' is not same or valid",
                                p->value);
     }
-    return nn_cfg_int(cfg, s, "filters", 0, 1, &c->filters, err) || nn_cfg_int(cfg, s, "stride", 1, 1, &c->stride, err) ||
+    return nn_cfg_int(cfg, s, "filters", 0, 1, &c->filters, err) ||
+                   nn_cfg_int(cfg, s, "stride", 1, 1, &c->stride, err) ||
                    nn_cfg_activation(cfg, s, "activation", 0, &c->activation, err) ||
                    nn_cfg_bool(cfg, s, "bias", 1, &c->bias, err)
                ? -1
@@ -75,7 +77,8 @@ static void init(const dd_layer_spec *l, float *params, float *state, dd_rng *rn
 
 static int tensors(const dd_layer_spec *l, nn_tensor *t) {
     int n = 0;
-    t[n++] = (nn_tensor){"weight", 0, l->weight, 4, {l->u.conv.filters, l->in.c, l->u.conv.kernel_h, l->u.conv.kernel_w}};
+    const dd_conv2d_spec *c = &l->u.conv;
+    t[n++] = (nn_tensor){"weight", 0, l->weight, 4, {c->filters, l->in.c, c->kernel_h, c->kernel_w}};
     if (l->bias.count) t[n++] = (nn_tensor){"bias", 0, l->bias, 1, {l->u.conv.filters}};
     return n;
 }
@@ -139,8 +142,8 @@ static int backward(const nn_step *st, const nn_pass *p, const float *in, float 
     if (l->u.conv.activation == DD_ACT_RELU)
         dd_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(l->out));
     dd_conv2d_dims d = dims_of(l, p->batch);
-    dd_fast_conv2d_backward(p->pool, p->fast, din, p->grads + l->weight.offset, l->bias.count ? p->grads + l->bias.offset : NULL,
-                            g, in, p->params + l->weight.offset, &d);
+    dd_fast_conv2d_backward(p->pool, p->fast, din, p->grads + l->weight.offset,
+                            l->bias.count ? p->grads + l->bias.offset : NULL, g, in, p->params + l->weight.offset, &d);
     return 1;
 }
 

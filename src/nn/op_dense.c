@@ -20,7 +20,8 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
                                "[dense] units = '%.40s' is not a whole number from 1 to %d, or classes", u->value,
                                DD_SPEC_INT_MAX);
     }
-    return nn_cfg_activation(cfg, s, "activation", 0, &d->activation, err) || nn_cfg_bool(cfg, s, "bias", 1, &d->bias, err)
+    return nn_cfg_activation(cfg, s, "activation", 0, &d->activation, err) ||
+                   nn_cfg_bool(cfg, s, "bias", 1, &d->bias, err)
                ? -1
                : 0;
 }

@@ -7,7 +7,8 @@ static const char *const keys[] = {"rate", "name", NULL};
 
 static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     (void)classes;
-    if (!nn_cfg_find(cfg, s, "rate")) return nn_cfg_missing(cfg, s, "rate", "rate = R, the fraction dropped, 0 <= R < 1", err);
+    if (!nn_cfg_find(cfg, s, "rate"))
+        return nn_cfg_missing(cfg, s, "rate", "rate = R, the fraction dropped, 0 <= R < 1", err);
     return nn_cfg_float(cfg, s, "rate", 0, 0, 0, 1, 1, &l->u.dropout_rate, err);
 }
 

@@ -49,7 +49,8 @@ k = 0
 for mod in model:
     if isinstance(mod, (nn.Conv2d, nn.Linear)):
         fan_in = mod.weight[0].numel()
-        mod.weight.data = torch.from_numpy(formula(mod.weight.numel(), k, 1 / np.sqrt(fan_in))).reshape(mod.weight.shape)
+        w = formula(mod.weight.numel(), k, 1 / np.sqrt(fan_in))
+        mod.weight.data = torch.from_numpy(w).reshape(mod.weight.shape)
         if mod.bias is not None:
             mod.bias.data = torch.from_numpy(formula(mod.bias.numel(), k + 1, 0.1))
         k += 2
