@@ -13,3 +13,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# ONNX Runtime for node (npm onnxruntime-node), with which tests/cli/export_onnx.sh runs the models doodle exports;
+# when npm is there (node and npm come with the browser tests' needs, not from here)
+if command -v npm >/dev/null; then
+  bash "$(dirname "$0")/npm_ort.sh" >/dev/null ||
+    echo "deps.sh: onnxruntime-node not installed (only tests/cli/export_onnx.sh needs it)" >&2
+fi

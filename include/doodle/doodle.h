@@ -27,6 +27,8 @@
 #include "doodle/model_spec.h"
 #include "doodle/optim.h"
 #include "doodle/safetensors.h"
+/* export: ONNX */
+#include "doodle/export.h"
 /* viz: picture grids */
 #include "doodle/montage.h"
 /* numerics: PCA, K-Means, DBSCAN, silhouettes, t-SNE */

@@ -17,6 +17,7 @@ static const cli_command verbs[] = {
     {"summary", cmd_summary, "a network's layers, output shapes and parameter counts, as Keras prints them"},
     {"eval", cmd_eval, "a trained model on a dataset: accuracy, loss, top-3, confusion matrix, per-class F1"},
     {"predict", cmd_predict, "top classes with probabilities for drawings in ndjson, .npy or PNG files"},
+    {"export", cmd_export, "a trained model as an ONNX file, for ONNX Runtime and other tools"},
     {"explain", cmd_explain, "why the model decides: clusters of its mistakes, activations, saliency, data quality"},
     {"report", cmd_report, "one self-contained HTML page about a training run: curves, metrics, pictures"},
     {"serve", cmd_serve, "the drawing page: draw, and the model guesses live (a local web server)"},
