@@ -5,13 +5,13 @@
  * flatten) use their input's, and a conv folded into the BatchNorm after it (inference) has none. Backward
  * ping-pongs between two gradient buffers as large as the largest activation. The arena is one allocation; the
  * per-thread scratch of the fast kernels is apart, as it follows the thread count. */
-#include <cblas.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/workspace.h"
 #include "util/alloc.h"
+#include "util/blas_threads.h"
 
 #define ARENA_ALIGN 64 /* a cache line, and the widest vector */
 
@@ -125,7 +125,7 @@ dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, 
     }
     /* a network that fits for one drawing may not for a batch: refused before anything of that size is made */
     if (dd_model_spec_check_memory(s, max_batch, training, NULL, err)) return NULL;
-    openblas_set_num_threads(1); /* doodle's own threads call BLAS; BLAS threads on top would fight them */
+    dd_blas_single_threaded();
     dd_workspace *ws = dd_calloc(1, sizeof *ws, err);
     if (!ws) return NULL;
     ws->max_batch = max_batch;

@@ -5,14 +5,15 @@
  * any number of threads. */
 #include <math.h>
 #include <cblas.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "doodle/numerics.h"
 #include "numerics/linalg.h"
 #include "util/alloc.h"
+#include "util/blas_threads.h"
 #include "util/cpus.h"
+#include "util/thread_pool.h"
 
 void dd_kmeans_free(dd_kmeans_result *r) {
     if (!r) return;
@@ -211,15 +212,16 @@ typedef struct restart_job {
     int failed;
 } restart_job;
 
-static void *run_restarts(void *p) {
-    restart_job *j = p;
+static void run_restarts(void *jobs, int t, int threads) {
+    (void)threads;
+    restart_job *j = (restart_job *)jobs + t;
     kmeans_work *w = &j->w;
     for (int r = j->first; r < j->restarts; r += j->step) {
         dd_rng rng;
         dd_rng_seed(&rng, j->seeds[r]);
         if (seed_plus_plus(w, j->centers, &rng, &j->err)) {
             j->failed = 1;
-            return NULL;
+            return;
         }
         int it = 0;
         assign(w, j->centers, j->labels);
@@ -239,7 +241,6 @@ static void *run_restarts(void *p) {
             memcpy(j->best_labels, j->labels, w->n * sizeof *j->labels);
         }
     }
-    return NULL;
 }
 
 static void free_job(restart_job *j) {
@@ -273,7 +274,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
     uint64_t *seeds = dd_malloc((size_t)restarts, sizeof *seeds, err);
     float *xsq = dd_malloc(n, sizeof *xsq, err);
     restart_job jobs[MAX_THREADS];
-    if (threads > 1) openblas_set_num_threads(1); /* each restart thread calls sgemm itself */
+    if (threads > 1) dd_blas_single_threaded(); /* each restart thread calls sgemm itself */
     memset(jobs, 0, sizeof jobs);
     int rc = -1;
     if (!seeds || !xsq) goto done;
@@ -317,16 +318,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
             !j->best_centers || !j->best_labels)
             goto done;
     }
-    pthread_t th[MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&th[t], NULL, run_restarts, &jobs[t]) != 0) break;
-        started = t;
-    }
-    /* Restarts of threads that could not start run here. */
-    for (int t = started + 1; t < threads; t++) run_restarts(&jobs[t]);
-    run_restarts(&jobs[0]);
-    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    dd_parallel(threads, run_restarts, jobs);
     int best = -1;
     for (int t = 0; t < threads; t++) {
         if (jobs[t].failed) {

@@ -1,11 +1,12 @@
 /* Small wrappers over LAPACK and BLAS for PCA, K-Means, DBSCAN and silhouettes. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "numerics/linalg.h"
 #include "util/alloc.h"
+#include "util/blas_threads.h"
 #include "util/cpus.h"
+#include "util/thread_pool.h"
 
 int dd_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err) {
     if (top < 1 || top > n) return dd_fail(err, DD_ERR_USAGE, "cannot take %d eigenvalues of a %dx%d matrix", top, n, n);
@@ -120,27 +121,27 @@ typedef struct tiles_job {
     size_t na, nb, d;
     dd_tile_visit visit;
     void *ctx;
-    int thread, threads;
-    float *tile;
-    int rc;
+    float *tiles; /* [threads, TILE_ROWS * TILE_COLS] */
+    int *rc;      /* [threads] */
 } tiles_job;
 
-/* Row blocks thread, thread + threads, ... against all of B. */
-static void *tiles_band(void *p) {
-    tiles_job *j = p;
+/* Thread t: row blocks t, t + threads, ... of A against all of B. */
+static void tiles_band(void *p, int thread, int threads) {
+    const tiles_job *j = p;
     const size_t d = j->d;
-    for (size_t i0 = (size_t)j->thread * TILE_ROWS; i0 < j->na && !j->rc; i0 += (size_t)j->threads * TILE_ROWS) {
+    float *tile = j->tiles + (size_t)thread * TILE_ROWS * TILE_COLS;
+    int *rc = &j->rc[thread];
+    for (size_t i0 = (size_t)thread * TILE_ROWS; i0 < j->na && !*rc; i0 += (size_t)threads * TILE_ROWS) {
         size_t bi = j->na - i0 < TILE_ROWS ? j->na - i0 : TILE_ROWS;
-        for (size_t j0 = 0; j0 < j->nb && !j->rc; j0 += TILE_COLS) {
+        for (size_t j0 = 0; j0 < j->nb && !*rc; j0 += TILE_COLS) {
             size_t bj = j->nb - j0 < TILE_COLS ? j->nb - j0 : TILE_COLS;
-            dd_sqdist_tile(j->A + i0 * d, j->sqa + i0, bi, j->B + j0 * d, j->sqb + j0, bj, d, j->tile);
+            dd_sqdist_tile(j->A + i0 * d, j->sqa + i0, bi, j->B + j0 * d, j->sqb + j0, bj, d, tile);
             if (j->A == j->B)
                 for (size_t a = 0; a < bi; a++)
-                    if (i0 + a >= j0 && i0 + a < j0 + bj) j->tile[a * bj + (i0 + a - j0)] = 0.0f;
-            j->rc = j->visit(j->ctx, j->thread, i0, bi, j0, bj, j->tile);
+                    if (i0 + a >= j0 && i0 + a < j0 + bj) tile[a * bj + (i0 + a - j0)] = 0.0f;
+            *rc = j->visit(j->ctx, thread, i0, bi, j0, bj, tile);
         }
     }
-    return NULL;
 }
 
 int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel,
@@ -151,28 +152,17 @@ int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size
     float *sqa = dd_malloc(na ? na : 1, sizeof *sqa, err);
     float *sqb = dd_malloc(nb ? nb : 1, sizeof *sqb, err);
     float *tiles = dd_malloc((size_t)threads * TILE_ROWS * TILE_COLS, sizeof *tiles, err);
-    tiles_job jobs[DD_PAIRWISE_MAX_THREADS];
+    int rcs[DD_PAIRWISE_MAX_THREADS] = {0};
     int rc = -1;
     if (!sqa || !sqb || !tiles) goto done;
     dd_row_sqnorms(A, na, d, sqa);
     dd_row_sqnorms(B, nb, d, sqb);
-    /* Each thread calls BLAS on its own tiles: BLAS threads on top would only fight them (as in src/nn). */
-    if (threads > 1) openblas_set_num_threads(1);
-    for (int t = 0; t < threads; t++)
-        jobs[t] = (tiles_job){.A = A, .B = B, .sqa = sqa, .sqb = sqb, .na = na, .nb = nb, .d = d, .visit = visit,
-                              .ctx = ctx, .thread = t, .threads = threads,
-                              .tile = tiles + (size_t)t * TILE_ROWS * TILE_COLS};
-    pthread_t th[DD_PAIRWISE_MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < threads; t++) {
-        if (pthread_create(&th[t], NULL, tiles_band, &jobs[t]) != 0) break;
-        started = t;
-    }
-    for (int t = started + 1; t < threads; t++) tiles_band(&jobs[t]); /* threads that could not start */
-    tiles_band(&jobs[0]);
-    for (int t = 1; t <= started; t++) pthread_join(th[t], NULL);
+    if (threads > 1) dd_blas_single_threaded(); /* each thread calls BLAS on its own tiles (as in src/nn) */
+    tiles_job job = {.A = A, .B = B, .sqa = sqa, .sqb = sqb, .na = na, .nb = nb, .d = d, .visit = visit, .ctx = ctx,
+                     .tiles = tiles, .rc = rcs};
+    dd_parallel(threads, tiles_band, &job);
     rc = 0;
-    for (int t = 0; t < threads && !rc; t++) rc = jobs[t].rc;
+    for (int t = 0; t < threads && !rc; t++) rc = rcs[t];
 done:
     free(sqa);
     free(sqb);

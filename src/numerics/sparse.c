@@ -1,12 +1,12 @@
 /* CSR products for the randomized PCA (src/numerics/pca.c). Each thread takes a band of rows; for A^T Y each also
  * sums into its own [d, l] block, added up at the end, so no two threads write the same memory. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "numerics/sparse.h"
 #include "util/alloc.h"
 #include "util/cpus.h"
+#include "util/thread_pool.h"
 
 #define MAX_THREADS 8
 
@@ -26,8 +26,7 @@ typedef struct csr_band {
     int fill;
 } csr_band;
 
-static void *csr_band_pass(void *p) {
-    csr_band *b = p;
+static void csr_band_pass(csr_band *b) {
     size_t k = b->fill ? b->out->row[b->r0] : 0;
     for (size_t i = b->r0; i < b->r1; i++) {
         const float *x = b->X + i * b->d;
@@ -43,22 +42,19 @@ static void *csr_band_pass(void *p) {
                 b->out->val[k++] = x[j];
             }
     }
-    return NULL;
 }
 
 static int thread_count(size_t n);
 
-/* Both passes over bands of rows, one band per thread (the first on this one). */
+static void csr_band_run(void *bands, int t, int threads) {
+    (void)threads;
+    csr_band_pass((csr_band *)bands + t);
+}
+
+/* Both passes over bands of rows, one band per thread. */
 static void csr_passes(csr_band *bands, int t, int fill) {
-    pthread_t th[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
     for (int b = 0; b < t; b++) bands[b].fill = fill;
-    for (int b = 1; b < t; b++) started[b] = pthread_create(&th[b], NULL, csr_band_pass, &bands[b]) == 0;
-    csr_band_pass(&bands[0]);
-    for (int b = 1; b < t; b++) {
-        if (started[b]) pthread_join(th[b], NULL);
-        else csr_band_pass(&bands[b]); /* a thread that could not start: its band here */
-    }
+    dd_parallel(t, csr_band_run, bands);
 }
 
 int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error *err) {
@@ -91,8 +87,9 @@ typedef struct job {
     size_t r0, r1;
 } job;
 
-static void *mul_band(void *p) {
-    const job *jb = p;
+static void mul_band(void *jobs, int t, int threads) {
+    (void)threads;
+    const job *jb = (const job *)jobs + t;
     const dd_csr *a = jb->a;
     const int l = jb->l;
     for (size_t i = jb->r0; i < jb->r1; i++) {
@@ -103,11 +100,11 @@ static void *mul_band(void *p) {
             for (int c = 0; c < l; c++) o[c] += v * w[c];
         }
     }
-    return NULL;
 }
 
-static void *mul_t_band(void *p) {
-    const job *jb = p;
+static void mul_t_band(void *jobs, int t, int threads) {
+    (void)threads;
+    const job *jb = (const job *)jobs + t;
     const dd_csr *a = jb->a;
     const int l = jb->l;
     memset(jb->out, 0, a->d * (size_t)l * sizeof *jb->out);
@@ -119,15 +116,14 @@ static void *mul_t_band(void *p) {
             for (int c = 0; c < l; c++) o[c] += v * y[c];
         }
     }
-    return NULL;
 }
 
 static int thread_count(size_t n) {
     return n < 1024 ? 1 : dd_cpu_count(MAX_THREADS);
 }
 
-/* Runs fn on t bands of rows split by non-zeros (not by rows), the first on this thread. */
-static int run_bands(const dd_csr *a, void *(*fn)(void *), job *jobs, int t, dd_error *err) {
+/* Runs fn on t bands of rows split by non-zeros (not by rows), one per thread. */
+static void run_bands(const dd_csr *a, dd_pool_fn fn, job *jobs, int t) {
     size_t nnz = a->row[a->n], r = 0;
     for (int b = 0; b < t; b++) {
         jobs[b].r0 = r;
@@ -135,25 +131,16 @@ static int run_bands(const dd_csr *a, void *(*fn)(void *), job *jobs, int t, dd_
         while (r < a->n && (b == t - 1 || a->row[r] < target)) r++;
         jobs[b].r1 = b == t - 1 ? a->n : r;
     }
-    pthread_t th[MAX_THREADS];
-    int started = 0, rc = 0;
-    for (int b = 1; b < t; b++) {
-        if (pthread_create(&th[b], NULL, fn, &jobs[b]) != 0) {
-            rc = dd_fail(err, DD_ERR_NOMEM, "cannot start a thread");
-            break;
-        }
-        started = b;
-    }
-    if (rc == 0) fn(&jobs[0]);
-    for (int b = 1; b <= started; b++) pthread_join(th[b], NULL);
-    return rc;
+    dd_parallel(t, fn, jobs);
 }
 
 int dd_csr_mul(const dd_csr *a, const float *w, int l, float *out, dd_error *err) {
     int t = thread_count(a->n);
     job jobs[MAX_THREADS];
     for (int b = 0; b < t; b++) jobs[b] = (job){.a = a, .in = w, .out = out, .l = l};
-    return run_bands(a, mul_band, jobs, t, err);
+    (void)err;
+    run_bands(a, mul_band, jobs, t);
+    return 0;
 }
 
 int dd_csr_mul_t(const dd_csr *a, const float *y, int l, float *out, dd_error *err) {
@@ -163,12 +150,11 @@ int dd_csr_mul_t(const dd_csr *a, const float *y, int l, float *out, dd_error *e
     if (t > 1 && !part) return -1;
     for (int b = 0; b < t; b++)
         jobs[b] = (job){.a = a, .in = y, .out = b == 0 ? out : part + (size_t)(b - 1) * a->d * (size_t)l, .l = l};
-    int rc = run_bands(a, mul_t_band, jobs, t, err);
-    if (rc == 0)
-        for (int b = 1; b < t; b++) {
-            const float *p = jobs[b].out;
-            for (size_t i = 0; i < a->d * (size_t)l; i++) out[i] += p[i];
-        }
+    run_bands(a, mul_t_band, jobs, t);
+    for (int b = 1; b < t; b++) {
+        const float *p = jobs[b].out;
+        for (size_t i = 0; i < a->d * (size_t)l; i++) out[i] += p[i];
+    }
     free(part);
-    return rc;
+    return 0;
 }

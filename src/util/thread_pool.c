@@ -127,3 +127,13 @@ void dd_pool_run(dd_pool *p, dd_pool_fn fn, void *ctx) {
     while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
+
+void dd_parallel(int threads, dd_pool_fn fn, void *ctx) {
+    if (threads < 1) threads = 1;
+    dd_error ignored = {0}; /* without threads the same calls run here */
+    dd_pool *p = threads > 1 ? dd_pool_new(threads, &ignored) : NULL;
+    if (p) dd_pool_run(p, fn, ctx);
+    else
+        for (int t = 0; t < threads; t++) fn(ctx, t, threads);
+    dd_pool_free(p);
+}

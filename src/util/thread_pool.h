@@ -19,6 +19,11 @@ int dd_pool_threads(const dd_pool *p);
 /* Not reentrant: fn must not call dd_pool_run on the same pool. p may be NULL (one thread). */
 void dd_pool_run(dd_pool *p, dd_pool_fn fn, void *ctx);
 
+/* A parallel loop that runs once: fn(ctx, t, threads) for every t in 0..threads-1, on a pool made for this call and
+ * freed after it. When the threads cannot start, the same calls run one after the other on the caller, so the
+ * partition of the work, and the result, stay the same. */
+void dd_parallel(int threads, dd_pool_fn fn, void *ctx);
+
 /* Thread t's share [*lo, *hi) of n items in contiguous, nearly equal parts. */
 static inline void dd_share(size_t n, int t, int threads, size_t *lo, size_t *hi) {
     *lo = n * (size_t)t / (size_t)threads;

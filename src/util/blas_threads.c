@@ -1,0 +1,5 @@
+#include "util/blas_threads.h"
+
+#include <cblas.h>
+
+void dd_blas_single_threaded(void) { openblas_set_num_threads(1); }
