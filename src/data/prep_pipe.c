@@ -1,8 +1,11 @@
 /* Reader threads for prep. Each claims the next input file (in order), reads it into chunks and queues them on
  * that file's slot; the writer takes file 0's chunks, then file 1's, … so it sees exactly the sequence one thread
- * would. Every reader owns CHUNKS_PER_READER chunks: when all are queued it waits, so memory in flight is bounded
- * whatever the file sizes. This cannot deadlock: a reader's queued chunks all belong to the files it took, and the
- * writer has finished every file before the one it waits for, so the reader of that file holds none elsewhere. */
+ * would. A reader queues at most MAX_CHUNKS_PER_READER chunks holding at most READER_QUEUED_BYTES of records
+ * (allocated as needed), then waits, so memory in flight is bounded whatever the file sizes. The bound is wide
+ * enough for a reader to read a whole file of 30,000 simplified drawings while the writer takes the file before it:
+ * with 4 chunks, the readers of later files stopped after 8,192 drawings and the second core mostly waited. This
+ * cannot deadlock: a reader's queued chunks all belong to the files it took, and the writer has finished every
+ * file before the one it waits for, so the reader of that file holds none elsewhere. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,7 +14,9 @@
 #include "data/prep_internal.h"
 #include "util/alloc.h"
 
-#define CHUNKS_PER_READER 4
+#define FIRST_CHUNKS_PER_READER 4
+#define MAX_CHUNKS_PER_READER 32
+#define READER_QUEUED_BYTES ((size_t)8 << 20)
 
 typedef struct slot {
     prep_chunk *head, *tail; /* queued, in file order */
@@ -24,6 +29,8 @@ typedef struct reader {
     pthread_t thread;
     bool started;
     prep_chunk *free_list;
+    int n_chunks, max_chunks; /* allocated; max_chunks drops to n_chunks when an allocation fails */
+    size_t queued_bytes;      /* payload of its chunks queued and not yet released by the writer */
     prep_source src;
 } reader;
 
@@ -50,15 +57,30 @@ static void *reader_main(void *arg) {
         bool last = false;
         pthread_mutex_lock(&p->mu);
         while (!last) {
-            while (!r->free_list && !p->closing) pthread_cond_wait(&p->chunk_free, &p->mu);
+            while (!p->closing && (r->queued_bytes >= READER_QUEUED_BYTES ||
+                                   (!r->free_list && r->n_chunks >= r->max_chunks)))
+                pthread_cond_wait(&p->chunk_free, &p->mu);
             if (p->closing) break;
             prep_chunk *c = r->free_list;
-            r->free_list = c->next;
+            if (c) r->free_list = c->next;
             pthread_mutex_unlock(&p->mu);
+            if (!c) { /* one more chunk: failing that, wait for those there are */
+                dd_error ignored;
+                c = prep_chunk_new(p->cfg->chunk_items, &ignored);
+                pthread_mutex_lock(&p->mu);
+                if (!c) {
+                    r->max_chunks = r->n_chunks;
+                    continue;
+                }
+                c->owner = r->id;
+                r->n_chunks++;
+                pthread_mutex_unlock(&p->mu);
+            }
             prep_source_fill(&r->src, c, &p->slots[file].stop);
             last = c->last;
             pthread_mutex_lock(&p->mu);
             slot *s = &p->slots[file];
+            r->queued_bytes += c->n_data;
             if (s->tail) s->tail->next = c;
             else s->head = c;
             s->tail = c;
@@ -93,7 +115,8 @@ prep_pipe *prep_pipe_start(const prep_read_cfg *cfg, int n_threads, dd_error *er
         r->pipe = p;
         r->id = t;
         prep_source_init(&r->src, cfg);
-        for (int k = 0; k < CHUNKS_PER_READER; k++) {
+        r->max_chunks = MAX_CHUNKS_PER_READER;
+        for (int k = 0; k < FIRST_CHUNKS_PER_READER; k++, r->n_chunks++) {
             prep_chunk *c = prep_chunk_new(cfg->chunk_items, err);
             if (!c) goto fail;
             c->owner = t;
@@ -137,6 +160,7 @@ void prep_pipe_release(prep_pipe *p, prep_chunk *c) {
     if (p->n_threads == 0) return;
     pthread_mutex_lock(&p->mu);
     reader *r = &p->readers[c->owner];
+    r->queued_bytes -= c->n_data;
     c->next = r->free_list;
     r->free_list = c;
     pthread_cond_broadcast(&p->chunk_free);
