@@ -4,8 +4,8 @@
 #   bench/scale_prep.sh CORPUS_DIR [--doodle BIN] [--threads "1 2"] [--repeat N] [--work DIR] [--prep-args "…"]
 #
 # Times, on the same files: `zcat` (or `cat` for plain files) of every input to /dev/null, `doodle prep` with each
-# thread count (best of --repeat runs, default 1; wall time and peak RSS from /usr/bin/time), and `doodle info` on
-# the set written. Checks that every thread count wrote the same bytes. Prints one table row per run and the machine
+# thread count (best of --repeat runs, default 1; wall time, CPU time (user + system) and peak RSS from
+# /usr/bin/time), and `doodle info` on the set written. CPU seconds say more than wall times on a loaded machine. Checks that every thread count wrote the same bytes. Prints one table row per run and the machine
 # load before each (other processes on the 2 cores skew the figures: run it on a quiet machine).
 # --prep-args: more prep options (e.g. "--per-class 1000"). --work: where the .dset files go (default a temporary
 # directory beside the corpus, removed at the end). The corpus is synthetic: its figures are for speed and memory
@@ -44,11 +44,11 @@ echo "corpus: $corpus, ${#files[@]} files, $((bytes / 1000000)) MB; $(nproc) cor
 best=
 for ((r = 0; r < repeat; r++)); do
   l=$(load)
-  t=$( { /usr/bin/time -f "%e" zcat -f -- "${files[@]}" > /dev/null; } 2>&1 | tail -1)
-  if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; zl=$l; fi
+  read -r t u s < <( { /usr/bin/time -f "%e %U %S" zcat -f -- "${files[@]}" > /dev/null; } 2>&1 | tail -1)
+  if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; zl=$l; zcpu=$(awk "BEGIN{print $u + $s}"); fi
 done
 zcat_s=$best
-printf '%-28s %8s s   load %s\n' "zcat (inflate only)" "$zcat_s" "$zl"
+printf '%-28s %8s s   CPU %s s   load %s\n' "zcat (inflate only)" "$zcat_s" "$zcpu" "$zl"
 
 first_dset=
 for th in $threads; do
@@ -57,17 +57,18 @@ for th in $threads; do
     l=$(load)
     out=$work/t$th.dset
     # shellcheck disable=SC2086
-    /usr/bin/time -f "%e %M" -o "$work/time" "$doodle" prep -q --threads "$th" $prep_args -o "$out" -- "${files[@]}" > "$work/prep.out"
-    read -r t m < "$work/time"
-    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; bl=$l; fi
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$doodle" prep -q --threads "$th" $prep_args -o "$out" -- "${files[@]}" > "$work/prep.out"
+    read -r t m u s < "$work/time"
+    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; bl=$l; cpu=$(awk "BEGIN{print $u + $s}"); fi
   done
   n=$(sed -n 's/^wrote .*: \([0-9]*\) \(drawings\|bitmaps\), .*/\1/p' "$work/prep.out")
   read_n=$(awk '$1 == "total" || $1 == "all" {print $2; exit}' "$work/prep.out")
   [ -n "$read_n" ] || read_n=$n
   rate=$(awk "BEGIN{printf \"%.0f\", $read_n / $best}")
   ratio=$(awk "BEGIN{printf \"%.2f\", $best / $zcat_s}")
-  printf '%-28s %8s s   %s kept of %s read, %s drawings/s read, %sx zcat, peak RSS %d MB   load %s\n' \
-    "prep --threads $th" "$best" "$n" "$read_n" "$rate" "$ratio" $((rss / 1024)) "$bl"
+  cpu_ratio=$(awk "BEGIN{printf \"%.2f\", $cpu / $zcpu}")
+  printf '%-28s %8s s   %s kept of %s read, %s drawings/s read, %sx zcat; CPU %s s (%sx zcat'"'"'s); peak RSS %d MB   load %s\n' \
+    "prep --threads $th" "$best" "$n" "$read_n" "$rate" "$ratio" "$cpu" "$cpu_ratio" $((rss / 1024)) "$bl"
   if [ -z "$first_dset" ]; then first_dset=$out.first; mv "$out" "$first_dset"
   elif cmp -s "$first_dset" "$out"; then echo "  (the same bytes as the first thread count)"; rm -f "$out"
   else echo "scale_prep: --threads $th wrote other bytes than the first run" >&2; exit 1; fi
