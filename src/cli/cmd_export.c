@@ -26,7 +26,8 @@ static void usage(FILE *out) {
             "\n"
             "Examples:\n"
             "  doodle export --onnx runs/animals/model.safetensors -o animals.onnx\n"
-            "  (then docs/export.md: running it in onnxruntime, with the metadata)\n",
+            "\n"
+            "Running the file in ONNX Runtime, with its metadata: docs/export.md.\n",
             DD_ONNX_OPSET);
 }
 
