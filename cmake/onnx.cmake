@@ -27,6 +27,8 @@ if(DOODLE_ONNX)
   else()
     message(STATUS "doodle: no ONNX export (needs libprotobuf-c-dev, protobuf-c-compiler and python3-onnx)")
   endif()
+else()
+  message(STATUS "doodle: ONNX export off (DOODLE_ONNX=OFF)")
 endif()
 
 # After doodle_module(export …): the schema's C code, generated into the build tree, compiled into the module.

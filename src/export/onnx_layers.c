@@ -3,7 +3,7 @@
  *   conv2d                  Conv (weight [out, in, kh, kw], bias), Keras' "same" as explicit pads, the extra row
  *                           and column at the bottom and right; then Relu when the layer has activation = relu
  *   conv2d + batchnorm      one Conv whose weights and bias have the BatchNorm's running statistics folded in, with
- *                           the very float arithmetic of src/nn/forward.c (fold_batchnorm), so that ONNX Runtime
+ *                           the very float arithmetic of src/nn/op_conv2d.c (fold_batchnorm), so that ONNX Runtime
  *                           multiplies the same weights doodle does (closer than a BatchNormalization node, which
  *                           ONNX Runtime folds itself in its own arithmetic)
  *   batchnorm (other)       BatchNormalization with the running statistics and epsilon
@@ -12,6 +12,7 @@
  *   flatten                 Flatten (axis 1: NCHW order, as doodle's flat vectors are)
  *   dense                   Gemm (transB: the weight is [out, in]), then Relu for activation = relu; a Flatten
  *                           first when its input is still an image
+ *   globalavgpool           GlobalAveragePool, then Flatten: doodle's output is flat, [batch, C]
  *   dropout                 left out (the identity at inference)
  *
  * Every node is named after its layer, and so is its output: the layer's name is the tensor a tool shows. */
@@ -26,14 +27,14 @@ size_t onnx_layers_max_nodes(const dd_model_spec *spec) { return 3 * (size_t)spe
 /* Per layer: at most BatchNorm's four tensors. */
 size_t onnx_layers_max_initializers(const dd_model_spec *spec) { return 4 * (size_t)spec->n_layers; }
 
-/* A conv without activation followed by a BatchNorm: what dd_workspace_new folds for inference. */
+/* A conv without activation followed by a BatchNorm: what an inference workspace folds (src/nn/op_conv2d.c). */
 static int folds(const dd_model_spec *s, int i) {
     const dd_layer_spec *l = &s->layers[i];
     return l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_LINEAR && i + 1 < s->n_layers &&
            s->layers[i + 1].kind == DD_LAYER_BATCHNORM;
 }
 
-/* The conv's weights then bias with the BatchNorm folded in: src/nn/forward.c's fold_batchnorm, line for line. */
+/* The conv's weights then bias with the BatchNorm folded in: src/nn/op_conv2d.c's fold_batchnorm, line for line. */
 static float *folded_weights(onnx_builder *b, const dd_model *m, const dd_layer_spec *conv, const dd_layer_spec *bn) {
     const int filters = conv->u.conv.filters;
     const size_t per_filter = conv->weight.count / (size_t)filters;
@@ -178,6 +179,17 @@ int onnx_add_layers(onnx_builder *b, const dd_model *m, const char *input, const
             cur = l->name;
             break;
         case DD_LAYER_DENSE: rc = add_dense(b, m, l, &cur); break;
+        case DD_LAYER_GLOBALAVGPOOL: {
+            char *pooled = onnx_arena_printf(b->arena, b->err, "%s.4d", l->name); /* [batch, C, 1, 1] */
+            char *flat = onnx_arena_printf(b->arena, b->err, "%s.flatten", l->name);
+            rc = pooled && flat && onnx_add_node(b, "GlobalAveragePool", l->name, &cur, 1, pooled) &&
+                         (n = onnx_add_node(b, "Flatten", flat, (const char *const *)&pooled, 1, l->name)) &&
+                         !onnx_attr_int(b, n, "axis", 1)
+                     ? 0
+                     : -1;
+            cur = l->name;
+            break;
+        }
         case DD_LAYER_DROPOUT: break;
         default:
             return dd_fail(b->err, DD_ERR_UNSUPPORTED, "layer %s (cfg line %d): a %s layer has no ONNX form", l->name,

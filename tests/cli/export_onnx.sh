@@ -2,9 +2,9 @@
 # doodle export --onnx (issue 18 §1): the ONNX checker (python3-onnx, full_check) accepts the file, its metadata say
 # how to feed it, and ONNX Runtime (npm onnxruntime-node, installed by scripts/npm_ort.sh) gives the probabilities of
 # doodle predict within 1e-5 on real drawings of the bundled sample, for the four built-in networks (seed, lenet,
-# mnist28, doodle28) and for a cfg with every layer kind (a stride-2 "same" conv with an odd padding, BatchNorm on
-# images and on a flat input, linear activation, overlapping max-pool, dense without bias, dropout), each trained a
-# few steps so that its weights and BatchNorm statistics are not the initial ones. Bad input: a non-model file, a
+# mnist28, doodle28) and for two cfgs with every layer kind (a stride-2 "same" conv with an odd padding, BatchNorm on
+# images and on a flat input, linear activation, overlapping max-pool, dense without bias, dropout; global average
+# pooling), each trained a few steps so that its weights and BatchNorm statistics are not the initial ones. Bad input: a non-model file, a
 # truncated model, an unwritable output -> a clear error, exit 1, no file left. Skipped (77) without python3-onnx or
 # npm; a doodle built without ONNX export must say so.
 name=export_onnx
@@ -75,6 +75,23 @@ units = classes
 bias = 0
 CFG
 
+cat >"$tmp/gap.cfg" <<'CFG'
+[net]
+input = 28x28x1
+classes = 5
+[conv2d]
+filters = 8
+kernel = 5
+stride = 2
+padding = same
+[batchnorm]
+[activation]
+type = relu
+[globalavgpool]
+[dense]
+units = classes
+CFG
+
 # check NAME MODEL DSET SIZE STEPS: train, export, check, compare on 40 real drawings (two classes' files)
 check() {
   local net=$1 model=$2 dset=$3 size=$4 steps=$5 run=$tmp/run_$1
@@ -113,7 +130,9 @@ check lenet lenet "$tmp/strokes.dset" 66x100 3
 check mnist28 mnist28 "$tmp/bitmaps.dset" 28x28 12
 check doodle28 doodle28 "$tmp/bitmaps.dset" 28x28 12
 check every "$tmp/every.cfg" "$tmp/bitmaps.dset" 28x28 12
+check gap "$tmp/gap.cfg" "$tmp/bitmaps.dset" 28x28 12
 grep -q 'BatchNormalization' "$tmp/every.onnx" || fail "every: no BatchNormalization node for the flat BatchNorm"
+grep -q 'GlobalAveragePool' "$tmp/gap.onnx" || fail "gap: no GlobalAveragePool node"
 # the comparison can fail: another model's predictions are not within 1e-5
 node "$root/tests/cli/onnx_compare.js" "$tmp/mnist28.onnx" "$tmp/doodle28.npy" "$tmp/doodle28.jsonl" 1e-5 \
   >"$tmp/cmp" 2>&1 && fail "mnist28's ONNX agreed with doodle28's predictions: $(cat "$tmp/cmp")"
