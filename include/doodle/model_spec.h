@@ -161,7 +161,7 @@ void dd_model_spec_free(dd_model_spec *spec);
 /* Sets the bound for the whole process (0: back to the default); the CLI sets it from DOODLE_MAX_MEMORY_MB. */
 void dd_set_memory_limit(uint64_t bytes);
 uint64_t dd_memory_limit(void);
-/* Bytes a network needs for a batch, estimated as src/nn/forward.c allocates: 4 x (parameters and state, one
+/* Bytes a network needs for a batch, estimated as src/nn/workspace.c allocates: 4 x (parameters and state, one
  * im2col buffer, batch x the activation floats of one image). Training adds gradients and two optimizer moments
  * per parameter, the gradient buffers, dropout masks. Saturates at UINT64_MAX instead of overflowing. */
 uint64_t dd_model_spec_memory(const dd_model_spec *s, int batch, bool training);

@@ -1,5 +1,5 @@
 /* dd_model: parameters, state, initialisation, class names (include/doodle/model.h). Running it is in
- * src/nn/forward.c, files in src/nn/model_io.c. */
+ * src/nn/workspace.c and forward.c, files in src/nn/model_io.c. */
 #include "doodle/model.h"
 
 #include <stdio.h>

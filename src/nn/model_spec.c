@@ -161,7 +161,7 @@ static uint64_t sat_mul(uint64_t a, uint64_t b) {
     return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
-/* Floats a workspace keeps per image (src/nn/forward.c): the input, the layers' output buffers, a max-pool's
+/* Floats a workspace keeps per image (src/nn/workspace.c): the input, the layers' output buffers, a max-pool's
  * argmax; training: dropout masks and two gradient buffers as large as the largest activation. *largest gets
  * the layer with the largest output (-1: the input). */
 static uint64_t per_image_floats(const dd_model_spec *s, bool training, int *largest) {
