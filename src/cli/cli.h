@@ -48,6 +48,25 @@ int cli_report(const char *verb, const dd_error *err);
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Strict number parsing for option values: the whole text must be a number in [min, max]. */
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+/* ---- option values, every verb's bad one reported the same way ----
+ * Each parses the value `text` of `option` ("--epochs") into *out and returns 0; a bad value gets
+ *   doodle VERB: --epochs: expected a whole number >= 1, got 'x'
+ *   Try 'doodle VERB --help'.
+ * on stderr and EXIT_USAGE. verb as the user typed it ("train", "explain clusters"). A bound of INT_MAX or more
+ * (DBL_MAX or more) is not shown unless the value passes it. */
+int cli_opt_u64(const char *verb, const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out);
+int cli_opt_int(const char *verb, const char *option, const char *text, int min, int max, int *out);
+int cli_opt_double(const char *verb, const char *option, const char *text, double min, double max, double *out);
+/* Any other bad value: "doodle VERB: --OPTION: expected EXPECTED, got 'TEXT'", the pointer to --help; EXIT_USAGE. */
+int cli_opt_bad(const char *verb, const char *option, const char *expected, const char *text);
+/* --threads N (1..256) of the verbs that pass no thread count to the library (eval, explain, report): the count
+ * dd_cpu_count gives from then on (doodle/cpus.h). */
+int cli_opt_threads(const char *verb, const char *text);
+/* getopt_long's answer for an option that needs a value and has none (':', with ":" first in optstring) or that it
+ * does not know (anything else): "doodle VERB: --x needs a value" / "doodle VERB: unknown option '--x'", the
+ * pointer to --help, EXIT_USAGE. */
+int cli_opt_error(const char *verb, int c, char **argv);
 /* True when s ends in suffix (ignoring case) and is longer than it. */
 int cli_has_suffix(const char *s, const char *suffix);
 /* The name among names[0..n) closest to a mistyped one (edit distance, case ignored), or NULL when none is close

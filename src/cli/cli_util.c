@@ -1,5 +1,8 @@
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
+#include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -9,6 +12,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "doodle/cpus.h"
 
 int cli_report(const char *verb, const dd_error *err) {
     fprintf(stderr, "doodle %s: %s\n", verb, err->msg[0] ? err->msg : "failed");
@@ -43,6 +47,70 @@ int cli_parse_double(const char *text, double min, double max, double *out) {
     if (errno || *end || !isfinite(v) || v < min || v > max) return -1;
     *out = v;
     return 0;
+}
+
+/* "a whole number from 1 to 64", "a whole number >= 1" (max not shown), "a whole number" (neither bound). */
+static void describe_range(char *buf, size_t size, const char *what, double min, double max, int show_min,
+                           int show_max, int integral) {
+    const char *f = integral ? "%.0f" : "%g";
+    char lo[64], hi[64];
+    snprintf(lo, sizeof lo, f, min);
+    snprintf(hi, sizeof hi, f, max);
+    if (show_max) snprintf(buf, size, "%s from %s to %s", what, lo, hi);
+    else if (show_min) snprintf(buf, size, "%s >= %s", what, lo);
+    else snprintf(buf, size, "%s", what);
+}
+
+/* The message of a bad value: the range with its upper bound when it is small, or when the value passed it. */
+static int bad_value(const char *verb, const char *option, const char *text, const char *what, double min, double max,
+                     double huge, int integral) {
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    int above = text[0] && !*end && !errno && v > max;
+    char range[160];
+    int show_min = integral ? min > 0 : min > -huge;
+    describe_range(range, sizeof range, what, min, max, show_min, max < huge || above, integral);
+    return cli_opt_bad(verb, option, range, text);
+}
+
+int cli_opt_bad(const char *verb, const char *option, const char *expected, const char *text) {
+    return cli_usage_error(verb, "%s: expected %s, got '%s'", option, expected, text);
+}
+
+int cli_opt_u64(const char *verb, const char *option, const char *text, uint64_t min, uint64_t max, uint64_t *out) {
+    if (!cli_parse_u64(text, min, max, out)) return 0;
+    return bad_value(verb, option, text, "a whole number", (double)min, (double)max, (double)INT_MAX, 1);
+}
+
+int cli_opt_int(const char *verb, const char *option, const char *text, int min, int max, int *out) {
+    if (text && (isdigit((unsigned char)text[0]) || (text[0] == '-' && isdigit((unsigned char)text[1])))) {
+        char *end;
+        errno = 0;
+        long v = strtol(text, &end, 10);
+        if (!errno && !*end && v >= min && v <= max) {
+            *out = (int)v;
+            return 0;
+        }
+    }
+    return bad_value(verb, option, text, "a whole number", min, max, (double)INT_MAX, 1);
+}
+
+int cli_opt_double(const char *verb, const char *option, const char *text, double min, double max, double *out) {
+    if (!cli_parse_double(text, min, max, out)) return 0;
+    return bad_value(verb, option, text, "a number", min, max, FLT_MAX, 0);
+}
+
+int cli_opt_threads(const char *verb, const char *text) {
+    int n = 0;
+    if (cli_opt_int(verb, "--threads", text, 1, 256, &n)) return EXIT_USAGE;
+    dd_set_thread_count(n);
+    return 0;
+}
+
+int cli_opt_error(const char *verb, int c, char **argv) {
+    if (c == ':') return cli_usage_error(verb, "%s needs a value", argv[optind - 1]);
+    return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
 }
 
 int cli_has_suffix(const char *s, const char *suffix) {

@@ -138,25 +138,23 @@ int cmd_bench(int argc, char **argv) {
     uint64_t batch = 64, threads = 2;
     double seconds = 10.0;
     int json = 0, c;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case 'h': usage(stdout); return 0;
         case 'm': model = optarg; break;
         case 'b':
-            if (cli_parse_u64(optarg, 1, 1 << 16, &batch))
-                return cli_usage_error("bench", "--batch '%s' is not a number from 1 to 65536", optarg);
+            if (cli_opt_u64("bench", "--batch", optarg, 1, 1 << 16, &batch)) return EXIT_USAGE;
             break;
         case 't':
-            if (cli_parse_u64(optarg, 1, 256, &threads))
-                return cli_usage_error("bench", "--threads '%s' is not a number from 1 to 256", optarg);
+            if (cli_opt_u64("bench", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE;
             break;
         case 's':
-            if (cli_parse_double(optarg, 0.0, 86400.0, &seconds))
-                return cli_usage_error("bench", "--seconds '%s' is not a number from 0 to 86400", optarg);
+            if (cli_opt_double("bench", "--seconds", optarg, 0.0, 86400.0, &seconds)) return EXIT_USAGE;
             break;
         case 'j': json = 1; break;
         case 'd': data = optarg; break;
-        default: return cli_usage_error("bench", "unknown option");
+        default: return cli_opt_error("bench", c, argv);
         }
     }
     if (optind + 1 != argc || (strcmp(argv[optind], "train") && strcmp(argv[optind], "infer")))

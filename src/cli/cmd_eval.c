@@ -35,6 +35,7 @@ static void usage(FILE *out) {
             "      --tta           test-time augmentation: the mean of 5 views' probabilities (the drawing, and\n"
             "                      moved by a pixel each way), 5 times the work (default off)\n"
             "  -b, --batch N       drawings per forward pass (default 32)\n"
+            "      --threads N     threads (default: every core, up to 8)\n"
             "      --json          print one JSON object (the content of eval.json) instead of the tables\n"
             "  -o, --output DIR    where to write eval.json, confusion.csv and misclassified.csv\n"
             "                      (default: the model's directory, the run folder; created if missing)\n"
@@ -193,6 +194,7 @@ int cmd_eval(int argc, char **argv) {
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"tta", no_argument, 0, 'T'}, {"split", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'b'},
         {"json", no_argument, 0, 'j'},        {"output", required_argument, 0, 'o'},
+        {"threads", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
     };
     eval_opts o = {.split = DD_SPLIT_TEST, .batch = 32};
@@ -211,15 +213,16 @@ int cmd_eval(int argc, char **argv) {
             else if (!strcmp(optarg, "test")) o.split = DD_SPLIT_TEST;
             else if (!strcmp(optarg, "all")) o.split = -1;
             else if (!strcmp(optarg, "val")) o.split = DD_EVAL_SPLIT_VAL;
-            else return cli_usage_error("eval", "--split wants test, train, val or all, not '%s'", optarg);
+            else return cli_opt_bad("eval", "--split", "test, train, val or all", optarg);
             break;
         case 'b':
-            if (cli_parse_u64(optarg, 1, 4096, &o.batch))
-                return cli_usage_error("eval", "--batch wants a whole number from 1 to 4096, not '%s'", optarg);
+            if (cli_opt_u64("eval", "--batch", optarg, 1, 4096, &o.batch)) return EXIT_USAGE;
+            break;
+        case 't':
+            if (cli_opt_threads("eval", optarg)) return EXIT_USAGE;
             break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error("eval", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error("eval", c, argv);
         }
     }
     if (optind < argc) return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);

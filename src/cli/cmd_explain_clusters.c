@@ -56,6 +56,7 @@ static void usage(FILE *out) {
             "      --save-points      also write points.csv, the PCA scores clustered\n"
             "      --compare M2       a second model on the same drawings: which clusters of mistakes it removed\n"
             "                         and which are new (compare.csv, compare-*.png, M2's clusters in compare/)\n"
+            "      --threads N        threads (default: every core, up to 8)\n"
             "  -q, --quiet            print only the summary, not the composition tables\n"
             "  -h, --help             show this help\n"
             "\n"
@@ -179,7 +180,7 @@ static int compare(const dd_model *a, const dd_dataset *ds, const dd_cluster_opt
 
 int cmd_explain_clusters(int argc, char **argv) {
     enum { O_SET = 256, O_COMPONENTS, O_VARIANCE, O_KMIN, O_KMAX, O_RESTARTS, O_EPS, O_MINS, O_SEED, O_MONTAGE, O_MAX,
-           O_SPACE, O_STANDARDIZE, O_TSNE, O_PERPLEXITY, O_UNITS, O_SAVE_POINTS, O_COMPARE };
+           O_SPACE, O_STANDARDIZE, O_TSNE, O_PERPLEXITY, O_UNITS, O_SAVE_POINTS, O_COMPARE, O_THREADS };
     static const struct option options[] = {
         {"model", required_argument, NULL, 'm'},      {"data", required_argument, NULL, 'd'},
         {"output", required_argument, NULL, 'o'},     {"set", required_argument, NULL, O_SET},
@@ -193,6 +194,7 @@ int cmd_explain_clusters(int argc, char **argv) {
         {"standardize", no_argument, NULL, O_STANDARDIZE}, {"tsne", required_argument, NULL, O_TSNE},
         {"perplexity", required_argument, NULL, O_PERPLEXITY}, {"units", required_argument, NULL, O_UNITS},
         {"save-points", no_argument, NULL, O_SAVE_POINTS}, {"compare", required_argument, NULL, O_COMPARE},
+        {"threads", required_argument, NULL, O_THREADS},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     dd_cluster_opts o = dd_cluster_opts_default();
@@ -218,17 +220,19 @@ int cmd_explain_clusters(int argc, char **argv) {
         case O_STANDARDIZE: o.standardize = 1; break;
         case O_SAVE_POINTS: o.save_points = 1; break;
         case O_COMPARE: compare_path = optarg; break;
+        case O_THREADS:
+            if (cli_opt_threads(VERB, optarg)) return EXIT_USAGE;
+            break;
         case O_TSNE:
-            if (cli_parse_u64(optarg, 0, 20000, &v)) return cli_usage_error(VERB, "--tsne '%s': not 0..20000", optarg);
+            if (cli_opt_u64(VERB, "--tsne", optarg, 0, 20000, &v)) return EXIT_USAGE;
             o.tsne_max = (size_t)v;
             break;
         case O_PERPLEXITY:
-            if (cli_parse_double(optarg, 1, 1000, &f))
-                return cli_usage_error(VERB, "--perplexity '%s': not 1..1000", optarg);
+            if (cli_opt_double(VERB, "--perplexity", optarg, 1, 1000, &f)) return EXIT_USAGE;
             o.perplexity = f;
             break;
         case O_UNITS:
-            if (cli_parse_u64(optarg, 0, 100, &v)) return cli_usage_error(VERB, "--units '%s': not 0..100", optarg);
+            if (cli_opt_u64(VERB, "--units", optarg, 0, 100, &v)) return EXIT_USAGE;
             o.top_units = (int)v;
             break;
         case 'h': usage(stdout); return 0;
@@ -236,57 +240,49 @@ int cmd_explain_clusters(int argc, char **argv) {
             if (dd_cluster_parse_set(optarg, &o, &err)) return cli_usage_error(VERB, "%s", err.msg);
             break;
         case O_COMPONENTS:
-            if (cli_parse_u64(optarg, 1, 100000, &v))
-                return cli_usage_error(VERB, "--components '%s': not 1..100000", optarg);
+            if (cli_opt_u64(VERB, "--components", optarg, 1, 100000, &v)) return EXIT_USAGE;
             o.components = (int)v;
             break;
         case O_VARIANCE:
             if (cli_parse_double(optarg, 1e-9, 1, &f))
-                return cli_usage_error(VERB, "--variance '%s': not in (0, 1]", optarg);
+                return cli_opt_bad(VERB, "--variance", "a number in (0, 1]", optarg);
             o.variance_threshold = f;
             break;
         case 'k':
-            if (cli_parse_u64(optarg, 1, 1000, &v)) return cli_usage_error(VERB, "--k '%s': not 1..1000", optarg);
+            if (cli_opt_u64(VERB, "--k", optarg, 1, 1000, &v)) return EXIT_USAGE;
             o.k = (int)v;
             break;
         case O_KMIN:
         case O_KMAX:
-            if (cli_parse_u64(optarg, 2, 1000, &v))
-                return cli_usage_error(VERB, "--%s '%s': not 2..1000", c == O_KMIN ? "k-min" : "k-max", optarg);
+            if (cli_opt_u64(VERB, c == O_KMIN ? "--k-min" : "--k-max", optarg, 2, 1000, &v)) return EXIT_USAGE;
             *(c == O_KMIN ? &o.k_min : &o.k_max) = (int)v;
             break;
         case O_RESTARTS:
-            if (cli_parse_u64(optarg, 1, 1000, &v))
-                return cli_usage_error(VERB, "--restarts '%s': not 1..1000", optarg);
+            if (cli_opt_u64(VERB, "--restarts", optarg, 1, 1000, &v)) return EXIT_USAGE;
             o.restarts = (int)v;
             break;
         case O_EPS:
             if (cli_parse_double(optarg, 1e-12, 1e12, &f))
-                return cli_usage_error(VERB, "--eps '%s': not a positive number", optarg);
+                return cli_opt_bad(VERB, "--eps", "a positive number", optarg);
             o.eps = f;
             break;
         case O_MINS:
-            if (cli_parse_u64(optarg, 1, 100000, &v))
-                return cli_usage_error(VERB, "--min-samples '%s': not 1..100000", optarg);
+            if (cli_opt_u64(VERB, "--min-samples", optarg, 1, 100000, &v)) return EXIT_USAGE;
             o.min_samples = (int)v;
             break;
         case O_SEED:
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &v))
-                return cli_usage_error(VERB, "--seed '%s': not a number", optarg);
+            if (cli_opt_u64(VERB, "--seed", optarg, 0, UINT64_MAX, &v)) return EXIT_USAGE;
             o.seed = v;
             break;
         case O_MONTAGE:
-            if (cli_parse_u64(optarg, 1, 10000, &v))
-                return cli_usage_error(VERB, "--montage '%s': not 1..10000", optarg);
+            if (cli_opt_u64(VERB, "--montage", optarg, 1, 10000, &v)) return EXIT_USAGE;
             o.montage_max = (int)v;
             break;
         case O_MAX:
-            if (cli_parse_u64(optarg, 0, 100000000, &v))
-                return cli_usage_error(VERB, "--max-drawings '%s': not a count", optarg);
+            if (cli_opt_u64(VERB, "--max-drawings", optarg, 0, 100000000, &v)) return EXIT_USAGE;
             o.max_drawings = (size_t)v;
             break;
-        case ':': return cli_usage_error(VERB, "%s needs a value", argv[optind - 1]);
-        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error(VERB, c, argv);
         }
     }
     if (optind < argc) return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);

@@ -24,12 +24,13 @@ static void usage(FILE *out) {
 int cmd_info(int argc, char **argv) {
     static const struct option options[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
             return 0;
         }
-        return cli_usage_error("info", "unknown option");
+        return cli_opt_error("info", c, argv);
     }
     if (optind + 1 != argc) return cli_usage_error("info", "give exactly one .dset file");
     const char *path = argv[optind];

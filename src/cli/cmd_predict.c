@@ -303,19 +303,17 @@ int cmd_predict(int argc, char **argv) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'k':
-            if (cli_parse_u64(optarg, 1, MAX_TOP, &k))
-                return cli_usage_error("predict", "--top wants a whole number from 1 to %d, not '%s'", MAX_TOP, optarg);
+            if (cli_opt_u64("predict", "--top", optarg, 1, MAX_TOP, &k)) return EXIT_USAGE;
             break;
         case 'j': json = 1; break;
         case 'L': logits = 1; break;
         case 'S':
             if (!cli_has_suffix(optarg, ".png"))
-                return cli_usage_error("predict", "--save-input wants a .png file name, not '%s'", optarg);
+                return cli_opt_bad("predict", "--save-input", "a .png file name", optarg);
             save = optarg;
             break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error("predict", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("predict", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error("predict", c, argv);
         }
     }
     if (logits && !json)

@@ -90,48 +90,34 @@ int cmd_prep(int argc, char **argv) {
     size_t n_exclude = 0;
     size_t n_inputs = 0;
     int rc = EXIT_USAGE, c;
-    while ((c = getopt_long(argc, argv, "i:o:qh", options, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:o:qh", options, NULL)) != -1) {
         switch (c) {
         case 'i': inputs[n_inputs++] = optarg; break;
         case 'o': out = optarg; break;
         case 'x': exclude[n_exclude++] = optarg; break;
         case 'c': classes = optarg; break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, UINT64_MAX, &o.per_class)) {
-                rc = cli_usage_error("prep", "--per-class wants a positive whole number, not '%s'", optarg);
-                goto done;
-            }
+            if ((rc = cli_opt_u64("prep", "--per-class", optarg, 1, UINT64_MAX, &o.per_class))) goto done;
             break;
         case 'f':
-            if (cli_parse_double(optarg, 0, 1, &o.test_frac)) {
-                rc = cli_usage_error("prep", "--test-frac wants a number from 0 to 1, not '%s'", optarg);
-                goto done;
-            }
+            if ((rc = cli_opt_double("prep", "--test-frac", optarg, 0, 1, &o.test_frac))) goto done;
             break;
         case 'v':
-            if (cli_parse_double(optarg, 0, 0.9, &o.val_frac)) {
-                rc = cli_usage_error("prep", "--val-frac wants a number from 0 to 0.9, not '%s'", optarg);
-                goto done;
-            }
+            if ((rc = cli_opt_double("prep", "--val-frac", optarg, 0, 0.9, &o.val_frac))) goto done;
             break;
         case 's':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed)) {
-                rc = cli_usage_error("prep", "--seed wants a whole number, not '%s'", optarg);
-                goto done;
-            }
+            if ((rc = cli_opt_u64("prep", "--seed", optarg, 0, UINT64_MAX, &o.seed))) goto done;
             break;
         case 'T': {
             uint64_t t;
-            if (cli_parse_u64(optarg, 1, 64, &t)) {
-                rc = cli_usage_error("prep", "--threads wants a whole number from 1 to 64, not '%s'", optarg);
-                goto done;
-            }
+            if ((rc = cli_opt_u64("prep", "--threads", optarg, 1, 64, &t))) goto done;
             o.threads = (int)t;
             break;
         }
         case 'm':
             if (strcmp(optarg, "first") && strcmp(optarg, "random")) {
-                rc = cli_usage_error("prep", "--sample wants first or random, not '%s'", optarg);
+                rc = cli_opt_bad("prep", "--sample", "first or random", optarg);
                 goto done;
             }
             o.sample_random = !strcmp(optarg, "random");
@@ -140,7 +126,7 @@ int cmd_prep(int argc, char **argv) {
         case 'S': o.strict = true; break;
         case 'q': o.log = o.progress = NULL; break;
         case 'h': usage(stdout); rc = 0; goto done;
-        default: rc = cli_usage_error("prep", "unknown option"); goto done;
+        default: rc = cli_opt_error("prep", c, argv); goto done;
         }
     }
     while (optind < argc) inputs[n_inputs++] = argv[optind++];

@@ -196,32 +196,26 @@ int cmd_render(int argc, char **argv) {
                 return cli_usage_error("render", "--size: %s", err.msg);
             break;
         case 'w':
-            if (cli_parse_double(optarg, 1e-3, 1024, &job.render.line_width))
-                return cli_usage_error("render", "--line-width wants a number above 0 and at most 1024, not '%s'",
-                                       optarg);
+            if (cli_opt_double("render", "--line-width", optarg, 1e-3, 1024, &job.render.line_width))
+                return EXIT_USAGE;
             break;
         case 'p':
-            if (cli_parse_double(optarg, 0, 4096, &job.render.padding))
-                return cli_usage_error("render", "--padding wants a number from 0 to 4096, not '%s'", optarg);
+            if (cli_opt_double("render", "--padding", optarg, 0, 4096, &job.render.padding)) return EXIT_USAGE;
             break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, UINT64_MAX, &job.limit))
-                return cli_usage_error("render", "--limit wants a positive whole number, not '%s'", optarg);
+            if (cli_opt_u64("render", "--limit", optarg, 1, UINT64_MAX, &job.limit)) return EXIT_USAGE;
             limit_given = 1;
             break;
         case 'c':
-            if (cli_parse_u64(optarg, 1, 10000, &job.cols))
-                return cli_usage_error("render", "--cols wants a whole number from 1 to 10000, not '%s'", optarg);
+            if (cli_opt_u64("render", "--cols", optarg, 1, 10000, &job.cols)) return EXIT_USAGE;
             break;
         case 'k':
-            if (cli_parse_u64(optarg, 1, 64, &job.scale))
-                return cli_usage_error("render", "--scale wants a whole number from 1 to 64, not '%s'", optarg);
+            if (cli_opt_u64("render", "--scale", optarg, 1, 64, &job.scale)) return EXIT_USAGE;
             break;
         case 'S': job.strict = 1; break;
         case 'q': job.quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error("render", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("render", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error("render", c, argv);
         }
     }
     if (!out) return cli_usage_error("render", "no output: give -o OUT.npy or -o OUT.png");

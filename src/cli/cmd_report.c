@@ -33,6 +33,7 @@ static void usage(FILE *out) {
             "  -n, --per-class N      drawings per class in the saliency picture (default 2; 1 past 40 classes;\n"
             "                         one run only)\n"
             "  -q, --quiet            no progress lines\n"
+            "      --threads N        threads (default: every core, up to 8)\n"
             "  -h, --help             show this help\n"
             "\n"
             "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
@@ -60,7 +61,7 @@ int cmd_report(int argc, char **argv) {
     static const struct option options[] = {
         {"data", required_argument, 0, 'd'}, {"output", required_argument, 0, 'o'},
         {"per-class", required_argument, 0, 'n'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     dd_report_opts o = {.log = stderr};
     uint64_t u;
@@ -72,14 +73,15 @@ int cmd_report(int argc, char **argv) {
         case 'd': o.data_path = optarg; break;
         case 'o': o.out_path = optarg; break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, 50, &u))
-                return cli_usage_error("report", "--per-class wants 1..50, not '%s'", optarg);
+            if (cli_opt_u64("report", "--per-class", optarg, 1, 50, &u)) return EXIT_USAGE;
             o.per_class = (int)u;
             break;
         case 'q': o.log = NULL; break;
+        case 'T':
+            if (cli_opt_threads("report", optarg)) return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error("report", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error("report", c, argv);
         }
     }
     if (optind >= argc) return cli_usage_error("report", "give a RUNDIR, or two or more to compare");

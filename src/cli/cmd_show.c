@@ -181,46 +181,41 @@ int cmd_show(int argc, char **argv) {
     show_opts o = {.per_class = 8, .count = 64, .seed = 1, .split = -1, .render = dd_render_opts_default(28, 28)};
     dd_error err;
     int c;
-    while ((c = getopt_long(argc, argv, "o:n:c:h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:n:c:h", options, NULL)) != -1) {
         switch (c) {
         case 'o': o.out = optarg; break;
         case 'c': o.class_name = optarg; break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, 1000, &o.per_class))
-                return cli_usage_error("show", "--per-class wants 1..1000, not '%s'", optarg);
+            if (cli_opt_u64("show", "--per-class", optarg, 1, 1000, &o.per_class)) return EXIT_USAGE;
             break;
         case 'm':
-            if (cli_parse_u64(optarg, 1, 100000, &o.count))
-                return cli_usage_error("show", "--count wants 1..100000, not '%s'", optarg);
+            if (cli_opt_u64("show", "--count", optarg, 1, 100000, &o.count)) return EXIT_USAGE;
             break;
         case 'k':
-            if (cli_parse_u64(optarg, 1, 1000, &o.cols))
-                return cli_usage_error("show", "--cols wants 1..1000, not '%s'", optarg);
+            if (cli_opt_u64("show", "--cols", optarg, 1, 1000, &o.cols)) return EXIT_USAGE;
             break;
         case 'x':
-            if (cli_parse_u64(optarg, 1, 64, &o.scale))
-                return cli_usage_error("show", "--scale wants 1..64, not '%s'", optarg);
+            if (cli_opt_u64("show", "--scale", optarg, 1, 64, &o.scale)) return EXIT_USAGE;
             break;
         case 's':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed))
-                return cli_usage_error("show", "--seed wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("show", "--seed", optarg, 0, UINT64_MAX, &o.seed)) return EXIT_USAGE;
             break;
         case 'S':
             if (!strcmp(optarg, "train")) o.split = DD_SPLIT_TRAIN;
             else if (!strcmp(optarg, "test")) o.split = DD_SPLIT_TEST;
             else if (!strcmp(optarg, "all")) o.split = -1;
-            else return cli_usage_error("show", "--split wants train, test or all, not '%s'", optarg);
+            else return cli_opt_bad("show", "--split", "train, test or all", optarg);
             break;
         case 'z':
             if (dd_parse_size(optarg, &o.render.height, &o.render.width, &err))
                 return cli_usage_error("show", "--size: %s", err.msg);
             break;
         case 'l':
-            if (cli_parse_double(optarg, 0.1, 255, &o.render.line_width))
-                return cli_usage_error("show", "--line-width wants a number in 0.1..255, not '%s'", optarg);
+            if (cli_opt_double("show", "--line-width", optarg, 0.1, 255, &o.render.line_width)) return EXIT_USAGE;
             break;
         case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("show", "unknown option");
+        default: return cli_opt_error("show", c, argv);
         }
     }
     if (optind + 1 != argc) return cli_usage_error("show", "give exactly one .dset file");

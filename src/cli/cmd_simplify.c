@@ -103,8 +103,7 @@ int cmd_simplify(int argc, char **argv) {
         case 'S': strict = 1; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error("simplify", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("simplify", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error("simplify", c, argv);
         }
     }
     if (!out || !*out) return cli_usage_error("simplify", "no output: give -o OUT.ndjson (or -o - for stdout)");

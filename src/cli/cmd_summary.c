@@ -52,16 +52,15 @@ int cmd_summary(int argc, char **argv) {
     dd_spec_overrides ov = {0, 0, 0};
     dd_error err;
     int c;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);
             return 0;
         case OPT_CLASSES: {
             uint64_t v;
-            if (cli_parse_u64(optarg, 1, DD_SPEC_INT_MAX, &v))
-                return cli_usage_error("summary", "--classes '%s' is not a number from 1 to %d", optarg,
-                                       DD_SPEC_INT_MAX);
+            if (cli_opt_u64("summary", "--classes", optarg, 1, DD_SPEC_INT_MAX, &v)) return EXIT_USAGE;
             ov.classes = (int)v;
             break;
         }
@@ -73,7 +72,7 @@ int cmd_summary(int argc, char **argv) {
             break;
         }
         default:
-            return cli_usage_error("summary", "unknown option");
+            return cli_opt_error("summary", c, argv);
         }
     }
     if (optind + 1 != argc)

@@ -170,114 +170,101 @@ int cmd_train(int argc, char **argv) {
     double f;
     int c, report = 1;
     bool force = false, threads_given = false;
-    while ((c = getopt_long(argc, argv, "d:o:m:e:b:h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:o:m:e:b:h", options, NULL)) != -1) {
         switch (c) {
         case 'd': o.data_path = optarg; break;
         case 'o': o.run_dir = optarg; break;
         case 'm': o.model = optarg; break;
         case 'e':
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
-                return cli_usage_error("train", "--epochs wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--epochs", optarg, 0, INT_MAX, &u)) return EXIT_USAGE;
             o.epochs = (int)u;
             break;
         case 'b':
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
-                return cli_usage_error("train", "--batch wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--batch", optarg, 0, INT_MAX, &u)) return EXIT_USAGE;
             o.batch = (int)u;
             break;
         case 'O':
             if (dd_opt_kind_parse(optarg) < 0)
-                return cli_usage_error("train", "--opt wants adam or sgd, not '%s'", optarg);
+                return cli_opt_bad("train", "--opt", "adam or sgd", optarg);
             o.optimizer = (dd_opt_kind)dd_opt_kind_parse(optarg);
             break;
         case 'l':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
-                return cli_usage_error("train", "--lr wants a number, not '%s'", optarg);
+            if (cli_opt_double("train", "--lr", optarg, -FLT_MAX, FLT_MAX, &f)) return EXIT_USAGE;
             o.lr = (float)f;
             break;
         case 'S':
             if (dd_schedule_kind_parse(optarg) < 0)
-                return cli_usage_error("train", "--schedule wants constant, step or cosine, not '%s'", optarg);
+                return cli_opt_bad("train", "--schedule", "constant, step or cosine", optarg);
             o.schedule = (dd_schedule_kind)dd_schedule_kind_parse(optarg);
             break;
         case 'w':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
-                return cli_usage_error("train", "--warmup wants a number, not '%s'", optarg);
+            if (cli_opt_double("train", "--warmup", optarg, -FLT_MAX, FLT_MAX, &f)) return EXIT_USAGE;
             o.warmup_epochs = (float)f;
             break;
         case 'W':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
-                return cli_usage_error("train", "--weight-decay wants a number, not '%s'", optarg);
+            if (cli_opt_double("train", "--weight-decay", optarg, -FLT_MAX, FLT_MAX, &f)) return EXIT_USAGE;
             o.weight_decay = (float)f;
             break;
         case 'M':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
-                return cli_usage_error("train", "--momentum wants a number, not '%s'", optarg);
+            if (cli_opt_double("train", "--momentum", optarg, -FLT_MAX, FLT_MAX, &f)) return EXIT_USAGE;
             o.momentum = (float)f;
             break;
         case 'A': o.augment = false; break;
         case 'p':
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
-                return cli_usage_error("train", "--patience wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--patience", optarg, 0, INT_MAX, &u)) return EXIT_USAGE;
             o.patience = (int)u;
             break;
         case 's':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.seed))
-                return cli_usage_error("train", "--seed wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--seed", optarg, 0, UINT64_MAX, &o.seed)) return EXIT_USAGE;
             break;
         case 't':
-            if (cli_parse_u64(optarg, 1, INT_MAX, &u))
-                return cli_usage_error("train", "--threads wants a whole number from 1, not '%s'", optarg);
+            if (cli_opt_u64("train", "--threads", optarg, 1, INT_MAX, &u)) return EXIT_USAGE;
             o.threads = (int)u;
             threads_given = true;
             break;
         case 'V':
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &o.val_frac))
-                return cli_usage_error("train", "--val-frac wants a number, not '%s'", optarg);
+            if (cli_opt_double("train", "--val-frac", optarg, -FLT_MAX, FLT_MAX, &o.val_frac)) return EXIT_USAGE;
             break;
         case 'E':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.steps_per_epoch))
-                return cli_usage_error("train", "--steps-per-epoch wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--steps-per-epoch", optarg, 0, UINT64_MAX, &o.steps_per_epoch))
+                return EXIT_USAGE;
             break;
         case 'X':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &o.max_steps))
-                return cli_usage_error("train", "--max-steps wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--max-steps", optarg, 0, UINT64_MAX, &o.max_steps)) return EXIT_USAGE;
             break;
         case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: {
             static const char *const names[] = {"--aug-rotation", "--aug-scale-min", "--aug-shift",
                                                 "--label-smoothing", "--mixup", "--ema"};
             float *fields[] = {&o.aug_rotation, &o.aug_scale_min, &o.aug_shift, &o.label_smoothing, &o.mixup, &o.ema};
-            if (cli_parse_double(optarg, -FLT_MAX, FLT_MAX, &f))
-                return cli_usage_error("train", "%s wants a number, not '%s'", names[c - 1001], optarg);
+            if (cli_opt_double("train", names[c - 1001], optarg, -FLT_MAX, FLT_MAX, &f)) return EXIT_USAGE;
             *fields[c - 1001] = (float)f; /* the ranges: dd_train_opts_check */
             break;
         }
         case 1008: o.warp_bitmaps = true; break;
         case 1007:
-            if (cli_parse_u64(optarg, 0, INT_MAX, &u))
-                return cli_usage_error("train", "--stop-after wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--stop-after", optarg, 0, INT_MAX, &u)) return EXIT_USAGE;
             o.stop_after = (int)u;
             break;
         case 1009:
             if (strcmp(optarg, "on") && strcmp(optarg, "off"))
-                return cli_usage_error("train", "--allreduce-overlap wants on or off, not '%s'", optarg);
+                return cli_opt_bad("train", "--allreduce-overlap", "on or off", optarg);
             o.allreduce_overlap = strcmp(optarg, "on") == 0;
             break;
         case 1010:
             if (strcmp(optarg, "float32") && strcmp(optarg, "bf16"))
-                return cli_usage_error("train", "--allreduce-dtype wants float32 or bf16, not '%s'", optarg);
+                return cli_opt_bad("train", "--allreduce-dtype", "float32 or bf16", optarg);
             o.allreduce_bf16 = strcmp(optarg, "bf16") == 0;
             break;
         case 1011:
-            if (cli_parse_u64(optarg, 0, UINT32_MAX, &u))
-                return cli_usage_error("train", "--allreduce-bucket-kb wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("train", "--allreduce-bucket-kb", optarg, 0, UINT32_MAX, &u)) return EXIT_USAGE;
             o.allreduce_bucket_kb = (uint32_t)u; /* the range: dd_train_opts_check */
             break;
         case 'r': o.resume = true; break;
         case 'F': force = true; break;
         case 'R': report = 0; break;
         case 'h': usage(stdout, &o); return 0;
-        default: return cli_usage_error("train", "unknown option");
+        default: return cli_opt_error("train", c, argv);
         }
     }
     if (optind != argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);

@@ -470,28 +470,26 @@ int cmd_tune(int argc, char **argv) {
     uint64_t u;
     double f;
     int c;
-    while ((c = getopt_long(argc, argv, "d:o:h", options, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:o:h", options, NULL)) != -1) {
         switch (c) {
         case 'd': t.data = optarg; break;
         case 'o': t.dir = optarg; break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, 999, &u))
-                return cli_usage_error("tune", "--trials wants a whole number 1..999, not '%s'", optarg);
+            if (cli_opt_u64("tune", "--trials", optarg, 1, 999, &u)) return EXIT_USAGE;
             t.trials = (int)u;
             break;
         case 'B':
             if (cli_parse_double(optarg, 0, 1e7, &f) || !(f > 0))
-                return cli_usage_error("tune", "--budget wants minutes, a number above 0, not '%s'", optarg);
+                return cli_opt_bad("tune", "--budget", "minutes, a number above 0", optarg);
             t.budget_s = 60 * f;
             break;
         case 'S': space_path = optarg; break;
         case 's':
-            if (cli_parse_u64(optarg, 0, UINT64_MAX, &t.seed))
-                return cli_usage_error("tune", "--seed wants a whole number, not '%s'", optarg);
+            if (cli_opt_u64("tune", "--seed", optarg, 0, UINT64_MAX, &t.seed)) return EXIT_USAGE;
             break;
         case 't':
-            if (cli_parse_u64(optarg, 1, 256, &u))
-                return cli_usage_error("tune", "--threads wants a whole number 1..256, not '%s'", optarg);
+            if (cli_opt_u64("tune", "--threads", optarg, 1, 256, &u)) return EXIT_USAGE;
             t.threads = (int)u;
             break;
         case 'P':
@@ -499,7 +497,7 @@ int cmd_tune(int argc, char **argv) {
                    tune_default_space);
             return 0;
         case 'h': usage(stdout); return 0;
-        default: return cli_usage_error("tune", "unknown option");
+        default: return cli_opt_error("tune", c, argv);
         }
     }
     if (optind != argc) return cli_usage_error("tune", "unexpected argument '%s'", argv[optind]);

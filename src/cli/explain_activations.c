@@ -37,6 +37,7 @@ static void usage(FILE *out) {
             "      --units N         only the first N units (default: all)\n"
             "      --split S         test, train or all: the drawings ranked (default test)\n"
             "      --max-drawings N  rank at most the first N drawings of the split (default 5000)\n"
+            "      --threads N       threads (default: every core, up to 8)\n"
             "  -h, --help            show this help\n"
             "\n"
             "Writes DIR/activations-<record>.png per drawing, or DIR/top-units-<layer>.png.\n"
@@ -148,7 +149,7 @@ int cmd_explain_activations(int argc, char **argv) {
         {"index", required_argument, 0, 'i'},     {"top-units", required_argument, 0, OPT_TOP_UNITS},
         {"top", required_argument, 0, OPT_TOP},   {"units", required_argument, 0, OPT_UNITS},
         {"split", required_argument, 0, OPT_SPLIT}, {"max-drawings", required_argument, 0, OPT_MAX},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
+        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     act_opts o = {.top = 8, .units = 0, .max_drawings = 5000, .split = DD_SPLIT_TEST};
     int c, rc = EXIT_USAGE;
@@ -162,38 +163,31 @@ int cmd_explain_activations(int argc, char **argv) {
         case 'l': o.layers = optarg; break;
         case 'i':
             if (explain_parse_records(optarg, &o.records, &o.n_records)) {
-                cli_usage_error(VERB, "--index wants record numbers separated by commas, not '%s'", optarg);
+                cli_opt_bad(VERB, "--index", "record numbers separated by commas", optarg);
                 goto out;
             }
             break;
         case OPT_TOP_UNITS: o.top_units = optarg; break;
         case OPT_TOP:
-            if (cli_parse_u64(optarg, 1, 64, &o.top)) {
-                cli_usage_error(VERB, "--top wants 1..64, not '%s'", optarg);
-                goto out;
-            }
+            if (cli_opt_u64(VERB, "--top", optarg, 1, 64, &o.top)) goto out;
             break;
         case OPT_UNITS:
-            if (cli_parse_u64(optarg, 1, 100000, &o.units)) {
-                cli_usage_error(VERB, "--units wants 1..100000, not '%s'", optarg);
-                goto out;
-            }
+            if (cli_opt_u64(VERB, "--units", optarg, 1, 100000, &o.units)) goto out;
             break;
         case OPT_MAX:
-            if (cli_parse_u64(optarg, 1, 10000000, &o.max_drawings)) {
-                cli_usage_error(VERB, "--max-drawings wants 1..10000000, not '%s'", optarg);
-                goto out;
-            }
+            if (cli_opt_u64(VERB, "--max-drawings", optarg, 1, 10000000, &o.max_drawings)) goto out;
             break;
         case OPT_SPLIT:
             if ((o.split = explain_parse_split(optarg)) == -2) {
-                cli_usage_error(VERB, "--split wants test, train or all, not '%s'", optarg);
+                cli_opt_bad(VERB, "--split", "test, train or all", optarg);
                 goto out;
             }
             break;
+        case 'T':
+            if (cli_opt_threads(VERB, optarg)) goto out;
+            break;
         case 'h': usage(stdout); rc = 0; goto out;
-        case ':': cli_usage_error(VERB, "option '%s' needs a value", argv[optind - 1]); goto out;
-        default: cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]); goto out;
+        default: cli_opt_error(VERB, c, argv); goto out;
         }
     }
     if (optind < argc) {

@@ -21,6 +21,7 @@ static void usage(FILE *out) {
             "  -o, --output DIR   where the pictures go (created if missing)\n"
             "      --as CLASS     only the drawings misclassified as CLASS\n"
             "      --max N        at most N drawings per true class in a picture (default 240)\n"
+            "      --threads N    threads (default: every core, up to 8)\n"
             "  -h, --help         show this help\n"
             "\n"
             "Writes DIR/misclassified-as-<class>.png for every class that has misclassified drawings and\n"
@@ -36,7 +37,8 @@ int cmd_explain_misclassified(int argc, char **argv) {
     static const struct option options[] = {
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"as", required_argument, 0, 'a'},
-        {"max", required_argument, 0, 'x'},   {"help", no_argument, 0, 'h'},
+        {"max", required_argument, 0, 'x'},
+        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model_path = NULL, *data_path = NULL, *out_dir = NULL, *as = NULL;
@@ -51,12 +53,13 @@ int cmd_explain_misclassified(int argc, char **argv) {
         case 'o': out_dir = optarg; break;
         case 'a': as = optarg; break;
         case 'x':
-            if (cli_parse_u64(optarg, 1, 100000, &max))
-                return cli_usage_error("explain misclassified", "--max wants a whole number from 1 to 100000, not '%s'", optarg);
+            if (cli_opt_u64("explain misclassified", "--max", optarg, 1, 100000, &max)) return EXIT_USAGE;
+            break;
+        case 'T':
+            if (cli_opt_threads("explain misclassified", optarg)) return EXIT_USAGE;
             break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error("explain misclassified", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("explain misclassified", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error("explain misclassified", c, argv);
         }
     }
     if (optind < argc) return cli_usage_error("explain misclassified", "unexpected argument '%s'", argv[optind]);

@@ -29,6 +29,7 @@ static void usage(FILE *out) {
             "      --threshold P       probability that counts as a confident contradiction (default 0.9)\n"
             "      --near-tolerance T  relative L1 distance of near duplicates, 0..1 (default 0.12)\n"
             "      --max-shown N       drawings per group in the pictures (default 24)\n"
+            "      --threads N         threads (default: every core, up to 8)\n"
             "  -h, --help              show this help\n"
             "\n"
             "Writes contradicted.csv, not-recognized.csv, duplicates.csv (kind,group,index,key_id,split,label) and\n"
@@ -46,7 +47,8 @@ int cmd_explain_quality(int argc, char **argv) {
         {"model", required_argument, 0, 'm'},          {"data", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'},         {"split", required_argument, 0, OPT_SPLIT},
         {"threshold", required_argument, 0, OPT_THRESHOLD}, {"near-tolerance", required_argument, 0, OPT_NEAR},
-        {"max-shown", required_argument, 0, OPT_SHOWN}, {"help", no_argument, 0, 'h'},
+        {"max-shown", required_argument, 0, OPT_SHOWN},
+        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model_path = NULL, *data_path = NULL, *out_dir = NULL;
@@ -62,24 +64,24 @@ int cmd_explain_quality(int argc, char **argv) {
         case 'o': out_dir = optarg; break;
         case OPT_SPLIT:
             if ((o.split = explain_parse_split(optarg)) == -2)
-                return cli_usage_error(VERB, "--split wants test, train or all, not '%s'", optarg);
+                return cli_opt_bad(VERB, "--split", "test, train or all", optarg);
             break;
         case OPT_THRESHOLD:
             if (cli_parse_double(optarg, 1e-6, 1, &o.threshold))
-                return cli_usage_error(VERB, "--threshold wants a probability in (0, 1], not '%s'", optarg);
+                return cli_opt_bad(VERB, "--threshold", "a probability in (0, 1]", optarg);
             break;
         case OPT_NEAR:
-            if (cli_parse_double(optarg, 0, 1, &o.near_tolerance))
-                return cli_usage_error(VERB, "--near-tolerance wants 0..1, not '%s'", optarg);
+            if (cli_opt_double(VERB, "--near-tolerance", optarg, 0, 1, &o.near_tolerance)) return EXIT_USAGE;
             break;
         case OPT_SHOWN:
-            if (cli_parse_u64(optarg, 1, 1000, &u))
-                return cli_usage_error(VERB, "--max-shown wants 1..1000, not '%s'", optarg);
+            if (cli_opt_u64(VERB, "--max-shown", optarg, 1, 1000, &u)) return EXIT_USAGE;
             o.max_shown = (int)u;
             break;
+        case 'T':
+            if (cli_opt_threads(VERB, optarg)) return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return 0;
-        case ':': return cli_usage_error(VERB, "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]);
+        default: return cli_opt_error(VERB, c, argv);
         }
     }
     if (optind < argc) return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);

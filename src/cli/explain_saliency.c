@@ -28,6 +28,7 @@ static void usage(FILE *out) {
             "  -n, --per-class N    else the first N test drawings of every class (default 2)\n"
             "  -c, --class NAME     explain this class's score instead of the predicted one\n"
             "  -l, --layer L        Grad-CAM layer, index or name (default: the last conv block)\n"
+            "      --threads N      threads (default: every core, up to 8)\n"
             "  -h, --help           show this help\n"
             "\n"
             "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
@@ -42,7 +43,8 @@ int cmd_explain_saliency(int argc, char **argv) {
         {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"index", required_argument, 0, 'i'},
         {"per-class", required_argument, 0, 'n'}, {"class", required_argument, 0, 'c'},
-        {"layer", required_argument, 0, 'l'}, {"help", no_argument, 0, 'h'},
+        {"layer", required_argument, 0, 'l'},
+        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model_path = NULL, *data_path = NULL, *out_dir = NULL, *class_name = NULL, *layer_text = NULL;
@@ -60,19 +62,18 @@ int cmd_explain_saliency(int argc, char **argv) {
         case 'l': layer_text = optarg; break;
         case 'i':
             if (explain_parse_records(optarg, &records, &n)) {
-                cli_usage_error(VERB, "--index wants record numbers separated by commas, not '%s'", optarg);
+                cli_opt_bad(VERB, "--index", "record numbers separated by commas", optarg);
                 goto out;
             }
             break;
         case 'n':
-            if (cli_parse_u64(optarg, 1, 100, &per_class)) {
-                cli_usage_error(VERB, "--per-class wants 1..100, not '%s'", optarg);
-                goto out;
-            }
+            if (cli_opt_u64(VERB, "--per-class", optarg, 1, 100, &per_class)) goto out;
+            break;
+        case 'T':
+            if (cli_opt_threads(VERB, optarg)) goto out;
             break;
         case 'h': usage(stdout); rc = 0; goto out;
-        case ':': cli_usage_error(VERB, "option '%s' needs a value", argv[optind - 1]); goto out;
-        default: cli_usage_error(VERB, "unknown option '%s'", argv[optind - 1]); goto out;
+        default: cli_opt_error(VERB, c, argv); goto out;
         }
     }
     if (optind < argc) {
