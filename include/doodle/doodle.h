@@ -29,8 +29,9 @@
 #include "doodle/safetensors.h"
 /* export: ONNX */
 #include "doodle/export.h"
-/* viz: picture grids */
+/* viz: picture grids, colour pictures */
 #include "doodle/montage.h"
+#include "doodle/picture.h"
 /* numerics: PCA, K-Means, DBSCAN, silhouettes, t-SNE */
 #include "doodle/numerics.h"
 /* train: training, evaluation metrics */

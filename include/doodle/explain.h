@@ -1,5 +1,5 @@
 /* Explaining a trained model: what its layers see (activations), which pixels a decision rests on (saliency,
- * occlusion, Grad-CAM), and pictures of them for people to look at.
+ * occlusion, Grad-CAM), and pictures of them for people to look at (drawn with doodle/picture.h).
  *
  *     dd_explainer *e = dd_explainer_new(model, &err);
  *     float heat[28 * 28];
@@ -27,6 +27,7 @@
 #include "doodle/dataset.h"
 #include "doodle/error.h"
 #include "doodle/model.h"
+#include "doodle/picture.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,40 +95,6 @@ int dd_explain_occlusion(dd_explainer *e, const float *x, int cls, int patch, in
 const float *dd_explain_activations(dd_explainer *e, const float *x, int layer, dd_shape *shape, dd_error *err);
 /* The class probabilities of the image the explainer ran last ([classes], valid until its next call). */
 const float *dd_explainer_probs(const dd_explainer *e);
-
-/* ---- tiles for pictures: RGB, 3 bytes a pixel, row-major ---- */
-
-/* The drawing as it is shown everywhere: dark ink on white. */
-void dd_tile_ink(const uint8_t *ink, int h, int w, uint8_t *rgb);
-/* A heat map (0..1) laid over the drawing: the drawing in grey, the heat in a transparent-to-red-to-yellow scale. */
-void dd_tile_heat(const uint8_t *ink, int h, int w, const float *heat, uint8_t *rgb);
-/* Values (e.g. a feature map) in a perceptual colour scale from lo (dark blue) to hi (yellow); lo == hi gives
- * one colour. */
-void dd_tile_values(const float *v, int h, int w, float lo, float hi, uint8_t *rgb);
-
-/* ---- a picture grid of RGB tiles (like doodle/montage.h, in colour, with a title) ---- */
-
-typedef struct dd_picture dd_picture;
-
-typedef struct dd_picture_opts {
-    int rows, cols;
-    int tile_height, tile_width; /* tile size in its own pixels */
-    int scale;                   /* output pixels per tile pixel (1..64) */
-    int label_height;            /* output pixels under each tile for a label; 0 = none */
-    int header_width;            /* output pixels left of each row for its header; 0 = none */
-    const char *title;           /* a line above the grid; NULL = none */
-} dd_picture_opts;
-
-/* Fails (DD_ERR_RANGE) past 32767 pixels a side. */
-dd_picture *dd_picture_new(const dd_picture_opts *o, dd_error *err);
-void dd_picture_free(dd_picture *p);
-/* rgb: tile_height * tile_width * 3 bytes; label may be NULL. */
-int dd_picture_put(dd_picture *p, int row, int col, const uint8_t *rgb, const char *label, dd_error *err);
-int dd_picture_row_header(dd_picture *p, int row, const char *text, dd_error *err);
-/* Writes the picture as PNG, atomically. */
-int dd_picture_write_png(dd_picture *p, const char *path, dd_error *err);
-/* The PNG in memory: *data (free it) and *size. */
-int dd_picture_png_bytes(dd_picture *p, unsigned char **data, size_t *size, dd_error *err);
 
 /* ---- pictures and tables of a model on a dataset, written into a directory ----
  * Each function creates out_dir when missing and writes its files atomically. A set with nothing to show (no

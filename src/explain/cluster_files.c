@@ -9,7 +9,7 @@
 
 #include "doodle/montage.h"
 #include "explain/cluster_files.h"
-#include "explain/cluster_scatter.h"
+#include "viz/scatter.h"
 #include "explain/explain_util.h"
 #include "util/alloc.h"
 #include "util/atomic_file.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "viz/canvas.h"
 #include "viz/png_file.h"
 
 #define SIDE_MAX 32767u /* cairo's image surfaces */
@@ -36,11 +37,6 @@ dd_montage_opts dd_montage_opts_default(uint32_t rows, uint32_t cols, uint32_t t
                          .header_width = 0,
                          .gap = 2};
     return o;
-}
-
-static int cairo_error(cairo_status_t s, const char *what, dd_error *err) {
-    return dd_fail(err, s == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "cairo: %s: %s", what,
-                   cairo_status_to_string(s));
 }
 
 static void set_rgb(cairo_t *cr, uint32_t rgb) {
@@ -84,14 +80,7 @@ dd_montage *dd_montage_new(const dd_montage_opts *opts, dd_error *err) {
     m->grid_x = (uint32_t)grid_x;
     m->width = (uint32_t)width;
     m->height = (uint32_t)height;
-    m->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)m->width, (int)m->height);
-    cairo_status_t s = cairo_surface_status(m->surface);
-    if (s == CAIRO_STATUS_SUCCESS) {
-        m->cr = cairo_create(m->surface);
-        s = cairo_status(m->cr);
-    }
-    if (s != CAIRO_STATUS_SUCCESS) {
-        cairo_error(s, "cannot create the montage picture", err);
+    if (viz_canvas_new((int)m->width, (int)m->height, "the montage picture", &m->surface, &m->cr, err)) {
         dd_montage_free(m);
         return NULL;
     }
@@ -108,9 +97,9 @@ dd_montage *dd_montage_new(const dd_montage_opts *opts, dd_error *err) {
         }
     cairo_stroke(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    s = cairo_status(cr);
+    cairo_status_t s = cairo_status(cr);
     if (s != CAIRO_STATUS_SUCCESS) {
-        cairo_error(s, "cannot draw the montage", err);
+        viz_cairo_error(s, "cannot draw the montage", err);
         dd_montage_free(m);
         return NULL;
     }
@@ -215,7 +204,7 @@ int dd_montage_put_rgb(dd_montage *m, uint32_t row, uint32_t col, const uint8_t 
                   size, 1, rgb);
     }
     cairo_status_t st = cairo_status(m->cr);
-    if (st != CAIRO_STATUS_SUCCESS) return cairo_error(st, "cannot draw the montage", err);
+    if (st != CAIRO_STATUS_SUCCESS) return viz_cairo_error(st, "cannot draw the montage", err);
     return 0;
 }
 
@@ -234,7 +223,7 @@ int dd_montage_row_header(dd_montage *m, uint32_t row, const char *text, dd_erro
     draw_text(m, text ? text : "", o->gap, o->gap + (double)row * (m->cell_h + o->gap), o->header_width, tile_h,
               size, 0, RGB_TEXT);
     cairo_status_t st = cairo_status(m->cr);
-    if (st != CAIRO_STATUS_SUCCESS) return cairo_error(st, "cannot draw the montage", err);
+    if (st != CAIRO_STATUS_SUCCESS) return viz_cairo_error(st, "cannot draw the montage", err);
     return 0;
 }
 

@@ -1,4 +1,4 @@
-/* Colour picture grids with a title, row headers and labels (include/doodle/explain.h), written as PNG to a file
+/* Colour picture grids with a title, row headers and labels (include/doodle/picture.h), written as PNG to a file
  * or to memory (for pages that inline their pictures). */
 #include <cairo.h>
 #include <errno.h>
@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doodle/explain.h"
+#include "doodle/picture.h"
 #include "util/alloc.h"
-#include "explain/explain_util.h"
 #include "util/atomic_file.h"
+#include "viz/canvas.h"
 #include "viz/png_file.h"
 
 #define SIDE_MAX 32767
@@ -24,11 +24,6 @@ struct dd_picture {
     cairo_surface_t *surface;
     cairo_t *cr;
 };
-
-static int cairo_error(cairo_status_t s, const char *what, dd_error *err) {
-    return dd_fail(err, s == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "cairo: %s: %s", what,
-                   cairo_status_to_string(s));
-}
 
 /* Draws text left-aligned at (x, baseline y), shortened with "..." to fit max_w. */
 static void draw_text(cairo_t *cr, const char *text, double x, double y, double max_w) {
@@ -77,14 +72,7 @@ dd_picture *dd_picture_new(const dd_picture_opts *o, dd_error *err) {
     p->grid_y = (int)grid_y;
     p->width = (int)width;
     p->height = (int)height;
-    p->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, p->width, p->height);
-    cairo_status_t s = cairo_surface_status(p->surface);
-    if (s == CAIRO_STATUS_SUCCESS) {
-        p->cr = cairo_create(p->surface);
-        s = cairo_status(p->cr);
-    }
-    if (s != CAIRO_STATUS_SUCCESS) {
-        cairo_error(s, "cannot create the picture", err);
+    if (viz_canvas_new(p->width, p->height, "the picture", &p->surface, &p->cr, err)) {
         dd_picture_free(p);
         return NULL;
     }
@@ -155,7 +143,7 @@ int dd_picture_png_bytes(dd_picture *p, unsigned char **data, size_t *size, dd_e
     cairo_surface_flush(p->surface);
     cairo_status_t s = cairo_status(p->cr);
     if (s == CAIRO_STATUS_SUCCESS) s = viz_png_bytes(p->surface, data, size);
-    return s == CAIRO_STATUS_SUCCESS ? 0 : cairo_error(s, "cannot encode the PNG", err);
+    return s == CAIRO_STATUS_SUCCESS ? 0 : viz_cairo_error(s, "cannot encode the PNG", err);
 }
 
 int dd_picture_write_png(dd_picture *p, const char *path, dd_error *err) {

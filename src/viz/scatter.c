@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "explain/cluster_scatter.h"
+#include "viz/scatter.h"
 #include "util/alloc.h"
 #include "viz/png_file.h"
 

@@ -1,6 +1,6 @@
-/* The 2-D scatter plot of `doodle explain clusters`. Internal. */
-#ifndef DOODLE_EXPLAIN_CLUSTER_SCATTER_H
-#define DOODLE_EXPLAIN_CLUSTER_SCATTER_H
+/* A 2-D scatter plot coloured by cluster (`doodle explain clusters`' PCA plots). Internal. */
+#ifndef DOODLE_VIZ_SCATTER_H
+#define DOODLE_VIZ_SCATTER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
-/* Colour tiles for explanation pictures (include/doodle/explain.h): drawings, heat maps over drawings, feature
+/* Colour tiles for explanation pictures (include/doodle/picture.h): drawings, heat maps over drawings, feature
  * maps. */
 #include <math.h>
 
-#include "doodle/explain.h"
+#include "doodle/picture.h"
 
 /* viridis at nine evenly spaced stops (matplotlib's table, rounded): readable in grey and by colour-blind eyes */
 static const uint8_t VIRIDIS[9][3] = {{68, 1, 84},    {71, 44, 122},  {59, 81, 139},   {44, 113, 142}, {33, 144, 141},
