@@ -1,14 +1,11 @@
 /* doodle eval: a trained model on one split of a .dset — accuracy, loss, top-3, the confusion matrix, per-class
  * precision/recall/F1 and the misclassified records, as tables and as eval.json, confusion.csv and
  * misclassified.csv. */
-#define _POSIX_C_SOURCE 200809L /* mkdir's mode_t */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "doodle/alloc.h"
@@ -107,16 +104,6 @@ static int write_text(const char *text, const char *path, dd_error *err) {
     return dd_atomic_commit(&a, err);
 }
 
-static int make_dir(const char *dir, dd_error *err) {
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return 0;
-        return dd_fail(err, DD_ERR_IO, "%s: not a directory", dir);
-    }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return dd_fail(err, DD_ERR_IO, "%s: %s", dir, strerror(errno));
-    return 0;
-}
-
 static void print_tables(const eval_opts *o, const dd_eval_result *r, const char *const *names, const char *dir) {
     const dd_metrics *m = &r->metrics;
     printf("%s on %s (%s split): %llu records\n\n", o->model, o->data, split_name(o->split),
@@ -165,7 +152,7 @@ static int run(const eval_opts *o, dd_error *err) {
     if (!(p_json = join(dir, "eval.json", err)) || !(p_conf = join(dir, "confusion.csv", err)) ||
         !(p_miss = join(dir, "misclassified.csv", err)))
         goto done;
-    if (make_dir(dir, err) || write_text(text, p_json, err) ||
+    if (dd_make_dir(dir, err) || write_text(text, p_json, err) ||
         dd_metrics_write_confusion_csv(&r.metrics, names, p_conf, err) || write_misclassified(&r, names, p_miss, err))
         goto done;
     if (o->json) printf("%s\n", text);
