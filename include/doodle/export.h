@@ -3,11 +3,11 @@
  * The ONNX file is one graph of standard operators, opset 13: Conv (with the BatchNorm that follows it folded in,
  * exactly as doodle's inference folds it), BatchNormalization (one that follows no convolution), Relu, MaxPool,
  * Flatten, Gemm (dense), GlobalAveragePool, and Softmax at the end; dropout and linear activations are left out, as
- * inference skips them. Input "input": float [batch, C, H, W], pixels 0 (background) to 1 (ink) rendered as doodle renders them;
- * output "probabilities": float [batch, classes]; the batch is dynamic. Nodes, tensors and initializers are named
- * after the layers ("conv2d", "conv2d.weight", …). metadata_props say how to feed it: "classes" (JSON array),
- * "input" (HxWxC), "render" (JSON: line_width, padding), "input_layout", "doodle_version" and "cfg";
- * the graph is named after the model.
+ * inference skips them. Input "input": float [batch, C, H, W], pixels 0 (background) to 1 (ink) rendered as doodle
+ * renders them; output "probabilities": float [batch, classes]; the batch is dynamic. Nodes, tensors and
+ * initializers are named after the layers ("conv2d", "conv2d.weight", …), the graph after the model. metadata_props
+ * say how to feed it: "classes" (JSON array), "input" (HxWxC), "render" (JSON: line_width, padding),
+ * "input_layout", "doodle_version" and "cfg".
  *
  * Built only with protobuf-c and the ONNX schema of python3-onnx (cmake/onnx.cmake); without them
  * dd_export_onnx_available() is false and dd_export_onnx fails with DD_ERR_UNSUPPORTED. */

@@ -98,12 +98,15 @@ static int add_metadata(onnx_arena *a, Onnx__ModelProto *model, const dd_model *
 /* The whole model: graph (input, layers, Softmax, output), opset, producer, metadata. */
 static Onnx__ModelProto *build(onnx_arena *a, const dd_model *m, dd_onnx_summary *sum, dd_error *err) {
     const dd_model_spec *s = m->spec;
-    for (int i = 0; i < s->n_layers; i++) /* the graph's tensors are named after the layers */
-        if (!strcmp(s->layers[i].name, INPUT_NAME) || !strcmp(s->layers[i].name, OUTPUT_NAME)) {
-            dd_fail(err, DD_ERR_UNSUPPORTED, "layer %s (cfg line %d): the ONNX graph's %s has this name; rename the layer",
-                    s->layers[i].name, s->layers[i].line, strcmp(s->layers[i].name, INPUT_NAME) ? "output" : "input");
+    for (int i = 0; i < s->n_layers; i++) { /* the graph's tensors are named after the layers */
+        const dd_layer_spec *l = &s->layers[i];
+        if (!strcmp(l->name, INPUT_NAME) || !strcmp(l->name, OUTPUT_NAME)) {
+            dd_fail(err, DD_ERR_UNSUPPORTED,
+                    "layer %s (cfg line %d): the ONNX graph's %s has this name; rename the layer", l->name, l->line,
+                    strcmp(l->name, INPUT_NAME) ? "output" : "input");
             return NULL;
         }
+    }
     onnx_builder b;
     if (onnx_builder_init(&b, a, s->name, onnx_layers_max_nodes(s), onnx_layers_max_initializers(s), err))
         return NULL;

@@ -4,9 +4,10 @@
 # doodle predict within 1e-5 on real drawings of the bundled sample, for the four built-in networks (seed, lenet,
 # mnist28, doodle28) and for two cfgs with every layer kind (a stride-2 "same" conv with an odd padding, BatchNorm on
 # images and on a flat input, linear activation, overlapping max-pool, dense without bias, dropout; global average
-# pooling), each trained a few steps so that its weights and BatchNorm statistics are not the initial ones. Bad input: a non-model file, a
-# truncated model, an unwritable output -> a clear error, exit 1, no file left. Skipped (77) without python3-onnx or
-# npm; a doodle built without ONNX export must say so.
+# pooling), each trained a few steps so that its weights and BatchNorm statistics are not the initial ones. Bad
+# input: a non-model file, a truncated model, an unwritable output, a write cut short by the file size limit -> a
+# clear error, exit 1, no file left. Skipped (77) without python3-onnx or npm, and for a doodle built without ONNX
+# export (which must say so).
 name=export_onnx
 source "$(dirname "$0")/common.bash"
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -148,6 +149,21 @@ expect_status 1 "a missing model" "$doodle" export --onnx "$tmp/none.safetensors
 expect_status 1 "an output in a missing folder" "$doodle" export --onnx "$model" -o "$tmp/no/such/dir/m.onnx"
 grep -q "no/such/dir" "$tmp/err" || fail "unwritable output: error does not name it: $(cat "$tmp/err")"
 ls "$tmp" | grep -q '^bad\.onnx' && fail "a failed export left $(ls "$tmp" | grep '^bad\.onnx')"
+# a write that fails part-way (lenet's 37 MB over a 1 MB file size limit: EFBIG) leaves nothing
+(ulimit -f 1000; "$doodle" export --onnx "$tmp/run_lenet/model.safetensors" -o "$tmp/bad.onnx" >"$tmp/out" 2>"$tmp/err")
+status=$?
+[ "$status" -eq 1 ] || fail "over the file size limit: exit $status ($(cat "$tmp/err"))"
+grep -q "bad.onnx: write failed: File too large" "$tmp/err" || fail "over the file size limit: $(cat "$tmp/err")"
+ls "$tmp" | grep -q '^bad\.onnx' && fail "a write cut short left $(ls "$tmp" | grep '^bad\.onnx')"
+# a layer named as the graph's output cannot be exported
+printf '[net]\ninput = 28x28x1\nclasses = 5\n[flatten]\n[dense]\nunits = classes\nname = probabilities\n' \
+  >"$tmp/clash.cfg"
+"$doodle" train --data "$tmp/bitmaps.dset" --model "$tmp/clash.cfg" --max-steps 1 --no-report -o "$tmp/run_clash" \
+  >"$tmp/train.log" 2>&1 || fail "train clash.cfg: $(tail -3 "$tmp/train.log")"
+expect_status 1 "a layer named probabilities" \
+  "$doodle" export --onnx "$tmp/run_clash/model.safetensors" -o "$tmp/bad.onnx"
+grep -q "layer probabilities (cfg line 5): the ONNX graph's output has this name" "$tmp/err" ||
+  fail "a layer named probabilities: $(cat "$tmp/err")"
 # an export over an older file replaces it whole
 cp "$tmp/seed.onnx" "$tmp/over.onnx"
 expect_status 0 "export over an older file" "$doodle" export --onnx "$model" -o "$tmp/over.onnx"

@@ -37,7 +37,8 @@ async function main() {
   if (rows.length !== n) throw new Error(`${rows.length} predictions for ${n} images`);
   let worst = 0, same = 0, batchDiff = 0, worstLogit = 0;
   rows.forEach((r, i) => {
-    if (r.top.length !== classes) throw new Error(`drawing ${i}: ${r.top.length} classes in doodle, ${classes} in ONNX`);
+    if (r.top.length !== classes)
+      throw new Error(`drawing ${i}: ${r.top.length} classes in doodle, ${classes} in ONNX`);
     const p = all.data.subarray(i * classes, (i + 1) * classes), z = r.logits;
     for (const t of r.top) worst = Math.max(worst, Math.abs(p[t.index] - t.probability));
     const best = p.indexOf(Math.max(...p));
