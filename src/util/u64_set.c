@@ -74,6 +74,17 @@ bool dd_u64_set_contains(const dd_u64_set *s, uint64_t key) {
     return found;
 }
 
+void dd_u64_set_prefetch_table(const dd_u64_set *s, uint64_t key) {
+    if (s->segs) __builtin_prefetch(&s->segs[mix(key) >> REM_BITS]);
+}
+
+void dd_u64_set_prefetch(const dd_u64_set *s, uint64_t key) {
+    if (!s->segs) return;
+    uint64_t h = mix(key);
+    const dd_u64_seg *seg = &s->segs[h >> REM_BITS];
+    if (seg->cap) __builtin_prefetch(seg->slots + (size_t)home(h & REM_MASK, seg->cap) * SLOT);
+}
+
 static int grow(dd_u64_set *s, dd_u64_seg *seg, dd_error *err) {
     uint32_t cap = seg->cap ? seg->cap + seg->cap / 8 + 1 : 8;
     uint8_t *slots = dd_calloc((size_t)cap * SLOT + SLACK, 1, err);
