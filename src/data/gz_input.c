@@ -37,17 +37,15 @@ void dd_gz_buffers_free(dd_gz_buffers *b) {
     memset(b, 0, sizeof *b);
 }
 
-/* At least need bytes at *p (the old contents need not be kept). Grows by a quarter at least, so that a run of
- * slightly larger files does not grow it each time, and with realloc: a large block is moved by remapping its pages
- * (glibc's mremap), without faulting in again the pages already used. */
+/* At least need bytes at *p (the old contents need not be kept), exactly: realloc moves a large block by remapping
+ * its pages (glibc's mremap), without copying them or faulting in again those already used, so growing a little at
+ * a time costs nothing but the new pages, and no memory is held beyond the largest file. */
 static int reserve(char **p, size_t *cap, size_t need, dd_error *err) {
     if (*cap >= need) return 0;
-    size_t grown = *cap + *cap / 4;
-    size_t size = grown > need && grown <= atomic_load(&whole_cap) ? grown : need;
-    char *q = dd_realloc(*p, size, 1, err);
+    char *q = dd_realloc(*p, need, 1, err);
     if (!q) return -1;
     *p = q;
-    *cap = size;
+    *cap = need;
     return 0;
 }
 
