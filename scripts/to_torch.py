@@ -8,7 +8,7 @@
     /usr/bin/python3 scripts/to_torch.py RUN/model.safetensors --logits images.npy   logits of each image, JSON
 
 The module is built from what the file holds (src/nn/model_io.c): the cfg text in the safetensors metadata
-(include/doodle/model_spec.h: [conv2d] [batchnorm] [activation] [maxpool] [flatten] [dense] [dropout]), the input
+(include/doodle/model_spec.h: [conv2d] [batchnorm] [activation] [maxpool] [flatten] [dense] [dropout] [globalavgpool]), the input
 size, the class names, the BatchNorm layers' epsilon and momentum ("batchnorm"; files written before it was stored
 use the cfg's, whose defaults are 0.001 and 0.99), and the tensors "<layer>.weight", ".bias", ".running_mean",
 ".running_var", named as doodle names layers (Keras' names: conv2d, conv2d_1, batch_normalization, …). doodle's
@@ -34,7 +34,8 @@ import torch.nn as nn
 
 DTYPES = {'F32': np.float32, 'F64': np.float64, 'F16': np.float16, 'I32': np.int32, 'I64': np.int64, 'U8': np.uint8}
 KERAS_NAMES = {'conv2d': 'conv2d', 'batchnorm': 'batch_normalization', 'activation': 'activation',
-               'maxpool': 'max_pooling2d', 'flatten': 'flatten', 'dense': 'dense', 'dropout': 'dropout'}
+               'maxpool': 'max_pooling2d', 'flatten': 'flatten', 'dense': 'dense', 'dropout': 'dropout',
+               'globalavgpool': 'global_average_pooling2d'}
 
 
 class ModelError(Exception):
@@ -169,6 +170,9 @@ def build(path):
         elif kind == 'flatten':
             modules.add_module(name, nn.Flatten())  # C, H, W order: doodle's activations are NCHW too
             shape = (int(np.prod(shape)),)
+        elif kind == 'globalavgpool':
+            modules.add_module(name, nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))  # the mean of each map
+            shape = (shape[0],)
         elif kind == 'dense':
             units = len(classes) if keys['units'].lower() == 'classes' else int(keys['units'])
             bias = keys.get('bias', '1').lower() not in ('0', 'false', 'no', 'off')

@@ -3,7 +3,7 @@
 # largest). Models: the committed seed network (tests/data/doodle_seed.safetensors, written before the BatchNorm
 # settings were stored in the metadata) and one made here in a temp dir with every layer kind the cfg has (stride-2
 # "same" convolutions with an odd padding, BatchNorm on images and on a flat input, activations, an overlapping
-# max-pool, dense without bias, dropout), a few training steps so that its BatchNorm statistics are not the
+# max-pool, dense without bias, dropout; global average pooling in a second one), a few training steps so that its BatchNorm statistics are not the
 # initial ones, and its metadata's epsilon then changed, so only a script that reads the metadata agrees.
 # Skipped (77) without python3-torch.
 name=to_torch
@@ -113,6 +113,15 @@ sed 's/settings.get(.epsilon., keys.get(.epsilon., 0.001))/keys.get("epsilon", 0
 grep -q 'float(keys.get("epsilon", 0.001))' "$tmp/cfg_only.py" || fail "cannot make the cfg-only script"
 expect_status 1 "a script that reads the cfg only" "$py" "$tmp/cfg_only.py" "$every" --check "$sample/strokes/simplified/star.ndjson.gz" --doodle "$doodle"
 grep -q "NOT within" "$tmp/out" || fail "the cfg-only script agreed: $(cat "$tmp/out")"
+
+# --- global average pooling (models/examples/doodle28_gap.cfg), a few steps ---
+"$doodle" train --data "$tmp/s.dset" --model "$root/models/examples/doodle28_gap.cfg" --max-steps 4 --batch 32 --no-report \
+  -o "$tmp/gap" >"$tmp/train-gap.log" 2>&1 || fail "train doodle28_gap.cfg: $(tail -3 "$tmp/train-gap.log")"
+expect_status 0 "to_torch.py --check gap" "$py" "$script" "$tmp/gap/model.safetensors" \
+  --check "$sample/strokes/simplified/star.ndjson.gz" --doodle "$doodle"
+grep -q "within 0.0001" "$tmp/out" || fail "gap --check: $(cat "$tmp/out")"
+grep -qF "AdaptiveAvgPool2d" "$tmp/out" || expect_status 0 "to_torch.py gap module" "$py" "$script" "$tmp/gap/model.safetensors"
+grep -qF "AdaptiveAvgPool2d" "$tmp/out" || fail "the gap module has no AdaptiveAvgPool2d"
 
 # --save, and errors
 expect_status 0 "to_torch.py --save" "$py" "$script" "$every" --save "$tmp/every.pt"
