@@ -64,6 +64,7 @@ static void describe_range(char *buf, size_t size, const char *what, double min,
 /* The message of a bad value: the range with its upper bound when it is small, or when the value passed it. */
 static int bad_value(const char *verb, const char *option, const char *text, const char *what, double min, double max,
                      double huge, int integral) {
+    if (!text) text = "";
     char *end;
     errno = 0;
     double v = strtod(text, &end);
