@@ -8,7 +8,7 @@ source "$(dirname "$0")/common.bash"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$(dirname "$doodle")" && pwd)
 cc=${DOODLE_CC:-cc}
-order=(util data nn viz numerics train explain serve)
+order=(util data nn export viz numerics train explain serve)
 
 # compiles "#include HEADER" as module M sees it (or, for M = -, with include/ alone): 0 when it compiles, 1 when
 # HEADER itself is not found (what a back-arrow must get), 2 for any other error
