@@ -19,7 +19,9 @@ static int min_int(int a, int b) { return a < b ? a : b; }
 static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 size_t dd_fast_conv2d_col_size(const dd_conv2d_dims *d) {
-    return (size_t)d->in_c * d->kernel_h * d->kernel_w * (size_t)d->out_h * d->out_w;
+    size_t col = (size_t)d->in_c * d->kernel_h * d->kernel_w * (size_t)d->out_h * d->out_w;
+    size_t direct = dd_fast_conv3x3_applies(d) ? dd_fast_conv3x3_scratch_size(d) : 0;
+    return col > direct ? col : direct;
 }
 
 /* Columns [p0, p1) of one image's im2col matrix (layers.h's layout) into col [K, p1 - p0]. With stride 1 a row
@@ -115,6 +117,12 @@ void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out,
                             const float *bias, const dd_conv2d_dims *d, bool relu) {
     conv_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
     dd_pool_run(pool, conv_forward_part, &j);
+}
+
+void dd_fast_conv2d_forward_infer(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in,
+                                  const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu) {
+    if (dd_fast_conv3x3_applies(d)) dd_fast_conv3x3_forward(pool, s, out, in, weight, bias, d, relu, dd_fast_isa_best());
+    else dd_fast_conv2d_forward(pool, s, out, in, weight, bias, d, relu);
 }
 
 static void conv_backward_part(void *ctx, int t, int threads) {

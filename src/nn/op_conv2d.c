@@ -113,6 +113,14 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
                            l->u.conv.activation == DD_ACT_RELU);
 }
 
+/* An inference workspace's: the direct 3x3 kernel where it applies (its sums in another order than training's). */
+static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
+    const dd_layer_spec *l = st->l;
+    dd_conv2d_dims d = dims_of(l, p->batch);
+    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params),
+                                 &d, l->u.conv.activation == DD_ACT_RELU);
+}
+
 /* Conv weights and bias with the following BatchNorm's inference map folded in: out [weights, then filters]. */
 static void fold_batchnorm(float *out, const dd_layer_spec *conv, const dd_layer_spec *bn, const float *P,
                            const float *state) {
@@ -134,7 +142,8 @@ static void forward_folded(const nn_step *st, const nn_pass *p, const float *in)
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
     fold_batchnorm(st->folded, l, &st->l[1], p->params, p->state);
-    dd_fast_conv2d_forward(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d, st->relu);
+    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d,
+                                 st->relu);
 }
 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
@@ -165,7 +174,7 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
         st->relu = nn_is_relu_layer(s, i + 2);
         return st->relu ? 3 : 2;
     }
-    return nn_fuse_alone(st, forward, backward);
+    return nn_fuse_alone(st, mode == NN_FORWARD_INFER ? forward_infer : forward, backward);
 }
 
 const nn_op_kind nn_op_conv2d = {

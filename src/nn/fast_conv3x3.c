@@ -1,0 +1,198 @@
+/* The 3x3, stride 1, "same" convolution at inference as a direct kernel: no im2col matrix (nine times the input) and
+ * no GEMM packing. An image is copied once into a zero-bordered buffer; every output channel block then sums its
+ * nine taps per input channel straight from it, in registers (fast_conv3x3_band.h), a band of rows at a time, and
+ * the band is copied into the NCHW output while it is in cache. AVX-512 or AVX2 + FMA kernels are chosen at run time
+ * (dd_fast_isa_best), with a portable one for other machines.
+ *
+ * Threads take whole images; when there are fewer images than threads, an image's rows are split. Every output is
+ * one sum in a fixed order whatever the split, so the same instruction set gives the same bits on any thread
+ * count. */
+#include <string.h>
+
+#include "nn/fast.h"
+
+#define BAND_Q 384 /* padded-width pixels per band: band [out_c][BAND_Q+] stays in L2 */
+#define MAX_TILE 64 /* the widest tile of any kernel below (floats) */
+
+/* ---- the kernels, one per instruction set ---- */
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define VEC __m512
+#define LANES 16
+#define OCB 8
+#define NV 2
+#define V_ZERO() _mm512_setzero_ps()
+#define V_LOAD(p) _mm512_loadu_ps(p)
+#define V_STORE(p, v) _mm512_storeu_ps(p, v)
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define TARGET __attribute__((target("avx512f")))
+#define BAND_FN band_avx512
+#define TILE_AVX512 (16 * 2)
+#include "nn/fast_conv3x3_band.h"
+
+#define VEC __m256
+#define LANES 8
+#define OCB 4
+#define NV 3
+#define V_ZERO() _mm256_setzero_ps()
+#define V_LOAD(p) _mm256_loadu_ps(p)
+#define V_STORE(p, v) _mm256_storeu_ps(p, v)
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define TARGET __attribute__((target("avx2,fma")))
+#define BAND_FN band_avx2
+#define TILE_AVX2 (8 * 3)
+#include "nn/fast_conv3x3_band.h"
+#endif
+
+/* Portable: GCC's vector extensions, lowered to whatever the target has. */
+typedef float v4 __attribute__((vector_size(16)));
+static inline v4 v4_load(const float *p) {
+    v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void v4_store(float *p, v4 v) { memcpy(p, &v, sizeof v); }
+static inline v4 v4_max(v4 a, v4 b) {
+    for (int i = 0; i < 4; i++) a[i] = a[i] > b[i] ? a[i] : b[i];
+    return a;
+}
+#define VEC v4
+#define LANES 4
+#define OCB 4
+#define NV 2
+#define V_ZERO() ((v4){0, 0, 0, 0})
+#define V_LOAD(p) v4_load(p)
+#define V_STORE(p, v) v4_store(p, v)
+#define V_SET1(x) ((v4){0, 0, 0, 0} + (x))
+#define V_FMA(a, b, c) ((a) * (b) + (c))
+#define V_ADD(a, b) ((a) + (b))
+#define V_MAX(a, b) v4_max(a, b)
+#define TARGET
+#define BAND_FN band_generic
+#define TILE_GENERIC (4 * 2)
+#include "nn/fast_conv3x3_band.h"
+
+typedef void (*band_fn)(float *restrict band, size_t band_stride, const float *restrict x, const float *restrict w,
+                        const float *restrict bias, int channels, int out_c, int pw, size_t plane, int tiles,
+                        bool relu);
+
+dd_fast_isa dd_fast_isa_best(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx512f")) return DD_FAST_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return DD_FAST_AVX2;
+#endif
+    return DD_FAST_GENERIC;
+}
+
+const char *dd_fast_isa_name(dd_fast_isa isa) {
+    return isa == DD_FAST_AVX512 ? "avx512" : isa == DD_FAST_AVX2 ? "avx2" : "generic";
+}
+
+static band_fn band_of(dd_fast_isa isa, int *tile) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == DD_FAST_AVX512) return *tile = TILE_AVX512, band_avx512;
+    if (isa == DD_FAST_AVX2) return *tile = TILE_AVX2, band_avx2;
+#endif
+    (void)isa;
+    return *tile = TILE_GENERIC, band_generic;
+}
+
+/* ---- the layer ---- */
+
+bool dd_fast_conv3x3_applies(const dd_conv2d_dims *d) {
+    return d->kernel_h == 3 && d->kernel_w == 3 && d->stride == 1 && d->pad_top == 1 && d->pad_left == 1 &&
+           d->out_h == d->in_h && d->out_w == d->in_w;
+}
+
+static int band_rows(const dd_conv2d_dims *d) {
+    int pw = d->in_w + 2, rows = (BAND_Q + pw - 1) / pw;
+    return rows < d->out_h ? rows : d->out_h;
+}
+
+/* Floats of the padded image, with the slack the last tile reads past its end. */
+static size_t padded_size(const dd_conv2d_dims *d) {
+    return (size_t)d->in_c * (d->in_h + 2) * (d->in_w + 2) + MAX_TILE + 16;
+}
+
+static size_t band_stride_of(const dd_conv2d_dims *d, int tile) {
+    size_t q = (size_t)band_rows(d) * (d->in_w + 2);
+    return (q + (size_t)tile - 1) / (size_t)tile * (size_t)tile;
+}
+
+size_t dd_fast_conv3x3_scratch_size(const dd_conv2d_dims *d) {
+    return padded_size(d) + (size_t)d->out_c * ((size_t)band_rows(d) * (d->in_w + 2) + MAX_TILE);
+}
+
+/* Rows [r0, r1) of the padded planes (row r is input row r - 1) from img; the slack after the last plane zeroed. */
+static void pad_rows(float *pad, const float *img, const dd_conv2d_dims *d, int r0, int r1) {
+    const int h = d->in_h, w = d->in_w, pw = w + 2;
+    const size_t plane = (size_t)(h + 2) * pw;
+    for (int c = 0; c < d->in_c; c++)
+        for (int r = r0; r < r1; r++) {
+            float *dst = pad + c * plane + (size_t)r * pw;
+            if (r == 0 || r == h + 1) {
+                memset(dst, 0, sizeof *dst * (size_t)pw);
+                continue;
+            }
+            dst[0] = dst[w + 1] = 0.0f;
+            memcpy(dst + 1, img + ((size_t)c * h + (size_t)(r - 1)) * w, sizeof *dst * (size_t)w);
+        }
+    memset(pad + d->in_c * plane, 0, sizeof *pad * (MAX_TILE + 16));
+}
+
+typedef struct conv3x3_job {
+    const dd_fast_scratch *s;
+    const dd_conv2d_dims *d;
+    float *out;
+    const float *in, *weight, *bias;
+    bool relu;
+    band_fn band;
+    int tile;
+} conv3x3_job;
+
+static void conv3x3_part(void *ctx, int t, int threads) {
+    const conv3x3_job *j = ctx;
+    const dd_conv2d_dims *d = j->d;
+    const int h = d->out_h, w = d->out_w, pw = w + 2, rows = band_rows(d);
+    const size_t plane = (size_t)(h + 2) * pw, in_size = (size_t)d->in_c * h * w, out_size = (size_t)d->out_c * h * w;
+    const size_t bstride = band_stride_of(d, j->tile);
+    const int splits = d->batch >= threads ? 1 : (threads + d->batch - 1) / d->batch;
+    float *pad = j->s->col + (size_t)t * j->s->col_stride, *band = pad + padded_size(d);
+    /* rows of padding past a band that its last tile's spare lanes read, so that they read numbers */
+    const int spill = (j->tile + pw - 1) / pw + 1;
+    size_t lo, hi;
+    dd_share((size_t)d->batch * splits, t, threads, &lo, &hi);
+    for (size_t u = lo; u < hi; u++) {
+        int b = (int)(u / splits), part = (int)(u % splits);
+        int y0 = (int)((long)h * part / splits), y1 = (int)((long)h * (part + 1) / splits);
+        if (y0 == y1) continue;
+        int pr1 = y1 + 2 + spill;
+        pad_rows(pad, j->in + b * in_size, d, y0, pr1 < h + 2 ? pr1 : h + 2);
+        float *out = j->out + b * out_size;
+        for (int r0 = y0; r0 < y1; r0 += rows) {
+            int n = y1 - r0 < rows ? y1 - r0 : rows;
+            int tiles = (int)(((size_t)n * pw + (size_t)j->tile - 1) / (size_t)j->tile);
+            j->band(band, bstride, pad + (size_t)r0 * pw, j->weight, j->bias, d->in_c, d->out_c, pw, plane, tiles,
+                    j->relu);
+            for (int oc = 0; oc < d->out_c; oc++)
+                for (int r = 0; r < n; r++)
+                    memcpy(out + ((size_t)oc * h + (size_t)(r0 + r)) * w, band + oc * bstride + (size_t)r * pw,
+                           sizeof *out * (size_t)w);
+        }
+    }
+}
+
+void dd_fast_conv3x3_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
+                             const float *bias, const dd_conv2d_dims *d, bool relu, dd_fast_isa isa) {
+    conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
+    j.band = band_of(isa, &j.tile);
+    dd_pool_run(pool, conv3x3_part, &j);
+}
