@@ -225,7 +225,7 @@ static void check_budgets(const dd_model *m, const dd_dataset *ds, const dd_imag
         ah[i] = quality_average_hash(s->pixels + i * pixels, s->height, s->width);
     }
     const struct { size_t cap, budget; } cases[] = {
-        {QUALITY_BUCKET_CAP, BUDGET(1500)}, {QUALITY_BUCKET_CAP, BUDGET(300)}, {2, 1}, {2, BUDGET(40)}};
+        {QUALITY_BUCKET_CAP, BUDGET(300)}, {2, 1}, {2, BUDGET(40)}};
     quality_dups all = {0}, part;
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         if (k == 0 || cases[k].cap != cases[k - 1].cap) {
