@@ -62,7 +62,7 @@ static void epoch_free(epoch_out *e) {
 
 /* Runs a whole epoch; sleeps `delay` microseconds after each batch (a slow trainer). */
 static int run_epoch(dd_loader *l, const dd_loader_opts *o, uint64_t epoch, long delay, epoch_out *out) {
-    size_t img = (size_t)o->height * o->width;
+    size_t img = (size_t)o->render.height * o->render.width;
     uint64_t cap = dd_loader_batch_count(l) * o->batch_size;
     memset(out, 0, sizeof *out);
     out->index = malloc(cap * sizeof *out->index);

@@ -32,11 +32,13 @@
 #define DOODLE_LOADER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "doodle/augment.h"
 #include "doodle/dataset.h"
 #include "doodle/error.h"
+#include "doodle/render.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,8 +52,8 @@ typedef enum dd_loader_split {
 } dd_loader_split;
 
 typedef struct dd_loader_opts {
-    uint32_t batch_size;    /* 1..65536 */
-    uint32_t height, width; /* the model's input (1 channel) */
+    uint32_t batch_size; /* 1..65536 */
+    dd_render_opts render; /* the model's input (1 channel): its size, line width and padding (the model's render) */
     dd_loader_split split;
     /* > 0: dd_dataset_val_mask(ds, val_frac, val_seed) is the validation split, left out of DD_LOADER_TRAIN and
      * given by DD_LOADER_VAL (which needs it) */
@@ -63,8 +65,6 @@ typedef struct dd_loader_opts {
     uint64_t seed;
     bool augment;
     dd_augment_opts aug;
-    double line_width; /* rendering, in drawing units; Google: 16 */
-    double padding;    /* Google: 16 */
     bool drop_last;    /* leave out the last, short batch */
     /* Data-parallel training: with shard_count > 1, batch_size is the global batch and this loader gives only its
      * contiguous share of each one, images [count * shard_index / shard_count, count * (shard_index + 1) /
@@ -75,8 +75,8 @@ typedef struct dd_loader_opts {
     uint32_t prefetch; /* batches rendered ahead, 1..8 */
 } dd_loader_opts;
 
-/* Train split, shuffled, seed 0, no augmentation (dd_augment_opts_default ready in aug), Google's line width and
- * padding, short last batch kept, 2 batches ahead. */
+/* Train split, shuffled, seed 0, no augmentation (dd_augment_opts_default ready in aug), Google's recipe at
+ * height x width (dd_render_opts_default), short last batch kept, 2 batches ahead. */
 dd_loader_opts dd_loader_opts_default(uint32_t batch_size, uint32_t height, uint32_t width);
 
 typedef struct dd_loader dd_loader;
@@ -101,6 +101,16 @@ int dd_loader_begin_epoch_at(dd_loader *l, uint64_t epoch, uint64_t first_batch,
  * records' numbers in the dataset) with the next batch. Returns the number of images (batch_size, or fewer in the
  * last batch), 0 at the end of the epoch, -1 on error. */
 int dd_loader_next(dd_loader *l, float *x, int32_t *labels, uint64_t *record_index, dd_error *err);
+
+/* The one way a record becomes the model's input, shared by the loader (training and its validation), doodle eval
+ * and explain's image sets, so that they cannot drift: a stroke set's drawing rendered with r (made from the
+ * model's render settings), a bitmap set's bitmap as stored. drawing is scratch for the strokes, img [height *
+ * width] receives the rendering. Returns the pixels (img, or the set's own bitmap, valid while ds is open), or NULL
+ * with err naming the record. r may be NULL for a bitmap set. */
+const uint8_t *dd_record_image(const dd_dataset *ds, uint64_t rec, dd_renderer *r, dd_drawing *drawing, uint8_t *img,
+                               dd_error *err);
+/* The model's input floats of an image: pixel / 255 (0 background, 1 ink). */
+void dd_image_to_input(const uint8_t *pixels, size_t n, float *x);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,10 @@ typedef struct dd_render_opts {
 /* Google's recipe at height x width. */
 dd_render_opts dd_render_opts_default(uint32_t height, uint32_t width);
 
+/* The one check of render options, used by every verb and by dd_renderer_new: a size of 1..16384 on each side, a
+ * finite line width in (0, 1024], a finite padding in [0, 4096]. DD_ERR_RANGE naming the field. */
+int dd_render_opts_check(const dd_render_opts *o, dd_error *err);
+
 /* Holds a cairo surface and context reused from drawing to drawing; one per thread. */
 typedef struct dd_renderer dd_renderer;
 

@@ -49,7 +49,6 @@ struct dd_loader {
     uint32_t *order;           /* this epoch's order */
     uint64_t n_sel, n_batches;
     int max_shift;             /* pixels, 0 without augmentation */
-    float to_unit[256];        /* pixel / 255 */
 
     /* the worker's own */
     dd_renderer **renderers; /* strokes: 1 without augmentation, one per line width level with it */
@@ -96,15 +95,12 @@ static uint64_t combine(uint64_t h, uint64_t v) { return mix64(h ^ mix64(v + 0x9
 
 dd_loader_opts dd_loader_opts_default(uint32_t batch_size, uint32_t height, uint32_t width) {
     dd_loader_opts o = {.batch_size = batch_size,
-                        .height = height,
-                        .width = width,
+                        .render = dd_render_opts_default(height, width),
                         .split = DD_LOADER_TRAIN,
                         .shuffle = true,
                         .seed = 0,
                         .augment = false,
                         .aug = dd_augment_opts_default(),
-                        .line_width = 16,
-                        .padding = 16,
                         .drop_last = false,
                         .prefetch = 2};
     return o;
@@ -135,33 +131,27 @@ static int load_one(dd_loader *l, uint64_t epoch, uint32_t rec, float *dst, int3
     }
 
     const uint8_t *src;
-    if (l->strokes) {
+    if (l->strokes && o->augment) { /* the strokes are turned, scaled and drawn with a jittered line */
         if (dd_dataset_strokes(l->ds, rec, &l->drawing, err)) return -1;
-        const dd_drawing *d = &l->drawing;
-        dd_renderer *r = l->renderers[0];
-        if (o->augment) {
-            if (dd_augment_apply(&l->drawing, &p, &l->augmented, err))
-                return dd_error_prefix(err, "record %lu", (unsigned long)rec);
-            d = &l->augmented;
-            long level = lround((p.line_width - o->aug.line_width_min) / DD_AUGMENT_LINE_WIDTH_STEP);
-            if (level < 0) level = 0;
-            if (level >= (long)l->n_renderers) level = (long)l->n_renderers - 1;
-            r = l->renderers[level];
-        }
-        if (dd_render(r, d, l->image, err)) return dd_error_prefix(err, "record %lu", (unsigned long)rec);
+        if (dd_augment_apply(&l->drawing, &p, &l->augmented, err))
+            return dd_error_prefix(err, "record %lu", (unsigned long)rec);
+        long level = lround((p.line_width - o->aug.line_width_min) / DD_AUGMENT_LINE_WIDTH_STEP);
+        if (level < 0) level = 0;
+        if (level >= (long)l->n_renderers) level = (long)l->n_renderers - 1;
+        if (dd_render(l->renderers[level], &l->augmented, l->image, err))
+            return dd_error_prefix(err, "record %lu", (unsigned long)rec);
         src = l->image;
-    } else {
-        src = dd_dataset_bitmap(l->ds, rec);
-        if (!src) return dd_fail(err, DD_ERR_MALFORMED, "record %lu: no bitmap", (unsigned long)rec);
+    } else if (!(src = dd_record_image(l->ds, rec, l->strokes ? l->renderers[0] : NULL, &l->drawing, l->image, err))) {
+        return -1;
     }
     if (!l->strokes && o->aug.bitmap_warp && (p.rotation_deg != 0 || p.scale != 1)) { /* a bitmap is turned and scaled as pixels */
-        dd_augment_warp(src, o->height, o->width, p.rotation_deg, p.scale, p.shift_x, p.shift_y, l->shifted);
+        dd_augment_warp(src, o->render.height, o->render.width, p.rotation_deg, p.scale, p.shift_x, p.shift_y, l->shifted);
         src = l->shifted;
     } else if (p.shift_x || p.shift_y) {
-        dd_augment_shift(src, o->height, o->width, p.shift_x, p.shift_y, l->shifted);
+        dd_augment_shift(src, o->render.height, o->render.width, p.shift_x, p.shift_y, l->shifted);
         src = l->shifted;
     }
-    for (size_t k = 0; k < l->pixels; k++) dst[k] = l->to_unit[src[k]];
+    dd_image_to_input(src, l->pixels, dst);
     return 0;
 }
 
@@ -314,21 +304,16 @@ static int check_opts(const dd_dataset *ds, const dd_loader_opts *o, dd_error *e
                        o->val_frac);
     if (o->split == DD_LOADER_VAL && o->val_frac == 0)
         return dd_fail(err, DD_ERR_USAGE, "loader: a validation split needs a validation fraction above 0");
-    if (o->height < 1 || o->width < 1 || o->height > 16384 || o->width > 16384)
-        return dd_fail(err, DD_ERR_USAGE, "loader: input size %ux%u is out of range (1..16384 on each side)",
-                       o->height, o->width);
-    if (!(o->line_width > 0 && o->line_width <= 1024 && o->padding >= 0 && o->padding <= 4096))
-        return dd_fail(err, DD_ERR_USAGE, "loader: line width %g / padding %g out of range", o->line_width,
-                       o->padding);
+    if (dd_render_opts_check(&o->render, err)) return dd_error_prefix(err, "loader");
     if (o->augment && dd_augment_opts_check(&o->aug, err)) return -1;
     if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) {
         uint32_t h, w;
         dd_dataset_bitmap_size(ds, &h, &w);
-        if (h != o->height || w != o->width)
+        if (h != o->render.height || w != o->render.width)
             return dd_fail(err, DD_ERR_UNSUPPORTED,
                            "the dataset holds %ux%u bitmaps but the model's input is %ux%u: bitmap sets are used "
                            "as stored (make a stroke set with doodle prep to render at any size)",
-                           h, w, o->height, o->width);
+                           h, w, o->render.height, o->render.width);
     }
     if (dd_dataset_count(ds) > UINT32_MAX)
         return dd_fail(err, DD_ERR_UNSUPPORTED, "loader: more than %lu records are not supported",
@@ -374,11 +359,9 @@ static int select_records(dd_loader *l, dd_error *err) {
 
 static int make_renderers(dd_loader *l, dd_error *err) {
     const dd_loader_opts *o = &l->o;
-    dd_render_opts base = dd_render_opts_default(o->height, o->width);
-    base.line_width = o->line_width;
-    base.padding = o->padding;
+    dd_render_opts base = o->render;
     if (o->augment)
-        l->max_shift = dd_augment_max_shift(o->aug.shift, l->strokes ? o->aug.line_width_max : o->line_width, &base);
+        l->max_shift = dd_augment_max_shift(o->aug.shift, l->strokes ? o->aug.line_width_max : o->render.line_width, &base);
     if (!l->strokes) return 0;
     uint32_t n = o->augment ? dd_augment_line_width_levels(&o->aug) : 1;
     l->renderers = dd_calloc(n, sizeof *l->renderers, err);
@@ -433,11 +416,10 @@ dd_loader *dd_loader_new(const dd_dataset *ds, const dd_loader_opts *o, dd_error
     l->ds = ds;
     l->o = *o;
     l->strokes = dd_dataset_kind(ds) == DD_DSET_STROKES;
-    l->pixels = (size_t)o->height * o->width;
+    l->pixels = (size_t)o->render.height * o->render.width;
     atomic_init(&l->generation, 0);
     dd_drawing_init(&l->drawing);
     dd_drawing_init(&l->augmented);
-    for (int i = 0; i < 256; i++) l->to_unit[i] = (float)i / 255.0f;
     if (select_records(l, err) || make_renderers(l, err) || make_ring(l, err) || start_thread(l, err)) {
         dd_loader_free(l);
         return NULL;

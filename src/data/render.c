@@ -44,7 +44,7 @@ dd_render_opts dd_render_opts_default(uint32_t height, uint32_t width) {
     return o;
 }
 
-static int check_opts(const dd_render_opts *o, dd_error *err) {
+int dd_render_opts_check(const dd_render_opts *o, dd_error *err) {
     if (o->height < 1 || o->width < 1 || o->height > DD_RENDER_SIDE_MAX || o->width > DD_RENDER_SIDE_MAX)
         return dd_fail(err, DD_ERR_RANGE, "image size %ux%u is out of range (1..%u on each side)", o->height,
                        o->width, DD_RENDER_SIDE_MAX);
@@ -61,7 +61,7 @@ static int cairo_failed(cairo_status_t s, const char *what, dd_error *err) {
 }
 
 dd_renderer *dd_renderer_new(const dd_render_opts *opts, dd_error *err) {
-    if (check_opts(opts, err)) return NULL;
+    if (dd_render_opts_check(opts, err)) return NULL;
     dd_renderer *r = dd_calloc(1, sizeof *r, err);
     if (!r) return NULL;
     r->opts = *opts;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "doodle/explain.h"
+#include "doodle/loader.h"
 #include "doodle/metrics.h"
 #include "doodle/render.h"
 #include "util/alloc.h"
@@ -22,8 +23,7 @@ void dd_image_set_free(dd_image_set *s) {
 
 void dd_image_set_input(const dd_image_set *s, size_t i, float *x) {
     size_t pixels = (size_t)s->height * (size_t)s->width;
-    const uint8_t *src = s->pixels + i * pixels;
-    for (size_t p = 0; p < pixels; p++) x[p] = (float)src[p] / 255.0f;
+    dd_image_to_input(s->pixels + i * pixels, pixels, x);
 }
 
 int dd_image_set_load(const dd_model *m, const dd_dataset *ds, const uint64_t *records, size_t n, dd_image_set *out,
@@ -37,8 +37,8 @@ int dd_image_set_load(const dd_model *m, const dd_dataset *ds, const uint64_t *r
         free(map);
         return -1;
     }
-    out->height = m->spec->input.h;
-    out->width = m->spec->input.w;
+    out->height = (int)m->render.height;
+    out->width = (int)m->render.width;
     size_t pixels = (size_t)out->height * (size_t)out->width;
     const int strokes = dd_dataset_kind(ds) == DD_DSET_STROKES;
     dd_renderer *r = NULL;
@@ -63,19 +63,9 @@ int dd_image_set_load(const dd_model *m, const dd_dataset *ds, const uint64_t *r
             goto done;
         }
         uint8_t *dst = out->pixels + k * pixels;
-        if (strokes) {
-            if (dd_dataset_strokes(ds, i, &d, err) || dd_render(r, &d, dst, err)) {
-                dd_error_prefix(err, "record %llu", (unsigned long long)i);
-                goto done;
-            }
-        } else {
-            const uint8_t *src = dd_dataset_bitmap(ds, i);
-            if (!src) {
-                dd_fail(err, DD_ERR_MALFORMED, "record %llu: no bitmap", (unsigned long long)i);
-                goto done;
-            }
-            memcpy(dst, src, pixels);
-        }
+        const uint8_t *src = dd_record_image(ds, i, r, &d, dst, err);
+        if (!src) goto done;
+        if (src != dst) memcpy(dst, src, pixels);
         out->record[k] = i;
         out->label[k] = map[info.label];
     }

@@ -75,8 +75,8 @@ const char *dd_classifier_class_name(const dd_classifier *c, int i) {
 }
 
 void dd_classifier_input_size(const dd_classifier *c, uint32_t *height, uint32_t *width) {
-    *height = (uint32_t)c->model->spec->input.h;
-    *width = (uint32_t)c->model->spec->input.w;
+    *height = c->model->render.height;
+    *width = c->model->render.width;
 }
 
 const uint8_t *dd_classifier_input_image(const dd_classifier *c) { return c->image; }
@@ -149,7 +149,7 @@ int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *to
 /* A picture of exactly the input size (a Quick, Draw! bitmap saved as PNG, what --save-input wrote): its ink
  * pixel for pixel. */
 static void copy_ink(dd_classifier *c, cairo_surface_t *ink) {
-    int h = c->model->spec->input.h, w = c->model->spec->input.w;
+    int h = (int)c->model->render.height, w = (int)c->model->render.width;
     const unsigned char *p = cairo_image_surface_get_data(ink);
     int stride = cairo_image_surface_get_stride(ink);
     for (int y = 0; y < h; y++) memcpy(c->image + (size_t)y * w, p + (size_t)y * stride, (size_t)w);

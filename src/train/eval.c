@@ -6,6 +6,7 @@
 
 #include "doodle/metrics.h"
 #include "doodle/augment.h"
+#include "doodle/loader.h"
 #include "doodle/render.h"
 #include "doodle/train.h"
 #include "util/alloc.h"
@@ -61,17 +62,18 @@ int dd_eval_class_map(const dd_model *m, const dd_dataset *ds, int *map, dd_erro
 }
 
 int dd_eval_check_input(const dd_model *m, const dd_dataset *ds, dd_error *err) {
-    const dd_shape in = m->spec->input;
-    if (in.c != 1)
-        return dd_fail(err, DD_ERR_UNSUPPORTED, "the model takes %d input channels; drawings have 1", in.c);
+    if (m->spec->input.c != 1)
+        return dd_fail(err, DD_ERR_UNSUPPORTED, "the model takes %d input channels; drawings have 1",
+                       m->spec->input.c);
+    const dd_render_opts *in = &m->render; /* the model's input size */
     if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) {
         uint32_t h, w;
         dd_dataset_bitmap_size(ds, &h, &w);
-        if (h != (uint32_t)in.h || w != (uint32_t)in.w)
+        if (h != in->height || w != in->width)
             return dd_fail(err, DD_ERR_UNSUPPORTED,
-                           "the data holds %ux%u bitmaps but the model takes %dx%d input (bitmaps are used as "
+                           "the data holds %ux%u bitmaps but the model takes %ux%u input (bitmaps are used as "
                            "stored; use a model made for %ux%u, or a stroke dataset, which renders at any size)",
-                           h, w, in.h, in.w, h, w);
+                           h, w, in->height, in->width, h, w);
     }
     return 0;
 }
@@ -119,7 +121,7 @@ int dd_eval_run_tta(const dd_model *m, const dd_dataset *ds, int split, int batc
     if (dd_eval_check_input(m, ds, err)) return -1;
     uint32_t n_data = dd_dataset_class_count(ds);
     int classes = m->spec->classes;
-    size_t pixels = (size_t)m->spec->input.h * (size_t)m->spec->input.w;
+    size_t pixels = (size_t)m->render.height * m->render.width;
     int *map = dd_malloc(n_data ? n_data : 1, sizeof *map, err);
     if (!map) return -1;
     if (dd_eval_class_map(m, ds, map, err)) {
@@ -173,19 +175,9 @@ int dd_eval_run_tta(const dd_model *m, const dd_dataset *ds, int split, int batc
                         info.label, n_data);
                 goto done;
             }
-            const uint8_t *src;
-            if (strokes) {
-                if (dd_dataset_strokes(ds, i, &d, err) || dd_render(r, &d, img, err)) {
-                    dd_error_prefix(err, "record %llu", (unsigned long long)i);
-                    goto done;
-                }
-                src = img;
-            } else if (!(src = dd_dataset_bitmap(ds, i))) {
-                dd_fail(err, DD_ERR_MALFORMED, "record %llu: no bitmap", (unsigned long long)i);
-                goto done;
-            }
-            float *dst = x + (size_t)b * pixels;
-            for (size_t p = 0; p < pixels; p++) dst[p] = (float)src[p] / 255.0f;
+            const uint8_t *src = dd_record_image(ds, i, r, &d, img, err);
+            if (!src) goto done;
+            dd_image_to_input(src, pixels, x + (size_t)b * pixels);
             if (raw) memcpy(raw + (size_t)b * pixels, src, pixels);
             idx[b] = i;
             labels[b] = map[info.label];
@@ -210,10 +202,9 @@ int dd_eval_run_tta(const dd_model *m, const dd_dataset *ds, int split, int batc
                 }
                 if (++v == views) break;
                 for (int k = 0; k < b; k++) {
-                    dd_augment_shift(raw + (size_t)k * pixels, (uint32_t)m->spec->input.h, (uint32_t)m->spec->input.w,
+                    dd_augment_shift(raw + (size_t)k * pixels, m->render.height, m->render.width,
                                      tta_views[v][0], tta_views[v][1], moved);
-                    float *dst = x + (size_t)k * pixels;
-                    for (size_t p = 0; p < pixels; p++) dst[p] = (float)moved[p] / 255.0f;
+                    dd_image_to_input(moved, pixels, x + (size_t)k * pixels);
                 }
                 if (!(logits = dd_model_infer(m, ws, x, b))) {
                     dd_fail(err, DD_ERR_USAGE, "inference failed (batch %d)", b);

@@ -376,8 +376,7 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     lo.aug.scale_min = o->aug_scale_min;
     lo.aug.shift = o->aug_shift;
     lo.aug.bitmap_warp = o->warp_bitmaps;
-    lo.line_width = r->m->render.line_width;
-    lo.padding = r->m->render.padding;
+    lo.render = r->m->render; /* the model's size, line width and padding */
     lo.val_frac = o->val_frac;
     lo.val_seed = dd_dataset_params(r->ds).seed; /* the set's split seed: the same validation split for every run */
     lo.shard_count = (uint32_t)r->ranks;
