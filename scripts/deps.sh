@@ -18,4 +18,5 @@ fi
 if command -v npm >/dev/null; then
   bash "$(dirname "$0")/npm_ort.sh" >/dev/null ||
     echo "deps.sh: onnxruntime-node not installed (only tests/cli/export_onnx.sh needs it)" >&2
+  bash "$(dirname "$0")/npm_ort_web.sh" >/dev/null || echo "deps.sh: onnxruntime-web not installed (doodle export --web needs it)" >&2
 fi
