@@ -12,8 +12,8 @@
  * the model's input size and rendering settings; pixels (0 = background, 255 = ink) are scaled to 0..1.
  *
  * Threads: a classifier holds the model, one workspace, one renderer and scratch buffers, and each call uses
- * them, so ONE classifier must not be used by two threads at once. Classifiers share nothing with each other:
- * open one per thread to classify in parallel. Names returned (dd_prediction.name, dd_classifier_class_name)
+ * them, so ONE classifier must not be used by two threads at once. Classifiers opened from files share nothing
+ * with each other; dd_classifier_share makes one per thread on a single copy of the model (doodle serve does). Names returned (dd_prediction.name, dd_classifier_class_name)
  * live as long as the classifier. */
 #ifndef DOODLE_CLASSIFY_H
 #define DOODLE_CLASSIFY_H
@@ -37,7 +37,13 @@ typedef struct dd_prediction {
 
 /* Loads a model written by `doodle train` (a .safetensors file). The model must take one input channel. */
 dd_classifier *dd_classifier_open(const char *model_path, dd_error *err);
+/* Another classifier on c's model, which it reads but does not copy: its own workspace, renderer and buffers, so
+ * that each thread classifies with its own share of one model. Close every share before c. */
+dd_classifier *dd_classifier_share(const dd_classifier *c, dd_error *err);
 void dd_classifier_close(dd_classifier *c);
+/* The model (read-only): its spec, class names and render settings. */
+struct dd_model;
+const struct dd_model *dd_classifier_model(const dd_classifier *c);
 
 /* Splits each classification across `threads` threads owned by the classifier (default 1): lower latency for
  * one drawing at a time. To classify many drawings in parallel, open one classifier per thread instead. */
@@ -53,6 +59,12 @@ void dd_classifier_input_size(const dd_classifier *c, uint32_t *height, uint32_t
  * top[0 .. min(k, classes)). Returns how many were written, or -1 (err set) for k < 1, a drawing that cannot be
  * simplified or rendered, or out of memory. */
 int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *top, int k, dd_error *err);
+
+/* dd_classify_strokes' first half, for callers that tell a bad drawing from a failing model (doodle serve answers
+ * 4xx for one, 5xx for the other): checks, simplifies and renders d into the input image
+ * (dd_classifier_input_image). dd_classify_bitmap(c, dd_classifier_input_image(c), height, width, ...) is the
+ * second half. */
+int dd_classifier_render(dd_classifier *c, const dd_drawing *d, dd_error *err);
 
 /* The same for an 8-bit image, row-major, 0 = background, 255 = ink (like Quick, Draw!'s bitmaps; invert dark
  * ink on white first). height x width must be the model's input size. */

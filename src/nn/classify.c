@@ -1,9 +1,11 @@
-/* The embedding API (include/doodle/classify.h): one model, one workspace for a batch of one, one renderer. */
+/* The embedding API (include/doodle/classify.h): one model (owned, or shared read-only by dd_classifier_share),
+ * one workspace for a batch of one, one renderer. */
 #include "doodle/classify.h"
 
 #include <cairo.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 
 struct dd_classifier {
     dd_model *model;
+    bool owns_model;       /* false for a share (dd_classifier_share): the model is another classifier's */
     dd_workspace *ws;
     dd_renderer *renderer;
     dd_drawing simplified; /* buffer for raw drawings */
@@ -28,34 +31,48 @@ struct dd_classifier {
     const float *logits;   /* [classes] of the last answer, in the workspace */
 };
 
-dd_classifier *dd_classifier_open(const char *model_path, dd_error *err) {
+/* A classifier's own workspace, renderer and buffers for model m. */
+static dd_classifier *classifier_new(dd_model *m, bool owns_model, dd_error *err) {
     dd_classifier *c = dd_calloc(1, sizeof *c, err);
-    if (!c) return NULL;
-    dd_drawing_init(&c->simplified);
-    if (!(c->model = dd_model_load(model_path, err))) goto fail;
-    const dd_model_spec *s = c->model->spec;
-    if (s->input.c != 1) {
-        dd_fail(err, DD_ERR_UNSUPPORTED, "%s: the model takes %d input channels; drawings have 1", model_path,
-                s->input.c);
-        goto fail;
+    if (!c) {
+        if (owns_model) dd_model_free(m);
+        return NULL;
     }
-    size_t pixels = (size_t)s->input.h * (size_t)s->input.w;
-    if (!(c->ws = dd_workspace_new(c->model, 1, false, err)) || !(c->renderer = dd_renderer_new(&c->model->render, err)) ||
+    c->model = m;
+    c->owns_model = owns_model;
+    dd_drawing_init(&c->simplified);
+    size_t pixels = (size_t)m->render.height * m->render.width, classes = (size_t)m->spec->classes;
+    if (!(c->ws = dd_workspace_new(m, 1, false, err)) || !(c->renderer = dd_renderer_new(&m->render, err)) ||
         !(c->image = dd_malloc(pixels, 1, err)) || !(c->input = dd_malloc(pixels, sizeof *c->input, err)) ||
-        !(c->top_index = dd_malloc((size_t)s->classes, sizeof *c->top_index, err)) ||
-        !(c->top_p = dd_malloc((size_t)s->classes, sizeof *c->top_p, err)))
-        goto fail;
+        !(c->top_index = dd_malloc(classes, sizeof *c->top_index, err)) ||
+        !(c->top_p = dd_malloc(classes, sizeof *c->top_p, err))) {
+        dd_classifier_close(c);
+        return NULL;
+    }
     return c;
-fail:
-    dd_classifier_close(c);
-    return NULL;
+}
+
+dd_classifier *dd_classifier_open(const char *model_path, dd_error *err) {
+    dd_model *m = dd_model_load(model_path, err);
+    if (!m) return NULL;
+    if (m->spec->input.c != 1) {
+        dd_fail(err, DD_ERR_UNSUPPORTED, "%s: the model takes %d input channels; drawings have 1", model_path,
+                m->spec->input.c);
+        dd_model_free(m);
+        return NULL;
+    }
+    return classifier_new(m, true, err);
+}
+
+dd_classifier *dd_classifier_share(const dd_classifier *c, dd_error *err) {
+    return classifier_new(c->model, false, err); /* inference only reads the model */
 }
 
 void dd_classifier_close(dd_classifier *c) {
     if (!c) return;
     dd_workspace_free(c->ws);
     dd_renderer_free(c->renderer);
-    dd_model_free(c->model);
+    if (c->owns_model) dd_model_free(c->model);
     dd_drawing_free(&c->simplified);
     free(c->image);
     free(c->input);
@@ -63,6 +80,8 @@ void dd_classifier_close(dd_classifier *c) {
     free(c->top_p);
     free(c);
 }
+
+const dd_model *dd_classifier_model(const dd_classifier *c) { return c->model; }
 
 int dd_classifier_set_threads(dd_classifier *c, int threads, dd_error *err) {
     return dd_workspace_set_threads(c->ws, threads, err);
@@ -125,22 +144,26 @@ static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
 
 int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height, uint32_t width, dd_prediction *top,
                        int k, dd_error *err) {
-    const dd_model_spec *s = c->model->spec;
+    const dd_render_opts *in = &c->model->render; /* the model's input size */
     if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
-    if (height != (uint32_t)s->input.h || width != (uint32_t)s->input.w)
-        return dd_fail(err, DD_ERR_USAGE, "a %ux%u image for a model that takes %dx%d", height, width, s->input.h,
-                       s->input.w);
+    if (height != in->height || width != in->width)
+        return dd_fail(err, DD_ERR_USAGE, "a %ux%u image for a model that takes %ux%u", height, width, in->height,
+                       in->width);
     size_t n = (size_t)height * width;
     if (pixels != c->image) memcpy(c->image, pixels, n); /* kept for dd_classifier_input_image */
     for (size_t i = 0; i < n; i++) c->input[i] = (float)pixels[i] / 255.0f;
     return run(c, top, k, err);
 }
 
-int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *top, int k, dd_error *err) {
-    if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
+int dd_classifier_render(dd_classifier *c, const dd_drawing *d, dd_error *err) {
     if (dd_drawing_validate(d, err)) return -1;
     const dd_drawing *use = dd_simplified_view(d, &c->simplified, err);
-    if (!use || dd_render(c->renderer, use, c->image, err)) return -1;
+    return !use || dd_render(c->renderer, use, c->image, err) ? -1 : 0;
+}
+
+int dd_classify_strokes(dd_classifier *c, const dd_drawing *d, dd_prediction *top, int k, dd_error *err) {
+    if (k < 1) return dd_fail(err, DD_ERR_USAGE, "k = %d: ask for at least 1 class", k);
+    if (dd_classifier_render(c, d, err)) return -1;
     return dd_classify_bitmap(c, c->image, c->model->render.height, c->model->render.width, top, k, err);
 }
 

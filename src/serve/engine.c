@@ -8,23 +8,20 @@
 
 #include "doodle/classify.h"
 #include "doodle/explain.h"
+#include "doodle/loader.h"
 #include "doodle/quickdraw.h"
-#include "doodle/render.h"
-#include "doodle/simplify.h"
 #include "util/alloc.h"
 
 struct serve_ctx {
-    serve_ctx *next; /* in the engine's free list */
-    dd_workspace *ws;
-    dd_renderer *renderer;
-    dd_drawing drawing, simplified;
-    uint8_t *image; /* [h * w] */
-    float *input;   /* [h * w] */
-    dd_explainer *explainer; /* made on the first /api/explain this context serves */
+    serve_ctx *next;           /* in the engine's free list */
+    dd_classifier *classifier; /* a share of the engine's model: its own workspace, renderer and image */
+    dd_drawing drawing;        /* the request's drawing as parsed */
+    float *input;              /* [h * w] the image / 255, for /api/explain */
+    dd_explainer *explainer;   /* made on the first /api/explain this context serves */
 };
 
 struct serve_engine {
-    dd_model *model;
+    dd_classifier *classifier; /* owns the model, which every context shares read-only */
     pthread_mutex_t lock;
     serve_ctx *free_list;
 };
@@ -32,14 +29,7 @@ struct serve_engine {
 serve_engine *serve_engine_open(const char *model_path, dd_error *err) {
     serve_engine *e = dd_calloc(1, sizeof *e, err);
     if (!e) return NULL;
-    if (!(e->model = dd_model_load(model_path, err))) {
-        free(e);
-        return NULL;
-    }
-    if (e->model->spec->input.c != 1) {
-        dd_fail(err, DD_ERR_UNSUPPORTED, "%s: the model takes %d input channels; drawings have 1", model_path,
-                e->model->spec->input.c);
-        dd_model_free(e->model);
+    if (!(e->classifier = dd_classifier_open(model_path, err))) {
         free(e);
         return NULL;
     }
@@ -49,12 +39,9 @@ serve_engine *serve_engine_open(const char *model_path, dd_error *err) {
 
 static void ctx_free(serve_ctx *c) {
     if (!c) return;
-    dd_workspace_free(c->ws);
-    dd_renderer_free(c->renderer);
+    dd_classifier_close(c->classifier);
     dd_explainer_free(c->explainer);
     dd_drawing_free(&c->drawing);
-    dd_drawing_free(&c->simplified);
-    free(c->image);
     free(c->input);
     free(c);
 }
@@ -67,11 +54,11 @@ void serve_engine_close(serve_engine *e) {
         ctx_free(c);
     }
     pthread_mutex_destroy(&e->lock);
-    dd_model_free(e->model);
+    dd_classifier_close(e->classifier);
     free(e);
 }
 
-const dd_model *serve_engine_model(const serve_engine *e) { return e->model; }
+const dd_model *serve_engine_model(const serve_engine *e) { return dd_classifier_model(e->classifier); }
 
 serve_ctx *serve_ctx_take(serve_engine *e, dd_error *err) {
     pthread_mutex_lock(&e->lock);
@@ -81,10 +68,9 @@ serve_ctx *serve_ctx_take(serve_engine *e, dd_error *err) {
     if (c) return c;
     if (!(c = dd_calloc(1, sizeof *c, err))) return NULL;
     dd_drawing_init(&c->drawing);
-    dd_drawing_init(&c->simplified);
-    size_t pixels = (size_t)e->model->render.height * e->model->render.width;
-    if (!(c->ws = dd_workspace_new(e->model, 1, false, err)) ||
-        !(c->renderer = dd_renderer_new(&e->model->render, err)) || !(c->image = dd_malloc(pixels, 1, err)) ||
+    const dd_model *m = serve_engine_model(e);
+    size_t pixels = (size_t)m->render.height * m->render.width;
+    if (!(c->classifier = dd_classifier_share(e->classifier, err)) ||
         !(c->input = dd_malloc(pixels, sizeof *c->input, err))) {
         ctx_free(c);
         return NULL;
@@ -101,11 +87,11 @@ void serve_ctx_give(serve_engine *e, serve_ctx *c) {
 }
 
 dd_explainer *serve_ctx_explainer(serve_engine *e, serve_ctx *c, dd_error *err) {
-    if (!c->explainer) c->explainer = dd_explainer_new(e->model, err);
+    if (!c->explainer) c->explainer = dd_explainer_new(serve_engine_model(e), err);
     return c->explainer;
 }
 
-const uint8_t *serve_ctx_image(const serve_ctx *c) { return c->image; }
+const uint8_t *serve_ctx_image(const serve_ctx *c) { return dd_classifier_input_image(c->classifier); }
 const float *serve_ctx_input(const serve_ctx *c) { return c->input; }
 void serve_ctx_counts(const serve_ctx *c, uint32_t *strokes, uint32_t *points) {
     *strokes = c->drawing.n_strokes;
@@ -153,26 +139,19 @@ int serve_predict(serve_engine *e, serve_ctx *c, const char *body, size_t len, i
                 SERVE_MAX_INK);
         return 413;
     }
-    const dd_drawing *use = dd_simplified_view(d, &c->simplified, err);
-    if (!use || dd_render(c->renderer, use, c->image, err)) {
+    /* the classifier's path, in two halves: a drawing it cannot take is the client's fault, a failing model ours */
+    if (dd_classifier_render(c->classifier, d, err)) {
         dd_error_prefix(err, "drawing");
         return err->code == DD_ERR_NOMEM ? 500 : err->code == DD_ERR_RANGE ? 413 : 400;
     }
-    const dd_model *m = e->model;
-    size_t pixels = (size_t)m->render.height * m->render.width;
-    for (size_t i = 0; i < pixels; i++) c->input[i] = (float)c->image[i] / 255.0f;
-    const float *logits = dd_model_infer(m, c->ws, c->input, 1);
-    if (!logits) {
-        dd_fail(err, DD_ERR_USAGE, "inference failed");
-        return 500;
-    }
-    /* finite weights can still overflow float: the model is broken, not the drawing (dd_classify_* say the same) */
-    for (int i = 0; i < m->spec->classes; i++)
-        if (!isfinite(logits[i])) {
-            dd_fail(err, DD_ERR_RANGE, "the model's output for class %d is %s: its weights are too large", i,
-                    isnan(logits[i]) ? "NaN" : "infinite");
-            return 500;
-        }
-    *n_top = serve_top_k(logits, m->spec->classes, k, top);
+    const dd_model *m = serve_engine_model(e);
+    const uint8_t *image = dd_classifier_input_image(c->classifier);
+    dd_prediction best[SERVE_MAX_TOP];
+    int n = dd_classify_bitmap(c->classifier, image, m->render.height, m->render.width, best,
+                               k < SERVE_MAX_TOP ? k : SERVE_MAX_TOP, err);
+    if (n < 0) return 500; /* out of memory, or outputs that are not finite: the model is broken, not the drawing */
+    dd_image_to_input(image, (size_t)m->render.height * m->render.width, c->input);
+    for (int j = 0; j < n; j++) top[j] = (serve_guess){best[j].index, best[j].probability};
+    *n_top = n;
     return 200;
 }

@@ -1,5 +1,7 @@
-/* What the server computes: one model shared read-only by every request, and a pool of per-request scratch
- * contexts (workspace, renderer, drawing buffers), one per request in flight, reused from request to request.
+/* What the server computes, on the embedding API (include/doodle/classify.h): one classifier owns the model, which
+ * every request reads and none copies, and a pool of per-request contexts, each a dd_classifier_share of it (its
+ * own workspace, renderer and image) with the request's drawing, one per request in flight, reused from request
+ * to request.
  *
  * A request body is a Quick, Draw! drawing object, {"drawing": [[[x…],[y…],[t…]], …]} (times optional; other
  * keys are ignored), read by the same parser as ndjson files; raw strokes are simplified with Google's recipe and
