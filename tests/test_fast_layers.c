@@ -100,39 +100,50 @@ static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out
     free_scratch(&s);
 }
 
-/* The direct 3x3 kernel of inference, on every instruction set this CPU has, against the reference; and the same
- * bits on any thread count (tiles and splits do not change the order of a sum). */
+/* The direct 3x3 kernel of inference, alone and with the 2x2 max-pool it can take, on every instruction set this CPU
+ * has, against the reference; and the same bits on any thread count (tiles and splits do not change the order of a
+ * sum). */
 static void check_conv3x3(dd_pool *pool, int batch, int in_c, int h, int w, int out_c, bool relu, bool bias) {
     int threads = dd_pool_threads(pool);
     dd_conv2d_dims d;
     CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, 3, 3, 1, 1) == 0, "dims");
     CHECK(dd_fast_conv3x3_applies(&d), "the direct kernel applies to %dx%d", h, w);
     CHECK(dd_fast_conv2d_col_size(&d) >= dd_fast_conv3x3_scratch_size(&d), "scratch for the direct kernel");
+    int ph = h / 2, pw = w / 2;
     size_t n_in = (size_t)batch * in_c * h * w, n_out = (size_t)batch * out_c * h * w, n_w = (size_t)out_c * in_c * 9;
+    size_t n_pooled = (size_t)batch * out_c * ph * pw;
     float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f), *b = random_floats(out_c, -0.2f, 0.2f);
     float *ref = random_floats(n_out, 0, 1), *ref_scratch = random_floats(dd_conv2d_scratch_size(&d), 0, 1);
+    float *ref_pooled = random_floats(n_pooled ? n_pooled : 1, 0, 1);
+    int32_t *argmax = malloc(sizeof *argmax * (n_pooled ? n_pooled : 1));
+    if (!argmax) abort();
     dd_conv2d_forward(ref, x, wt, bias ? b : NULL, &d, ref_scratch);
     if (relu) dd_relu_forward(ref, ref, n_out);
+    if (n_pooled) dd_maxpool_forward(ref_pooled, argmax, ref, batch, out_c, h, w, 2, 2);
     dd_pool *one = dd_pool_new(1, NULL);
-    for (int isa = DD_FAST_GENERIC; isa <= (int)dd_fast_isa_best(); isa++) {
-        dd_fast_scratch s = scratch_for(&d, threads), s1 = scratch_for(&d, 1);
-        float *fast = random_floats(n_out, 0, 1), *single = random_floats(n_out, 0, 1);
-        dd_fast_conv3x3_forward(pool, &s, fast, x, wt, bias ? b : NULL, &d, relu, (dd_fast_isa)isa);
-        SAME("direct 3x3 conv", fast, ref, n_out, "%s, batch %d, %dx%dx%d -> %d, relu %d, %d threads",
-             dd_fast_isa_name((dd_fast_isa)isa), batch, in_c, h, w, out_c, relu, threads);
-        dd_fast_conv3x3_forward(one, &s1, single, x, wt, bias ? b : NULL, &d, relu, (dd_fast_isa)isa);
-        CHECK(!memcmp(fast, single, sizeof *fast * n_out), "direct 3x3 conv: %s, %d threads give 1 thread's bits",
-              dd_fast_isa_name((dd_fast_isa)isa), threads);
-        free(fast), free(single);
-        free_scratch(&s), free_scratch(&s1);
-    }
+    for (int pooled = 0; pooled <= (n_pooled > 0); pooled++)
+        for (int isa = DD_FAST_GENERIC; isa <= (int)dd_fast_isa_best(); isa++) {
+            const char *name = dd_fast_isa_name((dd_fast_isa)isa);
+            size_t n = pooled ? n_pooled : n_out;
+            dd_fast_scratch s = scratch_for(&d, threads), s1 = scratch_for(&d, 1);
+            float *fast = random_floats(n, 0, 1), *single = random_floats(n, 0, 1);
+            dd_fast_conv3x3_forward(pool, &s, fast, x, wt, bias ? b : NULL, &d, relu, pooled, (dd_fast_isa)isa);
+            SAME("direct 3x3 conv", fast, pooled ? ref_pooled : ref, n,
+                 "%s, pool %d, batch %d, %dx%dx%d -> %d, relu %d, %d threads", name, pooled, batch, in_c, h, w, out_c,
+                 relu, threads);
+            dd_fast_conv3x3_forward(one, &s1, single, x, wt, bias ? b : NULL, &d, relu, pooled, (dd_fast_isa)isa);
+            CHECK(!memcmp(fast, single, sizeof *fast * n), "direct 3x3 conv: %s, pool %d, %d threads give 1 thread's "
+                  "bits", name, pooled, threads);
+            free(fast), free(single);
+            free_scratch(&s), free_scratch(&s1);
+        }
     float *infer = random_floats(n_out, 0, 1); /* what inference calls: the best kernel */
     dd_fast_scratch s = scratch_for(&d, threads);
-    dd_fast_conv2d_forward_infer(pool, &s, infer, x, wt, bias ? b : NULL, &d, relu);
+    dd_fast_conv2d_forward_infer(pool, &s, infer, x, wt, bias ? b : NULL, &d, relu, false);
     SAME("conv forward (inference)", infer, ref, n_out, "batch %d, %d threads", batch, threads);
     free_scratch(&s);
     dd_pool_free(one);
-    free(x), free(wt), free(b), free(ref), free(ref_scratch), free(infer);
+    free(x), free(wt), free(b), free(ref), free(ref_scratch), free(ref_pooled), free(argmax), free(infer);
 }
 
 static void check_dense(dd_pool *pool, int batch, int n_in, int n_out, bool relu) {
@@ -262,7 +273,8 @@ int main(void) {
             check_conv3x3(pool, batch, 5, 11, 9, 19, false, true);  /* blocks and a remainder, odd sizes */
             check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);   /* one row, fewer channels than a block */
             check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);   /* narrow: several rows per tile */
-            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);   /* seed's second map size: bands */
+            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);   /* seed's second map size: bands, odd rows */
+            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);  /* seed's third: an odd column pooled away */
             check_dense(pool, batch, 37, 11, true);
             check_dense(pool, batch, 5, 2, false);                  /* fewer outputs than threads */
             check_batchnorm(pool, batch, 5, 23, true);

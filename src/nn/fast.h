@@ -32,21 +32,24 @@ size_t dd_fast_conv2d_col_size(const dd_conv2d_dims *d);
 void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
                             const float *bias, const dd_conv2d_dims *d, bool relu);
 /* Inference: dd_fast_conv2d_forward, by the direct 3x3 kernel (dd_fast_conv3x3_forward) when it applies. Its sums
- * run in another order than the GEMM's, so training keeps dd_fast_conv2d_forward (and its bits). */
+ * run in another order than the GEMM's, so training keeps dd_fast_conv2d_forward (and its bits). pool2 (only where
+ * the direct kernel applies, maps at least 2x2): out is the 2x2, stride 2 max-pool of the result. */
 void dd_fast_conv2d_forward_infer(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in,
-                                  const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu);
+                                  const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
+                                  bool pool2);
 
 /* The instruction sets of the hand-vectorised kernels, chosen at run time (the best this CPU has). */
 typedef enum dd_fast_isa { DD_FAST_GENERIC, DD_FAST_AVX2, DD_FAST_AVX512 } dd_fast_isa;
 dd_fast_isa dd_fast_isa_best(void);
 const char *dd_fast_isa_name(dd_fast_isa isa);
 
-/* Direct 3x3, stride 1, "same" convolution (src/nn/fast_conv3x3.c) for layers where dd_fast_conv3x3_applies; the
- * per-thread scratch is s->col, dd_fast_conv3x3_scratch_size floats each (dd_fast_conv2d_col_size counts them). */
+/* Direct 3x3, stride 1, "same" convolution (src/nn/fast_conv3x3.c) for layers where dd_fast_conv3x3_applies, then
+ * (pool2) a 2x2, stride 2 max-pool (floor rule) of its maps before they leave the cache; the per-thread scratch is
+ * s->col, dd_fast_conv3x3_scratch_size floats each (dd_fast_conv2d_col_size counts them). */
 bool dd_fast_conv3x3_applies(const dd_conv2d_dims *d);
 size_t dd_fast_conv3x3_scratch_size(const dd_conv2d_dims *d);
 void dd_fast_conv3x3_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
-                             const float *bias, const dd_conv2d_dims *d, bool relu, dd_fast_isa isa);
+                             const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2, dd_fast_isa isa);
 /* dd_conv2d_backward (dweight, dbias accumulated; any of din, dweight, dbias may be NULL). */
 void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din, float *dweight, float *dbias,
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d);

@@ -120,8 +120,10 @@ void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out,
 }
 
 void dd_fast_conv2d_forward_infer(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in,
-                                  const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu) {
-    if (dd_fast_conv3x3_applies(d)) dd_fast_conv3x3_forward(pool, s, out, in, weight, bias, d, relu, dd_fast_isa_best());
+                                  const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
+                                  bool pool2) {
+    if (dd_fast_conv3x3_applies(d))
+        dd_fast_conv3x3_forward(pool, s, out, in, weight, bias, d, relu, pool2, dd_fast_isa_best());
     else dd_fast_conv2d_forward(pool, s, out, in, weight, bias, d, relu);
 }
 

@@ -112,8 +112,10 @@ bool dd_fast_conv3x3_applies(const dd_conv2d_dims *d) {
            d->out_h == d->in_h && d->out_w == d->in_w;
 }
 
+/* Rows per band: even, so that a band holds whole windows of a fused 2x2 pool. */
 static int band_rows(const dd_conv2d_dims *d) {
     int pw = d->in_w + 2, rows = (BAND_Q + pw - 1) / pw;
+    rows += rows & 1;
     return rows < d->out_h ? rows : d->out_h;
 }
 
@@ -153,16 +155,34 @@ typedef struct conv3x3_job {
     const dd_conv2d_dims *d;
     float *out;
     const float *in, *weight, *bias;
-    bool relu;
+    bool relu, pool;
     band_fn band;
     int tile;
 } conv3x3_job;
 
+/* Band rows [0, n) (n even) into n / 2 rows of the 2x2 max-pool's output (stride 2, the floor rule: a last odd
+ * column is dropped); o [out_c][..][pooled w], at the band's first pooled row. */
+static void pool_band(float *restrict o, const float *restrict band, size_t bstride, int out_c, int n, int pw,
+                      int oh, int ow) {
+    for (int oc = 0; oc < out_c; oc++)
+        for (int r = 0; r < n; r += 2) {
+            const float *a = band + oc * bstride + (size_t)r * pw, *b = a + pw;
+            float *dst = o + ((size_t)oc * oh + (size_t)(r / 2)) * ow;
+            for (int x = 0; x < ow; x++) {
+                float m0 = a[2 * x] > a[2 * x + 1] ? a[2 * x] : a[2 * x + 1];
+                float m1 = b[2 * x] > b[2 * x + 1] ? b[2 * x] : b[2 * x + 1];
+                dst[x] = m0 > m1 ? m0 : m1;
+            }
+        }
+}
+
 static void conv3x3_part(void *ctx, int t, int threads) {
     const conv3x3_job *j = ctx;
     const dd_conv2d_dims *d = j->d;
-    const int h = d->out_h, w = d->out_w, pw = w + 2, rows = band_rows(d);
-    const size_t plane = (size_t)(h + 2) * pw, in_size = (size_t)d->in_c * h * w, out_size = (size_t)d->out_c * h * w;
+    const int h = d->out_h, w = d->out_w, pw = w + 2, rows = band_rows(d) - (j->pool ? band_rows(d) & 1 : 0);
+    /* with the pool: only the rows of whole windows are computed, and out holds the pooled maps */
+    const int oh = j->pool ? h / 2 : h, ow = j->pool ? w / 2 : w;
+    const size_t plane = (size_t)(h + 2) * pw, in_size = (size_t)d->in_c * h * w, out_size = (size_t)d->out_c * oh * ow;
     const size_t bstride = band_stride_of(d, j->tile);
     const int splits = d->batch >= threads ? 1 : (threads + d->batch - 1) / d->batch;
     float *pad = j->s->col + (size_t)t * j->s->col_stride, *band = pad + padded_size(d);
@@ -172,7 +192,8 @@ static void conv3x3_part(void *ctx, int t, int threads) {
     dd_share((size_t)d->batch * splits, t, threads, &lo, &hi);
     for (size_t u = lo; u < hi; u++) {
         int b = (int)(u / splits), part = (int)(u % splits);
-        int y0 = (int)((long)h * part / splits), y1 = (int)((long)h * (part + 1) / splits);
+        int y0 = (int)((long)oh * part / splits), y1 = (int)((long)oh * (part + 1) / splits);
+        if (j->pool) y0 *= 2, y1 *= 2; /* whole windows */
         if (y0 == y1) continue;
         int pr1 = y1 + 2 + spill;
         pad_rows(pad, j->in + b * in_size, d, y0, pr1 < h + 2 ? pr1 : h + 2);
@@ -182,6 +203,10 @@ static void conv3x3_part(void *ctx, int t, int threads) {
             int tiles = (int)(((size_t)n * pw + (size_t)j->tile - 1) / (size_t)j->tile);
             j->band(band, bstride, pad + (size_t)r0 * pw, j->weight, j->bias, d->in_c, d->out_c, pw, plane, tiles,
                     j->relu);
+            if (j->pool) {
+                pool_band(out + (size_t)(r0 / 2) * ow, band, bstride, d->out_c, n, pw, oh, ow);
+                continue;
+            }
             for (int oc = 0; oc < d->out_c; oc++)
                 for (int r = 0; r < n; r++)
                     memcpy(out + ((size_t)oc * h + (size_t)(r0 + r)) * w, band + oc * bstride + (size_t)r * pw,
@@ -191,8 +216,9 @@ static void conv3x3_part(void *ctx, int t, int threads) {
 }
 
 void dd_fast_conv3x3_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
-                             const float *bias, const dd_conv2d_dims *d, bool relu, dd_fast_isa isa) {
-    conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
+                             const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2, dd_fast_isa isa) {
+    conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu,
+                     .pool = pool2};
     j.band = band_of(isa, &j.tile);
     dd_pool_run(pool, conv3x3_part, &j);
 }

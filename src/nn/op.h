@@ -75,6 +75,7 @@ struct nn_step {
     int first, count;
     bool relu;      /* a ReLU ([activation] relu) after the op, applied in its own pass */
     bool fold;      /* the step needs `folded`: its conv takes the BatchNorm after it into its weights */
+    bool pool;      /* a 2x2, stride 2 max-pool after the op, applied before its maps leave the cache (inference) */
     const dd_layer_spec *l;
     nn_layer_ws *w;
     float *out;

@@ -118,7 +118,7 @@ static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) 
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
     dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params),
-                                 &d, l->u.conv.activation == DD_ACT_RELU);
+                                 &d, l->u.conv.activation == DD_ACT_RELU, st->pool);
 }
 
 /* Conv weights and bias with the following BatchNorm's inference map folded in: out [weights, then filters]. */
@@ -143,7 +143,7 @@ static void forward_folded(const nn_step *st, const nn_pass *p, const float *in)
     dd_conv2d_dims d = dims_of(l, p->batch);
     fold_batchnorm(st->folded, l, &st->l[1], p->params, p->state);
     dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d,
-                                 st->relu);
+                                 st->relu, st->pool);
 }
 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
@@ -165,16 +165,33 @@ static int backward_input(const nn_step *st, const nn_pass *p, const float *in, 
     return 1;
 }
 
-/* An inference workspace folds a BatchNorm right after a linear conv (and the ReLU after that) into one step. */
+/* Layer i is a 2x2, stride 2 max-pool that a direct 3x3 conv's kernel can take (conv: layer c). */
+static bool takes_pool(const dd_model_spec *s, int c, int i) {
+    if (i >= s->n_layers || s->layers[i].kind != DD_LAYER_MAXPOOL || s->layers[i].u.pool.size != 2 ||
+        s->layers[i].u.pool.stride != 2)
+        return false;
+    dd_conv2d_dims d = dims_of(&s->layers[c], 1);
+    return dd_fast_conv3x3_applies(&d);
+}
+
+/* An inference workspace folds a BatchNorm right after a linear conv (and the ReLU after that) into one step, and
+ * a 2x2 max-pool after those (or after a conv with its own ReLU) when the direct 3x3 kernel runs the conv. */
 static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
     if (mode == NN_FORWARD_INFER && s->layers[i].u.conv.activation == DD_ACT_LINEAR && i + 1 < s->n_layers &&
         s->layers[i + 1].kind == DD_LAYER_BATCHNORM) {
         st->fold = true;
         st->forward = forward_folded;
         st->relu = nn_is_relu_layer(s, i + 2);
-        return st->relu ? 3 : 2;
+        int n = st->relu ? 3 : 2;
+        st->pool = takes_pool(s, i, i + n);
+        return n + st->pool;
     }
-    return nn_fuse_alone(st, mode == NN_FORWARD_INFER ? forward_infer : forward, backward);
+    if (mode == NN_FORWARD_INFER) {
+        st->pool = takes_pool(s, i, i + 1);
+        nn_fuse_alone(st, forward_infer, backward);
+        return 1 + st->pool;
+    }
+    return nn_fuse_alone(st, forward, backward);
 }
 
 const nn_op_kind nn_op_conv2d = {

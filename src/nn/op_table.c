@@ -34,9 +34,17 @@ int nn_fuse_alone(nn_step *st, nn_forward_fn forward, nn_backward_fn backward) {
 }
 
 bool nn_layer_keeps_output(const dd_model_spec *s, int i, bool training) {
-    const nn_op_kind *op = nn_op_of(s->layers[i].kind);
-    if (i > 0 && op->in_place) return false;
-    nn_step st = {0};
-    op->fuse(s, i, training ? NN_FORWARD_TRAIN : NN_FORWARD_INFER, &st);
-    return !st.fold;
+    if (i > 0 && nn_op_of(s->layers[i].kind)->in_place) return false;
+    /* a step writes one buffer, its last layer's that is not in place: the others in it keep none */
+    nn_mode mode = training ? NN_FORWARD_TRAIN : NN_FORWARD_INFER;
+    for (int j = 0;;) {
+        nn_step st = {0};
+        int k = nn_op_of(s->layers[j].kind)->fuse(s, j, mode, &st);
+        if (i < j + k) {
+            for (int after = i + 1; after < j + k; after++)
+                if (!nn_op_of(s->layers[after].kind)->in_place) return false;
+            return !(st.fold && i == j); /* a folded conv writes straight into the BatchNorm's output */
+        }
+        j += k;
+    }
 }
