@@ -155,6 +155,9 @@ static void check_dense(dd_pool *pool, int batch, int n_in, int n_out, bool relu
     if (relu) dd_relu_forward(ref, ref, no);
     dd_fast_dense_forward(pool, fast, x, w, b, batch, n_in, n_out, relu);
     SAME("dense forward", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out, dd_pool_threads(pool));
+    dd_fast_dense_forward_infer(pool, fast, x, w, b, batch, n_in, n_out, relu); /* sgemv for a few images */
+    SAME("dense forward (inference)", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out,
+         dd_pool_threads(pool));
     float *dout = random_floats(no, -1, 1), *din_ref = random_floats(ni, 0, 1), *din = random_floats(ni, 0, 1);
     float *dw_ref = random_floats(nw, -1, 1), *dw = copy(dw_ref, nw), *db_ref = random_floats(n_out, -1, 1),
           *db = copy(db_ref, n_out);

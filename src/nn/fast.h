@@ -57,6 +57,10 @@ void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din
 /* dd_dense_forward, then ReLU when relu is set. */
 void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                            int batch, int n_in, int n_out, bool relu);
+/* Inference: the same, by sgemv per image for a few images (no packing of the weights; the sums in another order,
+ * so training keeps dd_fast_dense_forward). */
+void dd_fast_dense_forward_infer(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
+                                 int batch, int n_in, int n_out, bool relu);
 /* dd_dense_backward (dweight, dbias may be NULL; din may be NULL). */
 void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout,
                             const float *in, const float *weight, int batch, int n_in, int n_out);

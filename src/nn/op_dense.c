@@ -62,6 +62,14 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
                           l->u.dense.units, l->u.dense.activation == DD_ACT_RELU);
 }
 
+/* An inference workspace's: sgemv for a few images. */
+static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
+    const dd_layer_spec *l = st->l;
+    dd_fast_dense_forward_infer(p->pool, st->out, in, p->params + l->weight.offset,
+                                l->bias.count ? p->params + l->bias.offset : NULL, p->batch,
+                                (int)dd_shape_count(l->in), l->u.dense.units, l->u.dense.activation == DD_ACT_RELU);
+}
+
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *l = st->l;
     if (l->u.dense.activation == DD_ACT_RELU)
@@ -81,8 +89,8 @@ static int backward_input(const nn_step *st, const nn_pass *p, const float *in, 
 }
 
 static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
-    (void)s, (void)i, (void)mode;
-    return nn_fuse_alone(st, forward, backward);
+    (void)s, (void)i;
+    return nn_fuse_alone(st, mode == NN_FORWARD_INFER ? forward_infer : forward, backward);
 }
 
 const nn_op_kind nn_op_dense = {
