@@ -12,6 +12,7 @@
 #include "doodle/classify.h"
 #include "doodle/files.h"
 #include "doodle/quickdraw.h"
+#include "serve/api_json.h"
 #include "serve/png_encode.h"
 
 #define MAX_TOP 1000
@@ -33,8 +34,8 @@ static void usage(FILE *out) {
             "  -m, --model FILE    the model (.safetensors written by doodle train)\n"
             "  -k, --top K         how many classes to show (default 3; at most the model's classes)\n"
             "      --json          one JSON object per drawing, one per line: file, line / record / row,\n"
-            "                      word and key_id when the file gives them, and top: [{class, index,\n"
-            "                      probability}], best first\n"
+            "                      word and key_id when the file gives them, and top: [{class, index, p}],\n"
+            "                      best first (the shape of doodle serve's /api/predict)\n"
             "      --logits        with --json: each drawing's logits too (\"logits\": [classes], the model's\n"
             "                      outputs before softmax; for comparing with another framework)\n"
             "      --save-input FILE.png  write the image the model saw (its input size, light ink on black);\n"
@@ -88,7 +89,7 @@ typedef struct item_ref {
 } item_ref;
 
 static int print_json(const item_ref *it, const dd_prediction *top, int n, const float *logits, int classes) {
-    cJSON *o = cJSON_CreateObject(), *arr = NULL;
+    cJSON *o = cJSON_CreateObject();
     int ok = o && cJSON_AddStringToObject(o, "file", it->path);
     if (ok && it->place) ok = cJSON_AddNumberToObject(o, it->place, (double)it->number) != NULL;
     if (ok && it->d && it->d->word[0]) ok = cJSON_AddStringToObject(o, "word", it->d->word) != NULL;
@@ -97,17 +98,7 @@ static int print_json(const item_ref *it, const dd_prediction *top, int n, const
         snprintf(key, sizeof key, "%llu", (unsigned long long)it->d->key_id); /* a string, as Quick, Draw! has it */
         ok = cJSON_AddStringToObject(o, "key_id", key) != NULL;
     }
-    if (ok) ok = (arr = cJSON_AddArrayToObject(o, "top")) != NULL;
-    for (int i = 0; ok && i < n; i++) {
-        cJSON *p = cJSON_CreateObject();
-        ok = p && cJSON_AddItemToArray(arr, p);
-        if (!ok) {
-            cJSON_Delete(p);
-            break;
-        }
-        ok = cJSON_AddStringToObject(p, "class", top[i].name) && cJSON_AddNumberToObject(p, "index", top[i].index) &&
-             cJSON_AddNumberToObject(p, "probability", round((double)top[i].probability * 1e6) / 1e6);
-    }
+    if (ok) ok = serve_json_add_top(o, top, n); /* the shape /api/predict answers in */
     if (ok && logits) {
         cJSON *l = cJSON_AddArrayToObject(o, "logits");
         ok = l != NULL;

@@ -28,11 +28,8 @@ int serve_json_add_png(cJSON *o, const char *key, const unsigned char *pixels, i
     return ok ? 0 : dd_fail(err, DD_ERR_NOMEM, "out of memory");
 }
 
-/* Probabilities to 6 decimals, as doodle predict --json writes them. */
-static double round6(float p) { return round((double)p * 1e6) / 1e6; }
-
-char *serve_json_predict(const dd_model *m, const serve_ctx *c, const serve_guess *top, int n, dd_error *err) {
-    cJSON *o = cJSON_CreateObject(), *arr = o ? cJSON_AddArrayToObject(o, "top") : NULL, *in = NULL;
+bool serve_json_add_top(cJSON *o, const dd_prediction *top, int n) {
+    cJSON *arr = cJSON_AddArrayToObject(o, "top");
     bool ok = arr != NULL;
     for (int i = 0; ok && i < n; i++) {
         cJSON *g = cJSON_CreateObject();
@@ -41,9 +38,19 @@ char *serve_json_predict(const dd_model *m, const serve_ctx *c, const serve_gues
             cJSON_Delete(g);
             break;
         }
-        ok = cJSON_AddStringToObject(g, "class", m->class_names[top[i].index]) &&
-             cJSON_AddNumberToObject(g, "index", top[i].index) && cJSON_AddNumberToObject(g, "p", round6(top[i].p));
+        ok = cJSON_AddStringToObject(g, "class", top[i].name) && cJSON_AddNumberToObject(g, "index", top[i].index) &&
+             cJSON_AddNumberToObject(g, "p", round((double)top[i].probability * 1e6) / 1e6);
     }
+    return ok;
+}
+
+char *serve_json_predict(const dd_model *m, const serve_ctx *c, const serve_guess *top, int n, dd_error *err) {
+    dd_prediction named[SERVE_MAX_TOP];
+    if (n > SERVE_MAX_TOP) n = SERVE_MAX_TOP;
+    for (int i = 0; i < n; i++)
+        named[i] = (dd_prediction){.index = top[i].index, .name = m->class_names[top[i].index], .probability = top[i].p};
+    cJSON *o = cJSON_CreateObject(), *in = NULL;
+    bool ok = o && serve_json_add_top(o, named, n);
     int h = (int)m->render.height, w = (int)m->render.width;
     if (ok && serve_json_add_png(o, "input_png", serve_ctx_image(c), h, w, 1, err)) {
         cJSON_Delete(o);

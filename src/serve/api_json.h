@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "doodle/classify.h"
 #include "doodle/error.h"
 #include "doodle/model.h"
 #include "serve/engine.h"
@@ -25,6 +26,9 @@ char *serve_json_error(int status, const char *msg, dd_error *err);
 struct cJSON;
 int serve_json_add_png(struct cJSON *o, const char *key, const unsigned char *pixels, int height, int width,
                        int channels, dd_error *err);
+/* The answer's classes, best first, as "top": [{"class", "index", "p"}…] with p rounded to 6 decimals: the one
+ * writer of /api/predict and `doodle predict --json`, so that both answer in one shape. False when out of memory. */
+bool serve_json_add_top(struct cJSON *o, const dd_prediction *top, int n);
 /* Prints o unformatted and deletes it; NULL (err set) when o is NULL or printing fails. */
 char *serve_json_finish(struct cJSON *o, bool ok, dd_error *err);
 

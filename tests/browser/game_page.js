@@ -43,7 +43,7 @@ function pickDrawings(classes, dir) {
     let best = 0, bestP = -1;
     preds.forEach((p, i) => {
       const mine = p.top.find((t) => t.class === c);
-      if (mine && mine.probability > bestP && p.top[0].class === c) { best = i; bestP = mine.probability; }
+      if (mine && mine.p > bestP && p.top[0].class === c) { best = i; bestP = mine.p; }
     });
     out[c] = { drawing: JSON.parse(lines[best]).drawing, p: bestP, top: preds[best].top };
   }
@@ -170,7 +170,7 @@ async function play(page, name, device, drawings, opts) {
       // first a drawing of another class, with the guesses and the screenshot; then Clear, and the class asked
       // the other class whose (simplified: few points, quick to draw) drawing doodle predict finds least like
       // the class asked
-      const pOf = (c) => (drawings[c].quick.top.find((t) => t.class === target) || { probability: 0 }).probability;
+      const pOf = (c) => (drawings[c].quick.top.find((t) => t.class === target) || { p: 0 }).p;
       const other = Object.keys(drawings).filter((c) => c !== target).sort((x, y) => pOf(x) - pOf(y))[0];
       if (other) {
         for (const pts of place(drawings[other].quick.drawing, box, device === finger ? 25 : 40)) await device.stroke(page, pts);

@@ -78,9 +78,9 @@ async function comparePredict(page, name) {
     width: parseFloat(li.querySelector('.fill').style.width),
   })));
   console.log(name + ': page ' + shown.map((g) => g.cls + ' ' + g.pct).join(', '));
-  console.log(name + ': doodle predict ' + want.map((g) => g.class + ' ' + g.probability).join(', '));
+  console.log(name + ': doodle predict ' + want.map((g) => g.class + ' ' + g.p).join(', '));
   check(shown[0].cls === want[0].class, name + ': top guess shown "' + shown[0].cls + '" is doodle predict\'s "' + want[0].class + '"');
-  check(shown.every((g, i) => want[i] && g.cls === want[i].class && Math.abs(g.width - 100 * want[i].probability) < 0.06),
+  check(shown.every((g, i) => want[i] && g.cls === want[i].class && Math.abs(g.width - 100 * want[i].p) < 0.06),
     name + ': all five bars match doodle predict (class and length)');
   const strokes = o.drawing.length, points = o.drawing.reduce((n, s) => n + s[0].length, 0);
   check(o.drawing.every((s) => s.length === 3 && s[0].length === s[1].length && s[1].length === s[2].length),

@@ -124,12 +124,12 @@ node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim(
   for (const l of lines) {
     const o = JSON.parse(l);
     if (o.accuracy && l === lines[lines.length - 1] && o.accuracy.n === 25) continue; /* the last line: accuracy */
-    if (o.line !== ++line || o.word !== "fish" || o.top.length !== 2 || !(o.top[0].probability >= o.top[1].probability)
+    if (o.line !== ++line || o.word !== "fish" || o.top.length !== 2 || !(o.top[0].p >= o.top[1].p)
         || typeof o.top[0].class !== "string" || typeof o.key_id !== "string") throw new Error("bad: " + l);
   }
   if (lines.length !== 26) throw new Error(lines.length + " lines");' "$tmp/out" || fail "predict --json output"
 expect_status 0 "predict --top 99" "$doodle" predict -m "$model" --top 99 --json "$sample/strokes/simplified/fish.ndjson.gz"
-json_check <(head -1 "$tmp/out") 'o.top.length === 5 && Math.abs(o.top.reduce((s, t) => s + t.probability, 0) - 1) < 1e-4'
+json_check <(head -1 "$tmp/out") 'o.top.length === 5 && Math.abs(o.top.reduce((s, t) => s + t.p, 0) - 1) < 1e-4'
 
 # .npy rows of the model's size; another size is a clear error
 "$doodle" render -o "$tmp/cats.npy" -n 10 "$sample/strokes/simplified/cat.ndjson.gz" >/dev/null || fail "render cats.npy"

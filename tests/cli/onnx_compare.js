@@ -40,9 +40,9 @@ async function main() {
     if (r.top.length !== classes)
       throw new Error(`drawing ${i}: ${r.top.length} classes in doodle, ${classes} in ONNX`);
     const p = all.data.subarray(i * classes, (i + 1) * classes), z = r.logits;
-    for (const t of r.top) worst = Math.max(worst, Math.abs(p[t.index] - t.probability));
+    for (const t of r.top) worst = Math.max(worst, Math.abs(p[t.index] - t.p));
     const best = p.indexOf(Math.max(...p));
-    if (best === r.top[0].index || r.top[0].probability - r.top[1].probability <= tol) same++;
+    if (best === r.top[0].index || r.top[0].p - r.top[1].p <= tol) same++;
     const spread = Math.max(...z) - Math.min(...z) || 1;
     for (let c = 1; c < classes; c++)
       worstLogit = Math.max(worstLogit, Math.abs(Math.log(p[c] / p[0]) - (z[c] - z[0])) / spread);

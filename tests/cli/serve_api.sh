@@ -81,7 +81,7 @@ for i in 1 7 20; do
   node -e 'const fs = require("fs"), got = JSON.parse(fs.readFileSync(process.argv[1])),
              want = JSON.parse(fs.readFileSync(process.argv[2])).top;
     if (got.top.length !== 5 || got.top.some((g, i) => g.class !== want[i].class || g.index !== want[i].index ||
-        Math.abs(g.p - want[i].probability) > 2e-6)) throw new Error("differs from doodle predict");
+        Math.abs(g.p - want[i].p) > 2e-6)) throw new Error("differs from doodle predict");
     if (!got.input_png.startsWith("data:image/png;base64,iVBORw0KGgo")) throw new Error("input_png");
     const png = Buffer.from(got.input_png.split(",")[1], "base64");
     if (png.readUInt32BE(16) !== 28 || png.readUInt32BE(20) !== 28) throw new Error("input_png is not 28x28");' \
