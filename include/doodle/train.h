@@ -51,6 +51,9 @@ typedef struct dd_train_opts {
     float aug_scale_min;   /* scale drawn in [aug_scale_min, 1] */
     float aug_shift;       /* largest shift as a fraction of the box */
     bool warp_bitmaps;     /* bitmap sets turned and scaled too, by a bilinear warp (else shifted only) */
+    /* how a fresh model draws stroke drawings (its dd_render_opts, kept in model.safetensors and used by every verb
+     * after): Google's 16 and 16 by default; augmentation's line-width jitter spans 0.75..1.25 of line_width */
+    double line_width, padding;
     float label_smoothing; /* targets (1 - e) on the label and e / classes everywhere; 0 = plain one-hot */
     float mixup;           /* mixup's alpha: each batch blended with itself reversed, lambda ~ Beta(a, a); 0 = off */
     float ema;             /* decay of an exponential moving average of the weights, which validation, test and

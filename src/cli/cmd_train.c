@@ -85,6 +85,9 @@ static void usage(FILE *out, const dd_train_opts *d) {
             "      --aug-scale-min F  scales drawn in [F, 1] (default %g)\n"
             "      --aug-shift F      largest shift, a fraction of the box (default %g)\n"
             "      --warp-bitmaps     bitmap sets turned and scaled too, by a bilinear warp (default: shifted only)\n"
+            "      --line-width W     stroke sets drawn with lines W wide, in the 256 box (default 16, Google's;\n"
+            "                         kept in the model, so every verb draws its drawings so)\n"
+            "      --padding P        padding around the 256 box, in drawing units (default 16)\n"
             "      --label-smoothing E  targets 1 - E on the label plus E / classes on every class (default %g)\n"
             "      --mixup A          blend each batch with itself reversed, weight ~ Beta(A, A) (default %g: off)\n"
             "      --ema D            validate, test and save an exponential moving average of the weights with\n"
@@ -163,6 +166,7 @@ int cmd_train(int argc, char **argv) {
         {"stop-after", required_argument, 0, 1007}, {"warp-bitmaps", no_argument, 0, 1008},
         {"allreduce-overlap", required_argument, 0, 1009}, {"allreduce-dtype", required_argument, 0, 1010},
         {"allreduce-bucket-kb", required_argument, 0, 1011},
+        {"line-width", required_argument, 0, 1012}, {"padding", required_argument, 0, 1013},
         {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
@@ -242,6 +246,12 @@ int cmd_train(int argc, char **argv) {
             break;
         }
         case 1008: o.warp_bitmaps = true; break;
+        case 1012: /* the ranges: dd_render_opts_check, through dd_train_opts_check */
+            if (cli_opt_double("train", "--line-width", optarg, -DBL_MAX, DBL_MAX, &o.line_width)) return EXIT_USAGE;
+            break;
+        case 1013:
+            if (cli_opt_double("train", "--padding", optarg, -DBL_MAX, DBL_MAX, &o.padding)) return EXIT_USAGE;
+            break;
         case 1007:
             if (cli_opt_u64("train", "--stop-after", optarg, 0, INT_MAX, &u)) return EXIT_USAGE;
             o.stop_after = (int)u;
