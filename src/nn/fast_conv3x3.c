@@ -22,7 +22,7 @@
 #define VEC __m512
 #define LANES 16
 #define OCB 8
-#define NV 2
+#define NV 3
 #define V_ZERO() _mm512_setzero_ps()
 #define V_LOAD(p) _mm512_loadu_ps(p)
 #define V_STORE(p, v) _mm512_storeu_ps(p, v)
@@ -32,7 +32,7 @@
 #define V_MAX(a, b) _mm512_max_ps(a, b)
 #define TARGET __attribute__((target("avx512f")))
 #define BAND_FN band_avx512
-#define TILE_AVX512 (16 * 2)
+#define TILE_AVX512 (16 * 3)
 #include "nn/fast_conv3x3_band.h"
 
 #define VEC __m256
