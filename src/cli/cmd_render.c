@@ -1,4 +1,5 @@
 /* doodle render: stroke files -> .npy bitmaps (one image per drawing) or a PNG picture grid. */
+#include <float.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,11 +197,11 @@ int cmd_render(int argc, char **argv) {
                 return cli_usage_error("render", "--size: %s", err.msg);
             break;
         case 'w':
-            if (cli_opt_double("render", "--line-width", optarg, 1e-3, 1024, &job.render.line_width))
-                return EXIT_USAGE;
+            if (cli_opt_double("render", "--line-width", optarg, -DBL_MAX, DBL_MAX, &job.render.line_width))
+                return EXIT_USAGE; /* the range: dd_render_opts_check below */
             break;
         case 'p':
-            if (cli_opt_double("render", "--padding", optarg, 0, 4096, &job.render.padding)) return EXIT_USAGE;
+            if (cli_opt_double("render", "--padding", optarg, -DBL_MAX, DBL_MAX, &job.render.padding)) return EXIT_USAGE;
             break;
         case 'n':
             if (cli_opt_u64("render", "--limit", optarg, 1, UINT64_MAX, &job.limit)) return EXIT_USAGE;
@@ -218,6 +219,7 @@ int cmd_render(int argc, char **argv) {
         default: return cli_opt_error("render", c, argv);
         }
     }
+    if (dd_render_opts_check(&job.render, &err)) return cli_usage_error("render", "%s", err.msg);
     if (!out) return cli_usage_error("render", "no output: give -o OUT.npy or -o OUT.png");
     int png = cli_has_suffix(out, ".png");
     if (!png && !cli_has_suffix(out, ".npy") && !cli_has_suffix(out, ".npy.gz"))

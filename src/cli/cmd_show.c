@@ -1,5 +1,6 @@
 /* doodle show: a PNG gallery of a dataset — N drawings of every class, one row per class (the study's
  * "The Classes"), or many drawings of one class ("Variation in Images Within a Class"). */
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -212,12 +213,14 @@ int cmd_show(int argc, char **argv) {
                 return cli_usage_error("show", "--size: %s", err.msg);
             break;
         case 'l':
-            if (cli_opt_double("show", "--line-width", optarg, 0.1, 255, &o.render.line_width)) return EXIT_USAGE;
+            if (cli_opt_double("show", "--line-width", optarg, -DBL_MAX, DBL_MAX, &o.render.line_width))
+                return EXIT_USAGE; /* the range: dd_render_opts_check below */
             break;
         case 'h': usage(stdout); return 0;
         default: return cli_opt_error("show", c, argv);
         }
     }
+    if (dd_render_opts_check(&o.render, &err)) return cli_usage_error("show", "%s", err.msg);
     if (optind + 1 != argc) return cli_usage_error("show", "give exactly one .dset file");
     if (!o.out) return cli_usage_error("show", "no output: give -o OUT.png");
     if (run(argv[optind], &o, &err)) return cli_report("show", &err);
