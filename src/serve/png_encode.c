@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include "util/alloc.h"
+#include "util/base64.h"
 
 static void put_be32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24);
@@ -92,21 +93,9 @@ int serve_png_encode(const uint8_t *pixels, int height, int width, int channels,
 
 char *serve_png_data_uri(const unsigned char *png, size_t size, dd_error *err) {
     static const char prefix[] = "data:image/png;base64,";
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t len = sizeof prefix - 1 + (size + 2) / 3 * 4;
-    char *out = dd_malloc(len + 1, 1, err);
+    char *out = dd_malloc(sizeof prefix + dd_base64_length(size), 1, err);
     if (!out) return NULL;
     memcpy(out, prefix, sizeof prefix - 1);
-    char *p = out + sizeof prefix - 1;
-    for (size_t i = 0; i < size; i += 3) {
-        uint32_t v = (uint32_t)png[i] << 16;
-        if (i + 1 < size) v |= (uint32_t)png[i + 1] << 8;
-        if (i + 2 < size) v |= png[i + 2];
-        *p++ = alphabet[v >> 18 & 63];
-        *p++ = alphabet[v >> 12 & 63];
-        *p++ = i + 1 < size ? alphabet[v >> 6 & 63] : '=';
-        *p++ = i + 2 < size ? alphabet[v & 63] : '=';
-    }
-    *p = '\0';
+    dd_base64_encode(png, size, out + sizeof prefix - 1);
     return out;
 }

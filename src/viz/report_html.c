@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/base64.h"
 #include "viz/png_file.h"
 
 void html_text(FILE *f, const char *text) {
@@ -22,22 +23,13 @@ void html_text(FILE *f, const char *text) {
     }
 }
 
+/* in pieces through a buffer on the stack: a picture may be megabytes */
 static void base64(FILE *f, const unsigned char *p, size_t n) {
-    static const char T[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        fputc(T[v >> 18], f);
-        fputc(T[v >> 12 & 63], f);
-        fputc(T[v >> 6 & 63], f);
-        fputc(T[v & 63], f);
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        fprintf(f, "%c%c==", T[v >> 18], T[v >> 12 & 63]);
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        fprintf(f, "%c%c%c=", T[v >> 18], T[v >> 12 & 63], T[v >> 6 & 63]);
+    enum { CHUNK = 3 * 1024 };
+    char text[CHUNK / 3 * 4 + 1];
+    for (size_t i = 0; i < n; i += CHUNK) {
+        dd_base64_encode(p + i, n - i < CHUNK ? n - i : CHUNK, text);
+        fputs(text, f);
     }
 }
 
