@@ -3,8 +3,7 @@
 # doodle28 trained a few steps on the bundled sample's bitmaps is exported; the site, opened from disk in headless
 # Chromium with the network cut off (tests/browser/site_page.js), must give doodle predict's top-1 on >= 99% of the
 # sample's raw stroke drawings (its own simplify, render and ONNX model against doodle's), be drawn on with a mouse
-# and a finger, and run the game. Also: the site replaces an older one, refuses any other folder, and a failed
-# export leaves nothing. Skipped (77) without node and Chromium, onnxruntime-web (scripts/npm_ort_web.sh), or the
+# and a finger, and run the game. The site's files and the export's refusals: tests/cli/export_web_files.sh. Skipped (77) without node and Chromium, onnxruntime-web (scripts/npm_ort_web.sh), or the
 # ONNX export. Screenshots: $tmp/site.png, site-game.png, site-phone.png.
 name=export_web
 source "$(dirname "$0")/common.bash"
@@ -34,25 +33,6 @@ for f in index.html app.js style.css site.js site.css model.onnx model.js ort/or
   [ -s "$site/$f" ] || fail "the site has no $f"
 done
 [ -e "$site.tmp" ] && fail "$site.tmp is left behind"
-grep -q 'src="/' "$site/index.html" && fail "index.html still links to the server's root: $(grep 'src="/' "$site/index.html")"
-grep -Eq 'https?://' "$site/index.html" "$site/site.js" "$site/app.js" && fail "the page names a network address"
-
-# a run folder or a model file; an older site is replaced, anything else refused and left alone
-echo keep >"$site/index.html.mine"
-expect_status 1 "a site holding a file of someone else's" "$doodle" export --web "$model" -o "$site" --ort "$ort"
-rm "$site/index.html.mine"
-expect_status 0 "export over an older site, from the model file" "$doodle" export --web "$model" -o "$site" --ort "$ort"
-[ -e "$site.old" ] && fail "the older site is left as $site.old"
-mkdir -p "$tmp/mine" && echo keep >"$tmp/mine/notes.txt"
-expect_status 1 "export into a folder that is not a site" "$doodle" export --web "$tmp/run" -o "$tmp/mine" --ort "$ort"
-grep -q "mine.*not a site" "$tmp/err" || fail "the refusal does not say why: $(cat "$tmp/err")"
-[ "$(cat "$tmp/mine/notes.txt")" = keep ] || fail "the folder that is not a site was touched"
-expect_status 1 "without onnxruntime-web" "$doodle" export --web "$tmp/run" -o "$tmp/s2" --ort "$tmp/no-ort"
-grep -q "npm_ort_web.sh" "$tmp/err" || fail "a missing onnxruntime-web does not say how to get it: $(cat "$tmp/err")"
-[ -e "$tmp/s2" ] || [ -e "$tmp/s2.tmp" ] && fail "a failed export left $tmp/s2 or $tmp/s2.tmp"
-expect_status 1 "a missing model" "$doodle" export --web "$tmp/nothing" -o "$tmp/s3" --ort "$ort"
-expect_status 2 "--web without -o" "$doodle" export --web "$tmp/run"
-expect_status 2 "--onnx and --web" "$doodle" export --onnx "$model" --web "$tmp/run" -o "$tmp/s4"
 
 # the sample's raw drawings, rendered and predicted by doodle, for the page to match
 for f in "$sample"/strokes/raw/*.ndjson.gz; do gzip -dc "$f" && echo; done | grep -v '^$' >"$tmp/drawings.ndjson"
