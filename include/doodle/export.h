@@ -51,7 +51,8 @@ typedef struct dd_web_summary {
 /* Writes the drawing page of doodle serve as a static site in dir that runs m in the browser (docs/export.md):
  * index.html, its scripts, model.onnx and onnxruntime-web, copied from ort_dir (the dist folder of npm's
  * onnxruntime-web). Atomic: written into dir.tmp, then renamed; an older site in dir (one that holds the file
- * .doodle-site) is replaced, any other existing dir is refused. Needs the ONNX export (dd_export_onnx_available). */
+ * .doodle-site and only the files the export writes) is replaced, any other existing dir is refused. Needs the
+ * ONNX export (dd_export_onnx_available). */
 int dd_export_web(const dd_model *m, const char *ort_dir, const char *dir, dd_web_summary *summary, dd_error *err);
 
 #ifdef __cplusplus
