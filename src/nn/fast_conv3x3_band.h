@@ -27,7 +27,7 @@ TARGET static void BAND_FN(float *restrict band, size_t band_stride, const float
             const float *wc = w + (size_t)oc * K;
             const float *xc = x + q;
             for (int c = 0; c < channels; c++, xc += plane, wc += 9) {
-#pragma GCC unroll 9
+#pragma GCC unroll 3
                 for (int t = 0; t < 9; t++) {
                     const float *xp = xc + (t / 3) * pw + t % 3;
                     VEC v[NV];
