@@ -14,6 +14,7 @@
 
 #include "doodle/files.h"
 #include "util/alloc.h"
+#include "util/base64.h"
 
 unsigned char *site_read_file(const char *path, size_t *len, dd_error *err) {
     FILE *f = fopen(path, "rb");
@@ -84,19 +85,8 @@ unsigned char *site_gzip(const unsigned char *bytes, size_t len, size_t *out_len
 }
 
 char *site_base64(const unsigned char *bytes, size_t len, dd_error *err) {
-    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = dd_malloc((len + 2) / 3 * 4 + 1, 1, err);
-    if (!out) return NULL;
-    char *o = out;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)bytes[i] << 16 | (i + 1 < len ? (unsigned)bytes[i + 1] << 8 : 0) |
-                     (i + 2 < len ? bytes[i + 2] : 0);
-        *o++ = digits[v >> 18 & 63];
-        *o++ = digits[v >> 12 & 63];
-        *o++ = i + 1 < len ? digits[v >> 6 & 63] : '=';
-        *o++ = i + 2 < len ? digits[v & 63] : '=';
-    }
-    *o = 0;
+    char *out = dd_malloc(dd_base64_length(len) + 1, 1, err);
+    if (out) dd_base64_encode(bytes, len, out);
     return out;
 }
 

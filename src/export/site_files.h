@@ -13,7 +13,7 @@ unsigned char *site_read_file(const char *path, size_t *len, dd_error *err);
 int site_write_file(const char *path, const void *bytes, size_t len, dd_error *err);
 /* bytes as gzip (zlib, level 9); NULL and err on failure. */
 unsigned char *site_gzip(const unsigned char *bytes, size_t len, size_t *out_len, dd_error *err);
-/* bytes as base64 text, NUL-terminated; NULL and err on failure. */
+/* bytes as base64 text, NUL-terminated (util/base64.h); NULL and err on failure. */
 char *site_base64(const unsigned char *bytes, size_t len, dd_error *err);
 /* Checks that dir is a site the export wrote: it holds the marker file ".doodle-site" and only the files the export
  * writes (a file of someone else's in it is named in err). */
