@@ -42,8 +42,7 @@ static int existing_run(const dd_train_opts *o, bool force) {
     static const char *const files[] = {"checkpoint.safetensors", "model.safetensors", "history.csv", "test.json"};
     char path[4200];
     for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s/%s", o->run_dir, files[i]);
-        if (access(path, F_OK) != 0) continue;
+        if (dd_path_join(path, sizeof path, o->run_dir, files[i], NULL) || access(path, F_OK) != 0) continue;
         if (!force)
             return cli_usage_error("train",
                                    "%s holds a run already (%s): add --resume to continue it, or --force to train "

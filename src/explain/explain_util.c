@@ -13,9 +13,7 @@
 int explain_make_dir(const char *dir, dd_error *err) { return dd_make_dir(dir, err); }
 
 int explain_path(char *buf, size_t size, const char *dir, const char *name, dd_error *err) {
-    int n = snprintf(buf, size, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= size) return dd_fail(err, DD_ERR_RANGE, "%.100s/%.100s: path too long", dir, name);
-    return 0;
+    return dd_path_join(buf, size, dir, name, err);
 }
 
 int explain_tile_scale(int h, int w) {

@@ -13,6 +13,7 @@
 
 #include "doodle/cluster.h"
 #include "doodle/explain.h"
+#include "doodle/files.h"
 #include "doodle/labels.h"
 #include "doodle/metrics.h"
 #include "doodle/model_spec.h"
@@ -91,8 +92,7 @@ int report_figure(report *r, const char *sub, const char *name, const char *capt
 
 static int picture_figure(report *r, dd_picture *p, const char *name, const char *caption, dd_error *err) {
     char path[8400];
-    snprintf(path, sizeof path, "%s/%s", r->dir, name);
-    if (!p || dd_picture_write_png(p, path, err)) return -1;
+    if (!p || dd_path_join(path, sizeof path, r->dir, name, err) || dd_picture_write_png(p, path, err)) return -1;
     return report_figure(r, "", name, caption, 0, err);
 }
 

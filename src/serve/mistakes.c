@@ -13,6 +13,7 @@
 
 #include "doodle/dataset.h"
 #include "doodle/explain.h"
+#include "doodle/files.h"
 #include "doodle/labels.h"
 #include "serve/api_json.h"
 #include "serve/png_encode.h"
@@ -291,9 +292,8 @@ static void montage_name(char *buf, size_t size, int j, int c) {
 static bool has_montage(const serve_mistakes *x, int j, int c) {
     char name[64], path[4400];
     montage_name(name, sizeof name, j, c);
-    snprintf(path, sizeof path, "%s/%s", x->dir, name);
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return dd_path_join(path, sizeof path, x->dir, name, NULL) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* The drawings of a method's cluster c (-1: noise) as a list of drawing numbers. */
@@ -418,7 +418,7 @@ int serve_mistakes_montage(serve_mistakes *x, const char *method, const char *cl
     if (!strcmp(cluster, "noise")) c = -1;
     char name[64], path[4400];
     montage_name(name, sizeof name, j, (int)c);
-    snprintf(path, sizeof path, "%s/%s", x->dir, name);
+    if (dd_path_join(path, sizeof path, x->dir, name, err)) return 500;
     FILE *f = fopen(path, "rb");
     if (!f) {
         dd_fail(err, DD_ERR_IO, "no montage %s (%s)", name, strerror(errno));

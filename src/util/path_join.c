@@ -1,0 +1,11 @@
+/* "dir/name" (dd_path_join in doodle/files.h): the one way doodle names a file in a folder, refusing a path that
+ * does not fit rather than cutting it short (which would write or read another file). */
+#include <stdio.h>
+
+#include "doodle/files.h"
+
+int dd_path_join(char *buf, size_t size, const char *dir, const char *name, dd_error *err) {
+    int n = snprintf(buf, size, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= size) return dd_fail(err, DD_ERR_RANGE, "%.100s/%.100s: path too long", dir, name);
+    return 0;
+}
