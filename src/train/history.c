@@ -38,35 +38,18 @@ int history_load(history *h, const char *path, int epochs, dd_error *err) {
     FILE *f = fopen(path, "r");
     if (!f && errno == ENOENT && epochs == 0) return 0; /* interrupted inside its first epoch: no row yet */
     if (!f) return dd_fail(err, DD_ERR_IO, "%s: cannot read the run's history: %s", path, strerror(errno));
-    char line[512];
-    int rc = 0, lineno = 0;
-    bool v1 = false; /* the header of runs before the validation split */
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        if (lineno == 1) {
-            line[strcspn(line, "\r\n")] = '\0';
-            v1 = !strcmp(line, HISTORY_HEADER_V1);
-            if (!v1 && strcmp(line, HISTORY_HEADER))
-                rc = dd_fail(err, DD_ERR_MALFORMED, "%s:1: not the header '%s'", path, HISTORY_HEADER);
-            continue;
-        }
-        history_row r = {.val_top3 = NAN, .lr = NAN};
-        int end = -1, got; /* strict: nothing after the numbers but the line's end */
-        if (v1)
-            got = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf%n", &r.epoch, &r.train_loss, &r.train_acc, &r.val_loss,
-                         &r.val_acc, &r.seconds, &end) == 6;
-        else
-            got = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf%n", &r.epoch, &r.train_loss, &r.train_acc, &r.val_loss,
-                         &r.val_acc, &r.val_top3, &r.lr, &r.seconds, &end) == 8;
-        if (!got || end < 0 || strspn(line + end, "\r\n") != strlen(line + end))
-            rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%d: not a history row", path, lineno);
-        else if (r.epoch != (int)h->count + 1 && r.epoch <= epochs) /* rows after the checkpoint's epochs are dropped */
-            rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%d: epoch %d where epoch %zu was expected", path, lineno, r.epoch,
-                         h->count + 1);
-        else if (r.epoch <= epochs)
-            rc = history_add(h, &r, err);
-    }
     fclose(f);
+    report_epoch *rows;
+    size_t n;
+    bool v1; /* a run from before the validation split: its test columns read as the validation ones */
+    if (report_read_history(path, &rows, &n, &v1, err)) return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n && rows[i].epoch <= epochs; i++) /* rows after the checkpoint's are dropped */
+        rc = rows[i].epoch != (int)h->count + 1
+                 ? dd_fail(err, DD_ERR_MALFORMED, "%s:%zu: epoch %d where epoch %zu was expected", path,
+                           i + 2, rows[i].epoch, h->count + 1) /* row i on line i + 2, as history_save writes */
+                 : history_add(h, &rows[i], err);
+    free(rows);
     if (rc == 0 && h->count != (size_t)epochs)
         rc = dd_fail(err, DD_ERR_MALFORMED, "%s has %zu rows for the checkpoint's %d epochs", path, h->count, epochs);
     return rc;

@@ -9,14 +9,12 @@
 #include <stddef.h>
 
 #include "doodle/error.h"
+#include "viz/report_html.h" /* report_read_history: the one reader of history.csv */
 
 #define HISTORY_HEADER "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds"
 #define HISTORY_HEADER_V1 "epoch,train_loss,train_acc,test_loss,test_acc,seconds"
 
-typedef struct history_row {
-    int epoch;
-    double train_loss, train_acc, val_loss, val_acc, val_top3, lr, seconds;
-} history_row;
+typedef report_epoch history_row;
 
 typedef struct history {
     history_row *rows;

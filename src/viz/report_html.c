@@ -94,10 +94,14 @@ int report_read_history(const char *path, report_epoch **rows, size_t *n, bool *
         }
         if (line[0] == '\n' || line[0] == '\0') continue;
         report_epoch e = {.val_top3 = NAN, .lr = NAN};
-        if (*chose_on_test ? sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc, &e.val_loss,
-                                    &e.val_acc, &e.seconds) != 6
-                           : sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_acc,
-                                    &e.val_loss, &e.val_acc, &e.val_top3, &e.lr, &e.seconds) != 8) {
+        int end = -1, got; /* strict: nothing after the numbers but the line's end */
+        if (*chose_on_test)
+            got = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf%n", &e.epoch, &e.train_loss, &e.train_acc, &e.val_loss,
+                         &e.val_acc, &e.seconds, &end) == 6;
+        else
+            got = sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf%n", &e.epoch, &e.train_loss, &e.train_acc, &e.val_loss,
+                         &e.val_acc, &e.val_top3, &e.lr, &e.seconds, &end) == 8;
+        if (!got || end < 0 || strspn(line + end, "\r\n") != strlen(line + end)) {
             rc = dd_fail(err, DD_ERR_MALFORMED, "%s:%zu: expected the epoch and %d numbers", path, lineno,
                          *chose_on_test ? 5 : 7);
             break;

@@ -26,8 +26,9 @@ typedef struct report_epoch {
     int epoch;
     double train_loss, train_acc, val_loss, val_acc, val_top3, lr, seconds; /* nan: not there */
 } report_epoch;
-/* Reads RUNDIR/history.csv: *rows (free it), *n (0 for a header only). A missing file gives *n = 0 and no error;
- * a malformed one is an error naming the file and line. *chose_on_test: the history of a run from before the
+/* Reads RUNDIR/history.csv, the one reader of it (the report, doodle tune's page and a resumed run's
+ * train/history.c): *rows (free it), *n (0 for a header only). A missing file gives *n = 0 and no error; a
+ * malformed one (anything but the numbers on a row) is an error naming the file and line. *chose_on_test: the history of a run from before the
  * validation split, whose second series is the test split's (it chose its best epoch on it). */
 int report_read_history(const char *path, report_epoch **rows, size_t *n, bool *chose_on_test, dd_error *err);
 /* An SVG line plot over the epochs: which = 0 loss, 1 accuracy (train and the second series, named second),
