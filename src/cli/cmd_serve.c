@@ -71,7 +71,8 @@ int cmd_serve(int argc, char **argv) {
     uint64_t v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hm:r:p:", options, NULL)) != -1) {
+    opterr = 0; /* cli_opt_error says what was wrong, as every verb does */
+    while ((c = getopt_long(argc, argv, ":hm:r:p:", options, NULL)) != -1) {
         switch (c) {
         case 'h':
             usage(stdout);
@@ -92,27 +93,23 @@ int cmd_serve(int argc, char **argv) {
             o.read_only = true;
             break;
         case 'p':
-            if (cli_parse_u64(optarg, 0, 65535, &v))
-                return cli_usage_error("serve", "--port '%s' is not a number from 0 to 65535", optarg);
+            if (cli_opt_u64("serve", "--port", optarg, 0, 65535, &v)) return EXIT_USAGE;
             o.port = (unsigned)v;
             break;
         case OPT_THREADS:
-            if (cli_parse_u64(optarg, 1, 256, &v))
-                return cli_usage_error("serve", "--threads '%s' is not a number from 1 to 256", optarg);
+            if (cli_opt_u64("serve", "--threads", optarg, 1, 256, &v)) return EXIT_USAGE;
             o.threads = (unsigned)v;
             break;
         case OPT_MAXCONN:
-            if (cli_parse_u64(optarg, 1, 100000, &v))
-                return cli_usage_error("serve", "--max-connections '%s' is not a number from 1 to 100000", optarg);
+            if (cli_opt_u64("serve", "--max-connections", optarg, 1, 100000, &v)) return EXIT_USAGE;
             o.connection_limit = (unsigned)v;
             break;
         case OPT_TIMEOUT:
-            if (cli_parse_u64(optarg, 1, 86400, &v))
-                return cli_usage_error("serve", "--timeout '%s' is not a number of seconds from 1 to 86400", optarg);
+            if (cli_opt_u64("serve", "--timeout", optarg, 1, 86400, &v)) return EXIT_USAGE; /* seconds */
             o.timeout_seconds = (unsigned)v;
             break;
         default:
-            return cli_usage_error("serve", "unknown option");
+            return cli_opt_error("serve", c, argv);
         }
     }
     if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);

@@ -51,7 +51,7 @@ usage_message "prep --seed" "doodle prep: --seed needs a value" "$doodle" prep -
 usage_message "explain misclassified --max" "doodle explain misclassified: --max needs a value" \
   "$doodle" explain misclassified -m m -d d -o o --max
 usage_message "eval --threads" "doodle eval: --threads needs a value" "$doodle" eval -m m -d d --threads
-for verb in train prep show info summary eval tune bench report predict render simplify; do
+for verb in train prep show info summary eval tune bench report predict render simplify serve; do
   usage_message "$verb --bogus" "doodle $verb: unknown option '--bogus'" "$doodle" $verb --bogus
 done
 usage_message "explain saliency --bogus" "doodle explain saliency: unknown option '--bogus'" \
