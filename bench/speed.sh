@@ -4,21 +4,24 @@
 # through seed and mnist28, with the GFLOP/s each reaches, its share of this machine's sgemm peak (measured here,
 # in the same run), peak RSS and the ratios doodle/PyTorch and doodle/ONNX Runtime (> 1: doodle is faster).
 #
-#   bench/speed.sh [--seconds S] [--build DIR] [--smoke]
+#   bench/speed.sh [--seconds S] [--repeats N] [--build DIR] [--smoke]
 #
-# --seconds: how long each measurement runs (default 15, as ../shared/peers/bench.py). --smoke: one short pass
-# over mnist28 only (CI runs it). Without python3-torch (or ../shared/peers) the PyTorch columns say "-"; ONNX
-# Runtime runs when node finds onnxruntime-node (NODE_PATH; see ../shared/peers/README.md) and the ONNX files can be
-# exported (export_onnx.py, with python3-torch), else its columns say "-".
+# --seconds: how long each measurement runs (default 15, as ../shared/peers/bench.py). --repeats: each row is
+# measured N times, doodle and its peers one after the other each time, and the medians are shown (default 1; on a
+# shared machine 3 or 5 keep one busy moment from deciding a ratio). --smoke: one short pass over mnist28 only,
+# training and one drawing (CI runs it). Without python3-torch (or ../shared/peers) the PyTorch columns say "-";
+# ONNX Runtime runs when node finds onnxruntime-node (NODE_PATH; see ../shared/peers/README.md) and the ONNX files
+# can be exported (export_onnx.py, with python3-torch), else its columns say "-".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=15 build=build smoke=0
+seconds=15 build=build smoke=0 repeats=1
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
+    --repeats) repeats=$2; shift 2 ;;
     --smoke) smoke=1; seconds=0.3; shift ;;
-    -h|--help) sed -n 2,10p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n 2,12p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/speed.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -66,20 +69,29 @@ row() { # label threads unit doodle-json torch-json ort-json
   printf "$fmt" "$label" "$t" "$d" "$p" "$(ratio "$unit" "$p" "$d")" "$o" "$(ratio "$unit" "$o" "$d")" "$g" "$pct" \
     "$rss" "$prss"
 }
+# median JSON-LINES... -> the line with the median images/s (the lower middle one for an even count); "" for none
+median() {
+  [ $# -gt 0 ] || return 0
+  for j in "$@"; do printf '%s\t%s\n' "$(field images_per_s "$j")" "$j"; done | sort -g -k1,1 |
+    sed -n "$(( ($# + 1) / 2 ))p" | cut -f2-
+}
 measure() { # label unit mode model batch threads
-  local dj pj="" oj=""
-  dj=$("$doodle" bench "$3" --model "$4" --batch "$5" --threads "$6" --seconds "$seconds" --json)
-  if [ $have_peer = 1 ]; then
-    pj=$(/usr/bin/python3 "$peer" "$3" --model "$4" --batch "$5" --threads "$6" --seconds "$seconds")
-  fi
-  if [ $have_ort = 1 ] && [ "$3" = infer ]; then
-    oj=$(node "$ort_bench" "$onnx_dir/$4.onnx" --batch "$5" --threads "$6" --seconds "$seconds")
-  fi
-  row "$1" "$6" "$2" "$dj" "$pj" "$oj"
+  local dj=() pj=() oj=() r
+  for ((r = 0; r < repeats; r++)); do
+    dj+=("$("$doodle" bench "$3" --model "$4" --batch "$5" --threads "$6" --seconds "$seconds" --json)")
+    if [ $have_peer = 1 ]; then
+      pj+=("$(/usr/bin/python3 "$peer" "$3" --model "$4" --batch "$5" --threads "$6" --seconds "$seconds")")
+    fi
+    if [ $have_ort = 1 ] && [ "$3" = infer ]; then
+      oj+=("$(node "$ort_bench" "$onnx_dir/$4.onnx" --batch "$5" --threads "$6" --seconds "$seconds")")
+    fi
+  done
+  row "$1" "$6" "$2" "$(median "${dj[@]}")" "$(median "${pj[@]}")" "$(median "${oj[@]}")"
 }
 
 if [ $smoke = 1 ]; then
   measure "train mnist28 (img/s)" img train mnist28 64 2
+  measure "classify 1 drawing, mnist28 (ms)" ms infer mnist28 1 2
 else
   for t in 2 1; do
     measure "train seed 66x100 (img/s)" img train seed 64 $t
@@ -94,5 +106,6 @@ fi
 echo "sgemm peak (OpenBLAS 2048^3, this run): ${peak[2]} GFLOP/s on 2 threads, ${peak[1]} on 1;" \
   "OpenBLAS kernels: $(sed -n 's/.*"blas": *"\([^"]*\)".*/\1/p' <<<"$("$doodle" bench infer --model mnist28 --seconds 0 --json)")" \
   "(OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
+echo "load average at the end (1, 5, 15 min): $(sed 's/ [0-9]*\/.*//' /proc/loadavg); repeats: $repeats (medians)"
 [ $have_peer = 1 ] || echo "(PyTorch peer not run: needs /usr/bin/python3 with torch and ../shared/peers/bench.py)"
 [ $have_ort = 1 ] || echo "(ONNX Runtime not run: needs node with onnxruntime-node on NODE_PATH, python3-torch and ../shared/peers)"
