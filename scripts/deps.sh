@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what doodle needs to build and test on Debian 12, when it is missing. Run as root (or with sudo).
 set -euo pipefail
-packages=(gcc clang make cmake pkg-config libcairo2-dev zlib1g-dev libopenblas-dev libcjson-dev libmicrohttpd-dev libjpeg62-turbo-dev libopenmpi-dev openmpi-bin chromium curl libdeflate-dev libprotobuf-c-dev protobuf-c-compiler python3-onnx)
+packages=(gcc clang make cmake pkg-config libcairo2-dev zlib1g-dev libopenblas-dev libcjson-dev libmicrohttpd-dev libjpeg62-turbo-dev libopenmpi-dev openmpi-bin chromium curl libdeflate-dev libprotobuf-c-dev protobuf-c-compiler python3-onnx clang-format clang-tidy cppcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
