@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Installs ONNX Runtime for node (npm onnxruntime-node, the version pinned here) into $DOODLE_NPM_DIR (default
-# /opt/doodle-npm) when it is missing or another version, and prints its node_modules folder (for NODE_PATH).
-# scripts/deps.sh runs it; tests/cli/export_onnx.sh runs it too, so that a test machine with npm gets it on first use.
-# --ignore-scripts: the package's install script only fetches GPU libraries; the CPU library is in the package.
+# Installs ONNX Runtime from npm, the version pinned here, into $DOODLE_NPM_DIR (default /opt/doodle-npm) when it is
+# missing or another version, and prints where it is:
+#   npm_ort.sh [node]  onnxruntime-node; prints its node_modules folder (for NODE_PATH): tests/cli/export_onnx.sh
+#   npm_ort.sh web     onnxruntime-web; prints its dist folder, what `doodle export --web` copies into a site (its
+#                      default --ort folder; scripts/npm_ort_web.sh is this)
+# scripts/deps.sh runs both; the tests run them too, so that a test machine with npm gets them on first use.
+# --ignore-scripts: onnxruntime-node's install script only fetches GPU libraries (the CPU library is in the package);
+# onnxruntime-web has no install step that its WebAssembly build needs.
 #
-# Exit status: 0 ready, 77 npm (or node) is not installed, 1 npm failed. Safe to run from several processes at once
-# (one installs, the others wait).
+# Exit status: 0 ready, 77 npm (or node) is not installed, 1 npm failed, 2 usage. Safe to run from several processes
+# at once (one installs, the others wait).
 set -uo pipefail
 version=1.30.0
 dir=${DOODLE_NPM_DIR:-/opt/doodle-npm}
+case ${1:-node} in
+  node) package=onnxruntime-node where=$dir/node_modules ;;
+  web) package=onnxruntime-web where=$dir/node_modules/onnxruntime-web/dist ;;
+  *) echo "usage: npm_ort.sh [node|web]" >&2; exit 2 ;;
+esac
 installed() {
-  node -e 'console.log(require(process.argv[1]).version)' "$dir/node_modules/onnxruntime-node/package.json" 2>/dev/null
+  node -e 'console.log(require(process.argv[1]).version)' "$dir/node_modules/$package/package.json" 2>/dev/null
 }
 if [ "$(installed)" != "$version" ]; then
   for tool in node npm; do
@@ -20,9 +29,9 @@ if [ "$(installed)" != "$version" ]; then
   exec 9>"$dir/.install.lock"
   flock 9
   if [ "$(installed)" != "$version" ]; then
-    echo "npm_ort.sh: installing onnxruntime-node $version into $dir" >&2
+    echo "npm_ort.sh: installing $package $version into $dir" >&2
     npm install --ignore-scripts --save-exact --no-audit --no-fund --loglevel=error --prefix "$dir" \
-      "onnxruntime-node@$version" >&2 || { echo "npm_ort.sh: npm install failed" >&2; exit 1; }
+      "$package@$version" >&2 || { echo "npm_ort.sh: npm install failed" >&2; exit 1; }
   fi
 fi
-echo "$dir/node_modules"
+echo "$where"
