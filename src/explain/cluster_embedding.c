@@ -30,9 +30,10 @@ int dd_cluster_embeddings(const dd_model *m, const dd_image_set *s, int layer, f
     const size_t units = (size_t)sh.c, plane = sh.rank == 3 ? (size_t)sh.h * sh.w : 1;
     const size_t pixels = (size_t)s->height * s->width;
     int batch = s->n < EMBED_BATCH ? (int)s->n : EMBED_BATCH;
-    /* An inference workspace keeps no output of a conv whose BatchNorm it folded in: a training one keeps all. */
-    int training = spec->layers[layer].kind == DD_LAYER_CONV2D;
-    dd_workspace *ws = dd_workspace_new(m, batch, training, err);
+    /* An inference workspace keeps only the outputs its fused steps write (not a conv's whose BatchNorm it folds in,
+     * nor those before a max-pool it fuses): a training one keeps all. */
+    dd_workspace *ws = dd_workspace_new(m, batch, false, err);
+    if (ws && !dd_workspace_layer_output(ws, layer)) dd_workspace_free(ws), ws = dd_workspace_new(m, batch, true, err);
     float *x = ws ? dd_malloc((size_t)batch * pixels, sizeof *x, err) : NULL;
     int rc = -1;
     if (!x || dd_workspace_set_threads(ws, dd_cpu_count(8), err)) goto done;
