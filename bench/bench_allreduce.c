@@ -45,8 +45,10 @@ static size_t parse_bytes(const char *s) {
     char *end = NULL;
     double v = strtod(s, &end);
     if (end == s || v < 0) return 0;
-    if (*end == 'k' || *end == 'K') v *= 1024, end++;
-    else if (*end == 'm' || *end == 'M') v *= 1024 * 1024, end++;
+    if (*end == 'k' || *end == 'K')
+        v *= 1024, end++;
+    else if (*end == 'm' || *end == 'M')
+        v *= 1024 * 1024, end++;
     return *end ? 0 : (size_t)v;
 }
 
@@ -71,11 +73,16 @@ int main(int argc, char **argv) {
             if (rank == 0) usage();
             MPI_Abort(MPI_COMM_WORLD, 2);
         }
-        if (strcmp(argv[first], "--seconds") == 0) seconds = atof(argv[first + 1]);
-        else if (strcmp(argv[first], "--min-reps") == 0) min_reps = atoi(argv[first + 1]);
-        else if (strcmp(argv[first], "--warmup") == 0) warmup = atoi(argv[first + 1]);
-        else if (strcmp(argv[first], "--dtype") == 0 && !strcmp(argv[first + 1], "float32")) bf16 = 0;
-        else if (strcmp(argv[first], "--dtype") == 0 && !strcmp(argv[first + 1], "bf16")) bf16 = 1;
+        if (strcmp(argv[first], "--seconds") == 0)
+            seconds = atof(argv[first + 1]);
+        else if (strcmp(argv[first], "--min-reps") == 0)
+            min_reps = atoi(argv[first + 1]);
+        else if (strcmp(argv[first], "--warmup") == 0)
+            warmup = atoi(argv[first + 1]);
+        else if (strcmp(argv[first], "--dtype") == 0 && !strcmp(argv[first + 1], "float32"))
+            bf16 = 0;
+        else if (strcmp(argv[first], "--dtype") == 0 && !strcmp(argv[first + 1], "bf16"))
+            bf16 = 1;
         else {
             if (rank == 0) usage();
             MPI_Abort(MPI_COMM_WORLD, 2);

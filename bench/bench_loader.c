@@ -31,8 +31,7 @@ static double cpu_now(void) {
 
 static void spin(double seconds) {
     double end = now() + seconds;
-    while (now() < end) {
-    }
+    while (now() < end) {}
 }
 
 /* Takes batches for about `seconds`; the caller is busy `work` seconds per batch. Returns images/s; *stall gets the
@@ -88,9 +87,12 @@ int main(int argc, char **argv) {
     uint32_t batch = 64;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
-        if (!strcmp(argv[first], "--seconds") && first + 1 < argc) seconds = atof(argv[++first]);
-        else if (!strcmp(argv[first], "--batch") && first + 1 < argc) batch = (uint32_t)atoi(argv[++first]);
-        else break;
+        if (!strcmp(argv[first], "--seconds") && first + 1 < argc)
+            seconds = atof(argv[++first]);
+        else if (!strcmp(argv[first], "--batch") && first + 1 < argc)
+            batch = (uint32_t)atoi(argv[++first]);
+        else
+            break;
     }
     if (first >= argc || seconds <= 0 || batch < 1) {
         fprintf(stderr, "usage: bench_loader [--seconds S] [--batch B] FILE.dset | INPUT…\n");
@@ -131,8 +133,8 @@ int main(int argc, char **argv) {
         dd_dataset_close(ds);
         return 1;
     }
-    printf("%llu drawings, batch %u, 1 prefetch thread, %.0f s per line\n",
-           (unsigned long long)dd_dataset_count(ds), batch, seconds);
+    printf("%llu drawings, batch %u, 1 prefetch thread, %.0f s per line\n", (unsigned long long)dd_dataset_count(ds),
+           batch, seconds);
     printf("%-8s %-8s %10s %16s %26s\n", "size", "augment", "images/s", "images/CPU-s", "caller waiting, busy 1.2x");
     static const uint32_t sizes[2][2] = {{28, 28}, {66, 100}};
     for (int s = 0; s < 2; s++)

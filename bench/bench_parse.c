@@ -115,7 +115,8 @@ int main(int argc, char **argv) {
             return 1;
         }
         dd_next rc;
-        while ((rc = dd_stroke_reader_next(r, &d, &err)) != DD_NEXT_END && rc != DD_NEXT_FATAL) read += rc == DD_NEXT_OK;
+        while ((rc = dd_stroke_reader_next(r, &d, &err)) != DD_NEXT_END && rc != DD_NEXT_FATAL)
+            read += rc == DD_NEXT_OK;
         dd_stroke_reader_close(r);
     }
     double reader_s = now() - t0;

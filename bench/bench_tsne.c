@@ -80,7 +80,8 @@ int main(int argc, char **argv) {
     double seconds = now() - t0;
     double trust = dd_trustworthiness(X, n, d, Y, 2, 5, &err);
     printf("doodle n=%zu d=%zu perplexity=%g: KL %.4f (after exaggeration %.4f), trustworthiness(5) %.4f, "
-           "%d iterations, %.2f s\n", n, d, o.perplexity, res.kl, res.kl_exaggerated, trust, res.iterations, seconds);
+           "%d iterations, %.2f s\n",
+           n, d, o.perplexity, res.kl, res.kl_exaggerated, trust, res.iterations, seconds);
     if (argc > 2) {
         FILE *f = fopen(argv[2], "w");
         if (!f) return 1;

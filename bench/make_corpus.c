@@ -189,7 +189,8 @@ static int vary(dd_rng *r, const dd_drawing *src, dd_drawing *v, dd_error *err) 
     /* back on a canvas: a small margin; coordinates whole numbers when the source's are (some devices' raw
      * drawings), else Google's float32 values */
     bool whole = true;
-    for (uint32_t i = 0; i < src->n_points && whole; i++) whole = src->x[i] == floor(src->x[i]) && src->y[i] == floor(src->y[i]);
+    for (uint32_t i = 0; i < src->n_points && whole; i++)
+        whole = src->x[i] == floor(src->x[i]) && src->y[i] == floor(src->y[i]);
     double ox = uniform(r, 0, 20) - min_x, oy = uniform(r, 0, 20) - min_y;
     for (uint32_t i = 0; i < v->n_points; i++) {
         v->x[i] = whole ? round(v->x[i] + ox) : (double)(float)(v->x[i] + ox);
@@ -221,7 +222,8 @@ static int npy_header(FILE *f, uint64_t n) {
     char h[128];
     memset(h, ' ', sizeof h);
     memcpy(h, "\x93NUMPY\x01\x00\x76\x00", 10);
-    int k = snprintf(h + 10, sizeof h - 10, "{'descr': '|u1', 'fortran_order': False, 'shape': (%" PRIu64 ", 784), }", n);
+    int k =
+        snprintf(h + 10, sizeof h - 10, "{'descr': '|u1', 'fortran_order': False, 'shape': (%" PRIu64 ", 784), }", n);
     if (k < 0 || k >= (int)sizeof h - 11) return -1;
     h[10 + k] = ' ';
     h[127] = '\n';
@@ -288,7 +290,9 @@ static int make_class(worker *w, size_t c, dd_renderer *ren, dd_drawing *v, dd_d
             if (rc_ == 0 && fwrite(pixels, 1, sizeof pixels, f) != sizeof pixels) rc_ = -1;
             break;
         }
-        if (rc_ && !w->msg[0]) snprintf(w->msg, sizeof w->msg, "%s: drawing %" PRIu64 ": %s", tmp, i, err.msg[0] ? err.msg : strerror(errno));
+        if (rc_ && !w->msg[0])
+            snprintf(w->msg, sizeof w->msg, "%s: drawing %" PRIu64 ": %s", tmp, i,
+                     err.msg[0] ? err.msg : strerror(errno));
     }
     if (fclose(f) != 0 && rc_ == 0) {
         snprintf(w->msg, sizeof w->msg, "%s: %s", tmp, strerror(errno ? errno : EIO));
@@ -392,8 +396,11 @@ static int usage(void) {
 
 int main(int argc, char **argv) {
     if (argc != 9) return usage();
-    job j = {.out_dir = argv[2], .gzip = atoi(argv[5]), .seed = strtoull(argv[6], NULL, 10),
-             .per_class = strtoull(argv[4], NULL, 10), .threads = atoi(argv[8])};
+    job j = {.out_dir = argv[2],
+             .gzip = atoi(argv[5]),
+             .seed = strtoull(argv[6], NULL, 10),
+             .per_class = strtoull(argv[4], NULL, 10),
+             .threads = atoi(argv[8])};
     int fmt = -1;
     for (int i = 0; i < 5; i++)
         if (strcmp(argv[3], format_names[i]) == 0) fmt = i;

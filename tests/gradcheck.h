@@ -20,10 +20,10 @@
 typedef double (*gc_loss_fn)(void *ctx);
 
 typedef struct gc_result {
-    double max_err;   /* largest error over the checked coordinates */
-    size_t checked;   /* coordinates compared */
-    size_t failed;    /* coordinates with an error above the tolerance */
-    size_t skipped;   /* coordinates the caller's valid() rejected (a kink crossed) */
+    double max_err; /* largest error over the checked coordinates */
+    size_t checked; /* coordinates compared */
+    size_t failed;  /* coordinates with an error above the tolerance */
+    size_t skipped; /* coordinates the caller's valid() rejected (a kink crossed) */
 } gc_result;
 
 /* Optional: called after each perturbed evaluation; returns 0 when the perturbation crossed a non-differentiable

@@ -66,8 +66,8 @@ int main(void) {
     CHECK(count_prefixed(dir, "out.bin.tmp.", NULL, 0) == 0, "a temporary file is left after a commit");
 
     /* files that only look alike are never touched, even unlocked: other names, other lengths, other letters */
-    const char *bystanders[] = {"out.bin.tmp.abc",   "out.bin.tmp.abcdefg", "other.bin.tmp.ABCDEF",
-                                "out.bin.tmpXabcdef", "out.bin.tmp.ab-def", "xout.bin.tmp.abcdef",
+    const char *bystanders[] = {"out.bin.tmp.abc",        "out.bin.tmp.abcdefg", "other.bin.tmp.ABCDEF",
+                                "out.bin.tmpXabcdef",     "out.bin.tmp.ab-def",  "xout.bin.tmp.abcdef",
                                 "out.bin.tmp.abcdef.keep"};
     for (size_t i = 0; i < sizeof bystanders / sizeof *bystanders; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, bystanders[i]);

@@ -89,8 +89,10 @@ static void test_rotation_lengths_and_box(void) {
         const dd_drawing *d = &drawings[k];
         for (int trial = 0; trial < 8; trial++) {
             /* the usual range, right angles, and far beyond (any angle, scale up to 3) */
-            double angle = trial == 0 ? 90 : trial == 1 ? -180 : trial < 5 ? 20 * dd_rng_uniform(&rng) - 10
-                                                                           : 360 * dd_rng_uniform(&rng) - 180;
+            double angle = trial == 0   ? 90
+                           : trial == 1 ? -180
+                           : trial < 5  ? 20 * dd_rng_uniform(&rng) - 10
+                                        : 360 * dd_rng_uniform(&rng) - 180;
             double scale = trial < 5 ? 1 : 0.2 + 2.8 * dd_rng_uniform(&rng);
             dd_augment_params p = {.rotation_deg = angle, .scale = scale};
             CHECK(dd_augment_apply(d, &p, &out, &err) == 0, "%s", err.msg);

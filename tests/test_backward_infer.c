@@ -83,10 +83,13 @@ int main(void) {
     score(&c);
     pattern(&c, c.pattern0);
     CHECK(dd_model_backward_infer(c.m, c.ws, dlogits, B, -1, dx) == 0, "backward to the input");
-    for (int i = 0; i < N_IN; i++) CHECK(dx[i] == 0.0f, "image 0 does not touch image 1's score: dx[%d] = %g", i, dx[i]);
+    for (int i = 0; i < N_IN; i++)
+        CHECK(dx[i] == 0.0f, "image 0 does not touch image 1's score: dx[%d] = %g", i, dx[i]);
     gc_result r = gc_check("input", score, same_piece, &c, c.x, dx, B * N_IN, 3e-3, 1e-2, B * N_IN, &rng);
-    CHECK(r.failed == 0 && r.checked > B * N_IN / 2, "input gradient: %zu of %zu off (%zu skipped at kinks), max "
-          "error %g", r.failed, r.checked, r.skipped, r.max_err);
+    CHECK(r.failed == 0 && r.checked > B * N_IN / 2,
+          "input gradient: %zu of %zu off (%zu skipped at kinks), max "
+          "error %g",
+          r.failed, r.checked, r.skipped, r.max_err);
 
     /* to the output of the second conv (layer 4), as Grad-CAM wants it: only image 1's maps get a gradient */
     float dh[B * N4];

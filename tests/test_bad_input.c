@@ -32,7 +32,8 @@ static void expect(dd_stroke_reader *r, dd_drawing *d, dd_next want, dd_status c
     va_list ap;
     va_start(ap, line);
     const char *s;
-    while ((s = va_arg(ap, const char *))) CHECK(strstr(err.msg, s) != NULL, "line %d: \"%s\" lacks \"%s\"", line, err.msg, s);
+    while ((s = va_arg(ap, const char *)))
+        CHECK(strstr(err.msg, s) != NULL, "line %d: \"%s\" lacks \"%s\"", line, err.msg, s);
     va_end(ap);
 }
 #define EXPECT(r, d, want, code, ...) expect(r, d, want, code, __LINE__, __VA_ARGS__, (const char *)NULL)
@@ -50,27 +51,27 @@ static void test_ndjson_lines(void) {
     snprintf(ok_deep + n, sizeof ok_deep - n, ",\"drawing\":[[[1],[2]]]}");
 
     const char *lines[] = {
-        "{\"word\":\"cat\",\"drawing\":[[[1,2],[3,4]]]}",                      /* 1 ok */
-        "{\"drawing\":[[[1,2],[3,4]]]",                                        /* 2 unterminated */
-        "{\"drawing\":[]}",                                                    /* 3 no strokes */
-        "{\"drawing\":[[[1],[1]],[[2],[2]],[[1,2,3,4,5],[1,2,3,4]]]}",         /* 4 x/y lengths */
-        "{\"drawing\":[[[1e400],[1]]]}",                                       /* 5 infinite */
-        "{\"drawing\":[[[1],[1e300]]]}",                                       /* 6 huge */
-        "{\"drawing\":[[[NaN],[1]]]}",                                         /* 7 NaN */
-        deep,                                                                  /* 8 nesting */
-        "{\"drawing\":[[[1],[2]],[[],[]]]}",                                   /* 9 empty stroke */
-        "{\"drawing\":[[[1,2],[3,4],[0,1]],[[1],[2]]]}",                       /* 10 t in stroke 1 only */
-        "{\"drawing\":[[[1,2],[3,4],[0]]]}",                                   /* 11 x/t lengths */
-        "{\"word\":\"cat\"}",                                                  /* 12 no drawing */
-        "not json",                                                            /* 13 */
-        "{\"drawing\":[[[1],[2]]]} x",                                         /* 14 trailing text */
-        "{\"drawing\":[[[1],[2]]],}",                                          /* 15 trailing comma */
-        "{\"word\":\"c\tt\",\"drawing\":[[[1],[2]]]}",                         /* 16 control character */
-        "{\"drawing\":[[[1,],[2]]]}",                                          /* 17 missing number */
-        "{\"drawing\":[[[1],[2],[3],[4]]]}",                                   /* 18 four arrays */
-        "{\"drawing\":[[[1],[2]]],\"word\":\"cat",                             /* 19 unterminated string */
-        ok_deep,                                                               /* 20 ok: 60 levels are fine */
-        "{\"drawing\":[[[1,2],[3,4]]]}",                                       /* 21 ok */
+        "{\"word\":\"cat\",\"drawing\":[[[1,2],[3,4]]]}",              /* 1 ok */
+        "{\"drawing\":[[[1,2],[3,4]]]",                                /* 2 unterminated */
+        "{\"drawing\":[]}",                                            /* 3 no strokes */
+        "{\"drawing\":[[[1],[1]],[[2],[2]],[[1,2,3,4,5],[1,2,3,4]]]}", /* 4 x/y lengths */
+        "{\"drawing\":[[[1e400],[1]]]}",                               /* 5 infinite */
+        "{\"drawing\":[[[1],[1e300]]]}",                               /* 6 huge */
+        "{\"drawing\":[[[NaN],[1]]]}",                                 /* 7 NaN */
+        deep,                                                          /* 8 nesting */
+        "{\"drawing\":[[[1],[2]],[[],[]]]}",                           /* 9 empty stroke */
+        "{\"drawing\":[[[1,2],[3,4],[0,1]],[[1],[2]]]}",               /* 10 t in stroke 1 only */
+        "{\"drawing\":[[[1,2],[3,4],[0]]]}",                           /* 11 x/t lengths */
+        "{\"word\":\"cat\"}",                                          /* 12 no drawing */
+        "not json",                                                    /* 13 */
+        "{\"drawing\":[[[1],[2]]]} x",                                 /* 14 trailing text */
+        "{\"drawing\":[[[1],[2]]],}",                                  /* 15 trailing comma */
+        "{\"word\":\"c\tt\",\"drawing\":[[[1],[2]]]}",                 /* 16 control character */
+        "{\"drawing\":[[[1,],[2]]]}",                                  /* 17 missing number */
+        "{\"drawing\":[[[1],[2],[3],[4]]]}",                           /* 18 four arrays */
+        "{\"drawing\":[[[1],[2]]],\"word\":\"cat",                     /* 19 unterminated string */
+        ok_deep,                                                       /* 20 ok: 60 levels are fine */
+        "{\"drawing\":[[[1,2],[3,4]]]}",                               /* 21 ok */
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) total += strlen(lines[i]) + 1;
@@ -181,9 +182,9 @@ static void test_files(void) {
     dd_error err;
     dd_drawing d;
     dd_drawing_init(&d);
-    const char *empties[] = {test_write_file(tmp_path("empty.ndjson"), "", 0),
-                             test_write_gz(tmp_path("empty.ndjson.gz"), "", 0), test_write_file(tmp_path("empty.bin"), "", 0),
-                             test_write_file(tmp_path("blank.ndjson"), "\n \n\r\n", 5)};
+    const char *empties[] = {
+        test_write_file(tmp_path("empty.ndjson"), "", 0), test_write_gz(tmp_path("empty.ndjson.gz"), "", 0),
+        test_write_file(tmp_path("empty.bin"), "", 0), test_write_file(tmp_path("blank.ndjson"), "\n \n\r\n", 5)};
     for (int i = 0; i < 4; i++) {
         dd_stroke_reader *r = dd_stroke_reader_open(empties[i], &err);
         CHECK(r != NULL, "%s", err.msg);
@@ -195,7 +196,8 @@ static void test_files(void) {
     CHECK(dd_stroke_reader_open(missing, &err) == NULL && err.code == DD_ERR_IO && strstr(err.msg, missing) &&
               strstr(err.msg, "No such file"),
           "%s", err.msg);
-    CHECK(dd_stroke_reader_open(dir, &err) == NULL && err.code == DD_ERR_IO && strstr(err.msg, "directory"), "%s", err.msg);
+    CHECK(dd_stroke_reader_open(dir, &err) == NULL && err.code == DD_ERR_IO && strstr(err.msg, "directory"), "%s",
+          err.msg);
     dd_bitmaps b;
     CHECK(dd_npy_read(tmp_path("no-such-file.npy"), &b, &err) == -1 && err.code == DD_ERR_IO &&
               strstr(err.msg, "no-such-file.npy"),
@@ -295,10 +297,10 @@ static void test_bin(void) {
 
     /* a record with no strokes and one with an empty stroke, between good ones: bad, and the reader goes on */
     static const unsigned char hand[] = {
-        1, 0, 0, 0, 0, 0, 0, 0, 'U', 'S', 1, 0, 0, 0, 0, 1, 0, 1, 0, 10, 20,         /* ok: 1 stroke, 1 point */
-        2, 0, 0, 0, 0, 0, 0, 0, 'U', 'S', 1, 0, 0, 0, 0, 0, 0,                       /* no strokes */
-        3, 0, 0, 0, 0, 0, 0, 0, 'U', 'S', 0, 0, 0, 0, 0, 2, 0, 1, 0, 5, 6, 0, 0,     /* stroke 2 empty */
-        4, 0, 0, 0, 0, 0, 0, 0, 0,   0,   0, 0, 0, 0, 0, 1, 0, 2, 0, 1, 2, 3, 4};    /* ok */
+        1, 0, 0, 0, 0, 0, 0, 0, 'U', 'S', 1, 0, 0, 0, 0, 1, 0, 1, 0, 10, 20,        /* ok: 1 stroke, 1 point */
+        2, 0, 0, 0, 0, 0, 0, 0, 'U', 'S', 1, 0, 0, 0, 0, 0, 0,                      /* no strokes */
+        3, 0, 0, 0, 0, 0, 0, 0, 'U', 'S', 0, 0, 0, 0, 0, 2, 0, 1, 0, 5,  6,  0, 0,  /* stroke 2 empty */
+        4, 0, 0, 0, 0, 0, 0, 0, 0,   0,   0, 0, 0, 0, 0, 1, 0, 2, 0, 1,  2,  3, 4}; /* ok */
     const char *hp = test_write_file(tmp_path("hand.bin"), hand, sizeof hand);
     dd_stroke_reader *r = dd_stroke_reader_open(hp, &err);
     CHECK(r != NULL);
@@ -362,12 +364,14 @@ static void test_npy(void) {
                DD_ERR_UNSUPPORTED, "(3, 0, 28)");
     expect_npy(write_npy("fortran.npy", "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 28, 28), }", 2 * 784, 1),
                DD_ERR_UNSUPPORTED, "fortran_order");
-    expect_npy(write_npy("short.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (4000, 784), }", 3 * 784 + 5, 1),
-               DD_ERR_TRUNCATED, "ends after 2357 of the 3136000 bytes that shape (4000, 784) needs (image 4)");
+    expect_npy(
+        write_npy("short.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (4000, 784), }", 3 * 784 + 5, 1),
+        DD_ERR_TRUNCATED, "ends after 2357 of the 3136000 bytes that shape (4000, 784) needs (image 4)");
     expect_npy(write_npy("short.npy.gz", "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 784), }", 784, 2),
                DD_ERR_TRUNCATED, "784 of the 1568 bytes");
-    expect_npy(write_npy("huge.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (1000000000000, 784), }", 10, 1),
-               DD_ERR_TRUNCATED, "ends after 10 of");
+    expect_npy(
+        write_npy("huge.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (1000000000000, 784), }", 10, 1),
+        DD_ERR_TRUNCATED, "ends after 10 of");
     expect_npy(write_npy("long.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 784), }", 785, 1),
                DD_ERR_MALFORMED, "more data than shape (1, 784)");
     expect_npy(write_npy("nodescr.npy", "{'fortran_order': False, 'shape': (1, 784), }", 784, 1), DD_ERR_MALFORMED,

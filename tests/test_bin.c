@@ -36,14 +36,13 @@ static void test_layout(const char *dir) {
     FILE *f = fopen(path, "wb");
     CHECK(f && dd_bin_write(f, &d, &err) == 0, "%s", err.msg);
     CHECK(f && fclose(f) == 0);
-    static const unsigned char want[] = {
-        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* key_id 0x0102030405060708 */
-        'V',  'E',                                      /* countrycode */
-        1,                                              /* recognized */
-        0x8a, 0x51, 0x01, 0x00,                         /* 86410 seconds */
-        2,    0,                                        /* strokes */
-        2,    0,    1,    2,    3,    4,                /* stroke 1 */
-        1,    0,    255,  0};                           /* stroke 2 */
+    static const unsigned char want[] = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* key_id 0x0102030405060708 */
+                                         'V',  'E',                                      /* countrycode */
+                                         1,                                              /* recognized */
+                                         0x8a, 0x51, 0x01, 0x00,                         /* 86410 seconds */
+                                         2,    0,                                        /* strokes */
+                                         2,    0,    1,    2,    3,    4,                /* stroke 1 */
+                                         1,    0,    255,  0};                           /* stroke 2 */
     size_t len;
     unsigned char *got = read_all(path, &len);
     CHECK(len == sizeof want && memcmp(got, want, len) == 0, "layout differs (%zu bytes)", len);

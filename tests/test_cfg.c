@@ -27,11 +27,12 @@ static void check_layers(const char *model, const dd_model_spec *s, const want_l
         CHECK(!strcmp(l->name, w->name), "%s layer %d: name %s, want %s", model, i, l->name, w->name);
         CHECK(l->kind == w->kind, "%s %s: kind %d, want %d", model, w->name, (int)l->kind, (int)w->kind);
         CHECK(l->out.rank == w->rank && l->out.c == w->c && l->out.h == w->h && l->out.w == w->w,
-              "%s %s: out rank %d (%d,%d,%d), want rank %d (%d,%d,%d)", model, w->name, l->out.rank, l->out.c,
-              l->out.h, l->out.w, w->rank, w->c, w->h, w->w);
+              "%s %s: out rank %d (%d,%d,%d), want rank %d (%d,%d,%d)", model, w->name, l->out.rank, l->out.c, l->out.h,
+              l->out.w, w->rank, w->c, w->h, w->w);
         CHECK(l->n_trainable + l->n_non_trainable == w->params, "%s %s: %zu params, want %zu", model, w->name,
               l->n_trainable + l->n_non_trainable, w->params);
-        if (i > 0) CHECK(!memcmp(&l->in, &s->layers[i - 1].out, sizeof l->in), "%s %s: in != previous out", model, w->name);
+        if (i > 0)
+            CHECK(!memcmp(&l->in, &s->layers[i - 1].out, sizeof l->in), "%s %s: in != previous out", model, w->name);
     }
 }
 
@@ -161,14 +162,10 @@ static void test_builtins(void) {
     CHECK(s, "lenet: %s", err.msg);
     if (s) {
         static const want_layer want[] = {
-            {"conv2d", DD_LAYER_CONV2D, 3, 6, 61, 95, 222},
-            {"max_pooling2d", DD_LAYER_MAXPOOL, 3, 6, 15, 23, 0},
-            {"conv2d_1", DD_LAYER_CONV2D, 3, 16, 10, 18, 3472},
-            {"max_pooling2d_1", DD_LAYER_MAXPOOL, 3, 16, 2, 4, 0},
-            {"flatten", DD_LAYER_FLATTEN, 1, 128, 1, 1, 0},
-            {"dense", DD_LAYER_DENSE, 1, 3000, 1, 1, 387000},
-            {"dense_1", DD_LAYER_DENSE, 1, 3000, 1, 1, 9003000},
-            {"dense_2", DD_LAYER_DENSE, 1, 5, 1, 1, 15005},
+            {"conv2d", DD_LAYER_CONV2D, 3, 6, 61, 95, 222},      {"max_pooling2d", DD_LAYER_MAXPOOL, 3, 6, 15, 23, 0},
+            {"conv2d_1", DD_LAYER_CONV2D, 3, 16, 10, 18, 3472},  {"max_pooling2d_1", DD_LAYER_MAXPOOL, 3, 16, 2, 4, 0},
+            {"flatten", DD_LAYER_FLATTEN, 1, 128, 1, 1, 0},      {"dense", DD_LAYER_DENSE, 1, 3000, 1, 1, 387000},
+            {"dense_1", DD_LAYER_DENSE, 1, 3000, 1, 1, 9003000}, {"dense_2", DD_LAYER_DENSE, 1, 5, 1, 1, 15005},
         };
         check_layers("lenet", s, want, (int)(sizeof want / sizeof want[0]));
         CHECK(s->n_params == 9408699 && s->n_state == 0, "lenet %zu + %zu", s->n_params, s->n_state);
@@ -183,12 +180,9 @@ static void test_builtins(void) {
     CHECK(s, "mnist28: %s", err.msg);
     if (s) {
         static const want_layer want[] = {
-            {"conv2d", DD_LAYER_CONV2D, 3, 32, 28, 28, 320},
-            {"max_pooling2d", DD_LAYER_MAXPOOL, 3, 32, 14, 14, 0},
-            {"conv2d_1", DD_LAYER_CONV2D, 3, 64, 14, 14, 18496},
-            {"max_pooling2d_1", DD_LAYER_MAXPOOL, 3, 64, 7, 7, 0},
-            {"flatten", DD_LAYER_FLATTEN, 1, 3136, 1, 1, 0},
-            {"dense", DD_LAYER_DENSE, 1, 128, 1, 1, 401536},
+            {"conv2d", DD_LAYER_CONV2D, 3, 32, 28, 28, 320},     {"max_pooling2d", DD_LAYER_MAXPOOL, 3, 32, 14, 14, 0},
+            {"conv2d_1", DD_LAYER_CONV2D, 3, 64, 14, 14, 18496}, {"max_pooling2d_1", DD_LAYER_MAXPOOL, 3, 64, 7, 7, 0},
+            {"flatten", DD_LAYER_FLATTEN, 1, 3136, 1, 1, 0},     {"dense", DD_LAYER_DENSE, 1, 128, 1, 1, 401536},
             {"dense_1", DD_LAYER_DENSE, 1, 10, 1, 1, 1290},
         };
         check_layers("mnist28", s, want, (int)(sizeof want / sizeof want[0]));
@@ -215,14 +209,15 @@ static void test_overrides(void) {
 
     ov = (dd_spec_overrides){0, 28, 28};
     s = dd_model_spec_builtin("seed", &ov, &err);
-    CHECK(s && s->layers[12].out.c == 3 * 3 * 32 && s->layers[13].n_trainable == 288 * 64 + 64,
-          "seed at 28x28: %s", s ? "wrong shapes" : err.msg);
+    CHECK(s && s->layers[12].out.c == 3 * 3 * 32 && s->layers[13].n_trainable == 288 * 64 + 64, "seed at 28x28: %s",
+          s ? "wrong shapes" : err.msg);
     dd_model_spec_free(s);
 
     /* lenet does not fit 20x20: its second convolution gets a 3x3 input */
     ov = (dd_spec_overrides){0, 20, 20};
     s = dd_model_spec_builtin("lenet", &ov, &err);
-    CHECK(!s && strstr(err.msg, "models/lenet.cfg:") && strstr(err.msg, "[conv2d] kernel 6x6 is larger than its input 3x3"),
+    CHECK(!s && strstr(err.msg, "models/lenet.cfg:") &&
+              strstr(err.msg, "[conv2d] kernel 6x6 is larger than its input 3x3"),
           "lenet at 20x20: %s", s ? "accepted" : err.msg);
     dd_model_spec_free(s);
     /* nor does seed 4x4: its third pool gets a 1x1 input */
@@ -282,7 +277,8 @@ static void test_bad_cfgs(void) {
     expect_error(NET "[]\n", 4, "bad section name");
     expect_error(NET "[conv2d]\nfilters 2\n", 5, "expected '[section]' or 'key = value'");
     expect_error(NET "[conv2d]\n = 2\n", 5, "bad key name");
-    expect_error(NET "[flatten]\n[dense]\nunits = 2\nunits = classes\n", 7, "duplicate key 'units' (first given on line 6)");
+    expect_error(NET "[flatten]\n[dense]\nunits = 2\nunits = classes\n", 7,
+                 "duplicate key 'units' (first given on line 6)");
 
     /* sections */
     expect_error(NET "[conv3d]\nfilters = 2\n", 4, "unknown section [conv3d]");
@@ -292,7 +288,8 @@ static void test_bad_cfgs(void) {
     expect_error(NET, 1, "[net] is followed by no layers");
     expect_error(NET "\n# nothing\n", 1, "no layers");
     /* keys */
-    expect_error(NET "[conv2d]\nfilters = 2\nkernal = 3\n", 6, "[conv2d] unknown key 'kernal' (its keys: filters, kernel");
+    expect_error(NET "[conv2d]\nfilters = 2\nkernal = 3\n", 6,
+                 "[conv2d] unknown key 'kernal' (its keys: filters, kernel");
     expect_error("[net]\ninput = 8x8x1\nclasses = 2\nbatch = 4\n" TAIL, 4, "[net] unknown key 'batch'");
     expect_error(NET "[flatten]\nunits = 2\n", 5, "[flatten] unknown key 'units'");
     /* missing keys: the section's line */
@@ -314,8 +311,10 @@ static void test_bad_cfgs(void) {
     expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3x\n" TAIL, 6, "kernel = '3x' is not K or KHxKW");
     expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3x3x3\n" TAIL, 6, "is not K or KHxKW");
     expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3\nstride = 0\n" TAIL, 7, "stride = '0'");
-    expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3\npadding = full\n" TAIL, 7, "padding = 'full' is not same or valid");
-    expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3\nactivation = tanh\n" TAIL, 7, "activation = 'tanh' is not relu");
+    expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3\npadding = full\n" TAIL, 7,
+                 "padding = 'full' is not same or valid");
+    expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3\nactivation = tanh\n" TAIL, 7,
+                 "activation = 'tanh' is not relu");
     expect_error(NET "[conv2d]\nfilters = 2\nkernel = 3\nbias = maybe\n" TAIL, 7, "bias = 'maybe' is not 1 or 0");
     expect_error(NET TAIL "activation = softmax\n", 7, "softmax comes with the loss");
     expect_error(NET "[dropout]\nrate = 1\n" TAIL, 5, "rate = '1' is not a number in [0, 1)");
@@ -323,7 +322,8 @@ static void test_bad_cfgs(void) {
     expect_error(NET "[dropout]\nrate =\n" TAIL, 5, "rate = ''");
     expect_error(NET "[batchnorm]\nepsilon = 0\n" TAIL, 5, "epsilon = '0' is not a number in (0, 1]");
     expect_error(NET "[batchnorm]\nmomentum = 1.5\n" TAIL, 5, "momentum = '1.5'");
-    expect_error(NET "[flatten]\n[dense]\nunits = many\n", 6, "units = 'many' is not a whole number from 1 to 1048576, or classes");
+    expect_error(NET "[flatten]\n[dense]\nunits = many\n", 6,
+                 "units = 'many' is not a whole number from 1 to 1048576, or classes");
     expect_error(NET "[flatten]\nname = my layer\n[dense]\nunits = classes\n", 5, "name = 'my layer'");
     /* shapes that do not fit */
     expect_error("[net]\ninput = 2x3x1\nclasses = 2\n[maxpool]\nsize = 4\n" TAIL, 5,
@@ -375,7 +375,8 @@ static void test_spacing(void) {
         "#\n;\n"
         "[conv2d]\n  filters   =   64  \nkernel = 3\npadding = same\nstride = 1\nbias = true\nactivation = linear\n"
         "[batchnorm]\n[activation]\ntype = relu\n[maxpool]\nsize = 2\n"
-        "[conv2d]\nfilters = 32\nkernel = 3\npadding = same\n[batchnorm]\n[activation]\ntype = relu\n[maxpool]\nsize = 2\n"
+        "[conv2d]\nfilters = 32\nkernel = 3\npadding = same\n[batchnorm]\n[activation]\ntype = relu\n[maxpool]\nsize = "
+        "2\n"
         "[flatten]\n[dense]\nunits = 64\nactivation = relu\n[dropout]\nrate = .5\n"
         "[dense]\nunits = 32\nactivation = relu\nbias = 1\n[dropout]\nrate = 0.50\n"
         "[dense]\nunits = Classes\nactivation = linear"; /* no newline at the end */
@@ -400,8 +401,8 @@ static void test_hyperparameters(void) {
     CHECK(s, "parse: %s", s ? "" : err.msg);
     if (!s) return;
     const dd_layer_spec *c = &s->layers[0], *n = &s->layers[1];
-    CHECK(c->out.h == 3 && c->out.w == 3 && c->u.conv.pad_top == 1 && c->u.conv.pad_left == 0, "same stride 2: %dx%d pad %d,%d",
-          c->out.h, c->out.w, c->u.conv.pad_top, c->u.conv.pad_left);
+    CHECK(c->out.h == 3 && c->out.w == 3 && c->u.conv.pad_top == 1 && c->u.conv.pad_left == 0,
+          "same stride 2: %dx%d pad %d,%d", c->out.h, c->out.w, c->u.conv.pad_top, c->u.conv.pad_left);
     CHECK(c->n_trainable == 4 * 3 * 3 * 3 && c->bias.count == 0, "conv without bias");
     CHECK(!strcmp(n->name, "narrow") && n->out.h == 1 && n->out.w == 2 && n->n_trainable == 2 * 4 * 2 * 1 + 2,
           "valid 2x1 stride 2: %dx%d", n->out.h, n->out.w);
@@ -523,10 +524,11 @@ static void test_summary(void) {
 }
 
 static void test_kinds(void) {
-    static const char *const sections[] = {"conv2d", "batchnorm", "activation", "maxpool",
+    static const char *const sections[] = {"conv2d",  "batchnorm", "activation", "maxpool",
                                            "flatten", "dense",     "dropout",    "globalavgpool"};
-    static const char *const keras[] = {"Conv2D",  "BatchNormalization", "Activation", "MaxPooling2D",
-                                        "Flatten", "Dense",              "Dropout",    "GlobalAveragePooling2D"};
+    static const char *const keras[] = {
+        "Conv2D",  "BatchNormalization",    "Activation", "MaxPooling2D", "Flatten", "Dense",
+        "Dropout", "GlobalAveragePooling2D"};
     for (int k = 0; k < DD_LAYER_KIND_COUNT; k++)
         CHECK(!strcmp(dd_layer_kind_name((dd_layer_kind)k), sections[k]) &&
                   !strcmp(dd_layer_keras_class((dd_layer_kind)k), keras[k]),
@@ -553,9 +555,9 @@ static void test_memory_bound(void) {
     static const char wide[] = "[net]\ninput = 2048x1024x1\nclasses = 2\n[conv2d]\nfilters = 1000\nkernel = 3\n"
                                "padding = same\nactivation = relu\n[maxpool]\nsize = 64\n" TAIL;
     expect_too_big("2048x1024 x 1000 filters", wide,
-                   (const char *const[]){"models/x.cfg: network needs 8.5 GB for a batch of 1",
-                                         "8.4 GB of activations", "conv2d on line 4, 2048x1024x1000",
-                                         "limit of 8.0 GB", "DOODLE_MAX_MEMORY_MB", NULL});
+                   (const char *const[]){"models/x.cfg: network needs 8.5 GB for a batch of 1", "8.4 GB of activations",
+                                         "conv2d on line 4, 2048x1024x1000", "limit of 8.0 GB", "DOODLE_MAX_MEMORY_MB",
+                                         NULL});
     /* 1,048,576 units over a 1024x1024 input: 4.4 TB of weights, counted without overflow */
     expect_too_big("huge dense", "[net]\ninput = 1024x1024x1\nclasses = 2\n[flatten]\n[dense]\nunits = 1048576\n" TAIL,
                    (const char *const[]){"network needs 4398.", "GB of parameters", "limit of 8.0 GB", NULL});
@@ -566,7 +568,8 @@ static void test_memory_bound(void) {
     dd_error err;
     dd_set_memory_limit((uint64_t)9 * 1000 * 1000 * 1000);
     dd_model_spec *s = parse(wide, NULL, &err);
-    CHECK(s && dd_model_spec_memory(s, 1, false) > (uint64_t)8400000000 && dd_model_spec_check_memory(s, 2, false, NULL, &err) &&
+    CHECK(s && dd_model_spec_memory(s, 1, false) > (uint64_t)8400000000 &&
+              dd_model_spec_check_memory(s, 2, false, NULL, &err) &&
               strstr(err.msg, "for a batch of 2 (16.8 GB of activations"),
           "raised limit: %s", err.msg);
     dd_model_spec_free(s);
@@ -578,7 +581,8 @@ static void test_memory_bound(void) {
         CHECK(s, "%s: %s", dd_model_builtin_name(i), err.msg);
         if (!s) continue;
         uint64_t train = dd_model_spec_memory(s, 512, true), infer = dd_model_spec_memory(s, 256, false);
-        printf("%s: %.2f GB training at batch 512, %.2f GB inference at batch 256\n", s->name, train / 1e9, infer / 1e9);
+        printf("%s: %.2f GB training at batch 512, %.2f GB inference at batch 256\n", s->name, train / 1e9,
+               infer / 1e9);
         CHECK(train < DD_MEMORY_LIMIT_DEFAULT / 10 * 6 && infer < DD_MEMORY_LIMIT_DEFAULT / 8,
               "%s needs %.2f GB, %.2f GB", s->name, train / 1e9, infer / 1e9);
         CHECK(dd_model_spec_memory(s, 65536, true) > train, "saturated too early");

@@ -239,7 +239,8 @@ static void write_jpeg(cairo_surface_t *s, const char *path) {
         for (int x = 0; x < w; x++) {
             uint32_t px;
             memcpy(&px, data + (size_t)cinfo.next_scanline * stride + (size_t)x * 4, 4);
-            row[3 * x] = (unsigned char)(px >> 16), row[3 * x + 1] = (unsigned char)(px >> 8), row[3 * x + 2] = (unsigned char)px;
+            row[3 * x] = (unsigned char)(px >> 16), row[3 * x + 1] = (unsigned char)(px >> 8),
+                    row[3 * x + 2] = (unsigned char)px;
         }
         JSAMPROW rows[1] = {row};
         jpeg_write_scanlines(&cinfo, rows, 1);
@@ -273,7 +274,8 @@ static void draw_picture(const dd_drawing *d, const char *path, int w, int h, do
         cairo_stroke(cr);
     }
     size_t n = strlen(path);
-    if (n > 4 && !strcmp(path + n - 4, ".jpg")) write_jpeg(s, path);
+    if (n > 4 && !strcmp(path + n - 4, ".jpg"))
+        write_jpeg(s, path);
     else
         CHECK(cairo_status(cr) == CAIRO_STATUS_SUCCESS && cairo_surface_write_to_png(s, path) == CAIRO_STATUS_SUCCESS,
               "%s", path);
@@ -321,7 +323,8 @@ static void test_png_pens(const char *model_path, const char *tmp) {
                 memcpy(seen[v], dd_classifier_input_image(c), N);
             }
             /* the same pen whichever way round: exactly the same image */
-            for (int v = 3; v < 5; v++) CHECK(!memcmp(seen[v], seen[2], N), "%s %d: variant %d differs", files[f], i, v);
+            for (int v = 3; v < 5; v++)
+                CHECK(!memcmp(seen[v], seen[2], N), "%s %d: variant %d differs", files[f], i, v);
             /* a JPEG of the 6 px picture: its artefacts move a few pixels of the centre lines at most */
             double jpeg = mean_abs_diff(seen[5], seen[0], N);
             worst_jpeg = fmax(worst_jpeg, jpeg);
@@ -342,7 +345,8 @@ static void test_png_pens(const char *model_path, const char *tmp) {
            pictures, sum_pens / pictures, worst_pens, sum_strokes / pictures, worst_strokes);
     printf("the 6 px pictures as JPEG (quality 90): within %.2f grey levels of the PNG\n", worst_jpeg);
     CHECK(worst_jpeg < JPEG_WORST_MAX, "a JPEG is seen unlike its PNG: %.2f", worst_jpeg);
-    CHECK(sum_pens / pictures < PEN_MEAN_MAX && worst_pens < PEN_WORST_MAX, "the pen's width changes what the model sees");
+    CHECK(sum_pens / pictures < PEN_MEAN_MAX && worst_pens < PEN_WORST_MAX,
+          "the pen's width changes what the model sees");
     CHECK(sum_strokes / pictures < STROKES_MEAN_MAX && worst_strokes < STROKES_WORST_MAX,
           "pictures are seen unlike their strokes");
     /* a blank picture is refused, naming it */
@@ -407,7 +411,8 @@ static void test_open_not_finite(const char *tmp) {
     CHECK(dd_model_save(m, path, &err) == 0, "%s", err.msg);
     dd_model_free(m);
     dd_classifier *c = dd_classifier_open(path, &err);
-    CHECK(!c && err.code == DD_ERR_RANGE && strstr(err.msg, path) && strstr(err.msg, "tensor dense_1.bias holds NaN at index 4"),
+    CHECK(!c && err.code == DD_ERR_RANGE && strstr(err.msg, path) &&
+              strstr(err.msg, "tensor dense_1.bias holds NaN at index 4"),
           "a NaN model opened: %s", c ? "(no error)" : err.msg);
     dd_classifier_close(c);
 }

@@ -63,7 +63,8 @@ static void test_pca_spectrum(dd_rng *rng) {
     CHECK(dd_pca_fit(X, n, d, 3, 0, rng, &p, &err) == 0, "%s", err.msg);
     double total = 0;
     for (int c = 0; c < 3; c++) total += p.variance_ratio[c];
-    CHECK(fabs(total - 1) < 1e-9 && fabs(p.variance_ratio[0] - 16.0 / 21) < 0.02 && fabs(p.variance_ratio[2] - 1.0 / 21) < 0.01,
+    CHECK(fabs(total - 1) < 1e-9 && fabs(p.variance_ratio[0] - 16.0 / 21) < 0.02 &&
+              fabs(p.variance_ratio[2] - 1.0 / 21) < 0.01,
           "ratios %g %g %g", p.variance_ratio[0], p.variance_ratio[1], p.variance_ratio[2]);
     CHECK(fabsf(fabsf(p.axes[0]) - 1) < 1e-3 && p.axes[0] > 0, "the first axis is not +x: %g", p.axes[0]);
     dd_pca_free(&p);
@@ -73,7 +74,8 @@ static void test_pca_spectrum(dd_rng *rng) {
     dd_pca_free(&p);
     CHECK(dd_pca_fit(X, n, d, 5, 0, rng, &p, &err) == -1 && err.code == DD_ERR_USAGE, "5 components of 4 columns");
     for (size_t i = 0; i < n * d; i++) X[i] = 3.0f;
-    CHECK(dd_pca_fit(X, n, d, 2, 0, rng, &p, &err) == -1 && strstr(err.msg, "no variance"), "identical rows: %s", err.msg);
+    CHECK(dd_pca_fit(X, n, d, 2, 0, rng, &p, &err) == -1 && strstr(err.msg, "no variance"), "identical rows: %s",
+          err.msg);
     CHECK(dd_pca_fit(X, 1, d, 1, 0, rng, &p, &err) == -1 && strstr(err.msg, "at least 2 rows"), "one row: %s", err.msg);
     free(X);
 }
@@ -137,9 +139,10 @@ static void test_pca_sparse(dd_rng *rng) {
     CHECK(dd_pca_transform(&p, X, n, Z, &err) == 0, "%s", err.msg);
     for (int c = 0; c < comps; c++) {
         double s2 = 0;
-        for (size_t i = 0; i < n; i++) s2 += (double)Z[i * (size_t)comps + (size_t)c] * Z[i * (size_t)comps + (size_t)c];
-        CHECK(fabs(s2 / (double)(n - 1) / p.variance[c] - 1) < (c < 5 ? 1e-3 : 1e-2), "axis %d: scores' variance %g, explained %g", c,
-              s2 / (double)(n - 1), p.variance[c]);
+        for (size_t i = 0; i < n; i++)
+            s2 += (double)Z[i * (size_t)comps + (size_t)c] * Z[i * (size_t)comps + (size_t)c];
+        CHECK(fabs(s2 / (double)(n - 1) / p.variance[c] - 1) < (c < 5 ? 1e-3 : 1e-2),
+              "axis %d: scores' variance %g, explained %g", c, s2 / (double)(n - 1), p.variance[c]);
     }
     dd_pca_free(&p);
     free(Z);
@@ -334,8 +337,10 @@ static void test_tsne(void) {
     CHECK(t > 0.9, "trustworthiness %.4f", t);
     /* and a drawing's nearest neighbour on the map shares its class about as often as in PCA space */
     size_t same_map = nearest_same_class(Y1, n, 2, truth), same_pca = nearest_same_class(Z, n, 30, truth);
-    CHECK(same_map + n / 20 >= same_pca && same_pca > n / 2, "nearest neighbours of the same class: %zu on the map, "
-          "%zu in PCA space, of %zu", same_map, same_pca, n);
+    CHECK(same_map + n / 20 >= same_pca && same_pca > n / 2,
+          "nearest neighbours of the same class: %zu on the map, "
+          "%zu in PCA space, of %zu",
+          same_map, same_pca, n);
     o = dd_tsne_opts_default();
     o.perplexity = (double)n;
     CHECK(dd_tsne(Z, n, 30, &o, Y3, &r3, &err) == -1 && strstr(err.msg, "perplexity"), "perplexity n accepted");

@@ -188,8 +188,8 @@ int main(void) {
     /* Noise is left out: the fixed-eps DBSCAN labelling against sklearn's silhouette of its non-noise points. */
     const cJSON *dbm = cJSON_GetObjectItemCaseSensitive(ref, "dbscan_silhouette_mean");
     if (cJSON_IsNumber(dbm)) {
-        int32_t *dl = json_labels(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ref, "dbscan"),
-                                                                    "labels"), n);
+        int32_t *dl =
+            json_labels(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ref, "dbscan"), "labels"), n);
         int k = 0;
         for (size_t i = 0; i < n; i++)
             if (dl[i] + 1 > k) k = dl[i] + 1;

@@ -25,7 +25,8 @@ static dd_dataset *make_dataset(const char *path) {
     return ds;
 }
 
-static void same_clusters(const dd_model *m, const dd_dataset *ds, dd_cluster_opts o, const char *dir, const char *what) {
+static void same_clusters(const dd_model *m, const dd_dataset *ds, dd_cluster_opts o, const char *dir,
+                          const char *what) {
     dd_error err;
     char one[4300], streamed[4300];
     snprintf(one, sizeof one, "%s/one-%s", dir, what);
@@ -43,9 +44,8 @@ static void same_clusters(const dd_model *m, const dd_dataset *ds, dd_cluster_op
     CHECK(a.n == b.n, "%s: %zu drawings in one pass, %zu streamed", what, a.n, b.n);
     size_t n = a.n < b.n ? a.n : b.n, differ = 0;
     for (size_t i = 0; i < n; i++)
-        differ += a.index[i] != b.index[i] || a.predicted[i] != b.predicted[i] ||
-                  a.true_class[i] != b.true_class[i] || a.kmeans_label[i] != b.kmeans_label[i] ||
-                  a.dbscan_label[i] != b.dbscan_label[i];
+        differ += a.index[i] != b.index[i] || a.predicted[i] != b.predicted[i] || a.true_class[i] != b.true_class[i] ||
+                  a.kmeans_label[i] != b.kmeans_label[i] || a.dbscan_label[i] != b.dbscan_label[i];
     CHECK(differ == 0, "%s: %zu of %zu drawings differ (record, answer or cluster)", what, differ, n);
     CHECK(a.k == b.k, "%s: k %d against %d", what, a.k, b.k);
     dd_cluster_report_free(&a);

@@ -23,10 +23,10 @@ static char *path_in(const char *name) {
 /* ---- reading a whole file: what each call returned ---- */
 
 typedef struct outcome {
-    int ok, bad, fatal;       /* counts */
-    char first_bad[512];      /* message of the first BAD or FATAL */
-    uint64_t first_bad_line;  /* its record number */
-    dd_drawing last;          /* the last good drawing */
+    int ok, bad, fatal;      /* counts */
+    char first_bad[512];     /* message of the first BAD or FATAL */
+    uint64_t first_bad_line; /* its record number */
+    dd_drawing last;         /* the last good drawing */
 } outcome;
 
 static outcome read_all(const char *name, const char *text) {
@@ -80,7 +80,8 @@ static void expect_bad(const char *name, const char *text, int fatal, uint64_t l
 }
 
 #define HEADER "countrycode,drawing,key_id,recognized,timestamp,word\n"
-#define ROW "US,\"[[[1, 2, 3], [4, 5, 6]], [[7, 8], [9, 10]]]\",5152802093400064,True,2017-03-08 21:12:07.26604,smiley face\n"
+#define ROW                                                                                                            \
+    "US,\"[[[1, 2, 3], [4, 5, 6]], [[7, 8], [9, 10]]]\",5152802093400064,True,2017-03-08 21:12:07.26604,smiley face\n"
 
 static void test_names(void) {
     CHECK(dd_format_from_path("train_simplified/cat.csv") == DD_FORMAT_CSV, "csv");
@@ -168,7 +169,8 @@ static void test_bad(void) {
                "drawing stroke 1 y: column 18: expected ',' or ']', found '4'");
     expect_bad("bad_json_escaped.csv", HEADER "US,\"[[[1, \"\"2\"\"], [3, 4]]]\",1,True,t,cat\n", 0, 2,
                "drawing stroke 1 x: column 11: expected a number");
-    expect_bad("json_after.csv", "drawing\n\"[[[1],[2]]] x\"\n", 0, 2, "drawing: column 14: unexpected text after the drawing");
+    expect_bad("json_after.csv", "drawing\n\"[[[1],[2]]] x\"\n", 0, 2,
+               "drawing: column 14: unexpected text after the drawing");
     expect_bad("mismatch.csv", "drawing\n\"[[[1,2],[2]]]\"\n", 0, 2, "drawing stroke 1: x has 2 points but y has 1");
     expect_bad("no_strokes.csv", "drawing\n\"[]\"\n", 0, 2, "drawing");
     expect_bad("empty_drawing.csv", "word,drawing\ncat,\n", 0, 2, "expected '[' starting the list of strokes");
@@ -180,7 +182,8 @@ static void test_bad(void) {
     expect_bad("key_id_big.csv", "key_id,drawing\n18446744073709551616,\"[[[1],[2]]]\"\n", 0, 2,
                "key_id: does not fit in 64 bits");
     expect_bad("country.csv", "countrycode,drawing\nUSA,\"[[[1],[2]]]\"\n", 0, 2, "countrycode: longer than 2 bytes");
-    expect_bad("country2.csv", "countrycode,drawing\nU1,\"[[[1],[2]]]\"\n", 0, 2, "countrycode: \"U1\" is not two letters");
+    expect_bad("country2.csv", "countrycode,drawing\nU1,\"[[[1],[2]]]\"\n", 0, 2,
+               "countrycode: \"U1\" is not two letters");
     expect_bad("word_long.csv",
                "word,drawing\n0123456789012345678901234567890123456789012345678901234567890123,\"[[[1],[2]]]\"\n", 0, 2,
                "word: longer than 63 bytes");
@@ -197,7 +200,8 @@ static void test_parse_drawing(void) {
     const char *t = " [[[1,2],[3,4],[5,6]]] ";
     CHECK(dd_ndjson_parse_drawing(t, strlen(t), 0, &d, &err) == 0 && d.has_times && d.n_points == 2, "%s", err.msg);
     t = "[[[1,2],[3,4]],[[1],[2],[3]]]";
-    CHECK(dd_ndjson_parse_drawing(t, strlen(t), 100, &d, &err) != 0 && strstr(err.msg, "drawing stroke 2: has 3 arrays"),
+    CHECK(dd_ndjson_parse_drawing(t, strlen(t), 100, &d, &err) != 0 &&
+              strstr(err.msg, "drawing stroke 2: has 3 arrays"),
           "%s", err.msg);
     t = "[[[1,2],[3,x]]]";
     CHECK(dd_ndjson_parse_drawing(t, strlen(t), 100, &d, &err) != 0 &&

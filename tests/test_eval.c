@@ -222,8 +222,8 @@ static void test_same_pixels(const char *set, const char *model_name) {
     dd_eval_result r;
     CHECK(dd_eval_run(m, ds, DD_SPLIT_TEST, 16, &r, &err) == 0, "%s", err.msg);
     int n = m->spec->classes;
-    CHECK(!memcmp(want.confusion, r.metrics.confusion, (size_t)n * n * sizeof *want.confusion), "%s with %s",
-          set, model_name);
+    CHECK(!memcmp(want.confusion, r.metrics.confusion, (size_t)n * n * sizeof *want.confusion), "%s with %s", set,
+          model_name);
     CHECK(fabs(dd_metrics_loss(&want) - dd_metrics_loss(&r.metrics)) < 1e-5, "loss %.8f vs %.8f",
           dd_metrics_loss(&want), dd_metrics_loss(&r.metrics));
     CHECK(want.topk_correct == r.metrics.topk_correct);

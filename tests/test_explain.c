@@ -41,8 +41,10 @@ static dd_dataset *make_dataset(const char *path) {
             CHECK(dd_dataset_writer_add_bitmap(w, (uint32_t)c, split, (uint64_t)k, img, &err) == 0, "%s", err.msg);
             stats[c].read++;
             stats[c].kept++;
-            if (split == DD_SPLIT_TEST) stats[c].test++;
-            else stats[c].train++;
+            if (split == DD_SPLIT_TEST)
+                stats[c].test++;
+            else
+                stats[c].train++;
         }
     dd_dset_params params = {.seed = 1, .test_frac = 0.25};
     CHECK(dd_dataset_writer_finish(w, CLASSES, NAMES, stats, &params, &err) == 0, "%s", err.msg);
@@ -157,7 +159,8 @@ static void test_occlusion(const dd_model *m, dd_explainer *e, const float *x) {
         if (fabs(map[q] - sum[q] / max) > 1e-4) bad++;
     CHECK(bad == 0, "%d pixels of the occlusion map differ from blanking by hand", bad);
     dd_workspace_free(ws);
-    CHECK(dd_explain_occlusion(e, x, cls, 40, 0, map, &err) != 0 && strstr(err.msg, "larger than the input"), "%s", err.msg);
+    CHECK(dd_explain_occlusion(e, x, cls, 40, 0, map, &err) != 0 && strstr(err.msg, "larger than the input"), "%s",
+          err.msg);
 }
 
 static void test_gradcam(const dd_model *m, dd_explainer *e, const float *x) {
@@ -208,8 +211,14 @@ static void test_layers(const dd_model *m, dd_explainer *e, const float *x) {
 
 static void test_picture(void) {
     dd_error err;
-    dd_picture_opts o = {.rows = 2, .cols = 3, .tile_height = H, .tile_width = W, .scale = 2, .label_height = 14,
-                         .header_width = 60, .title = NULL};
+    dd_picture_opts o = {.rows = 2,
+                         .cols = 3,
+                         .tile_height = H,
+                         .tile_width = W,
+                         .scale = 2,
+                         .label_height = 14,
+                         .header_width = 60,
+                         .title = NULL};
     dd_picture *p = dd_picture_new(&o, &err);
     CHECK(p != NULL, "%s", err.msg);
     uint8_t ink[PIXELS], rgb[PIXELS * 3];

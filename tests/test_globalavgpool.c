@@ -57,8 +57,8 @@ static void test_kernels(void) {
     for (int p = 0; p < KB * KC; p++)
         for (int q = 0; q < KS; q++) off += k->din[p * KS + q] != k->r[p] / (float)KS;
     CHECK(off == 0, "backward: %d of %d input gradients are not their channel's gradient / %d", off, KB * KC * KS, KS);
-    gc_result r = gc_check("globalavgpool din", kernel_loss, NULL, k, k->in, k->din, KB * KC * KS, 1e-2, 1e-3, 60,
-                           &rng);
+    gc_result r =
+        gc_check("globalavgpool din", kernel_loss, NULL, k, k->in, k->din, KB * KC * KS, 1e-2, 1e-3, 60, &rng);
     CHECK(r.failed == 0 && r.checked == 60, "kernel gradient: %zu of %zu off (max error %.3g)", r.failed, r.checked,
           r.max_err);
     free(k);
@@ -313,7 +313,7 @@ static void test_cfg(void) {
         {"[net]\ninput = 8x8x1\nclasses = 2\n[globalavgpool]\nsize = 2\n[dense]\nunits = classes\n",
          "[globalavgpool] unknown key 'size' (its keys: name)"},
         {"[net]\ninput = 8x8x1\nclasses = 2\n[global_avgpool]\n", "sections: net, conv2d, batchnorm, activation, "
-                                                                   "maxpool, flatten, dense, dropout, globalavgpool"},
+                                                                  "maxpool, flatten, dense, dropout, globalavgpool"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dd_model_spec *s = dd_model_spec_parse(bad[i][0], strlen(bad[i][0]), "bad.cfg", NULL, NULL, &err);

@@ -78,13 +78,14 @@ static char *outcome(const char *path, int *count) {
             snprintf(line, sizeof line, "bad %d %s\n", (int)err.code, err.msg);
         } else {
             ++*count;
-            snprintf(line, sizeof line, "%llu %s %s %d %s %u %u\n", (unsigned long long)d.key_id, d.word,
-                     d.countrycode, d.recognized, d.timestamp, d.n_strokes, d.n_points);
+            snprintf(line, sizeof line, "%llu %s %s %d %s %u %u\n", (unsigned long long)d.key_id, d.word, d.countrycode,
+                     d.recognized, d.timestamp, d.n_strokes, d.n_points);
         }
         size_t need = strlen(line) + (size_t)d.n_points * 3 * 26 + 16 * d.n_strokes + 1;
         while (cap - len < need) text = test_realloc(text, cap *= 2);
         len += (size_t)sprintf(text + len, "%s", line);
-        for (uint32_t s = 0; rc == DD_NEXT_OK && s < d.n_strokes; s++) len += (size_t)sprintf(text + len, "|%u", d.stroke_end[s]);
+        for (uint32_t s = 0; rc == DD_NEXT_OK && s < d.n_strokes; s++)
+            len += (size_t)sprintf(text + len, "|%u", d.stroke_end[s]);
         for (uint32_t i = 0; rc == DD_NEXT_OK && i < d.n_points; i++)
             len += (size_t)sprintf(text + len, " %.17g,%.17g,%.17g", d.x[i], d.y[i], d.has_times ? d.t[i] : -1.0);
     }
@@ -144,7 +145,8 @@ static void test_same_drawings(const char *data) {
     const char *small = test_write_gz(tmp_path("cat.ndjson.gz"), plain, n_plain);
 
     int n_src, n_small, n_text;
-    char *a = both_paths(src, 'w', &n_src), *b = both_paths(small, 'w', &n_small), *c = both_paths(plain_path, 'w', &n_text);
+    char *a = both_paths(src, 'w', &n_src), *b = both_paths(small, 'w', &n_small),
+         *c = both_paths(plain_path, 'w', &n_text);
     CHECK(n_src > 20 && n_src == n_small && n_src == n_text, "%d, %d and %d drawings", n_src, n_small, n_text);
     CHECK(!strcmp(a, b) && !strcmp(a, c), "the stored, recompressed and plain files read differently");
     CHECK(ends_with(a, "\nend 0 0 "), "did not end cleanly: %s", a + strlen(a) - (strlen(a) > 200 ? 200 : strlen(a)));

@@ -93,8 +93,8 @@ static void check_set(const dd_dataset *ds, double line_width, double padding) {
     /* doodle eval on the test split: the same records, so the same confusion matrix and loss */
     dd_eval_result r;
     CHECK(dd_eval_run(m, ds, DD_SPLIT_TEST, BATCH, &r, &err) == 0, "%s", err.msg);
-    CHECK(r.metrics.total == want.total && !memcmp(r.metrics.confusion, want.confusion,
-                                                   (size_t)classes * classes * sizeof *want.confusion),
+    CHECK(r.metrics.total == want.total &&
+              !memcmp(r.metrics.confusion, want.confusion, (size_t)classes * classes * sizeof *want.confusion),
           "eval's confusion matrix differs from the loader's (line width %g)", line_width);
     CHECK(fabs(dd_metrics_loss(&r.metrics) - dd_metrics_loss(&want)) < 1e-6, "loss %.9f vs %.9f",
           dd_metrics_loss(&r.metrics), dd_metrics_loss(&want));

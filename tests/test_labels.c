@@ -50,7 +50,8 @@ static void test_round_trip(const char *dir) {
     CHECK(back.n_clusters == 2 && back.n_marks == 2);
     if (back.n_clusters == 2 && back.n_marks == 2) {
         CHECK(!strcmp(back.clusters[1].name, names[1]) && back.clusters[1].n_members == 10);
-        CHECK(back.clusters[1].members[9].key_id == c.key[19] && !strcmp(back.clusters[1].members[9].true_class, "dog"));
+        CHECK(back.clusters[1].members[9].key_id == c.key[19] &&
+              !strcmp(back.clusters[1].members[9].true_class, "dog"));
         CHECK(back.clusters[1].members[5].key_id == 18446744073709551000ULL + 15, "key_ids beyond 2^53 are exact");
         CHECK(!strcmp(back.marks[0].note, notes[0]) && back.marks[1].note == NULL);
         CHECK(!strcmp(back.marks[1].drawing.true_class, "dog") && back.marks[1].drawing.key_id == c.key[25]);
@@ -76,25 +77,34 @@ static void test_bad_files(void) {
         {"{\"format\": \"doodle labels\", \"version\": 1, \"extra\": 1}", "(top).extra"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"clusters\": {}}", "clusters: not a list"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"clusters\": [{\"method\": \"kmeans\", \"cluster\": 1.5, "
-         "\"name\": \"x\"}]}", "clusters[0].cluster"},
+         "\"name\": \"x\"}]}",
+         "clusters[0].cluster"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"clusters\": [{\"method\": \"k means\", \"cluster\": 1, "
-         "\"name\": \"x\"}]}", "clusters[0].method"},
+         "\"name\": \"x\"}]}",
+         "clusters[0].method"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"clusters\": [{\"method\": \"kmeans\", \"cluster\": 1, "
-         "\"name\": \"\"}]}", "clusters[0].name: empty"},
+         "\"name\": \"\"}]}",
+         "clusters[0].name: empty"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"clusters\": [{\"method\": \"kmeans\", \"cluster\": 1, "
-         "\"name\": \"a\\u0007b\"}]}", "clusters[0].name: a control character"},
+         "\"name\": \"a\\u0007b\"}]}",
+         "clusters[0].name: a control character"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"clusters\": [{\"method\": \"kmeans\", \"cluster\": 1, "
-         "\"name\": \"x\", \"members\": [{\"key_id\": \"12a\"}]}]}", "clusters[0].members[0].key_id"},
+         "\"name\": \"x\", \"members\": [{\"key_id\": \"12a\"}]}]}",
+         "clusters[0].members[0].key_id"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"mislabelled\": [{\"key_id\": \"1\"}]}",
          "mislabelled[0].true"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"mislabelled\": [{\"key_id\": 18446744073709551615, "
-         "\"true\": \"cat\"}]}", "write larger key_ids as strings"},
+         "\"true\": \"cat\"}]}",
+         "write larger key_ids as strings"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"mislabelled\": [{\"key_id\": \"99999999999999999999\", "
-         "\"true\": \"cat\"}]}", "mislabelled[0].key_id"},
+         "\"true\": \"cat\"}]}",
+         "mislabelled[0].key_id"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"mislabelled\": [{\"key_id\": \"1\", \"true\": \"cat\"}, "
-         "{\"key_id\": \"1\", \"true\": \"cat\"}]}", "mislabelled[1]: the same drawing as mislabelled[0]"},
+         "{\"key_id\": \"1\", \"true\": \"cat\"}]}",
+         "mislabelled[1]: the same drawing as mislabelled[0]"},
         {"{\"format\": \"doodle labels\", \"version\": 1, \"mislabelled\": [{\"key_id\": \"1\", \"true\": \"cat\", "
-         "\"note\": \"\xc3\x28\"}]}", "mislabelled[0].note: not valid UTF-8"},
+         "\"note\": \"\xc3\x28\"}]}",
+         "mislabelled[0].note: not valid UTF-8"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         dd_labels l;
@@ -201,7 +211,7 @@ static void test_update(void) {
     CHECK(dd_labels_name_clusters(&l, "kmeans", &rv, NULL, shown, &err) == 0);
     CHECK(!shown[0] && shown[1] && !strcmp(shown[1], "A renamed") && shown[2] && !strcmp(shown[2], "C"));
     CHECK(dd_labels_cluster_name(&l, "dbscan", 0, 30, c.key, c.cls, c.cluster, 3) &&
-          !strcmp(dd_labels_cluster_name(&l, "dbscan", 0, 30, c.key, c.cls, c.cluster, 3), "noise-ish"),
+              !strcmp(dd_labels_cluster_name(&l, "dbscan", 0, 30, c.key, c.cls, c.cluster, 3), "noise-ish"),
           "the other method's name is kept");
     CHECK(l.n_marks == 1 && l.marks[0].drawing.key_id == c.key[5], "the view's marks are the new ones");
 

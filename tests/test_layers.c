@@ -55,10 +55,10 @@ static void check_dims(int in_h, int in_w, int k_h, int k_w, int stride, int sam
     dd_conv2d_dims d;
     int rc = dd_conv2d_dims_init(&d, 2, 3, in_h, in_w, 5, k_h, k_w, stride, same);
     CHECK(rc == 0, "%dx%d k%dx%d s%d same=%d", in_h, in_w, k_h, k_w, stride, same);
-    CHECK(d.out_h == out_h && d.out_w == out_w, "%dx%d k%dx%d s%d same=%d: out %dx%d, want %dx%d", in_h, in_w, k_h,
-          k_w, stride, same, d.out_h, d.out_w, out_h, out_w);
-    CHECK(d.pad_top == pad_top && d.pad_left == pad_left, "%dx%d k%dx%d s%d same=%d: pad %d,%d, want %d,%d", in_h,
-          in_w, k_h, k_w, stride, same, d.pad_top, d.pad_left, pad_top, pad_left);
+    CHECK(d.out_h == out_h && d.out_w == out_w, "%dx%d k%dx%d s%d same=%d: out %dx%d, want %dx%d", in_h, in_w, k_h, k_w,
+          stride, same, d.out_h, d.out_w, out_h, out_w);
+    CHECK(d.pad_top == pad_top && d.pad_left == pad_left, "%dx%d k%dx%d s%d same=%d: pad %d,%d, want %d,%d", in_h, in_w,
+          k_h, k_w, stride, same, d.pad_top, d.pad_left, pad_top, pad_left);
     CHECK(d.batch == 2 && d.in_c == 3 && d.out_c == 5 && d.in_h == in_h && d.in_w == in_w && d.kernel_h == k_h &&
               d.kernel_w == k_w && d.stride == stride,
           "fields copied");
@@ -140,8 +140,7 @@ static void test_conv_hand(void) {
         float v = valid[i] - 0.5f; /* without the bias */
         /* image 0 holds (x, 2x): channel 0 weights both by w -> 3v; channel 1 only the first by w -> v */
         CHECK(o2[i] == 3 * v + 1 && o2[4 + i] == v - 1, "multi image 0 [%d]: %g %g", i, o2[i], o2[4 + i]);
-        CHECK(o2[8 + i] == 6 * v + 1 && o2[12 + i] == 2 * v - 1, "multi image 1 [%d]: %g %g", i, o2[8 + i],
-              o2[12 + i]);
+        CHECK(o2[8 + i] == 6 * v + 1 && o2[12 + i] == 2 * v - 1, "multi image 1 [%d]: %g %g", i, o2[8 + i], o2[12 + i]);
     }
 }
 
@@ -199,9 +198,7 @@ static void conv_setup(conv_ctx *c, const conv_case *k) {
     fill_uniform(c->r, c->n_out, -1, 1);
 }
 
-static void conv_free(conv_ctx *c) {
-    free(c->in), free(c->w), free(c->b), free(c->out), free(c->r), free(c->scratch);
-}
+static void conv_free(conv_ctx *c) { free(c->in), free(c->w), free(c->b), free(c->out), free(c->r), free(c->scratch); }
 
 static const conv_case conv_cases[] = {
     {2, 3, 5, 7, 4, 3, 3, 1, 0, 1}, /* odd sizes, valid */
@@ -408,8 +405,8 @@ static void test_bn_grad(void) {
                 for (int q = 0; q < c.spatial; q++) s += din[((size_t)b * c.channels + k) * c.spatial + q];
             CHECK(fabs(s) < 1e-4, "bn%zu channel %d: din sums to %g", t, k, s);
         }
-        free(din), free(dg), free(db), free(c.in), free(c.out), free(c.r), free(c.gamma), free(c.beta),
-            free(c.mean), free(c.inv_std), free(c.rm), free(c.rv);
+        free(din), free(dg), free(db), free(c.in), free(c.out), free(c.r), free(c.gamma), free(c.beta), free(c.mean),
+            free(c.inv_std), free(c.rm), free(c.rv);
     }
 }
 
@@ -463,14 +460,14 @@ static void test_pool_hand(void) {
     CHECK(dd_maxpool_out_size(3, 4, 4) == 0 && dd_maxpool_out_size(0, 1, 1) == 0, "pool larger than the input");
 
     /* 5x5 with pool 2: the last row and column are dropped; a tie goes to the first maximum */
-    static const float x[25] = {1, 3, 0, 0, 9, /**/ 2, 3, 5, 4, 9, /**/ -1, -2, 7, 7, 9, /**/ -3, -4, 7, 7, 9,
+    static const float x[25] = {1,      3, 0, 0, 9, /**/ 2, 3, 5, 4, 9, /**/ -1, -2, 7, 7, 9, /**/ -3, -4, 7, 7, 9,
                                 /**/ 9, 9, 9, 9, 9};
     float o[4], din[25];
     int32_t arg[4];
     dd_maxpool_forward(o, arg, x, 1, 1, 5, 5, 2, 2);
     CHECK(o[0] == 3 && o[1] == 5 && o[2] == -1 && o[3] == 7, "pool out %g %g %g %g", o[0], o[1], o[2], o[3]);
-    CHECK(arg[0] == 1 && arg[1] == 7 && arg[2] == 10 && arg[3] == 12, "argmax %d %d %d %d (tie: first)", arg[0],
-          arg[1], arg[2], arg[3]);
+    CHECK(arg[0] == 1 && arg[1] == 7 && arg[2] == 10 && arg[3] == 12, "argmax %d %d %d %d (tie: first)", arg[0], arg[1],
+          arg[2], arg[3]);
     static const float g[4] = {1, 2, 3, 4};
     for (int i = 0; i < 25; i++) din[i] = 99;
     dd_maxpool_backward(din, g, arg, 1, 1, 5, 5, 2, 2);
@@ -513,8 +510,12 @@ static int pool_same_winners(void *p) {
 static void test_pool_grad(void) {
     static const int cases[][6] = {{2, 3, 9, 11, 4, 4}, {1, 2, 7, 6, 2, 2}, {2, 2, 8, 9, 3, 2}, {3, 1, 5, 5, 5, 1}};
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
-        pool_ctx c = {.batch = cases[t][0], .channels = cases[t][1], .h = cases[t][2], .w = cases[t][3],
-                      .pool = cases[t][4], .stride = cases[t][5]};
+        pool_ctx c = {.batch = cases[t][0],
+                      .channels = cases[t][1],
+                      .h = cases[t][2],
+                      .w = cases[t][3],
+                      .pool = cases[t][4],
+                      .stride = cases[t][5]};
         c.oh = dd_maxpool_out_size(c.h, c.pool, c.stride), c.ow = dd_maxpool_out_size(c.w, c.pool, c.stride);
         size_t n = (size_t)c.batch * c.channels * c.h * c.w, no = (size_t)c.batch * c.channels * c.oh * c.ow;
         c.in = fvec(n), c.out = fvec(no), c.r = fvec(no);
@@ -568,8 +569,10 @@ static void test_dropout(void) {
     dd_dropout_forward(out, mask, in, N, 0.25f, &r);
     size_t dropped = 0, bad = 0;
     for (size_t i = 0; i < N; i++) {
-        if (mask[i] == 0.0f) dropped++;
-        else if (mask[i] != 1.0f / 0.75f) bad++;
+        if (mask[i] == 0.0f)
+            dropped++;
+        else if (mask[i] != 1.0f / 0.75f)
+            bad++;
         if (out[i] != in[i] * mask[i]) bad++;
     }
     CHECK(bad == 0, "%zu mask values other than 0 and 1/(1-rate), or out != in * mask", bad);
@@ -722,9 +725,8 @@ static void test_accumulate(void) {
 
     /* dense */
     enum { B = 3, NI = 6, NO = 4 };
-    float x[B * NI], w[NO * NI], g[B * NO], di1[B * NI], di2[B * NI], gw1[NO * NI] = {0}, gw2[NO * NI] = {0},
-                                                                       gw3[NO * NI] = {0}, gb1[NO] = {0},
-                                                                       gb2[NO] = {0}, gb3[NO] = {0};
+    float x[B * NI], w[NO * NI], g[B * NO], di1[B * NI], di2[B * NI],
+        gw1[NO * NI] = {0}, gw2[NO * NI] = {0}, gw3[NO * NI] = {0}, gb1[NO] = {0}, gb2[NO] = {0}, gb3[NO] = {0};
     fill_uniform(x, B * NI, -1, 1), fill_uniform(w, NO * NI, -1, 1), fill_uniform(g, B * NO, -1, 1);
     for (int i = 0; i < B * NI; i++) di2[i] = 1e6f;
     dd_dense_backward(di1, gw1, gb1, g, x, w, B, NI, NO);
@@ -738,9 +740,8 @@ static void test_accumulate(void) {
     /* batchnorm */
     enum { BB = 3, C = 2, S = 5, N = BB * C * S };
     float in[N], out[N], dout[N], gam[C] = {1.5f, 0.7f}, bet[C] = {0.1f, -0.2f}, m[C], is[C], rm[C] = {0},
-                                                          rv[C] = {1, 1}, dn1[N], dn2[N], dg1[C] = {0},
-                                                          dg2[C] = {0}, dg3[C] = {0}, dbt1[C] = {0}, dbt2[C] = {0},
-                                                          dbt3[C] = {0};
+                                  rv[C] = {1, 1}, dn1[N], dn2[N], dg1[C] = {0}, dg2[C] = {0}, dg3[C] = {0},
+                                  dbt1[C] = {0}, dbt2[C] = {0}, dbt3[C] = {0};
     fill_uniform(in, N, -2, 2), fill_uniform(dout, N, -1, 1);
     dd_batchnorm_forward_train(out, m, is, in, gam, bet, rm, rv, BB, C, S, 0.99f, 0.001f);
     for (int i = 0; i < N; i++) dn2[i] = 1e6f;
@@ -777,8 +778,7 @@ static void test_checker_catches(void) {
     int kh = c.d.kernel_h, kw = c.d.kernel_w;
     for (size_t f = 0; f < (size_t)c.d.out_c * c.d.in_c; f++)
         for (int i = 0; i < kh; i++)
-            for (int j = 0; j < kw; j++)
-                bad[(f * kh + i) * kw + j] = dw[(f * kh + (kh - 1 - i)) * kw + (kw - 1 - j)];
+            for (int j = 0; j < kw; j++) bad[(f * kh + i) * kw + j] = dw[(f * kh + (kh - 1 - i)) * kw + (kw - 1 - j)];
     r = gc_check("broken: flipped kernel", conv_loss, NULL, &c, c.w, bad, c.n_w, EPS, TOL, c.n_w, &rng);
     CHECK(r.failed > c.n_w / 2, "flipped kernel gradient: only %zu of %zu flagged", r.failed, c.n_w);
 

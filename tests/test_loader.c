@@ -122,9 +122,10 @@ static void check_visits(const dd_dataset *ds, dd_loader_split split, const epoc
         twice += seen[r] > 1;
     }
     CHECK(ok_range && ok_split && ok_label, "range %d, split %d, labels %d", ok_range, ok_split, ok_label);
-    CHECK(once == expect && twice == 0 && e->n == expect, "%llu records once, %llu more than once, %llu returned, "
-          "%llu expected", (unsigned long long)once, (unsigned long long)twice, (unsigned long long)e->n,
-          (unsigned long long)expect);
+    CHECK(once == expect && twice == 0 && e->n == expect,
+          "%llu records once, %llu more than once, %llu returned, "
+          "%llu expected",
+          (unsigned long long)once, (unsigned long long)twice, (unsigned long long)e->n, (unsigned long long)expect);
     free(seen);
 }
 
@@ -289,8 +290,7 @@ static void test_augmented_strokes(const dd_dataset *ds, uint32_t h, uint32_t w)
         CHECK(run_epoch(aug, &o, 1, 0, &a[1]) == 0);
         CHECK(run_epoch(aug2, &slow_o, 0, 2000, &b) == 0);
         CHECK(run_epoch(aug2, &slow_o, 1, 0, &c) == 0);
-        CHECK(same_epoch(&a[0], &b, img) && same_epoch(&a[1], &c, img),
-              "%ux%u: augmentation not reproducible", h, w);
+        CHECK(same_epoch(&a[0], &b, img) && same_epoch(&a[1], &c, img), "%ux%u: augmentation not reproducible", h, w);
         CHECK(!memcmp(a[0].index, p.index, p.n * sizeof *p.index), "augmentation changed the order");
         uint64_t changed = 0, changed_between_epochs = 0, in_range = 1, near = 0;
         for (uint64_t i = 0; i < p.n; i++) {
@@ -365,8 +365,8 @@ static void test_bitmaps(void) {
             unshifted += match == 0;
             other += match < 0;
         }
-        CHECK(other == 0 && shifted > 0 && unshifted > 0, "shifted %d, unshifted %d, neither %d", shifted,
-              unshifted, other);
+        CHECK(other == 0 && shifted > 0 && unshifted > 0, "shifted %d, unshifted %d, neither %d", shifted, unshifted,
+              other);
         epoch_free(&e);
         dd_loader_free(l);
     }
@@ -483,8 +483,7 @@ static void test_errors(const dd_dataset *ds) {
     if (notest) {
         bad = o;
         bad.split = DD_LOADER_TEST;
-        CHECK(!dd_loader_new(notest, &bad, &err) && strstr(err.msg, "no records in the test split"), "%s",
-              err.msg);
+        CHECK(!dd_loader_new(notest, &bad, &err) && strstr(err.msg, "no records in the test split"), "%s", err.msg);
         dd_dataset_close(notest);
     }
     dd_loader *l = dd_loader_new(ds, &o, &err);
@@ -548,8 +547,7 @@ static void test_free_anytime(const dd_dataset *ds) {
         if (when >= 2) CHECK(dd_loader_next(l, x, lab, NULL, &err) == 4);
         if (when == 3) sleep_us(20000); /* the ring fills up and the thread waits */
         if (when == 4) {
-            while (dd_loader_next(l, x, lab, NULL, &err) > 0) {
-            }
+            while (dd_loader_next(l, x, lab, NULL, &err) > 0) {}
             CHECK(dd_loader_begin_epoch(l, 1, &err) == 0); /* begin again, then free at once */
         }
         dd_loader_free(l);

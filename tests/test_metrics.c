@@ -38,7 +38,8 @@ static void test_hand_made(void) {
     CHECK(dd_metrics_init(&m, 3, 2, &err) == 0);
     fill(&m);
     const uint64_t want[9] = {3, 1, 0, 1, 2, 1, 1, 0, 1};
-    for (int i = 0; i < 9; i++) CHECK(m.confusion[i] == want[i], "confusion[%d] = %llu", i, (unsigned long long)m.confusion[i]);
+    for (int i = 0; i < 9; i++)
+        CHECK(m.confusion[i] == want[i], "confusion[%d] = %llu", i, (unsigned long long)m.confusion[i]);
     CHECK(m.total == 10 && m.correct == 6);
     CHECK(NEAR(dd_metrics_accuracy(&m), 0.6));
     /* every record's log-sum-exp is L = log(e^2 + 2); the loss is L - 2 when right, L when wrong */
@@ -50,7 +51,8 @@ static void test_hand_made(void) {
     CHECK(m.topk_correct == 8 && NEAR(dd_metrics_topk(&m), 0.8), "top-2 hits %llu", (unsigned long long)m.topk_correct);
 
     dd_class_metrics a = dd_metrics_class(&m, 0), b = dd_metrics_class(&m, 1), c = dd_metrics_class(&m, 2);
-    CHECK(a.support == 4 && a.predicted == 5 && b.support == 4 && b.predicted == 3 && c.support == 2 && c.predicted == 2);
+    CHECK(a.support == 4 && a.predicted == 5 && b.support == 4 && b.predicted == 3 && c.support == 2 &&
+          c.predicted == 2);
     CHECK(NEAR(a.precision, 0.6) && NEAR(a.recall, 0.75) && NEAR(a.f1, 2.0 / 3.0), "a: %g %g %g", a.precision, a.recall,
           a.f1);
     CHECK(NEAR(b.precision, 2.0 / 3.0) && NEAR(b.recall, 0.5) && NEAR(b.f1, 4.0 / 7.0), "b: %g %g %g", b.precision,
@@ -95,7 +97,8 @@ static void test_hand_made(void) {
         text[n] = '\0';
         fclose(f);
     }
-    CHECK(!strcmp(text, "true/predicted,a,\"b, with comma\",c\na,3,1,0\n\"b, with comma\",1,2,1\nc,1,0,1\n"), "%s", text);
+    CHECK(!strcmp(text, "true/predicted,a,\"b, with comma\",c\na,3,1,0\n\"b, with comma\",1,2,1\nc,1,0,1\n"), "%s",
+          text);
 
     /* tables print without trouble */
     FILE *devnull = fopen("/dev/null", "w");

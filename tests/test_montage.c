@@ -43,7 +43,8 @@ static void check_grid(const char *dir, uint32_t rows, uint32_t cols, uint32_t t
     }
     /* Fill every cell but the last one; (0, 0) gets a long label that has to be shortened. */
     for (uint32_t r = 0; r < rows; r++) {
-        if (header_w) CHECK(dd_montage_row_header(m, r, r ? "cat" : "The Great Wall of China", &err) == 0, "%s", err.msg);
+        if (header_w)
+            CHECK(dd_montage_row_header(m, r, r ? "cat" : "The Great Wall of China", &err) == 0, "%s", err.msg);
         for (uint32_t c = 0; c < cols; c++) {
             if (r == rows - 1 && c == cols - 1) continue;
             tile_pattern(tile, th, tw, r * cols + c);
@@ -71,10 +72,12 @@ static void check_grid(const char *dir, uint32_t rows, uint32_t cols, uint32_t t
     dd_montage_free(m);
 
     cairo_surface_t *s = cairo_image_surface_create_from_png(path);
-    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, "%s: %s", path, cairo_status_to_string(cairo_surface_status(s)));
+    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, "%s: %s", path,
+          cairo_status_to_string(cairo_surface_status(s)));
     if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
         CHECK((uint32_t)cairo_image_surface_get_width(s) == W && (uint32_t)cairo_image_surface_get_height(s) == H,
-              "png is %dx%d, expected %ux%u", cairo_image_surface_get_height(s), cairo_image_surface_get_width(s), H, W);
+              "png is %dx%d, expected %ux%u", cairo_image_surface_get_height(s), cairo_image_surface_get_width(s), H,
+              W);
         int bad = 0;
         for (uint32_t r = 0; r < rows && !bad; r++)
             for (uint32_t c = 0; c < cols && !bad; c++) {
@@ -92,12 +95,14 @@ static void check_grid(const char *dir, uint32_t rows, uint32_t cols, uint32_t t
                     }
                 /* the frame around the tile is grey, and the gap before it white */
                 CHECK(grey_at(s, x0 - 1, y0 - 1) == 0xC8, "frame of (%u,%u) is %d", r, c, grey_at(s, x0 - 1, y0 - 1));
-                if (gap && !header_w) CHECK(grey_at(s, x0 - 2, y0 + 1) == 255, "gap left of (%u,%u) is not white", r, c);
+                if (gap && !header_w)
+                    CHECK(grey_at(s, x0 - 2, y0 + 1) == 255, "gap left of (%u,%u) is not white", r, c);
             }
         if (label_h) {
             /* the label strip under the empty cell is blank; under cell (0, 1) there is some red text */
             int blank = 1;
-            uint32_t ex = first_x + (cols - 1) * (cell_w + gap), ey = gap + (rows - 1) * (cell_h + gap) + th * scale + 2;
+            uint32_t ex = first_x + (cols - 1) * (cell_w + gap),
+                     ey = gap + (rows - 1) * (cell_h + gap) + th * scale + 2;
             for (uint32_t y = 0; y < label_h; y++)
                 for (uint32_t x = 0; x < cell_w; x++)
                     if (grey_at(s, ex + x, ey + y) != 255) blank = 0;

@@ -84,19 +84,64 @@ static uint64_t rnd(void) { /* xorshift64* */
 }
 
 static void test_number_edge_cases(void) {
-    static const char *const cases[] = {
-        "0", "-0", "0.0", "-0.0", "0e10", "0.000e-999", "1", "-1", "255", "0.1", "0.5", "1e22", "1e23", "1e-22",
-        "1e-23", "1e27", "1e28", "1e-27", "1e-28", "1e400", "-1e400", "1e-400", "1E5", "1e+5", "1.5e-5",
-        "123.456e-7", "414.48199462890625", "410.364013671875", "359.8890075683594", "364.322998046875",
-        "9007199254740992", "9007199254740993", "9007199254740995", "18446744073709551615", "18446744073709551616",
-        "1844674407370955161.5", "12345678901234567890", "1234567890123456789012345678901234567890",
-        "3.14159265358979323846264338327950288", "0.000000000000000000000000000001234", "1.7976931348623157e308",
-        "1.7976931348623159e308", "2.2250738585072014e-308", "2.2250738585072011e-308", "4.9e-324", "2e-324",
-        "-414.48199462890625", "1e300", "-1e300", "0.30000000000000004", "100000000000000000000000000000",
-        "8.98846567431158e307", "1.00000000000000011102230246251565404236316680908203125",
-        "1.00000000000000011102230246251565404236316680908203124",
-        "1.00000000000000011102230246251565404236316680908203126", "9.007199254740993e15",
-        "0.1000000000000000055511151231257827021181583404541015625", "12345.678901234567890123e-3"};
+    static const char *const cases[] = {"0",
+                                        "-0",
+                                        "0.0",
+                                        "-0.0",
+                                        "0e10",
+                                        "0.000e-999",
+                                        "1",
+                                        "-1",
+                                        "255",
+                                        "0.1",
+                                        "0.5",
+                                        "1e22",
+                                        "1e23",
+                                        "1e-22",
+                                        "1e-23",
+                                        "1e27",
+                                        "1e28",
+                                        "1e-27",
+                                        "1e-28",
+                                        "1e400",
+                                        "-1e400",
+                                        "1e-400",
+                                        "1E5",
+                                        "1e+5",
+                                        "1.5e-5",
+                                        "123.456e-7",
+                                        "414.48199462890625",
+                                        "410.364013671875",
+                                        "359.8890075683594",
+                                        "364.322998046875",
+                                        "9007199254740992",
+                                        "9007199254740993",
+                                        "9007199254740995",
+                                        "18446744073709551615",
+                                        "18446744073709551616",
+                                        "1844674407370955161.5",
+                                        "12345678901234567890",
+                                        "1234567890123456789012345678901234567890",
+                                        "3.14159265358979323846264338327950288",
+                                        "0.000000000000000000000000000001234",
+                                        "1.7976931348623157e308",
+                                        "1.7976931348623159e308",
+                                        "2.2250738585072014e-308",
+                                        "2.2250738585072011e-308",
+                                        "4.9e-324",
+                                        "2e-324",
+                                        "-414.48199462890625",
+                                        "1e300",
+                                        "-1e300",
+                                        "0.30000000000000004",
+                                        "100000000000000000000000000000",
+                                        "8.98846567431158e307",
+                                        "1.00000000000000011102230246251565404236316680908203125",
+                                        "1.00000000000000011102230246251565404236316680908203124",
+                                        "1.00000000000000011102230246251565404236316680908203126",
+                                        "9.007199254740993e15",
+                                        "0.1000000000000000055511151231257827021181583404541015625",
+                                        "12345.678901234567890123e-3"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_number(cases[i]);
 
     static const char *const bad[] = {"", "-", "+1", ".5", "1.", "1e", "1e+", "-.5", "x", "--1", "1.e5"};
@@ -189,8 +234,10 @@ static void test_real_files(const char *dir, int raw, uint64_t expect_drawings) 
             int in_string = 0;
             for (const char *p = line; p < line_end; p++) {
                 if (in_string) {
-                    if (*p == '\\') p++;
-                    else if (*p == '"') in_string = 0;
+                    if (*p == '\\')
+                        p++;
+                    else if (*p == '"')
+                        in_string = 0;
                     continue;
                 }
                 if (*p == '"') {
@@ -216,7 +263,8 @@ static void test_real_files(const char *dir, int raw, uint64_t expect_drawings) 
                     mismatches++;
                     CHECK(0, "%s: %s parsed as %.17g, strtod says %.17g", files[f], tmp, got, want);
                 }
-                if (n == vals_cap) vals = test_realloc(vals, (vals_cap = vals_cap ? 2 * vals_cap : 4096) * sizeof *vals);
+                if (n == vals_cap)
+                    vals = test_realloc(vals, (vals_cap = vals_cap ? 2 * vals_cap : 4096) * sizeof *vals);
                 vals[n++] = want;
                 numbers++;
                 p = q - 1;
@@ -295,7 +343,7 @@ static int parse(const char *text, dd_drawing *d, dd_error *err) { return dd_ndj
 
 static void test_key_orders(void) {
     static const char *const parts[6] = {
-        "\"word\":\"cat\"", "\"countrycode\":\"VE\"", "\"timestamp\":\"2017-03-02 23:25:10.07453 UTC\"",
+        "\"word\":\"cat\"",     "\"countrycode\":\"VE\"",          "\"timestamp\":\"2017-03-02 23:25:10.07453 UTC\"",
         "\"recognized\":false", "\"key_id\":\"5201136883597312\"", "\"drawing\":[[[1,2.5,3],[4,5,6e1]],[[7],[8]]]"};
     static const char *const spaces[4] = {"", " ", "\t\r\n ", "\n"};
     int perm[6] = {0, 1, 2, 3, 4, 5}, count = 0;
@@ -309,7 +357,8 @@ static void test_key_orders(void) {
         size_t n = (size_t)snprintf(text, sizeof text, "%s{%s", ws, ws);
         for (int k = 0; k < 6; k++) {
             if (k == count % 6)
-                n += (size_t)snprintf(text + n, sizeof text - n, "\"extra\"%s:%s{\"a\":[1,{\"b\":[null,true]}],\"c\":\"x\\\"}\"},", ws, ws);
+                n += (size_t)snprintf(text + n, sizeof text - n,
+                                      "\"extra\"%s:%s{\"a\":[1,{\"b\":[null,true]}],\"c\":\"x\\\"}\"},", ws, ws);
             const char *colon = strchr(parts[perm[k]], ':');
             n += (size_t)snprintf(text + n, sizeof text - n, "%.*s%s:%s%s%s%s", (int)(colon - parts[perm[k]]),
                                   parts[perm[k]], ws, ws, colon + 1, ws, k < 5 ? "," : "");
@@ -378,7 +427,8 @@ static void test_fields(void) {
     CHECK(parse(text, &d, &err) == -1 && err.code == DD_ERR_RANGE && strstr(err.msg, "word"), "%s", err.msg);
 
     /* key_id: string or number, 64 bits */
-    CHECK(parse("{\"key_id\":5201136883597312,\"drawing\":[[[1],[2]]]}", &d, &err) == 0 && d.key_id == 5201136883597312u);
+    CHECK(parse("{\"key_id\":5201136883597312,\"drawing\":[[[1],[2]]]}", &d, &err) == 0 &&
+          d.key_id == 5201136883597312u);
     CHECK(parse("{\"key_id\":\"18446744073709551615\",\"drawing\":[[[1],[2]]]}", &d, &err) == 0 &&
           d.key_id == UINT64_MAX);
     CHECK(parse("{\"key_id\":\"18446744073709551616\",\"drawing\":[[[1],[2]]]}", &d, &err) == -1 &&
@@ -395,7 +445,8 @@ static void test_fields(void) {
     CHECK(parse("{\"drawing\":[[[NaN],[2]]]}", &d, &err) == -1 && err.code == DD_ERR_RANGE, "%s", err.msg);
     CHECK(parse("{\"drawing\":[[[1],[-Infinity]]]}", &d, &err) == -1 && err.code == DD_ERR_RANGE, "%s", err.msg);
     /* a duplicate "drawing" replaces the first */
-    CHECK(parse("{\"drawing\":[[[1,2],[3,4]]],\"drawing\":[[[9],[8]]]}", &d, &err) == 0 && d.n_points == 1 && d.x[0] == 9);
+    CHECK(parse("{\"drawing\":[[[1,2],[3,4]]],\"drawing\":[[[9],[8]]]}", &d, &err) == 0 && d.n_points == 1 &&
+          d.x[0] == 9);
     dd_drawing_free(&d);
 }
 
@@ -438,7 +489,8 @@ static void test_reader_lines(void) {
     for (int a = 0; a < 3; a++) {
         big[n++] = '[';
         for (size_t i = 0; i < points; i++)
-            n += (size_t)snprintf(big + n, cap - n, "%s%.10g", i ? "," : "", a == 2 ? (double)i : 414.48199462890625 + (double)i / 7);
+            n += (size_t)snprintf(big + n, cap - n, "%s%.10g", i ? "," : "",
+                                  a == 2 ? (double)i : 414.48199462890625 + (double)i / 7);
         n += (size_t)snprintf(big + n, cap - n, "]%s", a < 2 ? "," : "");
     }
     n += (size_t)snprintf(big + n, cap - n, "]]}\n{\"drawing\":[[[5],[6]]]}\n");
@@ -470,9 +522,11 @@ static void test_writer_details(void) {
     FILE *f = open_memstream(&mem, &len);
     if (!f) exit(1);
     /* only the known fields; raw values shortest; escapes */
-    CHECK(parse("{\"word\":\"a\\\"b\",\"drawing\":[[[0.1,414.48199462890625,-3],[2,1.5e-7,0.30000000000000004],[0,1,2]]]}",
-                &d, &err) == 0,
-          "%s", err.msg);
+    CHECK(
+        parse(
+            "{\"word\":\"a\\\"b\",\"drawing\":[[[0.1,414.48199462890625,-3],[2,1.5e-7,0.30000000000000004],[0,1,2]]]}",
+            &d, &err) == 0,
+        "%s", err.msg);
     CHECK(dd_ndjson_write(f, &d, &err) == 0);
     fflush(f);
     CHECK(strcmp(mem, "{\"word\":\"a\\\"b\",\"drawing\":[[[0.1,414.48199462890625,-3],[2,1.5e-07,0.30000000000000004],"
@@ -495,13 +549,17 @@ static void test_writer_details(void) {
 static void test_paths(void) {
     char w[DD_WORD_MAX];
     dd_error err;
-    CHECK(dd_format_from_path("a/cat.ndjson") == DD_FORMAT_NDJSON && dd_format_from_path("cat.ndjson.gz") == DD_FORMAT_NDJSON &&
+    CHECK(dd_format_from_path("a/cat.ndjson") == DD_FORMAT_NDJSON &&
+          dd_format_from_path("cat.ndjson.gz") == DD_FORMAT_NDJSON &&
           dd_format_from_path("x.json") == DD_FORMAT_NDJSON && dd_format_from_path("cat.bin.gz") == DD_FORMAT_BIN &&
           dd_format_from_path("cat.npy") == DD_FORMAT_NPY && dd_format_from_path("cat.npy.gz") == DD_FORMAT_NPY &&
           dd_format_from_path("cat.txt") == DD_FORMAT_UNKNOWN && dd_format_from_path("cat.gz") == DD_FORMAT_UNKNOWN);
     CHECK(dd_class_from_path("data/smiley_face.npy.gz", w, &err) == 0 && strcmp(w, "smiley face") == 0, "%s", w);
-    CHECK(dd_class_from_path("/x/full_numpy_bitmap_hot air balloon.npy", w, &err) == 0 && strcmp(w, "hot air balloon") == 0, "%s", w);
-    CHECK(dd_class_from_path("full_simplified_The Eiffel Tower.ndjson", w, &err) == 0 && strcmp(w, "The Eiffel Tower") == 0);
+    CHECK(dd_class_from_path("/x/full_numpy_bitmap_hot air balloon.npy", w, &err) == 0 &&
+              strcmp(w, "hot air balloon") == 0,
+          "%s", w);
+    CHECK(dd_class_from_path("full_simplified_The Eiffel Tower.ndjson", w, &err) == 0 &&
+          strcmp(w, "The Eiffel Tower") == 0);
     CHECK(dd_class_from_path("full_raw_cat.ndjson.gz", w, &err) == 0 && strcmp(w, "cat") == 0);
     CHECK(dd_class_from_path("cat.bin", w, &err) == 0 && strcmp(w, "cat") == 0);
     CHECK(dd_class_from_path("dir/.npy", w, &err) == -1);

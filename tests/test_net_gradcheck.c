@@ -18,13 +18,18 @@
 #define MAX_COORDS 60
 
 enum {
-    B = 3,                           /* batch */
-    IC = 2, IH = 9, IW = 7,          /* input */
-    C1 = 4, K1 = 3,                  /* conv: 4 filters 3x3, "same" -> 9x7 */
-    POOL = 2, PH = 4, PW = 3,        /* maxpool 2: 9x7 -> 4x3, the last row and column dropped */
-    FLAT = C1 * PH * PW,             /* 48 */
-    H1 = 10,                         /* dense 48 -> 10 */
-    K = 5,                           /* dense 10 -> 5 classes */
+    B = 3, /* batch */
+    IC = 2,
+    IH = 9,
+    IW = 7, /* input */
+    C1 = 4,
+    K1 = 3, /* conv: 4 filters 3x3, "same" -> 9x7 */
+    POOL = 2,
+    PH = 4,
+    PW = 3,              /* maxpool 2: 9x7 -> 4x3, the last row and column dropped */
+    FLAT = C1 * PH * PW, /* 48 */
+    H1 = 10,             /* dense 48 -> 10 */
+    K = 5,               /* dense 10 -> 5 classes */
     N_IN = B * IC * IH * IW,
     N_CONV = B * C1 * IH * IW,
     N_POOL = B * FLAT,
@@ -38,8 +43,8 @@ typedef struct net {
     float conv_w[C1 * IC * K1 * K1], conv_b[C1], gamma[C1], beta[C1], w1[H1 * FLAT], b1[H1], w2[K * H1], b2[K];
     float running_mean[C1], running_var[C1];
     /* gradients */
-    float g_conv_w[C1 * IC * K1 * K1], g_conv_b[C1], g_gamma[C1], g_beta[C1], g_w1[H1 * FLAT], g_b1[H1],
-        g_w2[K * H1], g_b2[K], g_in[N_IN];
+    float g_conv_w[C1 * IC * K1 * K1], g_conv_b[C1], g_gamma[C1], g_beta[C1], g_w1[H1 * FLAT], g_b1[H1], g_w2[K * H1],
+        g_b2[K], g_in[N_IN];
     /* activations */
     float in[N_IN], conv[N_CONV], bn[N_CONV], relu[N_CONV], pool[N_POOL], h1[B * H1], mask[B * H1], drop[B * H1],
         logits[B * K], probs[B * K];
@@ -118,8 +123,8 @@ static void check_tensor(net *n, const char *what, float *p, const float *g, siz
     gc_result r = gc_check(what, loss_fn, same_pattern, n, p, g, count, EPS, TOL, MAX_COORDS, &rng);
     size_t tried = r.checked + r.skipped;
     CHECK(r.failed == 0, "%s: %zu coordinates off (max error %.3g)", what, r.failed, r.max_err);
-    CHECK(r.checked >= tried * 3 / 4 && r.checked > 0, "%s: %zu of %zu coordinates skipped at kinks", what,
-          r.skipped, tried);
+    CHECK(r.checked >= tried * 3 / 4 && r.checked > 0, "%s: %zu of %zu coordinates skipped at kinks", what, r.skipped,
+          tried);
     if (r.max_err > worst) worst = r.max_err;
     total_checked += r.checked, total_skipped += r.skipped;
 }

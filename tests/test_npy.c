@@ -38,7 +38,8 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 /* Every .npy.gz in dir: shape, pixels equal to the file's bytes after its header, and real-data properties. */
-static void check_real_dir(const char *data, const char *sub, uint64_t rows, const char *shape_text, size_t expect_files) {
+static void check_real_dir(const char *data, const char *sub, uint64_t rows, const char *shape_text,
+                           size_t expect_files) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/bitmaps_28x28/%s", data, sub);
     DIR *dp = opendir(dir);
@@ -90,7 +91,8 @@ static void check_real_dir(const char *data, const char *sub, uint64_t rows, con
         qsort(hashes, b.count, sizeof *hashes, cmp_u64);
         uint64_t dup = 0;
         for (uint64_t i = 1; i < b.count; i++) dup += hashes[i] == hashes[i - 1];
-        CHECK(dup == 0, "%s: %llu repeated images (the README says all rows are distinct)", path, (unsigned long long)dup);
+        CHECK(dup == 0, "%s: %llu repeated images (the README says all rows are distinct)", path,
+              (unsigned long long)dup);
         free(hashes);
         free(raw);
         dd_bitmaps_free(&b);

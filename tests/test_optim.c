@@ -88,7 +88,8 @@ static void test_schedules(void) {
     CHECK(fabsf(dd_schedule_lr(&c, 2) - 1) < 1e-6f, "peak after warm-up");
     CHECK(fabsf(dd_schedule_lr(&c, 6) - 0.55f) < 1e-6f, "cosine midpoint");
     CHECK(fabsf(dd_schedule_lr(&c, 10) - 0.1f) < 1e-6f && fabsf(dd_schedule_lr(&c, 20) - 0.1f) < 1e-6f, "floor");
-    for (double e = 2; e < 10; e += 0.25) CHECK(dd_schedule_lr(&c, e + 0.25) <= dd_schedule_lr(&c, e), "not decreasing at %g", e);
+    for (double e = 2; e < 10; e += 0.25)
+        CHECK(dd_schedule_lr(&c, e + 0.25) <= dd_schedule_lr(&c, e), "not decreasing at %g", e);
     dd_schedule s = {.kind = DD_SCHEDULE_STEP, .base_lr = 0.8f, .gamma = 0.5f, .step_epochs = 3};
     CHECK(dd_schedule_lr(&s, 2.9) == 0.8f && dd_schedule_lr(&s, 3) == 0.4f && dd_schedule_lr(&s, 6.5) == 0.2f);
     dd_schedule k = {.kind = DD_SCHEDULE_CONSTANT, .base_lr = 0.3f};

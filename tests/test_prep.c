@@ -73,8 +73,8 @@ static void test_strokes(const char *shared, const char *tmp) {
     }
     /* directories as input, classes picked out of all 345 */
     const char *inputs[] = {raw, simp};
-    dd_prep_opts o = {.inputs = inputs, .n_inputs = 2, .classes = classes, .n_classes = 3, .test_frac = 0.25,
-                      .seed = 7};
+    dd_prep_opts o = {
+        .inputs = inputs, .n_inputs = 2, .classes = classes, .n_classes = 3, .test_frac = 0.25, .seed = 7};
     const char *out = path_in(tmp, "three.dset");
     dd_prep_report rep;
     CHECK(prep(&o, out, &rep) == 0);
@@ -85,8 +85,8 @@ static void test_strokes(const char *shared, const char *tmp) {
         CHECK(!strcmp(rep.class_names[c], classes[c]), "label %d is %s", c, rep.class_names[c]);
         CHECK(s->read == want[c].n_lines, "%s: read %llu, lines %zu", classes[c], (unsigned long long)s->read,
               want[c].n_lines);
-        CHECK(s->kept == want[c].n_unique, "%s: kept %llu, unique key_ids %zu", classes[c],
-              (unsigned long long)s->kept, want[c].n_unique);
+        CHECK(s->kept == want[c].n_unique, "%s: kept %llu, unique key_ids %zu", classes[c], (unsigned long long)s->kept,
+              want[c].n_unique);
         CHECK(s->skipped[DD_SKIP_DUPLICATE] == want[c].n_lines - want[c].n_unique);
         CHECK(s->test == (uint64_t)(0.25 * (double)s->kept + 0.5) && s->train + s->test == s->kept);
         total += s->kept;
@@ -109,7 +109,8 @@ static void test_strokes(const char *shared, const char *tmp) {
             CHECK(dd_dataset_record_info(ds, i, &info) == 0);
             keys[i] = info.key_id;
             test += info.split == DD_SPLIT_TEST;
-            for (uint64_t j = 0; j < i; j++) CHECK(keys[j] != info.key_id, "key %llu twice", (unsigned long long)keys[j]);
+            for (uint64_t j = 0; j < i; j++)
+                CHECK(keys[j] != info.key_id, "key %llu twice", (unsigned long long)keys[j]);
             CHECK(dd_dataset_strokes(ds, i, &d, &err) == 0, "%s", err.msg);
             CHECK(!strcmp(d.word, classes[info.label]));
             dd_bounds b = dd_drawing_bounds(&d);

@@ -42,7 +42,8 @@ static void check_threads(const char *tmp, const char *name, dd_prep_opts o) {
         CHECK(same_file(path[0], path[t]), "%s: %d threads wrote other bytes than one", name, t + 1);
         CHECK(rep[t].n_records == rep[0].n_records && rep[t].n_classes == rep[0].n_classes);
         for (uint32_t c = 0; c <= rep[0].n_classes && rep[t].n_classes == rep[0].n_classes; c++)
-            CHECK(!memcmp(&rep[t].stats[c], &rep[0].stats[c], sizeof rep[0].stats[c]), "%s: stats of class %u", name, c);
+            CHECK(!memcmp(&rep[t].stats[c], &rep[0].stats[c], sizeof rep[0].stats[c]), "%s: stats of class %u", name,
+                  c);
     }
     CHECK(rep[0].n_records > 0, "%s: nothing kept", name);
     for (int t = 0; t < 3; t++) dd_prep_report_free(&rep[t]);
@@ -52,17 +53,27 @@ static void test_identical(const char *tmp) {
     const char *strokes[] = {shared_dirs[0], shared_dirs[1]}, *strokes_rev[] = {shared_dirs[1], shared_dirs[0]};
     check_threads(tmp, "all", (dd_prep_opts){.inputs = strokes, .n_inputs = 2, .test_frac = 0.2, .seed = 3});
     check_threads(tmp, "rev", (dd_prep_opts){.inputs = strokes_rev, .n_inputs = 2, .test_frac = 0.1, .seed = 1});
-    check_threads(tmp, "limit", (dd_prep_opts){.inputs = strokes, .n_inputs = 2, .per_class = 12, .test_frac = 0.25,
-                                               .seed = 9, .recognized_only = true});
+    check_threads(
+        tmp, "limit",
+        (dd_prep_opts){
+            .inputs = strokes, .n_inputs = 2, .per_class = 12, .test_frac = 0.25, .seed = 9, .recognized_only = true});
     const char *classes[] = {"zigzag", "cat", "The Great Wall of China"};
-    check_threads(tmp, "classes", (dd_prep_opts){.inputs = strokes_rev, .n_inputs = 2, .classes = classes,
-                                                 .n_classes = 3, .per_class = 20, .test_frac = 0.5, .seed = 2});
-    check_threads(tmp, "random", (dd_prep_opts){.inputs = strokes, .n_inputs = 2, .per_class = 15,
-                                                .sample_random = true, .test_frac = 0.2, .seed = 4});
+    check_threads(tmp, "classes",
+                  (dd_prep_opts){.inputs = strokes_rev,
+                                 .n_inputs = 2,
+                                 .classes = classes,
+                                 .n_classes = 3,
+                                 .per_class = 20,
+                                 .test_frac = 0.5,
+                                 .seed = 2});
+    check_threads(
+        tmp, "random",
+        (dd_prep_opts){
+            .inputs = strokes, .n_inputs = 2, .per_class = 15, .sample_random = true, .test_frac = 0.2, .seed = 4});
     const char *bitmaps[] = {shared_dirs[2], shared_dirs[3]};
     check_threads(tmp, "bitmaps", (dd_prep_opts){.inputs = bitmaps, .n_inputs = 2, .test_frac = 0.1, .seed = 1});
-    check_threads(tmp, "bitmaps-limit", (dd_prep_opts){.inputs = bitmaps, .n_inputs = 2, .per_class = 700,
-                                                       .test_frac = 0.1, .seed = 1});
+    check_threads(tmp, "bitmaps-limit",
+                  (dd_prep_opts){.inputs = bitmaps, .n_inputs = 2, .per_class = 700, .test_frac = 0.1, .seed = 1});
 }
 
 /* Bytes this process has read with read(2) and friends (/proc/self/io rchar). */
@@ -99,7 +110,8 @@ static void test_stops_reading(const char *shared, const char *tmp) {
             char *k = strstr(line, "\"key_id\":\"");
             if (!k || k > nl) continue;
             char *after = strchr(k + 10, '"');
-            gzprintf(out, "%.*s%llu%.*s\n", (int)(k + 10 - line), line, (unsigned long long)key++, (int)(nl - after), after);
+            gzprintf(out, "%.*s%llu%.*s\n", (int)(k + 10 - line), line, (unsigned long long)key++, (int)(nl - after),
+                     after);
         }
     gzclose(out);
     char *whole = test_read_file(big, &n);
@@ -112,7 +124,8 @@ static void test_stops_reading(const char *shared, const char *tmp) {
         unsigned long long before = bytes_read();
         int rc = prep((dd_prep_opts){.inputs = inputs, .n_inputs = 1, .per_class = 50, .seed = 1}, threads, dset, &rep);
         unsigned long long used = bytes_read() - before;
-        CHECK(rc == 0 && rep.n_records == 50 && rep.stats[0].read == 50, "read %llu", (unsigned long long)rep.stats[0].read);
+        CHECK(rc == 0 && rep.n_records == 50 && rep.stats[0].read == 50, "read %llu",
+              (unsigned long long)rep.stats[0].read);
         CHECK(used < n / 4, "%d threads: prep read %llu bytes of a %zu-byte file for 50 drawings", threads, used, n);
         if (rc == 0) dd_prep_report_free(&rep);
     }
@@ -171,8 +184,10 @@ static void test_sample(const char *shared, const char *tmp) {
             last_pos = pos;
             if (pos >= 0) chosen[pos]++;
         }
-        if (seed == 1) memcpy(first_set, keys, sizeof keys);
-        else differ |= memcmp(first_set, keys, sizeof keys) != 0;
+        if (seed == 1)
+            memcpy(first_set, keys, sizeof keys);
+        else
+            differ |= memcmp(first_set, keys, sizeof keys) != 0;
         if (seed <= 3) { /* the same seed again, and on 3 threads: the same bytes */
             snprintf(b, sizeof b, "%s/sample-again.dset", tmp);
             CHECK(prep(o, 3, b, &rep) == 0);
@@ -187,7 +202,8 @@ static void test_sample(const char *shared, const char *tmp) {
     double t = sqrt(log(2.0 * N_FILE / 1e-6) / (2.0 * SEEDS));
     for (int k = 0; k < N_FILE; k++) {
         double f = (double)chosen[k] / SEEDS;
-        CHECK(fabs(f - (double)PICK / N_FILE) < t, "position %d chosen %.3f of the time (expected 0.2 +- %.3f)", k, f, t);
+        CHECK(fabs(f - (double)PICK / N_FILE) < t, "position %d chosen %.3f of the time (expected 0.2 +- %.3f)", k, f,
+              t);
     }
 }
 

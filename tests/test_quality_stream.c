@@ -55,8 +55,10 @@ static dd_dataset *planted_set(void) {
             CHECK(dd_dataset_writer_add_strokes(w, info.label, info.split, &d, &err) == 0, "%s", err.msg);
             stats[info.label].read++;
             stats[info.label].kept++;
-            if (info.split == DD_SPLIT_TEST) stats[info.label].test++;
-            else stats[info.label].train++;
+            if (info.split == DD_SPLIT_TEST)
+                stats[info.label].test++;
+            else
+                stats[info.label].train++;
         }
     }
     for (uint32_t c = 0; c < n_classes; c++) names[c] = dd_dataset_class_name(src, c);
@@ -78,7 +80,8 @@ static dd_model *untrained_model(const dd_dataset *ds) {
     CHECK(spec != NULL, "%s", err.msg);
     dd_model *m = dd_model_new(spec, 11, &err);
     CHECK(m != NULL, "%s", err.msg);
-    for (int c = 0; m && c < ov.classes; c++) dd_model_set_class_name(m, c, dd_dataset_class_name(ds, (uint32_t)c), &err);
+    for (int c = 0; m && c < ov.classes; c++)
+        dd_model_set_class_name(m, c, dd_dataset_class_name(ds, (uint32_t)c), &err);
     return m;
 }
 
@@ -202,8 +205,8 @@ static void search(const dd_model *m, const dd_dataset *ds, const uint64_t *reco
 }
 
 static void check_same_groups(const quality_dups *a, const quality_dups *b, size_t n, const char *what) {
-    CHECK(a->n_exact == b->n_exact && a->n_near == b->n_near, "%s: %zu/%zu groups, unbounded %zu/%zu", what,
-          b->n_exact, b->n_near, a->n_exact, a->n_near);
+    CHECK(a->n_exact == b->n_exact && a->n_near == b->n_near, "%s: %zu/%zu groups, unbounded %zu/%zu", what, b->n_exact,
+          b->n_near, a->n_exact, a->n_near);
     CHECK(!memcmp(a->exact_group, b->exact_group, n * sizeof *a->exact_group), "%s: exact groups differ", what);
     CHECK(!memcmp(a->near_group, b->near_group, n * sizeof *a->near_group), "%s: near groups differ", what);
     CHECK(a->capped_buckets == b->capped_buckets, "%s: %zu capped buckets, unbounded %zu", what, b->capped_buckets,
@@ -224,8 +227,7 @@ static void check_budgets(const dd_model *m, const dd_dataset *ds, const dd_imag
         ph[i] = quality_pixel_hash(s->pixels + i * pixels, pixels);
         ah[i] = quality_average_hash(s->pixels + i * pixels, s->height, s->width);
     }
-    const struct { size_t cap, budget; } cases[] = {
-        {QUALITY_BUCKET_CAP, BUDGET(300)}, {2, 1}, {2, BUDGET(40)}};
+    const struct { size_t cap, budget; } cases[] = {{QUALITY_BUCKET_CAP, BUDGET(300)}, {2, 1}, {2, BUDGET(40)}};
     quality_dups all = {0}, part;
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         if (k == 0 || cases[k].cap != cases[k - 1].cap) {
@@ -239,8 +241,8 @@ static void check_budgets(const dd_model *m, const dd_dataset *ds, const dd_imag
         snprintf(what, sizeof what, "cap %zu, budget %zu bytes", cases[k].cap, cases[k].budget);
         search(m, ds, s->record, s->n, ph, ah, tolerance, cases[k].budget, cases[k].cap, &part);
         check_same_groups(&all, &part, s->n, what);
-        CHECK(part.near_segments > all.near_segments, "%s: %zu segments (unbounded %zu): the budget did not bite",
-              what, part.near_segments, all.near_segments);
+        CHECK(part.near_segments > all.near_segments, "%s: %zu segments (unbounded %zu): the budget did not bite", what,
+              part.near_segments, all.near_segments);
         printf("%s: %zu segments, %zu downsamples rendered (unbounded: %zu, %zu), %zu capped buckets, same groups\n",
                what, part.near_segments, part.near_renders, all.near_segments, all.near_renders, part.capped_buckets);
         quality_dups_free(&part);
@@ -287,7 +289,8 @@ int main(void) {
         dd_dataset_record_info(ds, s.record[i], &info);
         if (info.recognized == 0) not_rec[n_not_rec++] = s.record[i];
     }
-    CHECK(r.contradicted == n_contra && n_contra > 0 && n_contra < n, "contradicted %zu, in memory %zu", r.contradicted, n_contra);
+    CHECK(r.contradicted == n_contra && n_contra > 0 && n_contra < n, "contradicted %zu, in memory %zu", r.contradicted,
+          n_contra);
     CHECK(r.not_recognized == n_not_rec && n_not_rec > 0, "not recognized %zu, in memory %zu", r.not_recognized,
           n_not_rec);
     check_listed("contradicted.csv", contra, n_contra, n);
@@ -335,7 +338,8 @@ int main(void) {
                 uint32_t x = small[a * SMALL * SMALL + q], y = small[b * SMALL * SMALL + q];
                 diff += x > y ? x - y : y - x;
             }
-            if (larger > 0 && (double)diff <= o.near_tolerance * (double)larger) parent[find(parent, a)] = find(parent, b);
+            if (larger > 0 && (double)diff <= o.near_tolerance * (double)larger)
+                parent[find(parent, a)] = find(parent, b);
         }
     for (size_t r2 = 0; r2 < n_reps; r2++) size[find(parent, r2)]++;
     for (size_t r2 = 0; r2 < n_reps; r2++)
@@ -345,8 +349,8 @@ int main(void) {
     CHECK(r.exact_groups == exact_groups && exact_groups >= 50, "%zu exact groups", r.exact_groups);
     CHECK(r.near_groups == near_groups && near_groups >= 1, "%zu near groups", r.near_groups);
     printf("%zu drawings: %zu contradicted, %zu not recognized, %zu exact groups (%zu drawings), %zu near groups "
-           "(%zu drawings), as in memory\n", n, n_contra, n_not_rec, exact_groups, exact_members, near_groups,
-           near_members);
+           "(%zu drawings), as in memory\n",
+           n, n_contra, n_not_rec, exact_groups, exact_members, near_groups, near_members);
 
     /* the near search a few drawings at a time: the same groups, the same tables */
     check_budgets(m, ds, &s, o.near_tolerance);
@@ -355,8 +359,8 @@ int main(void) {
     CHECK(dd_explain_quality(m, ds, &o, g_out_tiny, &tiny, &err) == 0, "%s", err.msg);
     quality_set_near_limits(was);
     CHECK(tiny.near_groups == r.near_groups && tiny.near_drawings == r.near_drawings &&
-          tiny.exact_groups == r.exact_groups, "tiny budget: %zu near groups, unbounded %zu", tiny.near_groups,
-          r.near_groups);
+              tiny.exact_groups == r.exact_groups,
+          "tiny budget: %zu near groups, unbounded %zu", tiny.near_groups, r.near_groups);
     const char *tables[] = {"duplicates.csv", "contradicted.csv", "not-recognized.csv"};
     for (int t = 0; t < 3; t++) {
         size_t la = 0, lb = 0;

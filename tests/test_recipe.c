@@ -52,7 +52,8 @@ static void test_soft_loss_and_gradient(void) {
     float t[B * K], probs[B * K], d[B * K];
     recipe_smoothed_targets(t, labels0, B, K, 0.1f);
     float loss = dd_softmax_xent_soft_forward(probs, logits0, t, B, K);
-    CHECK(fabs(loss - hand_loss(logits0, labels0, 0.1)) < 1e-6, "loss %g vs hand %g", loss, hand_loss(logits0, labels0, 0.1));
+    CHECK(fabs(loss - hand_loss(logits0, labels0, 0.1)) < 1e-6, "loss %g vs hand %g", loss,
+          hand_loss(logits0, labels0, 0.1));
     dd_softmax_xent_soft_backward(d, probs, t, B, K);
     for (int i = 0; i < B * K; i++) { /* central differences of the hand loss */
         float zp[B * K], zm[B * K];

@@ -64,7 +64,7 @@ static void test_official(void) {
     dd_renderer *r = dd_renderer_new(&o, &err);
     CHECK(r != NULL, "%s", err.msg);
     if (!r) return;
-    uint64_t pixel_hist[256] = {0}; /* |difference| over all pixels */
+    uint64_t pixel_hist[256] = {0};   /* |difference| over all pixels */
     unsigned drawing_hist[256] = {0}; /* max |difference| per drawing */
     unsigned compared = 0, worst = 0;
     for (size_t c = 0; c < N_CLASSES; c++) {
@@ -302,8 +302,8 @@ static void test_errors(void) {
     CHECK(dd_parse_size("28x28", &h, &w, &err) == 0 && h == 28 && w == 28);
     CHECK(dd_parse_size("66x100", &h, &w, &err) == 0 && h == 66 && w == 100);
     CHECK(dd_parse_size("1X2", &h, &w, &err) == 0 && h == 1 && w == 2);
-    static const char *const bad[] = {"", "28", "28x", "x28", "28x28x", "-1x28", "28x 28", "0x28", "28x0",
-                                      "99999999x1", "28x28px", "+3x4"};
+    static const char *const bad[] = {"",       "28",   "28x",  "x28",        "28x28x",  "-1x28",
+                                      "28x 28", "0x28", "28x0", "99999999x1", "28x28px", "+3x4"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
         CHECK(dd_parse_size(bad[k], &h, &w, &err) == -1, "'%s' was accepted", bad[k]);
     CHECK(dd_parse_size(NULL, &h, &w, &err) == -1);

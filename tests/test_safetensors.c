@@ -41,7 +41,8 @@ static void test_python_file(void) {
     CHECK(l && l->dtype == DD_ST_U8 && l->nbytes == 5 && !memcmp(l->data, "\x03\x01\x04\x01\x05", 5));
     CHECK(dd_st_find(f, "nope") == NULL);
     CHECK(dd_st_metadata(f, "format") && !strcmp(dd_st_metadata(f, "format"), "doodle-test"));
-    CHECK(dd_st_metadata(f, "cfg") && !strcmp(dd_st_metadata(f, "cfg"), "[net]\ninput = 28x28x1\n# \"quoted\" \\ text\n"));
+    CHECK(dd_st_metadata(f, "cfg") &&
+          !strcmp(dd_st_metadata(f, "cfg"), "[net]\ninput = 28x28x1\n# \"quoted\" \\ text\n"));
     CHECK(dd_st_metadata(f, "missing") == NULL);
     dd_st_close(f);
 }
@@ -97,7 +98,8 @@ static void test_round_trip_and_corruption(const char *dir) {
         CHECK(t && t->nbytes == 0 && t->shape[0] == 0 && t->shape[1] == 5);
         CHECK(dd_st_metadata(f, "cfg") && !strcmp(dd_st_metadata(f, "cfg"), "replaced\n"));
         CHECK(((uintptr_t)dd_st_find(f, "dense.weight")->data - (uintptr_t)dd_st_find(f, "dense.weight")->data % 8) ==
-              (uintptr_t)dd_st_find(f, "dense.weight")->data, "data is not 8-byte aligned");
+                  (uintptr_t)dd_st_find(f, "dense.weight")->data,
+              "data is not 8-byte aligned");
         dd_st_close(f);
     }
 
@@ -122,7 +124,8 @@ static void test_round_trip_and_corruption(const char *dir) {
     free(good);
     expect_header_rejected(dir, "bad-json", "{\"a\":{\"dtype\":\"F32\"", 0);
     expect_header_rejected(dir, "dtype", "{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
-    expect_header_rejected(dir, "shape-mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4);
+    expect_header_rejected(dir, "shape-mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+                           4);
     expect_header_rejected(dir, "negative", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4);
     expect_header_rejected(dir, "offsets", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4);
     expect_header_rejected(dir, "overlap",
@@ -139,8 +142,9 @@ static void test_round_trip_and_corruption(const char *dir) {
 
 /* ---- model files (doodle/model.h): every bad one is refused with its file and field named ---- */
 
-#define TINY_CFG "[net]\ninput = 8x8x1\nclasses = 3\n[conv2d]\nfilters = 2\nkernel = 3\n[batchnorm]\n[flatten]\n" \
-                 "[dense]\nunits = classes\n"
+#define TINY_CFG                                                                                                       \
+    "[net]\ninput = 8x8x1\nclasses = 3\n[conv2d]\nfilters = 2\nkernel = 3\n[batchnorm]\n[flatten]\n"                   \
+    "[dense]\nunits = classes\n"
 
 static dd_model *tiny_model(void) {
     dd_error err;
@@ -165,7 +169,8 @@ static const char *write_model(const char *dir, const char *what, const dd_model
     int rc = !w || dd_model_add_to(m, w, &err);
     va_list ap;
     va_start(ap, m);
-    for (const char *key; !rc && (key = va_arg(ap, const char *));) rc = dd_st_writer_metadata(w, key, va_arg(ap, const char *), &err);
+    for (const char *key; !rc && (key = va_arg(ap, const char *));)
+        rc = dd_st_writer_metadata(w, key, va_arg(ap, const char *), &err);
     va_end(ap);
     if (!rc) rc = dd_st_write(w, path, &err);
     dd_st_writer_free(w);
@@ -200,22 +205,24 @@ static void test_model_metadata(const char *dir) {
     dd_model_free(back);
     expect_model_refused("version 1junk", write_model(dir, "version-junk", m, "format_version", "1junk", (char *)NULL),
                          DD_ERR_MALFORMED, "format_version", "1junk", (char *)NULL);
-    expect_model_refused("version +1", write_model(dir, "version-sign", m, "format_version", "+1", (char *)NULL), DD_ERR_MALFORMED,
-                         "format_version", (char *)NULL);
-    expect_model_refused("version 2", write_model(dir, "version-2", m, "format_version", "2", (char *)NULL), DD_ERR_UNSUPPORTED,
-                         "version 2", (char *)NULL);
-    expect_model_refused("7 channels", write_model(dir, "channels", m, "input", "8x8x7", (char *)NULL), DD_ERR_UNSUPPORTED,
-                         "input = 8x8x7", "7 channels", (char *)NULL);
-    expect_model_refused("input junk", write_model(dir, "input-junk", m, "input", "8x8x1junk", (char *)NULL), DD_ERR_MALFORMED,
-                         "input", "8x8x1junk", (char *)NULL);
-    expect_model_refused("input xx", write_model(dir, "input-xx", m, "input", "8xx8x1", (char *)NULL), DD_ERR_MALFORMED, "input",
-                         (char *)NULL);
+    expect_model_refused("version +1", write_model(dir, "version-sign", m, "format_version", "+1", (char *)NULL),
+                         DD_ERR_MALFORMED, "format_version", (char *)NULL);
+    expect_model_refused("version 2", write_model(dir, "version-2", m, "format_version", "2", (char *)NULL),
+                         DD_ERR_UNSUPPORTED, "version 2", (char *)NULL);
+    expect_model_refused("7 channels", write_model(dir, "channels", m, "input", "8x8x7", (char *)NULL),
+                         DD_ERR_UNSUPPORTED, "input = 8x8x7", "7 channels", (char *)NULL);
+    expect_model_refused("input junk", write_model(dir, "input-junk", m, "input", "8x8x1junk", (char *)NULL),
+                         DD_ERR_MALFORMED, "input", "8x8x1junk", (char *)NULL);
+    expect_model_refused("input xx", write_model(dir, "input-xx", m, "input", "8xx8x1", (char *)NULL), DD_ERR_MALFORMED,
+                         "input", (char *)NULL);
     expect_model_refused("3-channel cfg",
                          write_model(dir, "cfg-channels", m, "cfg",
                                      "[net]\ninput = 8x8x3\nclasses = 3\n[conv2d]\nfilters = 2\nkernel = 3\n"
-                                     "[batchnorm]\n[flatten]\n[dense]\nunits = classes\n", (char *)NULL),
+                                     "[batchnorm]\n[flatten]\n[dense]\nunits = classes\n",
+                                     (char *)NULL),
                          DD_ERR_UNSUPPORTED, "input has 3 channels", (char *)NULL);
-    expect_model_refused("duplicate class", write_model(dir, "classes-dup", m, "classes", "[\"cat\",\"dog\",\"cat\"]", (char *)NULL),
+    expect_model_refused("duplicate class",
+                         write_model(dir, "classes-dup", m, "classes", "[\"cat\",\"dog\",\"cat\"]", (char *)NULL),
                          DD_ERR_MALFORMED, "class name 'cat' appears twice", (char *)NULL);
     dd_model_free(m);
 }

@@ -102,8 +102,10 @@ static void *worker(void *p) {
         for (int i = 0; i < n_bodies; i++) {
             serve_guess top[5];
             int n;
-            if (serve_predict(a->e, c, bodies[i], body_len[i], 5, top, &n, &err) != 200 || n != 5) a->failures++;
-            else if (!same(top, want[i])) a->mismatches++;
+            if (serve_predict(a->e, c, bodies[i], body_len[i], 5, top, &n, &err) != 200 || n != 5)
+                a->failures++;
+            else if (!same(top, want[i]))
+                a->mismatches++;
         }
     serve_ctx_give(a->e, c);
     return NULL;
@@ -157,22 +159,33 @@ static void test_engine(const char *model_path) {
         len += (size_t)snprintf(big + len, cap - len, "]}");
         CHECK(serve_predict(e, c, big, len, 5, top, &n, &err) == 413 && strstr(err.msg, "strokes"), "%s", err.msg);
         len = (size_t)snprintf(big, cap, "{\"drawing\":[[[");
-        for (unsigned p = 0; p <= SERVE_MAX_POINTS; p++) len += (size_t)snprintf(big + len, cap - len, "%s%u", p ? "," : "", p % 7);
+        for (unsigned p = 0; p <= SERVE_MAX_POINTS; p++)
+            len += (size_t)snprintf(big + len, cap - len, "%s%u", p ? "," : "", p % 7);
         len += (size_t)snprintf(big + len, cap - len, "],[");
-        for (unsigned p = 0; p <= SERVE_MAX_POINTS; p++) len += (size_t)snprintf(big + len, cap - len, "%s%u", p ? "," : "", p % 5);
+        for (unsigned p = 0; p <= SERVE_MAX_POINTS; p++)
+            len += (size_t)snprintf(big + len, cap - len, "%s%u", p ? "," : "", p % 5);
         len += (size_t)snprintf(big + len, cap - len, "]]]}");
         CHECK(serve_predict(e, c, big, len, 5, top, &n, &err) == 413 && strstr(err.msg, "points"), "%s", err.msg);
         /* a zig-zag across the box: few points, much ink */
         len = (size_t)snprintf(big, cap, "{\"drawing\":[[[");
-        for (int p = 0; p < 1000; p++) len += (size_t)snprintf(big + len, cap - len, "%s%d", p ? "," : "", p % 2 ? 0 : 255);
+        for (int p = 0; p < 1000; p++)
+            len += (size_t)snprintf(big + len, cap - len, "%s%d", p ? "," : "", p % 2 ? 0 : 255);
         len += (size_t)snprintf(big + len, cap - len, "],[");
-        for (int p = 0; p < 1000; p++) len += (size_t)snprintf(big + len, cap - len, "%s%.3f", p ? "," : "", p / 1000.0);
+        for (int p = 0; p < 1000; p++)
+            len += (size_t)snprintf(big + len, cap - len, "%s%.3f", p ? "," : "", p / 1000.0);
         len += (size_t)snprintf(big + len, cap - len, "],[");
         for (int p = 0; p < 1000; p++) len += (size_t)snprintf(big + len, cap - len, "%s%d", p ? "," : "", p);
         len += (size_t)snprintf(big + len, cap - len, "]]]}");
         CHECK(serve_predict(e, c, big, len, 5, top, &n, &err) == 413 && strstr(err.msg, "ink"), "%s", err.msg);
-        const char *bad[] = {"", "{", "{}", "{\"drawing\":[]}", "{\"drawing\":[[[1],[2,3]]]}",
-                             "{\"drawing\":[[[1e300],[2]]]}", "{\"drawing\":\"x\"}", "[1,2]", "{\"drawing\":[[[1,2],[3,4]]]}x"};
+        const char *bad[] = {"",
+                             "{",
+                             "{}",
+                             "{\"drawing\":[]}",
+                             "{\"drawing\":[[[1],[2,3]]]}",
+                             "{\"drawing\":[[[1e300],[2]]]}",
+                             "{\"drawing\":\"x\"}",
+                             "[1,2]",
+                             "{\"drawing\":[[[1,2],[3,4]]]}x"};
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
             CHECK(serve_predict(e, c, bad[i], strlen(bad[i]), 5, top, &n, &err) == 400 && err.msg[0], "'%s'", bad[i]);
         /* and a good one still works after them; k beyond the classes gives the classes */
@@ -187,8 +200,8 @@ static void test_engine(const char *model_path) {
 /* Real bodies mutated with a seeded RNG: every answer is 200, 400 or 413 with a message, and an intact body is
  * still answered right after. */
 static void test_mutations(const char *model_path) {
-    static const char *inserts[] = {"[", "]", "{", "}", ",", "\"", "1e308", "-", "NaN", "null", "9999999999", "[[",
-                                    "]]", ":", "\\u0000", ".", "e", "0"};
+    static const char *inserts[] = {"[",    "]",          "{",  "}",  ",", "\"",      "1e308", "-", "NaN",
+                                    "null", "9999999999", "[[", "]]", ":", "\\u0000", ".",     "e", "0"};
     dd_error err;
     serve_engine *e = serve_engine_open(model_path, &err);
     serve_ctx *c = e ? serve_ctx_take(e, &err) : NULL;
@@ -209,9 +222,7 @@ static void test_mutations(const char *model_path) {
         for (int k = 0; k < edits && len > 2; k++) {
             size_t at = (size_t)dd_rng_below(&rng, len);
             switch (dd_rng_below(&rng, 8)) {
-            case 0: /* flip a byte */
-                buf[at] = (char)dd_rng_below(&rng, 256);
-                break;
+            case 0: /* flip a byte */ buf[at] = (char)dd_rng_below(&rng, 256); break;
             case 1: { /* insert a token */
                 const char *t = inserts[dd_rng_below(&rng, sizeof inserts / sizeof inserts[0])];
                 size_t tl = strlen(t);
@@ -228,9 +239,7 @@ static void test_mutations(const char *model_path) {
                 len -= n;
                 break;
             }
-            case 3: /* cut short */
-                len = at;
-                break;
+            case 3: /* cut short */ len = at; break;
             default: /* a number changed: another digit, or more digits (huge values) */
                 while (at < len && (buf[at] < '0' || buf[at] > '9')) at++;
                 if (at == len) break;
@@ -313,7 +322,8 @@ static void test_png(int h, int w, int channels) {
     reader r = {png, size, 0};
     cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_mem, &r);
     CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == w &&
-          cairo_image_surface_get_height(s) == h, "%dx%dx%d", h, w, channels);
+              cairo_image_surface_get_height(s) == h,
+          "%dx%dx%d", h, w, channels);
     if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {
         cairo_surface_flush(s);
         const unsigned char *data = cairo_image_surface_get_data(s);
@@ -324,8 +334,10 @@ static void test_png(int h, int w, int channels) {
                 memcpy(&v, data + (size_t)y * stride + (size_t)x * 4, 4);
                 const unsigned char *p = px + ((size_t)y * w + x) * channels;
                 unsigned rr = v >> 16 & 255, gg = v >> 8 & 255, bb = v & 255;
-                if (channels == 1) wrong += rr != p[0] || gg != p[0] || bb != p[0];
-                else wrong += rr != p[0] || gg != p[1] || bb != p[2];
+                if (channels == 1)
+                    wrong += rr != p[0] || gg != p[0] || bb != p[0];
+                else
+                    wrong += rr != p[0] || gg != p[1] || bb != p[2];
             }
         CHECK(wrong == 0, "%d pixels differ in a %dx%dx%d PNG", wrong, h, w, channels);
     }
@@ -364,10 +376,10 @@ static bool loopback_of(int family, const char *text) {
 }
 
 static void test_loopback_addr(void) {
-    const char *yes4[] = {"127.0.0.1", "127.1.2.3", "127.255.255.254"}, *no4[] = {"0.0.0.0", "10.0.0.1", "128.0.0.1",
-                                                                                  "192.168.1.1", "126.255.255.255"};
-    const char *yes6[] = {"::1", "::ffff:127.0.0.1", "::ffff:127.9.9.9"}, *no6[] = {"::", "fe80::1", "::ffff:10.0.0.1",
-                                                                                    "::2", "2001:db8::1"};
+    const char *yes4[] = {"127.0.0.1", "127.1.2.3", "127.255.255.254"},
+               *no4[] = {"0.0.0.0", "10.0.0.1", "128.0.0.1", "192.168.1.1", "126.255.255.255"};
+    const char *yes6[] = {"::1", "::ffff:127.0.0.1", "::ffff:127.9.9.9"},
+               *no6[] = {"::", "fe80::1", "::ffff:10.0.0.1", "::2", "2001:db8::1"};
     for (size_t i = 0; i < sizeof yes4 / sizeof *yes4; i++) CHECK(loopback_of(AF_INET, yes4[i]), "%s", yes4[i]);
     for (size_t i = 0; i < sizeof no4 / sizeof *no4; i++) CHECK(!loopback_of(AF_INET, no4[i]), "%s", no4[i]);
     for (size_t i = 0; i < sizeof yes6 / sizeof *yes6; i++) CHECK(loopback_of(AF_INET6, yes6[i]), "%s", yes6[i]);

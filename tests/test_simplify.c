@@ -44,8 +44,7 @@ static void test_constructed(void) {
     /* a single point: as in Google's files, a one-point stroke becomes two equal points; extent 0 -> (0, 0) */
     build(&raw, (const double[]){414.5, 12.25}, (const int[]){1}, 1);
     CHECK(dd_simplify(&raw, &out, &err) == 0, "%s", err.msg);
-    CHECK(out.n_strokes == 1 && out.n_points == 2 && out.x[0] == 0 && out.y[0] == 0 && out.x[1] == 0 &&
-              out.y[1] == 0,
+    CHECK(out.n_strokes == 1 && out.n_points == 2 && out.x[0] == 0 && out.y[0] == 0 && out.x[1] == 0 && out.y[1] == 0,
           "%u points", out.n_points);
 
     /* zero extent with several strokes and points: every point (0, 0), nothing dropped */

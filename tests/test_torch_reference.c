@@ -30,7 +30,8 @@ static void fill(dd_model *m) {
         dd_layer_spec *l = &m->spec->layers[i];
         float *P = m->params, *S = m->state;
         if (l->kind == DD_LAYER_CONV2D || l->kind == DD_LAYER_DENSE) {
-            size_t fan_in = l->weight.count / (size_t)(l->kind == DD_LAYER_CONV2D ? l->u.conv.filters : l->u.dense.units);
+            size_t fan_in =
+                l->weight.count / (size_t)(l->kind == DD_LAYER_CONV2D ? l->u.conv.filters : l->u.dense.units);
             formula(P + l->weight.offset, l->weight.count, k, 1 / sqrt((double)fan_in), 0, 0);
             formula(P + l->bias.offset, l->bias.count, k + 1, 0.1, 0, 0);
             k += 2;
@@ -142,8 +143,8 @@ static void check_model(const char *name, int threads) {
         worst = fmax(worst, compare(ref, name, "logits_eval", dd_model_infer(m, infer, x, 2), 10));
         dd_workspace_free(infer);
     }
-    printf("%s, %d thread%s: %d gradients, logits, loss and running statistics within %.2g of PyTorch\n", name,
-           threads, threads == 1 ? "" : "s", n_grads, worst);
+    printf("%s, %d thread%s: %d gradients, logits, loss and running statistics within %.2g of PyTorch\n", name, threads,
+           threads == 1 ? "" : "s", n_grads, worst);
     free(x);
 done:
     free(grads);

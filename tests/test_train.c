@@ -67,16 +67,46 @@ static void spoiled_copy(const char *good_dir, const char *dir, void (*change)(d
 }
 
 static void unchanged(dd_train_opts *o, train_progress *p) { (void)o, (void)p; }
-static void lr_negative(dd_train_opts *o, train_progress *p) { (void)p; o->lr = -1; }
-static void lr_nan(dd_train_opts *o, train_progress *p) { (void)p; o->lr = NAN; }
-static void optimizer_7(dd_train_opts *o, train_progress *p) { (void)p; o->optimizer = (dd_opt_kind)7; }
-static void schedule_9(dd_train_opts *o, train_progress *p) { (void)p; o->schedule = (dd_schedule_kind)9; }
-static void momentum_1(dd_train_opts *o, train_progress *p) { (void)p; o->momentum = 1; }
-static void batch_0(dd_train_opts *o, train_progress *p) { (void)p; o->batch = 0; }
-static void warmup_negative(dd_train_opts *o, train_progress *p) { (void)p; o->warmup_epochs = -2; }
-static void min_lr_inf(dd_train_opts *o, train_progress *p) { (void)p; o->min_lr = INFINITY; }
-static void rng_zero(dd_train_opts *o, train_progress *p) { (void)o; memset(&p->rng, 0, sizeof p->rng); }
-static void best_after_done(dd_train_opts *o, train_progress *p) { (void)o; p->best_epoch = p->epochs_done + 1; }
+static void lr_negative(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->lr = -1;
+}
+static void lr_nan(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->lr = NAN;
+}
+static void optimizer_7(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->optimizer = (dd_opt_kind)7;
+}
+static void schedule_9(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->schedule = (dd_schedule_kind)9;
+}
+static void momentum_1(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->momentum = 1;
+}
+static void batch_0(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->batch = 0;
+}
+static void warmup_negative(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->warmup_epochs = -2;
+}
+static void min_lr_inf(dd_train_opts *o, train_progress *p) {
+    (void)p;
+    o->min_lr = INFINITY;
+}
+static void rng_zero(dd_train_opts *o, train_progress *p) {
+    (void)o;
+    memset(&p->rng, 0, sizeof p->rng);
+}
+static void best_after_done(dd_train_opts *o, train_progress *p) {
+    (void)o;
+    p->best_epoch = p->epochs_done + 1;
+}
 
 /* Replaces, in the file at path, the last character of the stored option key's value with c (same length). */
 static int spoil_value(const char *path, const char *key, char c) {
@@ -109,7 +139,8 @@ int main(void) {
     /* it learns: 5 classes, 800 training bitmaps, 2 epochs; and removes what a killed run left (kill -9 mid-write) */
     snprintf(run, sizeof run, "%s/run", tmp);
     mkdir(run, 0755);
-    const char *left[] = {"history.csv.tmp.AAAAAA", "checkpoint.safetensors.tmp.b1C2d3", "model.safetensors.tmp.Zz0099"};
+    const char *left[] = {"history.csv.tmp.AAAAAA", "checkpoint.safetensors.tmp.b1C2d3",
+                          "model.safetensors.tmp.Zz0099"};
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", run, left[i]);
         test_write_file(path, "partial", 7);
@@ -121,8 +152,10 @@ int main(void) {
         snprintf(path, sizeof path, "%s/%s", run, left[i]);
         CHECK(!exists(path), "%s was left in the run folder", left[i]);
     }
-    CHECK(r.epochs_run == 2 && r.best_epoch >= 1 && r.has_val && r.best_val_acc > 0.6, "best validation accuracy "
-          "%.3f after 2 epochs", r.best_val_acc);
+    CHECK(r.epochs_run == 2 && r.best_epoch >= 1 && r.has_val && r.best_val_acc > 0.6,
+          "best validation accuracy "
+          "%.3f after 2 epochs",
+          r.best_val_acc);
     CHECK(r.has_test && r.test_acc > 0.6 && r.test_count == 200, "test accuracy %.3f on %llu drawings", r.test_acc,
           (unsigned long long)r.test_count);
     snprintf(path, sizeof path, "%s/history.csv", run);
@@ -215,8 +248,8 @@ int main(void) {
         o = quick(data, capped, 10);
         o.max_steps = 30;
         CHECK(dd_train(&o, &r, &err) == 0, "%s", err.msg);
-        CHECK(r.steps == 30 && r.epochs_run == 2, "--max-steps 30: %llu steps in %d epochs", (unsigned long long)r.steps,
-              r.epochs_run);
+        CHECK(r.steps == 30 && r.epochs_run == 2, "--max-steps 30: %llu steps in %d epochs",
+              (unsigned long long)r.steps, r.epochs_run);
     }
 
     /* without a validation split the last epoch is kept, and --patience has nothing to watch */
@@ -281,10 +314,11 @@ int main(void) {
     static const struct {
         void (*change)(dd_train_opts *, train_progress *);
         const char *field;
-    } spoils[] = {{lr_negative, "'lr' is -1"},         {lr_nan, "'lr' is nan"},        {optimizer_7, "'optimizer' is 7"},
-                  {schedule_9, "'schedule' is 9"},      {momentum_1, "'momentum' is 1"}, {batch_0, "'batch' is 0"},
-                  {warmup_negative, "'warmup_epochs'"}, {min_lr_inf, "'min_lr'"},        {rng_zero, "'rng' is all zero"},
-                  {best_after_done, "'best_epoch'"}};
+    } spoils[] = {{lr_negative, "'lr' is -1"},          {lr_nan, "'lr' is nan"},
+                  {optimizer_7, "'optimizer' is 7"},    {schedule_9, "'schedule' is 9"},
+                  {momentum_1, "'momentum' is 1"},      {batch_0, "'batch' is 0"},
+                  {warmup_negative, "'warmup_epochs'"}, {min_lr_inf, "'min_lr'"},
+                  {rng_zero, "'rng' is all zero"},      {best_after_done, "'best_epoch'"}};
     char spoilt[4300];
     for (size_t i = 0; i < sizeof spoils / sizeof *spoils; i++) {
         snprintf(spoilt, sizeof spoilt, "%s/spoilt%zu", tmp, i);
@@ -321,7 +355,8 @@ int main(void) {
         spoiled_copy(a, spoilt, unchanged);
         snprintf(path2, sizeof path2, "%s/history.csv", spoilt);
         char text[256];
-        snprintf(text, sizeof text, "%s\n%s", "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds", bad_rows[i]);
+        snprintf(text, sizeof text, "%s\n%s", "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds",
+                 bad_rows[i]);
         test_write_file(path2, text, strlen(text));
         o = quick(data, spoilt, 3);
         o.resume = true;

@@ -48,8 +48,8 @@ static void test_shares(const dd_dataset *ds) {
             val += dd_val_mask_has(a, i);
             test_in_val += info.split == DD_SPLIT_TEST && dd_val_mask_has(a, i);
         }
-        CHECK(val == (uint64_t)llround(0.15 * (double)train), "class %u: %llu validation records of %llu, not 15%%",
-              k, (unsigned long long)val, (unsigned long long)train);
+        CHECK(val == (uint64_t)llround(0.15 * (double)train), "class %u: %llu validation records of %llu, not 15%%", k,
+              (unsigned long long)val, (unsigned long long)train);
         CHECK(test_in_val == 0, "class %u: %llu test records in the validation split", k,
               (unsigned long long)test_in_val);
         total += val;

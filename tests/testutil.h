@@ -6,14 +6,14 @@
 
 extern int test_failures;
 
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            test_failures++;                                                     \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, " " __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                                 \
-        }                                                                        \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            test_failures++;                                                                                           \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);                                   \
+            fprintf(stderr, " " __VA_ARGS__);                                                                          \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
 /* Exits 77 (CTest "skipped") when ../shared/data/quickdraw is missing; else returns its path. */

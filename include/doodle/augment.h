@@ -18,9 +18,10 @@
  *   for a square drawing turned by 10 degrees).
  *
  * Shift cannot be done on strokes: as dd_render places every drawing by its box, the centre of the box of a drawing
- * within 0..255 is never drawn left of or above the image's centre. It is a whole-pixel translation of the rendered image (dd_augment_shift),
- * capped so that no ink leaves the image (dd_augment_max_shift). Bitmap sets get the same shift, and with
- * bitmap_warp the rotation and scale as a bilinear warp of the bitmap about its centre (dd_augment_warp).
+ * within 0..255 is never drawn left of or above the image's centre. It is a whole-pixel translation of the rendered
+ * image (dd_augment_shift), capped so that no ink leaves the image (dd_augment_max_shift). Bitmap sets get the same
+ * shift, and with bitmap_warp the rotation and scale as a bilinear warp of the bitmap about its centre
+ * (dd_augment_warp).
  *
  * Line width: rendering with line width w uses padding + (line_width - w) / 2 (dd_augment_render_opts), which
  * keeps the scale and position of the drawing and changes only the thickness of its lines. Widths are drawn on a
@@ -58,8 +59,8 @@ typedef struct dd_augment_opts {
 typedef struct dd_augment_params {
     double rotation_deg; /* positive turns clockwise on screen (y points down) */
     double scale;
-    double line_width;      /* on the DD_AUGMENT_LINE_WIDTH_STEP grid from line_width_min */
-    int shift_x, shift_y;   /* whole pixels, positive moves right / down */
+    double line_width;    /* on the DD_AUGMENT_LINE_WIDTH_STEP grid from line_width_min */
+    int shift_x, shift_y; /* whole pixels, positive moves right / down */
 } dd_augment_params;
 
 dd_augment_opts dd_augment_opts_default(void);

@@ -13,8 +13,8 @@
  *
  * Threads: a classifier holds the model, one workspace, one renderer and scratch buffers, and each call uses
  * them, so ONE classifier must not be used by two threads at once. Classifiers opened from files share nothing
- * with each other; dd_classifier_share makes one per thread on a single copy of the model (doodle serve does). Names returned (dd_prediction.name, dd_classifier_class_name)
- * live as long as the classifier. */
+ * with each other; dd_classifier_share makes one per thread on a single copy of the model (doodle serve does). Names
+ * returned (dd_prediction.name, dd_classifier_class_name) live as long as the classifier. */
 #ifndef DOODLE_CLASSIFY_H
 #define DOODLE_CLASSIFY_H
 
@@ -71,9 +71,10 @@ int dd_classifier_render(dd_classifier *c, const dd_drawing *d, dd_error *err);
 int dd_classify_bitmap(dd_classifier *c, const uint8_t *pixels, uint32_t height, uint32_t width, dd_prediction *top,
                        int k, dd_error *err);
 
-/* The same for a PNG or JPEG picture of a drawing (told apart by their first bytes), any size, grey or colour, dark on light or light on dark, with or
- * without transparency, any pen. The picture is redrawn as training drawings are rendered from strokes, so that
- * the pen's width and the picture's margins do not matter (src/nn/picture_input.c says how and why):
+/* The same for a PNG or JPEG picture of a drawing (told apart by their first bytes), any size, grey or colour, dark on
+ * light or light on dark, with or without transparency, any pen. The picture is redrawn as training drawings are
+ * rendered from strokes, so that the pen's width and the picture's margins do not matter (src/nn/picture_input.c says
+ * how and why):
  *   1. transparent parts are laid on paper that contrasts with the drawing (white under dark ink, black under light
  *      ink); the picture is turned to grey (0.299 R + 0.587 G + 0.114 B); the paper's grey is the median (paper
  *      is most of a picture) and ink is how far a pixel is from it, so either way round gives the same ink;

@@ -43,27 +43,27 @@ typedef enum dd_cluster_space {
 typedef struct dd_cluster_opts {
     dd_cluster_set set;
     dd_cluster_space space;
-    int layer;                 /* embedding (and the units of dd_cluster_units): -1 = dd_cluster_default_layer */
-    int standardize;           /* 1: every column scaled to unit variance before PCA */
+    int layer;       /* embedding (and the units of dd_cluster_units): -1 = dd_cluster_default_layer */
+    int standardize; /* 1: every column scaled to unit variance before PCA */
     char set_class[64];
     int components;            /* 0 = by variance_threshold */
     double variance_threshold; /* used when components == 0 */
     int k;                     /* 0 = chosen by silhouette in k_min..k_max */
     int k_min, k_max;
     int restarts, max_iter;
-    double eps;                /* 0 = from the k-distance knee */
+    double eps; /* 0 = from the k-distance knee */
     int min_samples;
     uint64_t seed;
-    int montage_max;           /* drawings shown per cluster montage */
-    size_t max_drawings;       /* a larger set is sampled down to this many (seeded); 0 = no limit */
-    size_t stream_above;       /* a split larger than this, for a set chosen by the model's answers (misclassified,
-                                  predicted=), is scored in chunks first, so that memory is bounded by max_drawings,
-                                  not by the split; --top-units then ranks units among the chosen drawings only.
-                                  0 = 65,536 */
-    size_t tsne_max;           /* t-SNE map of at most this many drawings (a seeded sample); 0 = no map */
-    double perplexity;         /* of the t-SNE map (lowered for fewer than 3 x perplexity + 1 drawings) */
-    int top_units;             /* units listed per cluster (dd_cluster_units); 0 = none */
-    int save_points;           /* 1: also write points.csv, the PCA scores clustered (one drawing a line) */
+    int montage_max;     /* drawings shown per cluster montage */
+    size_t max_drawings; /* a larger set is sampled down to this many (seeded); 0 = no limit */
+    size_t stream_above; /* a split larger than this, for a set chosen by the model's answers (misclassified,
+                            predicted=), is scored in chunks first, so that memory is bounded by max_drawings,
+                            not by the split; --top-units then ranks units among the chosen drawings only.
+                            0 = 65,536 */
+    size_t tsne_max;     /* t-SNE map of at most this many drawings (a seeded sample); 0 = no map */
+    double perplexity;   /* of the t-SNE map (lowered for fewer than 3 x perplexity + 1 drawings) */
+    int top_units;       /* units listed per cluster (dd_cluster_units); 0 = none */
+    int save_points;     /* 1: also write points.csv, the PCA scores clustered (one drawing a line) */
 } dd_cluster_opts;
 
 /* Misclassified set in pixel space (not standardised), 90% of the variance, k by silhouette in 2..8, 10 restarts of
@@ -81,56 +81,56 @@ typedef struct dd_cluster_pair {
 
 typedef struct dd_cluster_info {
     int size;
-    double silhouette;         /* NaN for DBSCAN's noise */
-    dd_cluster_pair *pairs;    /* composition, most frequent first */
+    double silhouette;      /* NaN for DBSCAN's noise */
+    dd_cluster_pair *pairs; /* composition, most frequent first */
     int n_pairs;
-    char montage[64];          /* file name inside the output directory */
+    char montage[64]; /* file name inside the output directory */
 } dd_cluster_info;
 
 typedef struct dd_cluster_report {
-    size_t n;                  /* drawings clustered; 0 = the set is empty and nothing else was written */
-    size_t pixels;             /* per drawing before dropping */
+    size_t n;      /* drawings clustered; 0 = the set is empty and nothing else was written */
+    size_t pixels; /* per drawing before dropping */
     size_t kept_columns;
     int components;
     double explained_variance; /* sum of the ratios of the kept components */
     double *variance_ratio;    /* [components] */
     int k;                     /* K-Means clusters (chosen or given) */
     int k_tried_min, k_tried_max;
-    double *k_silhouettes;     /* [k_tried_max - k_tried_min + 1] mean silhouette of each k tried */
+    double *k_silhouettes; /* [k_tried_max - k_tried_min + 1] mean silhouette of each k tried */
     double kmeans_inertia;
     double kmeans_silhouette;
-    dd_cluster_info *kmeans;   /* [k] */
+    dd_cluster_info *kmeans; /* [k] */
     double eps;
     int eps_from_knee;
     int min_samples;
     int dbscan_clusters;
     int dbscan_noise;
-    double dbscan_silhouette;  /* NaN with fewer than 2 clusters */
-    dd_cluster_info *dbscan;   /* [dbscan_clusters + 1]: the clusters, then the noise */
-    uint64_t *index;           /* [n] dataset record numbers */
+    double dbscan_silhouette; /* NaN with fewer than 2 clusters */
+    dd_cluster_info *dbscan;  /* [dbscan_clusters + 1]: the clusters, then the noise */
+    uint64_t *index;          /* [n] dataset record numbers */
     int32_t *true_class, *predicted, *kmeans_label, *dbscan_label; /* [n] */
-    float *pc1, *pc2;          /* [n] first two PCA scores (pc2 0 with one component) */
+    float *pc1, *pc2;                                         /* [n] first two PCA scores (pc2 0 with one component) */
     float *kmeans_point_silhouette, *dbscan_point_silhouette; /* [n] per drawing (NaN for noise) */
     double seconds_pca, seconds_kmeans, seconds_dbscan, seconds_silhouette; /* wall-clock time of each step */
-    float *scores;             /* [n, components] the PCA scores clustered */
+    float *scores; /* [n, components] the PCA scores clustered */
     /* t-SNE of the PCA scores (tsne_n > 0: drawings mapped; the others have NaN coordinates) */
     size_t tsne_n;
-    float *tsne1, *tsne2;      /* [n] */
+    float *tsne1, *tsne2; /* [n] */
     dd_tsne_result tsne;
-    double tsne_perplexity;    /* used: o->perplexity, lowered to a third of the other points for a small set */
+    double tsne_perplexity;      /* used: o->perplexity, lowered to a third of the other points for a small set */
     double tsne_trustworthiness; /* 5 neighbours, in PCA space */
     double seconds_tsne;
     /* set by dd_explain_clusters */
     dd_cluster_space space;
-    int layer;                 /* the embedding's layer (or the units' layer), -1 when none */
+    int layer; /* the embedding's layer (or the units' layer), -1 when none */
     char layer_name[64];
     int standardized;
-    double seconds_embedding;  /* the model's pass for the activations */
+    double seconds_embedding; /* the model's pass for the activations */
     /* purity in (true, predicted) pairs: share of each cluster's members in its most frequent pair, averaged
      * weighted by size; *_random: the same for random labellings with the same cluster sizes (mean of 200) */
     double kmeans_purity, kmeans_purity_random;
     double dbscan_purity, dbscan_purity_random; /* over the non-noise drawings; NaN without a cluster */
-    struct dd_cluster_units *units; /* [k] per K-Means cluster, NULL when not computed */
+    struct dd_cluster_units *units;             /* [k] per K-Means cluster, NULL when not computed */
 } dd_cluster_report;
 
 /* Per K-Means cluster, the units of the layer that separate its members most from the correctly classified
@@ -138,12 +138,12 @@ typedef struct dd_cluster_report {
  * over the right drawings of t); a unit's score is Cohen's d, the mean residual over the pooled sd
  * sqrt((mean of sd_t^2 + variance of the residuals) / 2), sd_t floored at 5% of the unit's sd over all drawings. */
 typedef struct dd_cluster_units {
-    int n;                     /* units listed (<= top_units), highest |score| first */
-    int *unit;                 /* [n] unit index in the layer */
-    double *score;             /* [n] Cohen's d: > 0 the unit fires more on the cluster than on right drawings */
+    int n;         /* units listed (<= top_units), highest |score| first */
+    int *unit;     /* [n] unit index in the layer */
+    double *score; /* [n] Cohen's d: > 0 the unit fires more on the cluster than on right drawings */
     double *mean_cluster, *mean_correct; /* [n] mean activation on the members / on the correct drawings */
-    int compared;              /* members with correct drawings of their class to compare with */
-    char picture[64];          /* units-kmeans-<c>.png: per unit the test drawings that excite it most */
+    int compared;                        /* members with correct drawings of their class to compare with */
+    char picture[64];                    /* units-kmeans-<c>.png: per unit the test drawings that excite it most */
 } dd_cluster_units;
 
 /* The numeric part of the pipeline on a matrix X [n, d] of pixels (overwritten: its all-zero columns are dropped
@@ -152,8 +152,7 @@ typedef struct dd_cluster_units {
  * the clusters' pairs and montage names are left empty. Past 5,000 rows, silhouettes are estimated against a
  * seeded sample of 5,000 reference rows. Used by dd_explain_clusters and bench/bench_cluster.c.
  * Fails with a clear message for fewer than 2 rows, an explicit k larger than n, or blank rows only. */
-int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd_cluster_report *report,
-                      dd_error *err);
+int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd_cluster_report *report, dd_error *err);
 
 /* The layer an embedding takes by default: the one whose output is the input of the model's last dense layer,
  * stepping back over dropout (the identity at inference); -1 when the model has no such layer. */
@@ -212,8 +211,8 @@ void dd_labels_path_beside(const char *model_path, char *out, size_t size);
 /* The names labels_path gives the clusters of r (drawings of ds, classes of m), by the re-clustering rule of
  * doodle/labels.h (dd_labels_name_clusters). A missing file gives no names and returns 0; a bad one returns -1 with
  * err naming the file and the field. Free with dd_cluster_names_free (also after a failure). */
-int dd_cluster_names_load(const char *labels_path, const dd_model *m, const dd_dataset *ds,
-                          const dd_cluster_report *r, dd_cluster_names *out, dd_error *err);
+int dd_cluster_names_load(const char *labels_path, const dd_model *m, const dd_dataset *ds, const dd_cluster_report *r,
+                          dd_cluster_names *out, dd_error *err);
 void dd_cluster_names_free(dd_cluster_names *n);
 
 #ifdef __cplusplus

@@ -32,15 +32,15 @@ typedef enum dd_split { DD_SPLIT_TRAIN = 0, DD_SPLIT_TEST = 1 } dd_split;
 
 /* Why prep left a record out. Stored in the file: append only, never renumber. */
 typedef enum dd_skip_reason {
-    DD_SKIP_MALFORMED = 0,   /* the record could not be parsed */
-    DD_SKIP_EMPTY,           /* no strokes or an empty stroke */
-    DD_SKIP_MISMATCH,        /* x/y/t of different lengths */
-    DD_SKIP_RANGE,           /* NaN, infinite or huge coordinates */
-    DD_SKIP_TRUNCATED,       /* the file ended inside this record */
-    DD_SKIP_DUPLICATE,       /* key_id already kept from an earlier record */
-    DD_SKIP_NOT_RECOGNIZED,  /* --recognized-only and Google's game did not recognise it */
-    DD_SKIP_OVER_LIMIT,      /* --per-class already reached */
-    DD_SKIP_TOO_LARGE,       /* more strokes or points than a record can hold */
+    DD_SKIP_MALFORMED = 0,  /* the record could not be parsed */
+    DD_SKIP_EMPTY,          /* no strokes or an empty stroke */
+    DD_SKIP_MISMATCH,       /* x/y/t of different lengths */
+    DD_SKIP_RANGE,          /* NaN, infinite or huge coordinates */
+    DD_SKIP_TRUNCATED,      /* the file ended inside this record */
+    DD_SKIP_DUPLICATE,      /* key_id already kept from an earlier record */
+    DD_SKIP_NOT_RECOGNIZED, /* --recognized-only and Google's game did not recognise it */
+    DD_SKIP_OVER_LIMIT,     /* --per-class already reached */
+    DD_SKIP_TOO_LARGE,      /* more strokes or points than a record can hold */
     DD_SKIP_REASON_COUNT
 } dd_skip_reason;
 

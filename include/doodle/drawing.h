@@ -27,9 +27,9 @@ typedef struct dd_drawing {
     char timestamp[DD_TIMESTAMP_MAX]; /* as written in ndjson, "" when unknown */
     uint32_t n_strokes;
     uint32_t n_points;
-    uint32_t *stroke_end; /* [n_strokes] one past the last point of each stroke */
-    double *x, *y;        /* [n_points] */
-    double *t;            /* [n_points] milliseconds, or NULL when the drawing has no times */
+    uint32_t *stroke_end;             /* [n_strokes] one past the last point of each stroke */
+    double *x, *y;                    /* [n_points] */
+    double *t;                        /* [n_points] milliseconds, or NULL when the drawing has no times */
     uint32_t cap_strokes, cap_points; /* allocated sizes, private to drawing.c */
     bool has_times;                   /* t holds valid times (t may be allocated while has_times is false) */
 } dd_drawing;

@@ -39,10 +39,10 @@ extern "C" {
  * model's rendering settings, bitmap records as stored. */
 typedef struct dd_image_set {
     size_t n;
-    int height, width;  /* the model's input size */
-    uint8_t *pixels;    /* [n * height * width], 0 = background, 255 = ink */
-    uint64_t *record;   /* [n] record number in the dataset */
-    int *label;         /* [n] the record's class as the model's class index */
+    int height, width; /* the model's input size */
+    uint8_t *pixels;   /* [n * height * width], 0 = background, 255 = ink */
+    uint64_t *record;  /* [n] record number in the dataset */
+    int *label;        /* [n] the record's class as the model's class index */
 } dd_image_set;
 
 /* Loads the given records (any order; NULL with n = 0 gives an empty set). Fails with a clear message when the
@@ -127,8 +127,8 @@ dd_picture *dd_explain_activation_picture(dd_explainer *e, const dd_model *m, co
 /* Per unit (channel or dense unit) of layer, the top drawings of s by the unit's mean activation: one picture,
  * a row per unit (units 0..max_units-1; 0: all), top drawings with the unit's map laid over them as heat.
  * Also writes nothing; the caller saves the picture. */
-dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s, int layer,
-                                         int top, int max_units, dd_error *err);
+dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s, int layer, int top,
+                                         int max_units, dd_error *err);
 
 /* Saliency, occlusion and Grad-CAM of the images `which[n]` of s for their predicted class (or for class cls >= 0)
  * as one picture: a row per drawing, columns drawing / saliency / occlusion / Grad-CAM. */
@@ -155,9 +155,9 @@ typedef struct dd_quality_opts {
 dd_quality_opts dd_quality_opts_default(void);
 
 typedef struct dd_quality_report {
-    size_t n;                                  /* drawings checked */
+    size_t n; /* drawings checked */
     size_t contradicted;
-    size_t not_recognized, recognized_unknown; /* unknown: the source had no flag */
+    size_t not_recognized, recognized_unknown;               /* unknown: the source had no flag */
     size_t exact_groups, exact_drawings, exact_across_split; /* across: groups with train and test members */
     size_t near_groups, near_drawings, near_across_split;
     char contradicted_png[32], not_recognized_png[32], exact_png[32], near_png[32]; /* "" when not written */
@@ -195,10 +195,10 @@ int dd_report_write(const dd_report_opts *o, dd_error *err);
 typedef struct dd_compare_opts {
     const char *const *run_dirs; /* [n_runs], 2..DD_COMPARE_MAX_RUNS run folders (doodle train) */
     int n_runs;
-    const char *data_path;       /* NULL: the first run's data set (its dataset.txt) */
-    const char *out_path;        /* the page (written atomically) */
-    const char *version;         /* doodle's version, for the settings (NULL: "not given") */
-    FILE *log;                   /* a line per step, or NULL */
+    const char *data_path; /* NULL: the first run's data set (its dataset.txt) */
+    const char *out_path;  /* the page (written atomically) */
+    const char *version;   /* doodle's version, for the settings (NULL: "not given") */
+    FILE *log;             /* a line per step, or NULL */
 } dd_compare_opts;
 int dd_report_compare(const dd_compare_opts *o, dd_error *err);
 

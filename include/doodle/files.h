@@ -25,9 +25,9 @@ int dd_make_dir(const char *dir, dd_error *err);
 int dd_path_join(char *buf, size_t size, const char *dir, const char *name, dd_error *err);
 
 typedef struct dd_atomic_file {
-    FILE *f;          /* write here */
-    char *path;       /* final name */
-    char *tmp_path;   /* temporary name in the same directory */
+    FILE *f;        /* write here */
+    char *path;     /* final name */
+    char *tmp_path; /* temporary name in the same directory */
 } dd_atomic_file;
 
 int dd_atomic_open(dd_atomic_file *a, const char *path, dd_error *err);

@@ -19,9 +19,9 @@ extern "C" {
 #endif
 
 #define DD_LABELS_VERSION 1
-#define DD_LABELS_NAME_MAX 200   /* bytes of a cluster's name (UTF-8) */
-#define DD_LABELS_NOTE_MAX 500   /* bytes of a note on a mislabelled drawing */
-#define DD_LABELS_METHOD_MAX 32  /* "kmeans", "dbscan": letters, digits, '-', '_' */
+#define DD_LABELS_NAME_MAX 200      /* bytes of a cluster's name (UTF-8) */
+#define DD_LABELS_NOTE_MAX 500      /* bytes of a note on a mislabelled drawing */
+#define DD_LABELS_METHOD_MAX 32     /* "kmeans", "dbscan": letters, digits, '-', '_' */
 #define DD_LABELS_MAX_ITEMS 1000000 /* clusters, members of one cluster, or marks a file may hold */
 
 typedef struct dd_labels_drawing {
@@ -31,15 +31,15 @@ typedef struct dd_labels_drawing {
 
 typedef struct dd_labels_cluster {
     char method[DD_LABELS_METHOD_MAX];
-    int cluster;                  /* its id in the clustering it was named in; -1: DBSCAN's noise */
-    char *name;                   /* 1..DD_LABELS_NAME_MAX bytes */
-    dd_labels_drawing *members;   /* the drawings it held when it was named */
+    int cluster;                /* its id in the clustering it was named in; -1: DBSCAN's noise */
+    char *name;                 /* 1..DD_LABELS_NAME_MAX bytes */
+    dd_labels_drawing *members; /* the drawings it held when it was named */
     size_t n_members;
 } dd_labels_cluster;
 
 typedef struct dd_labels_mark {
-    dd_labels_drawing drawing;    /* true_class is required here */
-    char *note;                   /* NULL: none */
+    dd_labels_drawing drawing; /* true_class is required here */
+    char *note;                /* NULL: none */
 } dd_labels_mark;
 
 typedef struct dd_labels {

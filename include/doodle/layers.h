@@ -4,7 +4,8 @@
  * the PyTorch peers unchanged: conv weight [out_c, in_c, kh, kw], dense weight [out, in]. Every backward
  * function ACCUMULATES (+=) into parameter gradients (dweight, dbias, dgamma, dbeta) so one zeroed gradient block
  * serves a whole step, and OVERWRITES din (the gradient for the layer's input). din may be NULL when the input
- * needs no gradient (the first layer); dweight and dbias may be NULL when only din is wanted (explanations). Shapes are in the comment of each function. */
+ * needs no gradient (the first layer); dweight and dbias may be NULL when only din is wanted (explanations). Shapes are
+ * in the comment of each function. */
 #ifndef DOODLE_LAYERS_H
 #define DOODLE_LAYERS_H
 

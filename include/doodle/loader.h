@@ -52,7 +52,7 @@ typedef enum dd_loader_split {
 } dd_loader_split;
 
 typedef struct dd_loader_opts {
-    uint32_t batch_size; /* 1..65536 */
+    uint32_t batch_size;   /* 1..65536 */
     dd_render_opts render; /* the model's input (1 channel): its size, line width and padding (the model's render) */
     dd_loader_split split;
     /* > 0: dd_dataset_val_mask(ds, val_frac, val_seed) is the validation split, left out of DD_LOADER_TRAIN and
@@ -61,11 +61,11 @@ typedef struct dd_loader_opts {
     uint64_t val_seed;
     const uint8_t *val_mask; /* when not NULL: that mask, made by the caller (one for all its loaders; read only in
                               * dd_loader_new) */
-    bool shuffle; /* false: the split's records in file order every epoch */
+    bool shuffle;            /* false: the split's records in file order every epoch */
     uint64_t seed;
     bool augment;
     dd_augment_opts aug;
-    bool drop_last;    /* leave out the last, short batch */
+    bool drop_last; /* leave out the last, short batch */
     /* Data-parallel training: with shard_count > 1, batch_size is the global batch and this loader gives only its
      * contiguous share of each one, images [count * shard_index / shard_count, count * (shard_index + 1) /
      * shard_count) of the count the global batch holds, so the shares of all loaders together are the one-loader

@@ -36,10 +36,10 @@ struct cJSON;
 
 typedef struct dd_metrics {
     int classes;
-    int top_k;                      /* k of the top-k accuracy */
+    int top_k; /* k of the top-k accuracy */
     uint64_t total, correct, topk_correct;
-    double loss_sum;                /* sum of the records' cross-entropy losses */
-    uint64_t *confusion;            /* [classes * classes], row = true class, column = predicted */
+    double loss_sum;     /* sum of the records' cross-entropy losses */
+    uint64_t *confusion; /* [classes * classes], row = true class, column = predicted */
 } dd_metrics;
 
 /* classes >= 1, top_k >= 1 (a top_k of at least classes makes every record a top-k hit). */
@@ -94,15 +94,15 @@ int dd_eval_class_map(const dd_model *m, const dd_dataset *ds, int *map, dd_erro
 int dd_eval_check_input(const dd_model *m, const dd_dataset *ds, dd_error *err);
 
 typedef struct dd_eval_miss {
-    uint64_t index;     /* record number in the dataset */
+    uint64_t index; /* record number in the dataset */
     uint64_t key_id;
-    int true_class;     /* model class indices */
+    int true_class; /* model class indices */
     int predicted;
-    float confidence;   /* softmax probability of the predicted class */
+    float confidence; /* softmax probability of the predicted class */
 } dd_eval_miss;
 
 typedef struct dd_eval_result {
-    dd_metrics metrics; /* in the model's class order, top-3 */
+    dd_metrics metrics;   /* in the model's class order, top-3 */
     dd_eval_miss *misses; /* misclassified records in dataset order */
     size_t n_misses;
 } dd_eval_result;

@@ -31,8 +31,8 @@ extern "C" {
 
 typedef struct dd_model {
     dd_model_spec *spec;
-    float *params; /* [spec->n_params] */
-    float *state;  /* [spec->n_state] */
+    float *params;                         /* [spec->n_params] */
+    float *state;                          /* [spec->n_state] */
     char (*class_names)[DD_SPEC_NAME_MAX]; /* [spec->classes]; "class 0", … until set from a dataset */
     dd_render_opts render;                 /* how strokes are rendered for this model (size = the input size) */
 } dd_model;

@@ -42,8 +42,8 @@
 extern "C" {
 #endif
 
-#define DD_SPEC_NAME_MAX 64        /* layer and model names, including the NUL */
-#define DD_SPEC_INT_MAX (1 << 20)  /* largest integer a cfg may give (sizes, filters, units, classes) */
+#define DD_SPEC_NAME_MAX 64       /* layer and model names, including the NUL */
+#define DD_SPEC_INT_MAX (1 << 20) /* largest integer a cfg may give (sizes, filters, units, classes) */
 
 typedef enum dd_layer_kind {
     DD_LAYER_CONV2D,
@@ -98,12 +98,12 @@ typedef struct dd_layer_spec {
     int line; /* line of the layer's [section] in the cfg text */
     dd_shape in, out;
     union {
-        dd_conv2d_spec conv;        /* DD_LAYER_CONV2D */
-        dd_dense_spec dense;        /* DD_LAYER_DENSE */
-        dd_batchnorm_spec bn;       /* DD_LAYER_BATCHNORM */
-        dd_maxpool_spec pool;       /* DD_LAYER_MAXPOOL */
-        dd_activation activation;   /* DD_LAYER_ACTIVATION */
-        float dropout_rate;         /* DD_LAYER_DROPOUT */
+        dd_conv2d_spec conv;      /* DD_LAYER_CONV2D */
+        dd_dense_spec dense;      /* DD_LAYER_DENSE */
+        dd_batchnorm_spec bn;     /* DD_LAYER_BATCHNORM */
+        dd_maxpool_spec pool;     /* DD_LAYER_MAXPOOL */
+        dd_activation activation; /* DD_LAYER_ACTIVATION */
+        float dropout_rate;       /* DD_LAYER_DROPOUT */
     } u;
     size_t n_trainable;     /* floats of this layer in the parameter block */
     size_t n_non_trainable; /* floats of this layer in the state block (batchnorm running statistics) */

@@ -55,8 +55,7 @@ void dd_montage_size(const dd_montage *m, uint32_t *height, uint32_t *width);
 /* Draws pixels (tile_height * tile_width bytes, row-major, 0 = background, 255 = ink) into cell (row, col),
  * replacing what was there, with label (UTF-8, may be NULL; shortened with "…" when too wide; ignored when
  * label_height is 0) under it. */
-int dd_montage_put(dd_montage *m, uint32_t row, uint32_t col, const uint8_t *pixels, const char *label,
-                   dd_error *err);
+int dd_montage_put(dd_montage *m, uint32_t row, uint32_t col, const uint8_t *pixels, const char *label, dd_error *err);
 /* Like dd_montage_put with the label drawn in colour rgb (0xRRGGBB), e.g. red for a wrong prediction. */
 int dd_montage_put_rgb(dd_montage *m, uint32_t row, uint32_t col, const uint8_t *pixels, const char *label,
                        uint32_t rgb, dd_error *err);

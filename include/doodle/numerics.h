@@ -39,37 +39,37 @@ extern "C" {
 size_t dd_drop_zero_columns(float *X, size_t n, size_t d, uint32_t *kept);
 
 typedef struct dd_pca {
-    size_t d;                  /* input columns */
-    int components;            /* rows of `axes` */
-    double *mean;              /* [d] */
-    float *axes;               /* [components, d], unit length, sign fixed as sklearn (largest |loading| > 0) */
-    double *variance;          /* [components] explained variance, decreasing */
-    double *variance_ratio;    /* [components] of the total variance */
-    double total_variance;     /* sum of the column variances (ddof 1) */
-    int randomized;            /* 1 when the randomized solver was used */
+    size_t d;               /* input columns */
+    int components;         /* rows of `axes` */
+    double *mean;           /* [d] */
+    float *axes;            /* [components, d], unit length, sign fixed as sklearn (largest |loading| > 0) */
+    double *variance;       /* [components] explained variance, decreasing */
+    double *variance_ratio; /* [components] of the total variance */
+    double total_variance;  /* sum of the column variances (ddof 1) */
+    int randomized;         /* 1 when the randomized solver was used */
 } dd_pca;
 
 /* Fits X [n, d] (n >= 2). components > 0: that many (at most min(n, d)); components == 0: the fewest whose
  * ratios sum to at least variance_threshold (0 < threshold <= 1). rng seeds the randomized solver. */
-int dd_pca_fit(const float *X, size_t n, size_t d, int components, double variance_threshold, dd_rng *rng,
-               dd_pca *out, dd_error *err);
+int dd_pca_fit(const float *X, size_t n, size_t d, int components, double variance_threshold, dd_rng *rng, dd_pca *out,
+               dd_error *err);
 /* scores [n, components] = (X - mean) axes^T. */
 int dd_pca_transform(const dd_pca *p, const float *X, size_t n, float *scores, dd_error *err);
 void dd_pca_free(dd_pca *p);
 
 typedef struct dd_kmeans_result {
     int k;
-    float *centers;    /* [k, d] */
-    int32_t *labels;   /* [n] 0..k-1 */
+    float *centers;  /* [k, d] */
+    int32_t *labels; /* [n] 0..k-1 */
     double inertia;
-    int iterations;    /* of the best restart */
+    int iterations; /* of the best restart */
 } dd_kmeans_result;
 
 /* K-Means of X [n, d] into k clusters (1 <= k <= n): `restarts` k-means++ seedings from rng (>= 1), each refined
  * by Lloyd iterations until the centres move less than tol (sklearn's: 1e-4 times the mean column variance) or
  * max_iter; keeps the lowest inertia. */
-int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_iter, dd_rng *rng,
-              dd_kmeans_result *out, dd_error *err);
+int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_iter, dd_rng *rng, dd_kmeans_result *out,
+              dd_error *err);
 void dd_kmeans_free(dd_kmeans_result *r);
 
 /* Distance of every point of X [n, d] to its k-th nearest point, the point itself counted as the first
@@ -82,8 +82,8 @@ double dd_knee_eps(const float *kdist, size_t n, double *quantile, dd_error *err
 int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, int32_t *labels, dd_error *err);
 
 /* Silhouettes of a labelling (labels [n] in -1..k-1): per_point [n] (may be NULL; NaN for noise), per_cluster [k]
- * (may be NULL; mean over its points, NaN for an empty one or when there is one cluster only) and the mean over all non-noise points (NaN when
- * fewer than 2 clusters). */
+ * (may be NULL; mean over its points, NaN for an empty one or when there is one cluster only) and the mean over all
+ * non-noise points (NaN when fewer than 2 clusters). */
 int dd_silhouette(const float *X, size_t n, size_t d, const int32_t *labels, int k, float *per_point,
                   double *per_cluster, double *mean, dd_error *err);
 

@@ -20,12 +20,12 @@ typedef struct dd_prep_opts {
     size_t n_inputs;
     const char *const *classes; /* the classes to keep, in label order; NULL: every class found */
     size_t n_classes;
-    uint64_t per_class;   /* keep at most this many drawings per class (the first ones read); 0 = all */
-    bool sample_random;   /* with per_class: a seeded uniform sample of per_class drawings of each class (one pass,
-                           * reservoir sampling) instead of the first ones; the same seed gives the same sample */
-    int threads;          /* files read in parallel by this many threads (0: every core); the output is the same
-                           * byte for byte whatever the number */
-    double test_frac;     /* 0..1: fraction of each class put in the test split (1: evaluation-only set) */
+    uint64_t per_class; /* keep at most this many drawings per class (the first ones read); 0 = all */
+    bool sample_random; /* with per_class: a seeded uniform sample of per_class drawings of each class (one pass,
+                         * reservoir sampling) instead of the first ones; the same seed gives the same sample */
+    int threads;        /* files read in parallel by this many threads (0: every core); the output is the same
+                         * byte for byte whatever the number */
+    double test_frac;   /* 0..1: fraction of each class put in the test split (1: evaluation-only set) */
     /* 0..0.9: share of each class's train split doodle train keeps for validation, stored in the header (the
      * drawings are chosen by dd_dataset_val_mask with the split's seed, so the file itself is the same) */
     double val_frac;

@@ -23,7 +23,13 @@
 extern "C" {
 #endif
 
-typedef enum dd_format { DD_FORMAT_UNKNOWN = 0, DD_FORMAT_NDJSON, DD_FORMAT_BIN, DD_FORMAT_NPY, DD_FORMAT_CSV } dd_format;
+typedef enum dd_format {
+    DD_FORMAT_UNKNOWN = 0,
+    DD_FORMAT_NDJSON,
+    DD_FORMAT_BIN,
+    DD_FORMAT_NPY,
+    DD_FORMAT_CSV
+} dd_format;
 
 /* Format from the file name: *.ndjson, *.json (one drawing per line), *.bin, *.npy, *.csv, each optionally + ".gz". */
 dd_format dd_format_from_path(const char *path);

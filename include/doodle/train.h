@@ -47,10 +47,10 @@ typedef struct dd_train_opts {
     dd_schedule_kind schedule;
     float warmup_epochs, min_lr;
     bool augment;
-    float aug_rotation;    /* largest rotation in degrees (strokes; bitmaps with warp_bitmaps) */
-    float aug_scale_min;   /* scale drawn in [aug_scale_min, 1] */
-    float aug_shift;       /* largest shift as a fraction of the box */
-    bool warp_bitmaps;     /* bitmap sets turned and scaled too, by a bilinear warp (else shifted only) */
+    float aug_rotation;  /* largest rotation in degrees (strokes; bitmaps with warp_bitmaps) */
+    float aug_scale_min; /* scale drawn in [aug_scale_min, 1] */
+    float aug_shift;     /* largest shift as a fraction of the box */
+    bool warp_bitmaps;   /* bitmap sets turned and scaled too, by a bilinear warp (else shifted only) */
     /* how a fresh model draws stroke drawings (its dd_render_opts, kept in model.safetensors and used by every verb
      * after): Google's 16 and 16 by default; augmentation's line-width jitter spans 0.75..1.25 of line_width */
     double line_width, padding;
@@ -60,7 +60,7 @@ typedef struct dd_train_opts {
                             * model.safetensors then use; 0 = off */
     uint64_t seed;
     int threads;
-    int patience; /* stop after this many epochs without a better validation accuracy; 0 = never */
+    int patience;             /* stop after this many epochs without a better validation accuracy; 0 = never */
     double val_frac;          /* share of every class's training drawings kept for validation, [0, 0.9]; 0 = none;
                                * -1: the one the set was made with (doodle prep --val-frac), else 0.1 */
     uint64_t steps_per_epoch; /* optimizer steps between evaluations and checkpoints; 0 = a whole pass */
@@ -78,8 +78,8 @@ typedef struct dd_train_opts {
                                    * after backward */
     bool allreduce_bf16;          /* send the gradients as bfloat16 (half the bytes, ~3 digits); default float32 */
     uint32_t allreduce_bucket_kb; /* the least a bucket holds before it is sent (DD_ALLREDUCE_BUCKET_KB) */
-    bool progress; /* a live progress bar (a terminal); else one line per epoch */
-    FILE *log;     /* where progress goes (stdout) */
+    bool progress;                /* a live progress bar (a terminal); else one line per epoch */
+    FILE *log;                    /* where progress goes (stdout) */
 } dd_train_opts;
 
 /* The recipe `doodle train` uses when no flag says otherwise. */
@@ -92,8 +92,8 @@ int dd_train_opts_check(const dd_train_opts *o, dd_error *err);
 
 typedef struct dd_train_result {
     int epochs_run;
-    int best_epoch;               /* the epoch model.safetensors holds */
-    bool has_val, has_test;       /* the set had (or was given) a validation / a test split */
+    int best_epoch;         /* the epoch model.safetensors holds */
+    bool has_val, has_test; /* the set had (or was given) a validation / a test split */
     double best_val_acc, best_val_loss;
     double test_acc, test_loss, test_top3; /* of best_epoch's weights; NaN without a test split */
     uint64_t test_count;

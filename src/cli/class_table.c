@@ -47,7 +47,8 @@ void print_class_table(FILE *out, uint32_t n_classes, const char *const *names, 
     if (any_skipped) {
         fprintf(out, "skipped:");
         for (int k = 0; k < DD_SKIP_REASON_COUNT; k++)
-            if (shown[k]) fprintf(out, " %s %llu", dd_skip_reason_name((dd_skip_reason)k), (unsigned long long)total.skipped[k]);
+            if (shown[k])
+                fprintf(out, " %s %llu", dd_skip_reason_name((dd_skip_reason)k), (unsigned long long)total.skipped[k]);
         fputc('\n', out);
     }
 }

@@ -23,7 +23,7 @@ int cmd_tune(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
-int cmd_explain(int argc, char **argv);          /* sub-verbs: cmd_explain.c */
+int cmd_explain(int argc, char **argv); /* sub-verbs: cmd_explain.c */
 int cmd_explain_clusters(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -50,15 +50,18 @@ int cli_parse_double(const char *text, double min, double max, double *out) {
 }
 
 /* "a whole number from 1 to 64", "a whole number >= 1" (max not shown), "a whole number" (neither bound). */
-static void describe_range(char *buf, size_t size, const char *what, double min, double max, int show_min,
-                           int show_max, int integral) {
+static void describe_range(char *buf, size_t size, const char *what, double min, double max, int show_min, int show_max,
+                           int integral) {
     const char *f = integral ? "%.0f" : "%g";
     char lo[64], hi[64];
     snprintf(lo, sizeof lo, f, min);
     snprintf(hi, sizeof hi, f, max);
-    if (show_max) snprintf(buf, size, "%s from %s to %s", what, lo, hi);
-    else if (show_min) snprintf(buf, size, "%s >= %s", what, lo);
-    else snprintf(buf, size, "%s", what);
+    if (show_max)
+        snprintf(buf, size, "%s from %s to %s", what, lo, hi);
+    else if (show_min)
+        snprintf(buf, size, "%s >= %s", what, lo);
+    else
+        snprintf(buf, size, "%s", what);
 }
 
 /* The message of a bad value: the range with its upper bound when it is small, or when the value passed it. */
@@ -173,7 +176,9 @@ int cli_dispatch(const cli_command *c, size_t n, int argc, char **argv, void (*u
     size_t k = n < 64 ? n : 64;
     for (size_t i = 0; i < k; i++) names[i] = c[i].name;
     const char *near = cli_closest(name, names, k);
-    if (near) fprintf(stderr, "%s: '%s' is not %s; did you mean '%s'? See '%s --help'.\n", prog, name, noun, near, prog);
-    else fprintf(stderr, "%s: '%s' is not %s. See '%s --help'.\n", prog, name, noun, prog);
+    if (near)
+        fprintf(stderr, "%s: '%s' is not %s; did you mean '%s'? See '%s --help'.\n", prog, name, noun, near, prog);
+    else
+        fprintf(stderr, "%s: '%s' is not %s. See '%s --help'.\n", prog, name, noun, prog);
     return EXIT_USAGE;
 }

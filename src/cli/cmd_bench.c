@@ -130,10 +130,11 @@ static int bench_init(bench *b, const char *model, int batch, int threads, const
 }
 
 int cmd_bench(int argc, char **argv) {
-    static const struct option options[] = {{"help", no_argument, 0, 'h'},        {"model", required_argument, 0, 'm'},
-                                            {"batch", required_argument, 0, 'b'}, {"threads", required_argument, 0, 't'},
-                                            {"seconds", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
-                                            {"data", required_argument, 0, 'd'}, {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"help", no_argument, 0, 'h'},          {"model", required_argument, 0, 'm'},
+        {"batch", required_argument, 0, 'b'},   {"threads", required_argument, 0, 't'},
+        {"seconds", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
+        {"data", required_argument, 0, 'd'},    {0, 0, 0, 0}};
     const char *model = "seed", *data = NULL;
     uint64_t batch = 64, threads = 2;
     double seconds = 10.0;

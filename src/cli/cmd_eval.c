@@ -57,7 +57,10 @@ typedef struct eval_opts {
 } eval_opts;
 
 static const char *split_name(int split) {
-    return split == DD_SPLIT_TRAIN ? "train" : split == DD_SPLIT_TEST ? "test" : split == DD_EVAL_SPLIT_VAL ? "val" : "all";
+    return split == DD_SPLIT_TRAIN      ? "train"
+           : split == DD_SPLIT_TEST     ? "test"
+           : split == DD_EVAL_SPLIT_VAL ? "val"
+                                        : "all";
 }
 
 /* DIR/name into a new string. */
@@ -155,8 +158,10 @@ static int run(const eval_opts *o, dd_error *err) {
     if (dd_make_dir(dir, err) || write_text(text, p_json, err) ||
         dd_metrics_write_confusion_csv(&r.metrics, names, p_conf, err) || write_misclassified(&r, names, p_miss, err))
         goto done;
-    if (o->json) printf("%s\n", text);
-    else print_tables(o, &r, names, dir);
+    if (o->json)
+        printf("%s\n", text);
+    else
+        print_tables(o, &r, names, dir);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         dd_fail(err, DD_ERR_IO, "cannot write to standard output");
         goto done;
@@ -178,11 +183,11 @@ done:
 
 int cmd_eval(int argc, char **argv) {
     static const struct option options[] = {
-        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
-        {"tta", no_argument, 0, 'T'}, {"split", required_argument, 0, 'S'}, {"batch", required_argument, 0, 'b'},
-        {"json", no_argument, 0, 'j'},        {"output", required_argument, 0, 'o'},
-        {"threads", required_argument, 0, 't'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+        {"model", required_argument, 0, 'm'},  {"data", required_argument, 0, 'd'},
+        {"tta", no_argument, 0, 'T'},          {"split", required_argument, 0, 'S'},
+        {"batch", required_argument, 0, 'b'},  {"json", no_argument, 0, 'j'},
+        {"output", required_argument, 0, 'o'}, {"threads", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     eval_opts o = {.split = DD_SPLIT_TEST, .batch = 32};
     int c;
@@ -196,11 +201,16 @@ int cmd_eval(int argc, char **argv) {
         case 'j': o.json = 1; break;
         case 'T': o.tta = true; break;
         case 'S':
-            if (!strcmp(optarg, "train")) o.split = DD_SPLIT_TRAIN;
-            else if (!strcmp(optarg, "test")) o.split = DD_SPLIT_TEST;
-            else if (!strcmp(optarg, "all")) o.split = -1;
-            else if (!strcmp(optarg, "val")) o.split = DD_EVAL_SPLIT_VAL;
-            else return cli_opt_bad("eval", "--split", "test, train, val or all", optarg);
+            if (!strcmp(optarg, "train"))
+                o.split = DD_SPLIT_TRAIN;
+            else if (!strcmp(optarg, "test"))
+                o.split = DD_SPLIT_TEST;
+            else if (!strcmp(optarg, "all"))
+                o.split = -1;
+            else if (!strcmp(optarg, "val"))
+                o.split = DD_EVAL_SPLIT_VAL;
+            else
+                return cli_opt_bad("eval", "--split", "test, train, val or all", optarg);
             break;
         case 'b':
             if (cli_opt_u64("eval", "--batch", optarg, 1, 4096, &o.batch)) return EXIT_USAGE;

@@ -76,9 +76,11 @@ static void usage(FILE *out) {
 }
 
 static void print_cluster(const dd_model *m, const char *title, const dd_cluster_info *c, int quiet) {
-    if (isnan(c->silhouette)) printf("%s: %d drawing%s  %s\n", title, c->size, c->size == 1 ? "" : "s", c->montage);
-    else printf("%s: %d drawing%s, silhouette %.3f  %s\n", title, c->size, c->size == 1 ? "" : "s", c->silhouette,
-                c->montage);
+    if (isnan(c->silhouette))
+        printf("%s: %d drawing%s  %s\n", title, c->size, c->size == 1 ? "" : "s", c->montage);
+    else
+        printf("%s: %d drawing%s, silhouette %.3f  %s\n", title, c->size, c->size == 1 ? "" : "s", c->silhouette,
+               c->montage);
     if (quiet) return;
     for (int p = 0; p < c->n_pairs && p < PAIRS_PRINTED; p++)
         printf("    %5d  %s -> %s\n", c->pairs[p].count, m->class_names[c->pairs[p].true_class],
@@ -94,8 +96,8 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const dd
     else
         printf("%zu drawings, %zu of %zu pixel columns non-zero%s\n", r->n, r->kept_columns, r->pixels,
                r->standardized ? ", standardised" : "");
-    printf("PCA: %d components explain %.1f%% of the variance (PC1 %.1f%%", r->components,
-           100 * r->explained_variance, 100 * r->variance_ratio[0]);
+    printf("PCA: %d components explain %.1f%% of the variance (PC1 %.1f%%", r->components, 100 * r->explained_variance,
+           100 * r->variance_ratio[0]);
     if (r->components > 1) printf(", PC2 %.1f%%", 100 * r->variance_ratio[1]);
     printf(")\n");
     if (r->k_tried_max > r->k_tried_min) {
@@ -114,8 +116,7 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const dd
     printf("\n");
     printf("purity in (true, predicted) pairs: K-Means %.3f (random clusters of the same sizes %.3f)", r->kmeans_purity,
            r->kmeans_purity_random);
-    if (!isnan(r->dbscan_purity))
-        printf(", DBSCAN %.3f (random %.3f)", r->dbscan_purity, r->dbscan_purity_random);
+    if (!isnan(r->dbscan_purity)) printf(", DBSCAN %.3f (random %.3f)", r->dbscan_purity, r->dbscan_purity_random);
     printf("\n");
     if (r->tsne_n)
         printf("t-SNE: %zu drawings, perplexity %g, KL %.3f after %d iterations, trustworthiness %.3f (%.1f s)\n",
@@ -123,24 +124,31 @@ static void print_report(const dd_model *m, const dd_cluster_report *r, const dd
     printf("\n");
     char title[320]; /* a name from labels.json is at most 200 bytes */
     for (int c = 0; c < r->k; c++) {
-        if (names->kmeans && names->kmeans[c]) snprintf(title, sizeof title, "kmeans %d \"%s\"", c, names->kmeans[c]);
-        else snprintf(title, sizeof title, "kmeans %d", c);
+        if (names->kmeans && names->kmeans[c])
+            snprintf(title, sizeof title, "kmeans %d \"%s\"", c, names->kmeans[c]);
+        else
+            snprintf(title, sizeof title, "kmeans %d", c);
         print_cluster(m, title, &r->kmeans[c], quiet);
         if (quiet || !r->units || r->units[c].n == 0) continue;
-        printf("    units of layer %d that set it apart (Cohen's d against right drawings of the same classes):", r->layer);
+        printf("    units of layer %d that set it apart (Cohen's d against right drawings of the same classes):",
+               r->layer);
         for (int k = 0; k < r->units[c].n; k++) printf(" %d %+.2f", r->units[c].unit[k], r->units[c].score[k]);
         printf("  %s\n", r->units[c].picture);
     }
     printf("\n");
     for (int c = 0; c <= r->dbscan_clusters; c++) {
         if (c == r->dbscan_clusters && r->dbscan[c].size == 0) continue;
-        if (c == r->dbscan_clusters) snprintf(title, sizeof title, "dbscan noise");
-        else if (names->dbscan && names->dbscan[c]) snprintf(title, sizeof title, "dbscan %d \"%s\"", c, names->dbscan[c]);
-        else snprintf(title, sizeof title, "dbscan %d", c);
+        if (c == r->dbscan_clusters)
+            snprintf(title, sizeof title, "dbscan noise");
+        else if (names->dbscan && names->dbscan[c])
+            snprintf(title, sizeof title, "dbscan %d \"%s\"", c, names->dbscan[c]);
+        else
+            snprintf(title, sizeof title, "dbscan %d", c);
         print_cluster(m, title, &r->dbscan[c], quiet);
     }
     printf("\nwrote %s/: summary.json, labels.csv, composition.csv, scatter-kmeans.png, scatter-dbscan.png%s%s and the "
-           "montages\n", dir, r->tsne_n ? ", tsne.png" : "", r->units ? ", units.csv" : "");
+           "montages\n",
+           dir, r->tsne_n ? ", tsne.png" : "", r->units ? ", units.csv" : "");
 }
 
 /* --compare: the second model's mistakes clustered, and what changed between the two, printed. */
@@ -157,7 +165,8 @@ static int compare(const dd_model *a, const dd_dataset *ds, const dd_cluster_opt
         rc = cli_report(VERB, &err);
     } else {
         printf("\ncompared with %s: %zu mistakes, %zu before; %zu drawings now right, %zu newly wrong, %zu wrong in "
-               "both\n", path, cmp.wrong_b, cmp.wrong_a, cmp.fixed, cmp.broken, cmp.wrong_a - cmp.fixed);
+               "both\n",
+               path, cmp.wrong_b, cmp.wrong_a, cmp.fixed, cmp.broken, cmp.wrong_a - cmp.fixed);
         for (int c = 0; c < ra->k; c++)
             printf("  first model's kmeans %d: %d of %d now right (%.0f%%)\n", c, cmp.removed[c], ra->kmeans[c].size,
                    100.0 * cmp.removed[c] / (ra->kmeans[c].size ? ra->kmeans[c].size : 1));
@@ -170,7 +179,8 @@ static int compare(const dd_model *a, const dd_dataset *ds, const dd_cluster_opt
             printf("\n");
         }
         printf("wrote %s/: compare.csv, compare-removed.png, compare-new.png, and the second model's clusters in "
-               "compare/\n", out_dir);
+               "compare/\n",
+               out_dir);
         dd_cluster_compare_free(&cmp);
     }
     dd_cluster_report_free(&rb);
@@ -179,23 +189,55 @@ static int compare(const dd_model *a, const dd_dataset *ds, const dd_cluster_opt
 }
 
 int cmd_explain_clusters(int argc, char **argv) {
-    enum { O_SET = 256, O_COMPONENTS, O_VARIANCE, O_KMIN, O_KMAX, O_RESTARTS, O_EPS, O_MINS, O_SEED, O_MONTAGE, O_MAX,
-           O_SPACE, O_STANDARDIZE, O_TSNE, O_PERPLEXITY, O_UNITS, O_SAVE_POINTS, O_COMPARE, O_THREADS };
+    enum {
+        O_SET = 256,
+        O_COMPONENTS,
+        O_VARIANCE,
+        O_KMIN,
+        O_KMAX,
+        O_RESTARTS,
+        O_EPS,
+        O_MINS,
+        O_SEED,
+        O_MONTAGE,
+        O_MAX,
+        O_SPACE,
+        O_STANDARDIZE,
+        O_TSNE,
+        O_PERPLEXITY,
+        O_UNITS,
+        O_SAVE_POINTS,
+        O_COMPARE,
+        O_THREADS
+    };
     static const struct option options[] = {
-        {"model", required_argument, NULL, 'm'},      {"data", required_argument, NULL, 'd'},
-        {"output", required_argument, NULL, 'o'},     {"set", required_argument, NULL, O_SET},
-        {"components", required_argument, NULL, O_COMPONENTS}, {"variance", required_argument, NULL, O_VARIANCE},
-        {"k", required_argument, NULL, 'k'},          {"k-min", required_argument, NULL, O_KMIN},
-        {"k-max", required_argument, NULL, O_KMAX},   {"restarts", required_argument, NULL, O_RESTARTS},
-        {"eps", required_argument, NULL, O_EPS},      {"min-samples", required_argument, NULL, O_MINS},
-        {"seed", required_argument, NULL, O_SEED},    {"montage", required_argument, NULL, O_MONTAGE},
-        {"max-drawings", required_argument, NULL, O_MAX}, {"quiet", no_argument, NULL, 'q'},
-        {"space", required_argument, NULL, O_SPACE},  {"layer", required_argument, NULL, 'l'},
-        {"standardize", no_argument, NULL, O_STANDARDIZE}, {"tsne", required_argument, NULL, O_TSNE},
-        {"perplexity", required_argument, NULL, O_PERPLEXITY}, {"units", required_argument, NULL, O_UNITS},
-        {"save-points", no_argument, NULL, O_SAVE_POINTS}, {"compare", required_argument, NULL, O_COMPARE},
+        {"model", required_argument, NULL, 'm'},
+        {"data", required_argument, NULL, 'd'},
+        {"output", required_argument, NULL, 'o'},
+        {"set", required_argument, NULL, O_SET},
+        {"components", required_argument, NULL, O_COMPONENTS},
+        {"variance", required_argument, NULL, O_VARIANCE},
+        {"k", required_argument, NULL, 'k'},
+        {"k-min", required_argument, NULL, O_KMIN},
+        {"k-max", required_argument, NULL, O_KMAX},
+        {"restarts", required_argument, NULL, O_RESTARTS},
+        {"eps", required_argument, NULL, O_EPS},
+        {"min-samples", required_argument, NULL, O_MINS},
+        {"seed", required_argument, NULL, O_SEED},
+        {"montage", required_argument, NULL, O_MONTAGE},
+        {"max-drawings", required_argument, NULL, O_MAX},
+        {"quiet", no_argument, NULL, 'q'},
+        {"space", required_argument, NULL, O_SPACE},
+        {"layer", required_argument, NULL, 'l'},
+        {"standardize", no_argument, NULL, O_STANDARDIZE},
+        {"tsne", required_argument, NULL, O_TSNE},
+        {"perplexity", required_argument, NULL, O_PERPLEXITY},
+        {"units", required_argument, NULL, O_UNITS},
+        {"save-points", no_argument, NULL, O_SAVE_POINTS},
+        {"compare", required_argument, NULL, O_COMPARE},
         {"threads", required_argument, NULL, O_THREADS},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     dd_cluster_opts o = dd_cluster_opts_default();
     const char *model_path = NULL, *data_path = NULL, *out_dir = NULL, *layer_text = NULL, *compare_path = NULL;
@@ -213,9 +255,12 @@ int cmd_explain_clusters(int argc, char **argv) {
         case 'q': quiet = 1; break;
         case 'l': layer_text = optarg; break;
         case O_SPACE:
-            if (!strcmp(optarg, "pixels")) o.space = DD_SPACE_PIXELS;
-            else if (!strcmp(optarg, "embedding")) o.space = DD_SPACE_EMBEDDING;
-            else return cli_usage_error(VERB, "--space '%s': use pixels or embedding", optarg);
+            if (!strcmp(optarg, "pixels"))
+                o.space = DD_SPACE_PIXELS;
+            else if (!strcmp(optarg, "embedding"))
+                o.space = DD_SPACE_EMBEDDING;
+            else
+                return cli_usage_error(VERB, "--space '%s': use pixels or embedding", optarg);
             break;
         case O_STANDARDIZE: o.standardize = 1; break;
         case O_SAVE_POINTS: o.save_points = 1; break;
@@ -305,7 +350,8 @@ int cmd_explain_clusters(int argc, char **argv) {
     } else if (r.n == 0) {
         printf("the set is empty (%s): nothing to cluster; wrote %s/summary.json\n",
                o.set == DD_CLUSTER_MISCLASSIFIED       ? "the model gets every test drawing right"
-               : o.set == DD_CLUSTER_VAL_MISCLASSIFIED ? "the model gets every validation drawing right" : "no drawing in it",
+               : o.set == DD_CLUSTER_VAL_MISCLASSIFIED ? "the model gets every validation drawing right"
+                                                       : "no drawing in it",
                out_dir);
     } else {
         char labels_path[4200]; /* the run's labels.json, beside its model (doodle serve's Mistakes view writes it) */

@@ -88,8 +88,10 @@ static int export_web(const char *run_dir, const char *model_file, const char *o
     dd_model_free(m);
     if (rc) {
         if (err.code == DD_ERR_IO && strstr(err.msg, ort_dir))
-            fprintf(stderr, "doodle export: onnxruntime-web is needed in %s (scripts/npm_ort_web.sh installs it, or "
-                            "give --ort DIR)\n", ort_dir);
+            fprintf(stderr,
+                    "doodle export: onnxruntime-web is needed in %s (scripts/npm_ort_web.sh installs it, or "
+                    "give --ort DIR)\n",
+                    ort_dir);
         return cli_report("export", &err);
     }
     if (fflush(stdout) != 0) {
@@ -117,8 +119,10 @@ int cmd_export(int argc, char **argv) {
         case 'o': out_path = optarg; break;
         case 'W':
             web = true;
-            if (optarg[0] == '-' && optarg[1] == '-') optind--; /* "--web --model FILE": no run folder */
-            else run_dir = optarg;
+            if (optarg[0] == '-' && optarg[1] == '-')
+                optind--; /* "--web --model FILE": no run folder */
+            else
+                run_dir = optarg;
             break;
         case 'm': web_model = optarg; break;
         case 'R': ort_dir = optarg; break;
@@ -143,8 +147,8 @@ int cmd_export(int argc, char **argv) {
     if (!rc)
         printf("%s -> %s: ONNX opset %d, %d nodes (%d BatchNorm folded into their convolution), %zu parameters, "
                "%zu bytes; input [batch, %d, %d, %d], output probabilities [batch, %d]\n",
-               model_path, out_path, DD_ONNX_OPSET, sum.nodes, sum.folded, sum.parameters, sum.bytes,
-               m->spec->input.c, m->spec->input.h, m->spec->input.w, m->spec->classes);
+               model_path, out_path, DD_ONNX_OPSET, sum.nodes, sum.folded, sum.parameters, sum.bytes, m->spec->input.c,
+               m->spec->input.h, m->spec->input.w, m->spec->classes);
     dd_model_free(m);
     if (rc) return cli_report("export", &err);
     if (fflush(stdout) != 0) {

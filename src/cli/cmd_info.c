@@ -41,12 +41,16 @@ int cmd_info(int argc, char **argv) {
     dd_dataset_bitmap_size(ds, &h, &w);
     dd_dset_params p = dd_dataset_params(ds);
     printf("%s: version %d, %llu ", path, DD_DSET_VERSION, (unsigned long long)dd_dataset_count(ds));
-    if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) printf("bitmaps of %ux%u", h, w);
-    else printf("stroke drawings");
+    if (dd_dataset_kind(ds) == DD_DSET_BITMAPS)
+        printf("bitmaps of %ux%u", h, w);
+    else
+        printf("stroke drawings");
     printf(", %u classes\n", n);
     printf("made with: seed %llu, test fraction %g, ", (unsigned long long)p.seed, p.test_frac);
-    if (p.per_class) printf("at most %llu per class\n", (unsigned long long)p.per_class);
-    else printf("no per-class limit\n");
+    if (p.per_class)
+        printf("at most %llu per class\n", (unsigned long long)p.per_class);
+    else
+        printf("no per-class limit\n");
     if (p.recognized_only) printf("recognized drawings only\n");
     if (p.val_frac > 0) { /* each class's share is round(frac x its train count), as dd_dataset_val_mask takes it */
         uint64_t n_val = 0;

@@ -59,23 +59,27 @@ typedef struct predict_ctx {
     dd_classifier *c;
     dd_prediction *top;
     int k, json;
-    int logits;               /* --logits: each drawing's logits in its JSON */
-    int scored_k;             /* classes asked for: k, and at least 3 for the top-3 accuracy */
-    const char *save_input;   /* --save-input FILE.png, or NULL */
-    int save_numbered;        /* more than one drawing: FILE-N.png */
-    uint64_t items;           /* drawings predicted */
+    int logits;             /* --logits: each drawing's logits in its JSON */
+    int scored_k;           /* classes asked for: k, and at least 3 for the top-3 accuracy */
+    const char *save_input; /* --save-input FILE.png, or NULL */
+    int save_numbered;      /* more than one drawing: FILE-N.png */
+    uint64_t items;         /* drawings predicted */
     uint64_t labelled, correct, correct_top3, unknown_words;
-    uint64_t bad;  /* records skipped */
-    int failed;    /* a whole file could not be read */
+    uint64_t bad; /* records skipped */
+    int failed;   /* a whole file could not be read */
 } predict_ctx;
 
 static int kind_of(const char *path, input_kind *kind) {
-    if (cli_has_suffix(path, ".png") || cli_has_suffix(path, ".jpg") || cli_has_suffix(path, ".jpeg")) *kind = INPUT_PNG;
+    if (cli_has_suffix(path, ".png") || cli_has_suffix(path, ".jpg") || cli_has_suffix(path, ".jpeg"))
+        *kind = INPUT_PNG;
     else {
         dd_format f = dd_format_from_path(path);
-        if (f == DD_FORMAT_NDJSON || f == DD_FORMAT_BIN || f == DD_FORMAT_CSV) *kind = INPUT_STROKES;
-        else if (f == DD_FORMAT_NPY) *kind = INPUT_NPY;
-        else return -1;
+        if (f == DD_FORMAT_NDJSON || f == DD_FORMAT_BIN || f == DD_FORMAT_CSV)
+            *kind = INPUT_STROKES;
+        else if (f == DD_FORMAT_NPY)
+            *kind = INPUT_NPY;
+        else
+            return -1;
     }
     return 0;
 }
@@ -177,10 +181,14 @@ static int print_item(predict_ctx *x, const item_ref *it, int n, dd_error *err) 
             return dd_fail(err, DD_ERR_NOMEM, "out of memory");
         return 0;
     }
-    if (!it->place) printf("%s", it->path);
-    else if (!strcmp(it->place, "row")) printf("%s[%llu]", it->path, (unsigned long long)it->number);
-    else if (!strcmp(it->place, "record")) printf("%s: record %llu", it->path, (unsigned long long)it->number);
-    else printf("%s:%llu", it->path, (unsigned long long)it->number);
+    if (!it->place)
+        printf("%s", it->path);
+    else if (!strcmp(it->place, "row"))
+        printf("%s[%llu]", it->path, (unsigned long long)it->number);
+    else if (!strcmp(it->place, "record"))
+        printf("%s: record %llu", it->path, (unsigned long long)it->number);
+    else
+        printf("%s:%llu", it->path, (unsigned long long)it->number);
     if (it->d && it->d->word[0]) printf(" (%s)", it->d->word);
     printf(":");
     for (int i = 0; i < n; i++) printf("  %s %.4f", x->top[i].name, x->top[i].probability);
@@ -280,9 +288,12 @@ static int predict_png(predict_ctx *x, const char *path, dd_error *err) {
 
 int cmd_predict(int argc, char **argv) {
     static const struct option options[] = {
-        {"model", required_argument, 0, 'm'}, {"top", required_argument, 0, 'k'},
-        {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
-        {"save-input", required_argument, 0, 'S'}, {"logits", no_argument, 0, 'L'},
+        {"model", required_argument, 0, 'm'},
+        {"top", required_argument, 0, 'k'},
+        {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},
+        {"save-input", required_argument, 0, 'S'},
+        {"logits", no_argument, 0, 'L'},
         {0, 0, 0, 0},
     };
     const char *model = NULL, *save = NULL;
@@ -314,13 +325,18 @@ int cmd_predict(int argc, char **argv) {
     for (int i = optind; i < argc; i++) {
         input_kind kind;
         if (kind_of(argv[i], &kind))
-            return cli_usage_error("predict", "'%s': not a file predict reads (.ndjson, .json, .bin, .csv, .npy, "
-                                   "each optionally .gz, or .png, .jpg)", argv[i]);
+            return cli_usage_error("predict",
+                                   "'%s': not a file predict reads (.ndjson, .json, .bin, .csv, .npy, "
+                                   "each optionally .gz, or .png, .jpg)",
+                                   argv[i]);
     }
     dd_error err = {0};
     /* one picture and nothing else is one drawing: --save-input names its file exactly */
     input_kind first = INPUT_STROKES;
-    predict_ctx x = {.json = json, .logits = logits, .save_input = save, .save_numbered = argc - optind > 1 || kind_of(argv[optind], &first) || first != INPUT_PNG};
+    predict_ctx x = {.json = json,
+                     .logits = logits,
+                     .save_input = save,
+                     .save_numbered = argc - optind > 1 || kind_of(argv[optind], &first) || first != INPUT_PNG};
     if (!(x.c = dd_classifier_open(model, &err))) return cli_report("predict", &err);
     int classes = dd_classifier_class_count(x.c);
     x.k = (int)k < classes ? (int)k : classes;
@@ -330,16 +346,21 @@ int cmd_predict(int argc, char **argv) {
     for (int i = optind; i < argc && rc == 0; i++) {
         input_kind kind = INPUT_PNG;
         kind_of(argv[i], &kind); /* checked above */
-        if (kind == INPUT_STROKES) rc = predict_strokes(&x, argv[i], &err);
-        else if (kind == INPUT_NPY) rc = predict_npy(&x, argv[i], &err);
-        else rc = predict_png(&x, argv[i], &err);
+        if (kind == INPUT_STROKES)
+            rc = predict_strokes(&x, argv[i], &err);
+        else if (kind == INPUT_NPY)
+            rc = predict_npy(&x, argv[i], &err);
+        else
+            rc = predict_png(&x, argv[i], &err);
     }
     if (rc == 0 && print_accuracy(&x)) rc = dd_fail(&err, DD_ERR_IO, "cannot write to standard output");
     free(x.top);
     dd_classifier_close(x.c);
-    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) rc = dd_fail(&err, DD_ERR_IO, "cannot write to standard output");
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+        rc = dd_fail(&err, DD_ERR_IO, "cannot write to standard output");
     if (rc) return cli_report("predict", &err);
     if (x.bad)
-        fprintf(stderr, "doodle predict: %llu bad record%s skipped\n", (unsigned long long)x.bad, x.bad == 1 ? "" : "s");
+        fprintf(stderr, "doodle predict: %llu bad record%s skipped\n", (unsigned long long)x.bad,
+                x.bad == 1 ? "" : "s");
     return x.failed || x.bad ? 1 : 0;
 }

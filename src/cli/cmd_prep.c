@@ -10,44 +10,45 @@
 #include "doodle/prep.h"
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: doodle prep --input DIR|FILE [--input …] -o FILE.dset [options]\n"
-            "\n"
-            "Reads Quick, Draw! files (ndjson raw or simplified, .bin, .npy bitmaps, Kaggle .csv; any .gz) into one\n"
-            "dataset file. Raw drawings are simplified with Google's recipe; each key_id is kept once; every class\n"
-            "is split into train and test. Prints per class what was read, kept and skipped, and why.\n"
-            "\n"
-            "  -i, --input PATH       a file, or a directory of them (read in name order); repeatable,\n"
-            "                         and further paths may follow the options\n"
-            "  -o, --output FILE      the .dset to write (atomically: an old file stays until the new one is done)\n"
-            "      --classes A,B,…    keep only these classes, in this label order (default: every class found,\n"
-            "                         in the order first met)\n"
-            "      --per-class N      keep N drawings of each class (default: all); a class's file is not read further\n"
-            "                         once its first N are kept\n"
-            "      --sample first|random  which N: the first ones read (default), or a uniform sample of each class\n"
-            "                         seeded by --seed (one pass over every file)\n"
-            "      --test-frac F      fraction of each class in the test split, 0..1 (default 0.1; 1 = evaluation only)\n"
-            "      --val-frac F       share of each class's train split that doodle train keeps for validation,\n"
-            "                         0..0.9 (stored in the set; default: none stored, train takes 0.1)\n"
-            "      --seed S           seed of the split's shuffle (default 1)\n"
-            "      --recognized-only  drop drawings Google's game did not recognise\n"
-            "      --strict           stop at the first bad record instead of skipping it\n"
-            "      --threads N        files read in parallel (default: every core); the output is the same\n"
-            "                         byte for byte for any N\n"
-            "      --exclude FILE     leave out the drawings FILE lists (repeatable): a CSV with a key_id column\n"
-            "                         (and the class in a column true, label, class or word: explain quality's\n"
-            "                         contradicted.csv, explain clusters' labels.csv), or JSON (a labels.json's\n"
-            "                         \"mislabelled\" list, or an array of key_ids). They are taken out last: the\n"
-            "                         rest of the set, and every drawing's split, is what it would be without them\n"
-            "  -q, --quiet            do not list skipped records\n"
-            "  -h, --help             show this help\n"
-            "\n"
-            "The class of a drawing is its 'word' field; for .npy files, the file name (smiley_face.npy -> smiley face).\n"
-            "\n"
-            "Examples:\n"
-            "  doodle prep --input ~/quickdraw/simplified --classes cat,dog,tree --per-class 5000 -o animals.dset\n"
-            "  doodle prep --input ~/quickdraw/numpy_bitmap --per-class 2500 --test-frac 0.1 --seed 1 -o all.dset\n"
-            "  doodle prep --input ~/quickdraw/simplified --exclude run/explain/quality/contradicted.csv -o clean.dset\n");
+    fprintf(
+        out,
+        "usage: doodle prep --input DIR|FILE [--input …] -o FILE.dset [options]\n"
+        "\n"
+        "Reads Quick, Draw! files (ndjson raw or simplified, .bin, .npy bitmaps, Kaggle .csv; any .gz) into one\n"
+        "dataset file. Raw drawings are simplified with Google's recipe; each key_id is kept once; every class\n"
+        "is split into train and test. Prints per class what was read, kept and skipped, and why.\n"
+        "\n"
+        "  -i, --input PATH       a file, or a directory of them (read in name order); repeatable,\n"
+        "                         and further paths may follow the options\n"
+        "  -o, --output FILE      the .dset to write (atomically: an old file stays until the new one is done)\n"
+        "      --classes A,B,…    keep only these classes, in this label order (default: every class found,\n"
+        "                         in the order first met)\n"
+        "      --per-class N      keep N drawings of each class (default: all); a class's file is not read further\n"
+        "                         once its first N are kept\n"
+        "      --sample first|random  which N: the first ones read (default), or a uniform sample of each class\n"
+        "                         seeded by --seed (one pass over every file)\n"
+        "      --test-frac F      fraction of each class in the test split, 0..1 (default 0.1; 1 = evaluation only)\n"
+        "      --val-frac F       share of each class's train split that doodle train keeps for validation,\n"
+        "                         0..0.9 (stored in the set; default: none stored, train takes 0.1)\n"
+        "      --seed S           seed of the split's shuffle (default 1)\n"
+        "      --recognized-only  drop drawings Google's game did not recognise\n"
+        "      --strict           stop at the first bad record instead of skipping it\n"
+        "      --threads N        files read in parallel (default: every core); the output is the same\n"
+        "                         byte for byte for any N\n"
+        "      --exclude FILE     leave out the drawings FILE lists (repeatable): a CSV with a key_id column\n"
+        "                         (and the class in a column true, label, class or word: explain quality's\n"
+        "                         contradicted.csv, explain clusters' labels.csv), or JSON (a labels.json's\n"
+        "                         \"mislabelled\" list, or an array of key_ids). They are taken out last: the\n"
+        "                         rest of the set, and every drawing's split, is what it would be without them\n"
+        "  -q, --quiet            do not list skipped records\n"
+        "  -h, --help             show this help\n"
+        "\n"
+        "The class of a drawing is its 'word' field; for .npy files, the file name (smiley_face.npy -> smiley face).\n"
+        "\n"
+        "Examples:\n"
+        "  doodle prep --input ~/quickdraw/simplified --classes cat,dog,tree --per-class 5000 -o animals.dset\n"
+        "  doodle prep --input ~/quickdraw/numpy_bitmap --per-class 2500 --test-frac 0.1 --seed 1 -o all.dset\n"
+        "  doodle prep --input ~/quickdraw/simplified --exclude run/explain/quality/contradicted.csv -o clean.dset\n");
 }
 
 /* Splits "a, b,smiley face" in place into an array of names (spaces around each name dropped). */
@@ -68,13 +69,20 @@ static int split_classes(char *list, const char ***out, size_t *n) {
 
 int cmd_prep(int argc, char **argv) {
     static const struct option options[] = {
-        {"input", required_argument, 0, 'i'},  {"output", required_argument, 0, 'o'},
-        {"classes", required_argument, 0, 'c'}, {"per-class", required_argument, 0, 'n'},
-        {"test-frac", required_argument, 0, 'f'}, {"seed", required_argument, 0, 's'},
-        {"recognized-only", no_argument, 0, 'r'}, {"strict", no_argument, 0, 'S'},
-        {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-        {"threads", required_argument, 0, 'T'}, {"sample", required_argument, 0, 'm'},
-        {"val-frac", required_argument, 0, 'v'}, {"exclude", required_argument, 0, 'x'},
+        {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'},
+        {"classes", required_argument, 0, 'c'},
+        {"per-class", required_argument, 0, 'n'},
+        {"test-frac", required_argument, 0, 'f'},
+        {"seed", required_argument, 0, 's'},
+        {"recognized-only", no_argument, 0, 'r'},
+        {"strict", no_argument, 0, 'S'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, 'T'},
+        {"sample", required_argument, 0, 'm'},
+        {"val-frac", required_argument, 0, 'v'},
+        {"exclude", required_argument, 0, 'x'},
         {0, 0, 0, 0},
     };
     dd_prep_opts o = {.test_frac = 0.1, .seed = 1, .log = stderr, .progress = isatty(fileno(stderr)) ? stderr : NULL};
@@ -125,7 +133,10 @@ int cmd_prep(int argc, char **argv) {
         case 'r': o.recognized_only = true; break;
         case 'S': o.strict = true; break;
         case 'q': o.log = o.progress = NULL; break;
-        case 'h': usage(stdout); rc = 0; goto done;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto done;
         default: rc = cli_opt_error("prep", c, argv); goto done;
         }
     }

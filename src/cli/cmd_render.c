@@ -16,37 +16,38 @@
 #define PNG_DEFAULT_LIMIT 100 /* drawings per file in a PNG grid unless --limit says otherwise */
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: doodle render [options] -o OUT.npy|OUT.png FILE…\n"
-            "\n"
-            "Renders Quick, Draw! stroke drawings (ndjson, .bin or Kaggle .csv, each optionally .gz) to 8-bit images with\n"
-            "Google's recipe for the official 28x28 bitmaps (centred, round-capped anti-aliased line of width 16\n"
-            "with a padding of 16, in the 256-unit box); raw drawings are simplified with Google's recipe first.\n"
-            "\n"
-            "  -o, --output FILE     OUT.npy (or .npy.gz): uint8 array of shape (N, H, W), one image per drawing,\n"
-            "                        in file order (files in the order given), 0 = background, 255 = ink;\n"
-            "                        OUT.png: a picture grid, ink dark on white, each file starting a new row\n"
-            "                        (headed by its class name when there are several files).\n"
-            "                        Written atomically: nothing is left behind on failure.\n"
-            "  -s, --size HxW        image height x width (default 28x28); other shapes keep the aspect ratio,\n"
-            "                        the drawing centred (e.g. 66x100)\n"
-            "      --line-width W    line width in drawing units, the 256 box (default 16)\n"
-            "      --padding P       padding around the 256 box, in drawing units (default 16)\n"
-            "  -n, --limit N         at most N drawings from each file (default: all for .npy, %d for .png)\n"
-            "      --cols C          .png: drawings per row (default 10)\n"
-            "      --scale K         .png: enlarge each pixel K times (default 2)\n"
-            "      --strict          stop at the first bad record instead of skipping it\n"
-            "  -q, --quiet           do not list skipped records\n"
-            "  -h, --help            show this help\n"
-            "\n"
-            "Bad records are reported as FILE:LINE (ndjson, .csv) or FILE: record N (.bin), skipped and counted.\n"
-            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
-            "\n"
-            "Examples:\n"
-            "  doodle render full_simplified_cat.ndjson -o cat.npy          28x28 bitmaps as Google makes them\n"
-            "  doodle render cat.ndjson.gz dog.ndjson.gz -o pets.png -n 20  a picture grid, a row a class\n"
-            "  doodle render -s 66x100 --line-width 8 cat.bin -o cat66.npy  the study's size, thinner lines\n",
-            PNG_DEFAULT_LIMIT);
+    fprintf(
+        out,
+        "usage: doodle render [options] -o OUT.npy|OUT.png FILE…\n"
+        "\n"
+        "Renders Quick, Draw! stroke drawings (ndjson, .bin or Kaggle .csv, each optionally .gz) to 8-bit images with\n"
+        "Google's recipe for the official 28x28 bitmaps (centred, round-capped anti-aliased line of width 16\n"
+        "with a padding of 16, in the 256-unit box); raw drawings are simplified with Google's recipe first.\n"
+        "\n"
+        "  -o, --output FILE     OUT.npy (or .npy.gz): uint8 array of shape (N, H, W), one image per drawing,\n"
+        "                        in file order (files in the order given), 0 = background, 255 = ink;\n"
+        "                        OUT.png: a picture grid, ink dark on white, each file starting a new row\n"
+        "                        (headed by its class name when there are several files).\n"
+        "                        Written atomically: nothing is left behind on failure.\n"
+        "  -s, --size HxW        image height x width (default 28x28); other shapes keep the aspect ratio,\n"
+        "                        the drawing centred (e.g. 66x100)\n"
+        "      --line-width W    line width in drawing units, the 256 box (default 16)\n"
+        "      --padding P       padding around the 256 box, in drawing units (default 16)\n"
+        "  -n, --limit N         at most N drawings from each file (default: all for .npy, %d for .png)\n"
+        "      --cols C          .png: drawings per row (default 10)\n"
+        "      --scale K         .png: enlarge each pixel K times (default 2)\n"
+        "      --strict          stop at the first bad record instead of skipping it\n"
+        "  -q, --quiet           do not list skipped records\n"
+        "  -h, --help            show this help\n"
+        "\n"
+        "Bad records are reported as FILE:LINE (ndjson, .csv) or FILE: record N (.bin), skipped and counted.\n"
+        "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+        "\n"
+        "Examples:\n"
+        "  doodle render full_simplified_cat.ndjson -o cat.npy          28x28 bitmaps as Google makes them\n"
+        "  doodle render cat.ndjson.gz dog.ndjson.gz -o pets.png -n 20  a picture grid, a row a class\n"
+        "  doodle render -s 66x100 --line-width 8 cat.bin -o cat66.npy  the study's size, thinner lines\n",
+        PNG_DEFAULT_LIMIT);
 }
 
 typedef struct render_job {
@@ -80,8 +81,8 @@ static uint8_t *store_next(image_store *s, dd_error *err) {
 }
 
 /* Reads path, rendering each drawing into the store. Returns 0, or -1 with err set for a fatal error. */
-static int render_file(const render_job *job, dd_renderer *r, const char *path, image_store *store,
-                       file_part *part, uint64_t *skipped, dd_error *err) {
+static int render_file(const render_job *job, dd_renderer *r, const char *path, image_store *store, file_part *part,
+                       uint64_t *skipped, dd_error *err) {
     memset(part, 0, sizeof *part);
     part->path = path;
     part->first = store->count;
@@ -111,8 +112,10 @@ static int render_file(const render_job *job, dd_renderer *r, const char *path, 
                 continue;
             }
             /* out of memory or a cairo failure stops everything; anything else is this record's fault */
-            if (rec_err.code == DD_ERR_NOMEM || rec_err.code == DD_ERR_IO) nx = DD_NEXT_FATAL;
-            else nx = DD_NEXT_BAD;
+            if (rec_err.code == DD_ERR_NOMEM || rec_err.code == DD_ERR_IO)
+                nx = DD_NEXT_FATAL;
+            else
+                nx = DD_NEXT_BAD;
             dd_stroke_reader_locate(rd, &rec_err);
         }
         if (nx == DD_NEXT_FATAL) {
@@ -176,11 +179,16 @@ static int write_png(const render_job *job, const char *out, const image_store *
 
 int cmd_render(int argc, char **argv) {
     static const struct option options[] = {
-        {"output", required_argument, 0, 'o'},     {"size", required_argument, 0, 's'},
-        {"line-width", required_argument, 0, 'w'}, {"padding", required_argument, 0, 'p'},
-        {"limit", required_argument, 0, 'n'},      {"cols", required_argument, 0, 'c'},
-        {"scale", required_argument, 0, 'k'},      {"strict", no_argument, 0, 'S'},
-        {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
+        {"output", required_argument, 0, 'o'},
+        {"size", required_argument, 0, 's'},
+        {"line-width", required_argument, 0, 'w'},
+        {"padding", required_argument, 0, 'p'},
+        {"limit", required_argument, 0, 'n'},
+        {"cols", required_argument, 0, 'c'},
+        {"scale", required_argument, 0, 'k'},
+        {"strict", no_argument, 0, 'S'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     render_job job = {.render = dd_render_opts_default(28, 28), .cols = 10, .scale = 2};
@@ -201,7 +209,8 @@ int cmd_render(int argc, char **argv) {
                 return EXIT_USAGE; /* the range: dd_render_opts_check below */
             break;
         case 'p':
-            if (cli_opt_double("render", "--padding", optarg, -DBL_MAX, DBL_MAX, &job.render.padding)) return EXIT_USAGE;
+            if (cli_opt_double("render", "--padding", optarg, -DBL_MAX, DBL_MAX, &job.render.padding))
+                return EXIT_USAGE;
             break;
         case 'n':
             if (cli_opt_u64("render", "--limit", optarg, 1, UINT64_MAX, &job.limit)) return EXIT_USAGE;
@@ -244,8 +253,8 @@ int cmd_render(int argc, char **argv) {
     if (png) {
         if (write_png(&job, out, &store, parts, n_files, &err)) goto report;
     } else {
-        dd_bitmaps b = {.count = store.count, .height = job.render.height, .width = job.render.width,
-                        .pixels = store.pixels};
+        dd_bitmaps b = {
+            .count = store.count, .height = job.render.height, .width = job.render.width, .pixels = store.pixels};
         if (dd_npy_write(out, &b, &err)) goto report;
     }
     printf("wrote %s: %zu drawings at %ux%u from %zu file%s", out, store.count, job.render.height, job.render.width,
@@ -256,8 +265,9 @@ int cmd_render(int argc, char **argv) {
 report:
     if (rc) {
         cli_report("render", &err);
-        if (skipped) fprintf(stderr, "doodle render: %llu bad record%s skipped before that\n", (unsigned long long)skipped,
-                             skipped == 1 ? "" : "s");
+        if (skipped)
+            fprintf(stderr, "doodle render: %llu bad record%s skipped before that\n", (unsigned long long)skipped,
+                    skipped == 1 ? "" : "s");
         rc = err.code == DD_ERR_USAGE ? EXIT_USAGE : 1;
     }
     dd_renderer_free(r);

@@ -9,39 +9,40 @@
 #include "serve/server.h"
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: doodle serve --model RUN/model.safetensors [--run RUNDIR [--clusters DIR] [--read-only]]\n"
-            "                    [--host ADDR] [--port N]\n"
-            "\n"
-            "Serves the drawing page: draw with mouse, finger or pen, and the model guesses live (top 5, the image\n"
-            "it saw, and on demand its activations and saliency). Strokes are simplified and rendered with the same\n"
-            "code as the training data. The JSON API (POST /api/predict, POST /api/explain, GET /api/model,\n"
-            "GET /healthz, GET /report, the Mistakes view's /api/mistakes and /api/labels) is described in\n"
-            "docs/serving.md.\n"
-            "With --run, /mistakes shows the clusters of the run's misclassified drawings: name them, mark drawings\n"
-            "as mislabelled, and save to RUNDIR/labels.json (docs/labels-format.md). Ctrl-C stops it.\n"
-            "\n"
-            "  -m, --model FILE     the model (.safetensors written by doodle train)\n"
-            "  -r, --run RUNDIR     also serve RUNDIR/report.html at /report (made by doodle report), and the\n"
-            "                       Mistakes view at /mistakes, which saves to RUNDIR/labels.json\n"
-            "      --clusters DIR   the clustering the Mistakes view shows: a doodle explain clusters folder\n"
-            "                       (default RUNDIR/explain/clusters, which doodle report and train write)\n"
-            "      --read-only      never write RUNDIR/labels.json (also the case when RUNDIR is not writable)\n"
-            "      --host ADDR      address to listen on (default 127.0.0.1: this machine only)\n"
-            "  -p, --port N         port (default 8080; 0 picks a free one); the URL is printed\n"
-            "      --threads N      worker threads (default: one per core)\n"
-            "      --max-connections N  connections at once (default 256); at the limit, the connection that has\n"
-            "                       waited longest for its request is closed to make room for a new one\n"
-            "      --timeout S      a client has S seconds to send each whole request, headers and body, counted\n"
-            "                       from connecting or from its previous answer; slower and idle connections are\n"
-            "                       closed (default 15)\n"
-            "  -h, --help           show this help\n"
-            "\n"
-            "Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 bad input or failure, 2 bad usage.\n"
-            "\n"
-            "Examples:\n"
-            "  doodle serve -m runs/animals/model.safetensors                 open http://127.0.0.1:8080/ and draw\n"
-            "  doodle serve -m runs/animals/model.safetensors --run runs/animals --port 0   /report and /mistakes too\n");
+    fprintf(
+        out,
+        "usage: doodle serve --model RUN/model.safetensors [--run RUNDIR [--clusters DIR] [--read-only]]\n"
+        "                    [--host ADDR] [--port N]\n"
+        "\n"
+        "Serves the drawing page: draw with mouse, finger or pen, and the model guesses live (top 5, the image\n"
+        "it saw, and on demand its activations and saliency). Strokes are simplified and rendered with the same\n"
+        "code as the training data. The JSON API (POST /api/predict, POST /api/explain, GET /api/model,\n"
+        "GET /healthz, GET /report, the Mistakes view's /api/mistakes and /api/labels) is described in\n"
+        "docs/serving.md.\n"
+        "With --run, /mistakes shows the clusters of the run's misclassified drawings: name them, mark drawings\n"
+        "as mislabelled, and save to RUNDIR/labels.json (docs/labels-format.md). Ctrl-C stops it.\n"
+        "\n"
+        "  -m, --model FILE     the model (.safetensors written by doodle train)\n"
+        "  -r, --run RUNDIR     also serve RUNDIR/report.html at /report (made by doodle report), and the\n"
+        "                       Mistakes view at /mistakes, which saves to RUNDIR/labels.json\n"
+        "      --clusters DIR   the clustering the Mistakes view shows: a doodle explain clusters folder\n"
+        "                       (default RUNDIR/explain/clusters, which doodle report and train write)\n"
+        "      --read-only      never write RUNDIR/labels.json (also the case when RUNDIR is not writable)\n"
+        "      --host ADDR      address to listen on (default 127.0.0.1: this machine only)\n"
+        "  -p, --port N         port (default 8080; 0 picks a free one); the URL is printed\n"
+        "      --threads N      worker threads (default: one per core)\n"
+        "      --max-connections N  connections at once (default 256); at the limit, the connection that has\n"
+        "                       waited longest for its request is closed to make room for a new one\n"
+        "      --timeout S      a client has S seconds to send each whole request, headers and body, counted\n"
+        "                       from connecting or from its previous answer; slower and idle connections are\n"
+        "                       closed (default 15)\n"
+        "  -h, --help           show this help\n"
+        "\n"
+        "Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 bad input or failure, 2 bad usage.\n"
+        "\n"
+        "Examples:\n"
+        "  doodle serve -m runs/animals/model.safetensors                 open http://127.0.0.1:8080/ and draw\n"
+        "  doodle serve -m runs/animals/model.safetensors --run runs/animals --port 0   /report and /mistakes too\n");
 }
 
 /* Blocks SIGINT and SIGTERM in this thread before any other starts (threads inherit the mask), so that only
@@ -74,24 +75,12 @@ int cmd_serve(int argc, char **argv) {
     opterr = 0; /* cli_opt_error says what was wrong, as every verb does */
     while ((c = getopt_long(argc, argv, ":hm:r:p:", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'm':
-            o.model_path = optarg;
-            break;
-        case 'r':
-            o.run_dir = optarg;
-            break;
-        case OPT_HOST:
-            o.host = optarg;
-            break;
-        case OPT_CLUSTERS:
-            o.clusters_dir = optarg;
-            break;
-        case OPT_READ_ONLY:
-            o.read_only = true;
-            break;
+        case 'h': usage(stdout); return 0;
+        case 'm': o.model_path = optarg; break;
+        case 'r': o.run_dir = optarg; break;
+        case OPT_HOST: o.host = optarg; break;
+        case OPT_CLUSTERS: o.clusters_dir = optarg; break;
+        case OPT_READ_ONLY: o.read_only = true; break;
         case 'p':
             if (cli_opt_u64("serve", "--port", optarg, 0, 65535, &v)) return EXIT_USAGE;
             o.port = (unsigned)v;
@@ -108,8 +97,7 @@ int cmd_serve(int argc, char **argv) {
             if (cli_opt_u64("serve", "--timeout", optarg, 1, 86400, &v)) return EXIT_USAGE; /* seconds */
             o.timeout_seconds = (unsigned)v;
             break;
-        default:
-            return cli_opt_error("serve", c, argv);
+        default: return cli_opt_error("serve", c, argv);
         }
     }
     if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);

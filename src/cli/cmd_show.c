@@ -14,30 +14,29 @@
 #include "doodle/rng.h"
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: doodle show FILE.dset -o OUT.png [options]\n"
-            "\n"
-            "Draws a gallery of a dataset: by default N drawings of every class, one labelled row per class;\n"
-            "with --class, many drawings of that one class. Drawings are a seeded random sample of the split.\n"
-            "\n"
-            "  -o, --output FILE    the PNG to write\n"
-            "  -n, --per-class N    drawings per class in the all-classes gallery (default 8)\n"
-            "  -c, --class NAME     show only this class\n"
-            "      --count M        drawings shown with --class (default 64)\n"
-            "      --cols K         tiles per row with --class (default: about square)\n"
-            "      --split S        train, test or all (default all)\n"
-            "      --size HxW       render strokes at this size (default 28x28; bitmap sets keep their size)\n"
-            "      --line-width W   stroke width in drawing units (default 16, Google's)\n"
-            "      --scale K        enlarge each pixel K times (default: 3 up to 32 px, 2 up to 64, else 1)\n"
-            "      --seed S         seed of the sample (default 1)\n"
-            "  -h, --help           show this help\n"
-            "\n"
-            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
-            "\n"
-            "Examples:\n"
-            "  doodle show animals.dset -o classes.png            8 drawings of every class\n"
-            "  doodle show animals.dset -o cats.png --class cat --count 100 --split test\n"
-            "  doodle show animals.dset -o big.png --size 66x100  the study's drawing size\n");
+    fprintf(out, "usage: doodle show FILE.dset -o OUT.png [options]\n"
+                 "\n"
+                 "Draws a gallery of a dataset: by default N drawings of every class, one labelled row per class;\n"
+                 "with --class, many drawings of that one class. Drawings are a seeded random sample of the split.\n"
+                 "\n"
+                 "  -o, --output FILE    the PNG to write\n"
+                 "  -n, --per-class N    drawings per class in the all-classes gallery (default 8)\n"
+                 "  -c, --class NAME     show only this class\n"
+                 "      --count M        drawings shown with --class (default 64)\n"
+                 "      --cols K         tiles per row with --class (default: about square)\n"
+                 "      --split S        train, test or all (default all)\n"
+                 "      --size HxW       render strokes at this size (default 28x28; bitmap sets keep their size)\n"
+                 "      --line-width W   stroke width in drawing units (default 16, Google's)\n"
+                 "      --scale K        enlarge each pixel K times (default: 3 up to 32 px, 2 up to 64, else 1)\n"
+                 "      --seed S         seed of the sample (default 1)\n"
+                 "  -h, --help           show this help\n"
+                 "\n"
+                 "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+                 "\n"
+                 "Examples:\n"
+                 "  doodle show animals.dset -o classes.png            8 drawings of every class\n"
+                 "  doodle show animals.dset -o cats.png --class cat --count 100 --split test\n"
+                 "  doodle show animals.dset -o big.png --size 66x100  the study's drawing size\n");
 }
 
 typedef struct show_opts {
@@ -63,7 +62,8 @@ static void sample(const dd_dataset *ds, int only, int split, uint64_t k, dd_rng
         if ((only >= 0 && info.label != (uint32_t)only) || (split >= 0 && (int)info.split != split)) continue;
         uint64_t slot = only >= 0 ? 0 : info.label; /* one class: its picks alone fill picked[] */
         uint64_t *mine = picked + slot * k, n = seen[info.label]++;
-        if (n < k) mine[n] = i;
+        if (n < k)
+            mine[n] = i;
         else {
             uint64_t j = dd_rng_below(rng, n + 1);
             if (j < k) mine[j] = i;
@@ -98,8 +98,10 @@ static int run(const char *path, const show_opts *o, dd_error *err) {
     dd_drawing d;
     dd_drawing_init(&d);
     uint32_t h = o->render.height, w = o->render.width;
-    if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) dd_dataset_bitmap_size(ds, &h, &w);
-    else if (!(r = dd_renderer_new(&o->render, err))) goto done;
+    if (dd_dataset_kind(ds) == DD_DSET_BITMAPS)
+        dd_dataset_bitmap_size(ds, &h, &w);
+    else if (!(r = dd_renderer_new(&o->render, err)))
+        goto done;
     uint32_t n_classes = dd_dataset_class_count(ds);
     int only = -1;
     if (o->class_name && (only = dd_dataset_class_index(ds, o->class_name)) < 0) {
@@ -107,8 +109,10 @@ static int run(const char *path, const show_opts *o, dd_error *err) {
         const char *near = NULL;
         for (uint32_t c = 0; names && c < n_classes; c++) names[c] = dd_dataset_class_name(ds, c);
         if (names) near = cli_closest(o->class_name, names, n_classes);
-        if (near) dd_fail(err, DD_ERR_USAGE, "%s has no class '%s'; did you mean '%s'?", path, o->class_name, near);
-        else dd_fail(err, DD_ERR_USAGE, "%s has no class '%s' (see doodle info %s)", path, o->class_name, path);
+        if (near)
+            dd_fail(err, DD_ERR_USAGE, "%s has no class '%s'; did you mean '%s'?", path, o->class_name, near);
+        else
+            dd_fail(err, DD_ERR_USAGE, "%s has no class '%s' (see doodle info %s)", path, o->class_name, path);
         free(names);
         goto done;
     }
@@ -203,10 +207,14 @@ int cmd_show(int argc, char **argv) {
             if (cli_opt_u64("show", "--seed", optarg, 0, UINT64_MAX, &o.seed)) return EXIT_USAGE;
             break;
         case 'S':
-            if (!strcmp(optarg, "train")) o.split = DD_SPLIT_TRAIN;
-            else if (!strcmp(optarg, "test")) o.split = DD_SPLIT_TEST;
-            else if (!strcmp(optarg, "all")) o.split = -1;
-            else return cli_opt_bad("show", "--split", "train, test or all", optarg);
+            if (!strcmp(optarg, "train"))
+                o.split = DD_SPLIT_TRAIN;
+            else if (!strcmp(optarg, "test"))
+                o.split = DD_SPLIT_TEST;
+            else if (!strcmp(optarg, "all"))
+                o.split = -1;
+            else
+                return cli_opt_bad("show", "--split", "train, test or all", optarg);
             break;
         case 'z':
             if (dd_parse_size(optarg, &o.render.height, &o.render.width, &err))

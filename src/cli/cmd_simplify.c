@@ -19,7 +19,8 @@ static void usage(FILE *out) {
             "spacing, Ramer-Douglas-Peucker with epsilon 2.0, round to whole numbers. The output matches Google's\n"
             "simplified files point for point (99.97%% of the drawings in the test data; the rest differ by a tie).\n"
             "\n"
-            "Inputs are ndjson, .bin or Kaggle .csv files, each optionally .gz, or directories holding them (taken in name\n"
+            "Inputs are ndjson, .bin or Kaggle .csv files, each optionally .gz, or directories holding them (taken in "
+            "name\n"
             "order). Drawings that are already simplified (no times, every coordinate a whole number in 0..255, as\n"
             "in Google's simplified ndjson and .bin files) are copied unchanged: the recipe is not idempotent, and\n"
             "simplifying them again would move points. Every other drawing is simplified.\n"
@@ -63,8 +64,10 @@ static int simplify_file(const char *path, FILE *f, const char *out_name, int st
                     rc = -1;
                     break;
                 }
-                if (out == d) n->passed++;
-                else n->simplified++;
+                if (out == d)
+                    n->passed++;
+                else
+                    n->simplified++;
                 continue;
             }
             nx = rec.code == DD_ERR_NOMEM ? DD_NEXT_FATAL : DD_NEXT_BAD;
@@ -90,8 +93,11 @@ static int simplify_file(const char *path, FILE *f, const char *out_name, int st
 
 int cmd_simplify(int argc, char **argv) {
     static const struct option options[] = {
-        {"output", required_argument, 0, 'o'}, {"strict", no_argument, 0, 'S'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+        {"output", required_argument, 0, 'o'},
+        {"strict", no_argument, 0, 'S'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     const char *out = NULL;
     int strict = 0, quiet = 0, c;
@@ -108,8 +114,10 @@ int cmd_simplify(int argc, char **argv) {
     }
     if (!out || !*out) return cli_usage_error("simplify", "no output: give -o OUT.ndjson (or -o - for stdout)");
     if (cli_has_suffix(out, ".gz") || cli_has_suffix(out, ".bin") || cli_has_suffix(out, ".npy"))
-        return cli_usage_error("simplify", "output '%s': simplify writes plain ndjson (name it .ndjson; gzip it "
-                               "afterwards if you like)", out);
+        return cli_usage_error("simplify",
+                               "output '%s': simplify writes plain ndjson (name it .ndjson; gzip it "
+                               "afterwards if you like)",
+                               out);
     if (optind >= argc) return cli_usage_error("simplify", "no input files");
 
     dd_error err = {0};
@@ -138,8 +146,9 @@ int cmd_simplify(int argc, char **argv) {
     } else if (dd_atomic_commit(&af, &err)) {
         goto report;
     }
-    fprintf(stderr, "doodle simplify: wrote %llu drawing%s to %s (%llu simplified, %llu already simplified) from %zu "
-                    "file%s, %llu bad record%s skipped\n",
+    fprintf(stderr,
+            "doodle simplify: wrote %llu drawing%s to %s (%llu simplified, %llu already simplified) from %zu "
+            "file%s, %llu bad record%s skipped\n",
             (unsigned long long)(n.simplified + n.passed), n.simplified + n.passed == 1 ? "" : "s",
             to_stdout ? "stdout" : out, (unsigned long long)n.simplified, (unsigned long long)n.passed, files.count,
             files.count == 1 ? "" : "s", (unsigned long long)n.skipped, n.skipped == 1 ? "" : "s");

@@ -18,24 +18,22 @@ static void usage(FILE *out) {
             "Param #, then the total, trainable and non-trainable (BatchNorm moving statistics) parameter counts.\n"
             "\n"
             "MODEL is a built-in network (");
-    for (size_t i = 0; dd_model_builtin_name(i); i++)
-        fprintf(out, "%s%s", i ? ", " : "", dd_model_builtin_name(i));
-    fprintf(out,
-            "), a model cfg file\n"
-            "(.cfg; see models/ in the sources) or a trained model (.safetensors written by doodle train;\n"
-            "--classes and --input do not apply to it).\n"
-            "\n"
-            "      --classes N   number of classes (default: the cfg's [net] classes)\n"
-            "      --input HxW   input height x width (default: the cfg's [net] input; channels stay)\n"
-            "  -h, --help        show this help\n"
-            "\n"
-            "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
-            "\n"
-            "Examples:\n"
-            "  doodle summary seed                        the study's batch-normalised network, 5 classes\n"
-            "  doodle summary lenet --classes 345         the study's LeNet-style network for all 345 classes\n"
-            "  doodle summary models/doodle28.cfg --input 56x56\n"
-            "  doodle summary runs/animals/model.safetensors\n");
+    for (size_t i = 0; dd_model_builtin_name(i); i++) fprintf(out, "%s%s", i ? ", " : "", dd_model_builtin_name(i));
+    fprintf(out, "), a model cfg file\n"
+                 "(.cfg; see models/ in the sources) or a trained model (.safetensors written by doodle train;\n"
+                 "--classes and --input do not apply to it).\n"
+                 "\n"
+                 "      --classes N   number of classes (default: the cfg's [net] classes)\n"
+                 "      --input HxW   input height x width (default: the cfg's [net] input; channels stay)\n"
+                 "  -h, --help        show this help\n"
+                 "\n"
+                 "Exit status: 0 done, 1 bad input or failure, 2 bad usage.\n"
+                 "\n"
+                 "Examples:\n"
+                 "  doodle summary seed                        the study's batch-normalised network, 5 classes\n"
+                 "  doodle summary lenet --classes 345         the study's LeNet-style network for all 345 classes\n"
+                 "  doodle summary models/doodle28.cfg --input 56x56\n"
+                 "  doodle summary runs/animals/model.safetensors\n");
 }
 
 static int is_file(const char *path) {
@@ -55,9 +53,7 @@ int cmd_summary(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            usage(stdout);
-            return 0;
+        case 'h': usage(stdout); return 0;
         case OPT_CLASSES: {
             uint64_t v;
             if (cli_opt_u64("summary", "--classes", optarg, 1, DD_SPEC_INT_MAX, &v)) return EXIT_USAGE;
@@ -71,8 +67,7 @@ int cmd_summary(int argc, char **argv) {
             ov.input_w = (int)w;
             break;
         }
-        default:
-            return cli_opt_error("summary", c, argv);
+        default: return cli_opt_error("summary", c, argv);
         }
     }
     if (optind + 1 != argc)

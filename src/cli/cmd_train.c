@@ -32,7 +32,8 @@ static void on_interrupt(int sig) {
         _exit(130);
     }
     interrupted = 1;
-    static const char msg[] = "\ndoodle train: stopping after this step to write a checkpoint (Ctrl-C again: quit now)\n";
+    static const char msg[] =
+        "\ndoodle train: stopping after this step to write a checkpoint (Ctrl-C again: quit now)\n";
     ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)w;
 }
@@ -148,24 +149,41 @@ static int record_dataset(const dd_train_opts *o, dd_error *err) {
 
 int cmd_train(int argc, char **argv) {
     static const struct option options[] = {
-        {"data", required_argument, 0, 'd'},     {"output", required_argument, 0, 'o'},
-        {"model", required_argument, 0, 'm'},    {"epochs", required_argument, 0, 'e'},
-        {"batch", required_argument, 0, 'b'},    {"opt", required_argument, 0, 'O'},
-        {"lr", required_argument, 0, 'l'},       {"schedule", required_argument, 0, 'S'},
-        {"warmup", required_argument, 0, 'w'},   {"weight-decay", required_argument, 0, 'W'},
-        {"momentum", required_argument, 0, 'M'}, {"no-augment", no_argument, 0, 'A'},
-        {"patience", required_argument, 0, 'p'}, {"seed", required_argument, 0, 's'},
-        {"threads", required_argument, 0, 't'},  {"resume", no_argument, 0, 'r'},
-        {"no-report", no_argument, 0, 'R'},      {"help", no_argument, 0, 'h'},
-        {"val-frac", required_argument, 0, 'V'}, {"steps-per-epoch", required_argument, 0, 'E'},
-        {"max-steps", required_argument, 0, 'X'}, {"force", no_argument, 0, 'F'},
-        {"aug-rotation", required_argument, 0, 1001}, {"aug-scale-min", required_argument, 0, 1002},
-        {"aug-shift", required_argument, 0, 1003}, {"label-smoothing", required_argument, 0, 1004},
-        {"mixup", required_argument, 0, 1005}, {"ema", required_argument, 0, 1006},
-        {"stop-after", required_argument, 0, 1007}, {"warp-bitmaps", no_argument, 0, 1008},
-        {"allreduce-overlap", required_argument, 0, 1009}, {"allreduce-dtype", required_argument, 0, 1010},
+        {"data", required_argument, 0, 'd'},
+        {"output", required_argument, 0, 'o'},
+        {"model", required_argument, 0, 'm'},
+        {"epochs", required_argument, 0, 'e'},
+        {"batch", required_argument, 0, 'b'},
+        {"opt", required_argument, 0, 'O'},
+        {"lr", required_argument, 0, 'l'},
+        {"schedule", required_argument, 0, 'S'},
+        {"warmup", required_argument, 0, 'w'},
+        {"weight-decay", required_argument, 0, 'W'},
+        {"momentum", required_argument, 0, 'M'},
+        {"no-augment", no_argument, 0, 'A'},
+        {"patience", required_argument, 0, 'p'},
+        {"seed", required_argument, 0, 's'},
+        {"threads", required_argument, 0, 't'},
+        {"resume", no_argument, 0, 'r'},
+        {"no-report", no_argument, 0, 'R'},
+        {"help", no_argument, 0, 'h'},
+        {"val-frac", required_argument, 0, 'V'},
+        {"steps-per-epoch", required_argument, 0, 'E'},
+        {"max-steps", required_argument, 0, 'X'},
+        {"force", no_argument, 0, 'F'},
+        {"aug-rotation", required_argument, 0, 1001},
+        {"aug-scale-min", required_argument, 0, 1002},
+        {"aug-shift", required_argument, 0, 1003},
+        {"label-smoothing", required_argument, 0, 1004},
+        {"mixup", required_argument, 0, 1005},
+        {"ema", required_argument, 0, 1006},
+        {"stop-after", required_argument, 0, 1007},
+        {"warp-bitmaps", no_argument, 0, 1008},
+        {"allreduce-overlap", required_argument, 0, 1009},
+        {"allreduce-dtype", required_argument, 0, 1010},
         {"allreduce-bucket-kb", required_argument, 0, 1011},
-        {"line-width", required_argument, 0, 1012}, {"padding", required_argument, 0, 1013},
+        {"line-width", required_argument, 0, 1012},
+        {"padding", required_argument, 0, 1013},
         {0, 0, 0, 0},
     };
     dd_train_opts o = dd_train_defaults();
@@ -188,8 +206,7 @@ int cmd_train(int argc, char **argv) {
             o.batch = (int)u;
             break;
         case 'O':
-            if (dd_opt_kind_parse(optarg) < 0)
-                return cli_opt_bad("train", "--opt", "adam or sgd", optarg);
+            if (dd_opt_kind_parse(optarg) < 0) return cli_opt_bad("train", "--opt", "adam or sgd", optarg);
             o.optimizer = (dd_opt_kind)dd_opt_kind_parse(optarg);
             break;
         case 'l':
@@ -230,15 +247,19 @@ int cmd_train(int argc, char **argv) {
             if (cli_opt_double("train", "--val-frac", optarg, -FLT_MAX, FLT_MAX, &o.val_frac)) return EXIT_USAGE;
             break;
         case 'E':
-            if (cli_opt_u64("train", "--steps-per-epoch", optarg, 0, UINT64_MAX, &o.steps_per_epoch))
-                return EXIT_USAGE;
+            if (cli_opt_u64("train", "--steps-per-epoch", optarg, 0, UINT64_MAX, &o.steps_per_epoch)) return EXIT_USAGE;
             break;
         case 'X':
             if (cli_opt_u64("train", "--max-steps", optarg, 0, UINT64_MAX, &o.max_steps)) return EXIT_USAGE;
             break;
-        case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: {
-            static const char *const names[] = {"--aug-rotation", "--aug-scale-min", "--aug-shift",
-                                                "--label-smoothing", "--mixup", "--ema"};
+        case 1001:
+        case 1002:
+        case 1003:
+        case 1004:
+        case 1005:
+        case 1006: {
+            static const char *const names[] = {"--aug-rotation",    "--aug-scale-min", "--aug-shift",
+                                                "--label-smoothing", "--mixup",         "--ema"};
             float *fields[] = {&o.aug_rotation, &o.aug_scale_min, &o.aug_shift, &o.label_smoothing, &o.mixup, &o.ema};
             if (cli_opt_double("train", names[c - 1001], optarg, -FLT_MAX, FLT_MAX, &f)) return EXIT_USAGE;
             *fields[c - 1001] = (float)f; /* the ranges: dd_train_opts_check */

@@ -83,8 +83,10 @@ static void usage(FILE *out) {
 }
 
 static void trial_path(char *out, size_t size, const tuner *t, int trial, const char *name) {
-    if (name) snprintf(out, size, "%s/trial-%03d/%s", t->dir, trial, name);
-    else snprintf(out, size, "%s/trial-%03d", t->dir, trial);
+    if (name)
+        snprintf(out, size, "%s/trial-%03d/%s", t->dir, trial, name);
+    else
+        snprintf(out, size, "%s/trial-%03d", t->dir, trial);
 }
 
 static bool exists(const char *path) { return access(path, F_OK) == 0; }
@@ -98,7 +100,8 @@ static int epochs_done(const tuner *t, int trial, dd_error *err) {
     if (!f) return -1;
     const char *v = dd_st_metadata(f, "epochs_done");
     uint64_t n = 0;
-    int rc = v && cli_parse_u64(v, 0, 100000, &n) == 0 ? (int)n : dd_fail(err, DD_ERR_MALFORMED, "%s: no epochs_done", path);
+    int rc =
+        v && cli_parse_u64(v, 0, 100000, &n) == 0 ? (int)n : dd_fail(err, DD_ERR_MALFORMED, "%s: no epochs_done", path);
     dd_st_close(f);
     return rc;
 }
@@ -173,7 +176,8 @@ static int run_trial(tuner *t, int trial, int target, int done, dd_error *err) {
     argv[a++] = threads;
     argv[a++] = "--epochs";
     argv[a++] = epochs;
-    if (resume) argv[a++] = "--resume"; /* its options are the checkpoint's */
+    if (resume)
+        argv[a++] = "--resume"; /* its options are the checkpoint's */
     else {
         argv[a++] = "--force"; /* a first epoch killed part-way leaves no checkpoint: start it again */
         argv[a++] = "--seed";
@@ -185,7 +189,8 @@ static int run_trial(tuner *t, int trial, int target, int done, dd_error *err) {
         argv[a++] = stop;
     }
     argv[a] = NULL;
-    printf("trial-%03d: epochs %d..%d of %d%s\n", trial, done + 1, target, t->epochs[trial], resume ? " (resumed)" : "");
+    printf("trial-%03d: epochs %d..%d of %d%s\n", trial, done + 1, target, t->epochs[trial],
+           resume ? " (resumed)" : "");
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) return dd_fail(err, DD_ERR_IO, "cannot start doodle train: %s", strerror(errno));
@@ -273,7 +278,8 @@ static int search(tuner *t, bool *budget_out, dd_error *err) {
             bool owes_test = done >= t->epochs[trial] && target == t->epochs[trial] && !exists(test);
             if (rc || (done >= target && !owes_test)) continue;
             double spent = spent_seconds(t, err);
-            if (spent < 0) rc = -1;
+            if (spent < 0)
+                rc = -1;
             else if (spent >= t->budget_s) {
                 *budget_out = true;
                 break;
@@ -286,7 +292,8 @@ static int search(tuner *t, bool *budget_out, dd_error *err) {
         for (int i = 0; i < n_alive && rc == 0; i++) { /* rank on the rung's epochs only */
             int ep;
             alive[i].finished = false;
-            if (best_val(t, alive[i].trial, rung_target(t, alive[i].trial, k, K), &alive[i].acc, &ep, NULL, err)) rc = -1;
+            if (best_val(t, alive[i].trial, rung_target(t, alive[i].trial, k, K), &alive[i].acc, &ep, NULL, err))
+                rc = -1;
             if (failed(t, alive[i].trial)) alive[i].acc = NAN;
         }
         qsort(alive, (size_t)n_alive, sizeof *alive, by_rank);
@@ -302,7 +309,8 @@ static void command_of(const tuner *t, int trial, char *out, size_t size) {
     int n = trial_args(t, trial, argv, 0);
     int at = snprintf(out, size, "doodle train --data %s -o RUNDIR --seed %llu --threads %d --epochs %d", t->data,
                       (unsigned long long)t->seed, t->threads, t->epochs[trial]);
-    for (int i = 0; i < n && at > 0 && (size_t)at < size; i++) at += snprintf(out + at, size - (size_t)at, " %s", argv[i]);
+    for (int i = 0; i < n && at > 0 && (size_t)at < size; i++)
+        at += snprintf(out + at, size - (size_t)at, " %s", argv[i]);
 }
 
 /* trials.csv (trial order) and summary.html (ranked); the best trial's command. */
@@ -396,7 +404,8 @@ static int check_state(const tuner *t, dd_error *err) {
         char *have = dd_malloc(need + 1, 1, err);
         size_t got = have ? fread(have, 1, need, f) : 0;
         fclose(f);
-        if (!have) rc = -1;
+        if (!have)
+            rc = -1;
         else if (got != strlen(want) || memcmp(have, want, got))
             rc = dd_fail(err, DD_ERR_USAGE,
                          "%s holds another search (%s differs from this command's data, trials, seed, threads or "
@@ -459,11 +468,11 @@ static void tuner_free(tuner *t) {
 
 int cmd_tune(int argc, char **argv) {
     static const struct option options[] = {
-        {"data", required_argument, 0, 'd'},  {"output", required_argument, 0, 'o'},
-        {"trials", required_argument, 0, 'n'}, {"budget", required_argument, 0, 'B'},
-        {"space", required_argument, 0, 'S'}, {"seed", required_argument, 0, 's'},
+        {"data", required_argument, 0, 'd'},    {"output", required_argument, 0, 'o'},
+        {"trials", required_argument, 0, 'n'},  {"budget", required_argument, 0, 'B'},
+        {"space", required_argument, 0, 'S'},   {"seed", required_argument, 0, 's'},
         {"threads", required_argument, 0, 't'}, {"print-space", no_argument, 0, 'P'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
     };
     tuner t = {.seed = 1, .threads = dd_cpu_count(64), .budget_s = -1};
     const char *space_path = NULL;
@@ -525,7 +534,8 @@ int cmd_tune(int argc, char **argv) {
         for (int p = 0; p < t.space.n; p++)
             if (!strcmp(t.space.p[p].name, "epochs") &&
                 (cli_parse_u64(t.values[i][p], 1, 100000, &u) || (t.epochs[i] = (int)u, 0))) {
-                dd_fail(&err, DD_ERR_USAGE, "the space's epochs gave '%s': not a whole number 1..100000", t.values[i][p]);
+                dd_fail(&err, DD_ERR_USAGE, "the space's epochs gave '%s': not a whole number 1..100000",
+                        t.values[i][p]);
                 goto fail;
             }
     }
@@ -551,8 +561,10 @@ int cmd_tune(int argc, char **argv) {
         rc = 130;
     } else {
         if (budget_out) printf("the budget of %.0f minutes is spent: the search stops here\n", t.budget_s / 60);
-        if (has_best) printf("the best trial again:\n%s\n", command);
-        else printf("no trial finished its epochs\n");
+        if (has_best)
+            printf("the best trial again:\n%s\n", command);
+        else
+            printf("no trial finished its epochs\n");
         rc = 0;
     }
     tuner_free(&t);

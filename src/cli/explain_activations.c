@@ -99,8 +99,10 @@ static int feature_maps(const act_opts *o, const dd_model *m, const dd_dataset *
         char name[64], path[4200];
         snprintf(name, sizeof name, "activations-%llu.png", (unsigned long long)s.record[i]);
         snprintf(path, sizeof path, "%s/%s", o->out_dir, name);
-        if (!p || dd_picture_write_png(p, path, err)) rc = -1;
-        else printf("record %llu (%s): %s\n", (unsigned long long)s.record[i], m->class_names[s.label[i]], path);
+        if (!p || dd_picture_write_png(p, path, err))
+            rc = -1;
+        else
+            printf("record %llu (%s): %s\n", (unsigned long long)s.record[i], m->class_names[s.label[i]], path);
         dd_picture_free(p);
     }
     dd_explainer_free(e);
@@ -144,12 +146,19 @@ static int top_units(const act_opts *o, const dd_model *m, const dd_dataset *ds,
 int cmd_explain_activations(int argc, char **argv) {
     enum { OPT_TOP_UNITS = 256, OPT_TOP, OPT_UNITS, OPT_SPLIT, OPT_MAX };
     static const struct option options[] = {
-        {"model", required_argument, 0, 'm'},     {"data", required_argument, 0, 'd'},
-        {"output", required_argument, 0, 'o'},    {"layers", required_argument, 0, 'l'},
-        {"index", required_argument, 0, 'i'},     {"top-units", required_argument, 0, OPT_TOP_UNITS},
-        {"top", required_argument, 0, OPT_TOP},   {"units", required_argument, 0, OPT_UNITS},
-        {"split", required_argument, 0, OPT_SPLIT}, {"max-drawings", required_argument, 0, OPT_MAX},
-        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"model", required_argument, 0, 'm'},
+        {"data", required_argument, 0, 'd'},
+        {"output", required_argument, 0, 'o'},
+        {"layers", required_argument, 0, 'l'},
+        {"index", required_argument, 0, 'i'},
+        {"top-units", required_argument, 0, OPT_TOP_UNITS},
+        {"top", required_argument, 0, OPT_TOP},
+        {"units", required_argument, 0, OPT_UNITS},
+        {"split", required_argument, 0, OPT_SPLIT},
+        {"max-drawings", required_argument, 0, OPT_MAX},
+        {"threads", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     act_opts o = {.top = 8, .units = 0, .max_drawings = 5000, .split = DD_SPLIT_TEST};
     int c, rc = EXIT_USAGE;
@@ -186,7 +195,10 @@ int cmd_explain_activations(int argc, char **argv) {
         case 'T':
             if (cli_opt_threads(VERB, optarg)) goto out;
             break;
-        case 'h': usage(stdout); rc = 0; goto out;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto out;
         default: cli_opt_error(VERB, c, argv); goto out;
         }
     }

@@ -35,11 +35,10 @@ static void usage(FILE *out) {
 
 int cmd_explain_misclassified(int argc, char **argv) {
     static const struct option options[] = {
-        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
+        {"model", required_argument, 0, 'm'},  {"data", required_argument, 0, 'd'},
         {"output", required_argument, 0, 'o'}, {"as", required_argument, 0, 'a'},
-        {"max", required_argument, 0, 'x'},
-        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
+        {"max", required_argument, 0, 'x'},    {"threads", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
     };
     const char *model_path = NULL, *data_path = NULL, *out_dir = NULL, *as = NULL;
     uint64_t max = 0;
@@ -90,7 +89,8 @@ int cmd_explain_misclassified(int argc, char **argv) {
         printf("all %zu test drawings are classified correctly: no misclassified drawing to show\n", r.n_test);
     } else {
         int classes = r.classes;
-        printf("%zu of %zu test drawings misclassified (%.2f%%)\n\n", r.n_wrong, r.n_test, 100.0 * r.n_wrong / r.n_test);
+        printf("%zu of %zu test drawings misclassified (%.2f%%)\n\n", r.n_wrong, r.n_test,
+               100.0 * r.n_wrong / r.n_test);
         for (int x = 0; x < classes; x++) {
             if (as_class >= 0 && x != as_class) continue;
             uint64_t total = 0;

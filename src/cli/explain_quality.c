@@ -44,11 +44,15 @@ static void usage(FILE *out) {
 int cmd_explain_quality(int argc, char **argv) {
     enum { OPT_SPLIT = 256, OPT_THRESHOLD, OPT_NEAR, OPT_SHOWN };
     static const struct option options[] = {
-        {"model", required_argument, 0, 'm'},          {"data", required_argument, 0, 'd'},
-        {"output", required_argument, 0, 'o'},         {"split", required_argument, 0, OPT_SPLIT},
-        {"threshold", required_argument, 0, OPT_THRESHOLD}, {"near-tolerance", required_argument, 0, OPT_NEAR},
+        {"model", required_argument, 0, 'm'},
+        {"data", required_argument, 0, 'd'},
+        {"output", required_argument, 0, 'o'},
+        {"split", required_argument, 0, OPT_SPLIT},
+        {"threshold", required_argument, 0, OPT_THRESHOLD},
+        {"near-tolerance", required_argument, 0, OPT_NEAR},
         {"max-shown", required_argument, 0, OPT_SHOWN},
-        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model_path = NULL, *data_path = NULL, *out_dir = NULL;

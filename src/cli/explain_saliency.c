@@ -40,11 +40,15 @@ static void usage(FILE *out) {
 
 int cmd_explain_saliency(int argc, char **argv) {
     static const struct option options[] = {
-        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
-        {"output", required_argument, 0, 'o'}, {"index", required_argument, 0, 'i'},
-        {"per-class", required_argument, 0, 'n'}, {"class", required_argument, 0, 'c'},
+        {"model", required_argument, 0, 'm'},
+        {"data", required_argument, 0, 'd'},
+        {"output", required_argument, 0, 'o'},
+        {"index", required_argument, 0, 'i'},
+        {"per-class", required_argument, 0, 'n'},
+        {"class", required_argument, 0, 'c'},
         {"layer", required_argument, 0, 'l'},
-        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+        {"threads", required_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model_path = NULL, *data_path = NULL, *out_dir = NULL, *class_name = NULL, *layer_text = NULL;
@@ -72,7 +76,10 @@ int cmd_explain_saliency(int argc, char **argv) {
         case 'T':
             if (cli_opt_threads(VERB, optarg)) goto out;
             break;
-        case 'h': usage(stdout); rc = 0; goto out;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto out;
         default: cli_opt_error(VERB, c, argv); goto out;
         }
     }
@@ -107,8 +114,10 @@ int cmd_explain_saliency(int argc, char **argv) {
     }
     if (layer_text && dd_explain_find_layer(m, layer_text, &layer, &err)) goto report;
     if (layer >= 0 && (m->spec->layers[layer].out.rank != 3 || layer >= m->spec->n_layers - 1)) {
-        dd_fail(&err, DD_ERR_USAGE, "--layer %s: Grad-CAM wants a layer with feature maps (conv, batchnorm, "
-                "activation or maxpool), not %s", layer_text, m->spec->layers[layer].name);
+        dd_fail(&err, DD_ERR_USAGE,
+                "--layer %s: Grad-CAM wants a layer with feature maps (conv, batchnorm, "
+                "activation or maxpool), not %s",
+                layer_text, m->spec->layers[layer].name);
         goto report;
     }
     if (!records && dd_explain_records_per_class(m, ds, DD_SPLIT_TEST, (int)per_class, &records, &n, &err)) goto report;
@@ -125,8 +134,9 @@ int cmd_explain_saliency(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) which[i] = i;
     char path[4200];
     snprintf(path, sizeof path, "%s/saliency.png", out_dir);
-    if (!(e = dd_explainer_new(m, &err)) || !(p = dd_explain_attribution_picture(e, m, &s, which, n, cls, layer, &err)) ||
-        dd_make_dir(out_dir, &err) || dd_picture_write_png(p, path, &err))
+    if (!(e = dd_explainer_new(m, &err)) ||
+        !(p = dd_explain_attribution_picture(e, m, &s, which, n, cls, layer, &err)) || dd_make_dir(out_dir, &err) ||
+        dd_picture_write_png(p, path, &err))
         goto report;
     int gl = layer >= 0 ? layer : dd_explain_gradcam_layer(m);
     printf("%zu drawing%s; saliency, occlusion%s -> %s\n", n, n == 1 ? "" : "s",

@@ -28,10 +28,9 @@ static const cli_command verbs[] = {
 #define N_VERBS (sizeof verbs / sizeof verbs[0])
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: doodle <verb> [options]   (doodle <verb> --help for a verb's options)\n\n"
-            "Learn to recognise Quick, Draw! doodles with convolutional networks, and see what was learned.\n\n"
-            "verbs:\n");
+    fprintf(out, "usage: doodle <verb> [options]   (doodle <verb> --help for a verb's options)\n\n"
+                 "Learn to recognise Quick, Draw! doodles with convolutional networks, and see what was learned.\n\n"
+                 "verbs:\n");
     cli_print_commands(out, verbs, N_VERBS, 10);
     fprintf(out, "\nQuick, Draw! dataset by Google, CC BY 4.0.\n");
 }

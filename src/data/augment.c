@@ -20,7 +20,8 @@ dd_augment_opts dd_augment_opts_default(void) {
 
 int dd_augment_opts_check(const dd_augment_opts *o, dd_error *err) {
     if (!(o->rotation_deg >= 0 && o->rotation_deg <= 180))
-        return dd_fail(err, DD_ERR_RANGE, "augmentation: rotation %g degrees is out of range (0..180)", o->rotation_deg);
+        return dd_fail(err, DD_ERR_RANGE, "augmentation: rotation %g degrees is out of range (0..180)",
+                       o->rotation_deg);
     if (!(o->scale_min > 0 && o->scale_min <= o->scale_max && o->scale_max <= 10))
         return dd_fail(err, DD_ERR_RANGE, "augmentation: scale range %g..%g is out of range (0 < min <= max <= 10)",
                        o->scale_min, o->scale_max);
@@ -131,8 +132,7 @@ void dd_augment_shift(const uint8_t *src, uint32_t height, uint32_t width, int d
     if (dx >= w || -dx >= w || dy >= h || -dy >= h) return;
     int64_t x0 = dx > 0 ? dx : 0, x1 = dx < 0 ? w + dx : w; /* destination columns [x0, x1) */
     int64_t y0 = dy > 0 ? dy : 0, y1 = dy < 0 ? h + dy : h;
-    for (int64_t y = y0; y < y1; y++)
-        memcpy(dst + y * w + x0, src + (y - dy) * w + (x0 - dx), (size_t)(x1 - x0));
+    for (int64_t y = y0; y < y1; y++) memcpy(dst + y * w + x0, src + (y - dy) * w + (x0 - dx), (size_t)(x1 - x0));
 }
 
 void dd_augment_warp(const uint8_t *src, uint32_t height, uint32_t width, double rotation_deg, double scale, int dx,

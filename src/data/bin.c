@@ -95,7 +95,8 @@ dd_next dd_bin_read_record(dd_gz_input *in, dd_drawing *d, dd_error *err) {
 
 int dd_bin_write(FILE *f, const dd_drawing *d, dd_error *err) {
     if (!dd_drawing_is_simplified(d))
-        return dd_fail(err, DD_ERR_RANGE, "the .bin format holds only simplified drawings (integer coordinates 0..255)");
+        return dd_fail(err, DD_ERR_RANGE,
+                       "the .bin format holds only simplified drawings (integer coordinates 0..255)");
     if (d->n_strokes > UINT16_MAX)
         return dd_fail(err, DD_ERR_RANGE, "%u strokes; the .bin format holds at most %u", d->n_strokes, UINT16_MAX);
     int64_t seconds = 0;

@@ -26,9 +26,9 @@ typedef enum dd_csv_column {
 } dd_csv_column;
 
 typedef struct dd_csv {
-    uint32_t n_columns;          /* fields every record must have */
-    int32_t at[DD_CSV_N_KNOWN];  /* position of each known column, -1 when the header has none */
-    char *scratch;               /* an escaped ("") drawing field, unescaped */
+    uint32_t n_columns;         /* fields every record must have */
+    int32_t at[DD_CSV_N_KNOWN]; /* position of each known column, -1 when the header has none */
+    char *scratch;              /* an escaped ("") drawing field, unescaped */
     size_t scratch_cap;
 } dd_csv;
 

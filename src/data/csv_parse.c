@@ -156,7 +156,8 @@ int dd_csv_header(dd_csv *c, const char *text, size_t len, dd_error *err) {
     }
     c->n_columns = index;
     if (c->at[DD_CSV_DRAWING] < 0)
-        return dd_fail(err, DD_ERR_MALFORMED, "header: no \"drawing\" column (is this a Quick, Draw! CSV with a header line?)");
+        return dd_fail(err, DD_ERR_MALFORMED,
+                       "header: no \"drawing\" column (is this a Quick, Draw! CSV with a header line?)");
     return 0;
 }
 

@@ -21,8 +21,8 @@ struct dd_dataset {
     uint64_t n_records;
     const uint8_t *records; /* section start */
     uint64_t records_size;
-    const uint8_t *stats;   /* (n_classes + 1) rows */
-    const uint8_t *index;   /* n_records u64 */
+    const uint8_t *stats; /* (n_classes + 1) rows */
+    const uint8_t *index; /* n_records u64 */
     const char **class_names;
     dd_dset_params params;
 };
@@ -91,7 +91,8 @@ static int check_and_index(dd_dataset *ds, dd_error *err) {
     if (p != end) return bad(err, path, "class names section has trailing bytes");
 
     /* every record must start inside the records section, in increasing order, with room for its fixed part */
-    uint64_t fixed = ds->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : BITMAP_REC_FIXED + (uint64_t)ds->height * ds->width;
+    uint64_t fixed =
+        ds->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : BITMAP_REC_FIXED + (uint64_t)ds->height * ds->width;
     uint64_t prev_end = 0;
     for (uint64_t i = 0; i < ds->n_records; i++) {
         uint64_t off = dd_le64(ds->index + 8 * i);

@@ -17,7 +17,7 @@
 #include "util/atomic_file.h"
 #include "util/le.h"
 
-#define SPLIT_CHANGED 0x80           /* in changed[]: dd_dataset_writer_set_split gave this record a split */
+#define SPLIT_CHANGED 0x80             /* in changed[]: dd_dataset_writer_set_split gave this record a split */
 #define WRITE_BUFFER ((size_t)1 << 20) /* stdio buffer of the file: records are written a hundred bytes at a time */
 #define SCAN_WINDOW ((size_t)16 << 20) /* the part of the records read back at a time by finish */
 
@@ -35,9 +35,9 @@ struct dd_dataset_writer {
 
 const char *dd_skip_reason_name(dd_skip_reason r) {
     static const char *const names[DD_SKIP_REASON_COUNT] = {
-        [DD_SKIP_MALFORMED] = "malformed",      [DD_SKIP_EMPTY] = "empty",
-        [DD_SKIP_MISMATCH] = "mismatch",        [DD_SKIP_RANGE] = "range",
-        [DD_SKIP_TRUNCATED] = "truncated",      [DD_SKIP_DUPLICATE] = "duplicate",
+        [DD_SKIP_MALFORMED] = "malformed",         [DD_SKIP_EMPTY] = "empty",
+        [DD_SKIP_MISMATCH] = "mismatch",           [DD_SKIP_RANGE] = "range",
+        [DD_SKIP_TRUNCATED] = "truncated",         [DD_SKIP_DUPLICATE] = "duplicate",
         [DD_SKIP_NOT_RECOGNIZED] = "unrecognized", [DD_SKIP_OVER_LIMIT] = "over_limit",
         [DD_SKIP_TOO_LARGE] = "too_large",
     };
@@ -60,7 +60,7 @@ dd_dataset_writer *dd_dataset_writer_open(const char *path, dd_dset_kind kind, u
         return NULL;
     }
     setvbuf(w->file.f, NULL, _IOFBF, WRITE_BUFFER); /* before any write; failing leaves stdio's default */
-    uint8_t header[DSET_HEADER_SIZE] = {0}; /* placeholder, rewritten by finish */
+    uint8_t header[DSET_HEADER_SIZE] = {0};         /* placeholder, rewritten by finish */
     if (fwrite(header, 1, sizeof header, w->file.f) != sizeof header) {
         dd_fail(err, DD_ERR_IO, "%s: write failed: %s", path, strerror(errno));
         dd_dataset_writer_abort(w);
@@ -141,7 +141,8 @@ static int timestamp_parse(const char *t, int64_t *out) {
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return -1;
     /* days from 1970-01-01 to y-mo-01 (Howard Hinnant's days_from_civil), then the rest linearly */
     int64_t yy = mo <= 2 ? y - 1 : y, era = yy / 400; /* y >= 0: no negative eras */
-    int64_t yoe = yy - era * 400, doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t yoe = yy - era * 400, doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5,
+            doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int64_t days = era * 146097 + doe - 719468 + (d - 1);
     *out = days * 86400 + h * 3600 + mi * 60 + s;
     return 0;
@@ -150,8 +151,7 @@ static int timestamp_parse(const char *t, int64_t *out) {
 void dd_dset_put_strokes(uint8_t *out, uint32_t label, dd_split split, const dd_drawing *d) {
     int64_t ts = 0;
     uint32_t ts32 = 0;
-    if (d->timestamp[0] && timestamp_parse(d->timestamp, &ts) == 0 && ts > 0 && ts <= UINT32_MAX)
-        ts32 = (uint32_t)ts;
+    if (d->timestamp[0] && timestamp_parse(d->timestamp, &ts) == 0 && ts > 0 && ts <= UINT32_MAX) ts32 = (uint32_t)ts;
     put_fixed(out, label, split, d->recognized, d->countrycode, ts32, d->key_id);
     dd_put16(out + REC_OFF_N_STROKES, (uint16_t)d->n_strokes);
     uint8_t *p = out + STROKE_REC_FIXED;
@@ -268,11 +268,14 @@ static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, dd_sp
         uint8_t b[8];
         dd_put64(b, off - records_offset);
         if (write_all(w, b, 8, err)) goto done;
-        uint8_t *rec = scan_at(&sc, off, w->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : bitmap_size, w->file.path, err);
+        uint8_t *rec =
+            scan_at(&sc, off, w->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : bitmap_size, w->file.path, err);
         if (!rec) goto done;
         uint8_t split = rec[REC_OFF_SPLIT];
-        if (split_of) split = (uint8_t)split_of(ctx, dd_le16(rec + REC_OFF_LABEL));
-        else if (i < w->cap_changed && w->changed[i]) split = w->changed[i] & ~SPLIT_CHANGED;
+        if (split_of)
+            split = (uint8_t)split_of(ctx, dd_le16(rec + REC_OFF_LABEL));
+        else if (i < w->cap_changed && w->changed[i])
+            split = w->changed[i] & ~SPLIT_CHANGED;
         if (rec[REC_OFF_SPLIT] != split) {
             rec[REC_OFF_SPLIT] = split;
             sc.dirty = true;

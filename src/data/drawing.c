@@ -9,7 +9,10 @@
 
 #include "util/alloc.h"
 
-void dd_drawing_init(dd_drawing *d) { memset(d, 0, sizeof *d); d->recognized = -1; }
+void dd_drawing_init(dd_drawing *d) {
+    memset(d, 0, sizeof *d);
+    d->recognized = -1;
+}
 
 void dd_drawing_free(dd_drawing *d) {
     free(d->stroke_end);
@@ -116,7 +119,10 @@ int dd_drawing_validate(const dd_drawing *d, dd_error *err) {
         double v[3] = {d->x[i], d->y[i], d->has_times ? d->t[i] : 0};
         for (int k = 0; k < 3; k++)
             if (!isfinite(v[k]) || fabs(v[k]) > (k == 2 ? 1e12 : DD_COORD_LIMIT))
-                return dd_fail(err, DD_ERR_RANGE, "point %u: %s = %g is %s", i + 1, k == 0 ? "x" : k == 1 ? "y" : "t",
+                return dd_fail(err, DD_ERR_RANGE, "point %u: %s = %g is %s", i + 1,
+                               k == 0   ? "x"
+                               : k == 1 ? "y"
+                                        : "t",
                                v[k], isfinite(v[k]) ? "out of range" : "not a finite number");
     }
     return 0;
@@ -158,8 +164,9 @@ void dd_timestamp_format(int64_t unix_seconds, char out[DD_TIMESTAMP_MAX]) {
 int dd_bitmaps_alloc(dd_bitmaps *b, uint64_t count, uint32_t height, uint32_t width, dd_error *err) {
     memset(b, 0, sizeof *b);
     uint64_t size = (uint64_t)height * width;
-    if (size && count > SIZE_MAX / size) return dd_fail(err, DD_ERR_RANGE, "%llu images of %ux%u do not fit in memory",
-                                                        (unsigned long long)count, height, width);
+    if (size && count > SIZE_MAX / size)
+        return dd_fail(err, DD_ERR_RANGE, "%llu images of %ux%u do not fit in memory", (unsigned long long)count,
+                       height, width);
     b->pixels = dd_calloc(count * size, 1, err);
     if (!b->pixels) return -1;
     b->count = count;

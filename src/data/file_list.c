@@ -42,8 +42,10 @@ static int add_dir(dd_file_list *l, const char *dir, dd_error *err) {
         }
         snprintf(p, n, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) rc = add_dir(l, p, err);
-        else if (dd_format_from_path(p) != DD_FORMAT_UNKNOWN) rc = push(l, p, err);
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rc = add_dir(l, p, err);
+        else if (dd_format_from_path(p) != DD_FORMAT_UNKNOWN)
+            rc = push(l, p, err);
         free(p);
     }
     closedir(d);
@@ -58,7 +60,8 @@ int dd_file_list_add(dd_file_list *l, const char *path, dd_error *err) {
     size_t before = l->count;
     if (add_dir(l, path, err)) return -1;
     if (l->count == before)
-        return dd_fail(err, DD_ERR_IO, "%s: no Quick, Draw! files in it (.ndjson, .bin, .npy, .csv, optionally .gz)", path);
+        return dd_fail(err, DD_ERR_IO, "%s: no Quick, Draw! files in it (.ndjson, .bin, .npy, .csv, optionally .gz)",
+                       path);
     return 0;
 }
 

@@ -15,7 +15,7 @@
 
 #include "util/alloc.h"
 
-#define DD_GZ_CHUNK (256u * 1024u) /* bytes asked from zlib per read */
+#define DD_GZ_CHUNK (256u * 1024u)         /* bytes asked from zlib per read */
 #define DD_GZ_WHOLE_CAP ((size_t)64 << 20) /* inflated plus compressed bytes of a file read whole */
 #define GZIP_MIN_SIZE 18                   /* a gzip header (10 bytes) and trailer (8) */
 
@@ -167,16 +167,12 @@ static int check_gz_state(dd_gz_input *in, dd_error *err) {
     if (!strncmp(msg, "<fd:", 4) && strstr(msg, ">: ")) msg = strstr(msg, ">: ") + 3;
     switch (errnum) {
     case Z_OK:
-    case Z_STREAM_END:
-        return 0;
+    case Z_STREAM_END: return 0;
     case Z_BUF_ERROR: /* zlib's "unexpected end of file": the compressed stream stops early */
         return dd_fail(err, DD_ERR_TRUNCATED, "the gzip data ends before its end marker (truncated file?): %s", msg);
-    case Z_ERRNO:
-        return dd_fail(err, DD_ERR_IO, "read error: %s", strerror(errno));
-    case Z_MEM_ERROR:
-        return dd_fail(err, DD_ERR_NOMEM, "out of memory while decompressing");
-    default:
-        return dd_fail(err, DD_ERR_MALFORMED, "corrupt gzip data: %s", msg);
+    case Z_ERRNO: return dd_fail(err, DD_ERR_IO, "read error: %s", strerror(errno));
+    case Z_MEM_ERROR: return dd_fail(err, DD_ERR_NOMEM, "out of memory while decompressing");
+    default: return dd_fail(err, DD_ERR_MALFORMED, "corrupt gzip data: %s", msg);
     }
 }
 

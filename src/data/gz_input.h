@@ -36,7 +36,7 @@ void dd_gz_buffers_free(dd_gz_buffers *b); /* a zeroed dd_gz_buffers is empty an
 dd_gz_buffers *dd_gz_use_buffers(dd_gz_buffers *b);
 
 typedef struct dd_gz_input {
-    gzFile gz;          /* the zlib stream; NULL on the whole-file path */
+    gzFile gz; /* the zlib stream; NULL on the whole-file path */
     char *buf;
     size_t cap, start, end; /* unread bytes are buf[start, end) */
     bool eof;               /* the whole file has been read into buf */

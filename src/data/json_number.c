@@ -13,9 +13,9 @@ const double dd_json_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 #if DD_JSON_X87_PATH
-const long double dd_json_pow10_long[28] = {
-    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
-    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+const long double dd_json_pow10_long[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                                            1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                                            1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
 
 /* True when the 64-bit significand of r sits exactly halfway between two doubles. */
 static bool on_double_midpoint(long double r) {
@@ -36,7 +36,6 @@ static dd_json_number_status slow_strtod(const char *begin, const char *end, dou
     if (buf != small) free(buf);
     return DD_JSON_NUMBER_OK;
 }
-
 
 dd_json_number_status dd_json_number_slow(const char *p, const char *end, double *out, const char **next) {
     const char *begin = p;

@@ -38,8 +38,8 @@
 
 typedef enum dd_json_number_status {
     DD_JSON_NUMBER_OK = 0,
-    DD_JSON_NUMBER_BAD,   /* the text at p is not a JSON number */
-    DD_JSON_NUMBER_NOMEM  /* a very long number needed a copy that could not be allocated */
+    DD_JSON_NUMBER_BAD,  /* the text at p is not a JSON number */
+    DD_JSON_NUMBER_NOMEM /* a very long number needed a copy that could not be allocated */
 } dd_json_number_status;
 
 /* Any JSON number, by the exact but slower route (strtod). Same contract as dd_json_number. */

@@ -54,7 +54,9 @@ int dd_labels_check_text(const char *s, size_t max, const char *field, dd_error 
     if (n > max) return dd_fail(err, DD_ERR_RANGE, "%s: %zu bytes; at most %zu are taken", field, n, max);
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         int k = utf8_len(p);
-        if (!k) return dd_fail(err, DD_ERR_MALFORMED, "%s: not valid UTF-8 at byte %zu", field, (size_t)(p - (const unsigned char *)s));
+        if (!k)
+            return dd_fail(err, DD_ERR_MALFORMED, "%s: not valid UTF-8 at byte %zu", field,
+                           (size_t)(p - (const unsigned char *)s));
         if (k == 1 && (*p < 0x20 || *p == 0x7f))
             return dd_fail(err, DD_ERR_MALFORMED, "%s: a control character (0x%02x) at byte %zu", field, *p,
                            (size_t)(p - (const unsigned char *)s));
@@ -78,7 +80,8 @@ int dd_labels_parse_key_id(const char *s, uint64_t *out) {
 
 static int check_class(const char *s, const char *field, dd_error *err) {
     if (!*s || strlen(s) >= DD_WORD_MAX)
-        return dd_fail(err, DD_ERR_RANGE, "%s: a class name of 1..%d bytes, not %zu", field, DD_WORD_MAX - 1, strlen(s));
+        return dd_fail(err, DD_ERR_RANGE, "%s: a class name of 1..%d bytes, not %zu", field, DD_WORD_MAX - 1,
+                       strlen(s));
     return dd_labels_check_text(s, DD_WORD_MAX - 1, field, err);
 }
 
@@ -112,8 +115,10 @@ static int key_id_of(const cJSON *v, const char *field, uint64_t *out, dd_error 
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
         if (!(d >= 0 && d <= JSON_EXACT_MAX) || d != (double)(uint64_t)d)
-            return dd_fail(err, DD_ERR_RANGE, "%s: %g is not a whole number from 0 to 2^53 (write larger key_ids as "
-                           "strings)", field, d);
+            return dd_fail(err, DD_ERR_RANGE,
+                           "%s: %g is not a whole number from 0 to 2^53 (write larger key_ids as "
+                           "strings)",
+                           field, d);
         *out = (uint64_t)d;
         return 0;
     }
@@ -155,7 +160,8 @@ static int array_of(const cJSON *root, const char *key, const cJSON **out, int *
     if (!a) return 0;
     if (!cJSON_IsArray(a)) return dd_fail(err, DD_ERR_MALFORMED, "%s: not a list", key);
     *n = cJSON_GetArraySize(a);
-    if (*n > DD_LABELS_MAX_ITEMS) return dd_fail(err, DD_ERR_RANGE, "%s: %d entries; at most %d", key, *n, DD_LABELS_MAX_ITEMS);
+    if (*n > DD_LABELS_MAX_ITEMS)
+        return dd_fail(err, DD_ERR_RANGE, "%s: %d entries; at most %d", key, *n, DD_LABELS_MAX_ITEMS);
     return 0;
 }
 
@@ -182,7 +188,8 @@ static int parse_cluster(const cJSON *o, size_t j, dd_labels_cluster *c, dd_erro
     snprintf(f, sizeof f, "%s.members", field);
     if (!cJSON_IsArray(mem)) return dd_fail(err, DD_ERR_MALFORMED, "%s: not a list", f);
     int n = cJSON_GetArraySize(mem);
-    if (n > DD_LABELS_MAX_ITEMS) return dd_fail(err, DD_ERR_RANGE, "%s: %d entries; at most %d", f, n, DD_LABELS_MAX_ITEMS);
+    if (n > DD_LABELS_MAX_ITEMS)
+        return dd_fail(err, DD_ERR_RANGE, "%s: %d entries; at most %d", f, n, DD_LABELS_MAX_ITEMS);
     if (n && !(c->members = dd_calloc((size_t)n, sizeof *c->members, err))) return -1;
     size_t k = 0;
     for (const cJSON *d = mem->child; d; d = d->next, k++) {
@@ -355,8 +362,10 @@ static void put(text_buf *b, const char *s) {
 static void put_json(text_buf *b, cJSON *o) {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    if (!s) b->failed = true;
-    else put(b, s);
+    if (!s)
+        b->failed = true;
+    else
+        put(b, s);
     free(s);
 }
 
@@ -452,8 +461,10 @@ static long view_find(const view_index *x, const dd_labels_drawing *d) {
     size_t lo = 0, hi = v->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (v->key_id[x->order[mid]] < d->key_id) lo = mid + 1;
-        else hi = mid;
+        if (v->key_id[x->order[mid]] < d->key_id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     for (size_t i = lo; i < v->n && v->key_id[x->order[i]] == d->key_id; i++)
         if (!d->true_class[0] || !v->true_class || !strcmp(v->true_class[x->order[i]], d->true_class))
@@ -591,8 +602,10 @@ int dd_labels_update(dd_labels *l, const char *method, const dd_labels_view *v, 
     size_t kept = 0;
     for (size_t j = 0; j < l->n_clusters; j++) {
         bool replaced = names && follows[j] >= 0 && names[follows[j]];
-        if (replaced) cluster_free(&l->clusters[j]);
-        else l->clusters[kept++] = l->clusters[j];
+        if (replaced)
+            cluster_free(&l->clusters[j]);
+        else
+            l->clusters[kept++] = l->clusters[j];
     }
     l->n_clusters = kept;
     for (int k = 0; names && k < v->k; k++)
@@ -600,8 +613,10 @@ int dd_labels_update(dd_labels *l, const char *method, const dd_labels_view *v, 
     /* the marks of the clustered drawings are the ones given now */
     kept = 0;
     for (size_t j = 0; j < l->n_marks; j++) {
-        if (view_find(&x, &l->marks[j].drawing) >= 0) free(l->marks[j].note);
-        else l->marks[kept++] = l->marks[j];
+        if (view_find(&x, &l->marks[j].drawing) >= 0)
+            free(l->marks[j].note);
+        else
+            l->marks[kept++] = l->marks[j];
     }
     l->n_marks = kept;
     if (n_marks) {

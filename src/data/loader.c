@@ -28,8 +28,8 @@
 #define PREFETCH_MAX 8u
 
 /* Domain tags, so that the order and the augmentation draw from unrelated streams of the same seed. */
-#define TAG_ORDER 0x6f72646572ULL   /* "order" */
-#define TAG_AUGMENT 0x6175676dULL   /* "augm" */
+#define TAG_ORDER 0x6f72646572ULL /* "order" */
+#define TAG_AUGMENT 0x6175676dULL /* "augm" */
 
 typedef struct batch_buf {
     float *x;
@@ -44,11 +44,11 @@ struct dd_loader {
     const dd_dataset *ds;
     dd_loader_opts o;
     bool strokes;
-    size_t pixels;             /* height * width */
-    uint32_t *sel;             /* the split's records in file order */
-    uint32_t *order;           /* this epoch's order */
+    size_t pixels;   /* height * width */
+    uint32_t *sel;   /* the split's records in file order */
+    uint32_t *order; /* this epoch's order */
     uint64_t n_sel, n_batches;
-    int max_shift;             /* pixels, 0 without augmentation */
+    int max_shift; /* pixels, 0 without augmentation */
 
     /* the worker's own */
     dd_renderer **renderers; /* strokes: 1 without augmentation, one per line width level with it */
@@ -144,8 +144,10 @@ static int load_one(dd_loader *l, uint64_t epoch, uint32_t rec, float *dst, int3
     } else if (!(src = dd_record_image(l->ds, rec, l->strokes ? l->renderers[0] : NULL, &l->drawing, l->image, err))) {
         return -1;
     }
-    if (!l->strokes && o->aug.bitmap_warp && (p.rotation_deg != 0 || p.scale != 1)) { /* a bitmap is turned and scaled as pixels */
-        dd_augment_warp(src, o->render.height, o->render.width, p.rotation_deg, p.scale, p.shift_x, p.shift_y, l->shifted);
+    if (!l->strokes && o->aug.bitmap_warp &&
+        (p.rotation_deg != 0 || p.scale != 1)) { /* a bitmap is turned and scaled as pixels */
+        dd_augment_warp(src, o->render.height, o->render.width, p.rotation_deg, p.scale, p.shift_x, p.shift_y,
+                        l->shifted);
         src = l->shifted;
     } else if (p.shift_x || p.shift_y) {
         dd_augment_shift(src, o->render.height, o->render.width, p.shift_x, p.shift_y, l->shifted);
@@ -220,7 +222,9 @@ static void stop_epoch(dd_loader *l, bool quit) {
     unlock(l);
 }
 
-int dd_loader_begin_epoch(dd_loader *l, uint64_t epoch, dd_error *err) { return dd_loader_begin_epoch_at(l, epoch, 0, err); }
+int dd_loader_begin_epoch(dd_loader *l, uint64_t epoch, dd_error *err) {
+    return dd_loader_begin_epoch_at(l, epoch, 0, err);
+}
 
 int dd_loader_begin_epoch_at(dd_loader *l, uint64_t epoch, uint64_t first_batch, dd_error *err) {
     if (first_batch > l->n_batches)
@@ -326,7 +330,8 @@ static int select_records(dd_loader *l, dd_error *err) {
     l->sel = dd_malloc(n ? n : 1, sizeof *l->sel, err);
     if (!l->sel) return -1;
     uint8_t *own = NULL; /* the mask, when the caller gave none */
-    if (l->o.val_frac > 0 && !l->o.val_mask && dd_dataset_val_mask(l->ds, l->o.val_frac, l->o.val_seed, &own, NULL, err))
+    if (l->o.val_frac > 0 && !l->o.val_mask &&
+        dd_dataset_val_mask(l->ds, l->o.val_frac, l->o.val_seed, &own, NULL, err))
         return -1;
     const uint8_t *val = l->o.val_frac > 0 ? (l->o.val_mask ? l->o.val_mask : own) : NULL;
     for (uint64_t i = 0; i < n; i++) {
@@ -348,8 +353,7 @@ static int select_records(dd_loader *l, dd_error *err) {
     l->o.val_mask = NULL; /* the caller's: not kept */
     if (l->n_sel == 0)
         return dd_fail(err, DD_ERR_EMPTY, "the dataset has no records in the %s split", split_name(l->o.split));
-    l->n_batches = l->o.drop_last ? l->n_sel / l->o.batch_size
-                                  : (l->n_sel + l->o.batch_size - 1) / l->o.batch_size;
+    l->n_batches = l->o.drop_last ? l->n_sel / l->o.batch_size : (l->n_sel + l->o.batch_size - 1) / l->o.batch_size;
     if (l->n_batches == 0)
         return dd_fail(err, DD_ERR_EMPTY, "the %s split has %llu records, fewer than one batch of %u (drop_last)",
                        split_name(l->o.split), (unsigned long long)l->n_sel, l->o.batch_size);
@@ -361,7 +365,8 @@ static int make_renderers(dd_loader *l, dd_error *err) {
     const dd_loader_opts *o = &l->o;
     dd_render_opts base = o->render;
     if (o->augment)
-        l->max_shift = dd_augment_max_shift(o->aug.shift, l->strokes ? o->aug.line_width_max : o->render.line_width, &base);
+        l->max_shift =
+            dd_augment_max_shift(o->aug.shift, l->strokes ? o->aug.line_width_max : o->render.line_width, &base);
     if (!l->strokes) return 0;
     uint32_t n = o->augment ? dd_augment_line_width_levels(&o->aug) : 1;
     l->renderers = dd_calloc(n, sizeof *l->renderers, err);

@@ -101,7 +101,10 @@ static int hex4(const char *p, const char *end, uint32_t *out) {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
         char c = p[i];
-        int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int h = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (h < 0) return -1;
         v = v * 16 + (uint32_t)h;
     }
@@ -352,7 +355,9 @@ static int parse_drawing(parser *ps) {
         skip_ws(ps);
         if (!take(ps, ']')) {
             for (;;) {
-                if (n == 3) return fail_at(ps, DD_ERR_MALFORMED, ps->p, "more than 3 arrays (expected [x…],[y…] and optionally [t…])");
+                if (n == 3)
+                    return fail_at(ps, DD_ERR_MALFORMED, ps->p,
+                                   "more than 3 arrays (expected [x…],[y…] and optionally [t…])");
                 if (parse_number_array(ps, n, base, &counts[n])) return -1;
                 n++;
                 skip_ws(ps);
@@ -414,7 +419,15 @@ static int parse_key_id(parser *ps) {
     return 0;
 }
 
-typedef enum key_kind { KEY_OTHER, KEY_DRAWING, KEY_WORD, KEY_COUNTRYCODE, KEY_TIMESTAMP, KEY_RECOGNIZED, KEY_KEY_ID } key_kind;
+typedef enum key_kind {
+    KEY_OTHER,
+    KEY_DRAWING,
+    KEY_WORD,
+    KEY_COUNTRYCODE,
+    KEY_TIMESTAMP,
+    KEY_RECOGNIZED,
+    KEY_KEY_ID
+} key_kind;
 
 static key_kind classify_key(const char *key) {
     switch (key[0]) { /* one comparison per key instead of a chain */
@@ -429,8 +442,15 @@ static key_kind classify_key(const char *key) {
 }
 
 int dd_ndjson_parse_drawing(const char *text, size_t len, size_t column0, dd_drawing *d, dd_error *err) {
-    parser ps = {.begin = text, .p = text, .end = text + len, .column0 = column0, .d = d, .err = err, .field = "drawing",
-                 .stroke = 0, .array = -1};
+    parser ps = {.begin = text,
+                 .p = text,
+                 .end = text + len,
+                 .column0 = column0,
+                 .d = d,
+                 .err = err,
+                 .field = "drawing",
+                 .stroke = 0,
+                 .array = -1};
     if (parse_drawing(&ps)) return -1;
     skip_ws(&ps);
     if (ps.p < ps.end) return fail_at(&ps, DD_ERR_MALFORMED, ps.p, "unexpected text after the drawing");
@@ -438,7 +458,8 @@ int dd_ndjson_parse_drawing(const char *text, size_t len, size_t column0, dd_dra
 }
 
 int dd_ndjson_parse(const char *text, size_t len, dd_drawing *d, dd_error *err) {
-    parser ps = {.begin = text, .p = text, .end = text + len, .d = d, .err = err, .field = "", .stroke = 0, .array = -1};
+    parser ps = {
+        .begin = text, .p = text, .end = text + len, .d = d, .err = err, .field = "", .stroke = 0, .array = -1};
     dd_drawing_clear(d);
     bool have_drawing = false;
     skip_ws(&ps);
@@ -463,14 +484,16 @@ int dd_ndjson_parse(const char *text, size_t len, dd_drawing *d, dd_error *err) 
                 have_drawing = true;
             } else if (kind == KEY_WORD) {
                 ps.field = "word";
-                rc = parse_literal(&ps, "null") == 0 ? (d->word[0] = '\0', 0) : parse_string(&ps, d->word, sizeof d->word, NULL);
+                rc = parse_literal(&ps, "null") == 0 ? (d->word[0] = '\0', 0)
+                                                     : parse_string(&ps, d->word, sizeof d->word, NULL);
             } else if (kind == KEY_COUNTRYCODE) {
                 ps.field = "countrycode";
                 const char *at = ps.p;
                 rc = parse_literal(&ps, "null") == 0 ? (d->countrycode[0] = '\0', 0)
                                                      : parse_string(&ps, d->countrycode, sizeof d->countrycode, NULL);
-                if (rc == 0 && d->countrycode[0] && !(d->countrycode[1] && (unsigned)((d->countrycode[0] | 0x20) - 'a') < 26 &&
-                                                      (unsigned)((d->countrycode[1] | 0x20) - 'a') < 26))
+                if (rc == 0 && d->countrycode[0] &&
+                    !(d->countrycode[1] && (unsigned)((d->countrycode[0] | 0x20) - 'a') < 26 &&
+                      (unsigned)((d->countrycode[1] | 0x20) - 'a') < 26))
                     rc = fail_at(&ps, DD_ERR_MALFORMED, at, "\"%s\" is not two letters", d->countrycode);
             } else if (kind == KEY_TIMESTAMP) {
                 ps.field = "timestamp";

@@ -53,7 +53,12 @@ static void put_json_string(out *o, const char *s) {
             esc[1] = (char)c;
             put(o, esc, 2);
         } else if (c < 0x20) {
-            const char *short_form = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+            const char *short_form = c == '\n'   ? "\\n"
+                                     : c == '\t' ? "\\t"
+                                     : c == '\r' ? "\\r"
+                                     : c == '\b' ? "\\b"
+                                     : c == '\f' ? "\\f"
+                                                 : NULL;
             if (short_form) {
                 put_str(o, short_form);
             } else {
@@ -143,6 +148,7 @@ int dd_ndjson_write(FILE *f, const dd_drawing *d, dd_error *err) {
     }
     put(o, "]}\n", 3);
     flush_out(o);
-    if (o->failed || ferror(f)) return dd_fail(err, DD_ERR_IO, "write failed: %s", strerror(o->failed ? o->failed : EIO));
+    if (o->failed || ferror(f))
+        return dd_fail(err, DD_ERR_IO, "write failed: %s", strerror(o->failed ? o->failed : EIO));
     return 0;
 }

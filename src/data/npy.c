@@ -101,7 +101,8 @@ static int parse_header(const char *text, size_t len, npy_header *h, dd_error *e
             return dd_fail(err, DD_ERR_MALFORMED, "header: cannot read a key at byte %td", dp.p - text);
         if (strcmp(key, "descr") == 0) {
             if (dict_string(&dp, h->descr, sizeof h->descr))
-                return dd_fail(err, DD_ERR_UNSUPPORTED, "header: 'descr' is not a simple dtype string (structured arrays are not read)");
+                return dd_fail(err, DD_ERR_UNSUPPORTED,
+                               "header: 'descr' is not a simple dtype string (structured arrays are not read)");
             h->have_descr = true;
         } else if (strcmp(key, "fortran_order") == 0) {
             if (dict_word(&dp, "True") == 0)
@@ -124,7 +125,9 @@ static int parse_header(const char *text, size_t len, npy_header *h, dd_error *e
     }
     if (!h->have_descr || !h->have_order || !h->have_shape)
         return dd_fail(err, DD_ERR_MALFORMED, "header lacks '%s'",
-                       !h->have_descr ? "descr" : !h->have_order ? "fortran_order" : "shape");
+                       !h->have_descr   ? "descr"
+                       : !h->have_order ? "fortran_order"
+                                        : "shape");
     return 0;
 }
 
@@ -152,12 +155,14 @@ static int image_size(const npy_header *h, uint32_t *height, uint32_t *width, dd
     } else {
         char shape[128];
         format_shape(h, shape, sizeof shape);
-        return dd_fail(err, DD_ERR_UNSUPPORTED, "shape %s is not a stack of images: expected (N, 784), (N, 1, 784) or (N, H, W)", shape);
+        return dd_fail(err, DD_ERR_UNSUPPORTED,
+                       "shape %s is not a stack of images: expected (N, 784), (N, 1, 784) or (N, H, W)", shape);
     }
     if (hh == 0 || ww == 0 || hh > 65536 || ww > 65536) {
         char shape[128];
         format_shape(h, shape, sizeof shape);
-        return dd_fail(err, DD_ERR_UNSUPPORTED, "shape %s: images of %" PRIu64 "x%" PRIu64 " are not supported", shape, hh, ww);
+        return dd_fail(err, DD_ERR_UNSUPPORTED, "shape %s: images of %" PRIu64 "x%" PRIu64 " are not supported", shape,
+                       hh, ww);
     }
     *height = (uint32_t)hh;
     *width = (uint32_t)ww;
@@ -183,7 +188,8 @@ static int read_npy_header(dd_gz_input *in, uint64_t *count_out, uint32_t *heigh
         prefix = 12;
         hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
     } else {
-        return dd_fail(err, DD_ERR_UNSUPPORTED, ".npy format version %u.%u (only 1.x, 2.x and 3.x are read)", major, minor);
+        return dd_fail(err, DD_ERR_UNSUPPORTED, ".npy format version %u.%u (only 1.x, 2.x and 3.x are read)", major,
+                       minor);
     }
     if (hlen > NPY_MAX_HEADER) return dd_fail(err, DD_ERR_MALFORMED, "header length %zu is implausible", hlen);
     got = dd_gz_fill(in, prefix + hlen, err);
@@ -220,7 +226,8 @@ static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
     uint8_t *pixels = NULL;
     while (have < total) {
         if (have == cap) {
-            size_t next = cap ? (cap > total / 2 ? total : cap * 2) : (total < ((size_t)16 << 20) ? total : (size_t)16 << 20);
+            size_t next =
+                cap ? (cap > total / 2 ? total : cap * 2) : (total < ((size_t)16 << 20) ? total : (size_t)16 << 20);
             uint8_t *p = dd_realloc(pixels, next, 1, err);
             if (!p) {
                 free(pixels);
@@ -239,8 +246,9 @@ static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
     }
     if (have < total) {
         free(pixels);
-        return dd_fail(err, DD_ERR_TRUNCATED, "the data ends after %zu of the %zu bytes that shape %s needs (image %zu)",
-                       have, total, shape, have / (size_t)image + 1);
+        return dd_fail(err, DD_ERR_TRUNCATED,
+                       "the data ends after %zu of the %zu bytes that shape %s needs (image %zu)", have, total, shape,
+                       have / (size_t)image + 1);
     }
     unsigned char extra;
     int64_t more = dd_gz_read(in, &extra, 1, err);
@@ -319,8 +327,9 @@ static bool ends_with_gz(const char *path) {
 
 int dd_npy_write(const char *path, const dd_bitmaps *b, dd_error *err) {
     char header[256];
-    int n = snprintf(header + 10, sizeof header - 10, "{'descr': '|u1', 'fortran_order': False, 'shape': (%" PRIu64 ", %u, %u), }",
-                     b->count, b->height, b->width);
+    int n = snprintf(header + 10, sizeof header - 10,
+                     "{'descr': '|u1', 'fortran_order': False, 'shape': (%" PRIu64 ", %u, %u), }", b->count, b->height,
+                     b->width);
     size_t len = 10 + (size_t)n + 1; /* + '\n' */
     size_t padded = (len + 63) / 64 * 64;
     memset(header + 10 + n, ' ', padded - len);

@@ -44,9 +44,9 @@ typedef struct prep {
     dd_dataset_writer *w;
     prep_sampler *sampler; /* --sample random */
     dd_u64_set seen_keys;
-    uint32_t last_label; /* cache: files hold one class, so the last match is almost always the next */
+    uint32_t last_label;         /* cache: files hold one class, so the last match is almost always the next */
     uint32_t bitmap_h, bitmap_w; /* size of every bitmap in a bitmap set */
-    uint64_t logged; /* bad records reported for the current file */
+    uint64_t logged;             /* bad records reported for the current file */
     /* the live progress line */
     const dd_file_list *files;
     double t0, shown;
@@ -125,8 +125,10 @@ static int bad_record(prep *p, int label, const dd_error *rec_err, dd_error *err
     s->skipped[reason_of(rec_err->code)]++;
     if (p->o->strict) return dd_fail(err, rec_err->code, "%s (--strict: stopping)", rec_err->msg);
     if (p->o->log) {
-        if (p->logged < MAX_LOGGED_PER_FILE) fprintf(p->o->log, "skipped: %s\n", rec_err->msg);
-        else p->unlogged++;
+        if (p->logged < MAX_LOGGED_PER_FILE)
+            fprintf(p->o->log, "skipped: %s\n", rec_err->msg);
+        else
+            p->unlogged++;
     }
     p->logged++;
     return 0;
@@ -240,8 +242,8 @@ static int take_bitmap(prep *p, const prep_item *it, uint8_t *payload, dd_error 
         memcpy(&h, payload, 4);
         memcpy(&w, payload + 4, 4);
         if (p->w && (h != p->bitmap_h || w != p->bitmap_w)) /* one size per set: the first file's */
-            return dd_fail(err, DD_ERR_UNSUPPORTED, "%s: bitmaps are %ux%u but earlier files' are %ux%u",
-                           p->cur_path, h, w, p->bitmap_h, p->bitmap_w);
+            return dd_fail(err, DD_ERR_UNSUPPORTED, "%s: bitmaps are %ux%u but earlier files' are %ux%u", p->cur_path,
+                           h, w, p->bitmap_h, p->bitmap_w);
         p->bitmap_h = h;
         p->bitmap_w = w;
         return ensure_writer(p, DD_DSET_BITMAPS, h, w, err);
@@ -284,7 +286,7 @@ static int take_chunk(prep *p, const prep_chunk *c, dd_error *err) {
         if (word_label[it->word] == -3) word_label[it->word] = label_of(p, c->words[it->word], err);
         int label = word_label[it->word];
         if (label == -2) return -1;
-        if (label < 0) { /* a class not asked for */
+        if (label < 0) {                                 /* a class not asked for */
             if (p->first && p->file_label < 0) return 1; /* a whole file of another class: skip it */
             p->single_class = false;
             p->first = false;
@@ -436,13 +438,16 @@ static int apply_exclusion(prep *p, dd_error *err) {
         p->drop_end[d->label] = i + 1;
         bool test = (p->test_bits[d->label][d->rank / 8] >> (d->rank % 8)) & 1;
         s->kept--;
-        if (test) s->test--;
-        else s->train--;
+        if (test)
+            s->test--;
+        else
+            s->train--;
         r->excluded[d->label]++;
         r->excluded_total++;
         r->n_records--;
     }
-    if (r->n_records == 0) return dd_fail(err, DD_ERR_MALFORMED, "every drawing kept is listed by --exclude: nothing to write");
+    if (r->n_records == 0)
+        return dd_fail(err, DD_ERR_MALFORMED, "every drawing kept is listed by --exclude: nothing to write");
     return 0;
 }
 
@@ -469,7 +474,8 @@ static int check_kinds(const dd_file_list *files, dd_error *err) {
     for (size_t i = 0; i < files->count; i++) {
         dd_format f = dd_format_from_path(files->paths[i]);
         if (f == DD_FORMAT_UNKNOWN)
-            return dd_fail(err, DD_ERR_USAGE, "%s: unknown format (expected .ndjson, .bin, .npy or Kaggle .csv, optionally .gz)",
+            return dd_fail(err, DD_ERR_USAGE,
+                           "%s: unknown format (expected .ndjson, .bin, .npy or Kaggle .csv, optionally .gz)",
                            files->paths[i]);
         n_npy += f == DD_FORMAT_NPY;
     }
@@ -524,9 +530,11 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
         if (!(p.exclude = prep_exclude_load(o->exclude, o->n_exclude, err))) goto done;
         const char *where = prep_exclude_classless(p.exclude);
         if (where && dd_format_from_path(files.paths[0]) == DD_FORMAT_NPY) {
-            dd_fail(err, DD_ERR_USAGE, "--exclude %s: a key_id without its class; in a set of .npy bitmaps the key_id "
+            dd_fail(err, DD_ERR_USAGE,
+                    "--exclude %s: a key_id without its class; in a set of .npy bitmaps the key_id "
                     "is the row number in its class's file, the same in every class, so give the class too (a "
-                    "column true, label, class or word)", where);
+                    "column true, label, class or word)",
+                    where);
             goto done;
         }
     }
@@ -535,8 +543,8 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
     int threads = o->threads ? o->threads : dd_cpu_count(MAX_THREADS);
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     if ((size_t)threads > files.count) threads = (int)files.count;
-    prep_read_cfg cfg = {.o = o, .paths = (const char *const *)files.paths, .n_files = files.count,
-                         .chunk_items = chunk_items(o)};
+    prep_read_cfg cfg = {
+        .o = o, .paths = (const char *const *)files.paths, .n_files = files.count, .chunk_items = chunk_items(o)};
     /* one thread: the files are read on this thread, between the decisions (no thread is started) */
     if (!(pipe = prep_pipe_start(&cfg, threads > 1 ? threads : 0, err))) goto done;
     progress_start(&p, &files);
@@ -566,8 +574,11 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
     const char **names = dd_malloc(rep->n_classes, sizeof *names, err);
     if (!names) goto done;
     for (uint32_t c = 0; c < rep->n_classes; c++) names[c] = rep->class_names[c];
-    dd_dset_params params = {.seed = o->seed, .test_frac = o->test_frac, .per_class = o->per_class,
-                             .recognized_only = o->recognized_only, .val_frac = o->val_frac};
+    dd_dset_params params = {.seed = o->seed,
+                             .test_frac = o->test_frac,
+                             .per_class = o->per_class,
+                             .recognized_only = o->recognized_only,
+                             .val_frac = o->val_frac};
     rc = dd_dataset_writer_finish_splits(p.w, rep->n_classes, names, rep->stats, &params, split_of, &p, err);
     p.w = NULL;
     free(names);

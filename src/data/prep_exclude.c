@@ -141,9 +141,12 @@ static int load_csv(prep_exclude *x, const char *path, FILE *f, dd_error *err) {
         }
         if (add_entry(x, key, cls, where, err)) goto done;
     }
-    if (ferror(f)) dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
-    else if (lineno == 0) dd_fail(err, DD_ERR_MALFORMED, "%s: empty (a CSV needs a header with key_id)", path);
-    else rc = 0;
+    if (ferror(f))
+        dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
+    else if (lineno == 0)
+        dd_fail(err, DD_ERR_MALFORMED, "%s: empty (a CSV needs a header with key_id)", path);
+    else
+        rc = 0;
 done:
     free(line);
     return rc;
@@ -168,8 +171,10 @@ static int json_item(prep_exclude *x, const cJSON *it, const char *path, size_t 
     } else if (cJSON_IsNumber(key)) {
         double d = key->valuedouble;
         if (!(d >= 0 && d <= JSON_EXACT_MAX) || d != (double)(uint64_t)d)
-            return dd_fail(err, DD_ERR_RANGE, "%s: %g is not a whole number from 0 to 2^53 (write larger key_ids as "
-                           "strings)", where, d);
+            return dd_fail(err, DD_ERR_RANGE,
+                           "%s: %g is not a whole number from 0 to 2^53 (write larger key_ids as "
+                           "strings)",
+                           where, d);
         k = (uint64_t)d;
     } else {
         return dd_fail(err, DD_ERR_MALFORMED, "%s: not a key_id (a string of digits or a number)%s", where,
@@ -210,8 +215,10 @@ static int load_json(prep_exclude *x, const char *path, FILE *f, dd_error *err) 
         if (!root || !cJSON_IsArray(root)) {
             int line = 1;
             for (const char *q = text; root == NULL && end && q < end && q < text + size; q++) line += *q == '\n';
-            if (!root) dd_fail(err, DD_ERR_MALFORMED, "%s:%d: not valid JSON", path, line);
-            else dd_fail(err, DD_ERR_MALFORMED, "%s: not a list of key_ids, nor an object of doodle labels", path);
+            if (!root)
+                dd_fail(err, DD_ERR_MALFORMED, "%s:%d: not valid JSON", path, line);
+            else
+                dd_fail(err, DD_ERR_MALFORMED, "%s: not a list of key_ids, nor an object of doodle labels", path);
         } else {
             rc = 0;
             for (const cJSON *it = root->child; it && !rc; it = it->next, i++) rc = json_item(x, it, path, i, err);
@@ -265,8 +272,10 @@ bool prep_exclude_hit(prep_exclude *x, const char *class_name, uint64_t key_id) 
     size_t lo = 0, hi = x->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (x->e[mid].key_id < key_id) lo = mid + 1;
-        else hi = mid;
+        if (x->e[mid].key_id < key_id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     bool hit = false;
     for (size_t i = lo; i < x->n && x->e[i].key_id == key_id; i++)

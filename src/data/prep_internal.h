@@ -64,8 +64,8 @@ typedef enum prep_item_kind {
 } prep_item_kind;
 
 typedef struct prep_item {
-    uint8_t kind;  /* prep_item_kind */
-    uint8_t word;  /* index into the chunk's words */
+    uint8_t kind; /* prep_item_kind */
+    uint8_t word; /* index into the chunk's words */
     int8_t recognized;
     uint8_t code;  /* dd_status of an error item */
     uint32_t size; /* payload bytes (a message includes its NUL) */

@@ -57,8 +57,8 @@ static void *reader_main(void *arg) {
         bool last = false;
         pthread_mutex_lock(&p->mu);
         while (!last) {
-            while (!p->closing && (r->queued_bytes >= READER_QUEUED_BYTES ||
-                                   (!r->free_list && r->n_chunks >= r->max_chunks)))
+            while (!p->closing &&
+                   (r->queued_bytes >= READER_QUEUED_BYTES || (!r->free_list && r->n_chunks >= r->max_chunks)))
                 pthread_cond_wait(&p->chunk_free, &p->mu);
             if (p->closing) break;
             prep_chunk *c = r->free_list;
@@ -81,8 +81,10 @@ static void *reader_main(void *arg) {
             pthread_mutex_lock(&p->mu);
             slot *s = &p->slots[file];
             r->queued_bytes += c->n_data;
-            if (s->tail) s->tail->next = c;
-            else s->head = c;
+            if (s->tail)
+                s->tail->next = c;
+            else
+                s->head = c;
             s->tail = c;
             pthread_cond_broadcast(&p->chunk_ready);
         }

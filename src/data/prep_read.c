@@ -154,7 +154,8 @@ static bool put_drawing(prep_source *s, prep_chunk *c) {
     for (uint32_t k = 0; k < keep->n_strokes && drawable; k++)
         drawable = keep->stroke_end[k] - dd_stroke_begin(keep, k) <= DD_RENDER_MAX_STROKE_POINTS;
     /* dd_simplified_view returns d itself only after checking that it is simplified */
-    if (!drawable || dd_dset_stroke_record_size(keep, keep == d, &size, &e)) { /* only DD_ERR_RANGE can come from there */
+    if (!drawable ||
+        dd_dset_stroke_record_size(keep, keep == d, &size, &e)) { /* only DD_ERR_RANGE can come from there */
         it.kind = PREP_TOO_LARGE;
         chunk_push(c, it);
         return true;
@@ -236,7 +237,8 @@ static void fill_npy(prep_source *s, prep_chunk *c) {
             for (int64_t i = 0; i < got; i++) {
                 uint64_t row = s->npy_stream.done - (uint64_t)got + (uint64_t)i;
                 dd_dset_put_bitmap(c->data + c->n_data, 0, DD_SPLIT_TRAIN, row, px + (size_t)i * pixels, pixels);
-                chunk_push(c, (prep_item){.kind = PREP_DRAWING, .recognized = -1, .key_id = row, .size = (uint32_t)rec});
+                chunk_push(c,
+                           (prep_item){.kind = PREP_DRAWING, .recognized = -1, .key_id = row, .size = (uint32_t)rec});
             }
         }
     }
@@ -253,8 +255,10 @@ void prep_source_fill(prep_source *s, prep_chunk *c, const atomic_bool *stop) {
     if (!s->done && !atomic_load_explicit(stop, memory_order_relaxed)) {
         /* a file opened here borrows this source's buffers (whichever thread fills it) */
         dd_gz_buffers *before = dd_gz_use_buffers(&s->gz_buffers);
-        if (s->npy) fill_npy(s, c);
-        else fill_strokes(s, c, stop);
+        if (s->npy)
+            fill_npy(s, c);
+        else
+            fill_strokes(s, c, stop);
         dd_gz_use_buffers(before);
     }
     if (s->done || atomic_load_explicit(stop, memory_order_relaxed)) {

@@ -46,8 +46,8 @@ dd_render_opts dd_render_opts_default(uint32_t height, uint32_t width) {
 
 int dd_render_opts_check(const dd_render_opts *o, dd_error *err) {
     if (o->height < 1 || o->width < 1 || o->height > DD_RENDER_SIDE_MAX || o->width > DD_RENDER_SIDE_MAX)
-        return dd_fail(err, DD_ERR_RANGE, "image size %ux%u is out of range (1..%u on each side)", o->height,
-                       o->width, DD_RENDER_SIDE_MAX);
+        return dd_fail(err, DD_ERR_RANGE, "image size %ux%u is out of range (1..%u on each side)", o->height, o->width,
+                       DD_RENDER_SIDE_MAX);
     if (!isfinite(o->line_width) || o->line_width <= 0 || o->line_width > 1024)
         return dd_fail(err, DD_ERR_RANGE, "line width %g is out of range (more than 0, at most 1024)", o->line_width);
     if (!isfinite(o->padding) || o->padding < 0 || o->padding > 4096)
@@ -129,8 +129,8 @@ int dd_render(dd_renderer *r, const dd_drawing *d, uint8_t *out, dd_error *err) 
         double x = d->x[i], y = d->y[i];
         if (!(x >= 0 && x <= 255 && y >= 0 && y <= 255))
             return dd_fail(err, DD_ERR_RANGE,
-                           "point %u (%g, %g) is outside 0..255: only simplified drawings can be rendered", i + 1,
-                           x, y);
+                           "point %u (%g, %g) is outside 0..255: only simplified drawings can be rendered", i + 1, x,
+                           y);
         if (x > max_x) max_x = x;
         if (y > max_y) max_y = y;
     }

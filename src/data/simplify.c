@@ -167,8 +167,10 @@ int dd_simplify(const dd_drawing *raw, dd_drawing *out, dd_error *err) {
             break;
         }
         if (rdp(&s, &budget)) {
-            rc = dd_fail(err, DD_ERR_RANGE, "stroke %u: too complex to simplify (Ramer-Douglas-Peucker would need more "
-                         "than %llu point-to-line distances)", st + 1, (unsigned long long)MAX_RDP_WORK);
+            rc = dd_fail(err, DD_ERR_RANGE,
+                         "stroke %u: too complex to simplify (Ramer-Douglas-Peucker would need more "
+                         "than %llu point-to-line distances)",
+                         st + 1, (unsigned long long)MAX_RDP_WORK);
             break;
         }
         for (size_t i = 0; i < s.n && rc == 0; i++)

@@ -25,7 +25,7 @@ struct dd_stroke_reader {
     uint64_t record;   /* line or record number of the record last returned */
     bool failed;       /* a fatal error happened: every later call repeats it */
     dd_error fatal;
-    bool have_header;  /* .csv: the header has been read into csv */
+    bool have_header; /* .csv: the header has been read into csv */
     dd_csv csv;
 };
 
@@ -59,7 +59,8 @@ void dd_stroke_reader_close(dd_stroke_reader *r) {
 uint64_t dd_stroke_reader_record(const dd_stroke_reader *r) { return r->record; }
 
 int dd_stroke_reader_locate(const dd_stroke_reader *r, dd_error *err) {
-    if (r->format == DD_FORMAT_BIN) return dd_error_prefix(err, "%s: record %llu", r->path, (unsigned long long)r->record);
+    if (r->format == DD_FORMAT_BIN)
+        return dd_error_prefix(err, "%s: record %llu", r->path, (unsigned long long)r->record);
     return dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->record);
 }
 
@@ -211,9 +212,12 @@ static int find_csv_record(dd_stroke_reader *r, size_t *len, size_t *used, uint6
                 avail = (size_t)got;
                 const char *nl = NULL;
                 for (size_t i = 0; i < avail && !nl; i++) {
-                    if (s[i] == '"') odd = !odd;
-                    else if (s[i] == '\n' && odd) ++*inner;
-                    else if (s[i] == '\n') nl = s + i;
+                    if (s[i] == '"')
+                        odd = !odd;
+                    else if (s[i] == '\n' && odd)
+                        ++*inner;
+                    else if (s[i] == '\n')
+                        nl = s + i;
                 }
                 if (nl || got == 0) {
                     if (nl) dd_gz_consume(in, (size_t)(nl - s) + 1);

@@ -72,11 +72,18 @@ dd_picture *dd_explain_activation_picture(dd_explainer *e, const dd_model *m, co
     char title[256];
     snprintf(title, sizeof title, "Feature maps of record %llu (%s), predicted %s (p %.2f)",
              (unsigned long long)s->record[i], m->class_names[s->label[i]], m->class_names[pred], probs[pred]);
-    dd_picture_opts o = {.rows = rows, .cols = MAP_COLS, .tile_height = H, .tile_width = W,
-                         .scale = explain_tile_scale(H, W), .label_height = 14, .header_width = 200, .title = title};
+    dd_picture_opts o = {.rows = rows,
+                         .cols = MAP_COLS,
+                         .tile_height = H,
+                         .tile_width = W,
+                         .scale = explain_tile_scale(H, W),
+                         .label_height = 14,
+                         .header_width = 200,
+                         .title = title};
     if (!(p = dd_picture_new(&o, err))) goto done;
     dd_tile_ink(s->pixels + i * pixels, H, W, rgb);
-    if (dd_picture_row_header(p, 0, "the drawing", err) || dd_picture_put(p, 0, 0, rgb, m->class_names[s->label[i]], err))
+    if (dd_picture_row_header(p, 0, "the drawing", err) ||
+        dd_picture_put(p, 0, 0, rgb, m->class_names[s->label[i]], err))
         goto done;
     int row = 1;
     for (int k = 0; k < n_layers; k++) {
@@ -89,15 +96,19 @@ dd_picture *dd_explain_activation_picture(dd_explainer *e, const dd_model *m, co
             if (out[j] > hi) hi = out[j];
         }
         char header[200], shape[64];
-        if (sh.rank == 3) snprintf(shape, sizeof shape, "%dx%dx%d", sh.h, sh.w, sh.c);
-        else snprintf(shape, sizeof shape, "%d units", sh.c);
+        if (sh.rank == 3)
+            snprintf(shape, sizeof shape, "%dx%dx%d", sh.h, sh.w, sh.c);
+        else
+            snprintf(shape, sizeof shape, "%d units", sh.c);
         snprintf(header, sizeof header, "layer %d %s (%s)", layers[k], spec->layers[layers[k]].name, shape);
         if (dd_picture_row_header(p, row, header, err)) goto done;
         int tiles = sh.rank == 3 ? sh.c : 1;
         for (int c = 0; c < tiles; c++) {
             char label[32];
-            if (sh.rank == 3) snprintf(label, sizeof label, "ch %d", c);
-            else snprintf(label, sizeof label, "max %.2g", (double)hi);
+            if (sh.rank == 3)
+                snprintf(label, sizeof label, "ch %d", c);
+            else
+                snprintf(label, sizeof label, "max %.2g", (double)hi);
             map_to_tile(out, sh, c, H, W, tile);
             dd_tile_values(tile, H, W, lo, hi, rgb);
             if (dd_picture_put(p, row + c / MAP_COLS, c % MAP_COLS, rgb, label, err)) goto done;
@@ -154,8 +165,8 @@ done:
     return rc;
 }
 
-dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s, int layer,
-                                         int top, int max_units, dd_error *err) {
+dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s, int layer, int top,
+                                         int max_units, dd_error *err) {
     const dd_model_spec *spec = m->spec;
     if (layer < 0 || layer >= spec->n_layers) {
         dd_fail(err, DD_ERR_USAGE, "layer %d is out of range (0 to %d)", layer, spec->n_layers - 1);
@@ -182,11 +193,18 @@ dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, con
     int ok = 0;
     if (!scores || !best || !x || !tile || !rgb || unit_scores(m, s, layer, scores, err)) goto done;
     char title[256];
-    snprintf(title, sizeof title, "Drawings that excite each unit of layer %d %s most (%s%d units, of %zu drawings; "
-             "label: mean activation)", layer, spec->layers[layer].name, max_units < units ? "the first " : "", max_units,
-             s->n);
-    dd_picture_opts o = {.rows = max_units, .cols = top, .tile_height = H, .tile_width = W,
-                         .scale = explain_tile_scale(H, W) + 1, .label_height = 14, .header_width = 70, .title = title};
+    snprintf(title, sizeof title,
+             "Drawings that excite each unit of layer %d %s most (%s%d units, of %zu drawings; "
+             "label: mean activation)",
+             layer, spec->layers[layer].name, max_units < units ? "the first " : "", max_units, s->n);
+    dd_picture_opts o = {.rows = max_units,
+                         .cols = top,
+                         .tile_height = H,
+                         .tile_width = W,
+                         .scale = explain_tile_scale(H, W) + 1,
+                         .label_height = 14,
+                         .header_width = 70,
+                         .title = title};
     if (!(p = dd_picture_new(&o, err))) goto done;
     for (int u = 0; u < max_units; u++) {
         int n_best = 0; /* insertion into the top list, highest first */

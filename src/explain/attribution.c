@@ -152,7 +152,8 @@ int dd_explain_occlusion(dd_explainer *e, const float *x, int cls, int patch, in
     int side = in.h < in.w ? in.h : in.w;
     if (patch <= 0) patch = side / 4 > 1 ? side / 4 : 1;
     if (stride <= 0) stride = patch / 2 > 1 ? patch / 2 : 1;
-    if (patch > side) return dd_fail(err, DD_ERR_USAGE, "occlusion patch %d is larger than the input (%dx%d)", patch, in.h, in.w);
+    if (patch > side)
+        return dd_fail(err, DD_ERR_USAGE, "occlusion patch %d is larger than the input (%dx%d)", patch, in.h, in.w);
     if (check_class(e, cls, err) || run(e, x, err)) return -1;
     float base = e->probs[cls];
     size_t plane = (size_t)in.h * (size_t)in.w, count = input_count(e->m);

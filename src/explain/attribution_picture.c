@@ -28,15 +28,21 @@ dd_picture *dd_explain_attribution_picture(dd_explainer *e, const dd_model *m, c
     if (!x || !heat || !rgb) goto done;
     char title[256];
     if (gradcam_layer >= 0)
-        snprintf(title, sizeof title, "Which pixels the decision rests on (%s): saliency, occlusion, Grad-CAM at layer %d %s",
+        snprintf(title, sizeof title,
+                 "Which pixels the decision rests on (%s): saliency, occlusion, Grad-CAM at layer %d %s",
                  cls >= 0 ? m->class_names[cls] : "predicted class", gradcam_layer, spec->layers[gradcam_layer].name);
     else
         snprintf(title, sizeof title, "Which pixels the decision rests on (%s): saliency, occlusion",
                  cls >= 0 ? m->class_names[cls] : "predicted class");
     int cols = gradcam_layer >= 0 ? 4 : 3;
-    dd_picture_opts o = {.rows = (int)n, .cols = cols, .tile_height = H, .tile_width = W,
+    dd_picture_opts o = {.rows = (int)n,
+                         .cols = cols,
+                         .tile_height = H,
+                         .tile_width = W,
                          .scale = 2 * explain_tile_scale(H, W) > 64 ? 64 : 2 * explain_tile_scale(H, W),
-                         .label_height = 14, .header_width = 200, .title = title};
+                         .label_height = 14,
+                         .header_width = 200,
+                         .title = title};
     if (!(p = dd_picture_new(&o, err))) goto done;
     for (size_t r = 0; r < n; r++) {
         size_t i = which[r];

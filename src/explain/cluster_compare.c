@@ -56,8 +56,13 @@ static int changed_picture(const dd_model *m, const dd_dataset *ds, const dd_clu
     }
     if (dd_image_set_load(m, ds, rec, n, &s, err)) goto done;
     const int H = s.height, W = s.width;
-    dd_picture_opts o = {.rows = rows > 0 ? rows : 1, .cols = SHOWN, .tile_height = H, .tile_width = W,
-                         .scale = explain_tile_scale(H, W) + 1, .label_height = 14, .header_width = 240,
+    dd_picture_opts o = {.rows = rows > 0 ? rows : 1,
+                         .cols = SHOWN,
+                         .tile_height = H,
+                         .tile_width = W,
+                         .scale = explain_tile_scale(H, W) + 1,
+                         .label_height = 14,
+                         .header_width = 240,
                          .title = title};
     if (!(p = dd_picture_new(&o, err)) || !(rgb = dd_malloc((size_t)H * W, 3, err))) goto done;
     size_t at = 0;
@@ -71,7 +76,8 @@ static int changed_picture(const dd_model *m, const dd_dataset *ds, const dd_clu
         for (int k = 0; at < n && r->kmeans_label[which[at]] == c; k++, at++) {
             size_t i = which[at];
             dd_tile_ink(s.pixels + at * (size_t)H * W, H, W, rgb);
-            snprintf(label, sizeof label, "%s\u2192%s", m->class_names[r->true_class[i]], m->class_names[r->predicted[i]]);
+            snprintf(label, sizeof label, "%s\u2192%s", m->class_names[r->true_class[i]],
+                     m->class_names[r->predicted[i]]);
             if (dd_picture_put(p, row, k, rgb, label, err)) goto done;
         }
         row++;
@@ -112,7 +118,8 @@ int dd_explain_clusters_compare(const dd_model *a, const dd_model *b, const dd_d
     memset(cmp, 0, sizeof *cmp);
     memset(rb, 0, sizeof *rb);
     if (o->set != DD_CLUSTER_MISCLASSIFIED && o->set != DD_CLUSTER_VAL_MISCLASSIFIED)
-        return dd_fail(err, DD_ERR_USAGE, "--compare compares mistakes: use it with the misclassified or val-misclassified set");
+        return dd_fail(err, DD_ERR_USAGE,
+                       "--compare compares mistakes: use it with the misclassified or val-misclassified set");
     if (a->spec->classes != b->spec->classes)
         return dd_fail(err, DD_ERR_USAGE, "the two models have %d and %d classes: compare runs on the same classes",
                        a->spec->classes, b->spec->classes);
@@ -145,13 +152,11 @@ int dd_explain_clusters_compare(const dd_model *a, const dd_model *b, const dd_d
     }
     if (ra->n && explain_path(path, sizeof path, out_dir, "compare-removed.png", err)) goto done;
     if (ra->n && changed_picture(a, ds, ra, fixed, "A", "now right",
-                                 "Mistakes of model A that model B gets right, by A's K-Means cluster",
-                                 path, err))
+                                 "Mistakes of model A that model B gets right, by A's K-Means cluster", path, err))
         goto done;
     if (rb->n && explain_path(path, sizeof path, out_dir, "compare-new.png", err)) goto done;
     if (rb->n && changed_picture(b, ds, rb, fresh, "B", "new",
-                                 "Mistakes of model B that model A got right, by B's K-Means cluster",
-                                 path, err))
+                                 "Mistakes of model B that model A got right, by B's K-Means cluster", path, err))
         goto done;
     rc = explain_path(path, sizeof path, out_dir, "compare.csv", err) || write_compare_csv(path, a, b, ra, rb, cmp, err)
              ? -1

@@ -42,8 +42,7 @@ static int compose_one(const dd_cluster_report *r, const int32_t *labels, int32_
     info->n_pairs = 0;
     for (size_t i = 0; i < m; i++) {
         if (i == 0 || codes[i] != codes[i - 1])
-            info->pairs[info->n_pairs++] =
-                (dd_cluster_pair){(int)(codes[i] / classes), (int)(codes[i] % classes), 0};
+            info->pairs[info->n_pairs++] = (dd_cluster_pair){(int)(codes[i] / classes), (int)(codes[i] % classes), 0};
         info->pairs[info->n_pairs - 1].count++;
     }
     qsort(info->pairs, (size_t)info->n_pairs, sizeof *info->pairs, cmp_pair);
@@ -113,12 +112,15 @@ static int write_labels_csv(const dd_dataset *ds, const dd_model *m, const char 
     fprintf(a.f, "index,key_id,true,predicted,kmeans,dbscan,pc1,pc2,tsne1,tsne2\n");
     for (size_t i = 0; i < r->n; i++) {
         dd_record_info info;
-        unsigned long long key = dd_dataset_record_info(ds, r->index[i], &info) == 0 ? (unsigned long long)info.key_id : 0;
+        unsigned long long key =
+            dd_dataset_record_info(ds, r->index[i], &info) == 0 ? (unsigned long long)info.key_id : 0;
         fprintf(a.f, "%llu,%llu,%s,%s,%d,%d,%.6g,%.6g,", (unsigned long long)r->index[i], key,
                 m->class_names[r->true_class[i]], m->class_names[r->predicted[i]], (int)r->kmeans_label[i],
                 (int)r->dbscan_label[i], r->pc1[i], r->pc2[i]);
-        if (r->tsne_n && !isnan(r->tsne1[i])) fprintf(a.f, "%.6g,%.6g\n", r->tsne1[i], r->tsne2[i]);
-        else fputs(",\n", a.f); /* not on the map */
+        if (r->tsne_n && !isnan(r->tsne1[i]))
+            fprintf(a.f, "%.6g,%.6g\n", r->tsne1[i], r->tsne2[i]);
+        else
+            fputs(",\n", a.f); /* not on the map */
     }
     return dd_atomic_commit(&a, err);
 }
@@ -132,7 +134,8 @@ static int write_points_csv(const char *dir, const dd_cluster_report *r, dd_erro
     fputc('\n', a.f);
     for (size_t i = 0; i < r->n; i++)
         for (int c = 0; c < r->components; c++)
-            fprintf(a.f, "%.7g%c", r->scores[i * (size_t)r->components + (size_t)c], c + 1 < r->components ? ',' : '\n');
+            fprintf(a.f, "%.7g%c", r->scores[i * (size_t)r->components + (size_t)c],
+                    c + 1 < r->components ? ',' : '\n');
     return dd_atomic_commit(&a, err);
 }
 
@@ -147,8 +150,10 @@ static int write_composition_csv(const dd_model *m, const char *dir, const dd_cl
         for (int c = 0; c < count; c++)
             for (int p = 0; p < info[c].n_pairs; p++) {
                 const dd_cluster_pair *q = &info[c].pairs[p];
-                if (pass && c == r->dbscan_clusters) fprintf(a.f, "dbscan,noise,");
-                else fprintf(a.f, "%s,%d,", pass ? "dbscan" : "kmeans", c);
+                if (pass && c == r->dbscan_clusters)
+                    fprintf(a.f, "dbscan,noise,");
+                else
+                    fprintf(a.f, "%s,%d,", pass ? "dbscan" : "kmeans", c);
                 fprintf(a.f, "%s,%s,%d\n", m->class_names[q->true_class], m->class_names[q->predicted], q->count);
             }
     }
@@ -188,8 +193,11 @@ static int write_montage(const dd_model *m, const dd_cluster_opts *o, const uint
     for (size_t s = 0; s < shown; s++) {
         size_t i = members[s].i;
         int wrong = r->true_class[i] != r->predicted[i];
-        if (wrong) snprintf(label, sizeof label, "%s\u2192%s", m->class_names[r->true_class[i]], m->class_names[r->predicted[i]]);
-        else snprintf(label, sizeof label, "%s", m->class_names[r->true_class[i]]);
+        if (wrong)
+            snprintf(label, sizeof label, "%s\u2192%s", m->class_names[r->true_class[i]],
+                     m->class_names[r->predicted[i]]);
+        else
+            snprintf(label, sizeof label, "%s", m->class_names[r->true_class[i]]);
         if (dd_montage_put_rgb(mt, (uint32_t)(s / cols), (uint32_t)(s % cols), pixels + i * px, label,
                                wrong ? 0xc62828 : 0x222222, err)) {
             dd_montage_free(mt);
@@ -210,8 +218,10 @@ static cJSON *clusters_json(const dd_model *m, const dd_cluster_info *info, int 
             cJSON_Delete(comp);
             continue;
         }
-        if (noise_last && c == count - 1) cJSON_AddStringToObject(o, "cluster", "noise");
-        else cJSON_AddNumberToObject(o, "cluster", c);
+        if (noise_last && c == count - 1)
+            cJSON_AddStringToObject(o, "cluster", "noise");
+        else
+            cJSON_AddNumberToObject(o, "cluster", c);
         cJSON_AddNumberToObject(o, "size", info[c].size);
         cJSON_AddItemToObject(o, "silhouette", number_or_null(info[c].silhouette));
         cJSON_AddStringToObject(o, "montage", info[c].montage);
@@ -255,7 +265,8 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
         cJSON_AddNumberToObject(pca, "components", r->components);
         cJSON_AddNumberToObject(pca, "explained_variance", r->explained_variance);
         cJSON *ratios = cJSON_AddArrayToObject(pca, "variance_ratio");
-        for (int c = 0; ratios && c < r->components; c++) cJSON_AddItemToArray(ratios, cJSON_CreateNumber(r->variance_ratio[c]));
+        for (int c = 0; ratios && c < r->components; c++)
+            cJSON_AddItemToArray(ratios, cJSON_CreateNumber(r->variance_ratio[c]));
     }
     cJSON *km = cJSON_AddObjectToObject(root, "kmeans");
     if (km) {
@@ -362,16 +373,20 @@ int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_o
     for (int c = 0; c <= r->dbscan_clusters; c++) {
         dd_cluster_info *info = &r->dbscan[c];
         if (info->size == 0) continue; /* no noise: no picture */
-        if (c == r->dbscan_clusters) snprintf(info->montage, sizeof info->montage, "dbscan-noise.png");
-        else snprintf(info->montage, sizeof info->montage, "dbscan-%d.png", c);
+        if (c == r->dbscan_clusters)
+            snprintf(info->montage, sizeof info->montage, "dbscan-noise.png");
+        else
+            snprintf(info->montage, sizeof info->montage, "dbscan-%d.png", c);
         if (write_montage(m, o, pixels, h, w, out_dir, r, r->dbscan_label, r->dbscan_point_silhouette,
                           c == r->dbscan_clusters ? -1 : c, info->montage, members, err))
             goto done;
     }
     char path[4096], title[160], xl[96], yl[96];
     snprintf(xl, sizeof xl, "PC1 (%.1f%% of the variance)", 100 * r->variance_ratio[0]);
-    if (r->components > 1) snprintf(yl, sizeof yl, "PC2 (%.1f%% of the variance)", 100 * r->variance_ratio[1]);
-    else snprintf(yl, sizeof yl, "PC2 (not computed: one component)");
+    if (r->components > 1)
+        snprintf(yl, sizeof yl, "PC2 (%.1f%% of the variance)", 100 * r->variance_ratio[1]);
+    else
+        snprintf(yl, sizeof yl, "PC2 (not computed: one component)");
     snprintf(title, sizeof title, "K-Means, k = %d, on %zu drawings (mean silhouette %.3f)", r->k, r->n,
              r->kmeans_silhouette);
     if (explain_path(path, sizeof path, out_dir, "scatter-kmeans.png", err) ||
@@ -383,9 +398,10 @@ int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_o
         dd_scatter_png(path, r->pc1, r->pc2, r->dbscan_label, r->n, r->dbscan_clusters, title, xl, yl, err))
         goto done;
     if (r->tsne_n) {
-        snprintf(title, sizeof title, "t-SNE of %zu drawings (%s space, perplexity %g, KL %.3f), framed by K-Means "
-                 "cluster", r->tsne_n, r->space == DD_SPACE_EMBEDDING ? "embedding" : "pixel", r->tsne_perplexity,
-                 r->tsne.kl);
+        snprintf(title, sizeof title,
+                 "t-SNE of %zu drawings (%s space, perplexity %g, KL %.3f), framed by K-Means "
+                 "cluster",
+                 r->tsne_n, r->space == DD_SPACE_EMBEDDING ? "embedding" : "pixel", r->tsne_perplexity, r->tsne.kl);
         if (explain_path(path, sizeof path, out_dir, "tsne.png", err) ||
             dd_tsne_png(path, m, r, pixels, h, w, title, err))
             goto done;

@@ -159,7 +159,8 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
     r->n = n;
     r->pixels = d;
     if (n < 2)
-        return dd_fail(err, DD_ERR_USAGE, "the set has %zu drawing%s: clustering needs at least 2", n, n == 1 ? "" : "s");
+        return dd_fail(err, DD_ERR_USAGE, "the set has %zu drawing%s: clustering needs at least 2", n,
+                       n == 1 ? "" : "s");
     if (o->k > 0 && (size_t)o->k > n)
         return dd_fail(err, DD_ERR_USAGE, "the set has %zu drawings, fewer than k = %d clusters: give a smaller --k", n,
                        o->k);

@@ -11,11 +11,11 @@
 #include "util/alloc.h"
 #include "viz/png_file.h"
 
-#define SIDE 1100       /* the map's square */
+#define SIDE 1100 /* the map's square */
 #define MARGIN 30
 #define LEGEND 300
 #define TITLE 40
-#define THUMB 26        /* a drawing's side on the map, frame included */
+#define THUMB 26 /* a drawing's side on the map, frame included */
 
 static const uint32_t palette[10] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
                                      0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};

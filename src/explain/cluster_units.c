@@ -19,8 +19,8 @@
 typedef struct unit_stats {
     size_t units;
     int classes;
-    double *mean, *sd;    /* [classes, units] over the correct drawings of each class */
-    int *correct;         /* [classes] */
+    double *mean, *sd; /* [classes, units] over the correct drawings of each class */
+    int *correct;      /* [classes] */
 } unit_stats;
 
 static int stats_of_correct(const dd_image_set *all, const float *E, const int *pred, size_t units, int classes,
@@ -148,11 +148,18 @@ static int units_picture(const dd_model *m, const dd_image_set *all, const float
     if (u->n == 0 || all->n == 0) return 0;
     int top = all->n < UNIT_DRAWINGS ? (int)all->n : UNIT_DRAWINGS, H = all->height, W = all->width;
     char title[300];
-    snprintf(title, sizeof title, "Cluster %d: units of layer %d %s that set it apart (d > 0: fire more on it than on "
-             "right drawings of its classes) and the drawings that excite each most", c, layer,
-             m->spec->layers[layer].name);
-    dd_picture_opts o = {.rows = u->n, .cols = top, .tile_height = H, .tile_width = W,
-                         .scale = explain_tile_scale(H, W) + 1, .label_height = 14, .header_width = 150, .title = title};
+    snprintf(title, sizeof title,
+             "Cluster %d: units of layer %d %s that set it apart (d > 0: fire more on it than on "
+             "right drawings of its classes) and the drawings that excite each most",
+             c, layer, m->spec->layers[layer].name);
+    dd_picture_opts o = {.rows = u->n,
+                         .cols = top,
+                         .tile_height = H,
+                         .tile_width = W,
+                         .scale = explain_tile_scale(H, W) + 1,
+                         .label_height = 14,
+                         .header_width = 150,
+                         .title = title};
     dd_picture *p = dd_picture_new(&o, err);
     size_t *best = dd_malloc((size_t)top, sizeof *best, err);
     uint8_t *rgb = dd_malloc((size_t)H * W, 3, err);

@@ -24,8 +24,10 @@ int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err) {
     static const struct {
         const char *name;
         dd_cluster_set set;
-    } plain[] = {{"misclassified", DD_CLUSTER_MISCLASSIFIED}, {"val-misclassified", DD_CLUSTER_VAL_MISCLASSIFIED},
-                 {"test", DD_CLUSTER_TEST}, {"train", DD_CLUSTER_TRAIN}};
+    } plain[] = {{"misclassified", DD_CLUSTER_MISCLASSIFIED},
+                 {"val-misclassified", DD_CLUSTER_VAL_MISCLASSIFIED},
+                 {"test", DD_CLUSTER_TEST},
+                 {"train", DD_CLUSTER_TRAIN}};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
         if (!strcmp(text, plain[i].name)) {
             o->set = plain[i].set;
@@ -45,7 +47,8 @@ int dd_cluster_parse_set(const char *text, dd_cluster_opts *o, dd_error *err) {
     }
     return dd_fail(err, DD_ERR_USAGE,
                    "'%s' is not a set: use misclassified, val-misclassified, test, train, class=NAME or "
-                   "predicted=NAME", text);
+                   "predicted=NAME",
+                   text);
 }
 
 /* The model's class called name, or a message listing them. */
@@ -178,8 +181,8 @@ static int measure_purity(dd_cluster_report *r, int classes, uint64_t seed, dd_e
     if (!codes) return -1;
     for (size_t i = 0; i < r->n; i++) codes[i] = (int64_t)r->true_class[i] * classes + r->predicted[i];
     r->kmeans_purity = dd_cluster_purity(r->kmeans_label, codes, r->n, r->k, 200, seed, &r->kmeans_purity_random, err);
-    r->dbscan_purity = dd_cluster_purity(r->dbscan_label, codes, r->n, r->dbscan_clusters, 200, seed,
-                                         &r->dbscan_purity_random, err);
+    r->dbscan_purity =
+        dd_cluster_purity(r->dbscan_label, codes, r->n, r->dbscan_clusters, 200, seed, &r->dbscan_purity_random, err);
     free(codes);
     return 0;
 }
@@ -224,20 +227,19 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         for (size_t i = 0; i < n_rec; i++) records[i] = idx[i];
         free(idx);
     }
-    if ((wrong_only || o->set == DD_CLUSTER_PREDICTED) && n_rec > (o->stream_above ? o->stream_above : CLUSTER_STREAM_ABOVE) &&
+    if ((wrong_only || o->set == DD_CLUSTER_PREDICTED) &&
+        n_rec > (o->stream_above ? o->stream_above : CLUSTER_STREAM_ABOVE) &&
         choose_streamed(m, ds, o, wrong_only, cls, &records, &n_rec, err))
         goto done;
     if (dd_image_set_load(m, ds, records, n_rec, &all, err)) goto done;
     if (!(probs = dd_malloc(all.n ? all.n * (size_t)classes : 1, sizeof *probs, err)) ||
-        !(pred = dd_malloc(all.n ? all.n : 1, sizeof *pred, err)) || !(pick = dd_malloc(all.n ? all.n : 1, sizeof *pick, err)) ||
-        dd_explain_probabilities(m, &all, probs, err))
+        !(pred = dd_malloc(all.n ? all.n : 1, sizeof *pred, err)) ||
+        !(pick = dd_malloc(all.n ? all.n : 1, sizeof *pick, err)) || dd_explain_probabilities(m, &all, probs, err))
         goto done;
     for (size_t i = 0; i < all.n; i++) {
         int best = best_class(probs + i * (size_t)classes, classes);
         pred[i] = best;
-        int keep = wrong_only ? best != all.label[i]
-                   : o->set == DD_CLUSTER_PREDICTED   ? best == cls
-                                                      : 1;
+        int keep = wrong_only ? best != all.label[i] : o->set == DD_CLUSTER_PREDICTED ? best == cls : 1;
         if (keep) pick[n++] = i;
     }
     if (wrong_only || o->set == DD_CLUSTER_PREDICTED) {
@@ -251,7 +253,8 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
     const size_t px = (size_t)all.height * (size_t)all.width;
     size_t units = layer >= 0 ? (size_t)m->spec->layers[layer].out.c : 0;
     double t0 = dd_now_seconds();
-    if (layer >= 0 && (!(E = dd_malloc(all.n * units, sizeof *E, err)) || dd_cluster_embeddings(m, &all, layer, E, err)))
+    if (layer >= 0 &&
+        (!(E = dd_malloc(all.n * units, sizeof *E, err)) || dd_cluster_embeddings(m, &all, layer, E, err)))
         goto done;
     double seconds_embedding = dd_now_seconds() - t0;
     if (o->space == DD_SPACE_EMBEDDING) {
@@ -268,7 +271,8 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
     r->standardized = o->standardize;
     r->seconds_embedding = seconds_embedding;
     if (layer >= 0) snprintf(r->layer_name, sizeof r->layer_name, "%s", m->spec->layers[layer].name);
-    if (!(r->index = dd_malloc(n, sizeof *r->index, err)) || !(r->true_class = dd_malloc(n, sizeof *r->true_class, err)) ||
+    if (!(r->index = dd_malloc(n, sizeof *r->index, err)) ||
+        !(r->true_class = dd_malloc(n, sizeof *r->true_class, err)) ||
         !(r->predicted = dd_malloc(n, sizeof *r->predicted, err)))
         goto done;
     for (size_t i = 0; i < n; i++) {
@@ -277,8 +281,7 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         r->predicted[i] = pred[pick[i]];
     }
     if (measure_purity(r, classes, o->seed, err)) goto done;
-    if (layer >= 0 && o->top_units > 0 &&
-        dd_cluster_units_write(m, &all, E, pred, pick, o->top_units, out_dir, r, err))
+    if (layer >= 0 && o->top_units > 0 && dd_cluster_units_write(m, &all, E, pred, pick, o->top_units, out_dir, r, err))
         goto done;
     /* The drawings in the order of r, for the montages. */
     for (size_t i = 0; i < n; i++)

@@ -26,8 +26,8 @@ void dd_explain_file_name(const char *prefix, const char *name, const char *suff
     int n = snprintf(buf, size, "%s", prefix);
     size_t at = n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
     for (const char *c = name; *c && at + 1 < size; c++) {
-        int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
-                 *c == '_';
+        int ok =
+            (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
         buf[at++] = ok ? *c : '-';
     }
     buf[at] = '\0';

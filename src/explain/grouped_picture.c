@@ -34,8 +34,14 @@ int explain_grouped_picture(const dd_image_set *s, const explain_group_item *ite
         i = j;
     }
     const char *title = fitting < groups && o->title_if_cut ? o->title_if_cut : o->title;
-    dd_picture_opts po = {.rows = rows, .cols = cols, .tile_height = s->height, .tile_width = s->width,
-                          .scale = scale, .label_height = 14, .header_width = o->header_width, .title = title};
+    dd_picture_opts po = {.rows = rows,
+                          .cols = cols,
+                          .tile_height = s->height,
+                          .tile_width = s->width,
+                          .scale = scale,
+                          .label_height = 14,
+                          .header_width = o->header_width,
+                          .title = title};
     size_t pixels = (size_t)s->height * (size_t)s->width;
     uint8_t *rgb = dd_malloc(pixels, 3, err);
     dd_picture *p = rgb ? dd_picture_new(&po, err) : NULL;

@@ -45,7 +45,8 @@ int dd_image_set_load(const dd_model *m, const dd_dataset *ds, const uint64_t *r
     dd_drawing d;
     dd_drawing_init(&d);
     int rc = -1;
-    if (!(out->pixels = dd_malloc(n ? n : 1, pixels, err)) || !(out->record = dd_malloc(n ? n : 1, sizeof *out->record, err)) ||
+    if (!(out->pixels = dd_malloc(n ? n : 1, pixels, err)) ||
+        !(out->record = dd_malloc(n ? n : 1, sizeof *out->record, err)) ||
         !(out->label = dd_malloc(n ? n : 1, sizeof *out->label, err)))
         goto done;
     if (strokes && n && !(r = dd_renderer_new(&m->render, err))) goto done;

@@ -13,8 +13,10 @@
 
 void dd_labels_path_beside(const char *model_path, char *out, size_t size) {
     const char *slash = strrchr(model_path, '/');
-    if (!slash) snprintf(out, size, "labels.json");
-    else snprintf(out, size, "%.*s/labels.json", (int)(slash - model_path), model_path);
+    if (!slash)
+        snprintf(out, size, "labels.json");
+    else
+        snprintf(out, size, "%.*s/labels.json", (int)(slash - model_path), model_path);
 }
 
 void dd_cluster_names_free(dd_cluster_names *n) {
@@ -46,8 +48,8 @@ static int name_method(const dd_labels *l, const char *method, dd_labels_view *v
     return rc;
 }
 
-int dd_cluster_names_load(const char *labels_path, const dd_model *m, const dd_dataset *ds,
-                          const dd_cluster_report *r, dd_cluster_names *out, dd_error *err) {
+int dd_cluster_names_load(const char *labels_path, const dd_model *m, const dd_dataset *ds, const dd_cluster_report *r,
+                          dd_cluster_names *out, dd_error *err) {
     memset(out, 0, sizeof *out);
     if (access(labels_path, F_OK) != 0 && errno == ENOENT) return 0;
     dd_labels l;
@@ -62,8 +64,8 @@ int dd_cluster_names_load(const char *labels_path, const dd_model *m, const dd_d
             classes[i] = m->class_names[r->true_class[i]];
         }
         dd_labels_view v = {.n = r->n, .key_id = keys, .true_class = classes, .cluster = r->kmeans_label, .k = r->k};
-        dd_labels_view d = {.n = r->n, .key_id = keys, .true_class = classes, .cluster = r->dbscan_label,
-                            .k = r->dbscan_clusters};
+        dd_labels_view d = {
+            .n = r->n, .key_id = keys, .true_class = classes, .cluster = r->dbscan_label, .k = r->dbscan_clusters};
         out->k = r->k;
         out->dbscan_clusters = r->dbscan_clusters;
         if (!name_method(&l, "kmeans", &v, &out->kmeans, err) && !name_method(&l, "dbscan", &d, &out->dbscan, err))

@@ -52,8 +52,8 @@ int dd_explain_gradcam_layer(const dd_model *m) {
         if (s->layers[i].kind == DD_LAYER_CONV2D) last = i;
     if (last < 0) return -1;
     /* its batchnorm and activation, if they follow: the map the next layers actually see */
-    while (last + 1 < s->n_layers - 1 && (s->layers[last + 1].kind == DD_LAYER_BATCHNORM ||
-                                          s->layers[last + 1].kind == DD_LAYER_ACTIVATION))
+    while (last + 1 < s->n_layers - 1 &&
+           (s->layers[last + 1].kind == DD_LAYER_BATCHNORM || s->layers[last + 1].kind == DD_LAYER_ACTIVATION))
         last++;
     return last;
 }

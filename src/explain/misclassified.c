@@ -54,8 +54,8 @@ static int picture_of(const dd_model *m, const dd_image_set *s, int x, const mis
     explain_group_item *items = dd_malloc(n, sizeof *items, err);
     if (!items) return -1;
     for (size_t i = 0; i < n; i++) {
-        items[i] = (explain_group_item){.image = misses[i].image, .group = (size_t)misses[i].true_class,
-                                        .key = misses[i].p};
+        items[i] =
+            (explain_group_item){.image = misses[i].image, .group = (size_t)misses[i].true_class, .key = misses[i].p};
         snprintf(items[i].label, sizeof items[i].label, "p %.2f", misses[i].p);
     }
     char title[256], title_cut[300];
@@ -63,8 +63,13 @@ static int picture_of(const dd_model *m, const dd_image_set *s, int x, const mis
              n == 1 ? "" : "s");
     snprintf(title_cut, sizeof title_cut, "%s (the largest groups)", title);
     as_ctx ctx = {m, x};
-    explain_grouped_opts o = {.max_per_group = max_per_group, .max_groups = m->spec->classes, .header_width = 190,
-                              .title = title, .title_if_cut = title_cut, .header = as_header, .ctx = &ctx};
+    explain_grouped_opts o = {.max_per_group = max_per_group,
+                              .max_groups = m->spec->classes,
+                              .header_width = 190,
+                              .title = title,
+                              .title_if_cut = title_cut,
+                              .header = as_header,
+                              .ctx = &ctx};
     int drawn = explain_grouped_picture(s, items, n, &o, path, err);
     free(items);
     return drawn < 0 ? -1 : 0;

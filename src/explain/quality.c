@@ -59,8 +59,13 @@ static int grouped_picture(const dd_model *m, const dd_dataset *ds, const uint64
     int rc = dd_image_set_load(m, ds, shown, n_shown, &s, err);
     free(shown);
     if (rc) return -1;
-    explain_grouped_opts o = {.max_per_group = max_per_group, .max_groups = max_groups, .extra_scale = 1,
-                              .header_width = 170, .title = title, .header = header, .ctx = ctx};
+    explain_grouped_opts o = {.max_per_group = max_per_group,
+                              .max_groups = max_groups,
+                              .extra_scale = 1,
+                              .header_width = 170,
+                              .title = title,
+                              .header = header,
+                              .ctx = ctx};
     rc = explain_grouped_picture(&s, items, n, &o, path, err) < 0 ? -1 : 0;
     dd_image_set_free(&s);
     return rc;
@@ -90,7 +95,6 @@ static int argmax(const float *p, int n) {
         if (p[c] > p[best]) best = c;
     return best;
 }
-
 
 /* What the report needs of each drawing, kept instead of its pixels and probabilities. */
 typedef struct drawing_row {
@@ -122,8 +126,8 @@ static int scan_chunk(void *ctx, const dd_image_set *chunk, size_t first, dd_err
         if (dd_dataset_record_info(c->ds, c->records[i], &info))
             return dd_fail(err, DD_ERR_MALFORMED, "record %llu cannot be read", (unsigned long long)c->records[i]);
         int pred = argmax(p, classes), label = chunk->label[k];
-        c->rows[i] = (drawing_row){.p_pred = p[pred], .p_label = p[label], .pred = pred, .label = label,
-                                   .recognized = info.recognized};
+        c->rows[i] = (drawing_row){
+            .p_pred = p[pred], .p_label = p[label], .pred = pred, .label = label, .recognized = info.recognized};
         c->pixel_hash[i] = quality_pixel_hash(img, pixels);
         c->ahash[i] = quality_average_hash(img, chunk->height, chunk->width);
     }
@@ -165,7 +169,8 @@ static item *list_items(const dd_model *m, const drawing_row *rows, size_t n, do
             bool listed = contradicted ? row->pred != row->label && row->p_pred >= threshold : row->recognized == 0;
             if (!listed) continue;
             if (pass) {
-                items[k2] = (item){.image = i, .group = (size_t)row->label, .key = contradicted ? row->p_pred : row->p_label};
+                items[k2] =
+                    (item){.image = i, .group = (size_t)row->label, .key = contradicted ? row->p_pred : row->p_label};
                 snprintf(items[k2].label, sizeof items[k2].label, "%s %.2f", m->class_names[row->pred], row->p_pred);
             }
             k2++;
@@ -194,15 +199,21 @@ static int write_listed(const dd_model *m, const dd_dataset *ds, const uint64_t 
     if (explain_path(path, sizeof path, out_dir, file, err) || dd_atomic_open(&a, path, err) ||
         write_prediction_rows(a.f, m, ds, records, rows, items, k, contradicted, err) || dd_atomic_commit(&a, err))
         goto done;
-    if (contradicted) r->contradicted = k;
-    else r->not_recognized = k;
+    if (contradicted)
+        r->contradicted = k;
+    else
+        r->not_recognized = k;
     if (k) {
         if (contradicted)
-            snprintf(title, sizeof title, "Labels the model contradicts with p >= %.2f: %zu of %zu drawings (under "
-                     "each: the model's class)", o->threshold, k, n);
+            snprintf(title, sizeof title,
+                     "Labels the model contradicts with p >= %.2f: %zu of %zu drawings (under "
+                     "each: the model's class)",
+                     o->threshold, k, n);
         else
-            snprintf(title, sizeof title, "Not recognized by Google's game: %zu of %zu drawings (under each: the "
-                     "model's guess)", k, n);
+            snprintf(title, sizeof title,
+                     "Not recognized by Google's game: %zu of %zu drawings (under each: the "
+                     "model's guess)",
+                     k, n);
         class_ctx ctx = {m, "labelled"};
         snprintf(file, sizeof file, "%s.png", name);
         if (explain_path(path, sizeof path, out_dir, file, err) ||
@@ -247,7 +258,8 @@ static int write_duplicates(const dd_model *m, const dd_dataset *ds, const uint6
             }
             seen[group[i] * 2 + (info.split == DD_SPLIT_TEST)] = 1;
             items[k] = (item){.image = i, .group = group[i], .key = 0};
-            snprintf(items[k].label, sizeof items[k].label, "%s %s", m->class_names[rows[i].label], split_name(info.split));
+            snprintf(items[k].label, sizeof items[k].label, "%s %s", m->class_names[rows[i].label],
+                     split_name(info.split));
             k++;
         }
         size_t across = 0;
@@ -273,7 +285,8 @@ static int write_duplicates(const dd_model *m, const dd_dataset *ds, const uint6
         }
         if (k) {
             char title[200];
-            snprintf(title, sizeof title, "%s duplicates: %zu groups, %zu drawings, %zu groups in both train and test%s",
+            snprintf(title, sizeof title,
+                     "%s duplicates: %zu groups, %zu drawings, %zu groups in both train and test%s",
                      kind ? "Near" : "Exact", n_groups, k, across, n_groups > 40 ? " (first 40 groups)" : "");
             const char *name = kind ? "duplicates-near.png" : "duplicates-exact.png";
             if (explain_path(path, sizeof path, out_dir, name, err) ||
@@ -295,7 +308,8 @@ done:
 int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality_opts *o, const char *out_dir,
                        dd_quality_report *r, dd_error *err) {
     memset(r, 0, sizeof *r);
-    if (!(o->threshold > 0 && o->threshold <= 1)) return dd_fail(err, DD_ERR_USAGE, "threshold %g is not in (0, 1]", o->threshold);
+    if (!(o->threshold > 0 && o->threshold <= 1))
+        return dd_fail(err, DD_ERR_USAGE, "threshold %g is not in (0, 1]", o->threshold);
     uint64_t *records = NULL;
     size_t n = 0;
     scan_ctx c = {.m = m, .ds = ds};
@@ -313,8 +327,7 @@ int dd_explain_quality(const dd_model *m, const dd_dataset *ds, const dd_quality
     c.probs = NULL;
     r->n = n;
     for (size_t i = 0; i < n; i++) r->recognized_unknown += c.rows[i].recognized < 0;
-    if (explain_make_dir(out_dir, err) ||
-        write_listed(m, ds, records, c.rows, n, o, true, out_dir, r, err) ||
+    if (explain_make_dir(out_dir, err) || write_listed(m, ds, records, c.rows, n, o, true, out_dir, r, err) ||
         write_listed(m, ds, records, c.rows, n, o, false, out_dir, r, err) ||
         quality_find_duplicates(m, ds, records, n, c.pixel_hash, c.ahash, o->near_tolerance, &d, err) ||
         write_duplicates(m, ds, records, c.rows, n, &d, o, out_dir, r, err))

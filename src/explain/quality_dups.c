@@ -178,14 +178,14 @@ typedef struct near_ctx {
     size_t *parent;      /* [n_reps] union-find over the representatives */
     uint32_t *mark;      /* [n_reps] == seg: the representative is a member of the current segment */
     uint32_t seg;
-    uint32_t *slot;      /* [n_reps] where a member's downsample is */
-    uint32_t *members;   /* [n_members] the current segment's representatives */
+    uint32_t *slot;          /* [n_reps] where a member's downsample is */
+    uint32_t *members;       /* [n_members] the current segment's representatives */
     size_t n_members, slots; /* slots: the members that the budget holds */
-    size_t *which;       /* [n_members] their drawings, in slot order */
-    void *small;         /* [n_members][SMALL * SMALL] sums of pixels: uint16_t, or uint32_t when wide */
-    uint64_t *ink;       /* [n_members] */
+    size_t *which;           /* [n_members] their drawings, in slot order */
+    void *small;             /* [n_members][SMALL * SMALL] sums of pixels: uint16_t, or uint32_t when wide */
+    uint64_t *ink;           /* [n_members] */
     size_t cap_small;
-    bool wide;           /* a cell's sum can pass 65535 (inputs larger than about 224 x 224) */
+    bool wide; /* a cell's sum can pass 65535 (inputs larger than about 224 x 224) */
     int h, w;
     double tolerance;
     quality_dups *d;
@@ -236,7 +236,8 @@ static void join_if_near(near_ctx *c, size_t a, size_t b) {
     } else {
         const uint16_t *pa = (const uint16_t *)c->small + (size_t)sa * SMALL * SMALL,
                        *pb = (const uint16_t *)c->small + (size_t)sb * SMALL * SMALL;
-        for (int q = 0; q < SMALL * SMALL; q++) diff += pa[q] > pb[q] ? (uint32_t)(pa[q] - pb[q]) : (uint32_t)(pb[q] - pa[q]);
+        for (int q = 0; q < SMALL * SMALL; q++)
+            diff += pa[q] > pb[q] ? (uint32_t)(pa[q] - pb[q]) : (uint32_t)(pb[q] - pa[q]);
     }
     if (larger > 0 && (double)diff <= c->tolerance * (double)larger) c->parent[find(c->parent, a)] = find(c->parent, b);
 }
@@ -257,8 +258,10 @@ static int small_chunk(void *ctx, const dd_image_set *chunk, size_t first, dd_er
             }
         size_t at = (first + k) * SMALL * SMALL;
         for (int q = 0; q < SMALL * SMALL; q++)
-            if (c->wide) ((uint32_t *)c->small)[at + q] = small[q];
-            else ((uint16_t *)c->small)[at + q] = (uint16_t)small[q];
+            if (c->wide)
+                ((uint32_t *)c->small)[at + q] = small[q];
+            else
+                ((uint16_t *)c->small)[at + q] = (uint16_t)small[q];
         c->ink[first + k] = sum;
     }
     return 0;
@@ -347,13 +350,19 @@ static int near_band(near_ctx *c, int band, band_entry *e, const uint64_t *rep_h
 /* Near groups between the representatives (sets of more than one), numbered in representative order. */
 static int near_groups(const dd_model *m, const dd_dataset *ds, const uint64_t *records, const size_t *reps,
                        size_t n_reps, const uint64_t *ahash, double tolerance, quality_dups *d, dd_error *err) {
-    near_ctx c = {.reps = reps, .n_reps = n_reps, .cap = g_limits.bucket_cap, .seg = 1, .h = m->spec->input.h,
-                  .w = m->spec->input.w, .tolerance = tolerance, .d = d};
+    near_ctx c = {.reps = reps,
+                  .n_reps = n_reps,
+                  .cap = g_limits.bucket_cap,
+                  .seg = 1,
+                  .h = m->spec->input.h,
+                  .w = m->spec->input.w,
+                  .tolerance = tolerance,
+                  .d = d};
     /* a cell spans at most ceil(h / SMALL) x ceil(w / SMALL) pixels */
     c.wide = (uint64_t)((c.h + SMALL - 1) / SMALL) * (uint64_t)((c.w + SMALL - 1) / SMALL) * 255 > UINT16_MAX;
     /* a member costs its downsample, ink, drawing number and place in the list */
-    c.slots = g_limits.budget_bytes / (SMALL * SMALL * (c.wide ? 4 : 2) + sizeof *c.ink + sizeof *c.which +
-                                       sizeof *c.members);
+    c.slots = g_limits.budget_bytes /
+              (SMALL * SMALL * (c.wide ? 4 : 2) + sizeof *c.ink + sizeof *c.which + sizeof *c.members);
     if (c.slots < 1) c.slots = 1;
     /* an entry brings at most reach members; a segment holds at most slots, or one entry's reach when that is
      * more, and is looked at after each entry is added */
@@ -409,7 +418,8 @@ int quality_find_duplicates(const dd_model *m, const dd_dataset *ds, const uint6
                             const uint64_t *pixel_hash, const uint64_t *ahash, double tolerance, quality_dups *d,
                             dd_error *err) {
     memset(d, 0, sizeof *d);
-    if (n > UINT32_MAX) return dd_fail(err, DD_ERR_RANGE, "%zu drawings: the duplicate search takes at most %u", n, UINT32_MAX);
+    if (n > UINT32_MAX)
+        return dd_fail(err, DD_ERR_RANGE, "%zu drawings: the duplicate search takes at most %u", n, UINT32_MAX);
     size_t *order = dd_malloc(n ? n : 1, sizeof *order, err), *reps = NULL, n_reps = 0;
     int rc = -1;
     d->exact_group = dd_malloc(n ? n : 1, sizeof *d->exact_group, err);

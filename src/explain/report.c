@@ -32,10 +32,10 @@
 #define MAX_SALIENCY_DRAWINGS 60
 #define MANY_ACTIVATION_CLASSES 2 /* a large run: feature maps of the most confused classes only */
 #define MANY_SALIENCY_CLASSES 20
-#define MANY_DATA_ROWS 10          /* a large run: the classes with the fewest and the most drawings */
-#define MANY_MONTAGE 40          /* a large run: drawings per cluster montage */
-#define MANY_MAX_HEIGHT 2000       /* a large run: taller pictures are cut (the whole ones stay in explain/) */
-#define MANY_TSNE 800              /* a large run: drawings on the t-SNE map */
+#define MANY_DATA_ROWS 10    /* a large run: the classes with the fewest and the most drawings */
+#define MANY_MONTAGE 40      /* a large run: drawings per cluster montage */
+#define MANY_MAX_HEIGHT 2000 /* a large run: taller pictures are cut (the whole ones stay in explain/) */
+#define MANY_TSNE 800        /* a large run: drawings on the t-SNE map */
 
 static void say(const report *r, const char *what) {
     if (r->o->log) {
@@ -54,8 +54,10 @@ static int find_data(report *r, dd_error *err) {
     snprintf(path, sizeof path, "%s/dataset.txt", r->o->run_dir);
     FILE *f = fopen(path, "r");
     if (!f)
-        return dd_fail(err, DD_ERR_USAGE, "%s: %s: the run folder does not say which dataset it was trained on; give "
-                       "--data D.dset", path, strerror(errno));
+        return dd_fail(err, DD_ERR_USAGE,
+                       "%s: %s: the run folder does not say which dataset it was trained on; give "
+                       "--data D.dset",
+                       path, strerror(errno));
     int ok = fgets(r->data_path, sizeof r->data_path, f) != NULL;
     fclose(f);
     r->data_path[strcspn(r->data_path, "\r\n")] = '\0';
@@ -105,7 +107,8 @@ static const char *STYLE =
     "img{max-width:100%;height:auto;image-rendering:pixelated}pre{background:#f8f8f8;padding:12px;overflow-x:auto}"
     "table.confusion td{min-width:28px;text-align:center}table.part td{min-width:22px;padding:2px 3px}"
     "table.part th{font-size:90%;padding:2px 4px}.wide{overflow-x:auto}"
-    "table.pairs td:nth-child(2),table.pairs th:nth-child(2){text-align:left}th.rot{height:110px;vertical-align:bottom;padding:2px}"
+    "table.pairs td:nth-child(2),table.pairs "
+    "th:nth-child(2){text-align:left}th.rot{height:110px;vertical-align:bottom;padding:2px}"
     "th.rot div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}"
     ".note{color:#666}.plots{display:flex;flex-wrap:wrap;gap:24px}details{margin:8px 0}summary{cursor:pointer}"
     "table.sortable thead th{cursor:pointer}table.sortable th[aria-sort=ascending]::after{content:\" \\25B2\"}"
@@ -133,7 +136,8 @@ static void head(report *r) {
     FILE *f = r->f;
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-          "<link rel=\"icon\" href=\"data:,\"><title>doodle report: ", f);
+          "<link rel=\"icon\" href=\"data:,\"><title>doodle report: ",
+          f);
     html_text(f, r->o->run_dir);
     fprintf(f, "</title><style>%s</style></head><body>\n<h1>doodle report</h1>\n<p>Run <code>", STYLE);
     html_text(f, r->o->run_dir);
@@ -154,10 +158,12 @@ static void head(report *r) {
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &tm));
     fprintf(f, "</code>; written %s.</p>\n", when);
-    fputs("<nav><a href=\"#settings\">Settings</a><a href=\"#data\">Data</a><a href=\"#model\">Model</a><a href=\"#training\">Training</a>"
+    fputs("<nav><a href=\"#settings\">Settings</a><a href=\"#data\">Data</a><a href=\"#model\">Model</a><a "
+          "href=\"#training\">Training</a>"
           "<a href=\"#evaluation\">Evaluation</a><a href=\"#misclassified\">Misclassified</a>"
           "<a href=\"#clusters\">Clusters</a><a href=\"#activations\">Activations</a>"
-          "<a href=\"#saliency\">Saliency</a><a href=\"#suspect\">Suspect data</a></nav>\n", f);
+          "<a href=\"#saliency\">Saliency</a><a href=\"#suspect\">Suspect data</a></nav>\n",
+          f);
 }
 
 static void class_row(FILE *f, const char *name, const dd_class_stats *st, int bold) {
@@ -165,15 +171,16 @@ static void class_row(FILE *f, const char *name, const dd_class_stats *st, int b
     fprintf(f, "<tr><%s>", c);
     html_text(f, name);
     fprintf(f, "</%s><%s>%llu</%s><%s>%llu</%s><%s>%llu</%s><%s>%llu</%s></tr>\n", c, c, (unsigned long long)st->read,
-            c, c, (unsigned long long)st->kept, c, c, (unsigned long long)st->train, c, c,
-            (unsigned long long)st->test, c);
+            c, c, (unsigned long long)st->kept, c, c, (unsigned long long)st->train, c, c, (unsigned long long)st->test,
+            c);
 }
 
 /* The dataset classes order[n], sortable, with the total of every class under them. */
 static void class_table(FILE *f, const dd_dataset *ds, const dd_class_stats *st, const uint32_t *order, size_t n,
                         int with_total) {
     fputs("<table class=\"sortable classes\"><thead><tr><th>class</th><th>read</th><th>kept</th><th>train</th>"
-          "<th>test</th></tr></thead><tbody>\n", f);
+          "<th>test</th></tr></thead><tbody>\n",
+          f);
     for (size_t i = 0; i < n; i++) class_row(f, dd_dataset_class_name(ds, order[i]), &st[order[i]], 0);
     fputs("</tbody>", f);
     if (with_total) {
@@ -237,8 +244,10 @@ static int class_counts(report *r, dd_error *err) {
         order[c] = c;
         if (dd_dataset_class_stats(ds, c, &st[c])) memset(&st[c], 0, sizeof st[c]);
     }
-    if (r->many && k > 2 * MANY_DATA_ROWS) class_summary(r->f, ds, st, order, k);
-    else class_table(r->f, ds, st, order, k, 1);
+    if (r->many && k > 2 * MANY_DATA_ROWS)
+        class_summary(r->f, ds, st, order, k);
+    else
+        class_table(r->f, ds, st, order, k, 1);
     free(order);
     free(st);
     return 0;
@@ -248,8 +257,10 @@ static int class_counts(report *r, dd_error *err) {
 static void focus_note(const report *r, int shown) {
     FILE *f = r->f;
     if (r->has_test)
-        fprintf(f, "<p class=\"note\">Shown for the %d classes most involved in confusions (the most errors, counted "
-                   "both ways, first), of %d: ", shown, r->m->spec->classes);
+        fprintf(f,
+                "<p class=\"note\">Shown for the %d classes most involved in confusions (the most errors, counted "
+                "both ways, first), of %d: ",
+                shown, r->m->spec->classes);
     else
         fprintf(f, "<p class=\"note\">Shown for the first %d classes of %d: ", shown, r->m->spec->classes);
     for (int i = 0; i < shown; i++) {
@@ -293,8 +304,12 @@ static int data_section(report *r, dd_error *err) {
     if (!(row_of = dd_malloc((size_t)classes, sizeof *row_of, err))) goto done;
     for (int c = 0; c < classes; c++) row_of[c] = -1;
     for (int i = 0; i < r->n_focus; i++) row_of[r->focus[i]] = i;
-    dd_picture_opts o = {.rows = r->n_focus, .cols = GALLERY_COLS, .tile_height = s.height, .tile_width = s.width,
-                         .scale = explain_tile_scale(s.height, s.width), .header_width = 130,
+    dd_picture_opts o = {.rows = r->n_focus,
+                         .cols = GALLERY_COLS,
+                         .tile_height = s.height,
+                         .tile_width = s.width,
+                         .scale = explain_tile_scale(s.height, s.width),
+                         .header_width = 130,
                          .title = r->many ? "The classes most involved in confusions: the first drawings of each, as "
                                             "the model sees them"
                                           : "The classes: the first drawings of each class, as the model sees them"};
@@ -395,8 +410,9 @@ static int training_section(report *r, dd_error *err) {
     const char *second = chose_on_test ? "test" : "validation";
     fprintf(f, "<p>%zu epoch%s in %.1f s. ", n, n == 1 ? "" : "s", seconds);
     if (chose_on_test)
-        fprintf(f, "This run is from before doodle kept a validation split: it chose epoch %d, with the best test "
-                   "accuracy (%.2f%%), on the test split itself, so the test figures below flatter it.</p>\n",
+        fprintf(f,
+                "This run is from before doodle kept a validation split: it chose epoch %d, with the best test "
+                "accuracy (%.2f%%), on the test split itself, so the test figures below flatter it.</p>\n",
                 rows[best].epoch, 100 * rows[best].val_acc);
     else if (has_val)
         fprintf(f, "The best validation accuracy, %.2f%%, after epoch %d: its weights are model.safetensors. ",
@@ -414,12 +430,14 @@ static int training_section(report *r, dd_error *err) {
     svg_history_plot(f, rows, n, 0, second);
     svg_history_plot(f, rows, n, 1, second);
     svg_history_plot(f, rows, n, 2, second);
-    fprintf(f, "</div>\n<table><tr><th>epoch</th><th>train loss</th><th>train accuracy</th><th>%s loss</th>"
-               "<th>%s accuracy</th><th>%s top-3</th><th>learning rate</th><th>seconds</th></tr>\n",
+    fprintf(f,
+            "</div>\n<table><tr><th>epoch</th><th>train loss</th><th>train accuracy</th><th>%s loss</th>"
+            "<th>%s accuracy</th><th>%s top-3</th><th>learning rate</th><th>seconds</th></tr>\n",
             second, second, second);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "<tr><td>%d</td><td>%.4f</td><td>%.2f%%</td><td>%.4f</td><td>%.2f%%</td><td>%.2f%%</td><td>%.3g</td>"
-                   "<td>%.1f</td></tr>\n",
+        fprintf(f,
+                "<tr><td>%d</td><td>%.4f</td><td>%.2f%%</td><td>%.4f</td><td>%.2f%%</td><td>%.2f%%</td><td>%.3g</td>"
+                "<td>%.1f</td></tr>\n",
                 rows[i].epoch, rows[i].train_loss, 100 * rows[i].train_acc, rows[i].val_loss, 100 * rows[i].val_acc,
                 100 * rows[i].val_top3, rows[i].lr, rows[i].seconds);
     fputs("</table></section>\n", f);
@@ -443,9 +461,11 @@ static int misclassified_section(report *r, dd_error *err) {
     if (mr.n_wrong == 0) {
         fprintf(f, "<p>All %zu test drawings are classified correctly: nothing to show.</p>\n", mr.n_test);
     } else {
-        fprintf(f, "<p>%zu of %zu test drawings are misclassified. For every class X, the drawings the model takes "
-                   "for an X, grouped by what they really are, the most confident first (under each: the probability "
-                   "of X).</p>\n", mr.n_wrong, mr.n_test);
+        fprintf(f,
+                "<p>%zu of %zu test drawings are misclassified. For every class X, the drawings the model takes "
+                "for an X, grouped by what they really are, the most confident first (under each: the probability "
+                "of X).</p>\n",
+                mr.n_wrong, mr.n_test);
         for (int x = 0; x < mr.classes && rc == 0; x++) {
             if (!mr.picture[x][0]) continue;
             char caption[200];
@@ -487,8 +507,7 @@ static int cluster_details(report *r, const dd_cluster_report *cr, const dd_clus
         html_text(f, cr->layer_name);
         fprintf(f, ") that set these %d drawings apart from the right drawings of the same classes (Cohen's d): ",
                 u->compared);
-        for (int k = 0; k < u->n; k++)
-            fprintf(f, "%sunit %d %+.2f", k ? ", " : "", u->unit[k], u->score[k]);
+        for (int k = 0; k < u->n; k++) fprintf(f, "%sunit %d %+.2f", k ? ", " : "", u->unit[k], u->score[k]);
         fputs(".", f);
         if (r->many) { /* a large run's page stays small: the picture is only linked */
             fputs(" Their most exciting drawings: <a href=\"", f);
@@ -496,8 +515,8 @@ static int cluster_details(report *r, const dd_cluster_report *cr, const dd_clus
             fprintf(f, "/clusters/%s\">explain/clusters/%s</a>", u->picture, u->picture);
         }
         fputs("</p>\n", f);
-        snprintf(caption, sizeof caption, "Cluster %d: the drawings of the whole set that excite each of these units most",
-                 c);
+        snprintf(caption, sizeof caption,
+                 "Cluster %d: the drawings of the whole set that excite each of these units most", c);
         if (!r->many) rc = report_figure(r, "clusters", u->picture, caption, 0, err);
     }
     fputs("</details>\n", f);
@@ -534,37 +553,44 @@ static int clusters_section(report *r, dd_error *err) {
         fputs("<p>No misclassified test drawings: nothing to cluster.</p>\n", f);
     } else {
         if (cr.space == DD_SPACE_EMBEDDING) {
-            fprintf(f, "<p>%zu misclassified drawings, placed by what the model computes of them: the %zu units of "
-                       "layer %d (", cr.n, cr.pixels, cr.layer);
+            fprintf(f,
+                    "<p>%zu misclassified drawings, placed by what the model computes of them: the %zu units of "
+                    "layer %d (",
+                    cr.n, cr.pixels, cr.layer);
             html_text(f, cr.layer_name);
             fprintf(f, ", the input of its last dense layer; %zu of them active on these drawings). ", cr.kept_columns);
         } else {
             fprintf(f, "<p>%zu misclassified drawings, %zu of %zu pixel columns non-zero. ", cr.n, cr.kept_columns,
                     cr.pixels);
         }
-        fprintf(f, "PCA keeps %d components (%.1f%% of the variance). K-Means: k = %d (mean silhouette %.3f). "
-                   "DBSCAN (eps %.3g%s, min samples %d): %d cluster%s, %d noise points.</p>\n",
+        fprintf(f,
+                "PCA keeps %d components (%.1f%% of the variance). K-Means: k = %d (mean silhouette %.3f). "
+                "DBSCAN (eps %.3g%s, min samples %d): %d cluster%s, %d noise points.</p>\n",
                 cr.components, 100 * cr.explained_variance, cr.k, cr.kmeans_silhouette, cr.eps,
                 cr.eps_from_knee ? " from the k-distance knee" : "", cr.min_samples, cr.dbscan_clusters,
                 cr.dbscan_clusters == 1 ? "" : "s", cr.dbscan_noise);
-        fprintf(f, "<p>Purity in (true, predicted) pairs — the share of each cluster in its most frequent pair, "
-                   "weighted by size: <b>%.3f</b> for K-Means, against %.3f for random clusters of the same sizes.",
+        fprintf(f,
+                "<p>Purity in (true, predicted) pairs — the share of each cluster in its most frequent pair, "
+                "weighted by size: <b>%.3f</b> for K-Means, against %.3f for random clusters of the same sizes.",
                 cr.kmeans_purity, cr.kmeans_purity_random);
         if (cr.space == DD_SPACE_EMBEDDING)
             fputs(" The study's pixel space: <code>doodle explain clusters --space pixels</code>.", f);
         fputs("</p>\n", f);
         if (cr.tsne_n) {
             char caption[240];
-            snprintf(caption, sizeof caption, "t-SNE map of %zu of them (perplexity %g, KL %.3f, trustworthiness "
-                     "%.3f), each drawing framed in its K-Means cluster's colour", cr.tsne_n, cr.tsne_perplexity, cr.tsne.kl,
-                     cr.tsne_trustworthiness);
+            snprintf(caption, sizeof caption,
+                     "t-SNE map of %zu of them (perplexity %g, KL %.3f, trustworthiness "
+                     "%.3f), each drawing framed in its K-Means cluster's colour",
+                     cr.tsne_n, cr.tsne_perplexity, cr.tsne.kl, cr.tsne_trustworthiness);
             rc = report_figure(r, "clusters", "tsne.png", caption, 0, err);
         }
         fputs("<div class=\"plots\">", f);
         if (rc == 0)
-            rc = report_figure(r, "clusters", "scatter-kmeans.png", "First two PCA components, coloured by K-Means cluster", 0, err);
+            rc = report_figure(r, "clusters", "scatter-kmeans.png",
+                               "First two PCA components, coloured by K-Means cluster", 0, err);
         if (rc == 0 && cr.dbscan_clusters > 0)
-            rc = report_figure(r, "clusters", "scatter-dbscan.png", "First two PCA components, coloured by DBSCAN cluster", 0, err);
+            rc = report_figure(r, "clusters", "scatter-dbscan.png",
+                               "First two PCA components, coloured by DBSCAN cluster", 0, err);
         fputs("</div>\n<h3>K-Means clusters</h3>\n", f);
         char labels_path[4200]; /* names given in doodle serve's Mistakes view follow their drawings (labels.h) */
         dd_cluster_names names = {0};
@@ -620,7 +646,8 @@ static int activations_section(report *r, dd_explainer *e, dd_error *err) {
     n_shown = pick_shown(r, &s, 1, r->many ? MANY_ACTIVATION_CLASSES : MAX_ACTIVATION_CLASSES, shown,
                          MAX_ACTIVATION_CLASSES, &classes);
     fputs("<p>The feature maps after every ReLU layer for the first test drawing of each class (one colour scale per "
-          "layer, from 0 to its largest value for the drawing).</p>\n", f);
+          "layer, from 0 to its largest value for the drawing).</p>\n",
+          f);
     if (r->many) focus_note(r, classes);
     for (size_t k = 0; k < n_shown; k++) {
         size_t i = shown[k];
@@ -649,8 +676,10 @@ static int activations_section(report *r, dd_explainer *e, dd_error *err) {
         if (s.n > 0) {
             char name[96], caption[200];
             snprintf(name, sizeof name, "top-units-%d.png", layer);
-            snprintf(caption, sizeof caption, "The %d test drawings that excite each of the first %d units of layer %d "
-                     "(%s) most, the unit's map as heat", TOP_DRAWINGS, TOP_UNITS, layer, r->m->spec->layers[layer].name);
+            snprintf(caption, sizeof caption,
+                     "The %d test drawings that excite each of the first %d units of layer %d "
+                     "(%s) most, the unit's map as heat",
+                     TOP_DRAWINGS, TOP_UNITS, layer, r->m->spec->layers[layer].name);
             fputs("<h3>Units and the drawings that excite them</h3>\n", f);
             dd_picture *p = dd_explain_top_units_picture(e, r->m, &s, layer, TOP_DRAWINGS, TOP_UNITS, err);
             int bad = picture_figure(r, p, name, caption, err);
@@ -689,7 +718,8 @@ static int saliency_section(report *r, dd_explainer *e, dd_error *err) {
     if (r->many) focus_note(r, classes);
     fputs("<p>For the predicted class: saliency (|gradient of the class score| per pixel), occlusion (the drop in "
           "the class probability when a patch around the pixel is blanked) and Grad-CAM (the last conv block's maps "
-          "weighted by their mean gradient), each scaled to its own maximum.</p>\n", f);
+          "weighted by their mean gradient), each scaled to its own maximum.</p>\n",
+          f);
     dd_picture *p = dd_explain_attribution_picture(e, r->m, &s, which, n_which, -1, -1, err);
     int bad = picture_figure(r, p, "saliency.png", "Saliency, occlusion and Grad-CAM", err);
     dd_picture_free(p);
@@ -735,24 +765,31 @@ static int suspect_section(report *r, dd_error *err) {
     if (dd_explain_quality(r->m, r->ds, &o, dir, &q, err)) return -1;
     fprintf(f, "<p>%zu drawings (train and test) checked. Labels the model contradicts with p &ge; %.2f: <b>%zu</b>. ",
             q.n, o.threshold, q.contradicted);
-    if (q.recognized_unknown == q.n) fputs("Not recognized by Google's game: unknown (the source has no flag). ", f);
-    else fprintf(f, "Not recognized by Google's game: <b>%zu</b>. ", q.not_recognized);
-    fprintf(f, "Exact duplicates: <b>%zu</b> groups (%zu drawings, %zu groups in both train and test). Near duplicates: "
-               "<b>%zu</b> groups (%zu drawings, %zu in both splits).</p>\n", q.exact_groups, q.exact_drawings,
-            q.exact_across_split, q.near_groups, q.near_drawings, q.near_across_split);
+    if (q.recognized_unknown == q.n)
+        fputs("Not recognized by Google's game: unknown (the source has no flag). ", f);
+    else
+        fprintf(f, "Not recognized by Google's game: <b>%zu</b>. ", q.not_recognized);
+    fprintf(f,
+            "Exact duplicates: <b>%zu</b> groups (%zu drawings, %zu groups in both train and test). Near duplicates: "
+            "<b>%zu</b> groups (%zu drawings, %zu in both splits).</p>\n",
+            q.exact_groups, q.exact_drawings, q.exact_across_split, q.near_groups, q.near_drawings,
+            q.near_across_split);
     int rc = 0;
     if (q.contradicted_png[0]) {
-        rc = report_figure(r, "quality", q.contradicted_png, "Labels the model confidently contradicts", MANY_MAX_HEIGHT, err);
+        rc = report_figure(r, "quality", q.contradicted_png, "Labels the model confidently contradicts",
+                           MANY_MAX_HEIGHT, err);
         snprintf(path, sizeof path, "%s/contradicted.csv", dir);
         if (rc == 0) {
-            fprintf(f, "<details><summary>The first %d rows of explain/quality/contradicted.csv</summary>\n", SUSPECT_ROWS);
+            fprintf(f, "<details><summary>The first %d rows of explain/quality/contradicted.csv</summary>\n",
+                    SUSPECT_ROWS);
             csv_table(f, path, SUSPECT_ROWS);
             fputs("</details>\n", f);
         }
     }
     if (rc == 0 && q.not_recognized_png[0])
         rc = report_figure(r, "quality", q.not_recognized_png, "Not recognized by Google's game", MANY_MAX_HEIGHT, err);
-    if (rc == 0 && q.exact_png[0]) rc = report_figure(r, "quality", q.exact_png, "Exact duplicates", MANY_MAX_HEIGHT, err);
+    if (rc == 0 && q.exact_png[0])
+        rc = report_figure(r, "quality", q.exact_png, "Exact duplicates", MANY_MAX_HEIGHT, err);
     if (rc == 0 && q.near_png[0]) rc = report_figure(r, "quality", q.near_png, "Near duplicates", MANY_MAX_HEIGHT, err);
     if (rc == 0) fputs("</section>\n", f);
     return rc;
@@ -764,9 +801,12 @@ static void set_link(report *r, const char *out_path) {
     char dir[4200], page_dir[PATH_MAX], run_dir[PATH_MAX], explain[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", out_path);
     char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
     if (realpath(dir, page_dir) && realpath(r->o->run_dir, run_dir) && strcmp(page_dir, run_dir) == 0)
         snprintf(r->link, sizeof r->link, "explain");
     else if (realpath(r->dir, explain))
@@ -779,8 +819,10 @@ int dd_report_write(const dd_report_opts *o, dd_error *err) {
     report r = {.o = o};
     char model_path[4200], out_path[4200];
     snprintf(model_path, sizeof model_path, "%s/model.safetensors", o->run_dir);
-    if (o->out_path) snprintf(out_path, sizeof out_path, "%s", o->out_path);
-    else snprintf(out_path, sizeof out_path, "%s/report.html", o->run_dir);
+    if (o->out_path)
+        snprintf(out_path, sizeof out_path, "%s", o->out_path);
+    else
+        snprintf(out_path, sizeof out_path, "%s/report.html", o->run_dir);
     snprintf(r.dir, sizeof r.dir, "%s/explain", o->run_dir);
     dd_atomic_file a = {0};
     dd_explainer *e = NULL;
@@ -825,8 +867,10 @@ int dd_report_write(const dd_report_opts *o, dd_error *err) {
     }
     say(&r, "suspect data");
     if (suspect_section(&r, err)) goto done;
-    fprintf(r.f, "<p class=\"note\">Made by doodle. Quick, Draw! data by Google, CC BY 4.0.</p>\n<script>%s</script>\n"
-                 "</body></html>\n", REPORT_SORT_SCRIPT);
+    fprintf(r.f,
+            "<p class=\"note\">Made by doodle. Quick, Draw! data by Google, CC BY 4.0.</p>\n<script>%s</script>\n"
+            "</body></html>\n",
+            REPORT_SORT_SCRIPT);
     rc = dd_atomic_commit(&a, err);
 done:
     if (rc) dd_atomic_abort(&a);

@@ -34,9 +34,7 @@ uint64_t compare_support(const compare *c, int cls) {
     return s;
 }
 
-uint64_t compare_correct(const compare *c, int r, int cls) {
-    return c->run[r].confusion[(size_t)cls * c->k + cls];
-}
+uint64_t compare_correct(const compare *c, int r, int cls) { return c->run[r].confusion[(size_t)cls * c->k + cls]; }
 
 /* Names of the classes of a that b lacks, "x, y, z and 4 more", into buf. */
 static void missing(const dd_model *a, const dd_model *b, char *buf, size_t size) {
@@ -75,9 +73,10 @@ static int match_classes(compare *c, int r, dd_error *err) {
     char only_a[400], only_b[400];
     missing(a, b, only_a, sizeof only_a);
     missing(b, a, only_b, sizeof only_b);
-    return dd_fail(err, DD_ERR_UNSUPPORTED, "%s (%d classes) and %s (%d classes) were trained on different class lists "
-                   "(only in %s: %s; only in %s: %s): their results per class cannot be compared", c->run[0].dir, k,
-                   c->run[r].dir, b->spec->classes, c->run[0].dir, only_a, c->run[r].dir, only_b);
+    return dd_fail(err, DD_ERR_UNSUPPORTED,
+                   "%s (%d classes) and %s (%d classes) were trained on different class lists "
+                   "(only in %s: %s; only in %s: %s): their results per class cannot be compared",
+                   c->run[0].dir, k, c->run[r].dir, b->spec->classes, c->run[0].dir, only_a, c->run[r].dir, only_b);
 }
 
 static int load_run(compare *c, int r, dd_error *err) {
@@ -101,8 +100,10 @@ static int evaluate(compare *c, int r, dd_error *err) {
     int k = c->k;
     if (dd_eval_run(run->m, c->ds, DD_SPLIT_TEST, 64, &run->ev, err)) {
         if (err->code == DD_ERR_EMPTY)
-            return dd_fail(err, DD_ERR_EMPTY, "%s has no test split: nothing to compare the runs on (give --data "
-                           "with one)", c->data_path);
+            return dd_fail(err, DD_ERR_EMPTY,
+                           "%s has no test split: nothing to compare the runs on (give --data "
+                           "with one)",
+                           c->data_path);
         dd_error_prefix(err, "%s/model.safetensors on %s", run->dir, c->data_path);
         return -1;
     }
@@ -110,7 +111,8 @@ static int evaluate(compare *c, int r, dd_error *err) {
     if (!(run->confusion = dd_calloc((size_t)k * (size_t)k, sizeof *run->confusion, err))) return -1;
     for (int t = 0; t < k; t++)
         for (int p = 0; p < k; p++)
-            run->confusion[(size_t)run->to_base[t] * k + run->to_base[p]] = run->ev.metrics.confusion[(size_t)t * k + p];
+            run->confusion[(size_t)run->to_base[t] * k + run->to_base[p]] =
+                run->ev.metrics.confusion[(size_t)t * k + p];
     return 0;
 }
 
@@ -125,11 +127,13 @@ static void head(compare *c) {
     FILE *f = c->f;
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-          "<link rel=\"icon\" href=\"data:,\"><title>doodle: runs compared</title>", f);
+          "<link rel=\"icon\" href=\"data:,\"><title>doodle: runs compared</title>",
+          f);
     fprintf(f, "<style>%s%s</style></head><body>\n<h1>doodle: %d runs compared</h1>\n", report_style(), EXTRA_STYLE,
             c->n);
     fputs("<table class=\"cmp runs\"><thead><tr><th>run</th><th>folder</th><th>model</th><th>trained on</th></tr>"
-          "</thead><tbody>\n", f);
+          "</thead><tbody>\n",
+          f);
     for (int r = 0; r < c->n; r++) {
         const compare_run *run = &c->run[r];
         fprintf(f, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span><b>%s</b></td><td><code>",
@@ -143,8 +147,10 @@ static void head(compare *c) {
         fputs("</code></td></tr>\n", f);
     }
     fputs("</tbody></table>\n<p>", f);
-    fprintf(f, "%s is the baseline: every other run is compared with it. All %d models are evaluated on the test split "
-               "of <code>", c->run[0].label, c->n);
+    fprintf(f,
+            "%s is the baseline: every other run is compared with it. All %d models are evaluated on the test split "
+            "of <code>",
+            c->run[0].label, c->n);
     html_text(f, c->data_path);
     fprintf(f, "</code> (%s", c->o->data_path ? "given by --data" : "the first run's data set; --data chooses another");
     /* the hash of the evaluated set, to say which runs were trained on another */
@@ -161,9 +167,10 @@ static void head(compare *c) {
     struct tm tm;
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime_r(&now, &tm));
     fprintf(f, "), %d classes; written %s.</p>\n", c->k, when);
-    fputs("<nav><a href=\"#settings\">Settings</a><a href=\"#curves\">Curves</a><a href=\"#test\">Test</a>"
-          "<a href=\"#classes\">Per class</a><a href=\"#pairs\">Confusions</a><a href=\"#drawings\">Drawings</a></nav>\n",
-          f);
+    fputs(
+        "<nav><a href=\"#settings\">Settings</a><a href=\"#curves\">Curves</a><a href=\"#test\">Test</a>"
+        "<a href=\"#classes\">Per class</a><a href=\"#pairs\">Confusions</a><a href=\"#drawings\">Drawings</a></nav>\n",
+        f);
 }
 
 static void run_heads(const compare *c) {
@@ -242,7 +249,8 @@ static int curves_section(compare *c, dd_error *err) {
     fputs("<div class=\"plots\">\n", f);
     for (int which = 0; which < 3; which++) svg_runs_plot(f, rows, n, c->n, label, colour, which);
     fputs("</div>\n<table class=\"cmp curves\"><thead><tr><th>run</th><th>epochs</th><th>best validation accuracy"
-          "</th><th>at epoch</th><th>last train accuracy</th><th>seconds</th></tr></thead><tbody>\n", f);
+          "</th><th>at epoch</th><th>last train accuracy</th><th>seconds</th></tr></thead><tbody>\n",
+          f);
     for (int r = 0; r < c->n; r++) {
         const compare_run *run = &c->run[r];
         fprintf(f, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>%s</td>", run->colour, run->label);
@@ -274,7 +282,8 @@ static void test_section(compare *c) {
     fputs("<p class=\"note\">test.json: the figures doodle train wrote for the chosen weights, on the test split of "
           "the run's own data set. The compared split: every model on the same test drawings (the tables below).</p>\n"
           "<table class=\"cmp test\"><thead><tr><th>run</th><th>chosen epoch</th><th>test.json accuracy</th>"
-          "<th>test.json top-3</th><th>accuracy</th><th>correct</th><th>top-3</th><th>loss</th><th>change from ", f);
+          "<th>test.json top-3</th><th>accuracy</th><th>correct</th><th>top-3</th><th>loss</th><th>change from ",
+          f);
     fprintf(f, "%s</th></tr></thead><tbody>\n", c->run[0].label);
     double base = dd_metrics_accuracy(&c->run[0].ev.metrics);
     for (int r = 0; r < c->n; r++) {
@@ -288,10 +297,15 @@ static void test_section(compare *c) {
         else
             fputs("<td colspan=\"3\">no test.json</td>", f);
         double d = 100 * (dd_metrics_accuracy(mt) - base);
-        fprintf(f, "<td><b>%.2f%%</b></td><td>%llu of %llu</td><td>%.2f%%</td><td>%.4f</td><td class=\"%s\">%s%+.2f</td>"
-                   "</tr>\n", 100 * dd_metrics_accuracy(mt), (unsigned long long)mt->correct,
-                (unsigned long long)mt->total, 100 * dd_metrics_topk(mt), dd_metrics_loss(mt),
-                d > 0 ? "up" : d < 0 ? "down" : "", r ? "" : "baseline ", d);
+        fprintf(f,
+                "<td><b>%.2f%%</b></td><td>%llu of %llu</td><td>%.2f%%</td><td>%.4f</td><td class=\"%s\">%s%+.2f</td>"
+                "</tr>\n",
+                100 * dd_metrics_accuracy(mt), (unsigned long long)mt->correct, (unsigned long long)mt->total,
+                100 * dd_metrics_topk(mt), dd_metrics_loss(mt),
+                d > 0   ? "up"
+                : d < 0 ? "down"
+                        : "",
+                r ? "" : "baseline ", d);
     }
     fputs("</tbody></table>\n</section>\n", f);
 }
@@ -305,8 +319,10 @@ static int write_page(compare *c, dd_error *err) {
     if (compare_classes_section(c, err)) return -1;
     say(c, "drawings right in one run, wrong in another");
     if (compare_drawings_section(c, err)) return -1;
-    fprintf(c->f, "<p class=\"note\">Made by doodle %s. Quick, Draw! data by Google, CC BY 4.0.</p>\n"
-                  "<script>%s</script>\n</body></html>\n", c->o->version ? c->o->version : "", REPORT_SORT_SCRIPT);
+    fprintf(c->f,
+            "<p class=\"note\">Made by doodle %s. Quick, Draw! data by Google, CC BY 4.0.</p>\n"
+            "<script>%s</script>\n</body></html>\n",
+            c->o->version ? c->o->version : "", REPORT_SORT_SCRIPT);
     return 0;
 }
 
@@ -328,12 +344,15 @@ int dd_report_compare(const dd_compare_opts *o, dd_error *err) {
     c.many = c.k > REPORT_MANY_CLASSES;
     for (int r = 0; r < c.n; r++)
         if (match_classes(&c, r, err)) goto done;
-    if (o->data_path) snprintf(c.data_path, sizeof c.data_path, "%s", o->data_path);
+    if (o->data_path)
+        snprintf(c.data_path, sizeof c.data_path, "%s", o->data_path);
     else if (c.run[0].settings.data_path[0])
         snprintf(c.data_path, sizeof c.data_path, "%s", c.run[0].settings.data_path);
     else {
-        dd_fail(err, DD_ERR_USAGE, "%s/dataset.txt: the first run does not say which data set it was trained on; give "
-                "--data D.dset", c.run[0].dir);
+        dd_fail(err, DD_ERR_USAGE,
+                "%s/dataset.txt: the first run does not say which data set it was trained on; give "
+                "--data D.dset",
+                c.run[0].dir);
         goto done;
     }
     if (!(c.ds = dd_dataset_open(c.data_path, err))) goto done;

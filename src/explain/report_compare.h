@@ -17,31 +17,31 @@
 
 typedef struct compare_run {
     const char *dir;
-    char label[2];         /* "A", "B", … */
+    char label[2]; /* "A", "B", … */
     const char *colour;
     dd_model *m;
     report_settings settings;
     report_epoch *history; /* history.csv */
     size_t n_history;
-    bool chose_on_test;    /* an old run whose second series is the test split's */
+    bool chose_on_test; /* an old run whose second series is the test split's */
     bool has_test_json;
     double test_acc, test_top3;
     int test_epoch;
     bool has_ev;
-    dd_eval_result ev;     /* on the compared test split, in the run's own class order */
-    int *to_base;          /* [k] the run's class -> the first run's class of the same name */
-    uint64_t *confusion;   /* [k * k] ev's confusion matrix in the first run's class order */
+    dd_eval_result ev;   /* on the compared test split, in the run's own class order */
+    int *to_base;        /* [k] the run's class -> the first run's class of the same name */
+    uint64_t *confusion; /* [k * k] ev's confusion matrix in the first run's class order */
 } compare_run;
 
 typedef struct compare {
     const dd_compare_opts *o;
-    compare_run *run;      /* [n]; run[0] is the baseline */
+    compare_run *run; /* [n]; run[0] is the baseline */
     int n;
-    char data_path[4096];  /* the data set every model is evaluated on */
+    char data_path[4096]; /* the data set every model is evaluated on */
     dd_dataset *ds;
-    const char **names;    /* [k] the first run's class names */
+    const char **names; /* [k] the first run's class names */
     int k;
-    bool many;             /* more than REPORT_MANY_CLASSES classes: top changes only, the rest collapsed */
+    bool many; /* more than REPORT_MANY_CLASSES classes: top changes only, the rest collapsed */
     FILE *f;
 } compare;
 

@@ -80,13 +80,16 @@ static int per_class(compare *c, dd_error *err) {
                 c->run[r].label, better, worse, c->k - better - worse);
     }
     fputs("Accuracy is the share of the class's test drawings classified as it (its recall); the change is in "
-          "percentage points.</p>\n", f);
+          "percentage points.</p>\n",
+          f);
     if (!c->many) {
         fputs("<p class=\"note\">The largest change first; click a column's heading to sort by it.</p>\n", f);
         class_table(c, order, c->k);
     } else {
-        fprintf(f, "<p class=\"note\">The %d classes that changed most, the largest change first; click a column's "
-                   "heading to sort by it. All %d classes are below.</p>\n", REPORT_FOCUS_CLASSES, c->k);
+        fprintf(f,
+                "<p class=\"note\">The %d classes that changed most, the largest change first; click a column's "
+                "heading to sort by it. All %d classes are below.</p>\n",
+                REPORT_FOCUS_CLASSES, c->k);
         class_table(c, order, REPORT_FOCUS_CLASSES);
         fprintf(f, "<details><summary>All %d classes, the largest change first</summary>\n", c->k);
         class_table(c, order, c->k);
@@ -133,10 +136,12 @@ static int pairs_table(compare *c, int r, pair_change *pairs, dd_error *err) {
         return 0;
     }
     size_t shown = n < COMPARE_TOP_PAIRS ? n : COMPARE_TOP_PAIRS;
-    fprintf(f, "<p class=\"note\">The %zu pairs (of %zu that changed) whose count changed most: test drawings of the "
-               "true class taken for the other, by %s and by %s.</p>\n<table class=\"sortable cmp pairs\">"
-               "<thead><tr><th>true class</th><th>predicted as</th><th>%s</th><th>%s</th><th>change</th></tr></thead>"
-               "<tbody>\n", shown, n, a, b, a, b);
+    fprintf(f,
+            "<p class=\"note\">The %zu pairs (of %zu that changed) whose count changed most: test drawings of the "
+            "true class taken for the other, by %s and by %s.</p>\n<table class=\"sortable cmp pairs\">"
+            "<thead><tr><th>true class</th><th>predicted as</th><th>%s</th><th>%s</th><th>change</th></tr></thead>"
+            "<tbody>\n",
+            shown, n, a, b, a, b);
     for (size_t i = 0; i < shown; i++) {
         fputs("<tr><td>", f);
         html_text(f, c->names[pairs[i].t]);

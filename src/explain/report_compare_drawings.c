@@ -118,12 +118,18 @@ static int picture(const compare *c, const wrong *w, size_t n, uint64_t all, int
         if ((int)in_row > cols) cols = (int)in_row;
     }
     char title[300];
-    snprintf(title, sizeof title, "Right in %s, wrong in %s: %llu test drawings (%zu shown) of %d classes (%d shown). "
-             "Under each: %s's prediction and its probability", right, wrong_run, (unsigned long long)all, n, classes,
-             rows, wrong_run);
-    dd_picture_opts po = {.rows = rows, .cols = cols, .tile_height = s.height, .tile_width = s.width,
-                          .scale = explain_tile_scale(s.height, s.width) + 1, .label_height = 14,
-                          .header_width = HEADER_WIDTH, .title = title};
+    snprintf(title, sizeof title,
+             "Right in %s, wrong in %s: %llu test drawings (%zu shown) of %d classes (%d shown). "
+             "Under each: %s's prediction and its probability",
+             right, wrong_run, (unsigned long long)all, n, classes, rows, wrong_run);
+    dd_picture_opts po = {.rows = rows,
+                          .cols = cols,
+                          .tile_height = s.height,
+                          .tile_width = s.width,
+                          .scale = explain_tile_scale(s.height, s.width) + 1,
+                          .label_height = 14,
+                          .header_width = HEADER_WIDTH,
+                          .title = title};
     if (!(rgb = dd_malloc((size_t)s.height * (size_t)s.width, 3, err)) || !(p = dd_picture_new(&po, err))) goto done;
     int row = -1, col = 0;
     for (size_t i = 0; i < n; i++) {
@@ -206,10 +212,11 @@ done:
 
 int compare_drawings_section(compare *c, dd_error *err) {
     report_section(c->f, "drawings", "Right in one run, wrong in the other");
-    fprintf(c->f, "<p>Test drawings one run classifies correctly and the other does not: a sample of up to %d each way, "
-                  "the classes with the most such drawings first (at most %d classes), at most %d of a class (the most "
-                  "confident mistakes), drawn as %s's model sees them.</p>\n", SAMPLE_MAX, CLASSES_MAX, PER_CLASS_MAX,
-            c->run[0].label);
+    fprintf(c->f,
+            "<p>Test drawings one run classifies correctly and the other does not: a sample of up to %d each way, "
+            "the classes with the most such drawings first (at most %d classes), at most %d of a class (the most "
+            "confident mistakes), drawn as %s's model sees them.</p>\n",
+            SAMPLE_MAX, CLASSES_MAX, PER_CLASS_MAX, c->run[0].label);
     for (int r = 1; r < c->n; r++)
         if (one_pair(c, r, err)) return -1;
     fputs("</section>\n", c->f);

@@ -15,7 +15,7 @@
 #define WORST_CLASSES 30 /* rows of a large run's visible per-class table */
 #define MISS_GROUPS 3    /* a large run's "misclassified as X": the largest groups by true class … */
 #define MISS_PER_GROUP 5 /* … and their most confident drawings */
-#define MISS_CLASSES 20 /* a large run: the most confused classes drawn */
+#define MISS_CLASSES 20  /* a large run: the most confused classes drawn */
 #define MISS_OPEN 3      /* pictures shown open; the others are in closed <details> */
 
 const char REPORT_SORT_SCRIPT[] =
@@ -118,10 +118,11 @@ static int pairs_table(report *r, dd_error *err) {
     }
     qsort(pairs, n, sizeof *pairs, by_pair);
     size_t shown = n < TOP_PAIRS ? n : TOP_PAIRS;
-    fprintf(f, "<p class=\"note\">The %zu pairs (of %zu) with the most test drawings taken for another class; share: "
-               "of the true class's test drawings; the other way: drawings of the predicted class taken for the true "
-               "one.</p>\n<table class=\"sortable pairs\"><thead><tr><th>true class</th><th>predicted as</th>"
-               "<th>drawings</th><th>share of the true class</th><th>the other way</th></tr></thead><tbody>\n",
+    fprintf(f,
+            "<p class=\"note\">The %zu pairs (of %zu) with the most test drawings taken for another class; share: "
+            "of the true class's test drawings; the other way: drawings of the predicted class taken for the true "
+            "one.</p>\n<table class=\"sortable pairs\"><thead><tr><th>true class</th><th>predicted as</th>"
+            "<th>drawings</th><th>share of the true class</th><th>the other way</th></tr></thead><tbody>\n",
             shown, n);
     for (size_t i = 0; i < shown; i++) {
         fputs("<tr><td>", f);
@@ -150,7 +151,8 @@ static void metrics_table(report *r, const int *order, int n) {
     const dd_metrics *mt = &r->ev.metrics;
     FILE *f = r->f;
     fputs("<table class=\"sortable metrics\"><thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th>"
-          "<th>support</th><th>predicted</th></tr></thead><tbody>\n", f);
+          "<th>support</th><th>predicted</th></tr></thead><tbody>\n",
+          f);
     for (int i = 0; i < n; i++) metrics_row(f, r->names[order[i]], dd_metrics_class(mt, order[i]), 0);
     fputs("</tbody><tfoot>", f);
     metrics_row(f, "macro average", dd_metrics_macro(mt), 1);
@@ -180,11 +182,16 @@ static int per_class_tables(report *r, dd_error *err) {
     FILE *f = r->f;
     fputs("<h3>Per class</h3>\n", f);
     if (!r->many) {
-        fputs("<p class=\"note\">Worst first (by F1, then recall, then the most test drawings); click a column's heading to sort by it.</p>\n", f);
+        fputs("<p class=\"note\">Worst first (by F1, then recall, then the most test drawings); click a column's "
+              "heading to sort by it.</p>\n",
+              f);
         metrics_table(r, order, k);
     } else {
-        fprintf(f, "<p class=\"note\">The %d classes with the lowest F1 (then recall, then the most test drawings), worst first; click a column's "
-                   "heading to sort by it. All %d classes are below.</p>\n", WORST_CLASSES, k);
+        fprintf(f,
+                "<p class=\"note\">The %d classes with the lowest F1 (then recall, then the most test drawings), worst "
+                "first; click a column's "
+                "heading to sort by it. All %d classes are below.</p>\n",
+                WORST_CLASSES, k);
         metrics_table(r, order, WORST_CLASSES);
         for (int c = 0; c < k; c++) order[c] = c;
         fprintf(f, "<details><summary>All %d classes, in class order</summary>\n", k);
@@ -205,16 +212,21 @@ static int confusion(report *r, dd_error *err) {
         return -1;
     FILE *f = r->f;
     fputs("<h3>Confusion matrix</h3><p class=\"note\">Rows are the true classes, columns the predictions; the shade is "
-          "the share of the row (blue: right, red: wrong). ", f);
+          "the share of the row (blue: right, red: wrong). ",
+          f);
     if (r->many)
-        fprintf(f, "The %d classes most involved in confusions (the most errors, counted both ways), the rest of "
-                   "each row under &ldquo;other classes&rdquo;. ", REPORT_MATRIX_CLASSES);
+        fprintf(f,
+                "The %d classes most involved in confusions (the most errors, counted both ways), the rest of "
+                "each row under &ldquo;other classes&rdquo;. ",
+                REPORT_MATRIX_CLASSES);
     fputs("The whole matrix, counts: <a href=\"", f);
     html_text(f, r->link);
     fputs("/confusion.csv\">explain/confusion.csv</a>.</p>\n", f);
     fputs("<div class=\"wide\">", f);
-    if (r->many) html_confusion(f, mt->confusion, mt->classes, r->names, r->focus, REPORT_MATRIX_CLASSES);
-    else html_confusion(f, mt->confusion, mt->classes, r->names, NULL, 0);
+    if (r->many)
+        html_confusion(f, mt->confusion, mt->classes, r->names, r->focus, REPORT_MATRIX_CLASSES);
+    else
+        html_confusion(f, mt->confusion, mt->classes, r->names, NULL, 0);
     fputs("</div>\n", f);
     return 0;
 }
@@ -274,7 +286,8 @@ static size_t pick_misses(const report *r, int x, miss_key *keys, uint64_t *wron
     for (size_t i = 0; i < r->ev.n_misses; i++) {
         const dd_eval_miss *m = &r->ev.misses[i];
         if (m->predicted == x)
-            keys[n++] = (miss_key){mt->confusion[(size_t)m->true_class * k + x], m->true_class, m->confidence, m->index};
+            keys[n++] =
+                (miss_key){mt->confusion[(size_t)m->true_class * k + x], m->true_class, m->confidence, m->index};
     }
     qsort(keys, n, sizeof *keys, by_group_then_confidence);
     *wrong = n;
@@ -305,11 +318,17 @@ static int miss_picture(const report *r, int x, const miss_key *keys, size_t n, 
         snprintf(items[i].label, sizeof items[i].label, "p %.2f", keys[i].confidence);
     }
     char title[300];
-    snprintf(title, sizeof title, "Misclassified as %s: %llu test drawings of %d other classes (the largest groups, "
-             "the most confident first)", r->names[x], (unsigned long long)wrong, groups);
+    snprintf(title, sizeof title,
+             "Misclassified as %s: %llu test drawings of %d other classes (the largest groups, "
+             "the most confident first)",
+             r->names[x], (unsigned long long)wrong, groups);
     as_ctx ctx = {r, x};
-    explain_grouped_opts o = {.max_per_group = MISS_PER_GROUP, .max_groups = MISS_GROUPS, .header_width = 190,
-                              .title = title, .header = as_header, .ctx = &ctx};
+    explain_grouped_opts o = {.max_per_group = MISS_PER_GROUP,
+                              .max_groups = MISS_GROUPS,
+                              .header_width = 190,
+                              .title = title,
+                              .header = as_header,
+                              .ctx = &ctx};
     rc = explain_grouped_picture(&s, items, n, &o, path, err) < 0 ? -1 : 0;
 done:
     dd_image_set_free(&s);
@@ -343,10 +362,11 @@ int report_misclassified_focus(report *r, dd_error *err) {
     FILE *f = r->f;
     const dd_metrics *mt = &r->ev.metrics;
     int classes = r->n_focus < MISS_CLASSES ? r->n_focus : MISS_CLASSES;
-    fprintf(f, "<p>%zu of %llu test drawings are misclassified. For the %d classes most involved in confusions (the "
-               "most errors first), the drawings the model takes for that class: its %d largest groups by true class, "
-               "the %d most confident drawings of each (under each: the probability of the class). The %d other "
-               "classes are not drawn; every pair's count is in explain/confusion.csv.</p>\n",
+    fprintf(f,
+            "<p>%zu of %llu test drawings are misclassified. For the %d classes most involved in confusions (the "
+            "most errors first), the drawings the model takes for that class: its %d largest groups by true class, "
+            "the %d most confident drawings of each (under each: the probability of the class). The %d other "
+            "classes are not drawn; every pair's count is in explain/confusion.csv.</p>\n",
             r->ev.n_misses, (unsigned long long)mt->total, classes, MISS_GROUPS, MISS_PER_GROUP, mt->classes - classes);
     if (r->ev.n_misses == 0) return 0;
     miss_key *keys = dd_malloc(r->ev.n_misses, sizeof *keys, err);

@@ -13,22 +13,22 @@
 /* Past this many classes the page shows a selection (the classes most involved in confusions) and puts the full
  * tables in collapsed <details>; at most this many, it shows everything. */
 #define REPORT_MANY_CLASSES 40
-#define REPORT_FOCUS_CLASSES 30 /* classes the pictures of a large run show */
+#define REPORT_FOCUS_CLASSES 30  /* classes the pictures of a large run show */
 #define REPORT_MATRIX_CLASSES 25 /* rows and columns of a large run's confusion table */
 
 typedef struct report {
     const dd_report_opts *o;
     char data_path[4096];
-    char dir[4096];     /* RUNDIR/explain */
-    char link[4200];    /* how the page refers to RUNDIR/explain/: relative when the page is in RUNDIR */
+    char dir[4096];  /* RUNDIR/explain */
+    char link[4200]; /* how the page refers to RUNDIR/explain/: relative when the page is in RUNDIR */
     dd_model *m;
     dd_dataset *ds;
     const char **names;
-    FILE *f;            /* the HTML being written */
-    int has_test;       /* ev holds the test evaluation */
+    FILE *f;      /* the HTML being written */
+    int has_test; /* ev holds the test evaluation */
     dd_eval_result ev;
-    int many;           /* more than REPORT_MANY_CLASSES classes */
-    int *focus;         /* [n_focus] classes in the order the pictures show them */
+    int many;   /* more than REPORT_MANY_CLASSES classes */
+    int *focus; /* [n_focus] classes in the order the pictures show them */
     int n_focus;
 } report;
 
@@ -51,8 +51,24 @@ int report_misclassified_focus(report *r, dd_error *err);
 
 /* Rows of the settings table, the same rows in the same order for every run so that runs line up. */
 typedef enum report_setting_key {
-    SET_MODEL, SET_INPUT, SET_OPTIMIZER, SET_LR, SET_SCHEDULE, SET_WARMUP, SET_WEIGHT_DECAY, SET_BATCH, SET_EPOCHS,
-    SET_PATIENCE, SET_STEPS, SET_AUGMENT, SET_VAL_FRAC, SET_SEED, SET_THREADS, SET_DATA, SET_DATA_HASH, SET_VERSION,
+    SET_MODEL,
+    SET_INPUT,
+    SET_OPTIMIZER,
+    SET_LR,
+    SET_SCHEDULE,
+    SET_WARMUP,
+    SET_WEIGHT_DECAY,
+    SET_BATCH,
+    SET_EPOCHS,
+    SET_PATIENCE,
+    SET_STEPS,
+    SET_AUGMENT,
+    SET_VAL_FRAC,
+    SET_SEED,
+    SET_THREADS,
+    SET_DATA,
+    SET_DATA_HASH,
+    SET_VERSION,
     SET_COUNT
 } report_setting_key;
 

@@ -18,17 +18,29 @@
 #define HASH_PART (1u << 20)
 
 static const char *const NAMES[SET_COUNT] = {
-    [SET_MODEL] = "model",           [SET_INPUT] = "input",         [SET_OPTIMIZER] = "optimizer",
-    [SET_LR] = "learning rate",      [SET_SCHEDULE] = "schedule",   [SET_WARMUP] = "warm-up",
-    [SET_WEIGHT_DECAY] = "weight decay", [SET_BATCH] = "batch",     [SET_EPOCHS] = "epochs",
-    [SET_PATIENCE] = "early stopping", [SET_STEPS] = "steps per epoch", [SET_AUGMENT] = "augmentation",
-    [SET_VAL_FRAC] = "validation fraction", [SET_SEED] = "seed",    [SET_THREADS] = "threads",
-    [SET_DATA] = "data set",         [SET_DATA_HASH] = "data set hash", [SET_VERSION] = "doodle",
+    [SET_MODEL] = "model",
+    [SET_INPUT] = "input",
+    [SET_OPTIMIZER] = "optimizer",
+    [SET_LR] = "learning rate",
+    [SET_SCHEDULE] = "schedule",
+    [SET_WARMUP] = "warm-up",
+    [SET_WEIGHT_DECAY] = "weight decay",
+    [SET_BATCH] = "batch",
+    [SET_EPOCHS] = "epochs",
+    [SET_PATIENCE] = "early stopping",
+    [SET_STEPS] = "steps per epoch",
+    [SET_AUGMENT] = "augmentation",
+    [SET_VAL_FRAC] = "validation fraction",
+    [SET_SEED] = "seed",
+    [SET_THREADS] = "threads",
+    [SET_DATA] = "data set",
+    [SET_DATA_HASH] = "data set hash",
+    [SET_VERSION] = "doodle",
 };
 
 const char *report_setting_name(report_setting_key k) { return NAMES[k]; }
 
-#define SET(s, k, ...) snprintf((s)->value[k], sizeof (s)->value[k], __VA_ARGS__)
+#define SET(s, k, ...) snprintf((s)->value[k], sizeof(s)->value[k], __VA_ARGS__)
 
 /* FNV-1a 64 over n bytes. */
 static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n) {
@@ -90,8 +102,10 @@ static const char *num(const cJSON *j, const char *key, char *buf, size_t size) 
     if (cJSON_IsString(v)) {
         char *end;
         double d = strtod(v->valuestring, &end);
-        if (end != v->valuestring && !*end) snprintf(buf, size, "%g", (double)(float)d);
-        else snprintf(buf, size, "%.40s", v->valuestring);
+        if (end != v->valuestring && !*end)
+            snprintf(buf, size, "%g", (double)(float)d);
+        else
+            snprintf(buf, size, "%.40s", v->valuestring);
     } else if (cJSON_IsNumber(v)) {
         snprintf(buf, size, "%g", v->valuedouble);
     } else {
@@ -109,14 +123,21 @@ static int get_int(const cJSON *j, const char *key, int fallback) {
 static void from_options(report_settings *s, const cJSON *j) {
     char a[48], b[48];
     int opt = get_int(j, "optimizer", -1), sched = get_int(j, "schedule", -1);
-    if (opt == DD_OPT_SGD) SET(s, SET_OPTIMIZER, "SGD, momentum %s", num(j, "momentum", a, sizeof a) ? a : "?");
-    else if (opt == DD_OPT_ADAM) SET(s, SET_OPTIMIZER, "Adam");
-    else if (opt >= 0) SET(s, SET_OPTIMIZER, "optimizer %d", opt);
+    if (opt == DD_OPT_SGD)
+        SET(s, SET_OPTIMIZER, "SGD, momentum %s", num(j, "momentum", a, sizeof a) ? a : "?");
+    else if (opt == DD_OPT_ADAM)
+        SET(s, SET_OPTIMIZER, "Adam");
+    else if (opt >= 0)
+        SET(s, SET_OPTIMIZER, "optimizer %d", opt);
     if (num(j, "lr", a, sizeof a)) SET(s, SET_LR, "%s", a);
-    if (sched == DD_SCHEDULE_CONSTANT) SET(s, SET_SCHEDULE, "constant");
-    else if (sched == DD_SCHEDULE_STEP) SET(s, SET_SCHEDULE, "step decay");
-    else if (sched == DD_SCHEDULE_COSINE) SET(s, SET_SCHEDULE, "cosine to %s", num(j, "min_lr", b, sizeof b) ? b : "?");
-    else if (sched >= 0) SET(s, SET_SCHEDULE, "schedule %d", sched);
+    if (sched == DD_SCHEDULE_CONSTANT)
+        SET(s, SET_SCHEDULE, "constant");
+    else if (sched == DD_SCHEDULE_STEP)
+        SET(s, SET_SCHEDULE, "step decay");
+    else if (sched == DD_SCHEDULE_COSINE)
+        SET(s, SET_SCHEDULE, "cosine to %s", num(j, "min_lr", b, sizeof b) ? b : "?");
+    else if (sched >= 0)
+        SET(s, SET_SCHEDULE, "schedule %d", sched);
     if (num(j, "warmup_epochs", a, sizeof a)) SET(s, SET_WARMUP, strcmp(a, "0") ? "%s epochs" : "none", a);
     if (num(j, "weight_decay", a, sizeof a)) SET(s, SET_WEIGHT_DECAY, "%s", strcmp(a, "0") ? a : "none");
     if (num(j, "batch", a, sizeof a)) SET(s, SET_BATCH, "%s", a);
@@ -124,8 +145,8 @@ static void from_options(report_settings *s, const cJSON *j) {
         SET(s, SET_PATIENCE, strcmp(a, "0") ? "after %s epochs without a better validation accuracy" : "off", a);
     if (num(j, "steps_per_epoch", a, sizeof a)) {
         const char *max = num(j, "max_steps", b, sizeof b);
-        SET(s, SET_STEPS, "%s%s%s", strcmp(a, "0") ? a : "a whole pass", max && strcmp(max, "0") ? ", at most steps in all: " : "",
-            max && strcmp(max, "0") ? max : "");
+        SET(s, SET_STEPS, "%s%s%s", strcmp(a, "0") ? a : "a whole pass",
+            max && strcmp(max, "0") ? ", at most steps in all: " : "", max && strcmp(max, "0") ? max : "");
     } else {
         SET(s, SET_STEPS, "a whole pass");
     }
@@ -143,10 +164,13 @@ static void from_options(report_settings *s, const cJSON *j) {
     const cJSON *aug = cJSON_GetObjectItemCaseSensitive(j, "augment");
     if (cJSON_IsBool(aug)) { /* "on": the default strengths */
         char rot[48], scale[48], shift[48];
-        if (cJSON_IsTrue(aug) && num(j, "aug_rotation", rot, sizeof rot) && num(j, "aug_scale_min", scale, sizeof scale) &&
-            num(j, "aug_shift", shift, sizeof shift) && (strcmp(rot, "10") || strcmp(scale, "0.9") || strcmp(shift, "0.05")))
-            SET(s, SET_AUGMENT, "on: rotation up to %s degrees, scale %s to 1, shift up to %s of the box", rot, scale, shift);
-        else SET(s, SET_AUGMENT, "%s", cJSON_IsTrue(aug) ? "on" : "off");
+        if (cJSON_IsTrue(aug) && num(j, "aug_rotation", rot, sizeof rot) &&
+            num(j, "aug_scale_min", scale, sizeof scale) && num(j, "aug_shift", shift, sizeof shift) &&
+            (strcmp(rot, "10") || strcmp(scale, "0.9") || strcmp(shift, "0.05")))
+            SET(s, SET_AUGMENT, "on: rotation up to %s degrees, scale %s to 1, shift up to %s of the box", rot, scale,
+                shift);
+        else
+            SET(s, SET_AUGMENT, "%s", cJSON_IsTrue(aug) ? "on" : "off");
         char *row = s->value[SET_AUGMENT];
         size_t size = sizeof s->value[SET_AUGMENT];
         if (cJSON_IsTrue(aug) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "warp_bitmaps")))
@@ -155,8 +179,10 @@ static void from_options(report_settings *s, const cJSON *j) {
             snprintf(row + strlen(row), size - strlen(row), "; mixup, alpha %s", a);
     }
     const cJSON *val = cJSON_GetObjectItemCaseSensitive(j, "val_frac");
-    if (val && num(j, "val_frac", a, sizeof a)) SET(s, SET_VAL_FRAC, "%s", strcmp(a, "0") ? a : "none (the last epoch kept)");
-    else if (!val) SET(s, SET_VAL_FRAC, "none (a run from before the validation split: it chose on test)");
+    if (val && num(j, "val_frac", a, sizeof a))
+        SET(s, SET_VAL_FRAC, "%s", strcmp(a, "0") ? a : "none (the last epoch kept)");
+    else if (!val)
+        SET(s, SET_VAL_FRAC, "none (a run from before the validation split: it chose on test)");
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (cJSON_IsString(seed)) SET(s, SET_SEED, "%.40s", seed->valuestring);
     if (num(j, "threads", a, sizeof a)) SET(s, SET_THREADS, "%s", a); /* stored by newer runs only */
@@ -173,12 +199,16 @@ static void from_checkpoint(const char *run_dir, report_settings *s) {
         return;
     }
     cJSON *j = cJSON_Parse(dd_st_metadata(f, "train_opts") ? dd_st_metadata(f, "train_opts") : "");
-    if (cJSON_IsObject(j)) from_options(s, j);
-    else snprintf(s->note, sizeof s->note, "%.300s holds no readable training options.", path);
+    if (cJSON_IsObject(j))
+        from_options(s, j);
+    else
+        snprintf(s->note, sizeof s->note, "%.300s holds no readable training options.", path);
     cJSON_Delete(j);
     const char *done = dd_st_metadata(f, "epochs_done"), *best = dd_st_metadata(f, "best_epoch");
-    if (done && best) SET(s, SET_EPOCHS, "%.20s run, the weights of epoch %.20s kept", done, best);
-    else if (done) SET(s, SET_EPOCHS, "%.20s run", done);
+    if (done && best)
+        SET(s, SET_EPOCHS, "%.20s run, the weights of epoch %.20s kept", done, best);
+    else if (done)
+        SET(s, SET_EPOCHS, "%.20s run", done);
     const char *version = dd_st_metadata(f, "doodle_version"); /* stored by newer runs only */
     if (version) SET(s, SET_VERSION, "%.60s (trained with)", version);
     dd_st_close(f);
@@ -204,8 +234,10 @@ static int data_set(const char *run_dir, report_settings *s, dd_error *err) {
     const char *how = "";
     int rc = hash_file(s->data_path, s->data_hash, sizeof s->data_hash, &how, err);
     if (rc == -2) return -1;
-    if (rc == 0) SET(s, SET_DATA_HASH, "FNV-1a 64 %s %s", s->data_hash, how);
-    else SET(s, SET_DATA_HASH, "not hashed: %.200s", strerror(errno));
+    if (rc == 0)
+        SET(s, SET_DATA_HASH, "FNV-1a 64 %s %s", s->data_hash, how);
+    else
+        SET(s, SET_DATA_HASH, "not hashed: %.200s", strerror(errno));
     return 0;
 }
 
@@ -227,12 +259,14 @@ int report_settings_read(const char *run_dir, const dd_model *m, const char *ver
     const char *name = report_model_name(m);
     char params[40];
     grouped(m->spec->n_params, params, sizeof params);
-    if (name) SET(s, SET_MODEL, "%s, %s trainable parameters", name, params);
-    else SET(s, SET_MODEL, "a cfg of its own, %s trainable parameters", params);
+    if (name)
+        SET(s, SET_MODEL, "%s, %s trainable parameters", name, params);
+    else
+        SET(s, SET_MODEL, "a cfg of its own, %s trainable parameters", params);
     SET(s, SET_INPUT, "%dx%d, %d classes", m->spec->input.h, m->spec->input.w, m->spec->classes);
     from_checkpoint(run_dir, s);
-    if (!s->value[SET_VERSION][0]) SET(s, SET_VERSION, "%s (wrote this page; the run does not record its own)",
-                                       version ? version : "not given");
+    if (!s->value[SET_VERSION][0])
+        SET(s, SET_VERSION, "%s (wrote this page; the run does not record its own)", version ? version : "not given");
     return data_set(run_dir, s, err);
 }
 

@@ -108,8 +108,7 @@ static Onnx__ModelProto *build(onnx_arena *a, const dd_model *m, dd_onnx_summary
         }
     }
     onnx_builder b;
-    if (onnx_builder_init(&b, a, s->name, onnx_layers_max_nodes(s), onnx_layers_max_initializers(s), err))
-        return NULL;
+    if (onnx_builder_init(&b, a, s->name, onnx_layers_max_nodes(s), onnx_layers_max_initializers(s), err)) return NULL;
     const char *logits;
     if (onnx_add_layers(&b, m, INPUT_NAME, &logits, &sum->folded)) return NULL;
     Onnx__NodeProto *softmax = onnx_add_node(&b, "Softmax", "softmax", &logits, 1, OUTPUT_NAME);
@@ -186,7 +185,8 @@ int dd_export_onnx(const dd_model *m, const char *path, dd_onnx_summary *summary
         else if (!dd_atomic_open(&out, path, err)) {
             file_buffer fb = {.base = {.append = append}, .f = out.f};
             size_t written = protobuf_c_message_pack_to_buffer(&model->base, &fb.base);
-            if (fb.failed) dd_atomic_fail(&out, fb.errnum, err);
+            if (fb.failed)
+                dd_atomic_fail(&out, fb.errnum, err);
             else if (written != sum.bytes) {
                 dd_atomic_abort(&out);
                 dd_fail(err, DD_ERR_IO, "%s: protobuf-c wrote %zu bytes of %zu", path, written, sum.bytes);

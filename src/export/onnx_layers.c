@@ -77,8 +77,8 @@ static int add_conv(onnx_builder *b, const dd_model *m, int i, const char **cur,
         if (!f) return -1;
         w = f;
         bias = f + l->weight.count;
-        snprintf(doc, sizeof doc, "%s (running statistics, epsilon %g) folded in, as doodle's inference does",
-                 bn->name, (double)bn->u.bn.epsilon);
+        snprintf(doc, sizeof doc, "%s (running statistics, epsilon %g) folded in, as doodle's inference does", bn->name,
+                 (double)bn->u.bn.epsilon);
     }
     int64_t wdims[4] = {c->filters, l->in.c, c->kernel_h, c->kernel_w}, bdims[1] = {c->filters};
     char *wname = onnx_arena_printf(b->arena, b->err, "%s.weight", l->name);
@@ -108,8 +108,8 @@ static int add_conv(onnx_builder *b, const dd_model *m, int i, const char **cur,
 
 static int add_batchnorm(onnx_builder *b, const dd_model *m, const dd_layer_spec *l, const char **cur) {
     static const char *const suffix[4] = {"weight", "bias", "running_mean", "running_var"};
-    const float *data[4] = {m->params + l->weight.offset, m->params + l->bias.offset,
-                            m->state + l->running_mean.offset, m->state + l->running_var.offset};
+    const float *data[4] = {m->params + l->weight.offset, m->params + l->bias.offset, m->state + l->running_mean.offset,
+                            m->state + l->running_var.offset};
     const char *in[5] = {*cur};
     int64_t dims[1] = {l->in.c};
     for (int k = 0; k < 4; k++) {

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 typedef struct export_site_asset {
-    const char *name; /* the file's name, e.g. "app.js" */
+    const char *name;           /* the file's name, e.g. "app.js" */
     const unsigned char *bytes; /* NUL-terminated */
     size_t len;
 } export_site_asset;

@@ -35,7 +35,8 @@ unsigned char *site_read_file(const char *path, size_t *len, dd_error *err) {
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0) {
-            if (ferror(f)) dd_fail(err, DD_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+            if (ferror(f))
+                dd_fail(err, DD_ERR_IO, "%s: read failed: %s", path, strerror(errno));
             else {
                 fclose(f);
                 buf[n] = 0;
@@ -91,9 +92,9 @@ char *site_base64(const unsigned char *bytes, size_t len, dd_error *err) {
 }
 
 /* What the export writes, relative to the site's folder: the only names site_remove_dir takes away. */
-static const char *const site_names[] = {".doodle-site", "index.html", "app.js", "style.css", "site.js", "site.css",
-                                         "model.onnx", "model.js", "ort", "ort/ort.wasm.min.js", "ort/ort-wasm.js",
-                                         NULL};
+static const char *const site_names[] = {
+    ".doodle-site", "index.html", "app.js", "style.css",           "site.js",         "site.css",
+    "model.onnx",   "model.js",   "ort",    "ort/ort.wasm.min.js", "ort/ort-wasm.js", NULL};
 
 static bool known(const char *rel) {
     for (const char *const *n = site_names; *n; n++)
@@ -133,7 +134,8 @@ static int walk(const char *dir, const char *rel, bool remove, dd_error *err) {
         }
     }
     closedir(d);
-    if (rc == 0 && remove && rmdir(path) != 0) rc = dd_fail(err, DD_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    if (rc == 0 && remove && rmdir(path) != 0)
+        rc = dd_fail(err, DD_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
     return rc;
 }
 

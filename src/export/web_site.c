@@ -20,9 +20,9 @@
 #include "util/alloc.h"
 
 #define MARKER ".doodle-site"
-#define ORT_SCRIPT "ort.wasm.min.js"              /* ORT-web's API, the WebAssembly back end alone */
-#define ORT_LOADER "ort-wasm-simd-threaded.mjs"   /* Emscripten's loader of the plain (not JSEP) build */
-#define ORT_WASM "ort-wasm-simd-threaded.wasm"    /* the smallest build that runs these models */
+#define ORT_SCRIPT "ort.wasm.min.js"            /* ORT-web's API, the WebAssembly back end alone */
+#define ORT_LOADER "ort-wasm-simd-threaded.mjs" /* Emscripten's loader of the plain (not JSEP) build */
+#define ORT_WASM "ort-wasm-simd-threaded.wasm"  /* the smallest build that runs these models */
 
 /* "a" "/" "b" in a new string. */
 static char *join(const char *a, const char *b, dd_error *err) {

@@ -4,7 +4,7 @@
 
 #include "doodle/layers.h"
 
-#define AT(b, c, s) (((size_t)(b) * channels + (c)) * spatial + (s))
+#define AT(b, c, s) (((size_t)(b)*channels + (c)) * spatial + (s))
 
 void dd_batchnorm_forward_train(float *out, float *mean, float *inv_std, const float *in, const float *gamma,
                                 const float *beta, float *running_mean, float *running_var, int batch, int channels,

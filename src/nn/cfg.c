@@ -88,8 +88,7 @@ static int read_line(dd_cfg *cfg, char *s, int line, size_t *cap_s, size_t *cap_
             return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "section line '%.60s' does not end with ']'", s);
         s[n - 1] = '\0';
         char *name = trim(s + 1);
-        if (!lower_word(name))
-            return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "bad section name '[%.40s]'", name);
+        if (!lower_word(name)) return dd_cfg_fail(cfg, line, err, DD_ERR_MALFORMED, "bad section name '[%.40s]'", name);
         return push_section(cfg, cap_s, name, line, err);
     }
     char *eq = strchr(s, '=');
@@ -171,14 +170,13 @@ static int check_keys(const dd_cfg *cfg, const dd_cfg_section *s, const char *co
             size_t n = strlen(list);
             snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *k);
         }
-        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] unknown key '%s' (its keys: %s)", s->name,
-                           e->key, list);
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] unknown key '%s' (its keys: %s)", s->name, e->key,
+                           list);
     }
     return 0;
 }
 
-int nn_cfg_missing(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, const char *example,
-                   dd_error *err) {
+int nn_cfg_missing(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, const char *example, dd_error *err) {
     return dd_cfg_fail(cfg, s->line, err, DD_ERR_MALFORMED, "[%s] has no %s (%s)", s->name, key, example);
 }
 
@@ -212,8 +210,7 @@ int nn_cfg_dims(const char *s, int max_dims, int *dims) {
     }
 }
 
-int nn_cfg_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out,
-                   dd_error *err) {
+int nn_cfg_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out, dd_error *err) {
     const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     if (!e) {
         *out = def;
@@ -221,14 +218,13 @@ int nn_cfg_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int 
     }
     const char *end;
     if (nn_cfg_uint(e->value, &end, out) || *end || *out < min)
-        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
-                           "[%s] %s = '%.40s' is not a whole number from %d to %d", s->name, key, e->value, min,
-                           DD_SPEC_INT_MAX);
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not a whole number from %d to %d",
+                           s->name, key, e->value, min, DD_SPEC_INT_MAX);
     return 0;
 }
 
 int nn_cfg_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, double def, double lo, int lo_open,
-                     double hi, int hi_open, float *out, dd_error *err) {
+                 double hi, int hi_open, float *out, dd_error *err) {
     const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     if (!e) {
         *out = (float)def;
@@ -237,8 +233,7 @@ int nn_cfg_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, do
     char *end;
     errno = 0;
     double v = strtod(e->value, &end);
-    if (!*e->value || *end || errno || !isfinite(v) || v < lo || (lo_open && v == lo) || v > hi ||
-        (hi_open && v == hi))
+    if (!*e->value || *end || errno || !isfinite(v) || v < lo || (lo_open && v == lo) || v > hi || (hi_open && v == hi))
         return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not a number in %c%g, %g%c",
                            s->name, key, e->value, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']');
     *out = (float)v;
@@ -250,27 +245,30 @@ int nn_cfg_bool(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int
     *out = def;
     if (!e) return 0;
     const char *v = e->value;
-    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")) *out = 1;
-    else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no")) *out = 0;
+    if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+        *out = 1;
+    else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+        *out = 0;
     else
         return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not 1 or 0", s->name, key, v);
     return 0;
 }
 
-int nn_cfg_activation(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int required,
-                          dd_activation *out, dd_error *err) {
+int nn_cfg_activation(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int required, dd_activation *out,
+                      dd_error *err) {
     const dd_cfg_entry *e = nn_cfg_find(cfg, s, key);
     *out = DD_ACT_LINEAR;
     if (!e) return required ? nn_cfg_missing(cfg, s, key, "relu or linear", err) : 0;
-    if (!strcasecmp(e->value, "relu")) *out = DD_ACT_RELU;
-    else if (!strcasecmp(e->value, "linear")) *out = DD_ACT_LINEAR;
+    if (!strcasecmp(e->value, "relu"))
+        *out = DD_ACT_RELU;
+    else if (!strcasecmp(e->value, "linear"))
+        *out = DD_ACT_LINEAR;
     else if (!strcasecmp(e->value, "softmax"))
         return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
-                           "[%s] %s = softmax: softmax comes with the loss; leave the last layer linear", s->name,
-                           key);
+                           "[%s] %s = softmax: softmax comes with the loss; leave the last layer linear", s->name, key);
     else
-        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not relu or linear", s->name,
-                           key, e->value);
+        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED, "[%s] %s = '%.40s' is not relu or linear", s->name, key,
+                           e->value);
     return 0;
 }
 
@@ -280,8 +278,7 @@ static int get_name(const dd_cfg *cfg, const dd_cfg_section *s, char *out, dd_er
     size_t n = strlen(e->value);
     int ok = n > 0 && n < DD_SPEC_NAME_MAX;
     for (const char *p = e->value; ok && *p; p++)
-        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-             *p == '-';
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-';
     if (!ok)
         return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
                            "[%s] name = '%.40s': a name is 1 to %d letters, digits, '_' or '-'", s->name, e->value,
@@ -297,9 +294,10 @@ static int build_net(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overr
     int dims[3];
     if (!e) return nn_cfg_missing(cfg, s, "input", "input = HxWxC, e.g. 66x100x1", err);
     if (nn_cfg_dims(e->value, 3, dims) != 3)
-        return dd_cfg_fail(cfg, e->line, err, DD_ERR_MALFORMED,
-                           "[net] input = '%.40s' is not HxWxC (height x width x channels, e.g. 66x100x1; each 1 to %d)",
-                           e->value, DD_SPEC_INT_MAX);
+        return dd_cfg_fail(
+            cfg, e->line, err, DD_ERR_MALFORMED,
+            "[net] input = '%.40s' is not HxWxC (height x width x channels, e.g. 66x100x1; each 1 to %d)", e->value,
+            DD_SPEC_INT_MAX);
     spec->input = (dd_shape){3, dims[2], dims[0], dims[1]};
     if (!nn_cfg_find(cfg, s, "classes") && !(ov && ov->classes))
         return nn_cfg_missing(cfg, s, "classes", "classes = N, the number of classes", err);
@@ -341,15 +339,14 @@ int dd_cfg_build(const dd_cfg *cfg, dd_model_spec *spec, const dd_spec_overrides
     if (strcmp(net->name, "net")) {
         if (!nn_op_find(net->name)) return unknown_section(cfg, net, err);
         return dd_cfg_fail(cfg, net->line, err, DD_ERR_MALFORMED,
-                           "[%s] comes before [net]: a cfg starts with [net] (input = HxWxC, classes = N)",
-                           net->name);
+                           "[%s] comes before [net]: a cfg starts with [net] (input = HxWxC, classes = N)", net->name);
     }
     if (build_net(cfg, spec, overrides, err)) return -1;
     size_t n = cfg->n_sections - 1;
     if (n == 0) return dd_cfg_fail(cfg, net->line, err, DD_ERR_MALFORMED, "[net] is followed by no layers");
     if (n > CFG_MAX_LAYERS)
-        return dd_cfg_fail(cfg, cfg->sections[CFG_MAX_LAYERS + 1].line, err, DD_ERR_RANGE,
-                           "more than %d layers", CFG_MAX_LAYERS);
+        return dd_cfg_fail(cfg, cfg->sections[CFG_MAX_LAYERS + 1].line, err, DD_ERR_RANGE, "more than %d layers",
+                           CFG_MAX_LAYERS);
     spec->layers = dd_calloc(n, sizeof *spec->layers, err);
     if (!spec->layers) return -1;
     spec->n_layers = (int)n;

@@ -58,8 +58,7 @@ int nn_cfg_uint(const char *s, const char **end, int *out);
 /* "A", "AxB" or "AxBxC": up to max_dims numbers from 1 to DD_SPEC_INT_MAX; returns how many, or -1. */
 int nn_cfg_dims(const char *s, int max_dims, int *dims);
 /* A whole number from min to DD_SPEC_INT_MAX. */
-int nn_cfg_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out,
-               dd_error *err);
+int nn_cfg_int(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, int def, int min, int *out, dd_error *err);
 /* A number in [lo, hi], open at an end whose *_open is set. */
 int nn_cfg_float(const dd_cfg *cfg, const dd_cfg_section *s, const char *key, double def, double lo, int lo_open,
                  double hi, int hi_open, float *out, dd_error *err);

@@ -20,7 +20,7 @@
 
 struct dd_classifier {
     dd_model *model;
-    bool owns_model;       /* false for a share (dd_classifier_share): the model is another classifier's */
+    bool owns_model; /* false for a share (dd_classifier_share): the model is another classifier's */
     dd_workspace *ws;
     dd_renderer *renderer;
     dd_drawing simplified; /* buffer for raw drawings */
@@ -137,8 +137,8 @@ static int run(dd_classifier *c, dd_prediction *top, int k, dd_error *err) {
     c->logits = logits;
     k = dd_top_k(logits, c->model->spec->classes, k, c->top_index, c->top_p);
     for (int j = 0; j < k; j++)
-        top[j] = (dd_prediction){.index = c->top_index[j], .name = c->model->class_names[c->top_index[j]],
-                                 .probability = c->top_p[j]};
+        top[j] = (dd_prediction){
+            .index = c->top_index[j], .name = c->model->class_names[c->top_index[j]], .probability = c->top_p[j]};
     return k;
 }
 
@@ -186,7 +186,9 @@ static void copy_ink(dd_classifier *c, cairo_surface_t *ink) {
 /* The largest file read: a worst-case (uncompressed) 8192 x 8192 RGBA picture is 270 MB. */
 #define PNG_MAX_FILE ((uint64_t)300 << 20)
 
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 /* A PNG file in memory, handed to cairo by png_read. */
 typedef struct png_bytes {
@@ -243,9 +245,9 @@ static int read_picture_file(const char *path, png_bytes *b, dd_error *err) {
 
 /* Checks the PNG in b (read_picture_file) before cairo (libpng) sees it, which it cannot do itself: the
  * signature; an IHDR whose size is in bounds (a few hundred bytes can declare a picture of gigabytes, which cairo
- * allocates before it reads a row); every chunk inside the file (libpng allocates a chunk's declared length before reading it: an
- * 83-byte file asked for 1.7 GB); an IEND. Only the chunks cairo uses are kept (IHDR, PLTE, tRNS, IDAT, IEND), so
- * compressed text and profiles (zTXt, iTXt, iCCP: decompression bombs) never reach libpng. */
+ * allocates before it reads a row); every chunk inside the file (libpng allocates a chunk's declared length before
+ * reading it: an 83-byte file asked for 1.7 GB); an IEND. Only the chunks cairo uses are kept (IHDR, PLTE, tRNS, IDAT,
+ * IEND), so compressed text and profiles (zTXt, iTXt, iCCP: decompression bombs) never reach libpng. */
 static int check_png(const char *path, png_bytes *b, dd_error *err) {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     size_t n = b->size;
@@ -305,7 +307,8 @@ int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, 
     int rc = -1;
     cairo_surface_t *ink = dd_picture_ink(png, png_path, err);
     const dd_render_opts *o = &c->model->render;
-    int same_size = cairo_image_surface_get_width(png) == (int)o->width && cairo_image_surface_get_height(png) == (int)o->height;
+    int same_size =
+        cairo_image_surface_get_width(png) == (int)o->width && cairo_image_surface_get_height(png) == (int)o->height;
     if (ink && same_size) copy_ink(c, ink);
     if (ink && (same_size || dd_picture_redraw(ink, o, c->image, png_path, err) == 0))
         rc = dd_classify_bitmap(c, c->image, o->height, o->width, top, k, err);

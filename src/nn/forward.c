@@ -11,16 +11,15 @@
 #include "nn/workspace.h"
 
 static nn_pass pass_of(dd_workspace *ws, const float *params, float *state, int batch) {
-    return (nn_pass){.pool = ws->pool, .fast = &ws->fast, .scratch = ws->scratch, .batch = batch, .params = params,
-                     .state = state};
+    return (nn_pass){
+        .pool = ws->pool, .fast = &ws->fast, .scratch = ws->scratch, .batch = batch, .params = params, .state = state};
 }
 
 /* The input of a step (or layer) whose first layer is i. */
 static const float *input_of(const dd_workspace *ws, int i) { return i ? ws->layers[i - 1].out : ws->input; }
 
 /* The forward pass shared by inference (rng == NULL: state is only read) and training. */
-static const float *forward(const dd_model *m, float *state, dd_workspace *ws, const float *x, int batch,
-                            dd_rng *rng) {
+static const float *forward(const dd_model *m, float *state, dd_workspace *ws, const float *x, int batch, dd_rng *rng) {
     nn_pass p = pass_of(ws, m->params, state, batch);
     p.rng = rng;
     ws->input = x;

@@ -11,6 +11,6 @@ void dd_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const
         return;
     }
     int lda = trans_a ? m : k, ldb = trans_b ? k : n;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-                alpha, a, lda, b, ldb, beta, c, n);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha,
+                a, lda, b, ldb, beta, c, n);
 }

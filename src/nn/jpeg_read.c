@@ -34,7 +34,9 @@ static void on_message(j_common_ptr cinfo, int level) {
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) on_error(cinfo);
 }
 
-int dd_is_jpeg(const uint8_t *data, size_t size) { return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF; }
+int dd_is_jpeg(const uint8_t *data, size_t size) {
+    return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
+}
 
 cairo_surface_t *dd_jpeg_decode(const uint8_t *data, size_t size, const char *path, dd_picture_size_check check,
                                 dd_error *err) {
@@ -54,8 +56,7 @@ cairo_surface_t *dd_jpeg_decode(const uint8_t *data, size_t size, const char *pa
     cinfo.mem->max_memory_to_use = (long)(dd_memory_limit() > LONG_MAX ? LONG_MAX : dd_memory_limit());
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
-    if (cinfo.image_width == 0 || cinfo.image_height == 0 ||
-        check(path, cinfo.image_width, cinfo.image_height, err))
+    if (cinfo.image_width == 0 || cinfo.image_height == 0 || check(path, cinfo.image_width, cinfo.image_height, err))
         goto fail;
     if (cinfo.num_components != 1 && cinfo.num_components != 3) {
         dd_fail(err, DD_ERR_UNSUPPORTED, "%s: a JPEG with %d colour components (CMYK?): only grey and colour are read",

@@ -1,5 +1,6 @@
 /* Model files: one .safetensors holds the weights (named after the layers), the BatchNorm running statistics
- * and, in __metadata__, the cfg text, class names, input size, rendering settings and BatchNorm settings (include/doodle/model.h). */
+ * and, in __metadata__, the cfg text, class names, input size, rendering settings and BatchNorm settings
+ * (include/doodle/model.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -78,7 +79,8 @@ int dd_model_add_to(const dd_model *m, dd_st_writer *w, dd_error *err) {
     int bn_failed = 0;
     char *classes = classes_json(m), *render = render_json(m), *batchnorm = batchnorm_json(m, &bn_failed);
     int rc = -1;
-    if (!classes || !render || bn_failed) dd_fail(err, DD_ERR_NOMEM, "out of memory");
+    if (!classes || !render || bn_failed)
+        dd_fail(err, DD_ERR_NOMEM, "out of memory");
     else if (!dd_st_writer_metadata(w, "format", "doodle-model", err) &&
              !dd_st_writer_metadata(w, "format_version", version, err) &&
              !dd_st_writer_metadata(w, "cfg", s->cfg_text, err) && !dd_st_writer_metadata(w, "classes", classes, err) &&
@@ -117,8 +119,7 @@ static long strict_number(const char *s, long max) {
 
 static int check_version(const char *version, const char *path, dd_error *err) {
     long v = strict_number(version, 1000000);
-    if (v < 0)
-        return bad_model(err, path, "format_version is not a whole number: ", version ? version : "(none)");
+    if (v < 0) return bad_model(err, path, "format_version is not a whole number: ", version ? version : "(none)");
     if (v != DD_MODEL_FORMAT_VERSION)
         return dd_fail(err, DD_ERR_UNSUPPORTED, "%s: model format version %ld is not supported (this doodle reads %d)",
                        path, v, DD_MODEL_FORMAT_VERSION);
@@ -188,7 +189,8 @@ static int check_classes(const cJSON *a, int classes, const char *path, dd_error
 static int read_render(dd_model *m, const char *text, const char *path, dd_error *err) {
     if (!text) return 0;
     cJSON *o = cJSON_Parse(text);
-    const cJSON *lw = cJSON_GetObjectItemCaseSensitive(o, "line_width"), *pad = cJSON_GetObjectItemCaseSensitive(o, "padding");
+    const cJSON *lw = cJSON_GetObjectItemCaseSensitive(o, "line_width"),
+                *pad = cJSON_GetObjectItemCaseSensitive(o, "padding");
     int ok = cJSON_IsObject(o) && (!lw || (cJSON_IsNumber(lw) && lw->valuedouble > 0 && lw->valuedouble <= 1024)) &&
              (!pad || (cJSON_IsNumber(pad) && pad->valuedouble >= 0 && pad->valuedouble <= 4096));
     if (ok && lw) m->render.line_width = lw->valuedouble;

@@ -31,8 +31,10 @@ const char *dd_layer_keras_class(dd_layer_kind kind) {
 size_t dd_shape_count(dd_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
 
 void dd_shape_keras(dd_shape s, char *buf, size_t size) {
-    if (s.rank == 1) snprintf(buf, size, "(None, %d)", s.c);
-    else snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
+    if (s.rank == 1)
+        snprintf(buf, size, "(None, %d)", s.c);
+    else
+        snprintf(buf, size, "(None, %d, %d, %d)", s.h, s.w, s.c);
 }
 
 /* ---- shapes and counts ---- */
@@ -104,8 +106,10 @@ static int name_layers(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
         if (l->name[0]) continue;
         int k = counter[l->kind]++;
         const char *base = nn_op_of(l->kind)->base;
-        if (k) snprintf(l->name, sizeof l->name, "%s_%d", base, k);
-        else snprintf(l->name, sizeof l->name, "%s", base);
+        if (k)
+            snprintf(l->name, sizeof l->name, "%s_%d", base, k);
+        else
+            snprintf(l->name, sizeof l->name, "%s", base);
     }
     for (int i = 1; i < spec->n_layers; i++)
         for (int j = 0; j < i; j++)
@@ -202,8 +206,10 @@ uint64_t dd_model_spec_memory(const dd_model_spec *s, int batch, bool training) 
 
 /* "8.4 GB", "12.0 MB" */
 static void format_bytes(uint64_t bytes, char *buf, size_t size) {
-    if (bytes >= 1000000000u) snprintf(buf, size, "%.1f GB", (double)bytes / 1e9);
-    else snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
+    if (bytes >= 1000000000u)
+        snprintf(buf, size, "%.1f GB", (double)bytes / 1e9);
+    else
+        snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
 }
 
 int dd_model_spec_check_memory(const dd_model_spec *s, int batch, bool training, const char *source, dd_error *err) {
@@ -217,9 +223,11 @@ int dd_model_spec_check_memory(const dd_model_spec *s, int batch, bool training,
     format_bytes(sat_mul(4, fixed_floats(s, training)), params, sizeof params);
     format_bytes(limit, max, sizeof max);
     dd_shape big = largest < 0 ? s->input : s->layers[largest].out;
-    if (largest < 0) snprintf(where, sizeof where, "the input, %dx%dx%d", big.h, big.w, big.c);
-    else snprintf(where, sizeof where, "%s on line %d, %dx%dx%d", s->layers[largest].name, s->layers[largest].line,
-                  big.h, big.w, big.c);
+    if (largest < 0)
+        snprintf(where, sizeof where, "the input, %dx%dx%d", big.h, big.w, big.c);
+    else
+        snprintf(where, sizeof where, "%s on line %d, %dx%dx%d", s->layers[largest].name, s->layers[largest].line,
+                 big.h, big.w, big.c);
     return dd_fail(err, DD_ERR_RANGE,
                    "%s%snetwork needs %s for a batch of %d%s (%s of activations, largest %s; %s of parameters and "
                    "buffers): more than the limit of %s; raise it with DOODLE_MAX_MEMORY_MB=<MB> or "
@@ -285,7 +293,8 @@ const char *dd_model_builtin_cfg(const char *name, size_t *len) {
 
 dd_model_spec *dd_model_spec_named(const char *model, const dd_spec_overrides *overrides, dd_error *err) {
     size_t n = strlen(model);
-    if (strchr(model, '/') || (n > 4 && !strcmp(model + n - 4, ".cfg"))) return dd_model_spec_load(model, overrides, err);
+    if (strchr(model, '/') || (n > 4 && !strcmp(model + n - 4, ".cfg")))
+        return dd_model_spec_load(model, overrides, err);
     return dd_model_spec_builtin(model, overrides, err);
 }
 

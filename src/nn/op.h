@@ -54,9 +54,9 @@ typedef struct nn_pass {
     float *scratch;              /* thread 0's im2col buffer, for the reference kernels (backward to the input) */
     int batch;
     const float *params;
-    float *state;   /* training's forward updates the running statistics; the other passes only read it */
-    dd_rng *rng;    /* training's forward (dropout's masks); NULL: inference */
-    float *grads;   /* training's backward: parameter gradients are added here */
+    float *state; /* training's forward updates the running statistics; the other passes only read it */
+    dd_rng *rng;  /* training's forward (dropout's masks); NULL: inference */
+    float *grads; /* training's backward: parameter gradients are added here */
 } nn_pass;
 
 typedef struct nn_step nn_step;
@@ -73,13 +73,13 @@ struct nn_step {
     nn_forward_fn forward;
     nn_backward_fn backward;
     int first, count;
-    bool relu;      /* a ReLU ([activation] relu) after the op, applied in its own pass */
-    bool fold;      /* the step needs `folded`: its conv takes the BatchNorm after it into its weights */
-    bool pool;      /* a 2x2, stride 2 max-pool after the op, applied before its maps leave the cache (inference) */
+    bool relu; /* a ReLU ([activation] relu) after the op, applied in its own pass */
+    bool fold; /* the step needs `folded`: its conv takes the BatchNorm after it into its weights */
+    bool pool; /* a 2x2, stride 2 max-pool after the op, applied before its maps leave the cache (inference) */
     const dd_layer_spec *l;
     nn_layer_ws *w;
     float *out;
-    float *folded;  /* conv with a BatchNorm folded in (inference): weights then bias */
+    float *folded; /* conv with a BatchNorm folded in (inference): weights then bias */
 };
 
 /* What a plan is for; a kind's fuse function chooses its step's functions and layers for each. The forward plan of a
@@ -88,9 +88,9 @@ typedef enum nn_mode { NN_FORWARD_INFER, NN_FORWARD_TRAIN, NN_BACKWARD } nn_mode
 
 typedef struct nn_op_kind {
     dd_layer_kind kind;
-    const char *section; /* cfg section name: "conv2d" */
-    const char *keras;   /* Keras' class name: "Conv2D" */
-    const char *base;    /* Keras' automatic layer name: "conv2d" (then conv2d_1, …) */
+    const char *section;     /* cfg section name: "conv2d" */
+    const char *keras;       /* Keras' class name: "Conv2D" */
+    const char *base;        /* Keras' automatic layer name: "conv2d" (then conv2d_1, …) */
     const char *const *keys; /* its cfg keys, "name" last, NULL-ended (the order of the "its keys" message) */
     bool image_input;        /* needs an image input (HxWxC), not a flat one */
     bool in_place;           /* writes over its input (needs no output buffer) when it is not the first layer */

@@ -13,8 +13,10 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
 
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     size_t n = (size_t)p->batch * dd_shape_count(st->l->out);
-    if (st->l->u.activation == DD_ACT_RELU) dd_fast_relu_forward(p->pool, st->out, in, n);
-    else if (st->out != in) memcpy(st->out, in, n * sizeof *in); /* only when it is the first layer */
+    if (st->l->u.activation == DD_ACT_RELU)
+        dd_fast_relu_forward(p->pool, st->out, in, n);
+    else if (st->out != in)
+        memcpy(st->out, in, n * sizeof *in); /* only when it is the first layer */
 }
 
 /* The gradient stays where it is. */
@@ -38,7 +40,13 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_activation = {
-    .kind = DD_LAYER_ACTIVATION, .section = "activation", .keras = "Activation", .base = "activation", .keys = keys,
+    .kind = DD_LAYER_ACTIVATION,
+    .section = "activation",
+    .keras = "Activation",
+    .base = "activation",
+    .keys = keys,
     .in_place = true,
-    .parse = parse, .fuse = fuse, .backward_input = backward_input,
+    .parse = parse,
+    .fuse = fuse,
+    .backward_input = backward_input,
 };

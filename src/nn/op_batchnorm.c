@@ -62,8 +62,8 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *l = st->l;
     dd_fast_batchnorm_backward(p->pool, din, p->grads + l->weight.offset, p->grads + l->bias.offset, g, st->w->out, in,
-                               p->params + l->weight.offset, st->w->mean, st->w->inv_std, p->batch, l->in.c,
-                               spatial(l), st->relu);
+                               p->params + l->weight.offset, st->w->mean, st->w->inv_std, p->batch, l->in.c, spatial(l),
+                               st->relu);
     return 1;
 }
 
@@ -105,8 +105,16 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_batchnorm = {
-    .kind = DD_LAYER_BATCHNORM, .section = "batchnorm", .keras = "BatchNormalization", .base = "batch_normalization",
+    .kind = DD_LAYER_BATCHNORM,
+    .section = "batchnorm",
+    .keras = "BatchNormalization",
+    .base = "batch_normalization",
     .keys = keys,
-    .parse = parse, .shape = shape, .init = init, .tensors = tensors, .needs = needs, .fuse = fuse,
+    .parse = parse,
+    .shape = shape,
+    .init = init,
+    .tensors = tensors,
+    .needs = needs,
+    .fuse = fuse,
     .backward_input = backward_input,
 };

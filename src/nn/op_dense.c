@@ -66,8 +66,8 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_fast_dense_forward_infer(p->pool, st->out, in, p->params + l->weight.offset,
-                                l->bias.count ? p->params + l->bias.offset : NULL, p->batch,
-                                (int)dd_shape_count(l->in), l->u.dense.units, l->u.dense.activation == DD_ACT_RELU);
+                                l->bias.count ? p->params + l->bias.offset : NULL, p->batch, (int)dd_shape_count(l->in),
+                                l->u.dense.units, l->u.dense.activation == DD_ACT_RELU);
 }
 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
@@ -94,7 +94,17 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_dense = {
-    .kind = DD_LAYER_DENSE, .section = "dense", .keras = "Dense", .base = "dense", .keys = keys, .decay = true,
-    .parse = parse, .shape = shape, .init = init, .tensors = tensors, .macs = macs, .fuse = fuse,
+    .kind = DD_LAYER_DENSE,
+    .section = "dense",
+    .keras = "Dense",
+    .base = "dense",
+    .keys = keys,
+    .decay = true,
+    .parse = parse,
+    .shape = shape,
+    .init = init,
+    .tensors = tensors,
+    .macs = macs,
+    .fuse = fuse,
     .backward_input = backward_input,
 };

@@ -19,8 +19,10 @@ static void needs(const dd_layer_spec *l, int max_batch, bool training, nn_needs
 
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     size_t n = (size_t)p->batch * dd_shape_count(st->l->out);
-    if (p->rng) dd_dropout_forward(st->out, st->w->mask, in, n, st->l->u.dropout_rate, p->rng);
-    else memcpy(st->out, in, n * sizeof *in);
+    if (p->rng)
+        dd_dropout_forward(st->out, st->w->mask, in, n, st->l->u.dropout_rate, p->rng);
+    else
+        memcpy(st->out, in, n * sizeof *in);
 }
 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
@@ -41,6 +43,13 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_dropout = {
-    .kind = DD_LAYER_DROPOUT, .section = "dropout", .keras = "Dropout", .base = "dropout", .keys = keys,
-    .parse = parse, .needs = needs, .fuse = fuse, .backward_input = backward_input,
+    .kind = DD_LAYER_DROPOUT,
+    .section = "dropout",
+    .keras = "Dropout",
+    .base = "dropout",
+    .keys = keys,
+    .parse = parse,
+    .needs = needs,
+    .fuse = fuse,
+    .backward_input = backward_input,
 };

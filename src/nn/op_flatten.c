@@ -26,7 +26,13 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_flatten = {
-    .kind = DD_LAYER_FLATTEN, .section = "flatten", .keras = "Flatten", .base = "flatten", .keys = keys,
+    .kind = DD_LAYER_FLATTEN,
+    .section = "flatten",
+    .keras = "Flatten",
+    .base = "flatten",
+    .keys = keys,
     .in_place = true,
-    .shape = shape, .fuse = fuse, .backward_input = no_move,
+    .shape = shape,
+    .fuse = fuse,
+    .backward_input = no_move,
 };

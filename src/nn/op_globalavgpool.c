@@ -46,7 +46,13 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_globalavgpool = {
-    .kind = DD_LAYER_GLOBALAVGPOOL, .section = "globalavgpool", .keras = "GlobalAveragePooling2D",
-    .base = "global_average_pooling2d", .keys = keys, .image_input = true,
-    .shape = shape, .fuse = fuse, .backward_input = backward,
+    .kind = DD_LAYER_GLOBALAVGPOOL,
+    .section = "globalavgpool",
+    .keras = "GlobalAveragePooling2D",
+    .base = "global_average_pooling2d",
+    .keys = keys,
+    .image_input = true,
+    .shape = shape,
+    .fuse = fuse,
+    .backward_input = backward,
 };

@@ -55,7 +55,15 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_maxpool = {
-    .kind = DD_LAYER_MAXPOOL, .section = "maxpool", .keras = "MaxPooling2D", .base = "max_pooling2d", .keys = keys,
+    .kind = DD_LAYER_MAXPOOL,
+    .section = "maxpool",
+    .keras = "MaxPooling2D",
+    .base = "max_pooling2d",
+    .keys = keys,
     .image_input = true,
-    .parse = parse, .shape = shape, .needs = needs, .fuse = fuse, .backward_input = backward_input,
+    .parse = parse,
+    .shape = shape,
+    .needs = needs,
+    .fuse = fuse,
+    .backward_input = backward_input,
 };

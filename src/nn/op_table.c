@@ -5,14 +5,10 @@
 #include "nn/op.h"
 
 static const nn_op_kind *const table[DD_LAYER_KIND_COUNT] = {
-    [DD_LAYER_CONV2D] = &nn_op_conv2d,
-    [DD_LAYER_BATCHNORM] = &nn_op_batchnorm,
-    [DD_LAYER_ACTIVATION] = &nn_op_activation,
-    [DD_LAYER_MAXPOOL] = &nn_op_maxpool,
-    [DD_LAYER_FLATTEN] = &nn_op_flatten,
-    [DD_LAYER_DENSE] = &nn_op_dense,
-    [DD_LAYER_DROPOUT] = &nn_op_dropout,
-    [DD_LAYER_GLOBALAVGPOOL] = &nn_op_globalavgpool,
+    [DD_LAYER_CONV2D] = &nn_op_conv2d,         [DD_LAYER_BATCHNORM] = &nn_op_batchnorm,
+    [DD_LAYER_ACTIVATION] = &nn_op_activation, [DD_LAYER_MAXPOOL] = &nn_op_maxpool,
+    [DD_LAYER_FLATTEN] = &nn_op_flatten,       [DD_LAYER_DENSE] = &nn_op_dense,
+    [DD_LAYER_DROPOUT] = &nn_op_dropout,       [DD_LAYER_GLOBALAVGPOOL] = &nn_op_globalavgpool,
 };
 
 const nn_op_kind *nn_op_of(dd_layer_kind kind) { return (unsigned)kind < DD_LAYER_KIND_COUNT ? table[kind] : NULL; }

@@ -57,8 +57,10 @@ static void sgd_step(dd_optimizer *o, float *p, const float *g, const uint8_t *m
 }
 
 void dd_optimizer_step(dd_optimizer *o, float *params, const float *grads, const uint8_t *decay_mask, float lr) {
-    if (o->kind == DD_OPT_ADAM) adam_step(o, params, grads, decay_mask, lr);
-    else sgd_step(o, params, grads, decay_mask, lr);
+    if (o->kind == DD_OPT_ADAM)
+        adam_step(o, params, grads, decay_mask, lr);
+    else
+        sgd_step(o, params, grads, decay_mask, lr);
 }
 
 int dd_opt_kind_parse(const char *name) {

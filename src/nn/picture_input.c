@@ -26,10 +26,10 @@
 
 #include "util/alloc.h"
 
-#define WORK_SIDE 512 /* the ink's longer side while it is thinned, pixels */
-#define WORK_MARGIN 4 /* empty pixels around it: thinning needs an empty border, resampling spreads a pixel */
+#define WORK_SIDE 512   /* the ink's longer side while it is thinned, pixels */
+#define WORK_MARGIN 4   /* empty pixels around it: thinning needs an empty border, resampling spreads a pixel */
 #define MIN_CONTRAST 24 /* ink fainter than this (of 255) is paper: JPEG-like noise, scanner dust */
-#define BOX 256.0      /* the renderer's drawing box, units */
+#define BOX 256.0       /* the renderer's drawing box, units */
 
 static int cairo_failed(cairo_status_t st, const char *path, const char *what, dd_error *err) {
     return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "%s: %s: %s", path, what,
@@ -199,8 +199,10 @@ static int centre_lines(cairo_surface_t *ink, const char *path, uint8_t **skel, 
                 if (y > y1) y1 = y;
             }
     if (x1 < 0)
-        return dd_fail(err, DD_ERR_EMPTY, "%s: no drawing in the picture (nothing differs from the paper by %d of 255 "
-                       "grey levels or more)", path, MIN_CONTRAST);
+        return dd_fail(err, DD_ERR_EMPTY,
+                       "%s: no drawing in the picture (nothing differs from the paper by %d of 255 "
+                       "grey levels or more)",
+                       path, MIN_CONTRAST);
     int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
     double g = (double)WORK_SIDE / (bw > bh ? bw : bh);
     *ww = (int)ceil(bw * g) + 2 * WORK_MARGIN;
@@ -233,8 +235,7 @@ static int centre_lines(cairo_surface_t *ink, const char *path, uint8_t **skel, 
     return *skel ? 0 : -1;
 }
 
-int dd_picture_redraw(cairo_surface_t *ink, const dd_render_opts *opts, uint8_t *out, const char *path,
-                      dd_error *err) {
+int dd_picture_redraw(cairo_surface_t *ink, const dd_render_opts *opts, uint8_t *out, const char *path, dd_error *err) {
     uint8_t *skel = NULL;
     int ww = 0, wh = 0;
     if (centre_lines(ink, path, &skel, &ww, &wh, err)) return -1;
@@ -301,7 +302,8 @@ int dd_picture_redraw(cairo_surface_t *ink, const dd_render_opts *opts, uint8_t 
     cairo_surface_flush(surface);
     const unsigned char *d = cairo_image_surface_get_data(surface);
     int stride = cairo_image_surface_get_stride(surface);
-    for (uint32_t y = 0; y < opts->height; y++) memcpy(out + (size_t)y * opts->width, d + (size_t)y * stride, opts->width);
+    for (uint32_t y = 0; y < opts->height; y++)
+        memcpy(out + (size_t)y * opts->width, d + (size_t)y * stride, opts->width);
     cairo_surface_destroy(surface);
     return 0;
 }

@@ -18,8 +18,7 @@ cairo_surface_t *dd_picture_ink(cairo_surface_t *picture, const char *path, dd_e
  * centre line found, scaled so that the centre line's longer side spans the 255 drawing units, centred, and drawn
  * with a round line of opts->line_width units. out holds opts->height * opts->width bytes. Fails (DD_ERR_EMPTY)
  * when the picture holds no ink. path names the picture in messages. */
-int dd_picture_redraw(cairo_surface_t *ink, const dd_render_opts *opts, uint8_t *out, const char *path,
-                      dd_error *err);
+int dd_picture_redraw(cairo_surface_t *ink, const dd_render_opts *opts, uint8_t *out, const char *path, dd_error *err);
 
 /* Otsu's threshold of a 256-bin histogram: the grey level t that best splits it into <= t and > t. Exposed for
  * the tests. */

@@ -122,7 +122,8 @@ static char *header_json(const dd_st_writer *w, dd_error *err) {
         const dd_st_tensor *t = &w->tensors[i];
         cJSON *o = cJSON_CreateObject(), *shape = cJSON_CreateArray(), *range = cJSON_CreateArray();
         int ok = o && shape && range && cJSON_AddStringToObject(o, "dtype", dd_st_dtype_name(t->dtype));
-        for (int k = 0; ok && k < t->ndim; k++) ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->shape[k]));
+        for (int k = 0; ok && k < t->ndim; k++)
+            ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->shape[k]));
         ok = ok && cJSON_AddItemToObject(o, "shape", shape);
         if (ok) shape = NULL;
         ok = ok && cJSON_AddItemToArray(range, cJSON_CreateNumber((double)offset)) &&
@@ -225,7 +226,8 @@ static int check_header(dd_st_file *f, dd_error *err) {
         if (!strcmp(name, "__metadata__")) {
             if (!cJSON_IsObject(item)) return bad(err, path, "__metadata__ is not an object", NULL);
             const cJSON *v;
-            cJSON_ArrayForEach(v, item) if (!cJSON_IsString(v)) return bad(err, path, "metadata value is not a string:", v->string);
+            cJSON_ArrayForEach(v, item) if (!cJSON_IsString(v)) return bad(
+                err, path, "metadata value is not a string:", v->string);
             f->metadata = item;
             continue;
         }

@@ -64,8 +64,10 @@ static void lay_out(dd_workspace *ws, const dd_model_spec *s, arena *a) {
         nn_layer_ws *w = &ws->layers[i];
         size_t n = dd_shape_count(l->out);
         if (n > largest) largest = n;
-        if (i > 0 && op->in_place) w->out = ws->layers[i - 1].out;
-        else w->out = nn_layer_keeps_output(s, i, ws->training) ? take(a, B * n, sizeof *w->out) : NULL;
+        if (i > 0 && op->in_place)
+            w->out = ws->layers[i - 1].out;
+        else
+            w->out = nn_layer_keeps_output(s, i, ws->training) ? take(a, B * n, sizeof *w->out) : NULL;
         nn_needs need = {0};
         if (op->needs) op->needs(l, ws->max_batch, ws->training, &need);
         w->argmax = take(a, B * need.argmax_per_image, sizeof *w->argmax);

@@ -17,15 +17,15 @@ struct dd_workspace {
     bool training;
     int n_layers;
     nn_layer_ws *layers;
-    nn_plan forward;        /* for this workspace's kind: an inference workspace folds BatchNorms into convs */
-    nn_plan backward;       /* training only */
-    void *arena;            /* the one block every buffer below lives in (64-byte aligned offsets) */
-    dd_pool *pool;          /* NULL: one thread */
-    dd_fast_scratch fast;   /* per-thread scratch of the fast kernels (reallocated with the thread count) */
+    nn_plan forward;      /* for this workspace's kind: an inference workspace folds BatchNorms into convs */
+    nn_plan backward;     /* training only */
+    void *arena;          /* the one block every buffer below lives in (64-byte aligned offsets) */
+    dd_pool *pool;        /* NULL: one thread */
+    dd_fast_scratch fast; /* per-thread scratch of the fast kernels (reallocated with the thread count) */
     size_t col_size, dweight_size, dbias_size; /* what one thread needs of each */
-    float *scratch;         /* thread 0's im2col buffer, for the reference kernels (explanations) */
-    float *probs;           /* [max_batch * classes] */
-    float *grad[2];         /* [max_batch * largest activation], training */
+    float *scratch;                            /* thread 0's im2col buffer, for the reference kernels (explanations) */
+    float *probs;                              /* [max_batch * classes] */
+    float *grad[2];                            /* [max_batch * largest activation], training */
     const float *input;
     dd_grads_final_fn grads_final; /* training's backward tells it after each step (nn/backward_hook.h) */
     void *grads_final_ctx;

@@ -48,8 +48,10 @@ static int count_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, 
 /* Joins the trees of i and j, the smaller index becoming the root: a root is its cluster's lowest core point. */
 static void join(int32_t *parent, int32_t i, int32_t j) {
     int32_t ri = find(parent, i), rj = find(parent, j);
-    if (ri < rj) parent[rj] = ri;
-    else if (rj < ri) parent[ri] = rj;
+    if (ri < rj)
+        parent[rj] = ri;
+    else if (rj < ri)
+        parent[ri] = rj;
 }
 
 static int union_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {

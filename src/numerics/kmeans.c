@@ -258,8 +258,8 @@ static void free_job(restart_job *j) {
 
 #define MAX_THREADS 8
 
-int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_iter, dd_rng *rng,
-              dd_kmeans_result *out, dd_error *err) {
+int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_iter, dd_rng *rng, dd_kmeans_result *out,
+              dd_error *err) {
     memset(out, 0, sizeof *out);
     if (n < 1 || d < 1) return dd_fail(err, DD_ERR_USAGE, "K-Means needs at least one point");
     if (k < 1 || (size_t)k > n)
@@ -314,8 +314,8 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
         j->prev = dd_malloc(n, sizeof *j->prev, err);
         j->best_centers = dd_malloc((size_t)k * d, sizeof *j->best_centers, err);
         j->best_labels = dd_malloc(n, sizeof *j->best_labels, err);
-        if (!j->w.csq || !j->w.dots || !j->w.mind || !j->w.sums || !j->w.counts || !j->centers || !j->labels || !j->prev ||
-            !j->best_centers || !j->best_labels)
+        if (!j->w.csq || !j->w.dots || !j->w.mind || !j->w.sums || !j->w.counts || !j->centers || !j->labels ||
+            !j->prev || !j->best_centers || !j->best_labels)
             goto done;
     }
     dd_parallel(threads, run_restarts, jobs);

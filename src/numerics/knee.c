@@ -39,8 +39,7 @@ static int knn_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, si
 }
 
 int dd_kth_neighbor_distances(const float *X, size_t n, size_t d, int k, float *kdist, dd_error *err) {
-    if (k < 1 || (size_t)k > n)
-        return dd_fail(err, DD_ERR_USAGE, "cannot take the %d-th nearest of %zu points", k, n);
+    if (k < 1 || (size_t)k > n) return dd_fail(err, DD_ERR_USAGE, "cannot take the %d-th nearest of %zu points", k, n);
     knn_ctx c = {.k = k, .best = dd_malloc(n * (size_t)k, sizeof(float), err)};
     if (!c.best) return -1;
     for (size_t i = 0; i < n * (size_t)k; i++) c.best[i] = INFINITY;

@@ -9,7 +9,8 @@
 #include "util/thread_pool.h"
 
 int dd_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err) {
-    if (top < 1 || top > n) return dd_fail(err, DD_ERR_USAGE, "cannot take %d eigenvalues of a %dx%d matrix", top, n, n);
+    if (top < 1 || top > n)
+        return dd_fail(err, DD_ERR_USAGE, "cannot take %d eigenvalues of a %dx%d matrix", top, n, n);
     int il = n - top + 1, iu = n, m = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
     double vl = 0, vu = 0, abstol = 0, wq = 0;
     double *wall = dd_malloc((size_t)n, sizeof *wall, err);
@@ -20,15 +21,16 @@ int dd_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *
     int rc = -1;
     if (!wall || !z || !isuppz) goto done;
     /* Symmetric: row-major "U" is column-major "L"; either triangle holds the whole matrix. */
-    dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &m, wall, z, &n, isuppz, &wq, &lwork, &iwq,
-            &liwork, &info, 1, 1, 1);
+    dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &m, wall, z, &n, isuppz, &wq, &lwork, &iwq, &liwork,
+            &info, 1, 1, 1);
     if (info != 0) {
         dd_fail(err, DD_ERR_RANGE, "LAPACK dsyevr workspace query failed (info %d)", info);
         goto done;
     }
     lwork = (int)wq + 1;
     liwork = iwq + 1;
-    if (!(work = dd_malloc((size_t)lwork, sizeof *work, err)) || !(iwork = dd_malloc((size_t)liwork, sizeof *iwork, err)))
+    if (!(work = dd_malloc((size_t)lwork, sizeof *work, err)) ||
+        !(iwork = dd_malloc((size_t)liwork, sizeof *iwork, err)))
         goto done;
     dsyevr_("V", "I", "L", &n, a, &n, &vl, &vu, &il, &iu, &abstol, &m, wall, z, &n, isuppz, work, &lwork, iwork,
             &liwork, &info, 1, 1, 1);
@@ -94,8 +96,8 @@ void dd_row_sqnorms(const float *X, size_t n, size_t d, float *sq) {
     }
 }
 
-void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj,
-                    size_t d, float *out) {
+void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj, size_t d,
+                    float *out) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bi, (int)bj, (int)d, -2.0f, A, (int)d, B, (int)d, 0.0f,
                 out, (int)bj);
     for (size_t a = 0; a < bi; a++) {
@@ -112,9 +114,7 @@ void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B,
 #define TILE_ROWS DD_TILE_ROWS
 #define TILE_COLS 4096
 
-int dd_pairwise_threads(void) {
-    return dd_cpu_count(DD_PAIRWISE_MAX_THREADS);
-}
+int dd_pairwise_threads(void) { return dd_cpu_count(DD_PAIRWISE_MAX_THREADS); }
 
 typedef struct tiles_job {
     const float *A, *B, *sqa, *sqb;
@@ -144,8 +144,8 @@ static void tiles_band(void *p, int thread, int threads) {
     }
 }
 
-int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel,
-                      dd_tile_visit visit, void *ctx, dd_error *err) {
+int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel, dd_tile_visit visit,
+                      void *ctx, dd_error *err) {
     int threads = parallel ? dd_pairwise_threads() : 1;
     size_t blocks = (na + TILE_ROWS - 1) / TILE_ROWS;
     if ((size_t)threads > blocks) threads = blocks ? (int)blocks : 1;
@@ -158,8 +158,17 @@ int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size
     dd_row_sqnorms(A, na, d, sqa);
     dd_row_sqnorms(B, nb, d, sqb);
     if (threads > 1) dd_blas_single_threaded(); /* each thread calls BLAS on its own tiles (as in src/nn) */
-    tiles_job job = {.A = A, .B = B, .sqa = sqa, .sqb = sqb, .na = na, .nb = nb, .d = d, .visit = visit, .ctx = ctx,
-                     .tiles = tiles, .rc = rcs};
+    tiles_job job = {.A = A,
+                     .B = B,
+                     .sqa = sqa,
+                     .sqb = sqb,
+                     .na = na,
+                     .nb = nb,
+                     .d = d,
+                     .visit = visit,
+                     .ctx = ctx,
+                     .tiles = tiles,
+                     .rc = rcs};
     dd_parallel(threads, tiles_band, &job);
     rc = 0;
     for (int t = 0; t < threads && !rc; t++) rc = rcs[t];

@@ -1,5 +1,6 @@
-/* The BLAS and LAPACK calls of the numerics module (PCA, K-Means, DBSCAN, silhouettes). LAPACK comes from OpenBLAS, which exports the Fortran symbols;
- * they are declared here (Debian has no LAPACKE header in libopenblas-dev). Internal to the library. */
+/* The BLAS and LAPACK calls of the numerics module (PCA, K-Means, DBSCAN, silhouettes). LAPACK comes from OpenBLAS,
+ * which exports the Fortran symbols; they are declared here (Debian has no LAPACKE header in libopenblas-dev). Internal
+ * to the library. */
 #ifndef DOODLE_NUMERICS_LINALG_H
 #define DOODLE_NUMERICS_LINALG_H
 
@@ -11,9 +12,9 @@
 
 /* Fortran LAPACK (column-major; the trailing size_t are gfortran's hidden lengths of the character arguments). */
 void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a, const int *lda,
-             const double *vl, const double *vu, const int *il, const int *iu, const double *abstol, int *m,
-             double *w, double *z, const int *ldz, int *isuppz, double *work, const int *lwork, int *iwork,
-             const int *liwork, int *info, size_t, size_t, size_t);
+             const double *vl, const double *vu, const int *il, const int *iu, const double *abstol, int *m, double *w,
+             double *z, const int *ldz, int *isuppz, double *work, const int *lwork, int *iwork, const int *liwork,
+             int *info, size_t, size_t, size_t);
 void sgeqrf_(const int *m, const int *n, float *a, const int *lda, float *tau, float *work, const int *lwork,
              int *info);
 void sorgqr_(const int *m, const int *n, const int *k, float *a, const int *lda, const float *tau, float *work,
@@ -28,8 +29,8 @@ int dd_orthonormalize(float *a, int rows, int cols, dd_error *err);
 
 /* Squared Euclidean distances between the rows of A [bi, d] and B [bj, d]: out [bi, bj], never negative. sqa and
  * sqb hold the rows' squared norms. */
-void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj,
-                    size_t d, float *out);
+void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj, size_t d,
+                    float *out);
 
 /* Visits all squared distances between the rows of A [na, d] and B [nb, d] tile by tile: visit(ctx, thread, i0,
  * bi, j0, bj, tile) with tile [bi, bj] holding rows i0.. of A against rows j0.. of B. When A and B are the same
@@ -40,8 +41,8 @@ void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B,
 #define DD_TILE_ROWS 256 /* the most rows of A in one tile */
 #define DD_PAIRWISE_MAX_THREADS 8
 typedef int (*dd_tile_visit)(void *ctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile);
-int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel,
-                      dd_tile_visit visit, void *ctx, dd_error *err);
+int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel, dd_tile_visit visit,
+                      void *ctx, dd_error *err);
 int dd_pairwise_threads(void);
 
 /* sq [n] = squared norms of the rows of X [n, d]. */

@@ -66,8 +66,7 @@ static void gaussian(float *out, size_t count, dd_rng *rng) {
 
 /* Exact: all eigenpairs of Xc^T Xc (d <= n) or Xc Xc^T (n < d); eigenvalues / (n - 1) into var [m], then the axes
  * of the chosen count. */
-static int fit_exact(const float *X, size_t n, size_t d, dd_pca *p, int components, double threshold,
-                     dd_error *err) {
+static int fit_exact(const float *X, size_t n, size_t d, dd_pca *p, int components, double threshold, dd_error *err) {
     const size_t m = n < d ? n : d;
     double *xc = dd_malloc(n * d, sizeof *xc, err);
     double *g = dd_malloc(m * m, sizeof *g, err);
@@ -180,8 +179,8 @@ static int fit_randomized(const float *X, const dd_csr *sp, size_t n, size_t d, 
             memset(out, 0, d * sizeof *out);
             continue;
         }
-        cblas_dgemv(CblasRowMajor, CblasTrans, l, (int)d, 1.0 / sqrt(ev), bd, (int)d, u + (size_t)c * l, 1, 0.0,
-                    axis, 1);
+        cblas_dgemv(CblasRowMajor, CblasTrans, l, (int)d, 1.0 / sqrt(ev), bd, (int)d, u + (size_t)c * l, 1, 0.0, axis,
+                    1);
         for (size_t j = 0; j < d; j++) out[j] = (float)axis[j];
     }
     rc = 0;
@@ -251,8 +250,8 @@ typedef struct moments_job {
     const float *X;
     size_t n, d;
     const double *mean;
-    double *acc;  /* [threads, d] */
-    size_t *nnz;  /* [threads] */
+    double *acc; /* [threads, d] */
+    size_t *nnz; /* [threads] */
     int pass;
 } moments_job;
 
@@ -278,14 +277,15 @@ static void moments_part(void *ctx, int t, int threads) {
     if (j->pass == 0) j->nnz[t] = z;
 }
 
-int dd_pca_fit(const float *X, size_t n, size_t d, int components, double variance_threshold, dd_rng *rng,
-               dd_pca *out, dd_error *err) {
+int dd_pca_fit(const float *X, size_t n, size_t d, int components, double variance_threshold, dd_rng *rng, dd_pca *out,
+               dd_error *err) {
     memset(out, 0, sizeof *out);
     if (n < 2 || d < 1)
         return dd_fail(err, DD_ERR_USAGE, "PCA needs at least 2 rows and 1 column (got %zu x %zu)", n, d);
     const size_t m = n < d ? n : d;
     if (components < 0 || (size_t)components > m)
-        return dd_fail(err, DD_ERR_USAGE, "%d components asked of a %zu x %zu matrix: at most %zu", components, n, d, m);
+        return dd_fail(err, DD_ERR_USAGE, "%d components asked of a %zu x %zu matrix: at most %zu", components, n, d,
+                       m);
     if (components == 0 && !(variance_threshold > 0 && variance_threshold <= 1))
         return dd_fail(err, DD_ERR_USAGE, "the explained-variance threshold %g is not in (0, 1]", variance_threshold);
     out->d = d;
@@ -302,7 +302,7 @@ int dd_pca_fit(const float *X, size_t n, size_t d, int components, double varian
     }
     moments_job mj = {.X = X, .n = n, .d = d, .mean = out->mean, .acc = acc, .nnz = counts};
     dd_pool_run(pool, moments_part, &mj); /* sums */
-    size_t nnz = 0; /* for the choice of products in the randomized solver */
+    size_t nnz = 0;                       /* for the choice of products in the randomized solver */
     for (int t = 0; t < threads; t++) {
         nnz += counts[t];
         for (size_t j = 0; j < d; j++) out->mean[j] += acc[(size_t)t * d + j];

@@ -1,7 +1,8 @@
 /* Silhouettes (Rousseeuw 1987) as scikit-learn computes them: for point i in cluster A, a = mean distance to the
  * other points of A, b = the lowest mean distance to the points of another cluster, s = (b - a) / max(a, b), and
- * s = 0 for a point alone in its cluster (and, unlike sklearn, which refuses, NaN means for a single cluster). Noise (-1) is left out on both sides. Several labellings of the same
- * points are scored in one pass over the distances (choosing k costs one pass, not one per k). */
+ * s = 0 for a point alone in its cluster (and, unlike sklearn, which refuses, NaN means for a single cluster). Noise
+ * (-1) is left out on both sides. Several labellings of the same points are scored in one pass over the distances
+ * (choosing k costs one pass, not one per k). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -65,7 +65,8 @@ int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error 
     if (!(out->row = dd_malloc(n + 1, sizeof *out->row, err))) return -1;
     int t = thread_count(n);
     csr_band bands[MAX_THREADS];
-    for (int b = 0; b < t; b++) bands[b] = (csr_band){.X = X, .d = d, .r0 = n * b / t, .r1 = n * (b + 1) / t, .out = out};
+    for (int b = 0; b < t; b++)
+        bands[b] = (csr_band){.X = X, .d = d, .r0 = n * b / t, .r1 = n * (b + 1) / t, .out = out};
     csr_passes(bands, t, 0); /* row[i + 1] = non-zeros of row i */
     out->row[0] = 0;
     for (size_t i = 0; i < n; i++) out->row[i + 1] += out->row[i];
@@ -118,9 +119,7 @@ static void mul_t_band(void *jobs, int t, int threads) {
     }
 }
 
-static int thread_count(size_t n) {
-    return n < 1024 ? 1 : dd_cpu_count(MAX_THREADS);
-}
+static int thread_count(size_t n) { return n < 1024 ? 1 : dd_cpu_count(MAX_THREADS); }
 
 /* Runs fn on t bands of rows split by non-zeros (not by rows), one per thread. */
 static void run_bands(const dd_csr *a, dd_pool_fn fn, job *jobs, int t) {

@@ -11,9 +11,9 @@
 
 typedef struct dd_csr {
     size_t n, d;
-    size_t *row;     /* [n + 1] start of each row in col / val */
-    uint32_t *col;   /* [nnz] */
-    float *val;      /* [nnz] */
+    size_t *row;   /* [n + 1] start of each row in col / val */
+    uint32_t *col; /* [nnz] */
+    float *val;    /* [nnz] */
 } dd_csr;
 
 /* The non-zeros of X [n, d], bands of rows counted and then copied on every core; fails (DD_ERR_RANGE) past

@@ -45,7 +45,7 @@ typedef struct tsne_ctx {
     double *grad;      /* [n, 4]: the pass's sums, then [n, 2] the gradient */
     double exaggeration;
     double plogp, psum; /* sum p log p and sum p over i != j, for the KL */
-    double *part;      /* [threads, 2] per-thread sums: normaliser, sum p log w */
+    double *part;       /* [threads, 2] per-thread sums: normaliser, sum p log w */
     int want_kl;
 } tsne_ctx;
 
@@ -137,7 +137,8 @@ static double objective(tsne_ctx *c, dd_pool *pool, int threads) {
     for (int t = 0; t < threads; t++) z += c->part[2 * t], plogw += c->part[2 * t + 1];
     for (size_t i = 0; i < c->n; i++)
         for (int k = 0; k < 2; k++)
-            c->grad[2 * i + (size_t)k] = 4 * (c->exaggeration * c->grad[4 * i + (size_t)k] - c->grad[4 * i + 2 + (size_t)k] / z);
+            c->grad[2 * i + (size_t)k] =
+                4 * (c->exaggeration * c->grad[4 * i + (size_t)k] - c->grad[4 * i + 2 + (size_t)k] / z);
     return c->want_kl ? c->plogp - plogw + log(z) * c->psum : 0;
 }
 
@@ -165,7 +166,8 @@ static int init_pca(const float *X, size_t n, size_t d, uint64_t seed, double *Y
     double sd = sqrt(var / (double)n);
     if (sd > 0)
         for (size_t i = 0; i < n; i++)
-            for (int k = 0; k < pca.components; k++) Y[2 * i + (size_t)k] = s[i * (size_t)pca.components + (size_t)k] / sd * 1e-4;
+            for (int k = 0; k < pca.components; k++)
+                Y[2 * i + (size_t)k] = s[i * (size_t)pca.components + (size_t)k] / sd * 1e-4;
     rc = 0;
 done:
     free(s);
@@ -173,8 +175,7 @@ done:
     return rc;
 }
 
-int dd_tsne(const float *X, size_t n, size_t d, const dd_tsne_opts *o, float *out, dd_tsne_result *res,
-            dd_error *err) {
+int dd_tsne(const float *X, size_t n, size_t d, const dd_tsne_opts *o, float *out, dd_tsne_result *res, dd_error *err) {
     memset(res, 0, sizeof *res);
     if (n < 2) return dd_fail(err, DD_ERR_USAGE, "t-SNE needs at least 2 points (got %zu)", n);
     if (!(o->perplexity > 0) || o->perplexity >= (double)n)
@@ -189,7 +190,8 @@ int dd_tsne(const float *X, size_t n, size_t d, const dd_tsne_opts *o, float *ou
     int rc = -1;
     if (!(c.P = dd_malloc(n * n, sizeof *c.P, err)) || !(Y = dd_malloc(2 * n, sizeof *Y, err)) ||
         !(update = dd_calloc(2 * n, sizeof *update, err)) || !(gains = dd_malloc(2 * n, sizeof *gains, err)) ||
-        !(c.grad = dd_malloc(4 * n, sizeof *c.grad, err)) || !(c.part = dd_calloc(2 * (size_t)threads, sizeof *c.part, err)))
+        !(c.grad = dd_malloc(4 * n, sizeof *c.grad, err)) ||
+        !(c.part = dd_calloc(2 * (size_t)threads, sizeof *c.part, err)))
         goto done;
     if (threads > 1 && !(pool = dd_pool_new(threads, err))) goto done;
 
@@ -242,8 +244,10 @@ int dd_tsne(const float *X, size_t n, size_t d, const dd_tsne_opts *o, float *ou
                 Y[i] += update[i];
             }
             if (!check) continue;
-            if (stage == 1) res->kl = kl; /* sklearn reports the last checked error */
-            else res->kl_exaggerated = kl;
+            if (stage == 1)
+                res->kl = kl; /* sklearn reports the last checked error */
+            else
+                res->kl_exaggerated = kl;
             if (kl < best) {
                 best = kl;
                 best_it = it;

@@ -15,8 +15,8 @@ static int shown_layers(const dd_model_spec *s, int *layers) {
     int n = 0;
     for (int i = 0; i < s->n_layers && n < SERVE_EXPLAIN_MAX_LAYERS; i++) {
         const dd_layer_spec *l = &s->layers[i];
-        if (l->out.rank == 3 && (l->kind == DD_LAYER_ACTIVATION ||
-                                 (l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_RELU)))
+        if (l->out.rank == 3 &&
+            (l->kind == DD_LAYER_ACTIVATION || (l->kind == DD_LAYER_CONV2D && l->u.conv.activation == DD_ACT_RELU)))
             layers[n++] = i;
     }
     for (int i = 0; n == 0 && i < s->n_layers; i++)
@@ -65,8 +65,7 @@ static int add_activations(cJSON *arr, dd_explainer *x, const dd_model_spec *s, 
 }
 
 /* A heat map laid over the drawing, as a PNG under key. */
-static int add_heat(cJSON *o, const char *key, const uint8_t *image, const float *heat, int h, int w,
-                    dd_error *err) {
+static int add_heat(cJSON *o, const char *key, const uint8_t *image, const float *heat, int h, int w, dd_error *err) {
     uint8_t *rgb = dd_malloc((size_t)h * w * 3, 1, err);
     if (!rgb) return -1;
     dd_tile_heat(image, h, w, heat, rgb);

@@ -48,7 +48,8 @@ char *serve_json_predict(const dd_model *m, const serve_ctx *c, const serve_gues
     dd_prediction named[SERVE_MAX_TOP];
     if (n > SERVE_MAX_TOP) n = SERVE_MAX_TOP;
     for (int i = 0; i < n; i++)
-        named[i] = (dd_prediction){.index = top[i].index, .name = m->class_names[top[i].index], .probability = top[i].p};
+        named[i] =
+            (dd_prediction){.index = top[i].index, .name = m->class_names[top[i].index], .probability = top[i].p};
     cJSON *o = cJSON_CreateObject(), *in = NULL;
     bool ok = o && serve_json_add_top(o, named, n);
     int h = (int)m->render.height, w = (int)m->render.width;

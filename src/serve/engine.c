@@ -1,6 +1,5 @@
 #include "serve/engine.h"
 
-
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -89,8 +89,10 @@ static int read_clusters(serve_mistakes *x, dd_error *err) {
     snprintf(path, sizeof path, "%s/labels.csv", x->dir);
     FILE *f = fopen(path, "r");
     if (!f)
-        return dd_fail(err, DD_ERR_IO, "no clusters at %s (%s): make them with doodle explain clusters -o %s, or "
-                       "doodle report RUNDIR", path, strerror(errno), x->dir);
+        return dd_fail(err, DD_ERR_IO,
+                       "no clusters at %s (%s): make them with doodle explain clusters -o %s, or "
+                       "doodle report RUNDIR",
+                       path, strerror(errno), x->dir);
     enum { C_INDEX, C_KEY, C_TRUE, C_PRED, C_KMEANS, C_DBSCAN, N_COLS };
     static const char *const names[N_COLS] = {"index", "key_id", "true", "predicted", "kmeans", "dbscan"};
     int at[N_COLS], n_fields = 0, rc = -1;
@@ -135,7 +137,8 @@ static int read_clusters(serve_mistakes *x, dd_error *err) {
         size_t i = x->n;
         long long v;
         if (parse_int(fields[at[C_INDEX]], 0, INT64_MAX, &v)) {
-            dd_fail(err, DD_ERR_MALFORMED, "%s:%lu: index '%.30s' is not a record number", path, lineno, fields[at[C_INDEX]]);
+            dd_fail(err, DD_ERR_MALFORMED, "%s:%lu: index '%.30s' is not a record number", path, lineno,
+                    fields[at[C_INDEX]]);
             goto done;
         }
         x->record[i] = (uint64_t)v;
@@ -146,16 +149,18 @@ static int read_clusters(serve_mistakes *x, dd_error *err) {
         x->true_class[i] = class_index(x->m, fields[at[C_TRUE]]);
         x->predicted[i] = class_index(x->m, fields[at[C_PRED]]);
         if (x->true_class[i] < 0 || x->predicted[i] < 0) {
-            dd_fail(err, DD_ERR_MISMATCH, "%s:%lu: class '%.64s' is not one of the model's: the clusters were made "
-                    "with another model", path, lineno, fields[at[x->true_class[i] < 0 ? C_TRUE : C_PRED]]);
+            dd_fail(err, DD_ERR_MISMATCH,
+                    "%s:%lu: class '%.64s' is not one of the model's: the clusters were made "
+                    "with another model",
+                    path, lineno, fields[at[x->true_class[i] < 0 ? C_TRUE : C_PRED]]);
             goto done;
         }
         for (int j = 0; j < N_METHODS; j++) {
             x->method[j].cluster[i] = -1;
             if (!x->method[j].present) continue;
             if (parse_int(fields[at[C_KMEANS + j]], -1, 100000, &v)) {
-                dd_fail(err, DD_ERR_MALFORMED, "%s:%lu: %s '%.30s' is not a cluster number", path, lineno,
-                        METHODS[j], fields[at[C_KMEANS + j]]);
+                dd_fail(err, DD_ERR_MALFORMED, "%s:%lu: %s '%.30s' is not a cluster number", path, lineno, METHODS[j],
+                        fields[at[C_KMEANS + j]]);
                 goto done;
             }
             x->method[j].cluster[i] = (int32_t)v;
@@ -163,10 +168,14 @@ static int read_clusters(serve_mistakes *x, dd_error *err) {
         }
         x->n++;
     }
-    if (ferror(f)) dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
-    else if (lineno == 0) dd_fail(err, DD_ERR_MALFORMED, "%s: empty", path);
-    else if (x->n == 0) dd_fail(err, DD_ERR_EMPTY, "%s: no misclassified drawings: nothing to name", path);
-    else rc = 0;
+    if (ferror(f))
+        dd_fail(err, DD_ERR_IO, "%s: %s", path, strerror(errno));
+    else if (lineno == 0)
+        dd_fail(err, DD_ERR_MALFORMED, "%s: empty", path);
+    else if (x->n == 0)
+        dd_fail(err, DD_ERR_EMPTY, "%s: no misclassified drawings: nothing to name", path);
+    else
+        rc = 0;
 done:
     free(line);
     fclose(f);
@@ -178,7 +187,9 @@ static int render_drawings(serve_mistakes *x, dd_error *err) {
     char path[4400], data[4200];
     snprintf(path, sizeof path, "%s/dataset.txt", x->run_dir);
     FILE *f = fopen(path, "r");
-    if (!f) return dd_fail(err, DD_ERR_IO, "%s: %s: which data set the run was trained on is not known", path, strerror(errno));
+    if (!f)
+        return dd_fail(err, DD_ERR_IO, "%s: %s: which data set the run was trained on is not known", path,
+                       strerror(errno));
     bool ok = fgets(data, sizeof data, f) != NULL;
     fclose(f);
     data[strcspn(data, "\r\n")] = '\0';
@@ -191,9 +202,11 @@ static int render_drawings(serve_mistakes *x, dd_error *err) {
     for (size_t i = 0; i < x->n; i++) {
         dd_record_info info;
         if (x->record[i] >= count || dd_dataset_record_info(ds, x->record[i], &info) || info.key_id != x->key_id[i]) {
-            dd_fail(err, DD_ERR_MISMATCH, "%s/labels.csv: drawing %llu (key_id %llu) is not record %llu of %s: the "
-                    "clusters were made on another data set", x->dir, (unsigned long long)i,
-                    (unsigned long long)x->key_id[i], (unsigned long long)x->record[i], data);
+            dd_fail(err, DD_ERR_MISMATCH,
+                    "%s/labels.csv: drawing %llu (key_id %llu) is not record %llu of %s: the "
+                    "clusters were made on another data set",
+                    x->dir, (unsigned long long)i, (unsigned long long)x->key_id[i], (unsigned long long)x->record[i],
+                    data);
             goto done;
         }
     }
@@ -230,7 +243,8 @@ serve_mistakes *serve_mistakes_open(const char *run_dir, const char *clusters_di
         if (!(x->dir = dd_malloc(n, 1, err))) goto fail;
         snprintf(x->dir, n, "%s/explain/clusters", run_dir);
     }
-    if (read_only) snprintf(x->read_only_reason, sizeof x->read_only_reason, "doodle serve was started with --read-only");
+    if (read_only)
+        snprintf(x->read_only_reason, sizeof x->read_only_reason, "doodle serve was started with --read-only");
     else if (access(run_dir, W_OK) != 0)
         snprintf(x->read_only_reason, sizeof x->read_only_reason, "the run folder %.200s is not writable (%s)", run_dir,
                  strerror(errno));
@@ -271,8 +285,11 @@ void serve_mistakes_close(serve_mistakes *x) {
 }
 
 static dd_labels_view view_of(const serve_mistakes *x, int j) {
-    return (dd_labels_view){.n = x->n, .key_id = x->key_id, .true_class = x->true_name,
-                            .cluster = x->method[j].cluster, .k = x->method[j].k};
+    return (dd_labels_view){.n = x->n,
+                            .key_id = x->key_id,
+                            .true_class = x->true_name,
+                            .cluster = x->method[j].cluster,
+                            .k = x->method[j].k};
 }
 
 /* RUNDIR/labels.json, or an empty one when there is none. */
@@ -285,8 +302,10 @@ static int load_labels(const serve_mistakes *x, dd_labels *l, dd_error *err) {
 }
 
 static void montage_name(char *buf, size_t size, int j, int c) {
-    if (c < 0) snprintf(buf, size, "%s-noise.png", METHODS[j]);
-    else snprintf(buf, size, "%s-%d.png", METHODS[j], c);
+    if (c < 0)
+        snprintf(buf, size, "%s-noise.png", METHODS[j]);
+    else
+        snprintf(buf, size, "%s-%d.png", METHODS[j], c);
 }
 
 static bool has_montage(const serve_mistakes *x, int j, int c) {
@@ -360,8 +379,8 @@ int serve_mistakes_json(serve_mistakes *x, char **out, dd_error *err) {
     *out = NULL;
     cJSON *o = cJSON_CreateObject();
     bool ok = o && cJSON_AddBoolToObject(o, "writable", x->writable) &&
-              cJSON_AddItemToObject(o, "read_only_reason", x->writable ? cJSON_CreateNull()
-                                                                       : cJSON_CreateString(x->read_only_reason)) &&
+              cJSON_AddItemToObject(o, "read_only_reason",
+                                    x->writable ? cJSON_CreateNull() : cJSON_CreateString(x->read_only_reason)) &&
               cJSON_AddStringToObject(o, "source", x->dir) && cJSON_AddStringToObject(o, "labels", x->labels_path) &&
               cJSON_AddItemToObject(o, "missing", x->missing[0] ? cJSON_CreateString(x->missing) : cJSON_CreateNull());
     if (!ok || x->missing[0]) {
@@ -431,8 +450,10 @@ int serve_mistakes_montage(serve_mistakes *x, const char *method, const char *cl
         dd_fail(err, DD_ERR_RANGE, "%s is not a regular file of at most %u bytes", name, SERVE_MONTAGE_MAX_BYTES);
     } else if ((*out = dd_malloc((size_t)st.st_size ? (size_t)st.st_size : 1, 1, err))) {
         *size = fread(*out, 1, (size_t)st.st_size, f);
-        if (*size == (size_t)st.st_size && !ferror(f)) status = 200;
-        else dd_fail(err, DD_ERR_IO, "cannot read %s", name);
+        if (*size == (size_t)st.st_size && !ferror(f))
+            status = 200;
+        else
+            dd_fail(err, DD_ERR_IO, "cannot read %s", name);
     }
     fclose(f);
     if (status != 200) {
@@ -453,8 +474,8 @@ int serve_labels_json(serve_mistakes *x, char **out, dd_error *err) {
 /* ---- a save ---- */
 
 typedef struct save_request {
-    int j;               /* method */
-    const char **names;  /* [k], NULL: not said */
+    int j;              /* method */
+    const char **names; /* [k], NULL: not said */
     dd_labels_drawing *marks;
     const char **notes;
     size_t n_marks;
@@ -501,7 +522,8 @@ static int parse_save(const serve_mistakes *x, const cJSON *root, save_request *
         char prefix[72];
         snprintf(prefix, sizeof prefix, "%s.", field);
         if ((st = only_keys(e, nkeys, prefix, err))) return st;
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "cluster"), *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "cluster"),
+                    *n = cJSON_GetObjectItemCaseSensitive(e, "name");
         if (!cJSON_IsNumber(c) || c->valuedouble < 0 || c->valuedouble >= k || c->valuedouble != (int)c->valuedouble) {
             dd_fail(err, DD_ERR_RANGE, "%s.cluster: a cluster number from 0 to %d", field, k - 1);
             return 400;
@@ -533,7 +555,8 @@ static int parse_save(const serve_mistakes *x, const cJSON *root, save_request *
         if (!cJSON_IsObject(e)) return bad(err, "%s: not an object {\"drawing\", \"note\"}", field);
         snprintf(prefix, sizeof prefix, "%s.", field);
         if ((st = only_keys(e, mkeys, prefix, err))) return st;
-        const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "drawing"), *note = cJSON_GetObjectItemCaseSensitive(e, "note");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "drawing"),
+                    *note = cJSON_GetObjectItemCaseSensitive(e, "note");
         if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble >= (double)x->n ||
             d->valuedouble != (double)(size_t)d->valuedouble) {
             dd_fail(err, DD_ERR_RANGE, "%s.drawing: a drawing number from 0 to %zu", field, x->n - 1);

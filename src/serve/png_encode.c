@@ -75,8 +75,8 @@ int serve_png_encode(const uint8_t *pixels, int height, int width, int channels,
     unsigned char ihdr[13];
     put_be32(ihdr, (uint32_t)width);
     put_be32(ihdr + 4, (uint32_t)height);
-    ihdr[8] = 8;                       /* bits per sample */
-    ihdr[9] = channels == 1 ? 0 : 2;   /* colour type: grey or RGB */
+    ihdr[8] = 8;                        /* bits per sample */
+    ihdr[9] = channels == 1 ? 0 : 2;    /* colour type: grey or RGB */
     ihdr[10] = ihdr[11] = ihdr[12] = 0; /* deflate, adaptive filtering, no interlace */
     size_t n = 0;
     memcpy(out, signature, 8);

@@ -43,7 +43,7 @@ typedef struct work_queue {
     pthread_mutex_t lock;
     pthread_cond_t ready;
     request *head, *tail;
-    bool stopping;      /* no new work: requests are answered 503 */
+    bool stopping; /* no new work: requests are answered 503 */
     pthread_t *workers;
     unsigned n_workers; /* started */
 } work_queue;
@@ -68,13 +68,13 @@ typedef struct conn_keeper {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     conn_rec *head, *tail;
-    unsigned open;      /* connections in the list not shut down */
-    unsigned limit;     /* --max-connections */
-    double timeout;     /* seconds to receive a whole request */
-    bool idle;          /* the keeper waits without a deadline: wake it when a connection starts to wait */
+    unsigned open;  /* connections in the list not shut down */
+    unsigned limit; /* --max-connections */
+    double timeout; /* seconds to receive a whole request */
+    bool idle;      /* the keeper waits without a deadline: wake it when a connection starts to wait */
     bool stopping;
     pthread_t thread;
-    bool started;       /* thread running */
+    bool started; /* thread running */
 } conn_keeper;
 
 struct serve_server {
@@ -83,8 +83,8 @@ struct serve_server {
     work_queue queue;
     bool queue_ready; /* lock and condition initialised */
     conn_keeper keeper;
-    bool keeper_ready; /* lock and condition initialised */
-    char *report_path; /* RUNDIR/report.html, or NULL */
+    bool keeper_ready;        /* lock and condition initialised */
+    char *report_path;        /* RUNDIR/report.html, or NULL */
     serve_mistakes *mistakes; /* the Mistakes view (with --run), or NULL */
     /* bound to a loopback address: only loopback Host names are answered. Set before the daemon starts and never
      * changed: the network thread reads it from the first request on. */
@@ -95,10 +95,10 @@ struct serve_server {
 struct request {
     char *body;
     size_t len, cap;
-    size_t dropped;  /* bytes of an over-long body read and dropped */
-    bool too_large;  /* the body went over SERVE_MAX_BODY */
-    bool answered;   /* a response was queued (early, or after its work) */
-    bool write;      /* a POST or PUT to /api/labels */
+    size_t dropped; /* bytes of an over-long body read and dropped */
+    bool too_large; /* the body went over SERVE_MAX_BODY */
+    bool answered;  /* a response was queued (early, or after its work) */
+    bool write;     /* a POST or PUT to /api/labels */
     /* refused from its headers (400, 403, 404, 405, 413, 415): answered once the request is in (its body read and
      * dropped), so that a keep-alive connection (and requests pipelined behind this one) go on */
     int refuse;
@@ -108,8 +108,8 @@ struct request {
     request *next; /* in the work queue */
     int route, k;
     bool done;
-    int status;   /* HTTP status of the work */
-    char *text;   /* the JSON answer when status is 200 (owned until sent) */
+    int status;    /* HTTP status of the work */
+    char *text;    /* the JSON answer when status is 200 (owned until sent) */
     char msg[512]; /* the error otherwise */
 };
 
@@ -163,8 +163,7 @@ static bool host_is_loopback(const char *host) {
 }
 
 bool serve_addr_is_loopback(const struct sockaddr *addr) {
-    if (addr->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+    if (addr->sa_family == AF_INET) return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
     if (addr->sa_family != AF_INET6) return false;
     const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
     return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
@@ -211,18 +210,24 @@ static bool type_is_json(const char *type) {
 /* ---- connections: a deadline for each request, room for new clients ---- */
 
 static void conn_unlink(conn_keeper *k, conn_rec *c) {
-    if (c->prev) c->prev->next = c->next;
-    else k->head = c->next;
-    if (c->next) c->next->prev = c->prev;
-    else k->tail = c->prev;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        k->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        k->tail = c->prev;
     c->prev = c->next = NULL;
 }
 
 static void conn_append(conn_keeper *k, conn_rec *c) {
     c->prev = k->tail;
     c->next = NULL;
-    if (k->tail) k->tail->next = c;
-    else k->head = c;
+    if (k->tail)
+        k->tail->next = c;
+    else
+        k->head = c;
     k->tail = c;
 }
 
@@ -361,7 +366,7 @@ static enum MHD_Result send_static(struct MHD_Connection *conn, request *rq, int
 }
 
 __attribute__((format(printf, 4, 5))) static enum MHD_Result send_error(struct MHD_Connection *conn, request *rq,
-                                                                      int status, const char *fmt, ...) {
+                                                                        int status, const char *fmt, ...) {
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
@@ -381,8 +386,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, request *rq, char 
     return send_owned(conn, rq, 200, "application/json", text, strlen(text));
 }
 
-static enum MHD_Result send_not_allowed(struct MHD_Connection *conn, request *rq, const char *msg,
-                                        const char *allow) {
+static enum MHD_Result send_not_allowed(struct MHD_Connection *conn, request *rq, const char *msg, const char *allow) {
     dd_error err;
     char *text = serve_json_error(405, msg, &err);
     if (!text) return send_error(conn, rq, 500, "out of memory");
@@ -447,8 +451,7 @@ static enum MHD_Result send_mistakes(serve_server *s, struct MHD_Connection *con
     if (rt == ROUTE_MONTAGE) {
         unsigned char *png = NULL;
         size_t size = 0;
-        status = serve_mistakes_montage(s->mistakes,
-                                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "method"),
+        status = serve_mistakes_montage(s->mistakes, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "method"),
                                         MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cluster"), &png,
                                         &size, &err);
         if (status != 200) return send_error(conn, rq, status, "%s", err.msg);
@@ -478,14 +481,11 @@ static enum MHD_Result answer_get(serve_server *s, struct MHD_Connection *conn, 
                                           s->report_path && access(s->report_path, R_OK) == 0, s->mistakes != NULL,
                                           &err),
                          &err);
-    case ROUTE_REPORT:
-        return send_report(s, conn, rq);
+    case ROUTE_REPORT: return send_report(s, conn, rq);
     case ROUTE_MISTAKES:
     case ROUTE_MONTAGE:
-    case ROUTE_LABELS:
-        return send_mistakes(s, conn, rq, rt);
-    default:
-        return send_error(conn, rq, 404, "nothing at %.200s", url);
+    case ROUTE_LABELS: return send_mistakes(s, conn, rq, rt);
+    default: return send_error(conn, rq, 404, "nothing at %.200s", url);
     }
 }
 
@@ -567,8 +567,10 @@ static enum MHD_Result answer_post(serve_server *s, struct MHD_Connection *conn,
         return send_error(conn, rq, 503, "the server is stopping");
     }
     MHD_suspend_connection(conn);
-    if (q->tail) q->tail->next = rq;
-    else q->head = rq;
+    if (q->tail)
+        q->tail->next = rq;
+    else
+        q->head = rq;
     q->tail = rq;
     pthread_cond_signal(&q->ready);
     pthread_mutex_unlock(&q->lock);
@@ -636,7 +638,8 @@ static void check_headers(serve_server *s, struct MHD_Connection *conn, request 
         refuse(rq, 400, "an HTTP/1.1 request needs a Host header");
     else if (s->loopback && host && !host_is_loopback(host))
         refuse(rq, 403, "this server answers only requests to localhost, not to %.100s", host);
-    else if (origin && !origin_is_own(origin, host)) /* no CORS: another site's page gets nothing, not even a preflight */
+    else if (origin &&
+             !origin_is_own(origin, host)) /* no CORS: another site's page gets nothing, not even a preflight */
         refuse(rq, 403, "requests from another site's page (Origin: %.100s) are refused", origin);
     else if (rt == ROUTE_NONE)
         refuse(rq, 404, "nothing at %.200s", url);
@@ -649,12 +652,13 @@ static void check_headers(serve_server *s, struct MHD_Connection *conn, request 
             refuse(rq, 405, "%s is not allowed on %.200s; use POST", method, url);
             rq->allow = "POST";
         } else if (!type || !type_is_json(type))
-            refuse(rq, 415, "send the %s as Content-Type: application/json, not %.100s", rq->write ? "labels" : "drawing",
-                   type ? type : "none");
+            refuse(rq, 415, "send the %s as Content-Type: application/json, not %.100s",
+                   rq->write ? "labels" : "drawing", type ? type : "none");
         else if (length && strtoull(length, NULL, 10) > SERVE_MAX_BODY)
             refuse(rq, 413, "a body of %.30s bytes; at most %u are taken", length, SERVE_MAX_BODY);
     } else if (!get) {
-        refuse(rq, 405, "%s is not allowed on %.200s; use GET, HEAD%s", method, url, rt == ROUTE_LABELS ? ", POST, PUT" : "");
+        refuse(rq, 405, "%s is not allowed on %.200s; use GET, HEAD%s", method, url,
+               rt == ROUTE_LABELS ? ", POST, PUT" : "");
         rq->allow = rt == ROUTE_LABELS ? "GET, HEAD, POST, PUT" : "GET, HEAD";
     }
 }
@@ -706,8 +710,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return answer_post(s, conn, rq, (route)rq->route);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-                         enum MHD_RequestTerminationCode toe) {
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe) {
     (void)toe;
     conn_request_done(cls, conn);
     request *rq = *req_cls;
@@ -749,8 +752,8 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
         snprintf(s->report_path, n, "%s/report.html", o->run_dir);
     }
     if (!(s->engine = serve_engine_open(o->model_path, err))) goto fail;
-    if (o->run_dir &&
-        !(s->mistakes = serve_mistakes_open(o->run_dir, o->clusters_dir, serve_engine_model(s->engine), o->read_only, err)))
+    if (o->run_dir && !(s->mistakes = serve_mistakes_open(o->run_dir, o->clusters_dir, serve_engine_model(s->engine),
+                                                          o->read_only, err)))
         goto fail;
     const char *host = o->host ? o->host : "127.0.0.1";
     struct sockaddr_storage addr;
@@ -793,11 +796,11 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
     k->started = true;
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s, /* first */
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, k->limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                                 on_log, s, /* first */
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, k->limit,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     if (!s->daemon) {
         dd_fail(err, DD_ERR_IO, "cannot listen on %s port %u (in use, or not an address of this machine?)", host,
                 o->port);

@@ -22,17 +22,17 @@
 
 typedef struct serve_options {
     const char *model_path;
-    const char *run_dir;        /* NULL: no report, no Mistakes view */
-    const char *clusters_dir;   /* the Mistakes view's clustering (an explain clusters folder); NULL:
-                                   RUNDIR/explain/clusters */
-    bool read_only;             /* never write RUNDIR/labels.json */
-    const char *host;           /* address to bind (numeric or a name); NULL: 127.0.0.1 */
-    unsigned port;              /* 0: a free port */
-    unsigned threads;           /* worker threads; 0: one per core */
-    unsigned connection_limit;  /* connections at once (at the limit, the one that has waited longest for its
-                                   request is closed to make room); 0: 256 */
-    unsigned timeout_seconds;   /* a connection has this long to send each whole request (from connecting, or
-                                   from its previous answer), and idle ones are closed after it; 0: 15 */
+    const char *run_dir;       /* NULL: no report, no Mistakes view */
+    const char *clusters_dir;  /* the Mistakes view's clustering (an explain clusters folder); NULL:
+                                  RUNDIR/explain/clusters */
+    bool read_only;            /* never write RUNDIR/labels.json */
+    const char *host;          /* address to bind (numeric or a name); NULL: 127.0.0.1 */
+    unsigned port;             /* 0: a free port */
+    unsigned threads;          /* worker threads; 0: one per core */
+    unsigned connection_limit; /* connections at once (at the limit, the one that has waited longest for its
+                                  request is closed to make room); 0: 256 */
+    unsigned timeout_seconds;  /* a connection has this long to send each whole request (from connecting, or
+                                  from its previous answer), and idle ones are closed after it; 0: 15 */
 } serve_options;
 
 typedef struct serve_server serve_server;

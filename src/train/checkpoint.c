@@ -43,10 +43,10 @@ static char *opts_json(const dd_train_opts *o) {
              cJSON_AddStringToObject(j, "seed", seed) && cJSON_AddNumberToObject(j, "patience", o->patience) &&
              cJSON_AddStringToObject(j, "val_frac", val) && cJSON_AddStringToObject(j, "steps_per_epoch", spe) &&
              cJSON_AddStringToObject(j, "max_steps", max_steps) && cJSON_AddNumberToObject(j, "threads", o->threads) &&
-             cJSON_AddStringToObject(j, "aug_rotation", rot) && cJSON_AddStringToObject(j, "aug_scale_min", scale_min) &&
-             cJSON_AddStringToObject(j, "aug_shift", shift) && cJSON_AddStringToObject(j, "label_smoothing", smooth) &&
-             cJSON_AddStringToObject(j, "mixup", mixup) && cJSON_AddStringToObject(j, "ema", ema) &&
-             cJSON_AddBoolToObject(j, "warp_bitmaps", o->warp_bitmaps);
+             cJSON_AddStringToObject(j, "aug_rotation", rot) &&
+             cJSON_AddStringToObject(j, "aug_scale_min", scale_min) && cJSON_AddStringToObject(j, "aug_shift", shift) &&
+             cJSON_AddStringToObject(j, "label_smoothing", smooth) && cJSON_AddStringToObject(j, "mixup", mixup) &&
+             cJSON_AddStringToObject(j, "ema", ema) && cJSON_AddBoolToObject(j, "warp_bitmaps", o->warp_bitmaps);
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -80,7 +80,8 @@ int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, 
         (p->ema && dd_st_writer_add(w, "ema", DD_ST_F32, 1, &n, p->ema, err)) ||
         (o->v && dd_st_writer_add(w, "optimizer.v", DD_ST_F32, 1, &n, o->v, err)) ||
         dd_st_writer_metadata(w, "checkpoint_version", version, err) ||
-        dd_st_writer_metadata(w, "epochs_done", epochs, err) || dd_st_writer_metadata(w, "best_epoch", best_epoch, err) ||
+        dd_st_writer_metadata(w, "epochs_done", epochs, err) ||
+        dd_st_writer_metadata(w, "best_epoch", best_epoch, err) ||
         dd_st_writer_metadata(w, "best_test_acc", acc, err) || dd_st_writer_metadata(w, "best_test_loss", loss, err) ||
         dd_st_writer_metadata(w, "rng", rng, err) || dd_st_writer_metadata(w, "optimizer_step", step, err) ||
         dd_st_writer_metadata(w, "steps_done", steps_done, err) || dd_st_writer_metadata(w, "train_opts", json, err) ||
@@ -130,7 +131,10 @@ static int parse_hex64(const char *s, uint64_t *out) {
     uint64_t v = 0;
     for (int i = 0; i < 16; i++) {
         char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0) return -1;
         v = v << 4 | (uint64_t)d;
     }
@@ -155,8 +159,8 @@ static int opt_float(const cJSON *j, const char *key, float *out, const char *pa
 static int opt_int(const cJSON *j, const char *key, int *out, const char *path, dd_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e9)
-        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: option '%s' is missing or not a whole number",
-                       path, key);
+        return dd_fail(err, DD_ERR_MALFORMED,
+                       "%s: not a usable checkpoint: option '%s' is missing or not a whole number", path, key);
     *out = (int)v->valuedouble;
     return 0;
 }
@@ -215,10 +219,13 @@ static int read_opts(const char *text, dd_train_opts *o, const char *path, dd_er
         goto done;
     }
     o->warp_bitmaps = cJSON_IsTrue(warp);
-    static const char *const recipe_keys[] = {"aug_rotation", "aug_scale_min", "aug_shift", "label_smoothing", "mixup", "ema"};
-    float *recipe_vals[] = {&o->aug_rotation, &o->aug_scale_min, &o->aug_shift, &o->label_smoothing, &o->mixup, &o->ema};
+    static const char *const recipe_keys[] = {"aug_rotation",    "aug_scale_min", "aug_shift",
+                                              "label_smoothing", "mixup",         "ema"};
+    float *recipe_vals[] = {&o->aug_rotation,    &o->aug_scale_min, &o->aug_shift,
+                            &o->label_smoothing, &o->mixup,         &o->ema};
     for (int k = 0; k < 6; k++)
-        if (cJSON_GetObjectItemCaseSensitive(j, recipe_keys[k]) && opt_float(j, recipe_keys[k], recipe_vals[k], path, err))
+        if (cJSON_GetObjectItemCaseSensitive(j, recipe_keys[k]) &&
+            opt_float(j, recipe_keys[k], recipe_vals[k], path, err))
             goto done;
     /* the run's thread count (kept since it decides the bits): used when the resume does not give one */
     const cJSON *threads = cJSON_GetObjectItemCaseSensitive(j, "threads");
@@ -234,7 +241,8 @@ done:
 
 /* epochs done, the best epoch so far with its score, the optimizer's step and the dropout RNG; checked. */
 static int read_progress(const dd_st_file *f, train_progress *p, uint64_t *step, const char *path, dd_error *err) {
-    static const char *const keys[] = {"epochs_done", "best_epoch", "best_test_acc", "best_test_loss", "optimizer_step"};
+    static const char *const keys[] = {"epochs_done", "best_epoch", "best_test_acc", "best_test_loss",
+                                       "optimizer_step"};
     const char *v[5];
     for (int i = 0; i < 5; i++)
         if (!(v[i] = dd_st_metadata(f, keys[i]))) return bad_field(err, path, "field", keys[i], NULL);
@@ -260,16 +268,17 @@ static int read_progress(const dd_st_file *f, train_progress *p, uint64_t *step,
      * one when training was interrupted (then possibly before the first epoch ended) */
     uint64_t least = part ? 0 : 1;
     if (done < least || done > 100000)
-        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'epochs_done' is %s: it must be %llu..100000",
-                       path, v[0], (unsigned long long)least);
+        return dd_fail(err, DD_ERR_MALFORMED,
+                       "%s: not a usable checkpoint: field 'epochs_done' is %s: it must be %llu..100000", path, v[0],
+                       (unsigned long long)least);
     if ((best < 1 && !(part && done == 0 && best == 0)) || best > done)
         return dd_fail(err, DD_ERR_MALFORMED,
-                       "%s: not a usable checkpoint: field 'best_epoch' is %s: it must be 1..%llu (the epochs done)", path,
-                       v[1], (unsigned long long)done);
+                       "%s: not a usable checkpoint: field 'best_epoch' is %s: it must be 1..%llu (the epochs done)",
+                       path, v[1], (unsigned long long)done);
     /* NaN: a set whose test split came out empty */
     if (!isnan(p->best_test_acc) && !(p->best_test_acc >= 0 && p->best_test_acc <= 1))
-        return dd_fail(err, DD_ERR_MALFORMED, "%s: not a usable checkpoint: field 'best_test_acc' is %s: it must be in [0, 1]",
-                       path, v[2]);
+        return dd_fail(err, DD_ERR_MALFORMED,
+                       "%s: not a usable checkpoint: field 'best_test_acc' is %s: it must be in [0, 1]", path, v[2]);
     p->epochs_done = (int)done;
     p->best_epoch = (int)best;
     const char *steps = dd_st_metadata(f, "steps_done"); /* absent before --steps-per-epoch: whole passes */

@@ -19,8 +19,8 @@ typedef struct train_progress {
     /* a checkpoint inside an epoch (an interruption): the epoch's training loss sum, correct and seen so far */
     double part_loss;
     uint64_t part_correct, part_seen;
-    dd_rng rng;          /* dropout masks */
-    float *ema;          /* [n_params]: the weights' moving average (--ema), owned, NULL without */
+    dd_rng rng; /* dropout masks */
+    float *ema; /* [n_params]: the weights' moving average (--ema), owned, NULL without */
 } train_progress;
 
 #define STEPS_UNKNOWN UINT64_MAX /* such a checkpoint's epochs were whole passes */
@@ -32,8 +32,9 @@ int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err);
 int checkpoint_save(const char *path, const dd_model *m, const dd_optimizer *o, const train_progress *p,
                     const dd_train_opts *opts, dd_error *err);
 /* Loads everything back; *m and o are created (o is initialised here). The options saved with the run replace
- * opts' training options, except epochs and max_steps (a resumed run may be given more or fewer) and the I/O settings. Every stored
- * number is parsed strictly and checked as the command line's are; the message names the file and the field. */
+ * opts' training options, except epochs and max_steps (a resumed run may be given more or fewer) and the I/O settings.
+ * Every stored number is parsed strictly and checked as the command line's are; the message names the file and the
+ * field. */
 int checkpoint_load(const char *path, dd_model **m, dd_optimizer *o, train_progress *p, dd_train_opts *opts,
                     dd_error *err);
 

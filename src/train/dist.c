@@ -10,9 +10,7 @@
 #include <mpi.h>
 #endif
 
-bool dist_launched(void) {
-    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
+bool dist_launched(void) { return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK"); }
 
 #ifdef DOODLE_MPI
 

@@ -25,11 +25,11 @@ void dist_abort(int code);
 int dist_rank(void);
 int dist_size(void);
 /* Collectives over every rank; no-ops with one rank. */
-void dist_bcast(void *buf, size_t bytes);           /* from rank 0 */
-void dist_sum_floats(float *buf, size_t n);         /* in place */
-void dist_sum_doubles(double *buf, size_t n);       /* in place */
-void dist_sum_u64(uint64_t *buf, size_t n);         /* in place */
-bool dist_any(bool flag);                           /* true when any rank passes true */
+void dist_bcast(void *buf, size_t bytes);     /* from rank 0 */
+void dist_sum_floats(float *buf, size_t n);   /* in place */
+void dist_sum_doubles(double *buf, size_t n); /* in place */
+void dist_sum_u64(uint64_t *buf, size_t n);   /* in place */
+bool dist_any(bool flag);                     /* true when any rank passes true */
 void dist_barrier(void);
 /* bfloat16 values (train/bf16.h) summed in float, each partial sum rounded back to bf16; in place. */
 void dist_sum_bf16(uint16_t *buf, size_t n);

@@ -39,7 +39,8 @@ int dd_eval_class_map(const dd_model *m, const dd_dataset *ds, int *map, dd_erro
         list_names(b, sizeof b, (int)n_data, dset_name, ds);
         return dd_fail(err, DD_ERR_UNSUPPORTED,
                        "the model has %d class%s (%s) but the data has %u (%s): evaluate a model on data with its "
-                       "classes", n_model, n_model == 1 ? "" : "es", a, n_data, b);
+                       "classes",
+                       n_model, n_model == 1 ? "" : "es", a, n_data, b);
     }
     for (uint32_t l = 0; l < n_data; l++) {
         const char *name = dd_dataset_class_name(ds, l);
@@ -55,16 +56,14 @@ int dd_eval_class_map(const dd_model *m, const dd_dataset *ds, int *map, dd_erro
                            name, a);
         }
         for (uint32_t e = 0; e < l; e++)
-            if (map[e] == map[l])
-                return dd_fail(err, DD_ERR_UNSUPPORTED, "the data names class '%s' twice", name);
+            if (map[e] == map[l]) return dd_fail(err, DD_ERR_UNSUPPORTED, "the data names class '%s' twice", name);
     }
     return 0;
 }
 
 int dd_eval_check_input(const dd_model *m, const dd_dataset *ds, dd_error *err) {
     if (m->spec->input.c != 1)
-        return dd_fail(err, DD_ERR_UNSUPPORTED, "the model takes %d input channels; drawings have 1",
-                       m->spec->input.c);
+        return dd_fail(err, DD_ERR_UNSUPPORTED, "the model takes %d input channels; drawings have 1", m->spec->input.c);
     const dd_render_opts *in = &m->render; /* the model's input size */
     if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) {
         uint32_t h, w;
@@ -144,9 +143,9 @@ int dd_eval_run_tta(const dd_model *m, const dd_dataset *ds, int split, int batc
     size_t cap = 0;
     int rc = -1;
     if (dd_metrics_init(&out->metrics, classes, 3, err)) goto done;
-    if (!(ws = dd_workspace_new(m, batch, false, err)) || dd_workspace_set_threads(ws, dd_cpu_count(8), err))
-        goto done;
-    if (!(x = dd_malloc((size_t)batch * pixels, sizeof *x, err)) || !(idx = dd_malloc((size_t)batch, sizeof *idx, err)) ||
+    if (!(ws = dd_workspace_new(m, batch, false, err)) || dd_workspace_set_threads(ws, dd_cpu_count(8), err)) goto done;
+    if (!(x = dd_malloc((size_t)batch * pixels, sizeof *x, err)) ||
+        !(idx = dd_malloc((size_t)batch, sizeof *idx, err)) ||
         !(labels = dd_malloc((size_t)batch, sizeof *labels, err)) || !(img = dd_malloc(pixels, 1, err)))
         goto done;
     if (tta && (!(raw = dd_malloc((size_t)batch * pixels, 1, err)) || !(moved = dd_malloc(pixels, 1, err)) ||
@@ -202,8 +201,8 @@ int dd_eval_run_tta(const dd_model *m, const dd_dataset *ds, int split, int batc
                 }
                 if (++v == views) break;
                 for (int k = 0; k < b; k++) {
-                    dd_augment_shift(raw + (size_t)k * pixels, m->render.height, m->render.width,
-                                     tta_views[v][0], tta_views[v][1], moved);
+                    dd_augment_shift(raw + (size_t)k * pixels, m->render.height, m->render.width, tta_views[v][0],
+                                     tta_views[v][1], moved);
                     dd_image_to_input(moved, pixels, x + (size_t)k * pixels);
                 }
                 if (!(logits = dd_model_infer(m, ws, x, b))) {
@@ -220,14 +219,17 @@ int dd_eval_run_tta(const dd_model *m, const dd_dataset *ds, int split, int batc
             if (pred == labels[k]) continue;
             dd_record_info info;
             dd_dataset_record_info(ds, idx[k], &info);
-            dd_eval_miss miss = {.index = idx[k], .key_id = info.key_id, .true_class = labels[k], .predicted = pred,
-                                 .confidence = conf};
+            dd_eval_miss miss = {
+                .index = idx[k], .key_id = info.key_id, .true_class = labels[k], .predicted = pred, .confidence = conf};
             if (add_miss(out, &cap, &miss, err)) goto done;
         }
     }
     if (out->metrics.total == 0) {
         dd_fail(err, DD_ERR_EMPTY, "the data has no records in the %s split",
-                split == DD_SPLIT_TRAIN ? "train" : split == DD_SPLIT_TEST ? "test" : split == DD_EVAL_SPLIT_VAL ? "validation" : "chosen");
+                split == DD_SPLIT_TRAIN      ? "train"
+                : split == DD_SPLIT_TEST     ? "test"
+                : split == DD_EVAL_SPLIT_VAL ? "validation"
+                                             : "chosen");
         goto done;
     }
     rc = 0;

@@ -18,8 +18,8 @@ typedef struct bucket {
 } bucket;
 
 struct grad_sync {
-    float *block;    /* [2 + n]: loss sum, stop flag, then the gradients */
-    uint16_t *half;  /* [n]: the bf16 copy that travels, with bf16 */
+    float *block;   /* [2 + n]: loss sum, stop flag, then the gradients */
+    uint16_t *half; /* [n]: the bf16 copy that travels, with bf16 */
     size_t n;
     int ranks;
     bool overlap, bf16;
@@ -61,9 +61,12 @@ static size_t plan_buckets(const dd_model_spec *s, bool overlap, size_t least, b
             hi = from;
         }
     }
-    if (hi > 0) at = add_pieces(plan, at, 0, hi, overlap ? least : (size_t)1 << 29);
-    else if (plan) plan[at] = (bucket){0, 0}, at++;
-    else at++;
+    if (hi > 0)
+        at = add_pieces(plan, at, 0, hi, overlap ? least : (size_t)1 << 29);
+    else if (plan)
+        plan[at] = (bucket){0, 0}, at++;
+    else
+        at++;
     return at;
 }
 
@@ -150,8 +153,10 @@ void grad_sync_finish(grad_sync *g, float *loss_sum, float *stop) {
     } else {
         for (size_t i = last->lo; i < last->hi; i++) grads[i] *= g->weight;
         size_t count = 2 + last->hi; /* the extras, then the first gradients: contiguous */
-        if (g->overlap) dist_isum_floats(g->pending, g->block, count);
-        else dist_sum_floats(g->block, count); /* one blocking all-reduce of everything, as without overlap */
+        if (g->overlap)
+            dist_isum_floats(g->pending, g->block, count);
+        else
+            dist_sum_floats(g->block, count); /* one blocking all-reduce of everything, as without overlap */
         dist_wait_all(g->pending);
         g->bytes += count * sizeof *g->block;
     }

@@ -46,8 +46,8 @@ int history_load(history *h, const char *path, int epochs, dd_error *err) {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n && rows[i].epoch <= epochs; i++) /* rows after the checkpoint's are dropped */
         rc = rows[i].epoch != (int)h->count + 1
-                 ? dd_fail(err, DD_ERR_MALFORMED, "%s:%zu: epoch %d where epoch %zu was expected", path,
-                           i + 2, rows[i].epoch, h->count + 1) /* row i on line i + 2, as history_save writes */
+                 ? dd_fail(err, DD_ERR_MALFORMED, "%s:%zu: epoch %d where epoch %zu was expected", path, i + 2,
+                           rows[i].epoch, h->count + 1) /* row i on line i + 2, as history_save writes */
                  : history_add(h, &rows[i], err);
     free(rows);
     if (rc == 0 && h->count != (size_t)epochs)

@@ -13,7 +13,8 @@
 int dd_metrics_init(dd_metrics *m, int classes, int top_k, dd_error *err) {
     memset(m, 0, sizeof *m);
     if (classes < 1 || top_k < 1)
-        return dd_fail(err, DD_ERR_USAGE, "metrics need at least 1 class and top-k >= 1 (got %d and %d)", classes, top_k);
+        return dd_fail(err, DD_ERR_USAGE, "metrics need at least 1 class and top-k >= 1 (got %d and %d)", classes,
+                       top_k);
     m->confusion = dd_calloc((size_t)classes * (size_t)classes, sizeof *m->confusion, err);
     if (!m->confusion) return -1;
     m->classes = classes;
@@ -222,8 +223,8 @@ cJSON *dd_metrics_json(const dd_metrics *m, const char *const *names, dd_error *
              cJSON_AddNumberToObject(o, "correct", (double)m->correct) &&
              cJSON_AddNumberToObject(o, "accuracy", dd_metrics_accuracy(m)) &&
              cJSON_AddNumberToObject(o, "loss", dd_metrics_loss(m)) &&
-             cJSON_AddNumberToObject(o, topk, dd_metrics_topk(m)) &&
-             (classes = cJSON_AddArrayToObject(o, "classes")) && (confusion = cJSON_AddArrayToObject(o, "confusion")) &&
+             cJSON_AddNumberToObject(o, topk, dd_metrics_topk(m)) && (classes = cJSON_AddArrayToObject(o, "classes")) &&
+             (confusion = cJSON_AddArrayToObject(o, "confusion")) &&
              (per_class = cJSON_AddArrayToObject(o, "per_class")) && !add(o, "macro_avg", averages_json(&macro)) &&
              !add(o, "weighted_avg", averages_json(&weighted));
     for (int t = 0; ok && t < n; t++) {

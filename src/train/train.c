@@ -87,7 +87,8 @@ int train_opts_check(const dd_train_opts *o, bool stored, dd_error *err) {
     if (!within(o->threads, 0, 256))
         return out_of_range(err, stored, "threads", "--threads", o->threads, "1..256 (0: every core)");
     if (!within(o->val_frac, 0, 0.9) && o->val_frac != -1)
-        return out_of_range(err, stored, "val_frac", "--val-frac", o->val_frac, "in [0, 0.9] (-1: the set's, else 0.1)");
+        return out_of_range(err, stored, "val_frac", "--val-frac", o->val_frac,
+                            "in [0, 0.9] (-1: the set's, else 0.1)");
     if (!within(o->aug_rotation, 0, 180))
         return out_of_range(err, stored, "aug_rotation", "--aug-rotation", o->aug_rotation, "in [0, 180] degrees");
     if (!(o->aug_scale_min > 0 && o->aug_scale_min <= 1))
@@ -121,7 +122,6 @@ int dd_train_opts_check(const dd_train_opts *o, dd_error *err) {
     return train_opts_check(o, false, err);
 }
 
-
 static int argmax(const float *p, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -129,7 +129,9 @@ static int argmax(const float *p, int n) {
     return best;
 }
 
-static void path_in(char *out, size_t size, const char *dir, const char *name) { snprintf(out, size, "%s/%s", dir, name); }
+static void path_in(char *out, size_t size, const char *dir, const char *name) {
+    snprintf(out, size, "%s/%s", dir, name);
+}
 
 static int all_finite(const float *x, size_t n) {
     float acc = 0;
@@ -138,9 +140,12 @@ static int all_finite(const float *x, size_t n) {
 }
 
 static void duration(char *out, size_t size, double s) {
-    if (s < 100) snprintf(out, size, "%.0fs", s);
-    else if (s < 6000) snprintf(out, size, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-    else snprintf(out, size, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
+    if (s < 100)
+        snprintf(out, size, "%.0fs", s);
+    else if (s < 6000)
+        snprintf(out, size, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else
+        snprintf(out, size, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
 }
 
 /* Columns of the terminal the progress goes to (80 when it cannot tell). */
@@ -257,8 +262,12 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
     if (r->rank == 0) counts[0] = r->p.part_correct, counts[1] = r->p.part_seen;
     uint64_t first_seen = counts[1];
     dd_rng local_rng;
-    dd_schedule sched = {.kind = o->schedule, .base_lr = o->lr, .min_lr = o->min_lr, .gamma = 0.1f,
-                         .step_epochs = (float)r->total_epochs / 3, .total_epochs = (float)r->total_epochs,
+    dd_schedule sched = {.kind = o->schedule,
+                         .base_lr = o->lr,
+                         .min_lr = o->min_lr,
+                         .gamma = 0.1f,
+                         .step_epochs = (float)r->total_epochs / 3,
+                         .total_epochs = (float)r->total_epochs,
                          .warmup_epochs = o->warmup_epochs};
     bool stop = false;
     uint64_t s;
@@ -384,7 +393,7 @@ static int make_loaders(run *r, const dd_train_opts *o, dd_error *err) {
     lo.aug.scale_min = o->aug_scale_min;
     lo.aug.shift = o->aug_shift;
     lo.aug.bitmap_warp = o->warp_bitmaps;
-    lo.render = r->m->render; /* the model's size, line width and padding */
+    lo.render = r->m->render;                            /* the model's size, line width and padding */
     lo.aug.line_width_min = 0.75 * lo.render.line_width; /* 12..20 for Google's 16 */
     lo.aug.line_width_max = 1.25 * lo.render.line_width;
     lo.val_frac = o->val_frac;
@@ -467,8 +476,9 @@ static int setup(run *r, dd_train_opts *o, dd_error *err) {
     plan_steps(r, o);
     dd_model *m = r->m;
     size_t in_count = dd_shape_count(m->spec->input);
-    if (!(r->ws = dd_workspace_new(m, o->batch, true, err)) || !(r->eval_ws = dd_workspace_new(m, o->batch, false, err)) ||
-        dd_workspace_set_threads(r->ws, o->threads, err) || dd_workspace_set_threads(r->eval_ws, o->threads, err) ||
+    if (!(r->ws = dd_workspace_new(m, o->batch, true, err)) ||
+        !(r->eval_ws = dd_workspace_new(m, o->batch, false, err)) || dd_workspace_set_threads(r->ws, o->threads, err) ||
+        dd_workspace_set_threads(r->eval_ws, o->threads, err) ||
         !(r->sync = grad_sync_new(m->spec, r->ranks, o->allreduce_overlap, o->allreduce_bf16,
                                   (size_t)o->allreduce_bucket_kb * 1024, err)) ||
         !(r->x = dd_malloc((size_t)o->batch * in_count, sizeof *r->x, err)) ||
@@ -484,8 +494,10 @@ static int setup(run *r, dd_train_opts *o, dd_error *err) {
     if (train_agree_failure(r, rc, err)) return -1;
     if (train_sync_start(r, err)) return -1;
     if (o->ema > 0 && !r->p.ema) { /* a fresh run (a resumed one has its checkpoint's): the synced weights */
-        if (!(r->p.ema = dd_malloc(m->spec->n_params, sizeof *r->p.ema, err))) rc = -1;
-        else memcpy(r->p.ema, m->params, m->spec->n_params * sizeof *r->p.ema);
+        if (!(r->p.ema = dd_malloc(m->spec->n_params, sizeof *r->p.ema, err)))
+            rc = -1;
+        else
+            memcpy(r->p.ema, m->params, m->spec->n_params * sizeof *r->p.ema);
     }
     return train_agree_failure(r, rc, err);
 }
@@ -510,7 +522,8 @@ static int final_test(run *r, dd_train_result *result, dd_error *err) {
     /* the weights in memory are the last epoch's, and without their EMA */
     if (r->rank == 0 && (r->p.best_epoch != r->p.epochs_done || r->p.ema)) {
         dd_model *best = dd_model_load(r->model_path, err);
-        if (!best) rc = -1;
+        if (!best)
+            rc = -1;
         else if (best->spec->n_params != m->spec->n_params || best->spec->n_state != m->spec->n_state)
             rc = dd_fail(err, DD_ERR_MALFORMED, "%s is not this run's model", r->model_path);
         else {
@@ -612,7 +625,8 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
         rc = -1;
         if (log) {
             if (r.val)
-                fprintf(log, "epoch %d/%d: train loss %.4f acc %.2f%%, val loss %.4f acc %.2f%% top-3 %.2f%%, %.1f s%s\n",
+                fprintf(log,
+                        "epoch %d/%d: train loss %.4f acc %.2f%%, val loss %.4f acc %.2f%% top-3 %.2f%%, %.1f s%s\n",
                         epoch + 1, r.epochs, train_loss, 100 * train_acc, val_loss, 100 * val_acc, 100 * top3, seconds,
                         best ? " (best so far)" : "");
             else
@@ -630,7 +644,9 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
         }
         if (o.stop_after > 0 && r.p.epochs_done >= o.stop_after && r.p.epochs_done < r.epochs) {
             result->paused = true; /* the checkpoint goes on with --resume; the test waits for the end */
-            if (log) fprintf(log, "paused after epoch %d of %d (--stop-after): --resume goes on\n", r.p.epochs_done, r.epochs);
+            if (log)
+                fprintf(log, "paused after epoch %d of %d (--stop-after): --resume goes on\n", r.p.epochs_done,
+                        r.epochs);
             break;
         }
     }

@@ -12,11 +12,13 @@
 #define CURVES_MAX 8
 
 static const char *const colours[CURVES_MAX] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-                                                 "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+                                                "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
 static void pct(FILE *f, double v) {
-    if (isnan(v)) fputs("<td>–</td>", f);
-    else fprintf(f, "<td>%.2f%%</td>", 100 * v);
+    if (isnan(v))
+        fputs("<td>–</td>", f);
+    else
+        fprintf(f, "<td>%.2f%%</td>", 100 * v);
 }
 
 /* Every trial's validation accuracy after each of its epochs against its cumulated training seconds: one
@@ -39,29 +41,38 @@ static void time_plot(FILE *f, report_epoch *const *rows, const size_t *n, int c
     if (hi < lo) lo = 0, hi = 1;
     lo = floor(lo * 20) / 20;
     hi = fmin(1, ceil(hi * 20) / 20 + (hi == lo ? 0.05 : 0));
-    fprintf(f, "<svg class=\"plot\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n", W, H, W, H);
+    fprintf(f, "<svg class=\"plot\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n", W, H, W,
+            H);
     fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>\n", L, T,
             W - L - R, H - T - B);
     for (int k = 0; k <= 4; k++) {
         double v = lo + (hi - lo) * k / 4, y = H - B - (H - T - B) * k / 4;
-        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.1f%%</text>\n", L - 4, y + 4, 100 * v);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.1f%%</text>\n", L - 4, y + 4,
+                100 * v);
         double s = tmax * k / 4, x = L + (W - L - R) * k / 4;
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%.0f s</text>\n", x, H - B + 14, s);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%.0f s</text>\n", x, H - B + 14,
+                s);
     }
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\">training time of the trial "
-               "(seconds, the sum of its epochs)</text>\n", L + (W - L - R) / 2, H - 6);
+    fprintf(f,
+            "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\">training time of the trial "
+            "(seconds, the sum of its epochs)</text>\n",
+            L + (W - L - R) / 2, H - 6);
     for (int t = count - 1; t >= 0; t--) { /* the best last, on top */
         const char *c = t < CURVES_MAX ? colours[t] : "#bbb";
         for (int pass = 0; pass < 2; pass++) { /* the line, then a dot per epoch (a trial of one epoch is a dot) */
             if (pass == 0)
-                fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", c, t == 0 ? "2.5" : "1.5");
+                fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", c,
+                        t == 0 ? "2.5" : "1.5");
             double sec = 0;
             for (size_t i = 0; i < n[t]; i++) {
                 sec += isnan(rows[t][i].seconds) ? 0 : rows[t][i].seconds;
                 if (isnan(rows[t][i].val_acc)) continue;
-                double x = L + (W - L - R) * sec / tmax, y = H - B - (H - T - B) * (rows[t][i].val_acc - lo) / (hi - lo);
-                if (pass == 0) fprintf(f, "%.1f,%.1f ", x, y);
-                else fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, y, c);
+                double x = L + (W - L - R) * sec / tmax,
+                       y = H - B - (H - T - B) * (rows[t][i].val_acc - lo) / (hi - lo);
+                if (pass == 0)
+                    fprintf(f, "%.1f,%.1f ", x, y);
+                else
+                    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x, y, c);
             }
             if (pass == 0) fputs("\"/>\n", f);
         }
@@ -96,21 +107,25 @@ int tune_write_page(const char *dir, const tune_space *s, const tune_result *res
               "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
               "th{background:#f3f3f3}tr.best td{font-weight:bold;background:#eef6ff}code,pre{background:#f6f6f6;"
               "padding:6px;display:block;white-space:pre-wrap}.swatch{display:inline-block;width:10px;height:10px;"
-              "margin-right:4px}</style></head><body>\n<h1>doodle tune: ", f);
+              "margin-right:4px}</style></head><body>\n<h1>doodle tune: ",
+              f);
         html_text(f, dir);
-        fprintf(f, "</h1>\n<p>%d trials, ranked by their best validation accuracy (the test split is not used to "
-                   "choose; a finished trial's test accuracy is shown for reference). Successive halving stopped the "
-                   "worse half of the trials at each rung.</p>\n", n);
+        fprintf(f,
+                "</h1>\n<p>%d trials, ranked by their best validation accuracy (the test split is not used to "
+                "choose; a finished trial's test accuracy is shown for reference). Successive halving stopped the "
+                "worse half of the trials at each rung.</p>\n",
+                n);
         if (n > 0 && !isnan(res[0].val_acc)) {
-            fprintf(f, "<h2>The best trial: trial-%03d</h2>\n<p>validation accuracy %.2f%% (epoch %d of %d)", res[0].trial,
-                    100 * res[0].val_acc, res[0].best_epoch, res[0].epochs);
+            fprintf(f, "<h2>The best trial: trial-%03d</h2>\n<p>validation accuracy %.2f%% (epoch %d of %d)",
+                    res[0].trial, 100 * res[0].val_acc, res[0].best_epoch, res[0].epochs);
             if (!isnan(res[0].test_acc)) fprintf(f, ", test accuracy %.2f%%", 100 * res[0].test_acc);
             fputs(". To train it again, bit for bit:</p>\n<pre>", f);
             html_text(f, command);
             fputs("</pre>\n", f);
         }
         fputs("<h2>Trials</h2>\n<table><thead><tr><th>rank</th><th>trial</th><th>status</th><th>epochs</th>"
-              "<th>best epoch</th><th>validation</th><th>test</th><th>seconds</th>", f);
+              "<th>best epoch</th><th>validation</th><th>test</th><th>seconds</th>",
+              f);
         for (int i = 0; i < s->n; i++) {
             if (!strcmp(s->p[i].name, "epochs")) continue; /* a column already */
             fputs("<th>", f);

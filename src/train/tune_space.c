@@ -10,21 +10,20 @@
 #include "doodle/rng.h"
 #include "util/alloc.h"
 
-const char tune_default_space[] =
-    "# doodle tune's default space: around doodle train's default recipe\n"
-    "lr log-uniform 5e-4 5e-3\n"
-    "weight-decay log-uniform 1e-5 1e-3\n"
-    "batch choice 32 64 128\n"
-    "epochs choice 8 12 16\n"
-    "aug-rotation uniform 0 20\n"
-    "aug-scale-min uniform 0.8 1\n"
-    "label-smoothing uniform 0 0.15\n"
-    "ema choice 0 0.999\n"
-    "model choice doodle28 mnist28\n";
+const char tune_default_space[] = "# doodle tune's default space: around doodle train's default recipe\n"
+                                  "lr log-uniform 5e-4 5e-3\n"
+                                  "weight-decay log-uniform 1e-5 1e-3\n"
+                                  "batch choice 32 64 128\n"
+                                  "epochs choice 8 12 16\n"
+                                  "aug-rotation uniform 0 20\n"
+                                  "aug-scale-min uniform 0.8 1\n"
+                                  "label-smoothing uniform 0 0.15\n"
+                                  "ema choice 0 0.999\n"
+                                  "model choice doodle28 mnist28\n";
 
-static const char *const known[] = {"lr",           "weight-decay",    "batch", "epochs", "model",    "warmup",
-                                    "aug-rotation", "aug-scale-min",   "aug-shift", "label-smoothing", "mixup",
-                                    "ema",          "momentum",        "opt",   "schedule"};
+static const char *const known[] = {"lr",     "weight-decay", "batch",         "epochs",    "model",
+                                    "warmup", "aug-rotation", "aug-scale-min", "aug-shift", "label-smoothing",
+                                    "mixup",  "ema",          "momentum",      "opt",       "schedule"};
 /* warp-bitmaps takes no value: not in a space (it could be a choice between flags one day) */
 #define N_KNOWN (sizeof known / sizeof known[0])
 
@@ -67,9 +66,15 @@ static int parse_line(char *line, const char *where, int ln, tune_space *s, dd_e
         if (*c == '_') *c = '-';
     size_t k = 0;
     while (k < N_KNOWN && strcmp(known[k], name)) k++;
-    if (k == N_KNOWN) return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: '%s' is not a doodle train option tune knows (lr, weight-decay, batch, epochs, model, warmup, aug-rotation, aug-scale-min, aug-shift, label-smoothing, mixup, ema, momentum, opt, schedule)", where, ln, w[0]);
+    if (k == N_KNOWN)
+        return dd_fail(
+            err, DD_ERR_MALFORMED,
+            "%s line %d: '%s' is not a doodle train option tune knows (lr, weight-decay, batch, epochs, model, warmup, "
+            "aug-rotation, aug-scale-min, aug-shift, label-smoothing, mixup, ema, momentum, opt, schedule)",
+            where, ln, w[0]);
     for (int i = 0; i < s->n; i++)
-        if (!strcmp(s->p[i].name, name)) return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: '%s' twice", where, ln, name);
+        if (!strcmp(s->p[i].name, name))
+            return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: '%s' twice", where, ln, name);
     tune_param *p = &s->p[s->n];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -78,23 +83,27 @@ static int parse_line(char *line, const char *where, int ln, tune_space *s, dd_e
         if (!(p->choices = dd_calloc((size_t)(n - 2), sizeof *p->choices, err))) return -1;
         for (int i = 2; i < n; i++) {
             if (strlen(w[i]) >= TUNE_VALUE_MAX)
-                return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: a choice longer than %d bytes", where, ln, TUNE_VALUE_MAX - 1);
+                return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: a choice longer than %d bytes", where, ln,
+                               TUNE_VALUE_MAX - 1);
             if (!(p->choices[p->n_choices] = dd_strdup(w[i], err))) return -1;
             p->n_choices++;
         }
         s->n++;
         return 0;
     }
-    p->kind = !strcmp(w[1], "uniform") ? TUNE_UNIFORM : !strcmp(w[1], "log-uniform") ? TUNE_LOG_UNIFORM
-            : !strcmp(w[1], "int") ? TUNE_INT : -1;
+    p->kind = !strcmp(w[1], "uniform")       ? TUNE_UNIFORM
+              : !strcmp(w[1], "log-uniform") ? TUNE_LOG_UNIFORM
+              : !strcmp(w[1], "int")         ? TUNE_INT
+                                             : -1;
     if ((int)p->kind < 0)
-        return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: kind '%s' is none of uniform, log-uniform, int, choice", where,
-                       ln, w[1]);
+        return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: kind '%s' is none of uniform, log-uniform, int, choice",
+                       where, ln, w[1]);
     if (n != 4 || number(w[2], &p->lo) || number(w[3], &p->hi) || p->lo > p->hi)
         return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: %s wants two numbers LO <= HI", where, ln, w[1]);
     if (p->kind == TUNE_LOG_UNIFORM && !(p->lo > 0))
         return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: log-uniform wants LO > 0", where, ln);
-    if (p->kind == TUNE_INT && (p->lo != floor(p->lo) || p->hi != floor(p->hi) || fabs(p->hi) > 1e9 || fabs(p->lo) > 1e9))
+    if (p->kind == TUNE_INT &&
+        (p->lo != floor(p->lo) || p->hi != floor(p->hi) || fabs(p->hi) > 1e9 || fabs(p->lo) > 1e9))
         return dd_fail(err, DD_ERR_MALFORMED, "%s line %d: int wants whole numbers", where, ln);
     s->n++;
     return 0;

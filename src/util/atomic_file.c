@@ -80,8 +80,7 @@ int dd_atomic_remove_stale(const char *path) {
  * unlinked it; then it has no name any more. Returns 1 when locked and still named, 0 when unlinked, -1 on error. */
 static int lock_fresh(int fd) {
     int rc;
-    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
-    }
+    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {}
     /* a file system without locks: no cleaner can lock either, so nothing of ours is ever removed */
     if (rc != 0 && errno != ENOLCK && errno != EOPNOTSUPP && errno != EINVAL) return -1;
     struct stat st;

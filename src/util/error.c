@@ -17,9 +17,7 @@ static const char *const status_names[DD_STATUS_COUNT] = {
     [DD_ERR_USAGE] = "usage",
 };
 
-const char *dd_status_name(dd_status code) {
-    return (unsigned)code < DD_STATUS_COUNT ? status_names[code] : "unknown";
-}
+const char *dd_status_name(dd_status code) { return (unsigned)code < DD_STATUS_COUNT ? status_names[code] : "unknown"; }
 
 int dd_vfail(dd_error *err, dd_status code, const char *fmt, va_list ap) {
     if (err) {

@@ -132,7 +132,8 @@ void dd_parallel(int threads, dd_pool_fn fn, void *ctx) {
     if (threads < 1) threads = 1;
     dd_error ignored = {0}; /* without threads the same calls run here */
     dd_pool *p = threads > 1 ? dd_pool_new(threads, &ignored) : NULL;
-    if (p) dd_pool_run(p, fn, ctx);
+    if (p)
+        dd_pool_run(p, fn, ctx);
     else
         for (int t = 0; t < threads; t++) fn(ctx, t, threads);
     dd_pool_free(p);

@@ -9,8 +9,8 @@
 #define N_SEGS (1u << SEG_BITS)
 #define REM_BITS (64 - SEG_BITS)
 #define REM_MASK ((UINT64_C(1) << REM_BITS) - 1)
-#define SLOT 6      /* bytes a stored remainder takes */
-#define SLACK 2     /* bytes after the last slot, so a slot can be read with one 8-byte load */
+#define SLOT 6  /* bytes a stored remainder takes */
+#define SLACK 2 /* bytes after the last slot, so a slot can be read with one 8-byte load */
 #define MAX_LOAD_NUM 9
 #define MAX_LOAD_DEN 10 /* 0.9, and growth by 9/8 leaves 0.8: about 7.2 bytes a key, probes still short */
 

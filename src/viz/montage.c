@@ -20,10 +20,10 @@
 
 struct dd_montage {
     dd_montage_opts o;
-    uint32_t cell_w, cell_h;   /* output pixels of one cell: framed tile + label strip */
-    uint32_t grid_x;           /* x of the first cell column */
-    uint32_t height, width;    /* whole picture */
-    cairo_surface_t *surface;  /* RGB24 */
+    uint32_t cell_w, cell_h;  /* output pixels of one cell: framed tile + label strip */
+    uint32_t grid_x;          /* x of the first cell column */
+    uint32_t height, width;   /* whole picture */
+    cairo_surface_t *surface; /* RGB24 */
     cairo_t *cr;
 };
 
@@ -67,8 +67,8 @@ dd_montage *dd_montage_new(const dd_montage_opts *opts, dd_error *err) {
     if (width > SIDE_MAX || height > SIDE_MAX) {
         dd_fail(err, DD_ERR_RANGE,
                 "montage: %u x %u tiles of %ux%u at scale %u make a %llux%llu picture, more than %u a side", o->rows,
-                o->cols, o->tile_height, o->tile_width, o->scale, (unsigned long long)height,
-                (unsigned long long)width, SIDE_MAX);
+                o->cols, o->tile_height, o->tile_width, o->scale, (unsigned long long)height, (unsigned long long)width,
+                SIDE_MAX);
         return NULL;
     }
 
@@ -93,7 +93,8 @@ dd_montage *dd_montage_new(const dd_montage_opts *opts, dd_error *err) {
     for (uint32_t r = 0; r < o->rows; r++)
         for (uint32_t c = 0; c < o->cols; c++) {
             double x = m->grid_x + (double)c * (m->cell_w + o->gap), y = o->gap + (double)r * (m->cell_h + o->gap);
-            cairo_rectangle(cr, x + FRAME / 2.0, y + FRAME / 2.0, m->cell_w - FRAME, m->cell_h - o->label_height - FRAME);
+            cairo_rectangle(cr, x + FRAME / 2.0, y + FRAME / 2.0, m->cell_w - FRAME,
+                            m->cell_h - o->label_height - FRAME);
         }
     cairo_stroke(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
@@ -147,8 +148,8 @@ static double fit_text(cairo_t *cr, char buf[TEXT_MAX], double max_width) {
 }
 
 /* Draws text within the box (x, y, w, h): horizontally centred (or left-aligned), vertically centred. */
-static void draw_text(dd_montage *m, const char *text, double x, double y, double w, double h, double size,
-                      int centred, uint32_t rgb) {
+static void draw_text(dd_montage *m, const char *text, double x, double y, double w, double h, double size, int centred,
+                      uint32_t rgb) {
     cairo_t *cr = m->cr;
     cairo_save(cr);
     set_rgb(cr, RGB_BACKGROUND);
@@ -200,28 +201,26 @@ int dd_montage_put_rgb(dd_montage *m, uint32_t row, uint32_t col, const uint8_t 
 
     if (o->label_height) {
         double size = clampd(o->label_height * 0.75, 4, 64);
-        draw_text(m, label ? label : "", cell_x, cell_y + m->cell_h - o->label_height, m->cell_w, o->label_height,
-                  size, 1, rgb);
+        draw_text(m, label ? label : "", cell_x, cell_y + m->cell_h - o->label_height, m->cell_w, o->label_height, size,
+                  1, rgb);
     }
     cairo_status_t st = cairo_status(m->cr);
     if (st != CAIRO_STATUS_SUCCESS) return viz_cairo_error(st, "cannot draw the montage", err);
     return 0;
 }
 
-int dd_montage_put(dd_montage *m, uint32_t row, uint32_t col, const uint8_t *pixels, const char *label,
-                   dd_error *err) {
+int dd_montage_put(dd_montage *m, uint32_t row, uint32_t col, const uint8_t *pixels, const char *label, dd_error *err) {
     return dd_montage_put_rgb(m, row, col, pixels, label, RGB_TEXT, err);
 }
 
 int dd_montage_row_header(dd_montage *m, uint32_t row, const char *text, dd_error *err) {
     const dd_montage_opts *o = &m->o;
-    if (row >= o->rows)
-        return dd_fail(err, DD_ERR_USAGE, "montage: row %u is outside the %u rows", row, o->rows);
+    if (row >= o->rows) return dd_fail(err, DD_ERR_USAGE, "montage: row %u is outside the %u rows", row, o->rows);
     if (!o->header_width) return dd_fail(err, DD_ERR_USAGE, "montage: row headers need a header width");
     double tile_h = m->cell_h - o->label_height;
     double size = o->label_height ? clampd(o->label_height * 0.75, 4, 64) : clampd(tile_h * 0.4, 6, 16);
-    draw_text(m, text ? text : "", o->gap, o->gap + (double)row * (m->cell_h + o->gap), o->header_width, tile_h,
-              size, 0, RGB_TEXT);
+    draw_text(m, text ? text : "", o->gap, o->gap + (double)row * (m->cell_h + o->gap), o->header_width, tile_h, size,
+              0, RGB_TEXT);
     cairo_status_t st = cairo_status(m->cr);
     if (st != CAIRO_STATUS_SUCCESS) return viz_cairo_error(st, "cannot draw the montage", err);
     return 0;

@@ -50,16 +50,20 @@ dd_picture *dd_picture_new(const dd_picture_opts *o, dd_error *err) {
         dd_fail(err, DD_ERR_RANGE, "picture: rows, columns, tile size and scale (1..64) out of range");
         return NULL;
     }
-    long long cell_w = (long long)o->tile_width * o->scale + 2, cell_h = (long long)o->tile_height * o->scale + 2 + o->label_height;
-    long long grid_x = GAP + o->header_width + (o->header_width ? GAP : 0), grid_y = GAP + (o->title ? TITLE_HEIGHT : 0);
-    long long width = grid_x + (long long)o->cols * (cell_w + GAP), height = grid_y + (long long)o->rows * (cell_h + GAP);
+    long long cell_w = (long long)o->tile_width * o->scale + 2,
+              cell_h = (long long)o->tile_height * o->scale + 2 + o->label_height;
+    long long grid_x = GAP + o->header_width + (o->header_width ? GAP : 0),
+              grid_y = GAP + (o->title ? TITLE_HEIGHT : 0);
+    long long width = grid_x + (long long)o->cols * (cell_w + GAP),
+              height = grid_y + (long long)o->rows * (cell_h + GAP);
     if (o->title) { /* room for the title: about 8.5 pixels a character in bold 14 */
         long long need = 2 * GAP + (long long)(8.5 * (double)strlen(o->title));
         if (width < need) width = need;
     }
     if (width > SIDE_MAX || height > SIDE_MAX) {
-        dd_fail(err, DD_ERR_RANGE, "picture: %d x %d tiles of %dx%d at scale %d make a %lldx%lld picture, more than %d a side",
-                o->rows, o->cols, o->tile_height, o->tile_width, o->scale, height, width, SIDE_MAX);
+        dd_fail(err, DD_ERR_RANGE,
+                "picture: %d x %d tiles of %dx%d at scale %d make a %lldx%lld picture, more than %d a side", o->rows,
+                o->cols, o->tile_height, o->tile_width, o->scale, height, width, SIDE_MAX);
         return NULL;
     }
     dd_picture *p = dd_calloc(1, sizeof *p, err);

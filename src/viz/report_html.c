@@ -86,7 +86,8 @@ int report_read_history(const char *path, report_epoch **rows, size_t *n, bool *
         lineno++;
         if (lineno == 1) {
             *chose_on_test = !strncmp(line, "epoch,train_loss,train_acc,test_loss,test_acc,seconds", 53);
-            if (!*chose_on_test && strncmp(line, "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds", 63)) {
+            if (!*chose_on_test &&
+                strncmp(line, "epoch,train_loss,train_acc,val_loss,val_acc,val_top3,lr,seconds", 63)) {
                 rc = dd_fail(err, DD_ERR_MALFORMED, "%s:1: not a history.csv header", path);
                 break;
             }
@@ -175,14 +176,18 @@ static double plot_y(const plot_frame *p, double v) {
 
 /* Opens the SVG and draws its title, grid, y labels, epoch ticks and axes; ylabel (may be NULL) beside the axis. */
 static void svg_frame(FILE *f, const plot_frame *p, int which, const char *title, const char *ylabel) {
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n", PLOT_W, PLOT_H, PLOT_W, PLOT_H);
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+            "role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n",
+            PLOT_W, PLOT_H, PLOT_W, PLOT_H);
     fprintf(f, "<text x=\"%d\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", PLOT_L, title);
     for (double v = p->lo; v <= p->hi + p->step / 2; v += p->step) { /* grid and y labels */
         fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>", PLOT_L, plot_y(p, v),
                 PLOT_W - PLOT_R, plot_y(p, v));
         fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", PLOT_L - 6, plot_y(p, v) + 4,
-                which == 1 ? round(v * 1000) / 10 : which == 2 ? v : round(v * 1e4) / 1e4);
+                which == 1   ? round(v * 1000) / 10
+                : which == 2 ? v
+                             : round(v * 1e4) / 1e4);
     }
     int estep = (int)ceil((p->last - p->first + 1) / 12.0);
     if (estep < 1) estep = 1;
@@ -209,8 +214,12 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, co
     if (!isfinite(p.lo) || !isfinite(p.hi)) return; /* nothing to draw (an old history has no learning rate) */
     p.step = axis_range(which, &p.lo, &p.hi);
     svg_frame(f, &p, which,
-              which == 2 ? "Learning rate (at each epoch's end)" : which ? "Accuracy per epoch" : "Loss (cross-entropy) per epoch",
-              which == 2 ? "learning rate" : which ? "accuracy (%)" : "loss");
+              which == 2 ? "Learning rate (at each epoch's end)"
+              : which    ? "Accuracy per epoch"
+                         : "Loss (cross-entropy) per epoch",
+              which == 2 ? "learning rate"
+              : which    ? "accuracy (%)"
+                         : "loss");
     const char *colour[2] = {"#1f77b4", "#ff7f0e"}, *name[2] = {which == 2 ? "learning rate" : "train", second};
     for (int s = 0; s < 2; s++) {
         bool any = false;
@@ -224,10 +233,12 @@ void svg_history_plot(FILE *f, const report_epoch *rows, size_t n, int which, co
         for (size_t i = 0; i < n; i++) {
             double v = series(&rows[i], which, s);
             if (!isnan(v))
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, epoch %d: %.4g</title></circle>",
-                        plot_x(&p, rows[i].epoch), plot_y(&p, v), colour[s], name[s], rows[i].epoch, v);
+                fprintf(
+                    f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, epoch %d: %.4g</title></circle>",
+                    plot_x(&p, rows[i].epoch), plot_y(&p, v), colour[s], name[s], rows[i].epoch, v);
         }
-        fprintf(f, "\n<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+        fprintf(f,
+                "\n<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
                 PLOT_W - PLOT_R - 70, 14 + 14 * s, colour[s], PLOT_W - PLOT_R - 52, 18 + 14 * s, name[s]);
     }
     fputs("</svg>\n", f);
@@ -248,8 +259,9 @@ void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, in
     if (!isfinite(p.lo) || !isfinite(p.hi)) return;
     p.step = axis_range(which, &p.lo, &p.hi);
     svg_frame(f, &p, which,
-              which == 2 ? "Learning rate" : which ? "Accuracy (solid: validation, dashed: train)"
-                                                 : "Loss (solid: validation, dashed: train)",
+              which == 2 ? "Learning rate"
+              : which    ? "Accuracy (solid: validation, dashed: train)"
+                         : "Loss (solid: validation, dashed: train)",
               NULL);
     for (int k = 0; k < runs; k++) {
         /* the learning rate is the first series; else train (dashed) under validation (solid) */
@@ -270,7 +282,10 @@ void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, in
                 fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", plot_x(&p, rows[k][i].epoch),
                         plot_y(&p, v), colour[k]);
                 html_text(f, label[k]);
-                fprintf(f, " %s, epoch %d: %.4g</title></circle>", which == 2 ? "learning rate" : s ? "validation" : "train",
+                fprintf(f, " %s, epoch %d: %.4g</title></circle>",
+                        which == 2 ? "learning rate"
+                        : s        ? "validation"
+                                   : "train",
                         rows[k][i].epoch, v);
             }
             fputs("\n", f);
@@ -357,8 +372,8 @@ int html_png_file_cut(FILE *f, const char *path, const char *alt, int max_height
     cairo_surface_destroy(top);
     cairo_surface_destroy(s);
     if (st != CAIRO_STATUS_SUCCESS)
-        return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "%s: cutting the picture: %s", path,
-                       cairo_status_to_string(st));
+        return dd_fail(err, st == CAIRO_STATUS_NO_MEMORY ? DD_ERR_NOMEM : DD_ERR_IO, "%s: cutting the picture: %s",
+                       path, cairo_status_to_string(st));
     html_png(f, data, size, alt);
     free(data);
     *cut = h;

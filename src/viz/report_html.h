@@ -28,8 +28,9 @@ typedef struct report_epoch {
 } report_epoch;
 /* Reads RUNDIR/history.csv, the one reader of it (the report, doodle tune's page and a resumed run's
  * train/history.c): *rows (free it), *n (0 for a header only). A missing file gives *n = 0 and no error; a
- * malformed one (anything but the numbers on a row) is an error naming the file and line. *chose_on_test: the history of a run from before the
- * validation split, whose second series is the test split's (it chose its best epoch on it). */
+ * malformed one (anything but the numbers on a row) is an error naming the file and line. *chose_on_test: the history
+ * of a run from before the validation split, whose second series is the test split's (it chose its best epoch on it).
+ */
 int report_read_history(const char *path, report_epoch **rows, size_t *n, bool *chose_on_test, dd_error *err);
 /* An SVG line plot over the epochs: which = 0 loss, 1 accuracy (train and the second series, named second),
  * 2 the learning rate. */
@@ -43,7 +44,6 @@ void svg_runs_plot(FILE *f, const report_epoch *const *rows, const size_t *n, in
 /* The confusion matrix [classes * classes] as an HTML table shaded by the row share of each cell (row = true
  * class): every class (which NULL), or the classes which[n] in that order plus a column "other classes" for the
  * rest of each row (and zeros left blank, to be read at a glance). */
-void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names, const int *which,
-                    int n);
+void html_confusion(FILE *f, const uint64_t *confusion, int classes, const char *const *names, const int *which, int n);
 
 #endif

@@ -70,8 +70,8 @@ int dd_scatter_png(const char *path, const float *x, const float *y, const int32
     double padx = 0.04 * (x1 - x0), pady = 0.04 * (y1 - y0);
     x0 -= padx, x1 += padx, y0 -= pady, y1 += pady;
     const double pw = WIDTH - LEFT - RIGHT, ph = HEIGHT - TOP - BOTTOM;
-#define PX(v) (LEFT + ((v) - x0) / (x1 - x0) * pw)
-#define PY(v) (TOP + ph - ((v) - y0) / (y1 - y0) * ph)
+#define PX(v) (LEFT + ((v)-x0) / (x1 - x0) * pw)
+#define PY(v) (TOP + ph - ((v)-y0) / (y1 - y0) * ph)
 
     cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, WIDTH, HEIGHT);
     cairo_t *cr = cairo_create(surface);
@@ -140,8 +140,10 @@ int dd_scatter_png(const char *path, const float *x, const float *y, const int32
         }
         marker(cr, lx + 4, ly, c == k ? -1 : c);
         set_rgb(cr, 0x222222, 1);
-        if (c == k) snprintf(buf, sizeof buf, "noise (%d)", sizes[k]);
-        else snprintf(buf, sizeof buf, "cluster %d (%d)", c, sizes[c]);
+        if (c == k)
+            snprintf(buf, sizeof buf, "noise (%d)", sizes[k]);
+        else
+            snprintf(buf, sizeof buf, "cluster %d (%d)", c, sizes[c]);
         text_at(cr, buf, lx + 14, ly, 0, 0.5);
         ly += 20;
     }

@@ -5,8 +5,8 @@
 #include "doodle/picture.h"
 
 /* viridis at nine evenly spaced stops (matplotlib's table, rounded): readable in grey and by colour-blind eyes */
-static const uint8_t VIRIDIS[9][3] = {{68, 1, 84},    {71, 44, 122},  {59, 81, 139},   {44, 113, 142}, {33, 144, 141},
-                                      {39, 173, 129}, {92, 200, 99},  {170, 220, 50},  {253, 231, 37}};
+static const uint8_t VIRIDIS[9][3] = {{68, 1, 84},    {71, 44, 122}, {59, 81, 139},  {44, 113, 142}, {33, 144, 141},
+                                      {39, 173, 129}, {92, 200, 99}, {170, 220, 50}, {253, 231, 37}};
 
 static uint8_t clamp_byte(double v) { return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lround(v); }
 
@@ -19,7 +19,8 @@ void dd_tile_heat(const uint8_t *ink, int h, int w, const float *heat, uint8_t *
         double grey = 255.0 - 0.6 * ink[i]; /* the drawing, faded so the heat reads on top of it */
         double t = heat[i] < 0 ? 0 : heat[i] > 1 ? 1 : heat[i];
         /* "hot": red, then orange, then yellow as t grows; opacity grows with t */
-        double r = 255 * fmin(1, 2.5 * t + 0.35), g = 255 * fmax(0, fmin(1, 2 * t - 0.5)), b = 255 * fmax(0, 3 * t - 2.4);
+        double r = 255 * fmin(1, 2.5 * t + 0.35), g = 255 * fmax(0, fmin(1, 2 * t - 0.5)),
+               b = 255 * fmax(0, 3 * t - 2.4);
         double a = 0.9 * pow(t, 1.3); /* faint where the heat is low, so noise does not cover the drawing */
         rgb[3 * i] = clamp_byte(grey * (1 - a) + r * a);
         rgb[3 * i + 1] = clamp_byte(grey * (1 - a) + g * a);

@@ -13,9 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * libFuzzer reports as a crash (and the corpus replay as a failed test). */
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), noreturn));
-#define FUZZ_CHECK(cond, ...)                                                   \
-    do {                                                                        \
-        if (!(cond)) fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);          \
+#define FUZZ_CHECK(cond, ...)                                                                                          \
+    do {                                                                                                               \
+        if (!(cond)) fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                                                \
     } while (0)
 
 /* Where a target stores what it computed from every byte of a result, so that the reads are not optimised away. */

@@ -2,9 +2,10 @@
  *
  * Every record is read until END or FATAL. Checked: every drawing returned is valid; every BAD or FATAL error has
  * a status and a message starting with the file name; FATAL repeats; the line number never goes back and never
- * passes the file's line count (unless the input is gzip data, which zlib inflates whatever the file's name). Then the drawings returned (the first 64) are written again as CSV, every field
- * quoted with "" escapes and the columns in another order, and must read back the same: strokes and times bit for
- * bit, word, countrycode, timestamp, recognized and key_id. */
+ * passes the file's line count (unless the input is gzip data, which zlib inflates whatever the file's name). Then the
+ * drawings returned (the first 64) are written again as CSV, every field quoted with "" escapes and the columns in
+ * another order, and must read back the same: strokes and times bit for bit, word, countrycode, timestamp, recognized
+ * and key_id. */
 #define _GNU_SOURCE /* memrchr */
 #include <stdbool.h>
 #include <stdio.h>
@@ -41,7 +42,13 @@ static void write_row(FILE *f, const dd_drawing *d) {
     p += strlen(key);
     const char *end = memrchr(p, '}', len - (size_t)(p - line));
     FUZZ_CHECK(end != NULL, "no '}' in %s", line);
-    quoted(f, d->recognized == 1 ? "True" : d->recognized == 0 ? "False" : "", d->recognized < 0 ? 0 : d->recognized ? 4 : 5);
+    quoted(f,
+           d->recognized == 1   ? "True"
+           : d->recognized == 0 ? "False"
+                                : "",
+           d->recognized < 0 ? 0
+           : d->recognized   ? 4
+                             : 5);
     fputc(',', f);
     quoted(f, p, (size_t)(end - p));
     fputc(',', f);

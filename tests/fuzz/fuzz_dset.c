@@ -104,8 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     FUZZ_CHECK(dd_dataset_class_name(ds, n_classes) == NULL, "class past the end");
     dd_class_stats stats;
-    for (uint32_t c = 0; c <= n_classes; c++)
-        FUZZ_CHECK(dd_dataset_class_stats(ds, c, &stats) == 0, "stats row %u", c);
+    for (uint32_t c = 0; c <= n_classes; c++) FUZZ_CHECK(dd_dataset_class_stats(ds, c, &stats) == 0, "stats row %u", c);
     FUZZ_CHECK(dd_dataset_class_stats(ds, n_classes + 1, &stats) != 0, "stats row past the end");
     dd_dset_params params = dd_dataset_params(ds);
     (void)params;

@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_check_error("dd_model_load", err.code, err.msg, path);
     } else {
         const dd_model_spec *s = m->spec;
-        FUZZ_CHECK(s->input.c == 1 && s->classes >= 1, "input %dx%dx%d, %d classes", s->input.h, s->input.w,
-                   s->input.c, s->classes);
+        FUZZ_CHECK(s->input.c == 1 && s->classes >= 1, "input %dx%dx%d, %d classes", s->input.h, s->input.w, s->input.c,
+                   s->classes);
         /* every float came from the file */
         FUZZ_CHECK((s->n_params + s->n_state) * sizeof(float) <= size, "%zu floats from a %zu-byte file",
                    s->n_params + s->n_state, size);
@@ -63,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         dd_st_file *f = dd_st_open(path, &err);
         FUZZ_CHECK(f, "the model loads, the file does not open: %s", err.msg);
         cJSON *r = dd_st_metadata(f, "render") ? cJSON_Parse(dd_st_metadata(f, "render")) : NULL;
-        const cJSON *lw = cJSON_GetObjectItemCaseSensitive(r, "line_width"), *pad = cJSON_GetObjectItemCaseSensitive(r, "padding");
+        const cJSON *lw = cJSON_GetObjectItemCaseSensitive(r, "line_width"),
+                    *pad = cJSON_GetObjectItemCaseSensitive(r, "padding");
         FUZZ_CHECK(!lw || lw->valuedouble == m->render.line_width, "line width %g stored, %g used", lw->valuedouble,
                    m->render.line_width);
         FUZZ_CHECK(!pad || pad->valuedouble == m->render.padding, "padding %g stored, %g used", pad->valuedouble,

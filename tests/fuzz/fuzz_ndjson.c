@@ -16,8 +16,8 @@
 #include "fuzz.h"
 
 static void check_same(const dd_drawing *a, const dd_drawing *b) {
-    FUZZ_CHECK(a->n_strokes == b->n_strokes && a->n_points == b->n_points, "%u/%u strokes, %u/%u points",
-               a->n_strokes, b->n_strokes, a->n_points, b->n_points);
+    FUZZ_CHECK(a->n_strokes == b->n_strokes && a->n_points == b->n_points, "%u/%u strokes, %u/%u points", a->n_strokes,
+               b->n_strokes, a->n_points, b->n_points);
     FUZZ_CHECK(a->has_times == b->has_times, "times %d/%d", a->has_times, b->has_times);
     for (uint32_t s = 0; s < a->n_strokes; s++)
         FUZZ_CHECK(a->stroke_end[s] == b->stroke_end[s], "stroke %u ends at %u/%u", s + 1, a->stroke_end[s],

@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(b.pixels == NULL && b.count == 0, "a failed read leaves bitmaps behind");
         return 0;
     }
-    FUZZ_CHECK(b.pixels != NULL && b.height > 0 && b.width > 0, "%llu x %u x %u", (unsigned long long)b.count,
-               b.height, b.width);
+    FUZZ_CHECK(b.pixels != NULL && b.height > 0 && b.width > 0, "%llu x %u x %u", (unsigned long long)b.count, b.height,
+               b.width);
     uint64_t bytes = b.count * b.height * (uint64_t)b.width;
     FUZZ_CHECK(bytes <= size, "%llu pixels from a %zu-byte file", (unsigned long long)bytes, size);
     unsigned sum = 0;

@@ -17,7 +17,9 @@
 
 #define FUZZ_MEMORY_LIMIT ((uint64_t)64 * 1000 * 1000)
 
-static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 /* Fixes the CRC of each chunk that lies wholly inside the copy. */
 static void fix_crcs(uint8_t *p, size_t size) {
@@ -53,10 +55,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int n = dd_classify_png(c, path, top, 3, &err);
     /* a picture whose header asks for more than the memory bound (9 bytes a pixel while it is read) is refused
      * before it is decoded, with its size named */
-    uint64_t declared = size >= 33 && be32(data + 8) == 13 && !memcmp(data, "\x89PNG\r\n\x1a\n", 8) && !memcmp(data + 12, "IHDR", 4) ? (uint64_t)be32(data + 16) * be32(data + 20) : 0;
+    uint64_t declared =
+        size >= 33 && be32(data + 8) == 13 && !memcmp(data, "\x89PNG\r\n\x1a\n", 8) && !memcmp(data + 12, "IHDR", 4)
+            ? (uint64_t)be32(data + 16) * be32(data + 20)
+            : 0;
     if (declared * 9 > FUZZ_MEMORY_LIMIT)
-        FUZZ_CHECK(n < 0 && err.code == DD_ERR_RANGE && strstr(err.msg, "too large"),
-                   "a picture of %llu pixels: %s", (unsigned long long)declared, n < 0 ? err.msg : "read");
+        FUZZ_CHECK(n < 0 && err.code == DD_ERR_RANGE && strstr(err.msg, "too large"), "a picture of %llu pixels: %s",
+                   (unsigned long long)declared, n < 0 ? err.msg : "read");
     if (n < 0) {
         fuzz_check_error("dd_classify_png", err.code, err.msg, path);
         return 0;

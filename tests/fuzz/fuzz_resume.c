@@ -75,7 +75,9 @@ static void fuzz_history(int epochs, const uint8_t *data, size_t size) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     dd_set_memory_limit(FUZZ_MEMORY_LIMIT);
-    if (data[0] & 1) fuzz_history(data[0] >> 1, data + 1, size - 1);
-    else fuzz_checkpoint(data + 1, size - 1);
+    if (data[0] & 1)
+        fuzz_history(data[0] >> 1, data + 1, size - 1);
+    else
+        fuzz_checkpoint(data + 1, size - 1);
     return 0;
 }

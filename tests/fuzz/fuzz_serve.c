@@ -33,8 +33,8 @@ static void check_answer(const char *text, int k, int classes, int explain) {
     const cJSON *top = cJSON_GetObjectItemCaseSensitive(o, "top");
     if (explain) k = 5; /* /api/explain always answers its top 5 */
     int want = k < classes ? k : classes;
-    FUZZ_CHECK(cJSON_IsArray(top) && cJSON_GetArraySize(top) == want, "%d answers for top %d",
-               cJSON_GetArraySize(top), k);
+    FUZZ_CHECK(cJSON_IsArray(top) && cJSON_GetArraySize(top) == want, "%d answers for top %d", cJSON_GetArraySize(top),
+               k);
     double last = 2;
     const cJSON *t;
     cJSON_ArrayForEach(t, top) {
@@ -76,8 +76,8 @@ static void request(int explain, int k, const char *body, size_t len) {
     }
     uint32_t strokes, points;
     serve_ctx_counts(ctx, &strokes, &points);
-    FUZZ_CHECK(strokes <= SERVE_MAX_STROKES && points <= SERVE_MAX_POINTS, "%u strokes, %u points answered",
-               strokes, points);
+    FUZZ_CHECK(strokes <= SERVE_MAX_STROKES && points <= SERVE_MAX_POINTS, "%u strokes, %u points answered", strokes,
+               points);
     check_answer(text, k, m->spec->classes, explain);
     free(text);
 }

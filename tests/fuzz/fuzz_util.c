@@ -23,9 +23,7 @@ void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ..
 }
 
 #define MAX_TEMP 8
-static struct {
-    char suffix[32], path[512];
-} temps[MAX_TEMP];
+static struct { char suffix[32], path[512]; } temps[MAX_TEMP];
 static int n_temp;
 
 static void remove_temp_files(void) {

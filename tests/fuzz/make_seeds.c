@@ -137,8 +137,8 @@ static void write_csv_seed(const char *name, int layout, const char *text, size_
         } else if (layout == 1) {
             fprintf(f, "%llu,%s,\"%.*s\"\r\n", id, d.countrycode, (int)(end - v), v);
         } else {
-            fprintf(f, "\"a \"\"note\"\",\r\nover lines\",\"%s\",\"%.*s\",\"%s\",\"%llu\"\r\n", d.word, (int)(end - v), v,
-                    d.recognized ? "TRUE" : "FALSE", id);
+            fprintf(f, "\"a \"\"note\"\",\r\nover lines\",\"%s\",\"%.*s\",\"%s\",\"%llu\"\r\n", d.word, (int)(end - v),
+                    v, d.recognized ? "TRUE" : "FALSE", id);
         }
         p = nl + 1;
     }
@@ -147,7 +147,6 @@ static void write_csv_seed(const char *name, int layout, const char *text, size_
     write_seed("csv", name, buf, size);
     free(buf);
 }
-
 
 /* ---- seeds of the model, resume, cfg, serve and png targets (no real data needed) ---- */
 
@@ -256,7 +255,10 @@ static void write_new_seeds(void) {
         if (dd_optimizer_init(&o, opts.optimizer, dense->spec->n_params, &err)) die("dd_optimizer_init", err.msg);
         for (size_t i = 0; i < o.n; i++) o.m[i] = (float)i / 100;
         o.step = 40;
-        train_progress p = {.epochs_done = 3, .best_epoch = 2, .best_test_acc = 0.75f, .best_test_loss = 0.5f,
+        train_progress p = {.epochs_done = 3,
+                            .best_epoch = 2,
+                            .best_test_acc = 0.75f,
+                            .best_test_loss = 0.5f,
                             .steps_done = sgd ? 21 : STEPS_UNKNOWN};
         dd_rng_seed(&p.rng, 99);
         if (checkpoint_save(tmp, dense, &o, &p, &opts, &err)) die("checkpoint_save", err.msg);
@@ -318,8 +320,14 @@ static void write_new_seeds(void) {
             char name[64];
             snprintf(name, sizeof name, "c%d-d%d.png", color, depth);
             write_png_seed(name, 5, 4, depth, color, 0, color == 3 ? plte : NULL, 12,
-                           color == 3 ? trns_p : color == 0 ? trns_grey : color == 2 ? trns_rgb : NULL,
-                           color == 3 ? 3 : color == 0 ? 2 : color == 2 ? 6 : 0);
+                           color == 3   ? trns_p
+                           : color == 0 ? trns_grey
+                           : color == 2 ? trns_rgb
+                                        : NULL,
+                           color == 3   ? 3
+                           : color == 0 ? 2
+                           : color == 2 ? 6
+                                        : 0);
             if (depth == 8 || depth == 16) {
                 snprintf(name, sizeof name, "c%d-d%d-interlaced-1x1.png", color, depth);
                 write_png_seed(name, 1, 1, depth, color, 1, NULL, 0, NULL, 0);
@@ -355,7 +363,8 @@ int main(int argc, char **argv) {
             for (size_t i = 0, k = 0; i < n; k++) {
                 size_t len = (size_t)((char *)memchr(text + i, '\n', n - i) - (text + i));
                 snprintf(name, sizeof name, "%s-%s-%zu.ndjson", raw ? "raw" : "simplified", classes[c], k);
-                for (char *s = name; *s; s++) if (*s == ' ') *s = '_';
+                for (char *s = name; *s; s++)
+                    if (*s == ' ') *s = '_';
                 write_seed("ndjson", name, text + i, len);
                 i += len + 1;
             }
@@ -438,7 +447,8 @@ int main(int argc, char **argv) {
         unsigned char buf[2048];
         int version = k == 2 ? 2 : 1, prefix = version == 1 ? 10 : 12;
         size_t body = k == 2 ? 32 : 2 * 784;
-        size_t dict = strlen(dicts[k]), header = ((size_t)prefix + dict + 1 + 63) / 64 * 64, hlen = header - (size_t)prefix;
+        size_t dict = strlen(dicts[k]), header = ((size_t)prefix + dict + 1 + 63) / 64 * 64,
+               hlen = header - (size_t)prefix;
         memcpy(buf, "\x93NUMPY", 6);
         buf[6] = (unsigned char)version;
         buf[7] = 0;
