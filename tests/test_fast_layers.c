@@ -280,6 +280,7 @@ int main(void) {
             check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);  /* seed's third: an odd column pooled away */
             check_dense(pool, batch, 37, 11, true);
             check_dense(pool, batch, 5, 2, false);                  /* fewer outputs than threads */
+            check_dense(pool, batch, 300, 129, true);               /* large enough for inference's threads */
             check_batchnorm(pool, batch, 5, 23, true);
             check_batchnorm(pool, batch, 7, 1, false);              /* after a dense layer */
             check_maxpool(pool, batch, 3, 13, 17, 2, 2);

@@ -14,6 +14,9 @@ typedef struct dense_job {
 /* Below this many images inference multiplies each by the weights (sgemv): sgemm would first copy (pack) the whole
  * weight matrix, which for one drawing costs more than the product (mnist28's 3136x128: 60% of a drawing). */
 #define GEMV_BELOW 4
+/* Below this many multiply-adds inference runs a dense layer on the calling thread alone: waking the others costs
+ * more (seed's last two layers, 64x32 and 32x5, for one drawing). */
+#define ALONE_BELOW 32768.0
 
 static void dense_forward_part(void *ctx, int t, int threads) {
     const dense_job *j = ctx;
@@ -49,7 +52,8 @@ void dd_fast_dense_forward_infer(dd_pool *pool, float *out, const float *in, con
                                  int batch, int n_in, int n_out, bool relu) {
     dense_job j = {.out = out, .in = in, .weight = weight, .bias = bias, .batch = batch, .n_in = n_in,
                    .n_out = n_out, .relu = relu, .gemv = batch < GEMV_BELOW};
-    dd_pool_run(pool, dense_forward_part, &j);
+    if ((double)batch * n_in * n_out < ALONE_BELOW) dense_forward_part(&j, 0, 1);
+    else dd_pool_run(pool, dense_forward_part, &j);
 }
 
 static void dense_backward_part(void *ctx, int t, int threads) {
