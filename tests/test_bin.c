@@ -93,7 +93,7 @@ static void test_round_trip(const char *data, const char *dir) {
     DIR *dp = opendir(src_dir);
     CHECK(dp != NULL);
     if (!dp) return;
-    char *names[400];
+    char *names[400] = {0};
     size_t n_names = 0;
     struct dirent *e;
     while ((e = readdir(dp)) && n_names < 400)

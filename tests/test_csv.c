@@ -315,7 +315,7 @@ static void test_real(const char *data) {
         DIR *dp = opendir(set);
         CHECK(dp != NULL, "cannot open %s", set);
         if (!dp) continue;
-        char *names[400];
+        char *names[400] = {0};
         size_t n = 0;
         struct dirent *e;
         while ((e = readdir(dp)) && n < 400)

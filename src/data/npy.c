@@ -142,9 +142,7 @@ static void format_shape(const npy_header *h, char *buf, size_t size) {
 static int image_size(const npy_header *h, uint32_t *height, uint32_t *width, dd_error *err) {
     const uint64_t *s = h->shape;
     uint64_t hh = 0, ww = 0;
-    if (h->ndim == 2 && s[1] == 784) {
-        hh = ww = 28;
-    } else if (h->ndim == 3 && s[1] == 1 && s[2] == 784) {
+    if ((h->ndim == 2 && s[1] == 784) || (h->ndim == 3 && s[1] == 1 && s[2] == 784)) {
         hh = ww = 28;
     } else if (h->ndim == 3) {
         hh = s[1];

@@ -13,6 +13,7 @@ static double softmax_row(float *probs, const float *logits, int classes) {
         if (logits[k] > max) max = logits[k];
     double sum = 0.0;
     for (int k = 0; k < classes; k++) sum += exp((double)logits[k] - max);
+    // cppcheck-suppress invalidFunctionArg ; sum >= 1: the largest logit's term is exp(0)
     double lse = log(sum) + max;
     for (int k = 0; k < classes; k++) probs[k] = (float)exp((double)logits[k] - lse);
     return lse;

@@ -319,13 +319,13 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
             goto done;
     }
     dd_parallel(threads, run_restarts, jobs);
-    int best = -1;
+    int best = 0;
     for (int t = 0; t < threads; t++) {
         if (jobs[t].failed) {
             *err = jobs[t].err;
             goto done;
         }
-        if (best < 0 || jobs[t].inertia < jobs[best].inertia ||
+        if (jobs[t].inertia < jobs[best].inertia ||
             (jobs[t].inertia == jobs[best].inertia && jobs[t].best_restart < jobs[best].best_restart))
             best = t;
     }

@@ -34,6 +34,7 @@ int dd_metrics_add(dd_metrics *m, int label, const float *logits, float *confide
         if (logits[k] > logits[pred]) pred = k;
     double max = logits[pred], sum = 0.0;
     for (int k = 0; k < n; k++) sum += exp((double)logits[k] - max);
+    // cppcheck-suppress invalidFunctionArg ; sum >= 1: the largest logit's term is exp(0)
     double lse = log(sum) + max;
     m->loss_sum += lse - (double)logits[label];
     /* the label's rank: classes with a larger logit, and lower-index classes with an equal one */

@@ -301,7 +301,9 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
                            "The last checkpoint (end of epoch %d) is intact.",
                            epoch + 1, (unsigned long long)(s - epoch * r->epoch_steps) + 1,
                            isfinite(step_loss) ? "gradient" : "loss", epoch);
-        double progress = (double)(s / r->epoch_steps) + (double)(s % r->epoch_steps) / (double)r->epoch_steps;
+        /* whole epochs done, then the share of this one */
+        double progress = (double)(s / r->epoch_steps) + /* NOLINT(bugprone-integer-division) */
+                          (double)(s % r->epoch_steps) / (double)r->epoch_steps;
         r->lr = dd_schedule_lr(&sched, progress);
         dd_optimizer_step(&r->opt, m->params, r->grads, r->decay, r->lr);
         if (r->p.ema) recipe_ema_update(r->p.ema, m->params, n_params, recipe_ema_decay(o->ema, r->opt.step));
