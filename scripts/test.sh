@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, then build and run every test twice, in a warnings-as-errors
-# release build and in a debug build with AddressSanitizer and UndefinedBehaviorSanitizer; then the tests that run
-# threads once more in a ThreadSanitizer build (clang), where any race report fails the run.
+# release build (whose sources scripts/lint.sh checks too: clang-format, cppcheck, clang-tidy) and in a debug build
+# with AddressSanitizer and UndefinedBehaviorSanitizer; then the tests that run threads once more in a
+# ThreadSanitizer build (clang), where any race report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -14,7 +15,7 @@ for variant in release asan tsan; do
   dir=build-test-$variant
   targets=()
   case $variant in
-    release) flags=(-DCMAKE_BUILD_TYPE=Release -DDOODLE_WERROR=ON) ;;
+    release) flags=(-DCMAKE_BUILD_TYPE=Release -DDOODLE_WERROR=ON -DCMAKE_EXPORT_COMPILE_COMMANDS=ON) ;;
     # -O1: the sanitizers' usual level (assertions stay on); at -O0 this stage took most of CI's time
     asan) flags=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" -DDOODLE_SANITIZE=ON -DDOODLE_WERROR=ON) ;;
     tsan)
@@ -26,6 +27,8 @@ for variant in release asan tsan; do
   echo "== $variant build =="
   cmake -S . -B "$dir" "${flags[@]}" >/dev/null
   cmake --build "$dir" -j"$jobs" "${targets[@]}"
+  # the tree's habits (clang-format, cppcheck, clang-tidy), with the release build's compile commands
+  if [ "$variant" = release ]; then scripts/lint.sh "$dir"; fi
   if [ "$variant" = tsan ]; then
     # OpenBLAS' own threads off (doodle sets 1 too; this covers the library's start-up); every report is written to
     # tsan-logs/ as well, so that a race in a server process whose exit status a test does not see still fails here

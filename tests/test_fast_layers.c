@@ -38,10 +38,10 @@ static double rel_diff(const float *a, const float *b, size_t n) {
     return d / scale;
 }
 
-#define SAME(what, a, b, n, fmt, ...)                                                                                 \
-    do {                                                                                                              \
-        double e_ = rel_diff(a, b, n);                                                                                \
-        CHECK(e_ <= TOL, "%s differs from the reference by %.3g: " fmt, what, e_, __VA_ARGS__);                       \
+#define SAME(what, a, b, n, fmt, ...)                                                                                  \
+    do {                                                                                                               \
+        double e_ = rel_diff(a, b, n);                                                                                 \
+        CHECK(e_ <= TOL, "%s differs from the reference by %.3g: " fmt, what, e_, __VA_ARGS__);                        \
     } while (0)
 
 static dd_fast_scratch scratch_for(const dd_conv2d_dims *d, int threads) {
@@ -69,7 +69,8 @@ static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out
     CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, k, k, stride, same) == 0, "dims");
     size_t n_in = (size_t)batch * in_c * h * w, n_out = (size_t)batch * out_c * d.out_h * d.out_w,
            n_w = (size_t)out_c * in_c * k * k;
-    float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f), *b = random_floats(out_c, -0.2f, 0.2f);
+    float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f),
+          *b = random_floats(out_c, -0.2f, 0.2f);
     float *ref = random_floats(n_out, 0, 1), *fast = random_floats(n_out, 0, 1);
     float *ref_scratch = random_floats(dd_conv2d_scratch_size(&d), 0, 1);
     dd_fast_scratch s = scratch_for(&d, threads);
@@ -112,7 +113,8 @@ static void check_conv3x3(dd_pool *pool, int batch, int in_c, int h, int w, int 
     int ph = h / 2, pw = w / 2;
     size_t n_in = (size_t)batch * in_c * h * w, n_out = (size_t)batch * out_c * h * w, n_w = (size_t)out_c * in_c * 9;
     size_t n_pooled = (size_t)batch * out_c * ph * pw;
-    float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f), *b = random_floats(out_c, -0.2f, 0.2f);
+    float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f),
+          *b = random_floats(out_c, -0.2f, 0.2f);
     float *ref = random_floats(n_out, 0, 1), *ref_scratch = random_floats(dd_conv2d_scratch_size(&d), 0, 1);
     float *ref_pooled = random_floats(n_pooled ? n_pooled : 1, 0, 1);
     int32_t *argmax = malloc(sizeof *argmax * (n_pooled ? n_pooled : 1));
@@ -121,7 +123,8 @@ static void check_conv3x3(dd_pool *pool, int batch, int in_c, int h, int w, int 
     if (relu) dd_relu_forward(ref, ref, n_out);
     if (n_pooled) dd_maxpool_forward(ref_pooled, argmax, ref, batch, out_c, h, w, 2, 2);
     dd_pool *one = dd_pool_new(1, NULL);
-    for (int pooled = 0; pooled <= (n_pooled > 0); pooled++)
+    const int passes = n_pooled > 0 ? 2 : 1; /* without, then with the fused pool */
+    for (int pooled = 0; pooled < passes; pooled++)
         for (int isa = DD_FAST_GENERIC; isa <= (int)dd_fast_isa_best(); isa++) {
             const char *name = dd_fast_isa_name((dd_fast_isa)isa);
             size_t n = pooled ? n_pooled : n_out;
@@ -132,8 +135,10 @@ static void check_conv3x3(dd_pool *pool, int batch, int in_c, int h, int w, int 
                  "%s, pool %d, batch %d, %dx%dx%d -> %d, relu %d, %d threads", name, pooled, batch, in_c, h, w, out_c,
                  relu, threads);
             dd_fast_conv3x3_forward(one, &s1, single, x, wt, bias ? b : NULL, &d, relu, pooled, (dd_fast_isa)isa);
-            CHECK(!memcmp(fast, single, sizeof *fast * n), "direct 3x3 conv: %s, pool %d, %d threads give 1 thread's "
-                  "bits", name, pooled, threads);
+            CHECK(!memcmp(fast, single, sizeof *fast * n),
+                  "direct 3x3 conv: %s, pool %d, %d threads give 1 thread's "
+                  "bits",
+                  name, pooled, threads);
             free(fast), free(single);
             free_scratch(&s), free_scratch(&s1);
         }
@@ -178,8 +183,8 @@ static void check_batchnorm(dd_pool *pool, int batch, int channels, int spatial,
     float *rm = copy(rm_ref, channels), *rv = copy(rv_ref, channels);
     float *ref = random_floats(n, 0, 1), *fast = random_floats(n, 0, 1);
     float mean_ref[64], istd_ref[64], mean[64], istd[64];
-    dd_batchnorm_forward_train(ref, mean_ref, istd_ref, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial,
-                               0.9f, 1e-3f);
+    dd_batchnorm_forward_train(ref, mean_ref, istd_ref, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial, 0.9f,
+                               1e-3f);
     if (relu) dd_relu_forward(ref, ref, n);
     dd_fast_batchnorm_forward_train(pool, fast, mean, istd, x, gamma, beta, rm, rv, batch, channels, spatial, 0.9f,
                                     1e-3f, relu);
@@ -194,8 +199,8 @@ static void check_batchnorm(dd_pool *pool, int batch, int channels, int spatial,
     float *dout = random_floats(n, -1, 1), *g = copy(dout, n);
     if (relu) dd_relu_backward(g, g, ref, n); /* the reference: ReLU's backward, then BatchNorm's */
     float *din_ref = random_floats(n, 0, 1), *din = random_floats(n, 0, 1);
-    float *dg_ref = random_floats(channels, -1, 1), *dg = copy(dg_ref, channels), *dbe_ref = random_floats(channels, -1, 1),
-          *dbe = copy(dbe_ref, channels);
+    float *dg_ref = random_floats(channels, -1, 1), *dg = copy(dg_ref, channels),
+          *dbe_ref = random_floats(channels, -1, 1), *dbe = copy(dbe_ref, channels);
     dd_batchnorm_backward(din_ref, dg_ref, dbe_ref, g, x, gamma, mean_ref, istd_ref, batch, channels, spatial);
     dd_fast_batchnorm_backward(pool, din, dg, dbe, dout, fast, x, gamma, mean, istd, batch, channels, spatial, relu);
     SAME("batchnorm din", din, din_ref, n, "batch %d, relu %d, %d threads", batch, relu, threads);
@@ -233,7 +238,8 @@ static void check_maxpool(dd_pool *pool, int batch, int channels, int h, int w, 
 
 /* BatchNorm -> ReLU -> MaxPool backward fused, against the three reference backward passes in a row. */
 static void check_bn_relu_pool(dd_pool *pool, int batch, int channels, int h, int w, int size) {
-    int oh = dd_maxpool_out_size(h, size, size), ow = dd_maxpool_out_size(w, size, size), threads = dd_pool_threads(pool);
+    int oh = dd_maxpool_out_size(h, size, size), ow = dd_maxpool_out_size(w, size, size),
+        threads = dd_pool_threads(pool);
     size_t n = (size_t)batch * channels * h * w, n_out = (size_t)batch * channels * oh * ow;
     float *x = random_floats(n, -2, 3), *gamma = random_floats(channels, 0.5f, 1.5f),
           *beta = random_floats(channels, -0.5f, 0.5f), *rm = random_floats(channels, 0, 1),
@@ -246,8 +252,8 @@ static void check_bn_relu_pool(dd_pool *pool, int batch, int channels, int h, in
     dd_maxpool_forward(pooled, a, y, batch, channels, h, w, size, size);
     float *dout = random_floats(n_out, -1, 1), *g = random_floats(n, 0, 1), *din_ref = random_floats(n, 0, 1),
           *din = random_floats(n, 0, 1);
-    float *dg_ref = random_floats(channels, -1, 1), *dg = copy(dg_ref, channels), *db_ref = random_floats(channels, -1, 1),
-          *db = copy(db_ref, channels);
+    float *dg_ref = random_floats(channels, -1, 1), *dg = copy(dg_ref, channels),
+          *db_ref = random_floats(channels, -1, 1), *db = copy(db_ref, channels);
     dd_maxpool_backward(g, dout, a, batch, channels, h, w, oh, ow);
     dd_relu_backward(g, g, y, n);
     dd_batchnorm_backward(din_ref, dg_ref, db_ref, g, x, gamma, mean, istd, batch, channels, h * w);
@@ -268,26 +274,26 @@ int main(void) {
         CHECK(pool && dd_pool_threads(pool) == threads, "pool of %d", threads);
         if (!pool) continue;
         for (int batch = 1; batch <= 5; batch += 2) {
-            check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true);   /* a first layer: one channel, "same" */
-            check_conv(pool, batch, 3, 11, 9, 5, 3, 2, 1, false);   /* stride 2, "same", odd sizes */
-            check_conv(pool, batch, 4, 12, 10, 6, 5, 1, 0, true);   /* "valid", 5x5 */
-            check_conv(pool, batch, 2, 9, 14, 3, 4, 3, 0, false);   /* stride 3, "valid" */
-            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);   /* a first layer, one whole block */
-            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true);  /* blocks and a remainder, odd sizes */
-            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);   /* one row, fewer channels than a block */
-            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);   /* narrow: several rows per tile */
-            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);   /* seed's second map size: bands, odd rows */
-            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);  /* seed's third: an odd column pooled away */
+            check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true);  /* a first layer: one channel, "same" */
+            check_conv(pool, batch, 3, 11, 9, 5, 3, 2, 1, false);  /* stride 2, "same", odd sizes */
+            check_conv(pool, batch, 4, 12, 10, 6, 5, 1, 0, true);  /* "valid", 5x5 */
+            check_conv(pool, batch, 2, 9, 14, 3, 4, 3, 0, false);  /* stride 3, "valid" */
+            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);  /* a first layer, one whole block */
+            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true); /* blocks and a remainder, odd sizes */
+            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);  /* one row, fewer channels than a block */
+            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);  /* narrow: several rows per tile */
+            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);  /* seed's second map size: bands, odd rows */
+            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true); /* seed's third: an odd column pooled away */
             check_dense(pool, batch, 37, 11, true);
-            check_dense(pool, batch, 5, 2, false);                  /* fewer outputs than threads */
-            check_dense(pool, batch, 300, 129, true);               /* large enough for inference's threads */
+            check_dense(pool, batch, 5, 2, false);    /* fewer outputs than threads */
+            check_dense(pool, batch, 300, 129, true); /* large enough for inference's threads */
             check_batchnorm(pool, batch, 5, 23, true);
-            check_batchnorm(pool, batch, 7, 1, false);              /* after a dense layer */
+            check_batchnorm(pool, batch, 7, 1, false); /* after a dense layer */
             check_maxpool(pool, batch, 3, 13, 17, 2, 2);
-            check_maxpool(pool, batch, 2, 61, 95, 4, 4);            /* lenet's floor rule: 61 -> 15 */
-            check_maxpool(pool, batch, 2, 9, 11, 3, 2);             /* overlapping windows */
+            check_maxpool(pool, batch, 2, 61, 95, 4, 4); /* lenet's floor rule: 61 -> 15 */
+            check_maxpool(pool, batch, 2, 9, 11, 3, 2);  /* overlapping windows */
             check_bn_relu_pool(pool, batch, 4, 12, 10, 2);
-            check_bn_relu_pool(pool, batch, 3, 13, 11, 4);          /* rows and columns past the last window */
+            check_bn_relu_pool(pool, batch, 3, 13, 11, 4); /* rows and columns past the last window */
         }
         size_t n = 1001;
         float *x = random_floats(n, -1, 1), *ref = random_floats(n, 0, 1), *fast = copy(x, n);

@@ -92,8 +92,9 @@ int dd_model_backward_infer(const dd_model *m, dd_workspace *ws, const float *dl
                             float *dx);
 /* Output of layer i (after its own activation) from the last forward pass: [batch, count of its out shape].
  * A workspace made for inference only (training = false) folds each BatchNorm into the conv before it and keeps
- * no output of that conv: NULL for such a conv layer (the BatchNorm's output is there). A training workspace
- * keeps every layer's output. */
+ * no output of that conv: NULL for such a conv layer (the BatchNorm's output is there); where a 2x2 max-pool is
+ * fused into a 3x3 conv, it keeps no output of the conv, BatchNorm and ReLU before the pool either (NULL). A
+ * training workspace keeps every layer's output. */
 const float *dd_workspace_layer_output(const dd_workspace *ws, int i);
 
 /* Which parameters weight decay applies to (conv and dense weights, not biases or BatchNorm): [n_params], 0/1. */

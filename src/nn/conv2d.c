@@ -31,9 +31,18 @@ int dd_conv2d_dims_init(dd_conv2d_dims *d, int batch, int in_c, int in_h, int in
     if (axis_init(in_h, kernel_h, stride, same_padding, &out_h, &pad_top) ||
         axis_init(in_w, kernel_w, stride, same_padding, &out_w, &pad_left))
         return -1;
-    *d = (dd_conv2d_dims){.batch = batch, .in_c = in_c, .in_h = in_h, .in_w = in_w, .out_c = out_c,
-                          .out_h = out_h, .out_w = out_w, .kernel_h = kernel_h, .kernel_w = kernel_w,
-                          .stride = stride, .pad_top = pad_top, .pad_left = pad_left};
+    *d = (dd_conv2d_dims){.batch = batch,
+                          .in_c = in_c,
+                          .in_h = in_h,
+                          .in_w = in_w,
+                          .out_c = out_c,
+                          .out_h = out_h,
+                          .out_w = out_w,
+                          .kernel_h = kernel_h,
+                          .kernel_w = kernel_w,
+                          .stride = stride,
+                          .pad_top = pad_top,
+                          .pad_left = pad_left};
     return 0;
 }
 

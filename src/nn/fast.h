@@ -17,11 +17,11 @@
 /* Per-thread scratch: thread t uses the slice at t * stride of col and dbias, and thread t >= 1 the slice at
  * (t - 1) * stride of dweight (thread 0 adds straight into the gradient block). */
 typedef struct dd_fast_scratch {
-    float *col;          /* im2col columns: floats per thread = col_stride */
+    float *col; /* im2col columns: floats per thread = col_stride */
     size_t col_stride;
-    float *dweight;      /* parameter-gradient partial sums of threads 1..: floats per thread = dweight_stride */
+    float *dweight; /* parameter-gradient partial sums of threads 1..: floats per thread = dweight_stride */
     size_t dweight_stride;
-    double *dbias;       /* conv bias-gradient partial sums: doubles per thread = dbias_stride */
+    double *dbias; /* conv bias-gradient partial sums: doubles per thread = dbias_stride */
     size_t dbias_stride;
 } dd_fast_scratch;
 
@@ -62,16 +62,16 @@ void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const flo
 void dd_fast_dense_forward_infer(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                                  int batch, int n_in, int n_out, bool relu);
 /* dd_dense_backward (dweight, dbias may be NULL; din may be NULL). */
-void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout,
-                            const float *in, const float *weight, int batch, int n_in, int n_out);
+void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                            const float *weight, int batch, int n_in, int n_out);
 
 /* dd_batchnorm_forward_train / _infer, then ReLU when relu is set (a following [activation] relu fused in). */
 void dd_fast_batchnorm_forward_train(dd_pool *pool, float *out, float *mean, float *inv_std, const float *in,
                                      const float *gamma, const float *beta, float *running_mean, float *running_var,
                                      int batch, int channels, int spatial, float momentum, float eps, bool relu);
-void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in, const float *gamma,
-                                     const float *beta, const float *running_mean, const float *running_var, int batch,
-                                     int channels, int spatial, float eps, bool relu);
+void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in, const float *gamma, const float *beta,
+                                     const float *running_mean, const float *running_var, int batch, int channels,
+                                     int spatial, float eps, bool relu);
 /* dd_batchnorm_backward; with relu, dout is first zeroed where out (the fused ReLU's output) is not positive. din
  * may be NULL. */
 void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
@@ -90,8 +90,8 @@ void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, cons
  * dout, pool_out, argmax [B, C, OH, OW]; x (the BatchNorm's input) and din [B, C, H, W]; din may be NULL. */
 void dd_fast_bn_relu_pool_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
                                    const float *pool_out, const int32_t *argmax, const float *x, const float *gamma,
-                                   const float *mean, const float *inv_std, int batch, int channels, int in_h,
-                                   int in_w, int pool_size);
+                                   const float *mean, const float *inv_std, int batch, int channels, int in_h, int in_w,
+                                   int pool_size);
 
 /* ReLU over n values (in place allowed) and its backward. */
 void dd_fast_relu_forward(dd_pool *pool, float *out, const float *in, size_t n);

@@ -93,9 +93,20 @@ static void bn_train_part(void *ctx, int t, int threads) {
 void dd_fast_batchnorm_forward_train(dd_pool *pool, float *out, float *mean, float *inv_std, const float *in,
                                      const float *gamma, const float *beta, float *running_mean, float *running_var,
                                      int batch, int channels, int spatial, float momentum, float eps, bool relu) {
-    bn_job j = {.out = out, .mean = mean, .inv_std = inv_std, .in = in, .gamma = gamma, .beta = beta,
-                .running_mean = running_mean, .running_var = running_var, .batch = batch, .channels = channels,
-                .spatial = spatial, .momentum = momentum, .eps = eps, .relu = relu};
+    bn_job j = {.out = out,
+                .mean = mean,
+                .inv_std = inv_std,
+                .in = in,
+                .gamma = gamma,
+                .beta = beta,
+                .running_mean = running_mean,
+                .running_var = running_var,
+                .batch = batch,
+                .channels = channels,
+                .spatial = spatial,
+                .momentum = momentum,
+                .eps = eps,
+                .relu = relu};
     dd_pool_run(pool, bn_train_part, &j);
 }
 
@@ -112,11 +123,19 @@ static void bn_infer_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in, const float *gamma,
-                                     const float *beta, const float *running_mean, const float *running_var, int batch,
-                                     int channels, int spatial, float eps, bool relu) {
-    bn_job j = {.out = out, .in = in, .gamma = gamma, .beta = beta, .const_mean = running_mean,
-                .const_var = running_var, .batch = batch, .channels = channels, .spatial = spatial, .eps = eps,
+void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in, const float *gamma, const float *beta,
+                                     const float *running_mean, const float *running_var, int batch, int channels,
+                                     int spatial, float eps, bool relu) {
+    bn_job j = {.out = out,
+                .in = in,
+                .gamma = gamma,
+                .beta = beta,
+                .const_mean = running_mean,
+                .const_var = running_var,
+                .batch = batch,
+                .channels = channels,
+                .spatial = spatial,
+                .eps = eps,
                 .relu = relu};
     dd_pool_run(pool, bn_infer_part, &j);
 }
@@ -135,6 +154,7 @@ static inline void plane_grad_sums(const float *restrict x, const float *restric
     }
     double sg = lanes_sum(ag), sgx = lanes_sum(agx);
     for (; i < n; i++) {
+        // cppcheck-suppress nullPointer ; y is given whenever relu is
         float gi = relu ? (y[i] > 0.0f ? g[i] : 0.0f) : g[i];
         sg += gi;
         sgx += gi * ((x[i] - m) * is);
@@ -147,6 +167,7 @@ static inline void plane_din(float *restrict dx, const float *restrict x, const 
                              const float *restrict y, int n, float m, float is, float k, float mg, float mgx,
                              bool relu) {
     for (int i = 0; i < n; i++) {
+        // cppcheck-suppress nullPointer ; y is given whenever relu is
         float gi = relu ? (y[i] > 0.0f ? g[i] : 0.0f) : g[i];
         dx[i] = k * (gi - mg - (x[i] - m) * is * mgx);
     }
@@ -165,8 +186,10 @@ static void bn_backward_part(void *ctx, int t, int threads) {
         double sum_g = 0.0, sum_gx = 0.0;
         for (int b = 0; b < j->batch; b++) {
             size_t at = ((size_t)b * C + c) * S;
-            if (relu) plane_grad_sums(j->in + at, j->dout + at, j->fused_out + at, S, m, is, true, &sum_g, &sum_gx);
-            else plane_grad_sums(j->in + at, j->dout + at, NULL, S, m, is, false, &sum_g, &sum_gx);
+            if (relu)
+                plane_grad_sums(j->in + at, j->dout + at, j->fused_out + at, S, m, is, true, &sum_g, &sum_gx);
+            else
+                plane_grad_sums(j->in + at, j->dout + at, NULL, S, m, is, false, &sum_g, &sum_gx);
         }
         j->dgamma[c] += (float)sum_gx;
         j->dbeta[c] += (float)sum_g;
@@ -174,8 +197,10 @@ static void bn_backward_part(void *ctx, int t, int threads) {
         const float mg = (float)(sum_g / n), mgx = (float)(sum_gx / n), k = j->gamma[c] * is;
         for (int b = 0; b < j->batch; b++) {
             size_t at = ((size_t)b * C + c) * S;
-            if (relu) plane_din(j->din + at, j->in + at, j->dout + at, j->fused_out + at, S, m, is, k, mg, mgx, true);
-            else plane_din(j->din + at, j->in + at, j->dout + at, NULL, S, m, is, k, mg, mgx, false);
+            if (relu)
+                plane_din(j->din + at, j->in + at, j->dout + at, j->fused_out + at, S, m, is, k, mg, mgx, true);
+            else
+                plane_din(j->din + at, j->in + at, j->dout + at, NULL, S, m, is, k, mg, mgx, false);
         }
     }
 }
@@ -183,8 +208,18 @@ static void bn_backward_part(void *ctx, int t, int threads) {
 void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
                                 const float *out, const float *in, const float *gamma, const float *mean,
                                 const float *inv_std, int batch, int channels, int spatial, bool relu) {
-    bn_job j = {.din = din, .dgamma = dgamma, .dbeta = dbeta, .dout = dout, .fused_out = out, .in = in,
-                .gamma = gamma, .const_mean = mean, .const_inv_std = inv_std, .batch = batch, .channels = channels,
-                .spatial = spatial, .relu = relu};
+    bn_job j = {.din = din,
+                .dgamma = dgamma,
+                .dbeta = dbeta,
+                .dout = dout,
+                .fused_out = out,
+                .in = in,
+                .gamma = gamma,
+                .const_mean = mean,
+                .const_inv_std = inv_std,
+                .batch = batch,
+                .channels = channels,
+                .spatial = spatial,
+                .relu = relu};
     dd_pool_run(pool, bn_backward_part, &j);
 }

@@ -57,11 +57,22 @@ static void fused_part(void *ctx, int t, int threads) {
 
 void dd_fast_bn_relu_pool_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
                                    const float *pool_out, const int32_t *argmax, const float *x, const float *gamma,
-                                   const float *mean, const float *inv_std, int batch, int channels, int in_h,
-                                   int in_w, int pool_size) {
-    fused_job j = {.din = din, .dgamma = dgamma, .dbeta = dbeta, .dout = dout, .pool_out = pool_out, .x = x,
-                   .gamma = gamma, .mean = mean, .inv_std = inv_std, .argmax = argmax, .batch = batch,
-                   .channels = channels, .in_h = in_h, .in_w = in_w,
+                                   const float *mean, const float *inv_std, int batch, int channels, int in_h, int in_w,
+                                   int pool_size) {
+    fused_job j = {.din = din,
+                   .dgamma = dgamma,
+                   .dbeta = dbeta,
+                   .dout = dout,
+                   .pool_out = pool_out,
+                   .x = x,
+                   .gamma = gamma,
+                   .mean = mean,
+                   .inv_std = inv_std,
+                   .argmax = argmax,
+                   .batch = batch,
+                   .channels = channels,
+                   .in_h = in_h,
+                   .in_w = in_w,
                    .out_h = dd_maxpool_out_size(in_h, pool_size, pool_size),
                    .out_w = dd_maxpool_out_size(in_w, pool_size, pool_size)};
     dd_pool_run(pool, fused_part, &j);

@@ -41,7 +41,8 @@ static void im2col_range(float *col, const float *img, const dd_conv2d_dims *d, 
                         memset(o + ox0, 0, sizeof *o * (size_t)(ox1 - ox0));
                     } else if (st == 1) {
                         const float *src = plane + (size_t)iy * d->in_w - d->pad_left + j; /* src[ox] */
-                        int lo = clamp_int(d->pad_left - j, ox0, ox1), hi = clamp_int(d->in_w + d->pad_left - j, lo, ox1);
+                        int lo = clamp_int(d->pad_left - j, ox0, ox1),
+                            hi = clamp_int(d->in_w + d->pad_left - j, lo, ox1);
                         memset(o + ox0, 0, sizeof *o * (size_t)(lo - ox0));
                         memcpy(o + lo, src + lo, sizeof *o * (size_t)(hi - lo));
                         memset(o + hi, 0, sizeof *o * (size_t)(ox1 - hi));
@@ -124,7 +125,8 @@ void dd_fast_conv2d_forward_infer(dd_pool *pool, const dd_fast_scratch *s, float
                                   bool pool2) {
     if (dd_fast_conv3x3_applies(d))
         dd_fast_conv3x3_forward(pool, s, out, in, weight, bias, d, relu, pool2, dd_fast_isa_best());
-    else dd_fast_conv2d_forward(pool, s, out, in, weight, bias, d, relu);
+    else
+        dd_fast_conv2d_forward(pool, s, out, in, weight, bias, d, relu);
 }
 
 static void conv_backward_part(void *ctx, int t, int threads) {
@@ -181,8 +183,8 @@ static void conv_reduce_part(void *ctx, int t, int threads) {
 
 void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din, float *dweight, float *dbias,
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d) {
-    conv_job j = {.s = s, .d = d, .din = din, .dweight = dweight, .dbias = dbias, .dout = dout, .in = in,
-                  .weight = weight};
+    conv_job j = {
+        .s = s, .d = d, .din = din, .dweight = dweight, .dbias = dbias, .dout = dout, .in = in, .weight = weight};
     dd_pool_run(pool, conv_backward_part, &j);
     int threads = dd_pool_threads(pool);
     if (threads > 1 && dweight) dd_pool_run(pool, conv_reduce_part, &j);

@@ -11,7 +11,7 @@
 
 #include "nn/fast.h"
 
-#define BAND_Q 384 /* padded-width pixels per band: band [out_c][BAND_Q+] stays in L2 */
+#define BAND_Q 384  /* padded-width pixels per band: band [out_c][BAND_Q+] stays in L2 */
 #define MAX_TILE 64 /* the widest tile of any kernel below (floats) */
 
 /* ---- the kernels, one per instruction set ---- */
@@ -162,8 +162,8 @@ typedef struct conv3x3_job {
 
 /* Band rows [0, n) (n even) into n / 2 rows of the 2x2 max-pool's output (stride 2, the floor rule: a last odd
  * column is dropped); o [out_c][..][pooled w], at the band's first pooled row. */
-static void pool_band(float *restrict o, const float *restrict band, size_t bstride, int out_c, int n, int pw,
-                      int oh, int ow) {
+static void pool_band(float *restrict o, const float *restrict band, size_t bstride, int out_c, int n, int pw, int oh,
+                      int ow) {
     for (int oc = 0; oc < out_c; oc++)
         for (int r = 0; r < n; r += 2) {
             const float *a = band + oc * bstride + (size_t)r * pw, *b = a + pw;
@@ -217,8 +217,7 @@ static void conv3x3_part(void *ctx, int t, int threads) {
 
 void dd_fast_conv3x3_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
                              const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2, dd_fast_isa isa) {
-    conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu,
-                     .pool = pool2};
+    conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu, .pool = pool2};
     j.band = band_of(isa, &j.tile);
     dd_pool_run(pool, conv3x3_part, &j);
 }

@@ -43,17 +43,32 @@ static void dense_forward_part(void *ctx, int t, int threads) {
 
 void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                            int batch, int n_in, int n_out, bool relu) {
-    dense_job j = {.out = out, .in = in, .weight = weight, .bias = bias, .batch = batch, .n_in = n_in,
-                   .n_out = n_out, .relu = relu};
+    dense_job j = {.out = out,
+                   .in = in,
+                   .weight = weight,
+                   .bias = bias,
+                   .batch = batch,
+                   .n_in = n_in,
+                   .n_out = n_out,
+                   .relu = relu};
     dd_pool_run(pool, dense_forward_part, &j);
 }
 
 void dd_fast_dense_forward_infer(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                                  int batch, int n_in, int n_out, bool relu) {
-    dense_job j = {.out = out, .in = in, .weight = weight, .bias = bias, .batch = batch, .n_in = n_in,
-                   .n_out = n_out, .relu = relu, .gemv = batch < GEMV_BELOW};
-    if ((double)batch * n_in * n_out < ALONE_BELOW) dense_forward_part(&j, 0, 1);
-    else dd_pool_run(pool, dense_forward_part, &j);
+    dense_job j = {.out = out,
+                   .in = in,
+                   .weight = weight,
+                   .bias = bias,
+                   .batch = batch,
+                   .n_in = n_in,
+                   .n_out = n_out,
+                   .relu = relu,
+                   .gemv = batch < GEMV_BELOW};
+    if ((double)batch * n_in * n_out < ALONE_BELOW)
+        dense_forward_part(&j, 0, 1);
+    else
+        dd_pool_run(pool, dense_forward_part, &j);
 }
 
 static void dense_backward_part(void *ctx, int t, int threads) {
@@ -76,9 +91,16 @@ static void dense_backward_part(void *ctx, int t, int threads) {
                     j->n_out, j->weight + lo, j->n_in, 0.0f, j->din + lo, j->n_in);
 }
 
-void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout,
-                            const float *in, const float *weight, int batch, int n_in, int n_out) {
-    dense_job j = {.din = din, .dweight = dweight, .dbias = dbias, .dout = dout, .in = in, .weight = weight,
-                   .batch = batch, .n_in = n_in, .n_out = n_out};
+void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                            const float *weight, int batch, int n_in, int n_out) {
+    dense_job j = {.din = din,
+                   .dweight = dweight,
+                   .dbias = dbias,
+                   .dout = dout,
+                   .in = in,
+                   .weight = weight,
+                   .batch = batch,
+                   .n_in = n_in,
+                   .n_out = n_out};
     dd_pool_run(pool, dense_backward_part, &j);
 }

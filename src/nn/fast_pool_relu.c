@@ -61,9 +61,16 @@ static void pool_forward_part(void *ctx, int t, int threads) {
 
 void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
                              int in_h, int in_w, int pool_size, int stride) {
-    pool_job j = {.out = out, .argmax_out = argmax, .in = in, .planes = batch * channels, .in_h = in_h, .in_w = in_w,
+    pool_job j = {.out = out,
+                  .argmax_out = argmax,
+                  .in = in,
+                  .planes = batch * channels,
+                  .in_h = in_h,
+                  .in_w = in_w,
                   .out_h = dd_maxpool_out_size(in_h, pool_size, stride),
-                  .out_w = dd_maxpool_out_size(in_w, pool_size, stride), .size = pool_size, .stride = stride};
+                  .out_w = dd_maxpool_out_size(in_w, pool_size, stride),
+                  .size = pool_size,
+                  .stride = stride};
     dd_pool_run(pool, pool_forward_part, &j);
 }
 
@@ -101,9 +108,16 @@ static void pool_backward_part(void *ctx, int t, int threads) {
 
 void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
                               int channels, int in_h, int in_w, int pool_size, int stride) {
-    pool_job j = {.din = din, .argmax = argmax, .dout = dout, .planes = batch * channels, .in_h = in_h,
-                  .in_w = in_w, .out_h = dd_maxpool_out_size(in_h, pool_size, stride),
-                  .out_w = dd_maxpool_out_size(in_w, pool_size, stride), .size = pool_size, .stride = stride};
+    pool_job j = {.din = din,
+                  .argmax = argmax,
+                  .dout = dout,
+                  .planes = batch * channels,
+                  .in_h = in_h,
+                  .in_w = in_w,
+                  .out_h = dd_maxpool_out_size(in_h, pool_size, stride),
+                  .out_w = dd_maxpool_out_size(in_w, pool_size, stride),
+                  .size = pool_size,
+                  .stride = stride};
     dd_pool_run(pool, pool_backward_part, &j);
 }
 

@@ -25,7 +25,8 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
     const dd_cfg_entry *p = nn_cfg_find(cfg, s, "padding");
     c->same_padding = 0;
     if (p) {
-        if (!strcasecmp(p->value, "same")) c->same_padding = 1;
+        if (!strcasecmp(p->value, "same"))
+            c->same_padding = 1;
         else if (strcasecmp(p->value, "valid"))
             return dd_cfg_fail(cfg, p->line, err, DD_ERR_MALFORMED, "[conv2d] padding = '%.40s' is not same or valid",
                                p->value);
@@ -89,8 +90,8 @@ static double macs(const dd_layer_spec *l) {
 
 static dd_conv2d_dims dims_of(const dd_layer_spec *l, int batch) {
     dd_conv2d_dims d;
-    dd_conv2d_dims_init(&d, batch, l->in.c, l->in.h, l->in.w, l->u.conv.filters, l->u.conv.kernel_h,
-                        l->u.conv.kernel_w, l->u.conv.stride, l->u.conv.same_padding);
+    dd_conv2d_dims_init(&d, batch, l->in.c, l->in.h, l->in.w, l->u.conv.filters, l->u.conv.kernel_h, l->u.conv.kernel_w,
+                        l->u.conv.stride, l->u.conv.same_padding);
     return d;
 }
 
@@ -117,8 +118,8 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
-    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params),
-                                 &d, l->u.conv.activation == DD_ACT_RELU, st->pool);
+    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
+                                 l->u.conv.activation == DD_ACT_RELU, st->pool);
 }
 
 /* Conv weights and bias with the following BatchNorm's inference map folded in: out [weights, then filters]. */
@@ -142,8 +143,8 @@ static void forward_folded(const nn_step *st, const nn_pass *p, const float *in)
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
     fold_batchnorm(st->folded, l, &st->l[1], p->params, p->state);
-    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d,
-                                 st->relu, st->pool);
+    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d, st->relu,
+                                 st->pool);
 }
 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
@@ -195,8 +196,19 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
 }
 
 const nn_op_kind nn_op_conv2d = {
-    .kind = DD_LAYER_CONV2D, .section = "conv2d", .keras = "Conv2D", .base = "conv2d", .keys = keys,
-    .image_input = true, .decay = true,
-    .parse = parse, .shape = shape, .init = init, .tensors = tensors, .macs = macs, .needs = needs, .fuse = fuse,
+    .kind = DD_LAYER_CONV2D,
+    .section = "conv2d",
+    .keras = "Conv2D",
+    .base = "conv2d",
+    .keys = keys,
+    .image_input = true,
+    .decay = true,
+    .parse = parse,
+    .shape = shape,
+    .init = init,
+    .tensors = tensors,
+    .macs = macs,
+    .needs = needs,
+    .fuse = fuse,
     .backward_input = backward_input,
 };
