@@ -107,7 +107,7 @@ grep -qF "limit of 8.0 GB; raise it with DOODLE_MAX_MEMORY_MB" "$tmp/err" || fai
 DOODLE_MAX_MEMORY_MB=9000 expect_status 0 "summary wide.cfg with a raised bound" "$doodle" summary "$tmp/wide.cfg"
 grep -q "Total params: 1,034,002" "$tmp/out" || fail "wide.cfg with a raised bound: $(tail -3 "$tmp/out")"
 DOODLE_MAX_MEMORY_MB=1 expect_status 1 "summary seed with a lowered bound" "$doodle" summary seed
-grep -qF "needs 8.1 MB for a batch of 1 (3.3 MB of activations, largest conv2d on line 10, 66x100x64; 4.8 MB of parameters and buffers): more than the limit of 1.0 MB" "$tmp/err" || fail "lowered bound: $(cat "$tmp/err")"
+grep -qF "needs 5.9 MB for a batch of 1 (1.1 MB of activations, largest conv2d on line 10, 66x100x64; 4.8 MB of parameters and buffers): more than the limit of 1.0 MB" "$tmp/err" || fail "lowered bound: $(cat "$tmp/err")"
 DOODLE_MAX_MEMORY_MB=lots expect_status 2 "a bad DOODLE_MAX_MEMORY_MB" "$doodle" summary seed
 grep -qF "DOODLE_MAX_MEMORY_MB='lots' is not a whole number of megabytes" "$tmp/err" || fail "bad bound: $(cat "$tmp/err")"
 
