@@ -39,42 +39,7 @@ esac
 "$doodle" prep -q --input "$sample/strokes/simplified" -o "$tmp/strokes.dset" >/dev/null || fail "prep strokes"
 "$doodle" prep -q --input "$sample/bitmaps" --per-class 200 -o "$tmp/bitmaps.dset" >/dev/null || fail "prep bitmaps"
 
-cat >"$tmp/every.cfg" <<'CFG'
-[net]
-input = 28x28x1
-classes = 5
-[conv2d]
-filters = 6
-kernel = 3
-stride = 2
-padding = same
-[batchnorm]
-epsilon = 0.5
-[activation]
-type = relu
-[conv2d]
-filters = 8
-kernel = 3x2
-padding = valid
-activation = relu
-bias = 0
-[maxpool]
-size = 3
-stride = 2
-[activation]
-type = linear
-[flatten]
-[dense]
-units = 16
-activation = relu
-[batchnorm]
-name = flat_bn
-[dropout]
-rate = 0.3
-[dense]
-units = classes
-bias = 0
-CFG
+cp "$root/tests/data/every_kind.cfg" "$tmp/every.cfg" || fail "no tests/data/every_kind.cfg"
 
 cat >"$tmp/gap.cfg" <<'CFG'
 [net]

@@ -46,43 +46,7 @@ expect_status 0 "predict --logits seed" "$doodle" predict -m "$seed" --json --lo
 compare_logits "$tmp/seed-torch.json" "$tmp/out" || fail "seed: logits differ"
 
 # --- every layer kind, trained a few steps ---
-cat >"$tmp/every.cfg" <<'EOF'
-[net]
-input = 28x28x1
-classes = 5
-[conv2d]
-filters = 6
-kernel = 3
-stride = 2
-padding = same
-[batchnorm]
-epsilon = 0.5     ; large, so that getting it wrong shows
-momentum = 0.8
-[activation]
-type = relu
-[conv2d]
-filters = 8
-kernel = 3x2
-padding = valid
-activation = relu
-bias = 0
-[maxpool]
-size = 3
-stride = 2
-[activation]
-type = linear
-[flatten]
-[dense]
-units = 16
-activation = relu
-[batchnorm]
-name = flat_bn
-[dropout]
-rate = 0.3
-[dense]
-units = classes
-bias = 0
-EOF
+cp "$root/tests/data/every_kind.cfg" "$tmp/every.cfg" || fail "no tests/data/every_kind.cfg"
 "$doodle" prep -q --input "$sample/bitmaps" --per-class 200 -o "$tmp/s.dset" >/dev/null || fail "prep"
 "$doodle" train --data "$tmp/s.dset" --model "$tmp/every.cfg" --max-steps 6 --batch 32 --no-report -o "$tmp/run" \
   >"$tmp/train.log" 2>&1 || fail "train every.cfg: $(tail -3 "$tmp/train.log")"
