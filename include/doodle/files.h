@@ -23,6 +23,8 @@ extern "C" {
 int dd_make_dir(const char *dir, dd_error *err);
 /* "dir/name" into buf [size]: the one path join. DD_ERR_RANGE (naming both) when it does not fit. */
 int dd_path_join(char *buf, size_t size, const char *dir, const char *name, dd_error *err);
+/* "dir/name" in a new string (free it); NULL with err set when out of memory. */
+char *dd_path_join_new(const char *dir, const char *name, dd_error *err);
 
 typedef struct dd_atomic_file {
     FILE *f;        /* write here */

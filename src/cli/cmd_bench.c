@@ -114,8 +114,8 @@ static int bench_init(bench *b, const char *model, int batch, int threads, const
     for (size_t i = 0; i < (size_t)batch * in; i++) b->x[i] = (float)dd_rng_uniform(&b->rng);
     for (int i = 0; i < batch; i++) b->labels[i] = (int32_t)dd_rng_below(&b->rng, (uint64_t)b->m->spec->classes);
     if (data) {
-        const dd_model_spec *s = b->m->spec;
-        dd_loader_opts lo = dd_loader_opts_default((uint32_t)batch, (uint32_t)s->input.h, (uint32_t)s->input.w);
+        dd_loader_opts lo = dd_loader_opts_default((uint32_t)batch, b->m->render.height, b->m->render.width);
+        lo.render = b->m->render; /* as doodle train renders for this model */
         lo.seed = 1;
         lo.augment = b->training;
         lo.drop_last = true; /* every step a whole batch */

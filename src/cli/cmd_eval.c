@@ -63,14 +63,6 @@ static const char *split_name(int split) {
                                         : "all";
 }
 
-/* DIR/name into a new string. */
-static char *join(const char *dir, const char *name, dd_error *err) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = dd_malloc(n, 1, err);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* The directory part of path ("." when there is none). */
 static char *dir_of(const char *path, dd_error *err) {
     const char *slash = strrchr(path, '/');
@@ -152,8 +144,9 @@ static int run(const eval_opts *o, dd_error *err) {
         goto done;
     }
     if (!(dir = o->out_dir ? dd_strdup(o->out_dir, err) : dir_of(o->model, err))) goto done;
-    if (!(p_json = join(dir, "eval.json", err)) || !(p_conf = join(dir, "confusion.csv", err)) ||
-        !(p_miss = join(dir, "misclassified.csv", err)))
+    if (!(p_json = dd_path_join_new(dir, "eval.json", err)) ||
+        !(p_conf = dd_path_join_new(dir, "confusion.csv", err)) ||
+        !(p_miss = dd_path_join_new(dir, "misclassified.csv", err)))
         goto done;
     if (dd_make_dir(dir, err) || write_text(text, p_json, err) ||
         dd_metrics_write_confusion_csv(&r.metrics, names, p_conf, err) || write_misclassified(&r, names, p_miss, err))

@@ -98,8 +98,7 @@ static int feature_maps(const act_opts *o, const dd_model *m, const dd_dataset *
         dd_picture *p = dd_explain_activation_picture(e, m, &s, i, layers, n_layers, err);
         char name[64], path[4200];
         snprintf(name, sizeof name, "activations-%llu.png", (unsigned long long)s.record[i]);
-        snprintf(path, sizeof path, "%s/%s", o->out_dir, name);
-        if (!p || dd_picture_write_png(p, path, err))
+        if (!p || dd_path_join(path, sizeof path, o->out_dir, name, err) || dd_picture_write_png(p, path, err))
             rc = -1;
         else
             printf("record %llu (%s): %s\n", (unsigned long long)s.record[i], m->class_names[s.label[i]], path);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "doodle/files.h"
 #include "util/alloc.h"
 
 static int push(dd_file_list *l, const char *path, dd_error *err) {
@@ -34,13 +35,11 @@ static int add_dir(dd_file_list *l, const char *dir, dd_error *err) {
     struct dirent *e;
     while (rc == 0 && (e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        size_t n = strlen(dir) + strlen(e->d_name) + 2;
-        char *p = dd_malloc(n, 1, err);
+        char *p = dd_path_join_new(dir, e->d_name, err);
         if (!p) {
             rc = -1;
             break;
         }
-        snprintf(p, n, "%s/%s", dir, e->d_name);
         struct stat st;
         if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
             rc = add_dir(l, p, err);

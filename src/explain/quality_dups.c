@@ -115,7 +115,7 @@ static int exact_groups(const dd_model *m, const dd_dataset *ds, const uint64_t 
         if (j - i > 1) n_cand += j - i;
         i = j;
     }
-    exact_ctx c = {.hash = hash, .pixels = (size_t)m->spec->input.h * (size_t)m->spec->input.w};
+    exact_ctx c = {.hash = hash, .pixels = (size_t)m->render.height * m->render.width};
     size_t *cand = dd_malloc(n_cand ? n_cand : 1, sizeof *cand, err);
     int rc = -1;
     if (!cand || !(c.rank = dd_calloc(n ? n : 1, sizeof *c.rank, err))) goto done;
@@ -354,8 +354,8 @@ static int near_groups(const dd_model *m, const dd_dataset *ds, const uint64_t *
                   .n_reps = n_reps,
                   .cap = g_limits.bucket_cap,
                   .seg = 1,
-                  .h = m->spec->input.h,
-                  .w = m->spec->input.w,
+                  .h = (int)m->render.height,
+                  .w = (int)m->render.width,
                   .tolerance = tolerance,
                   .d = d};
     /* a cell spans at most ceil(h / SMALL) x ceil(w / SMALL) pixels */

@@ -280,9 +280,9 @@ static int data_section(report *r, dd_error *err) {
     fprintf(f, "<p>%llu %s", (unsigned long long)dd_dataset_count(ds),
             dd_dataset_kind(ds) == DD_DSET_STROKES ? "drawings as strokes" : "bitmaps");
     if (dd_dataset_kind(ds) == DD_DSET_BITMAPS) fprintf(f, " of %ux%u", h, w);
-    fprintf(f, " in %u classes, split with seed %llu and test fraction %g; the model sees them at %dx%d.</p>\n",
-            dd_dataset_class_count(ds), (unsigned long long)p.seed, p.test_frac, r->m->spec->input.h,
-            r->m->spec->input.w);
+    fprintf(f, " in %u classes, split with seed %llu and test fraction %g; the model sees them at %ux%u.</p>\n",
+            dd_dataset_class_count(ds), (unsigned long long)p.seed, p.test_frac, r->m->render.height,
+            r->m->render.width);
     if (class_counts(r, err)) return -1;
 
     /* the class gallery: the first training drawings of the shown classes, as the model sees them */

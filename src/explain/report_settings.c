@@ -263,7 +263,7 @@ int report_settings_read(const char *run_dir, const dd_model *m, const char *ver
         SET(s, SET_MODEL, "%s, %s trainable parameters", name, params);
     else
         SET(s, SET_MODEL, "a cfg of its own, %s trainable parameters", params);
-    SET(s, SET_INPUT, "%dx%d, %d classes", m->spec->input.h, m->spec->input.w, m->spec->classes);
+    SET(s, SET_INPUT, "%ux%u, %d classes", m->render.height, m->render.width, m->spec->classes);
     from_checkpoint(run_dir, s);
     if (!s->value[SET_VERSION][0])
         SET(s, SET_VERSION, "%s (wrote this page; the run does not record its own)", version ? version : "not given");

@@ -24,14 +24,6 @@
 #define ORT_LOADER "ort-wasm-simd-threaded.mjs" /* Emscripten's loader of the plain (not JSEP) build */
 #define ORT_WASM "ort-wasm-simd-threaded.wasm"  /* the smallest build that runs these models */
 
-/* "a" "/" "b" in a new string. */
-static char *join(const char *a, const char *b, dd_error *err) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = dd_malloc(n, 1, err);
-    if (s) snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
-
 static const export_site_asset *asset(const char *name, dd_error *err) {
     for (const export_site_asset *a = export_site_assets; a->name; a++)
         if (!strcmp(a->name, name)) return a;
@@ -123,7 +115,7 @@ static int write_model_js(const dd_model *m, const char *dir, const char *onnx_p
         cJSON_Delete(o);
         return dd_fail(err, DD_ERR_NOMEM, "model.js: out of memory");
     }
-    char *path = join(dir, "model.js", err);
+    char *path = dd_path_join_new(dir, "model.js", err);
     int rc = path ? write_script(path, "DOODLE_SITE_MODEL", o, bytes, err) : (cJSON_Delete(o), -1);
     free(path);
     return rc;
@@ -136,16 +128,17 @@ static int write_ort(const char *ort_dir, const char *site_ort, size_t *bytes, d
     unsigned char *data = NULL, *gz = NULL;
     size_t len, gz_len;
     int rc = -1;
-    if (!(src = join(ort_dir, ORT_SCRIPT, err)) || !(dst = join(site_ort, ORT_SCRIPT, err)) ||
+    if (!(src = dd_path_join_new(ort_dir, ORT_SCRIPT, err)) || !(dst = dd_path_join_new(site_ort, ORT_SCRIPT, err)) ||
         !(data = site_read_file(src, &len, err)) || site_write_file(dst, data, len, err))
         goto done;
     *bytes += len;
     free(src);
     free(data);
     data = NULL;
-    if (!(src = join(ort_dir, ORT_LOADER, err)) || !(loader = (char *)site_read_file(src, &len, err))) goto done;
+    if (!(src = dd_path_join_new(ort_dir, ORT_LOADER, err)) || !(loader = (char *)site_read_file(src, &len, err)))
+        goto done;
     free(src);
-    if (!(src = join(ort_dir, ORT_WASM, err)) || !(data = site_read_file(src, &len, err)) ||
+    if (!(src = dd_path_join_new(ort_dir, ORT_WASM, err)) || !(data = site_read_file(src, &len, err)) ||
         !(gz = site_gzip(data, len, &gz_len, err)) || !(b64 = site_base64(gz, gz_len, err)))
         goto done;
     cJSON *o = cJSON_CreateObject();
@@ -155,7 +148,7 @@ static int write_ort(const char *ort_dir, const char *site_ort, size_t *bytes, d
         goto done;
     }
     free(dst);
-    if (!(dst = join(site_ort, "ort-wasm.js", err))) {
+    if (!(dst = dd_path_join_new(site_ort, "ort-wasm.js", err))) {
         cJSON_Delete(o);
         goto done;
     }
@@ -172,7 +165,7 @@ done:
 
 static int write_asset(const char *dir, const char *name, size_t *bytes, dd_error *err) {
     const export_site_asset *a = asset(name, err);
-    char *path = a ? join(dir, name, err) : NULL;
+    char *path = a ? dd_path_join_new(dir, name, err) : NULL;
     int rc = path ? site_write_file(path, a->bytes, a->len, err) : -1;
     if (rc == 0) *bytes += a->len;
     free(path);
@@ -187,17 +180,18 @@ static int write_site(const dd_model *m, const char *ort_dir, const char *dir, d
         return -1;
     }
     static const char marker[] = "This folder was written by doodle export --web; doodle may replace it.\n";
-    if (!(path = join(dir, MARKER, err)) || site_write_file(path, marker, sizeof marker - 1, err)) goto done;
+    if (!(path = dd_path_join_new(dir, MARKER, err)) || site_write_file(path, marker, sizeof marker - 1, err))
+        goto done;
     free(path);
     path = NULL;
-    if (!(html = index_html(err)) || !(path = join(dir, "index.html", err)) ||
+    if (!(html = index_html(err)) || !(path = dd_path_join_new(dir, "index.html", err)) ||
         site_write_file(path, html, strlen(html), err))
         goto done;
     sum->page_bytes += strlen(html);
     const char *names[] = {"app.js", "style.css", "site.js", "site.css"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (write_asset(dir, names[i], &sum->page_bytes, err)) goto done;
-    if (!(ort = join(dir, "ort", err))) goto done;
+    if (!(ort = dd_path_join_new(dir, "ort", err))) goto done;
     if (mkdir(ort, 0777) != 0) {
         dd_fail(err, DD_ERR_IO, "%s: cannot create the folder: %s", ort, strerror(errno));
         goto done;
@@ -205,7 +199,7 @@ static int write_site(const dd_model *m, const char *ort_dir, const char *dir, d
     if (write_ort(ort_dir, ort, &sum->page_bytes, err)) goto done;
     free(path);
     path = NULL;
-    if (!(path = join(dir, "model.onnx", err)) || dd_export_onnx(m, path, &sum->onnx, err) ||
+    if (!(path = dd_path_join_new(dir, "model.onnx", err)) || dd_export_onnx(m, path, &sum->onnx, err) ||
         write_model_js(m, dir, path, &sum->model_js_bytes, err))
         goto done;
     rc = 0;

@@ -12,6 +12,7 @@
 
 #include "doodle/clock.h"
 #include "doodle/dataset.h"
+#include "doodle/files.h"
 #include "doodle/loader.h"
 #include "doodle/metrics.h"
 #include "doodle/model.h"
@@ -127,10 +128,6 @@ static int argmax(const float *p, int n) {
     for (int i = 1; i < n; i++)
         if (p[i] > p[best]) best = i;
     return best;
-}
-
-static void path_in(char *out, size_t size, const char *dir, const char *name) {
-    snprintf(out, size, "%s/%s", dir, name);
 }
 
 static int all_finite(const float *x, size_t n) {
@@ -562,10 +559,11 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
     result->best_val_acc = result->best_val_loss = NAN;
     if (dd_train_opts_check(&o, err)) return -1;
     run r = {.o = &o, .rank = dist_rank(), .ranks = dist_size()};
-    path_in(r.model_path, sizeof r.model_path, o.run_dir, "model.safetensors");
-    path_in(r.checkpoint_path, sizeof r.checkpoint_path, o.run_dir, "checkpoint.safetensors");
-    path_in(r.history_path, sizeof r.history_path, o.run_dir, "history.csv");
-    path_in(r.test_path, sizeof r.test_path, o.run_dir, "test.json");
+    if (dd_path_join(r.model_path, sizeof r.model_path, o.run_dir, "model.safetensors", err) ||
+        dd_path_join(r.checkpoint_path, sizeof r.checkpoint_path, o.run_dir, "checkpoint.safetensors", err) ||
+        dd_path_join(r.history_path, sizeof r.history_path, o.run_dir, "history.csv", err) ||
+        dd_path_join(r.test_path, sizeof r.test_path, o.run_dir, "test.json", err))
+        return -1;
     int rc = -1;
     if (setup(&r, &o, err)) goto done;
     if (o.patience > 0 && !r.val) {
