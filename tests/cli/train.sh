@@ -107,7 +107,7 @@ expect_status 0 "--force into an existing run" "$doodle" train --data "$tmp/d.ds
 
 # Ctrl-C (SIGINT) inside an epoch: a checkpoint there and the command to go on (exit 130); --resume then gives
 # the bits of a run never interrupted
-quick=(--data "$tmp/d.dset" --model mnist28 --threads 1 --steps-per-epoch 5 --epochs 60 --no-report)
+quick=(--data "$tmp/d.dset" --model mnist28 --threads 1 --batch 16 --steps-per-epoch 5 --epochs 60 --no-report)
 expect_status 0 "the uninterrupted run" "$doodle" train "${quick[@]}" -o "$tmp/straight"
 "$doodle" train "${quick[@]}" -o "$tmp/int" >"$tmp/int.out" 2>"$tmp/int.err" &
 pid=$!
