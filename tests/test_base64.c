@@ -12,11 +12,11 @@ int main(void) {
     for (int i = 0; i < 7; i++) {
         size_t n = strlen(plain[i]);
         memset(out, '#', sizeof out);
-        dd_base64_encode((const unsigned char *)plain[i], n, out);
-        CHECK(dd_base64_length(n) == strlen(coded[i]) && !strcmp(out, coded[i]), "'%s' -> '%s'", plain[i], out);
+        util_base64_encode((const unsigned char *)plain[i], n, out);
+        CHECK(util_base64_length(n) == strlen(coded[i]) && !strcmp(out, coded[i]), "'%s' -> '%s'", plain[i], out);
     }
     const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0xff, 0xfe};
-    dd_base64_encode(png, sizeof png, out);
+    util_base64_encode(png, sizeof png, out);
     CHECK(!strcmp(out, "iVBORw0KGgr//g=="), "%s", out);
     return test_finish("test_base64");
 }

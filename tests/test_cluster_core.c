@@ -124,7 +124,7 @@ static void test_pca_sparse(dd_rng *rng) {
     double total = 0;
     for (size_t j = 0; j < d; j++) total += cov[j * d + j];
     dd_error err;
-    CHECK(dd_sym_top_eigen(cov, (int)d, comps, lam, vec, &err) == 0, "%s", err.msg);
+    CHECK(numerics_sym_top_eigen(cov, (int)d, comps, lam, vec, &err) == 0, "%s", err.msg);
     dd_pca p;
     CHECK(dd_pca_fit(X, n, d, comps, 0, rng, &p, &err) == 0, "%s", err.msg);
     CHECK(p.randomized == 1, "5000 x 1000 did not take the randomized solver");
@@ -216,15 +216,16 @@ static void test_silhouette_sampled(dd_rng *rng) {
     double mean_exact, mean_all, mean_quarter;
     float *pe[1] = {exact}, *pa[1] = {approx};
     dd_error err;
-    CHECK(dd_silhouette_many(X, n, d, labels, &k, 1, pe, NULL, &mean_exact, &err) == 0, "%s", err.msg);
+    CHECK(numerics_silhouette_many(X, n, d, labels, &k, 1, pe, NULL, &mean_exact, &err) == 0, "%s", err.msg);
     for (size_t i = 0; i < n; i++) ref[i] = i;
-    CHECK(dd_silhouette_sampled(X, n, d, labels, &k, 1, ref, n, pa, NULL, &mean_all, &err) == 0, "%s", err.msg);
+    CHECK(numerics_silhouette_sampled(X, n, d, labels, &k, 1, ref, n, pa, NULL, &mean_all, &err) == 0, "%s", err.msg);
     double worst = 0;
     for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(exact[i] - approx[i]));
     /* the same up to rounding: a copied reference row is not exactly at distance 0 from itself */
     CHECK(worst < 1e-3 && fabs(mean_all - mean_exact) < 1e-4, "all references: %g", worst);
     for (size_t i = 0; i < n / 4; i++) ref[i] = 4 * i + 1;
-    CHECK(dd_silhouette_sampled(X, n, d, labels, &k, 1, ref, n / 4, pa, NULL, &mean_quarter, &err) == 0, "%s", err.msg);
+    CHECK(numerics_silhouette_sampled(X, n, d, labels, &k, 1, ref, n / 4, pa, NULL, &mean_quarter, &err) == 0, "%s",
+          err.msg);
     CHECK(fabs(mean_quarter - mean_exact) < 0.01, "a quarter of the references: mean %g, exact %g", mean_quarter,
           mean_exact);
     free(X);

@@ -162,7 +162,7 @@ static void test_corruption(const char *dir) {
     memcpy(b, "NOTADSET", 8);
     expect_rejected(dir, "magic", b, n, "magic");
     RESET();
-    dd_put32(b + DSET_OFF_VERSION, 99);
+    util_put32(b + DSET_OFF_VERSION, 99);
     expect_rejected(dir, "version", b, n, "version 99");
     expect_rejected(dir, "truncated", good, n - 9, "truncated");
     expect_rejected(dir, "header-only", good, 100, "header");
@@ -171,26 +171,26 @@ static void test_corruption(const char *dir) {
     memset(b + n, 0, 16);
     expect_rejected(dir, "appended", b, n + 16, "appended");
     RESET();
-    dd_put64(b + DSET_OFF_INDEX, n - 8); /* index runs past the end */
+    util_put64(b + DSET_OFF_INDEX, n - 8); /* index runs past the end */
     expect_rejected(dir, "index-offset", b, n, "index");
     RESET();
-    uint64_t idx = dd_le64(good + DSET_OFF_INDEX);
-    dd_put64(b + idx + 8 * 5, dd_le64(good + DSET_OFF_RECORDS_SIZE) + 100); /* record 5 outside the records */
+    uint64_t idx = util_le64(good + DSET_OFF_INDEX);
+    util_put64(b + idx + 8 * 5, util_le64(good + DSET_OFF_RECORDS_SIZE) + 100); /* record 5 outside the records */
     expect_rejected(dir, "record-offset", b, n, "index entry 5");
     RESET();
-    dd_put64(b + DSET_OFF_CLASSES_SIZE, n); /* class names past the end */
+    util_put64(b + DSET_OFF_CLASSES_SIZE, n); /* class names past the end */
     expect_rejected(dir, "classes", b, n, "class names");
     RESET();
-    dd_put32(b + DSET_OFF_N_CLASSES, 0);
+    util_put32(b + DSET_OFF_N_CLASSES, 0);
     expect_rejected(dir, "no-classes", b, n, "class count");
     RESET();
-    dd_put32(b + DSET_OFF_KIND, 7);
+    util_put32(b + DSET_OFF_KIND, 7);
     expect_rejected(dir, "kind", b, n, "kind");
 
     /* a stroke record whose stroke lengths run past its end is caught when decoded */
     RESET();
-    uint64_t rec0 = DSET_HEADER_SIZE + dd_le64(good + idx);
-    dd_put16(b + rec0 + STROKE_REC_FIXED, 60000);
+    uint64_t rec0 = DSET_HEADER_SIZE + util_le64(good + idx);
+    util_put16(b + rec0 + STROKE_REC_FIXED, 60000);
     snprintf(path, sizeof path, "%s/bad-stroke.dset", dir);
     test_write_file(path, b, n);
     dd_error err;

@@ -44,9 +44,9 @@ static double rel_diff(const float *a, const float *b, size_t n) {
         CHECK(e_ <= TOL, "%s differs from the reference by %.3g: " fmt, what, e_, __VA_ARGS__);                        \
     } while (0)
 
-static dd_fast_scratch scratch_for(const dd_conv2d_dims *d, int threads) {
-    dd_fast_scratch s = {0};
-    s.col_stride = dd_fast_conv2d_col_size(d);
+static nn_fast_scratch scratch_for(const dd_conv2d_dims *d, int threads) {
+    nn_fast_scratch s = {0};
+    s.col_stride = nn_fast_conv2d_col_size(d);
     s.dweight_stride = (size_t)d->out_c * d->in_c * d->kernel_h * d->kernel_w;
     s.dbias_stride = (size_t)d->out_c;
     s.col = random_floats(s.col_stride * threads, -9, 9); /* garbage: the kernels must not rely on zeroed scratch */
@@ -56,15 +56,15 @@ static dd_fast_scratch scratch_for(const dd_conv2d_dims *d, int threads) {
     return s;
 }
 
-static void free_scratch(dd_fast_scratch *s) {
+static void free_scratch(nn_fast_scratch *s) {
     free(s->col);
     free(s->dweight);
     free(s->dbias);
 }
 
-static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out_c, int k, int stride, int same,
+static void check_conv(util_pool *pool, int batch, int in_c, int h, int w, int out_c, int k, int stride, int same,
                        bool relu) {
-    int threads = dd_pool_threads(pool);
+    int threads = util_pool_threads(pool);
     dd_conv2d_dims d;
     CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, k, k, stride, same) == 0, "dims");
     size_t n_in = (size_t)batch * in_c * h * w, n_out = (size_t)batch * out_c * d.out_h * d.out_w,
@@ -73,10 +73,10 @@ static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out
           *b = random_floats(out_c, -0.2f, 0.2f);
     float *ref = random_floats(n_out, 0, 1), *fast = random_floats(n_out, 0, 1);
     float *ref_scratch = random_floats(dd_conv2d_scratch_size(&d), 0, 1);
-    dd_fast_scratch s = scratch_for(&d, threads);
+    nn_fast_scratch s = scratch_for(&d, threads);
     dd_conv2d_forward(ref, x, wt, b, &d, ref_scratch);
     if (relu) dd_relu_forward(ref, ref, n_out);
-    dd_fast_conv2d_forward(pool, &s, fast, x, wt, b, &d, relu);
+    nn_fast_conv2d_forward(pool, &s, fast, x, wt, b, &d, relu);
     SAME("conv forward", fast, ref, n_out, "batch %d, %dx%dx%d, k %d, stride %d, same %d, %d threads", batch, in_c, h,
          w, k, stride, same, threads);
 
@@ -84,7 +84,7 @@ static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out
     float *dw_ref = random_floats(n_w, -1, 1), *dw = copy(dw_ref, n_w); /* gradients accumulate onto what is there */
     float *db_ref = random_floats(out_c, -1, 1), *db = copy(db_ref, out_c);
     dd_conv2d_backward(din_ref, dw_ref, db_ref, dout, x, wt, &d, ref_scratch);
-    dd_fast_conv2d_backward(pool, &s, din, dw, db, dout, x, wt, &d);
+    nn_fast_conv2d_backward(pool, &s, din, dw, db, dout, x, wt, &d);
     SAME("conv din", din, din_ref, n_in, "batch %d, k %d, stride %d, %d threads", batch, k, stride, threads);
     SAME("conv dweight", dw, dw_ref, n_w, "batch %d, k %d, stride %d, %d threads", batch, k, stride, threads);
     SAME("conv dbias", db, db_ref, out_c, "batch %d, %d threads", batch, threads);
@@ -92,8 +92,8 @@ static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out
     /* the same bits again */
     float *dw2 = copy(dw, n_w);
     float *again = copy(dw2, n_w);
-    dd_fast_conv2d_backward(pool, &s, din, again, NULL, dout, x, wt, &d);
-    dd_fast_conv2d_backward(pool, &s, din, dw2, NULL, dout, x, wt, &d);
+    nn_fast_conv2d_backward(pool, &s, din, again, NULL, dout, x, wt, &d);
+    nn_fast_conv2d_backward(pool, &s, din, dw2, NULL, dout, x, wt, &d);
     CHECK(!memcmp(again, dw2, sizeof *dw2 * n_w), "conv backward twice gives the same bits");
     free(again), free(dw2);
     free(x), free(wt), free(b), free(ref), free(fast), free(ref_scratch), free(dout), free(din_ref), free(din);
@@ -104,12 +104,12 @@ static void check_conv(dd_pool *pool, int batch, int in_c, int h, int w, int out
 /* The direct 3x3 kernel of inference, alone and with the 2x2 max-pool it can take, on every instruction set this CPU
  * has, against the reference; and the same bits on any thread count (tiles and splits do not change the order of a
  * sum). */
-static void check_conv3x3(dd_pool *pool, int batch, int in_c, int h, int w, int out_c, bool relu, bool bias) {
-    int threads = dd_pool_threads(pool);
+static void check_conv3x3(util_pool *pool, int batch, int in_c, int h, int w, int out_c, bool relu, bool bias) {
+    int threads = util_pool_threads(pool);
     dd_conv2d_dims d;
     CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, 3, 3, 1, 1) == 0, "dims");
-    CHECK(dd_fast_conv3x3_applies(&d), "the direct kernel applies to %dx%d", h, w);
-    CHECK(dd_fast_conv2d_col_size(&d) >= dd_fast_conv3x3_scratch_size(&d), "scratch for the direct kernel");
+    CHECK(nn_fast_conv3x3_applies(&d), "the direct kernel applies to %dx%d", h, w);
+    CHECK(nn_fast_conv2d_col_size(&d) >= nn_fast_conv3x3_scratch_size(&d), "scratch for the direct kernel");
     int ph = h / 2, pw = w / 2;
     size_t n_in = (size_t)batch * in_c * h * w, n_out = (size_t)batch * out_c * h * w, n_w = (size_t)out_c * in_c * 9;
     size_t n_pooled = (size_t)batch * out_c * ph * pw;
@@ -122,19 +122,19 @@ static void check_conv3x3(dd_pool *pool, int batch, int in_c, int h, int w, int 
     dd_conv2d_forward(ref, x, wt, bias ? b : NULL, &d, ref_scratch);
     if (relu) dd_relu_forward(ref, ref, n_out);
     if (n_pooled) dd_maxpool_forward(ref_pooled, argmax, ref, batch, out_c, h, w, 2, 2);
-    dd_pool *one = dd_pool_new(1, NULL);
+    util_pool *one = util_pool_new(1, NULL);
     const int passes = n_pooled > 0 ? 2 : 1; /* without, then with the fused pool */
     for (int pooled = 0; pooled < passes; pooled++)
-        for (int isa = DD_FAST_GENERIC; isa <= (int)dd_fast_isa_best(); isa++) {
-            const char *name = dd_fast_isa_name((dd_fast_isa)isa);
+        for (int isa = NN_FAST_GENERIC; isa <= (int)nn_fast_isa_best(); isa++) {
+            const char *name = nn_fast_isa_name((nn_fast_isa)isa);
             size_t n = pooled ? n_pooled : n_out;
-            dd_fast_scratch s = scratch_for(&d, threads), s1 = scratch_for(&d, 1);
+            nn_fast_scratch s = scratch_for(&d, threads), s1 = scratch_for(&d, 1);
             float *fast = random_floats(n, 0, 1), *single = random_floats(n, 0, 1);
-            dd_fast_conv3x3_forward(pool, &s, fast, x, wt, bias ? b : NULL, &d, relu, pooled, (dd_fast_isa)isa);
+            nn_fast_conv3x3_forward(pool, &s, fast, x, wt, bias ? b : NULL, &d, relu, pooled, (nn_fast_isa)isa);
             SAME("direct 3x3 conv", fast, pooled ? ref_pooled : ref, n,
                  "%s, pool %d, batch %d, %dx%dx%d -> %d, relu %d, %d threads", name, pooled, batch, in_c, h, w, out_c,
                  relu, threads);
-            dd_fast_conv3x3_forward(one, &s1, single, x, wt, bias ? b : NULL, &d, relu, pooled, (dd_fast_isa)isa);
+            nn_fast_conv3x3_forward(one, &s1, single, x, wt, bias ? b : NULL, &d, relu, pooled, (nn_fast_isa)isa);
             CHECK(!memcmp(fast, single, sizeof *fast * n),
                   "direct 3x3 conv: %s, pool %d, %d threads give 1 thread's "
                   "bits",
@@ -143,39 +143,39 @@ static void check_conv3x3(dd_pool *pool, int batch, int in_c, int h, int w, int 
             free_scratch(&s), free_scratch(&s1);
         }
     float *infer = random_floats(n_out, 0, 1); /* what inference calls: the best kernel */
-    dd_fast_scratch s = scratch_for(&d, threads);
-    dd_fast_conv2d_forward_infer(pool, &s, infer, x, wt, bias ? b : NULL, &d, relu, false);
+    nn_fast_scratch s = scratch_for(&d, threads);
+    nn_fast_conv2d_forward_infer(pool, &s, infer, x, wt, bias ? b : NULL, &d, relu, false);
     SAME("conv forward (inference)", infer, ref, n_out, "batch %d, %d threads", batch, threads);
     free_scratch(&s);
-    dd_pool_free(one);
+    util_pool_free(one);
     free(x), free(wt), free(b), free(ref), free(ref_scratch), free(ref_pooled), free(argmax), free(infer);
 }
 
-static void check_dense(dd_pool *pool, int batch, int n_in, int n_out, bool relu) {
+static void check_dense(util_pool *pool, int batch, int n_in, int n_out, bool relu) {
     float *x = random_floats((size_t)batch * n_in, -1, 1), *w = random_floats((size_t)n_out * n_in, -0.3f, 0.3f),
           *b = random_floats(n_out, -0.2f, 0.2f);
     size_t no = (size_t)batch * n_out, ni = (size_t)batch * n_in, nw = (size_t)n_out * n_in;
     float *ref = random_floats(no, 0, 1), *fast = random_floats(no, 0, 1);
     dd_dense_forward(ref, x, w, b, batch, n_in, n_out);
     if (relu) dd_relu_forward(ref, ref, no);
-    dd_fast_dense_forward(pool, fast, x, w, b, batch, n_in, n_out, relu);
-    SAME("dense forward", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out, dd_pool_threads(pool));
-    dd_fast_dense_forward_infer(pool, fast, x, w, b, batch, n_in, n_out, relu); /* sgemv for a few images */
+    nn_fast_dense_forward(pool, fast, x, w, b, batch, n_in, n_out, relu);
+    SAME("dense forward", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out, util_pool_threads(pool));
+    nn_fast_dense_forward_infer(pool, fast, x, w, b, batch, n_in, n_out, relu); /* sgemv for a few images */
     SAME("dense forward (inference)", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out,
-         dd_pool_threads(pool));
+         util_pool_threads(pool));
     float *dout = random_floats(no, -1, 1), *din_ref = random_floats(ni, 0, 1), *din = random_floats(ni, 0, 1);
     float *dw_ref = random_floats(nw, -1, 1), *dw = copy(dw_ref, nw), *db_ref = random_floats(n_out, -1, 1),
           *db = copy(db_ref, n_out);
     dd_dense_backward(din_ref, dw_ref, db_ref, dout, x, w, batch, n_in, n_out);
-    dd_fast_dense_backward(pool, din, dw, db, dout, x, w, batch, n_in, n_out);
-    SAME("dense din", din, din_ref, ni, "batch %d, %d threads", batch, dd_pool_threads(pool));
-    SAME("dense dweight", dw, dw_ref, nw, "batch %d, %d threads", batch, dd_pool_threads(pool));
-    SAME("dense dbias", db, db_ref, n_out, "batch %d, %d threads", batch, dd_pool_threads(pool));
+    nn_fast_dense_backward(pool, din, dw, db, dout, x, w, batch, n_in, n_out);
+    SAME("dense din", din, din_ref, ni, "batch %d, %d threads", batch, util_pool_threads(pool));
+    SAME("dense dweight", dw, dw_ref, nw, "batch %d, %d threads", batch, util_pool_threads(pool));
+    SAME("dense dbias", db, db_ref, n_out, "batch %d, %d threads", batch, util_pool_threads(pool));
     free(x), free(w), free(b), free(ref), free(fast), free(dout), free(din_ref), free(din), free(dw_ref), free(dw);
     free(db_ref), free(db);
 }
 
-static void check_batchnorm(dd_pool *pool, int batch, int channels, int spatial, bool relu) {
+static void check_batchnorm(util_pool *pool, int batch, int channels, int spatial, bool relu) {
     size_t n = (size_t)batch * channels * spatial;
     float *x = random_floats(n, -2, 3), *gamma = random_floats(channels, 0.5f, 1.5f),
           *beta = random_floats(channels, -0.5f, 0.5f);
@@ -186,9 +186,9 @@ static void check_batchnorm(dd_pool *pool, int batch, int channels, int spatial,
     dd_batchnorm_forward_train(ref, mean_ref, istd_ref, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial, 0.9f,
                                1e-3f);
     if (relu) dd_relu_forward(ref, ref, n);
-    dd_fast_batchnorm_forward_train(pool, fast, mean, istd, x, gamma, beta, rm, rv, batch, channels, spatial, 0.9f,
+    nn_fast_batchnorm_forward_train(pool, fast, mean, istd, x, gamma, beta, rm, rv, batch, channels, spatial, 0.9f,
                                     1e-3f, relu);
-    int threads = dd_pool_threads(pool);
+    int threads = util_pool_threads(pool);
     SAME("batchnorm train forward", fast, ref, n, "batch %d, %d channels, relu %d, %d threads", batch, channels, relu,
          threads);
     SAME("batchnorm running mean", rm, rm_ref, channels, "%d threads", threads);
@@ -202,20 +202,20 @@ static void check_batchnorm(dd_pool *pool, int batch, int channels, int spatial,
     float *dg_ref = random_floats(channels, -1, 1), *dg = copy(dg_ref, channels),
           *dbe_ref = random_floats(channels, -1, 1), *dbe = copy(dbe_ref, channels);
     dd_batchnorm_backward(din_ref, dg_ref, dbe_ref, g, x, gamma, mean_ref, istd_ref, batch, channels, spatial);
-    dd_fast_batchnorm_backward(pool, din, dg, dbe, dout, fast, x, gamma, mean, istd, batch, channels, spatial, relu);
+    nn_fast_batchnorm_backward(pool, din, dg, dbe, dout, fast, x, gamma, mean, istd, batch, channels, spatial, relu);
     SAME("batchnorm din", din, din_ref, n, "batch %d, relu %d, %d threads", batch, relu, threads);
     SAME("batchnorm dgamma", dg, dg_ref, channels, "relu %d, %d threads", relu, threads);
     SAME("batchnorm dbeta", dbe, dbe_ref, channels, "relu %d, %d threads", relu, threads);
 
     dd_batchnorm_forward_infer(ref, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial, 1e-3f);
     if (relu) dd_relu_forward(ref, ref, n);
-    dd_fast_batchnorm_forward_infer(pool, fast, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial, 1e-3f, relu);
+    nn_fast_batchnorm_forward_infer(pool, fast, x, gamma, beta, rm_ref, rv_ref, batch, channels, spatial, 1e-3f, relu);
     SAME("batchnorm inference", fast, ref, n, "relu %d, %d threads", relu, threads);
     free(x), free(gamma), free(beta), free(rm_ref), free(rv_ref), free(rm), free(rv), free(ref), free(fast);
     free(dout), free(g), free(din_ref), free(din), free(dg_ref), free(dg), free(dbe_ref), free(dbe);
 }
 
-static void check_maxpool(dd_pool *pool, int batch, int channels, int h, int w, int size, int stride) {
+static void check_maxpool(util_pool *pool, int batch, int channels, int h, int w, int size, int stride) {
     int oh = dd_maxpool_out_size(h, size, stride), ow = dd_maxpool_out_size(w, size, stride);
     size_t n_in = (size_t)batch * channels * h * w, n_out = (size_t)batch * channels * oh * ow;
     float *x = random_floats(n_in, -1, 1);
@@ -224,22 +224,22 @@ static void check_maxpool(dd_pool *pool, int batch, int channels, int h, int w, 
     int32_t *a_ref = malloc(sizeof *a_ref * n_out), *a = malloc(sizeof *a * n_out);
     if (!a_ref || !a) abort();
     dd_maxpool_forward(ref, a_ref, x, batch, channels, h, w, size, stride);
-    dd_fast_maxpool_forward(pool, fast, a, x, batch, channels, h, w, size, stride);
+    nn_fast_maxpool_forward(pool, fast, a, x, batch, channels, h, w, size, stride);
     CHECK(!memcmp(ref, fast, sizeof *ref * n_out) && !memcmp(a, a_ref, sizeof *a * n_out),
           "maxpool forward (values and argmax) equal to the reference: %dx%d pool %d stride %d, %d threads", h, w, size,
-          stride, dd_pool_threads(pool));
+          stride, util_pool_threads(pool));
     float *dout = random_floats(n_out, -1, 1), *din_ref = random_floats(n_in, 0, 1), *din = random_floats(n_in, 0, 1);
     dd_maxpool_backward(din_ref, dout, a_ref, batch, channels, h, w, oh, ow);
-    dd_fast_maxpool_backward(pool, din, dout, a, batch, channels, h, w, size, stride);
+    nn_fast_maxpool_backward(pool, din, dout, a, batch, channels, h, w, size, stride);
     CHECK(!memcmp(din, din_ref, sizeof *din * n_in), "maxpool backward equal to the reference: %dx%d pool %d stride %d",
           h, w, size, stride);
     free(x), free(ref), free(fast), free(a_ref), free(a), free(dout), free(din_ref), free(din);
 }
 
 /* BatchNorm -> ReLU -> MaxPool backward fused, against the three reference backward passes in a row. */
-static void check_bn_relu_pool(dd_pool *pool, int batch, int channels, int h, int w, int size) {
+static void check_bn_relu_pool(util_pool *pool, int batch, int channels, int h, int w, int size) {
     int oh = dd_maxpool_out_size(h, size, size), ow = dd_maxpool_out_size(w, size, size),
-        threads = dd_pool_threads(pool);
+        threads = util_pool_threads(pool);
     size_t n = (size_t)batch * channels * h * w, n_out = (size_t)batch * channels * oh * ow;
     float *x = random_floats(n, -2, 3), *gamma = random_floats(channels, 0.5f, 1.5f),
           *beta = random_floats(channels, -0.5f, 0.5f), *rm = random_floats(channels, 0, 1),
@@ -257,7 +257,7 @@ static void check_bn_relu_pool(dd_pool *pool, int batch, int channels, int h, in
     dd_maxpool_backward(g, dout, a, batch, channels, h, w, oh, ow);
     dd_relu_backward(g, g, y, n);
     dd_batchnorm_backward(din_ref, dg_ref, db_ref, g, x, gamma, mean, istd, batch, channels, h * w);
-    dd_fast_bn_relu_pool_backward(pool, din, dg, db, dout, pooled, a, x, gamma, mean, istd, batch, channels, h, w,
+    nn_fast_bn_relu_pool_backward(pool, din, dg, db, dout, pooled, a, x, gamma, mean, istd, batch, channels, h, w,
                                   size);
     SAME("bn-relu-pool din", din, din_ref, n, "batch %d, %dx%d pool %d, %d threads", batch, h, w, size, threads);
     SAME("bn-relu-pool dgamma", dg, dg_ref, channels, "%d threads", threads);
@@ -270,8 +270,8 @@ int main(void) {
     dd_rng_seed(&rng, 2024);
     dd_error err;
     for (int threads = 1; threads <= 3; threads++) {
-        dd_pool *pool = dd_pool_new(threads, &err);
-        CHECK(pool && dd_pool_threads(pool) == threads, "pool of %d", threads);
+        util_pool *pool = util_pool_new(threads, &err);
+        CHECK(pool && util_pool_threads(pool) == threads, "pool of %d", threads);
         if (!pool) continue;
         for (int batch = 1; batch <= 5; batch += 2) {
             check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true);  /* a first layer: one channel, "same" */
@@ -298,14 +298,14 @@ int main(void) {
         size_t n = 1001;
         float *x = random_floats(n, -1, 1), *ref = random_floats(n, 0, 1), *fast = copy(x, n);
         dd_relu_forward(ref, x, n);
-        dd_fast_relu_forward(pool, fast, fast, n); /* in place */
+        nn_fast_relu_forward(pool, fast, fast, n); /* in place */
         CHECK(!memcmp(ref, fast, sizeof *ref * n), "relu forward in place, %d threads", threads);
         float *dout = random_floats(n, -1, 1), *dref = random_floats(n, 0, 1), *dfast = random_floats(n, 0, 1);
         dd_relu_backward(dref, dout, ref, n);
-        dd_fast_relu_backward(pool, dfast, dout, ref, n);
+        nn_fast_relu_backward(pool, dfast, dout, ref, n);
         CHECK(!memcmp(dref, dfast, sizeof *dref * n), "relu backward, %d threads", threads);
         free(x), free(ref), free(fast), free(dout), free(dref), free(dfast);
-        dd_pool_free(pool);
+        util_pool_free(pool);
     }
     return test_finish("test_fast_layers");
 }

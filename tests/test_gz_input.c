@@ -21,26 +21,26 @@ static const char *tmp_path(const char *name) {
     return p;
 }
 
-/* How dd_gz_open read path: 'w' whole, 'z' zlib's stream, '!' it failed. */
+/* How data_gz_open read path: 'w' whole, 'z' zlib's stream, '!' it failed. */
 static char path_taken(const char *path) {
-    dd_gz_input in;
+    data_gz_input in;
     dd_error err;
-    if (dd_gz_open(&in, path, &err)) return '!';
+    if (data_gz_open(&in, path, &err)) return '!';
     char how = in.whole && !in.gz ? 'w' : in.gz && !in.whole ? 'z' : '?';
-    dd_gz_close(&in);
+    data_gz_close(&in);
     return how;
 }
 
-/* Every byte of path through dd_gz_read, in pieces of 1,000; NULL when reading fails. */
+/* Every byte of path through data_gz_read, in pieces of 1,000; NULL when reading fails. */
 static char *read_bytes(const char *path, size_t *n) {
-    dd_gz_input in;
+    data_gz_input in;
     dd_error err;
-    if (dd_gz_open(&in, path, &err)) return NULL;
+    if (data_gz_open(&in, path, &err)) return NULL;
     size_t cap = 1 << 16, len = 0;
     char *buf = test_realloc(NULL, cap);
     for (;;) {
         if (cap - len < 1000) buf = test_realloc(buf, cap *= 2);
-        int64_t got = dd_gz_read(&in, buf + len, 1000, &err);
+        int64_t got = data_gz_read(&in, buf + len, 1000, &err);
         if (got <= 0) {
             if (got < 0) {
                 free(buf);
@@ -51,7 +51,7 @@ static char *read_bytes(const char *path, size_t *n) {
         len += (size_t)got;
     }
     CHECK(!buf || in.consumed == len, "%s: consumed %llu of %zu", path, (unsigned long long)in.consumed, len);
-    dd_gz_close(&in);
+    data_gz_close(&in);
     *n = len;
     return buf;
 }
@@ -99,16 +99,16 @@ static char *outcome(const char *path, int *count) {
     return text;
 }
 
-/* path read whole (expect: the path dd_gz_open takes by default) and through zlib: the same outcome. Returns it
+/* path read whole (expect: the path data_gz_open takes by default) and through zlib: the same outcome. Returns it
  * (the whole read's), and the drawings in *count. */
 static char *both_paths(const char *path, char expect, int *count) {
     CHECK(path_taken(path) == expect, "%s: path %c, expected %c", path, path_taken(path), expect);
     char *whole = outcome(path, count);
-    size_t old_cap = dd_gz_set_whole_cap(0);
+    size_t old_cap = data_gz_set_whole_cap(0);
     CHECK(path_taken(path) == 'z', "%s: not streamed with the cap at 0", path);
     int n_zlib;
     char *zlib = outcome(path, &n_zlib);
-    dd_gz_set_whole_cap(old_cap);
+    data_gz_set_whole_cap(old_cap);
     CHECK(n_zlib == *count && !strcmp(whole, zlib), "%s: %d drawings whole, %d through zlib, or other outcomes", path,
           *count, n_zlib);
     free(zlib);
@@ -134,9 +134,9 @@ static void test_same_drawings(const char *data) {
     char src[4200];
     snprintf(src, sizeof src, "%s/strokes_raw/borismus_exupery/cat.ndjson.gz", data);
     size_t n_plain, n_zlib;
-    size_t old_cap = dd_gz_set_whole_cap(0);
+    size_t old_cap = data_gz_set_whole_cap(0);
     char *plain = read_bytes(src, &n_zlib);
-    dd_gz_set_whole_cap(old_cap);
+    data_gz_set_whole_cap(old_cap);
     char *whole = read_bytes(src, &n_plain);
     CHECK(plain && whole && n_plain == n_zlib && n_plain > 50000 && !memcmp(plain, whole, n_plain),
           "%s: %zu bytes whole, %zu through zlib", src, n_plain, n_zlib);
@@ -169,11 +169,11 @@ static void test_same_drawings(const char *data) {
     /* the recompressed file over the cap: streamed, the same drawings */
     free(gz);
     gz = load(small, &n_gz);
-    old_cap = dd_gz_set_whole_cap(n_plain + n_gz - 1);
+    old_cap = data_gz_set_whole_cap(n_plain + n_gz - 1);
     int n_over;
     CHECK(path_taken(small) == 'z' && path_taken(plain_path) == 'w', "the cap counts inflated and compressed bytes");
     char *over = outcome(small, &n_over);
-    dd_gz_set_whole_cap(old_cap);
+    data_gz_set_whole_cap(old_cap);
     CHECK(!strcmp(over, a), "over the cap: other drawings");
     free(over);
     free(twice);
@@ -249,9 +249,9 @@ static void test_npy(const char *data) {
     dd_error err;
     CHECK(path_taken(src) == 'w', "%s not read whole", src);
     CHECK(dd_npy_read(src, &a, &err) == 0, "%s", err.msg);
-    size_t old_cap = dd_gz_set_whole_cap(0);
+    size_t old_cap = data_gz_set_whole_cap(0);
     CHECK(dd_npy_read(src, &b, &err) == 0, "%s", err.msg);
-    dd_gz_set_whole_cap(old_cap);
+    data_gz_set_whole_cap(old_cap);
     CHECK(a.count > 1000 && a.count == b.count && a.height == 28 && b.width == 28 &&
               !memcmp(a.pixels, b.pixels, a.count * 28 * 28),
           "%llu and %llu images", (unsigned long long)a.count, (unsigned long long)b.count);
@@ -267,13 +267,13 @@ static void test_prep(const char *data) {
     dd_prep_opts o = {.inputs = inputs, .n_inputs = 1, .per_class = 40, .test_frac = 0.2, .seed = 5, .threads = 2};
     const char *out[2] = {tmp_path("whole.dset"), tmp_path("zlib.dset")};
     for (int i = 0; i < 2; i++) {
-        size_t old_cap = dd_gz_set_whole_cap(i ? 0 : 64u << 20);
+        size_t old_cap = data_gz_set_whole_cap(i ? 0 : 64u << 20);
         dd_prep_report rep;
         dd_error err;
         CHECK(dd_prep_run(&o, out[i], &rep, &err) == 0, "%s", err.msg);
         CHECK(rep.n_records > 5000, "%llu records", (unsigned long long)rep.n_records);
         dd_prep_report_free(&rep);
-        dd_gz_set_whole_cap(old_cap);
+        data_gz_set_whole_cap(old_cap);
     }
     size_t na, nb;
     char *a = test_read_file(out[0], &na), *b = test_read_file(out[1], &nb);
@@ -285,26 +285,26 @@ static void test_prep(const char *data) {
 /* One reader's buffers serve file after file; a second file open at the same time gets its own. */
 static void test_buffers(void) {
     const char *small = tmp_path("cat.ndjson.gz"), *plain = tmp_path("cat.ndjson");
-    dd_gz_buffers b = {0};
-    dd_gz_buffers *before = dd_gz_use_buffers(&b);
+    data_gz_buffers b = {0};
+    data_gz_buffers *before = data_gz_use_buffers(&b);
     CHECK(before == NULL);
-    dd_gz_input x, y;
+    data_gz_input x, y;
     dd_error err;
-    CHECK(dd_gz_open(&x, small, &err) == 0, "%s", err.msg);
+    CHECK(data_gz_open(&x, small, &err) == 0, "%s", err.msg);
     CHECK(x.whole == &b && x.buf == b.plain && b.lent && b.inflater, "the first file did not borrow the buffers");
     char *first = b.plain;
-    CHECK(dd_gz_open(&y, plain, &err) == 0, "%s", err.msg);
+    CHECK(data_gz_open(&y, plain, &err) == 0, "%s", err.msg);
     CHECK(y.whole && y.whole != &b && y.own_whole, "a second open file must not share the buffers");
-    CHECK(dd_gz_avail(&x) == dd_gz_avail(&y) && !memcmp(x.buf, y.buf, dd_gz_avail(&x)), "different bytes");
-    dd_gz_close(&y);
-    dd_gz_close(&x);
+    CHECK(data_gz_avail(&x) == data_gz_avail(&y) && !memcmp(x.buf, y.buf, data_gz_avail(&x)), "different bytes");
+    data_gz_close(&y);
+    data_gz_close(&x);
     CHECK(!b.lent && b.plain == first, "close gives the buffers back, kept");
-    CHECK(dd_gz_open(&x, plain, &err) == 0 && x.buf == first, "the next file reuses the block");
-    dd_gz_shrink(&x); /* no effect on borrowed buffers */
+    CHECK(data_gz_open(&x, plain, &err) == 0 && x.buf == first, "the next file reuses the block");
+    data_gz_shrink(&x); /* no effect on borrowed buffers */
     CHECK(x.buf == first && b.plain == first);
-    dd_gz_close(&x);
-    dd_gz_use_buffers(NULL);
-    dd_gz_buffers_free(&b);
+    data_gz_close(&x);
+    data_gz_use_buffers(NULL);
+    data_gz_buffers_free(&b);
 }
 
 int main(void) {

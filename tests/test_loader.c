@@ -498,14 +498,14 @@ static void test_errors(const dd_dataset *ds) {
     size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
     if (f) fclose(f);
     CHECK(n > DSET_HEADER_SIZE && n < sizeof buf);
-    uint64_t rec_off = dd_le64(buf + DSET_OFF_RECORDS), idx_off = dd_le64(buf + DSET_OFF_INDEX);
+    uint64_t rec_off = util_le64(buf + DSET_OFF_RECORDS), idx_off = util_le64(buf + DSET_OFF_INDEX);
     uint64_t bad_rec = 0;
     for (uint64_t i = 0; i < dd_dataset_count(ds); i++) {
         dd_record_info info;
         dd_dataset_record_info(ds, i, &info);
         if (info.split == DD_SPLIT_TRAIN) bad_rec = i; /* the last train record */
     }
-    dd_put16(buf + rec_off + dd_le64(buf + idx_off + 8 * bad_rec) + REC_OFF_N_STROKES, 0xffff);
+    util_put16(buf + rec_off + util_le64(buf + idx_off + 8 * bad_rec) + REC_OFF_N_STROKES, 0xffff);
     test_write_file(corrupt_path, buf, n);
     dd_dataset *cds = dd_dataset_open(corrupt_path, &err);
     CHECK(cds, "%s", err.msg);

@@ -68,8 +68,8 @@ static int check_number(const char *text) {
     size_t len = strlen(text);
     double got = 0, want = strtod(text, NULL);
     const char *next = NULL;
-    dd_json_number_status st = dd_json_number(text, text + len, &got, &next);
-    int ok = st == DD_JSON_NUMBER_OK && next == text + len && same_bits(got, want);
+    data_json_number_status st = data_json_number(text, text + len, &got, &next);
+    int ok = st == DATA_JSON_NUMBER_OK && next == text + len && same_bits(got, want);
     CHECK(ok, "\"%s\": got %.17g want %.17g (status %d, consumed %td)", text, got, want, (int)st,
           next ? next - text : -1);
     return ok;
@@ -149,17 +149,17 @@ static void test_number_edge_cases(void) {
         double v;
         const char *next;
         const char *t = bad[i];
-        CHECK(dd_json_number(t, t + strlen(t), &v, &next) == DD_JSON_NUMBER_BAD, "\"%s\" should not parse", t);
+        CHECK(data_json_number(t, t + strlen(t), &v, &next) == DATA_JSON_NUMBER_BAD, "\"%s\" should not parse", t);
     }
     { /* "01": only "0" is a number; the caller sees the '1' */
         double v;
         const char *next, *t = "01";
-        CHECK(dd_json_number(t, t + 2, &v, &next) == DD_JSON_NUMBER_OK && next == t + 1);
+        CHECK(data_json_number(t, t + 2, &v, &next) == DATA_JSON_NUMBER_OK && next == t + 1);
     }
     { /* not NUL-terminated: stops at end */
         double v;
         const char *next, *t = "123456";
-        CHECK(dd_json_number(t, t + 3, &v, &next) == DD_JSON_NUMBER_OK && v == 123 && next == t + 3);
+        CHECK(data_json_number(t, t + 3, &v, &next) == DATA_JSON_NUMBER_OK && v == 123 && next == t + 3);
     }
 
     /* Random numbers of the shapes that matter: float32 values printed exactly (raw coordinates), doubles printed
@@ -257,7 +257,7 @@ static void test_real_files(const char *dir, int raw, uint64_t expect_drawings) 
                 tmp[tl] = '\0';
                 double got;
                 const char *next;
-                CHECK(dd_json_number(p, line_end, &got, &next) == DD_JSON_NUMBER_OK && next == q, "%s", tmp);
+                CHECK(data_json_number(p, line_end, &got, &next) == DATA_JSON_NUMBER_OK && next == q, "%s", tmp);
                 double want = strtod(tmp, NULL);
                 if (!same_bits(got, want)) {
                     mismatches++;

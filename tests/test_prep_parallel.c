@@ -215,29 +215,29 @@ static uint64_t next_key(uint64_t *s) { /* splitmix64 */
 }
 
 static void test_u64_set(void) {
-    dd_u64_set s;
-    dd_u64_set_init(&s);
+    util_u64_set s;
+    util_u64_set_init(&s);
     dd_error err;
     enum { N = 1000000 };
     uint64_t seed = 42;
-    CHECK(dd_u64_set_add(&s, 0, &err) == 1 && dd_u64_set_contains(&s, 0));
+    CHECK(util_u64_set_add(&s, 0, &err) == 1 && util_u64_set_contains(&s, 0));
     for (uint64_t i = 1; i <= N; i++) /* dense small keys, as key_ids that count up */
-        CHECK(dd_u64_set_add(&s, i * 1000003ULL, &err) == 1);
-    for (int i = 0; i < N; i++) CHECK(dd_u64_set_add(&s, next_key(&seed), &err) == 1);
+        CHECK(util_u64_set_add(&s, i * 1000003ULL, &err) == 1);
+    for (int i = 0; i < N; i++) CHECK(util_u64_set_add(&s, next_key(&seed), &err) == 1);
     CHECK(s.count == 2 * (uint64_t)N + 1, "count %llu", (unsigned long long)s.count);
     seed = 42;
     for (int i = 0; i < N; i++) {
         uint64_t k = next_key(&seed);
-        CHECK(dd_u64_set_contains(&s, k) && dd_u64_set_add(&s, k, &err) == 0);
+        CHECK(util_u64_set_contains(&s, k) && util_u64_set_add(&s, k, &err) == 0);
     }
-    for (uint64_t i = 1; i <= N; i++) CHECK(dd_u64_set_contains(&s, i * 1000003ULL));
+    for (uint64_t i = 1; i <= N; i++) CHECK(util_u64_set_contains(&s, i * 1000003ULL));
     int false_hits = 0;
-    for (int i = 0; i < N; i++) false_hits += dd_u64_set_contains(&s, next_key(&seed));
+    for (int i = 0; i < N; i++) false_hits += util_u64_set_contains(&s, next_key(&seed));
     CHECK(false_hits == 0, "%d keys never added are in the set", false_hits);
     double per_key = (double)s.bytes / (double)s.count;
     CHECK(per_key < 10, "%.2f bytes a key", per_key);
     printf("u64_set: %.2f bytes a key at %llu keys\n", per_key, (unsigned long long)s.count);
-    dd_u64_set_free(&s);
+    util_u64_set_free(&s);
 }
 
 int main(void) {

@@ -36,7 +36,7 @@ static void test_python_file(void) {
         }
     }
     const dd_st_tensor *n = dd_st_find(f, "bn1.num_batches_tracked");
-    CHECK(n && n->dtype == DD_ST_I64 && n->nbytes == 8 && dd_le64(n->data) == 7);
+    CHECK(n && n->dtype == DD_ST_I64 && n->nbytes == 8 && util_le64(n->data) == 7);
     const dd_st_tensor *l = dd_st_find(f, "labels");
     CHECK(l && l->dtype == DD_ST_U8 && l->nbytes == 5 && !memcmp(l->data, "\x03\x01\x04\x01\x05", 5));
     CHECK(dd_st_find(f, "nope") == NULL);
@@ -62,7 +62,7 @@ static void expect_rejected(const char *dir, const char *what, const uint8_t *by
 static void expect_header_rejected(const char *dir, const char *what, const char *json, size_t data_size) {
     size_t n = strlen(json);
     uint8_t *b = calloc(1, 8 + n + data_size);
-    dd_put64(b, n);
+    util_put64(b, n);
     memcpy(b + 8, json, n);
     expect_rejected(dir, what, b, 8 + n + data_size);
     free(b);
@@ -115,7 +115,7 @@ static void test_round_trip_and_corruption(const char *dir) {
     memset(b + n, 0, 16);
     expect_rejected(dir, "appended", b, n + 16);
     memcpy(b, good, n);
-    dd_put64(b, n); /* header length past the end */
+    util_put64(b, n); /* header length past the end */
     expect_rejected(dir, "length", b, n);
     memcpy(b, good, n);
     b[8] = '['; /* not an object */

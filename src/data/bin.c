@@ -32,8 +32,8 @@ static void put_u64(unsigned char *p, uint64_t v) {
 static bool is_letter(unsigned char c) { return (unsigned)((c | 0x20) - 'a') < 26; }
 
 /* Buffers `need` bytes of the current record; fails with TRUNCATED if the file ends first. */
-static int need_bytes(dd_gz_input *in, size_t need, const char *part, dd_error *err) {
-    int64_t got = dd_gz_fill(in, need, err);
+static int need_bytes(data_gz_input *in, size_t need, const char *part, dd_error *err) {
+    int64_t got = data_gz_fill(in, need, err);
     if (got < 0) return -1;
     if ((size_t)got < need)
         return dd_fail(err, DD_ERR_TRUNCATED, "the file ends inside the record (%s: %lld of %zu bytes)", part,
@@ -41,8 +41,8 @@ static int need_bytes(dd_gz_input *in, size_t need, const char *part, dd_error *
     return 0;
 }
 
-dd_next dd_bin_read_record(dd_gz_input *in, dd_drawing *d, dd_error *err) {
-    int64_t got = dd_gz_fill(in, BIN_HEADER, err);
+dd_next data_bin_read_record(data_gz_input *in, dd_drawing *d, dd_error *err) {
+    int64_t got = data_gz_fill(in, BIN_HEADER, err);
     if (got < 0) return DD_NEXT_FATAL;
     if (got == 0) return DD_NEXT_END;
     if (need_bytes(in, BIN_HEADER, "header", err)) return DD_NEXT_FATAL;
@@ -65,7 +65,7 @@ dd_next dd_bin_read_record(dd_gz_input *in, dd_drawing *d, dd_error *err) {
     const unsigned char *rec = (const unsigned char *)in->buf + in->start;
     dd_drawing_clear(d);
     if (dd_drawing_reserve(d, n_strokes, (uint32_t)n_points, false, err)) {
-        dd_gz_consume(in, size);
+        data_gz_consume(in, size);
         return DD_NEXT_BAD;
     }
     d->key_id = get_u64(rec);
@@ -88,7 +88,7 @@ dd_next dd_bin_read_record(dd_gz_input *in, dd_drawing *d, dd_error *err) {
         d->stroke_end[d->n_strokes++] = d->n_points;
         p = y + n;
     }
-    dd_gz_consume(in, size);
+    data_gz_consume(in, size);
     if (dd_drawing_validate(d, err)) return DD_NEXT_BAD;
     return DD_NEXT_OK;
 }

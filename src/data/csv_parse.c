@@ -1,4 +1,4 @@
-/* dd_csv_header / dd_csv_parse: one RFC 4180 record of a Kaggle Quick, Draw! CSV -> dd_drawing.
+/* data_csv_header / data_csv_parse: one RFC 4180 record of a Kaggle Quick, Draw! CSV -> dd_drawing.
  *
  * Fields are split in one pass that checks the quoting (a quoted field ends at a '"' not followed by another; "" is
  * one quote; a quote inside an unquoted field is an error), remembering only the known columns. Then the known
@@ -13,8 +13,8 @@
 #include "doodle/quickdraw.h"
 #include "util/alloc.h"
 
-static const char *const column_names[DD_CSV_N_KNOWN] = {"drawing",   "word",       "countrycode",
-                                                         "timestamp", "recognized", "key_id"};
+static const char *const column_names[DATA_CSV_N_KNOWN] = {"drawing",   "word",       "countrycode",
+                                                           "timestamp", "recognized", "key_id"};
 
 typedef struct field {
     const char *p; /* the text between the quotes, or the unquoted text */
@@ -23,17 +23,17 @@ typedef struct field {
     bool escaped;  /* holds "" pairs that stand for one quote */
 } field;
 
-void dd_csv_init(dd_csv *c) {
+void data_csv_init(data_csv *c) {
     memset(c, 0, sizeof *c);
-    for (int i = 0; i < DD_CSV_N_KNOWN; i++) c->at[i] = -1;
+    for (int i = 0; i < DATA_CSV_N_KNOWN; i++) c->at[i] = -1;
 }
 
-void dd_csv_free(dd_csv *c) {
+void data_csv_free(data_csv *c) {
     free(c->scratch);
-    dd_csv_init(c);
+    data_csv_init(c);
 }
 
-size_t dd_csv_count_quotes(const char *s, size_t n) {
+size_t data_csv_count_quotes(const char *s, size_t n) {
     size_t count = 0;
     const char *end = s + n, *q;
     while (s < end && (q = memchr(s, '"', (size_t)(end - s)))) {
@@ -44,8 +44,8 @@ size_t dd_csv_count_quotes(const char *s, size_t n) {
 }
 
 /* "field 3 (word)" or "field 3" */
-static const char *field_name(const dd_csv *c, uint32_t index, char buf[48]) {
-    for (int k = 0; c && k < DD_CSV_N_KNOWN; k++)
+static const char *field_name(const data_csv *c, uint32_t index, char buf[48]) {
+    for (int k = 0; c && k < DATA_CSV_N_KNOWN; k++)
         if (c->at[k] == (int32_t)index) {
             snprintf(buf, 48, "field %u (%s)", index + 1, column_names[k]);
             return buf;
@@ -56,7 +56,7 @@ static const char *field_name(const dd_csv *c, uint32_t index, char buf[48]) {
 
 /* Splits off the field starting at *pos. Returns 1 when a ',' follows it, 0 when it ends the record, -1 on bad
  * quoting. c (NULL for the header) only names the field in messages. */
-static int next_field(const dd_csv *c, const char *text, size_t len, size_t *pos, uint32_t index, field *f,
+static int next_field(const data_csv *c, const char *text, size_t len, size_t *pos, uint32_t index, field *f,
                       dd_error *err) {
     char name[48];
     size_t i = *pos;
@@ -130,13 +130,13 @@ static int text_field(const field *f, const char *name, char *out, size_t cap, d
     return 0;
 }
 
-int dd_csv_header(dd_csv *c, const char *text, size_t len, dd_error *err) {
-    dd_csv_init(c);
+int data_csv_header(data_csv *c, const char *text, size_t len, dd_error *err) {
+    data_csv_init(c);
     size_t pos = 0;
     uint32_t index = 0;
     for (int more = 1; more; index++) {
-        if (index == DD_CSV_MAX_COLUMNS)
-            return dd_fail(err, DD_ERR_RANGE, "header: more than %d columns", DD_CSV_MAX_COLUMNS);
+        if (index == DATA_CSV_MAX_COLUMNS)
+            return dd_fail(err, DD_ERR_RANGE, "header: more than %d columns", DATA_CSV_MAX_COLUMNS);
         field f = {0};
         if ((more = next_field(NULL, text, len, &pos, index, &f, err)) < 0) return dd_error_prefix(err, "header");
         char name[32];
@@ -146,7 +146,7 @@ int dd_csv_header(dd_csv *c, const char *text, size_t len, dd_error *err) {
         if (n >= sizeof name) continue;
         memcpy(name, buf, n);
         name[n] = '\0';
-        for (int k = 0; k < DD_CSV_N_KNOWN; k++) {
+        for (int k = 0; k < DATA_CSV_N_KNOWN; k++) {
             if (strcmp(name, column_names[k]) != 0) continue;
             if (c->at[k] >= 0)
                 return dd_fail(err, DD_ERR_MALFORMED, "header: column \"%s\" is named twice (fields %d and %u)", name,
@@ -155,13 +155,13 @@ int dd_csv_header(dd_csv *c, const char *text, size_t len, dd_error *err) {
         }
     }
     c->n_columns = index;
-    if (c->at[DD_CSV_DRAWING] < 0)
+    if (c->at[DATA_CSV_DRAWING] < 0)
         return dd_fail(err, DD_ERR_MALFORMED,
                        "header: no \"drawing\" column (is this a Quick, Draw! CSV with a header line?)");
     return 0;
 }
 
-static int parse_drawing(dd_csv *c, const field *f, dd_drawing *d, dd_error *err) {
+static int parse_drawing(data_csv *c, const field *f, dd_drawing *d, dd_error *err) {
     if (!f->escaped) return dd_ndjson_parse_drawing(f->p, f->len, f->column, d, err);
     if (f->len > c->scratch_cap) {
         char *s = dd_realloc(c->scratch, f->len, 1, err);
@@ -208,29 +208,31 @@ static int parse_countrycode(const field *f, char out[3], dd_error *err) {
     return 0;
 }
 
-int dd_csv_parse(dd_csv *c, const char *text, size_t len, dd_drawing *d, dd_error *err) {
+int data_csv_parse(data_csv *c, const char *text, size_t len, dd_drawing *d, dd_error *err) {
     dd_drawing_clear(d);
-    field known[DD_CSV_N_KNOWN];
+    field known[DATA_CSV_N_KNOWN];
     memset(known, 0, sizeof known);
     size_t pos = 0;
     uint32_t index = 0;
     for (int more = 1; more; index++) {
         field f = {0};
         if ((more = next_field(c, text, len, &pos, index, &f, err)) < 0) return -1;
-        for (int k = 0; k < DD_CSV_N_KNOWN; k++)
+        for (int k = 0; k < DATA_CSV_N_KNOWN; k++)
             if (c->at[k] == (int32_t)index) known[k] = f;
     }
     if (index != c->n_columns)
         return dd_fail(err, DD_ERR_MALFORMED, "%u field%s but the header has %u", index, index == 1 ? "" : "s",
                        c->n_columns);
-    if (parse_drawing(c, &known[DD_CSV_DRAWING], d, err)) return -1;
-    if (c->at[DD_CSV_WORD] >= 0 && text_field(&known[DD_CSV_WORD], "word", d->word, sizeof d->word, err)) return -1;
-    if (c->at[DD_CSV_COUNTRYCODE] >= 0 && parse_countrycode(&known[DD_CSV_COUNTRYCODE], d->countrycode, err)) return -1;
-    if (c->at[DD_CSV_TIMESTAMP] >= 0 &&
-        text_field(&known[DD_CSV_TIMESTAMP], "timestamp", d->timestamp, sizeof d->timestamp, err))
+    if (parse_drawing(c, &known[DATA_CSV_DRAWING], d, err)) return -1;
+    if (c->at[DATA_CSV_WORD] >= 0 && text_field(&known[DATA_CSV_WORD], "word", d->word, sizeof d->word, err)) return -1;
+    if (c->at[DATA_CSV_COUNTRYCODE] >= 0 && parse_countrycode(&known[DATA_CSV_COUNTRYCODE], d->countrycode, err))
         return -1;
-    if (c->at[DD_CSV_RECOGNIZED] >= 0 && parse_recognized(&known[DD_CSV_RECOGNIZED], &d->recognized, err)) return -1;
-    if (c->at[DD_CSV_KEY_ID] >= 0 && parse_key_id(&known[DD_CSV_KEY_ID], &d->key_id, err)) return -1;
+    if (c->at[DATA_CSV_TIMESTAMP] >= 0 &&
+        text_field(&known[DATA_CSV_TIMESTAMP], "timestamp", d->timestamp, sizeof d->timestamp, err))
+        return -1;
+    if (c->at[DATA_CSV_RECOGNIZED] >= 0 && parse_recognized(&known[DATA_CSV_RECOGNIZED], &d->recognized, err))
+        return -1;
+    if (c->at[DATA_CSV_KEY_ID] >= 0 && parse_key_id(&known[DATA_CSV_KEY_ID], &d->key_id, err)) return -1;
     if (dd_drawing_validate(d, err)) {
         if (err && strncmp(err->msg, "drawing", 7) != 0) dd_error_prefix(err, "drawing");
         return -1;

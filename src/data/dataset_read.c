@@ -42,30 +42,30 @@ static int check_and_index(dd_dataset *ds, dd_error *err) {
     uint64_t file_size = ds->map_size;
     if (file_size < DSET_HEADER_SIZE) return bad(err, path, "shorter than its 128-byte header");
     if (memcmp(h, DSET_MAGIC, 8) != 0) return bad(err, path, "wrong magic (expected \"DOODSET\")");
-    uint32_t version = dd_le32(h + DSET_OFF_VERSION);
+    uint32_t version = util_le32(h + DSET_OFF_VERSION);
     if (version != DD_DSET_VERSION)
         return dd_fail(err, DD_ERR_UNSUPPORTED, "%s: .dset version %u is not supported (this doodle reads version %d)",
                        path, version, DD_DSET_VERSION);
-    if (dd_le64(h + DSET_OFF_FILE_SIZE) != file_size)
+    if (util_le64(h + DSET_OFF_FILE_SIZE) != file_size)
         return dd_fail(err, DD_ERR_TRUNCATED, "%s: file is %llu bytes but its header says %llu (truncated or appended)",
-                       path, (unsigned long long)file_size, (unsigned long long)dd_le64(h + DSET_OFF_FILE_SIZE));
-    uint32_t kind = dd_le32(h + DSET_OFF_KIND);
+                       path, (unsigned long long)file_size, (unsigned long long)util_le64(h + DSET_OFF_FILE_SIZE));
+    uint32_t kind = util_le32(h + DSET_OFF_KIND);
     if (kind > DD_DSET_BITMAPS) return bad(err, path, "unknown kind");
     ds->kind = (dd_dset_kind)kind;
-    ds->n_classes = dd_le32(h + DSET_OFF_N_CLASSES);
-    ds->height = dd_le32(h + DSET_OFF_BITMAP_H);
-    ds->width = dd_le32(h + DSET_OFF_BITMAP_W);
-    ds->n_reasons = dd_le32(h + DSET_OFF_N_REASONS);
-    ds->n_records = dd_le64(h + DSET_OFF_N_RECORDS);
+    ds->n_classes = util_le32(h + DSET_OFF_N_CLASSES);
+    ds->height = util_le32(h + DSET_OFF_BITMAP_H);
+    ds->width = util_le32(h + DSET_OFF_BITMAP_W);
+    ds->n_reasons = util_le32(h + DSET_OFF_N_REASONS);
+    ds->n_records = util_le64(h + DSET_OFF_N_RECORDS);
     if (ds->n_classes == 0 || ds->n_classes > DD_MAX_CLASSES) return bad(err, path, "class count out of range");
     if (ds->n_reasons > 1024) return bad(err, path, "skip-reason count out of range");
     if (ds->kind == DD_DSET_BITMAPS ? (ds->height == 0 || ds->width == 0 || ds->height > 4096 || ds->width > 4096)
                                     : (ds->height || ds->width))
         return bad(err, path, "bitmap size does not fit the kind");
 
-    uint64_t rec_off = dd_le64(h + DSET_OFF_RECORDS), rec_size = dd_le64(h + DSET_OFF_RECORDS_SIZE);
-    uint64_t cls_off = dd_le64(h + DSET_OFF_CLASSES), cls_size = dd_le64(h + DSET_OFF_CLASSES_SIZE);
-    uint64_t stats_off = dd_le64(h + DSET_OFF_STATS), idx_off = dd_le64(h + DSET_OFF_INDEX);
+    uint64_t rec_off = util_le64(h + DSET_OFF_RECORDS), rec_size = util_le64(h + DSET_OFF_RECORDS_SIZE);
+    uint64_t cls_off = util_le64(h + DSET_OFF_CLASSES), cls_size = util_le64(h + DSET_OFF_CLASSES_SIZE);
+    uint64_t stats_off = util_le64(h + DSET_OFF_STATS), idx_off = util_le64(h + DSET_OFF_INDEX);
     uint64_t row = 8 * (uint64_t)(DSET_STATS_FIXED + ds->n_reasons);
     if (!in_file(rec_off, rec_size, file_size) || rec_off < DSET_HEADER_SIZE)
         return bad(err, path, "records section out of range");
@@ -95,18 +95,18 @@ static int check_and_index(dd_dataset *ds, dd_error *err) {
         ds->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : BITMAP_REC_FIXED + (uint64_t)ds->height * ds->width;
     uint64_t prev_end = 0;
     for (uint64_t i = 0; i < ds->n_records; i++) {
-        uint64_t off = dd_le64(ds->index + 8 * i);
+        uint64_t off = util_le64(ds->index + 8 * i);
         if (off < prev_end || !in_file(off, fixed, rec_size))
             return dd_fail(err, DD_ERR_MALFORMED, "%s: not a valid .dset: index entry %llu points outside the records",
                            path, (unsigned long long)i);
         prev_end = off + fixed;
     }
 
-    ds->params.seed = dd_le64(h + DSET_OFF_SEED);
-    ds->params.test_frac = dd_le_f64(h + DSET_OFF_TEST_FRAC);
-    ds->params.per_class = dd_le64(h + DSET_OFF_PER_CLASS);
-    ds->params.recognized_only = dd_le32(h + DSET_OFF_FLAGS) & 1;
-    uint32_t val_ppm = dd_le32(h + DSET_OFF_VAL_PPM);
+    ds->params.seed = util_le64(h + DSET_OFF_SEED);
+    ds->params.test_frac = util_le_f64(h + DSET_OFF_TEST_FRAC);
+    ds->params.per_class = util_le64(h + DSET_OFF_PER_CLASS);
+    ds->params.recognized_only = util_le32(h + DSET_OFF_FLAGS) & 1;
+    uint32_t val_ppm = util_le32(h + DSET_OFF_VAL_PPM);
     if (val_ppm > 900000) return bad(err, path, "validation fraction out of range (at most 0.9)");
     ds->params.val_frac = val_ppm / 1e6;
     return 0;
@@ -116,8 +116,8 @@ dd_dataset *dd_dataset_open(const char *path, dd_error *err) {
     dd_dataset *ds = dd_calloc(1, sizeof *ds, err);
     if (!ds) return NULL;
     if (!(ds->path = dd_strdup(path, err))) goto fail;
-    dd_mapped_file f;
-    if (dd_map_file(&f, path, err)) goto fail;
+    util_mapped_file f;
+    if (util_map_file(&f, path, err)) goto fail;
     ds->map = f.data;
     ds->map_size = f.size;
     if (check_and_index(ds, err)) goto fail;
@@ -129,7 +129,7 @@ fail:
 
 void dd_dataset_close(dd_dataset *ds) {
     if (!ds) return;
-    dd_unmap_file(&(dd_mapped_file){ds->map, ds->map_size});
+    util_unmap_file(&(util_mapped_file){ds->map, ds->map_size});
     free(ds->class_names);
     free(ds->path);
     free(ds);
@@ -154,13 +154,13 @@ int dd_dataset_class_stats(const dd_dataset *ds, uint32_t label, dd_class_stats 
     memset(out, 0, sizeof *out);
     if (label > ds->n_classes) return -1;
     const uint8_t *r = ds->stats + 8 * (uint64_t)(DSET_STATS_FIXED + ds->n_reasons) * label;
-    out->read = dd_le64(r);
-    out->kept = dd_le64(r + 8);
-    out->train = dd_le64(r + 16);
-    out->test = dd_le64(r + 24);
+    out->read = util_le64(r);
+    out->kept = util_le64(r + 8);
+    out->train = util_le64(r + 16);
+    out->test = util_le64(r + 24);
     /* a file from a newer writer may know more reasons: read the ones we know */
     uint32_t n = ds->n_reasons < DD_SKIP_REASON_COUNT ? ds->n_reasons : DD_SKIP_REASON_COUNT;
-    for (uint32_t k = 0; k < n; k++) out->skipped[k] = dd_le64(r + 8 * (DSET_STATS_FIXED + k));
+    for (uint32_t k = 0; k < n; k++) out->skipped[k] = util_le64(r + 8 * (DSET_STATS_FIXED + k));
     return 0;
 }
 
@@ -171,16 +171,16 @@ void dd_dataset_bitmap_size(const dd_dataset *ds, uint32_t *height, uint32_t *wi
 
 /* Bytes available to record i: up to the next record's start (or the end of the section). */
 static uint64_t record_limit(const dd_dataset *ds, uint64_t i) {
-    return i + 1 < ds->n_records ? dd_le64(ds->index + 8 * (i + 1)) : ds->records_size;
+    return i + 1 < ds->n_records ? util_le64(ds->index + 8 * (i + 1)) : ds->records_size;
 }
 
 int dd_dataset_record_info(const dd_dataset *ds, uint64_t i, dd_record_info *info) {
     if (i >= ds->n_records) return -1;
-    const uint8_t *r = ds->records + dd_le64(ds->index + 8 * i);
-    info->label = dd_le16(r + REC_OFF_LABEL);
+    const uint8_t *r = ds->records + util_le64(ds->index + 8 * i);
+    info->label = util_le16(r + REC_OFF_LABEL);
     info->split = r[REC_OFF_SPLIT] ? DD_SPLIT_TEST : DD_SPLIT_TRAIN;
     info->recognized = (int8_t)r[REC_OFF_RECOGNIZED];
-    info->key_id = dd_le64(r + REC_OFF_KEY_ID);
+    info->key_id = util_le64(r + REC_OFF_KEY_ID);
     return info->label < ds->n_classes && r[REC_OFF_SPLIT] <= DD_SPLIT_TEST ? 0 : -1;
 }
 
@@ -188,7 +188,7 @@ int dd_dataset_strokes(const dd_dataset *ds, uint64_t i, dd_drawing *d, dd_error
     if (ds->kind != DD_DSET_STROKES) return dd_fail(err, DD_ERR_USAGE, "%s holds bitmaps, not strokes", ds->path);
     if (i >= ds->n_records)
         return dd_fail(err, DD_ERR_USAGE, "%s: record %llu does not exist", ds->path, (unsigned long long)i);
-    uint64_t off = dd_le64(ds->index + 8 * i), limit = record_limit(ds, i);
+    uint64_t off = util_le64(ds->index + 8 * i), limit = record_limit(ds, i);
     const uint8_t *r = ds->records + off, *end = ds->records + limit;
     dd_record_info info;
     if (dd_dataset_record_info(ds, i, &info))
@@ -203,13 +203,13 @@ int dd_dataset_strokes(const dd_dataset *ds, uint64_t i, dd_drawing *d, dd_error
         d->countrycode[1] = (char)r[REC_OFF_COUNTRY + 1];
         d->countrycode[2] = '\0';
     }
-    uint32_t ts = dd_le32(r + REC_OFF_TIMESTAMP);
+    uint32_t ts = util_le32(r + REC_OFF_TIMESTAMP);
     if (ts) dd_timestamp_format(ts, d->timestamp);
-    uint32_t n_strokes = dd_le16(r + REC_OFF_N_STROKES);
+    uint32_t n_strokes = util_le16(r + REC_OFF_N_STROKES);
     const uint8_t *p = r + STROKE_REC_FIXED;
     for (uint32_t s = 0; s < n_strokes; s++) {
         if (end - p < 2) goto truncated;
-        uint32_t n = dd_le16(p);
+        uint32_t n = util_le16(p);
         p += 2;
         if ((uint64_t)(end - p) < 2 * (uint64_t)n) goto truncated;
         if (dd_drawing_reserve(d, d->n_strokes + 1, d->n_points + n, false, err)) return -1;
@@ -229,5 +229,5 @@ truncated:
 
 const uint8_t *dd_dataset_bitmap(const dd_dataset *ds, uint64_t i) {
     if (ds->kind != DD_DSET_BITMAPS || i >= ds->n_records) return NULL;
-    return ds->records + dd_le64(ds->index + 8 * i) + BITMAP_REC_FIXED;
+    return ds->records + util_le64(ds->index + 8 * i) + BITMAP_REC_FIXED;
 }

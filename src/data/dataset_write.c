@@ -77,7 +77,7 @@ static int push_record(dd_dataset_writer *w, const uint8_t *rec, size_t size, dd
     return 0;
 }
 
-int dd_dataset_writer_add_encoded(dd_dataset_writer *w, const uint8_t *rec, size_t size, dd_error *err) {
+int data_dataset_writer_add_encoded(dd_dataset_writer *w, const uint8_t *rec, size_t size, dd_error *err) {
     size_t fixed = w->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : BITMAP_REC_FIXED + (size_t)w->height * w->width;
     if (size < fixed || (w->kind == DD_DSET_BITMAPS && size != fixed))
         return dd_fail(err, DD_ERR_USAGE, "a record of %zu bytes does not fit this dataset", size);
@@ -95,16 +95,16 @@ static int scratch_reserve(dd_dataset_writer *w, size_t size, dd_error *err) {
 
 static void put_fixed(uint8_t *p, uint32_t label, dd_split split, int8_t recognized, const char *country,
                       uint32_t timestamp, uint64_t key_id) {
-    dd_put16(p + REC_OFF_LABEL, (uint16_t)label);
+    util_put16(p + REC_OFF_LABEL, (uint16_t)label);
     p[REC_OFF_SPLIT] = (uint8_t)split;
     p[REC_OFF_RECOGNIZED] = (uint8_t)recognized;
     p[REC_OFF_COUNTRY] = country && country[0] ? (uint8_t)country[0] : 0;
     p[REC_OFF_COUNTRY + 1] = country && country[0] ? (uint8_t)country[1] : 0;
-    dd_put32(p + REC_OFF_TIMESTAMP, timestamp);
-    dd_put64(p + REC_OFF_KEY_ID, key_id);
+    util_put32(p + REC_OFF_TIMESTAMP, timestamp);
+    util_put64(p + REC_OFF_KEY_ID, key_id);
 }
 
-int dd_dset_stroke_record_size(const dd_drawing *d, bool known_simplified, size_t *size_out, dd_error *err) {
+int data_dset_stroke_record_size(const dd_drawing *d, bool known_simplified, size_t *size_out, dd_error *err) {
     if (d->n_strokes == 0 || d->n_strokes > UINT16_MAX)
         return dd_fail(err, DD_ERR_RANGE, "%u strokes (a record holds 1..65535)", d->n_strokes);
     if (!known_simplified && !dd_drawing_is_simplified(d))
@@ -148,24 +148,24 @@ static int timestamp_parse(const char *t, int64_t *out) {
     return 0;
 }
 
-void dd_dset_put_strokes(uint8_t *out, uint32_t label, dd_split split, const dd_drawing *d) {
+void data_dset_put_strokes(uint8_t *out, uint32_t label, dd_split split, const dd_drawing *d) {
     int64_t ts = 0;
     uint32_t ts32 = 0;
     if (d->timestamp[0] && timestamp_parse(d->timestamp, &ts) == 0 && ts > 0 && ts <= UINT32_MAX) ts32 = (uint32_t)ts;
     put_fixed(out, label, split, d->recognized, d->countrycode, ts32, d->key_id);
-    dd_put16(out + REC_OFF_N_STROKES, (uint16_t)d->n_strokes);
+    util_put16(out + REC_OFF_N_STROKES, (uint16_t)d->n_strokes);
     uint8_t *p = out + STROKE_REC_FIXED;
     for (uint32_t s = 0; s < d->n_strokes; s++) {
         uint32_t b = dd_stroke_begin(d, s), e = d->stroke_end[s];
-        dd_put16(p, (uint16_t)(e - b));
+        util_put16(p, (uint16_t)(e - b));
         p += 2;
         for (uint32_t i = b; i < e; i++) *p++ = (uint8_t)d->x[i];
         for (uint32_t i = b; i < e; i++) *p++ = (uint8_t)d->y[i];
     }
 }
 
-void dd_dset_put_bitmap(uint8_t *out, uint32_t label, dd_split split, uint64_t key_id, const uint8_t *pixels,
-                        size_t n_pixels) {
+void data_dset_put_bitmap(uint8_t *out, uint32_t label, dd_split split, uint64_t key_id, const uint8_t *pixels,
+                          size_t n_pixels) {
     put_fixed(out, label, split, -1, NULL, 0, key_id);
     memcpy(out + BITMAP_REC_FIXED, pixels, n_pixels);
 }
@@ -175,8 +175,8 @@ int dd_dataset_writer_add_strokes(dd_dataset_writer *w, uint32_t label, dd_split
     if (w->kind != DD_DSET_STROKES) return dd_fail(err, DD_ERR_USAGE, "strokes added to a bitmap dataset");
     if (label > DD_MAX_CLASSES - 1) return dd_fail(err, DD_ERR_RANGE, "label %u out of range", label);
     size_t size;
-    if (dd_dset_stroke_record_size(d, false, &size, err) || scratch_reserve(w, size, err)) return -1;
-    dd_dset_put_strokes(w->scratch, label, split, d);
+    if (data_dset_stroke_record_size(d, false, &size, err) || scratch_reserve(w, size, err)) return -1;
+    data_dset_put_strokes(w->scratch, label, split, d);
     return push_record(w, w->scratch, size, err);
 }
 
@@ -186,7 +186,7 @@ int dd_dataset_writer_add_bitmap(dd_dataset_writer *w, uint32_t label, dd_split 
     if (label > DD_MAX_CLASSES - 1) return dd_fail(err, DD_ERR_RANGE, "label %u out of range", label);
     size_t size = BITMAP_REC_FIXED + (size_t)w->height * w->width;
     if (scratch_reserve(w, size, err)) return -1;
-    dd_dset_put_bitmap(w->scratch, label, split, key_id, pixels, (size_t)w->height * w->width);
+    data_dset_put_bitmap(w->scratch, label, split, key_id, pixels, (size_t)w->height * w->width);
     return push_record(w, w->scratch, size, err);
 }
 
@@ -259,21 +259,21 @@ static uint8_t *scan_at(scan *sc, uint64_t off, uint64_t n, const char *path, dd
 }
 
 /* Walks the records once: appends the index (buffered, after the statistics) and writes each record's split. */
-static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, dd_split_fn split_of, void *ctx,
+static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, data_split_fn split_of, void *ctx,
                             dd_error *err) {
     scan sc = {.fd = fileno(w->file.f), .end = records_offset + w->records_size};
     uint64_t off = records_offset, bitmap_size = BITMAP_REC_FIXED + (uint64_t)w->height * w->width;
     int rc = -1;
     for (uint64_t i = 0; i < w->n_records; i++) {
         uint8_t b[8];
-        dd_put64(b, off - records_offset);
+        util_put64(b, off - records_offset);
         if (write_all(w, b, 8, err)) goto done;
         uint8_t *rec =
             scan_at(&sc, off, w->kind == DD_DSET_STROKES ? STROKE_REC_FIXED : bitmap_size, w->file.path, err);
         if (!rec) goto done;
         uint8_t split = rec[REC_OFF_SPLIT];
         if (split_of)
-            split = (uint8_t)split_of(ctx, dd_le16(rec + REC_OFF_LABEL));
+            split = (uint8_t)split_of(ctx, util_le16(rec + REC_OFF_LABEL));
         else if (i < w->cap_changed && w->changed[i])
             split = w->changed[i] & ~SPLIT_CHANGED;
         if (rec[REC_OFF_SPLIT] != split) {
@@ -284,12 +284,12 @@ static int index_and_splits(dd_dataset_writer *w, uint64_t records_offset, dd_sp
             off += bitmap_size;
             continue;
         }
-        uint32_t n_strokes = dd_le16(rec + REC_OFF_N_STROKES);
+        uint32_t n_strokes = util_le16(rec + REC_OFF_N_STROKES);
         off += STROKE_REC_FIXED;
         for (uint32_t k = 0; k < n_strokes; k++) {
             const uint8_t *p = scan_at(&sc, off, 2, w->file.path, err);
             if (!p) goto done;
-            off += 2 + 2 * (uint64_t)dd_le16(p);
+            off += 2 + 2 * (uint64_t)util_le16(p);
         }
     }
     if (off != sc.end) {
@@ -304,12 +304,12 @@ done:
 
 int dd_dataset_writer_finish(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
                              const dd_class_stats *stats, const dd_dset_params *params, dd_error *err) {
-    return dd_dataset_writer_finish_splits(w, n_classes, class_names, stats, params, NULL, NULL, err);
+    return data_dataset_writer_finish_splits(w, n_classes, class_names, stats, params, NULL, NULL, err);
 }
 
-int dd_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
-                                    const dd_class_stats *stats, const dd_dset_params *params, dd_split_fn split_of,
-                                    void *ctx, dd_error *err) {
+int data_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
+                                      const dd_class_stats *stats, const dd_dset_params *params, data_split_fn split_of,
+                                      void *ctx, dd_error *err) {
     int rc = -1;
     if (n_classes == 0 || n_classes > DD_MAX_CLASSES) {
         dd_fail(err, DD_ERR_USAGE, "%s: %u classes (a dataset holds 1..%u)", w->file.path, n_classes, DD_MAX_CLASSES);
@@ -337,8 +337,8 @@ int dd_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, co
     for (uint32_t c = 0; c <= n_classes; c++) { /* the extra last row: records no class could be named for */
         const dd_class_stats *s = &stats[c];
         uint64_t v[DSET_STATS_FIXED] = {s->read, s->kept, s->train, s->test};
-        for (int k = 0; k < DSET_STATS_FIXED; k++) dd_put64(row + 8 * k, v[k]);
-        for (int k = 0; k < DD_SKIP_REASON_COUNT; k++) dd_put64(row + 8 * (DSET_STATS_FIXED + k), s->skipped[k]);
+        for (int k = 0; k < DSET_STATS_FIXED; k++) util_put64(row + 8 * k, v[k]);
+        for (int k = 0; k < DD_SKIP_REASON_COUNT; k++) util_put64(row + 8 * (DSET_STATS_FIXED + k), s->skipped[k]);
         if (write_all(w, row, sizeof row, err)) goto done;
     }
     uint64_t index_offset = stats_offset + (uint64_t)(n_classes + 1) * sizeof row;
@@ -354,25 +354,25 @@ int dd_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, co
     }
     uint8_t h[DSET_HEADER_SIZE] = {0};
     memcpy(h + DSET_OFF_MAGIC, DSET_MAGIC, 8);
-    dd_put32(h + DSET_OFF_VERSION, DD_DSET_VERSION);
-    dd_put32(h + DSET_OFF_KIND, (uint32_t)w->kind);
-    dd_put32(h + DSET_OFF_N_CLASSES, n_classes);
-    dd_put32(h + DSET_OFF_BITMAP_H, w->height);
-    dd_put32(h + DSET_OFF_BITMAP_W, w->width);
-    dd_put32(h + DSET_OFF_N_REASONS, DD_SKIP_REASON_COUNT);
-    dd_put64(h + DSET_OFF_N_RECORDS, w->n_records);
-    dd_put64(h + DSET_OFF_RECORDS, records_offset);
-    dd_put64(h + DSET_OFF_RECORDS_SIZE, w->records_size);
-    dd_put64(h + DSET_OFF_CLASSES, classes_offset);
-    dd_put64(h + DSET_OFF_CLASSES_SIZE, classes_size);
-    dd_put64(h + DSET_OFF_STATS, stats_offset);
-    dd_put64(h + DSET_OFF_INDEX, index_offset);
-    dd_put64(h + DSET_OFF_FILE_SIZE, file_size);
-    dd_put64(h + DSET_OFF_SEED, params ? params->seed : 0);
-    dd_put_f64(h + DSET_OFF_TEST_FRAC, params ? params->test_frac : 0);
-    dd_put64(h + DSET_OFF_PER_CLASS, params ? params->per_class : 0);
-    dd_put32(h + DSET_OFF_FLAGS, params && params->recognized_only ? 1u : 0u);
-    dd_put32(h + DSET_OFF_VAL_PPM, params ? (uint32_t)lround(params->val_frac * 1e6) : 0u);
+    util_put32(h + DSET_OFF_VERSION, DD_DSET_VERSION);
+    util_put32(h + DSET_OFF_KIND, (uint32_t)w->kind);
+    util_put32(h + DSET_OFF_N_CLASSES, n_classes);
+    util_put32(h + DSET_OFF_BITMAP_H, w->height);
+    util_put32(h + DSET_OFF_BITMAP_W, w->width);
+    util_put32(h + DSET_OFF_N_REASONS, DD_SKIP_REASON_COUNT);
+    util_put64(h + DSET_OFF_N_RECORDS, w->n_records);
+    util_put64(h + DSET_OFF_RECORDS, records_offset);
+    util_put64(h + DSET_OFF_RECORDS_SIZE, w->records_size);
+    util_put64(h + DSET_OFF_CLASSES, classes_offset);
+    util_put64(h + DSET_OFF_CLASSES_SIZE, classes_size);
+    util_put64(h + DSET_OFF_STATS, stats_offset);
+    util_put64(h + DSET_OFF_INDEX, index_offset);
+    util_put64(h + DSET_OFF_FILE_SIZE, file_size);
+    util_put64(h + DSET_OFF_SEED, params ? params->seed : 0);
+    util_put_f64(h + DSET_OFF_TEST_FRAC, params ? params->test_frac : 0);
+    util_put64(h + DSET_OFF_PER_CLASS, params ? params->per_class : 0);
+    util_put32(h + DSET_OFF_FLAGS, params && params->recognized_only ? 1u : 0u);
+    util_put32(h + DSET_OFF_VAL_PPM, params ? (uint32_t)lround(params->val_frac * 1e6) : 0u);
     if (pwrite_all(w, h, sizeof h, 0, err)) goto done;
     rc = dd_atomic_commit(&w->file, err);
 done:

@@ -20,17 +20,17 @@
 #define GZIP_MIN_SIZE 18                   /* a gzip header (10 bytes) and trailer (8) */
 
 static atomic_size_t whole_cap = DD_GZ_WHOLE_CAP;
-static _Thread_local dd_gz_buffers *thread_buffers;
+static _Thread_local data_gz_buffers *thread_buffers;
 
-size_t dd_gz_set_whole_cap(size_t bytes) { return atomic_exchange(&whole_cap, bytes); }
+size_t data_gz_set_whole_cap(size_t bytes) { return atomic_exchange(&whole_cap, bytes); }
 
-dd_gz_buffers *dd_gz_use_buffers(dd_gz_buffers *b) {
-    dd_gz_buffers *old = thread_buffers;
+data_gz_buffers *data_gz_use_buffers(data_gz_buffers *b) {
+    data_gz_buffers *old = thread_buffers;
     thread_buffers = b;
     return old;
 }
 
-void dd_gz_buffers_free(dd_gz_buffers *b) {
+void data_gz_buffers_free(data_gz_buffers *b) {
     libdeflate_free_decompressor(b->inflater);
     free(b->packed);
     free(b->plain);
@@ -66,7 +66,7 @@ static bool read_exactly(int fd, char *dst, size_t n) {
 /* The whole-file path: true when the file is in in->buf. False when zlib must stream it from the start: too
  * large, not what it seemed, or a failure (a read error, corrupt data, out of memory) that zlib will meet again
  * and report as it always has, or avoid with its smaller buffers. */
-static bool open_whole(dd_gz_input *in, int fd, const struct stat *st) {
+static bool open_whole(data_gz_input *in, int fd, const struct stat *st) {
     size_t cap = atomic_load(&whole_cap);
     if (!S_ISREG(st->st_mode) || st->st_size < GZIP_MIN_SIZE || (uint64_t)st->st_size > cap) return false;
     size_t size = (size_t)st->st_size;
@@ -78,7 +78,7 @@ static bool open_whole(dd_gz_input *in, int fd, const struct stat *st) {
     size_t plain = gzip ? (size_t)tail[0] | (size_t)tail[1] << 8 | (size_t)tail[2] << 16 | (size_t)tail[3] << 24 : size;
     if (plain == 0 || (gzip && plain > cap - size)) return false;
 
-    dd_gz_buffers *b = thread_buffers && !thread_buffers->lent ? thread_buffers : NULL;
+    data_gz_buffers *b = thread_buffers && !thread_buffers->lent ? thread_buffers : NULL;
     bool own = !b;
     dd_error ignored;
     if (own && !(b = dd_calloc(1, sizeof *b, &ignored))) return false;
@@ -95,7 +95,7 @@ static bool open_whole(dd_gz_input *in, int fd, const struct stat *st) {
     }
     if (!ok) {
         if (own) {
-            dd_gz_buffers_free(b);
+            data_gz_buffers_free(b);
             free(b);
         }
         return false;
@@ -110,7 +110,7 @@ static bool open_whole(dd_gz_input *in, int fd, const struct stat *st) {
     return true;
 }
 
-int dd_gz_open(dd_gz_input *in, const char *path, dd_error *err) {
+int data_gz_open(data_gz_input *in, const char *path, dd_error *err) {
     memset(in, 0, sizeof *in);
     int fd = open(path, O_RDONLY);
     if (fd < 0) return dd_fail(err, DD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -144,12 +144,12 @@ int dd_gz_open(dd_gz_input *in, const char *path, dd_error *err) {
     return 0;
 }
 
-void dd_gz_close(dd_gz_input *in) {
+void data_gz_close(data_gz_input *in) {
     if (in->gz) gzclose(in->gz);
     if (in->whole) { /* buf is the buffers' */
         in->whole->lent = false;
         if (in->own_whole) {
-            dd_gz_buffers_free(in->whole);
+            data_gz_buffers_free(in->whole);
             free(in->whole);
         }
     } else {
@@ -159,7 +159,7 @@ void dd_gz_close(dd_gz_input *in) {
 }
 
 /* After gzread returned 0 or -1: was it a clean end of file? */
-static int check_gz_state(dd_gz_input *in, dd_error *err) {
+static int check_gz_state(data_gz_input *in, dd_error *err) {
     int errnum = Z_OK;
     const char *msg = gzerror(in->gz, &errnum);
     /* zlib names a gzdopen'ed file "<fd:N>": a descriptor number that depends on what else is open (prep's
@@ -176,10 +176,10 @@ static int check_gz_state(dd_gz_input *in, dd_error *err) {
     }
 }
 
-int64_t dd_gz_fill(dd_gz_input *in, size_t want, dd_error *err) {
-    while (dd_gz_avail(in) < want && !in->eof) {
+int64_t data_gz_fill(data_gz_input *in, size_t want, dd_error *err) {
+    while (data_gz_avail(in) < want && !in->eof) {
         if (in->start > 0 && in->cap - in->end < DD_GZ_CHUNK) { /* move the unread bytes to the front */
-            memmove(in->buf, in->buf + in->start, dd_gz_avail(in));
+            memmove(in->buf, in->buf + in->start, data_gz_avail(in));
             in->end -= in->start;
             in->start = 0;
         }
@@ -205,13 +205,13 @@ int64_t dd_gz_fill(dd_gz_input *in, size_t want, dd_error *err) {
         }
         in->end += (size_t)got;
     }
-    return (int64_t)dd_gz_avail(in);
+    return (int64_t)data_gz_avail(in);
 }
 
-int64_t dd_gz_read(dd_gz_input *in, void *dst, size_t n, dd_error *err) {
-    size_t done = dd_gz_avail(in) < n ? dd_gz_avail(in) : n;
+int64_t data_gz_read(data_gz_input *in, void *dst, size_t n, dd_error *err) {
+    size_t done = data_gz_avail(in) < n ? data_gz_avail(in) : n;
     memcpy(dst, in->buf + in->start, done);
-    dd_gz_consume(in, done);
+    data_gz_consume(in, done);
     while (done < n && !in->eof) {
         size_t want = n - done;
         unsigned ask = want > (size_t)INT_MAX ? (unsigned)INT_MAX : (unsigned)want;
@@ -228,8 +228,8 @@ int64_t dd_gz_read(dd_gz_input *in, void *dst, size_t n, dd_error *err) {
     return (int64_t)done;
 }
 
-void dd_gz_shrink(dd_gz_input *in) {
-    size_t avail = dd_gz_avail(in), small = 2 * DD_GZ_CHUNK;
+void data_gz_shrink(data_gz_input *in) {
+    size_t avail = data_gz_avail(in), small = 2 * DD_GZ_CHUNK;
     if (in->whole) return; /* the whole file is in memory anyway, in buffers that are not the input's */
     if (in->cap <= 4 * small || avail > DD_GZ_CHUNK) return;
     memmove(in->buf, in->buf + in->start, avail);

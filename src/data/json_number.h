@@ -2,7 +2,7 @@
  *
  * The result is bit for bit what strtod returns for the same text (round to nearest, ties to even), so
  * coordinates read from ndjson are exactly the doubles Google's tools saw. Numbers of up to 19 digits with small
- * exponents take an inline fast path; the rest go through dd_json_number_slow (strtod on a NUL-terminated copy).
+ * exponents take an inline fast path; the rest go through data_json_number_slow (strtod on a NUL-terminated copy).
  * Like strtod, this assumes the "C" LC_NUMERIC locale.
  *
  * Why the fast path is exact. The text is read as  value = ±m · 10^e  with m the (at most 19) digits, so
@@ -36,43 +36,43 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef enum dd_json_number_status {
-    DD_JSON_NUMBER_OK = 0,
-    DD_JSON_NUMBER_BAD,  /* the text at p is not a JSON number */
-    DD_JSON_NUMBER_NOMEM /* a very long number needed a copy that could not be allocated */
-} dd_json_number_status;
+typedef enum data_json_number_status {
+    DATA_JSON_NUMBER_OK = 0,
+    DATA_JSON_NUMBER_BAD,  /* the text at p is not a JSON number */
+    DATA_JSON_NUMBER_NOMEM /* a very long number needed a copy that could not be allocated */
+} data_json_number_status;
 
-/* Any JSON number, by the exact but slower route (strtod). Same contract as dd_json_number. */
-dd_json_number_status dd_json_number_slow(const char *p, const char *end, double *out, const char **next);
+/* Any JSON number, by the exact but slower route (strtod). Same contract as data_json_number. */
+data_json_number_status data_json_number_slow(const char *p, const char *end, double *out, const char **next);
 
 #if (defined(__x86_64__) || defined(__i386__)) && LDBL_MANT_DIG == 64
-#define DD_JSON_X87_PATH 1
+#define DATA_JSON_X87_PATH 1
 #else
-#define DD_JSON_X87_PATH 0
+#define DATA_JSON_X87_PATH 0
 #endif
 /* With FLT_EVAL_METHOD != 0 (x87 without SSE2) double arithmetic is itself evaluated in extended precision and
  * rounded twice, so Clinger's argument does not hold there. */
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
-#define DD_JSON_CLINGER_PATH 1
+#define DATA_JSON_CLINGER_PATH 1
 #else
-#define DD_JSON_CLINGER_PATH 0
+#define DATA_JSON_CLINGER_PATH 0
 #endif
 
-extern const double dd_json_pow10[23];
-#if DD_JSON_X87_PATH
-extern const long double dd_json_pow10_long[28];
+extern const double data_json_pow10[23];
+#if DATA_JSON_X87_PATH
+extern const long double data_json_pow10_long[28];
 #endif
 
-static inline bool dd_json_is_digit(char c) { return (unsigned)(c - '0') < 10; }
+static inline bool data_json_is_digit(char c) { return (unsigned)(c - '0') < 10; }
 
 /* True when the 8 bytes at p are all ASCII digits. */
-static inline bool dd_json_eight_digits(uint64_t v) {
+static inline bool data_json_eight_digits(uint64_t v) {
     return (((v & 0xF0F0F0F0F0F0F0F0u) | (((v + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) ==
             0x3333333333333333u);
 }
 
 /* The value of 8 ASCII digits loaded little-endian (first digit in the low byte): pairs, then quads, then all. */
-static inline uint32_t dd_json_eight_value(uint64_t v) {
+static inline uint32_t data_json_eight_value(uint64_t v) {
     v -= 0x3030303030303030u;
     v = (v * 10) + (v >> 8); /* each even byte: two-digit value */
     v = (((v & 0x000000FF000000FFu) * (100 + (UINT64_C(1000000) << 32))) +
@@ -85,7 +85,7 @@ static inline uint32_t dd_json_eight_value(uint64_t v) {
  * value in *out and the first byte after the number in *next. Strict JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?
  * ([eE][+-]?[0-9]+)?; what follows the number is for the caller to check. Out-of-range values become ±inf or ±0
  * exactly as strtod makes them. */
-static inline dd_json_number_status dd_json_number(const char *p, const char *end, double *out, const char **next) {
+static inline data_json_number_status data_json_number(const char *p, const char *end, double *out, const char **next) {
     /* Small non-negative integers (all simplified coordinates, raw times): up to 3 digits, no fraction or exponent. */
     if (end - p >= 4) {
         unsigned c0 = (unsigned)(p[0] - '0'), c1 = (unsigned)(p[1] - '0'), c2 = (unsigned)(p[2] - '0');
@@ -99,14 +99,14 @@ static inline dd_json_number_status dd_json_number(const char *p, const char *en
             if ((unsigned)(after - '0') >= 10 && after != '.' && (after | 0x20) != 'e') {
                 *out = (double)v;
                 *next = p + n;
-                return DD_JSON_NUMBER_OK;
+                return DATA_JSON_NUMBER_OK;
             }
         }
     }
     const char *begin = p;
     bool negative = p < end && *p == '-';
     p += negative;
-    if (p >= end || !dd_json_is_digit(*p)) return DD_JSON_NUMBER_BAD;
+    if (p >= end || !data_json_is_digit(*p)) return DATA_JSON_NUMBER_BAD;
     uint64_t m = 0; /* wraps for more than 19 digits: then the slow path takes over */
     int digits;
     if (*p == '0') {
@@ -115,7 +115,7 @@ static inline dd_json_number_status dd_json_number(const char *p, const char *en
     } else {
         const char *s = p;
         do m = m * 10 + (uint64_t)(*p++ - '0');
-        while (p < end && dd_json_is_digit(*p));
+        while (p < end && data_json_is_digit(*p));
         digits = (int)(p - s);
     }
     int exp10 = 0;
@@ -124,42 +124,42 @@ static inline dd_json_number_status dd_json_number(const char *p, const char *en
         const char *s = p;
         uint64_t eight;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        while (end - p >= 8 && (memcpy(&eight, p, 8), dd_json_eight_digits(eight))) {
-            m = m * 100000000u + dd_json_eight_value(eight);
+        while (end - p >= 8 && (memcpy(&eight, p, 8), data_json_eight_digits(eight))) {
+            m = m * 100000000u + data_json_eight_value(eight);
             p += 8;
         }
 #else
         (void)eight;
 #endif
-        while (p < end && dd_json_is_digit(*p)) m = m * 10 + (uint64_t)(*p++ - '0');
-        if (p == s) return DD_JSON_NUMBER_BAD;
+        while (p < end && data_json_is_digit(*p)) m = m * 10 + (uint64_t)(*p++ - '0');
+        if (p == s) return DATA_JSON_NUMBER_BAD;
         digits += (int)(p - s);
         exp10 = -(int)(p - s);
     }
-    if (p < end && (*p | 0x20) == 'e') return dd_json_number_slow(begin, end, out, next);
-    if (digits > 19) return dd_json_number_slow(begin, end, out, next);
+    if (p < end && (*p | 0x20) == 'e') return data_json_number_slow(begin, end, out, next);
+    if (digits > 19) return data_json_number_slow(begin, end, out, next);
     *next = p;
-#if DD_JSON_CLINGER_PATH
+#if DATA_JSON_CLINGER_PATH
     if (m <= (UINT64_C(1) << 53) && exp10 >= -22) {
         double v = (double)m;
-        if (exp10) v /= dd_json_pow10[-exp10];
+        if (exp10) v /= data_json_pow10[-exp10];
         *out = negative ? -v : v;
-        return DD_JSON_NUMBER_OK;
+        return DATA_JSON_NUMBER_OK;
     }
 #endif
-#if DD_JSON_X87_PATH
+#if DATA_JSON_X87_PATH
     if (exp10 >= -27) {
-        long double r = (long double)m / dd_json_pow10_long[-exp10];
+        long double r = (long double)m / data_json_pow10_long[-exp10];
         uint64_t significand; /* x87 format: the low 8 bytes hold the significand with its explicit integer bit */
         memcpy(&significand, &r, sizeof significand);
         if ((significand & 0x7FF) != 0x400) {
             double v = (double)r;
             *out = negative ? -v : v;
-            return DD_JSON_NUMBER_OK;
+            return DATA_JSON_NUMBER_OK;
         }
     }
 #endif
-    return dd_json_number_slow(begin, end, out, next);
+    return data_json_number_slow(begin, end, out, next);
 }
 
 #endif

@@ -241,12 +241,12 @@ static int parse_literal(parser *ps, const char *word) {
  * that such a drawing is reported as out of range rather than as unreadable). */
 static int parse_number(parser *ps, double *out) {
     const char *next;
-    dd_json_number_status st = dd_json_number(ps->p, ps->end, out, &next);
-    if (st == DD_JSON_NUMBER_OK) {
+    data_json_number_status st = data_json_number(ps->p, ps->end, out, &next);
+    if (st == DATA_JSON_NUMBER_OK) {
         ps->p = next;
         return 0;
     }
-    if (st == DD_JSON_NUMBER_NOMEM) return fail_at(ps, DD_ERR_NOMEM, ps->p, "out of memory copying a long number");
+    if (st == DATA_JSON_NUMBER_NOMEM) return fail_at(ps, DD_ERR_NOMEM, ps->p, "out of memory copying a long number");
     if (parse_literal(ps, "NaN") == 0) {
         *out = __builtin_nan("");
         return 0;
@@ -313,7 +313,7 @@ static int parse_number_array(parser *ps, int which, uint32_t base, uint32_t *co
                 cap = d->cap_points;
             }
             const char *next;
-            if (dd_json_number(p, end, &arr[i], &next) != DD_JSON_NUMBER_OK) { /* NaN, errors: the careful route */
+            if (data_json_number(p, end, &arr[i], &next) != DATA_JSON_NUMBER_OK) { /* NaN, errors: the careful route */
                 ps->p = p;
                 if (parse_number(ps, &arr[i])) return -1;
                 next = ps->p;

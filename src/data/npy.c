@@ -168,9 +168,9 @@ static int image_size(const npy_header *h, uint32_t *height, uint32_t *width, dd
 }
 
 /* Reads the header: in is left at the first image; *shape gets the shape as Python writes it, for messages. */
-static int read_npy_header(dd_gz_input *in, uint64_t *count_out, uint32_t *height_out, uint32_t *width_out,
+static int read_npy_header(data_gz_input *in, uint64_t *count_out, uint32_t *height_out, uint32_t *width_out,
                            char shape[128], dd_error *err) {
-    int64_t got = dd_gz_fill(in, 12, err);
+    int64_t got = data_gz_fill(in, 12, err);
     if (got < 0) return -1;
     if (got == 0) return dd_fail(err, DD_ERR_MALFORMED, "empty file (no .npy header)");
     const unsigned char *b = (const unsigned char *)in->buf + in->start;
@@ -190,12 +190,12 @@ static int read_npy_header(dd_gz_input *in, uint64_t *count_out, uint32_t *heigh
                        minor);
     }
     if (hlen > NPY_MAX_HEADER) return dd_fail(err, DD_ERR_MALFORMED, "header length %zu is implausible", hlen);
-    got = dd_gz_fill(in, prefix + hlen, err);
+    got = data_gz_fill(in, prefix + hlen, err);
     if (got < 0) return -1;
     if ((size_t)got < prefix + hlen) return dd_fail(err, DD_ERR_TRUNCATED, "the file ends inside the .npy header");
     npy_header h;
     if (parse_header(in->buf + in->start + prefix, hlen, &h, err)) return -1;
-    dd_gz_consume(in, prefix + hlen);
+    data_gz_consume(in, prefix + hlen);
 
     if (strcmp(h.descr, "|u1") != 0 && strcmp(h.descr, "<u1") != 0)
         return dd_fail(err, DD_ERR_UNSUPPORTED, "dtype '%s': only uint8 ('|u1') bitmaps are read", h.descr);
@@ -209,7 +209,7 @@ static int read_npy_header(dd_gz_input *in, uint64_t *count_out, uint32_t *heigh
     return 0;
 }
 
-static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
+static int read_npy(data_gz_input *in, dd_bitmaps *out, dd_error *err) {
     char shape[128];
     uint32_t height = 0, width = 0;
     uint64_t count = 0;
@@ -234,7 +234,7 @@ static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
             pixels = p;
             cap = next;
         }
-        int64_t n = dd_gz_read(in, pixels + have, cap - have, err);
+        int64_t n = data_gz_read(in, pixels + have, cap - have, err);
         if (n < 0) {
             free(pixels);
             return -1;
@@ -249,7 +249,7 @@ static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
                        have / (size_t)image + 1);
     }
     unsigned char extra;
-    int64_t more = dd_gz_read(in, &extra, 1, err);
+    int64_t more = data_gz_read(in, &extra, 1, err);
     if (more != 0) {
         free(pixels);
         return more < 0 ? -1 : dd_fail(err, DD_ERR_MALFORMED, "more data than shape %s holds", shape);
@@ -264,10 +264,10 @@ static int read_npy(dd_gz_input *in, dd_bitmaps *out, dd_error *err) {
 
 int dd_npy_read(const char *path, dd_bitmaps *out, dd_error *err) {
     memset(out, 0, sizeof *out);
-    dd_gz_input in;
-    if (dd_gz_open(&in, path, err)) return -1;
+    data_gz_input in;
+    if (data_gz_open(&in, path, err)) return -1;
     int rc = read_npy(&in, out, err);
-    dd_gz_close(&in);
+    data_gz_close(&in);
     if (rc) {
         dd_bitmaps_free(out);
         return dd_error_prefix(err, "%s", path);
@@ -277,28 +277,28 @@ int dd_npy_read(const char *path, dd_bitmaps *out, dd_error *err) {
 
 /* ---- a few images at a time (prep) ---- */
 
-int dd_npy_stream_open(dd_npy_stream *s, const char *path, dd_error *err) {
+int data_npy_stream_open(data_npy_stream *s, const char *path, dd_error *err) {
     memset(s, 0, sizeof *s);
-    if (dd_gz_open(&s->in, path, err)) return -1;
+    if (data_gz_open(&s->in, path, err)) return -1;
     s->path = path;
     if (read_npy_header(&s->in, &s->count, &s->height, &s->width, s->shape, err)) {
-        dd_gz_close(&s->in);
+        data_gz_close(&s->in);
         s->path = NULL;
         return dd_error_prefix(err, "%s", path);
     }
     return 0;
 }
 
-int64_t dd_npy_stream_read(dd_npy_stream *s, uint8_t *dst, uint64_t max, dd_error *err) {
+int64_t data_npy_stream_read(data_npy_stream *s, uint8_t *dst, uint64_t max, dd_error *err) {
     uint64_t image = (uint64_t)s->height * s->width, n = s->count - s->done < max ? s->count - s->done : max;
     if (n == 0) { /* the end: nothing may follow the last image */
         unsigned char extra;
-        int64_t more = dd_gz_read(&s->in, &extra, 1, err);
+        int64_t more = data_gz_read(&s->in, &extra, 1, err);
         if (more == 0) return 0;
         if (more > 0) dd_fail(err, DD_ERR_MALFORMED, "more data than shape %s holds", s->shape);
         return dd_error_prefix(err, "%s", s->path);
     }
-    int64_t got = dd_gz_read(&s->in, dst, (size_t)(n * image), err);
+    int64_t got = data_gz_read(&s->in, dst, (size_t)(n * image), err);
     if (got < 0) return dd_error_prefix(err, "%s", s->path);
     if ((uint64_t)got < n * image) {
         uint64_t have = s->done * image + (uint64_t)got;
@@ -311,8 +311,8 @@ int64_t dd_npy_stream_read(dd_npy_stream *s, uint8_t *dst, uint64_t max, dd_erro
     return (int64_t)n;
 }
 
-void dd_npy_stream_close(dd_npy_stream *s) {
-    dd_gz_close(&s->in);
+void data_npy_stream_close(data_npy_stream *s) {
+    data_gz_close(&s->in);
     memset(s, 0, sizeof *s);
 }
 

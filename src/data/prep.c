@@ -43,7 +43,7 @@ typedef struct prep {
     bool fixed_classes; /* --classes given: no class is added while reading */
     dd_dataset_writer *w;
     prep_sampler *sampler; /* --sample random */
-    dd_u64_set seen_keys;
+    util_u64_set seen_keys;
     uint32_t last_label;         /* cache: files hold one class, so the last match is almost always the next */
     uint32_t bitmap_h, bitmap_w; /* size of every bitmap in a bitmap set */
     uint64_t logged;             /* bad records reported for the current file */
@@ -150,8 +150,8 @@ static bool class_full(const prep *p, uint32_t label) {
 /* A record chosen for the set reaches the writer: stored, or taken out when --exclude lists it. */
 static int store_record(void *ctx, const uint8_t *rec, size_t size, dd_error *err) {
     prep *p = ctx;
-    if (!p->exclude) return dd_dataset_writer_add_encoded(p->w, rec, size, err);
-    uint32_t label = dd_le16(rec + REC_OFF_LABEL);
+    if (!p->exclude) return data_dataset_writer_add_encoded(p->w, rec, size, err);
+    uint32_t label = util_le16(rec + REC_OFF_LABEL);
     if (label >= p->reached_cap) {
         uint32_t cap = p->rep->n_classes > label ? p->rep->n_classes : label + 1;
         uint64_t *g = dd_realloc(p->reached, cap, sizeof *g, err);
@@ -161,8 +161,8 @@ static int store_record(void *ctx, const uint8_t *rec, size_t size, dd_error *er
         p->reached_cap = cap;
     }
     uint64_t rank = p->reached[label]++;
-    if (!prep_exclude_hit(p->exclude, p->rep->class_names[label], dd_le64(rec + REC_OFF_KEY_ID)))
-        return dd_dataset_writer_add_encoded(p->w, rec, size, err);
+    if (!prep_exclude_hit(p->exclude, p->rep->class_names[label], util_le64(rec + REC_OFF_KEY_ID)))
+        return data_dataset_writer_add_encoded(p->w, rec, size, err);
     if (p->n_dropped == p->cap_dropped) {
         size_t cap = p->cap_dropped ? 2 * p->cap_dropped : 64;
         drop *g = dd_realloc(p->dropped, cap, sizeof *g, err);
@@ -176,7 +176,7 @@ static int store_record(void *ctx, const uint8_t *rec, size_t size, dd_error *er
 
 /* Stores the record rec (its label set here) of class label, or offers it to the sample. */
 static int keep_record(prep *p, uint32_t label, uint8_t *rec, size_t size, dd_error *err) {
-    dd_put16(rec + REC_OFF_LABEL, (uint16_t)label);
+    util_put16(rec + REC_OFF_LABEL, (uint16_t)label);
     if (sampling(p)) return prep_sampler_offer(p->sampler, label, rec, size, err);
     if (store_record(p, rec, size, err)) return -1;
     p->rep->n_records++;
@@ -197,7 +197,7 @@ static int take_drawing(prep *p, uint32_t label, const prep_item *it, uint8_t *p
         return 0;
     }
     /* key_id 0: the file gave none (e.g. a user's own drawings), nothing to compare */
-    if (it->key_id && dd_u64_set_contains(&p->seen_keys, it->key_id)) {
+    if (it->key_id && util_u64_set_contains(&p->seen_keys, it->key_id)) {
         s->skipped[DD_SKIP_DUPLICATE]++;
         return 0;
     }
@@ -214,7 +214,7 @@ static int take_drawing(prep *p, uint32_t label, const prep_item *it, uint8_t *p
     if (ensure_writer(p, DD_DSET_STROKES, 0, 0, err)) return -1;
     if (keep_record(p, label, payload, it->size, err)) return -1;
     /* a key counts as seen once its drawing is stored: a later good copy may replace a bad one */
-    if (it->key_id && dd_u64_set_add(&p->seen_keys, it->key_id, err) < 0) return -1;
+    if (it->key_id && util_u64_set_add(&p->seen_keys, it->key_id, err) < 0) return -1;
     return 0;
 }
 
@@ -264,9 +264,9 @@ static int take_chunk(prep *p, const prep_chunk *c, dd_error *err) {
          * its slot 8 ahead */
         if (!p->is_npy) {
             if (i + 2 * KEY_PREFETCH_AHEAD < c->n_items && c->items[i + 2 * KEY_PREFETCH_AHEAD].key_id)
-                dd_u64_set_prefetch_table(&p->seen_keys, c->items[i + 2 * KEY_PREFETCH_AHEAD].key_id);
+                util_u64_set_prefetch_table(&p->seen_keys, c->items[i + 2 * KEY_PREFETCH_AHEAD].key_id);
             if (i + KEY_PREFETCH_AHEAD < c->n_items && c->items[i + KEY_PREFETCH_AHEAD].key_id)
-                dd_u64_set_prefetch(&p->seen_keys, c->items[i + KEY_PREFETCH_AHEAD].key_id);
+                util_u64_set_prefetch(&p->seen_keys, c->items[i + KEY_PREFETCH_AHEAD].key_id);
         }
         if (it->kind == PREP_ABORT)
             return dd_fail(err, (dd_status)it->code, "%s", it->size ? (const char *)payload : "out of memory");
@@ -499,7 +499,7 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
     memset(rep, 0, sizeof *rep);
     keep_freed_buffers();
     prep p = {.o = o, .out_path = out_path, .rep = rep, .fixed_classes = o->classes && o->n_classes};
-    dd_u64_set_init(&p.seen_keys);
+    util_u64_set_init(&p.seen_keys);
     dd_file_list files = {0};
     prep_pipe *pipe = NULL;
     int rc = -1;
@@ -555,7 +555,7 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
     progress_end(&p);
     prep_pipe_close(pipe);
     pipe = NULL;
-    dd_u64_set_free(&p.seen_keys); /* not needed any more: its memory goes before the split's */
+    util_u64_set_free(&p.seen_keys); /* not needed any more: its memory goes before the split's */
     if (p.sampler) count_sample(&p);
     for (uint32_t c = 0; c < rep->n_classes; c++)
         if (rep->stats[c].kept == 0 && p.fixed_classes && rep->stats[c].read == 0) {
@@ -579,7 +579,7 @@ int dd_prep_run(const dd_prep_opts *o, const char *out_path, dd_prep_report *rep
                              .per_class = o->per_class,
                              .recognized_only = o->recognized_only,
                              .val_frac = o->val_frac};
-    rc = dd_dataset_writer_finish_splits(p.w, rep->n_classes, names, rep->stats, &params, split_of, &p, err);
+    rc = data_dataset_writer_finish_splits(p.w, rep->n_classes, names, rep->stats, &params, split_of, &p, err);
     p.w = NULL;
     free(names);
 done:
@@ -587,7 +587,7 @@ done:
     dd_dataset_writer_abort(p.w);
     prep_sampler_free(p.sampler);
     dd_file_list_free(&files);
-    dd_u64_set_free(&p.seen_keys);
+    util_u64_set_free(&p.seen_keys);
     for (uint32_t c = 0; p.test_bits && c < rep->n_classes; c++) free(p.test_bits[c]);
     free(p.test_bits);
     free(p.rank);

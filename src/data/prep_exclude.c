@@ -36,7 +36,7 @@ struct prep_exclude {
     size_t n, cap;
     char (*names)[DD_WORD_MAX];
     uint32_t n_names;
-    dd_u64_set keys;
+    util_u64_set keys;
     char classless[4200]; /* "FILE:LINE" of the first entry without a class, "" when none */
 };
 
@@ -68,7 +68,7 @@ static int add_entry(prep_exclude *x, uint64_t key, const char *cls, const char 
         x->cap = cap;
     }
     x->e[x->n++] = (entry){key, c, 0};
-    return dd_u64_set_add(&x->keys, key, err) < 0 ? -1 : 0;
+    return util_u64_set_add(&x->keys, key, err) < 0 ? -1 : 0;
 }
 
 /* ---- CSV: a header naming key_id (and a class column: true, label, class or word), RFC 4180 quoting ---- */
@@ -102,7 +102,7 @@ static int load_csv(prep_exclude *x, const char *path, FILE *f, dd_error *err) {
         if (lineno == 1 && !strncmp(text, "\xef\xbb\xbf", 3)) text += 3; /* a byte order mark */
         if (key_col < 0 && lineno > 1) break;
         if (lineno > 1 && !*text) continue; /* a blank line (a file's last) */
-        int n = dd_csv_line_split(text, fields, MAX_FIELDS);
+        int n = util_csv_line_split(text, fields, MAX_FIELDS);
         if (n < 0) {
             dd_fail(err, DD_ERR_MALFORMED, "%s: bad quoting, or more than %d fields", where, MAX_FIELDS);
             goto done;
@@ -243,7 +243,7 @@ static bool is_json(const char *path) {
 prep_exclude *prep_exclude_load(const char *const *paths, size_t n_paths, dd_error *err) {
     prep_exclude *x = dd_calloc(1, sizeof *x, err);
     if (!x) return NULL;
-    dd_u64_set_init(&x->keys);
+    util_u64_set_init(&x->keys);
     for (size_t i = 0; i < n_paths; i++) {
         FILE *f = fopen(paths[i], "rb");
         if (!f) {
@@ -268,7 +268,7 @@ prep_exclude *prep_exclude_load(const char *const *paths, size_t n_paths, dd_err
 }
 
 bool prep_exclude_hit(prep_exclude *x, const char *class_name, uint64_t key_id) {
-    if (!dd_u64_set_contains(&x->keys, key_id)) return false;
+    if (!util_u64_set_contains(&x->keys, key_id)) return false;
     size_t lo = 0, hi = x->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -300,6 +300,6 @@ void prep_exclude_free(prep_exclude *x) {
     if (!x) return;
     free(x->e);
     free(x->names);
-    dd_u64_set_free(&x->keys);
+    util_u64_set_free(&x->keys);
     free(x);
 }

@@ -19,35 +19,35 @@
 
 /* Checks d as dd_dataset_writer_add_strokes does (DD_ERR_RANGE: it cannot be a record) and gives its record size;
  * known_simplified: the caller has checked dd_drawing_is_simplified (the longest part of the check). */
-int dd_dset_stroke_record_size(const dd_drawing *d, bool known_simplified, size_t *size, dd_error *err);
-/* Encodes d (checked by dd_dset_stroke_record_size) at out. */
-void dd_dset_put_strokes(uint8_t *out, uint32_t label, dd_split split, const dd_drawing *d);
-void dd_dset_put_bitmap(uint8_t *out, uint32_t label, dd_split split, uint64_t key_id, const uint8_t *pixels,
-                        size_t n_pixels);
+int data_dset_stroke_record_size(const dd_drawing *d, bool known_simplified, size_t *size, dd_error *err);
+/* Encodes d (checked by data_dset_stroke_record_size) at out. */
+void data_dset_put_strokes(uint8_t *out, uint32_t label, dd_split split, const dd_drawing *d);
+void data_dset_put_bitmap(uint8_t *out, uint32_t label, dd_split split, uint64_t key_id, const uint8_t *pixels,
+                          size_t n_pixels);
 /* Appends one record encoded by the functions above (of the writer's kind). */
-int dd_dataset_writer_add_encoded(dd_dataset_writer *w, const uint8_t *rec, size_t size, dd_error *err);
+int data_dataset_writer_add_encoded(dd_dataset_writer *w, const uint8_t *rec, size_t size, dd_error *err);
 /* Like dd_dataset_writer_finish, but the split of every record is split_of(ctx, its label), asked in record order.
  * The writer keeps nothing per record while records are added: the index is rebuilt here from the records. */
-typedef dd_split (*dd_split_fn)(void *ctx, uint32_t label);
-int dd_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
-                                    const dd_class_stats *stats, const dd_dset_params *params, dd_split_fn split_of,
-                                    void *ctx, dd_error *err);
+typedef dd_split (*data_split_fn)(void *ctx, uint32_t label);
+int data_dataset_writer_finish_splits(dd_dataset_writer *w, uint32_t n_classes, const char *const *class_names,
+                                      const dd_class_stats *stats, const dd_dset_params *params, data_split_fn split_of,
+                                      void *ctx, dd_error *err);
 
 /* ---- .npy read a few images at a time (npy.c); messages as dd_npy_read's, prefixed with the path ---- */
 
-typedef struct dd_npy_stream {
-    dd_gz_input in;
+typedef struct data_npy_stream {
+    data_gz_input in;
     const char *path;
     uint64_t count, done;
     uint32_t height, width;
     char shape[128]; /* as Python writes it, for messages */
-} dd_npy_stream;
+} data_npy_stream;
 
-int dd_npy_stream_open(dd_npy_stream *s, const char *path, dd_error *err);
+int data_npy_stream_open(data_npy_stream *s, const char *path, dd_error *err);
 /* Reads up to max images into dst; returns how many (0 once all are read, after checking that nothing follows the
  * last one), -1 on error (a truncated file is an error, as in dd_npy_read). */
-int64_t dd_npy_stream_read(dd_npy_stream *s, uint8_t *dst, uint64_t max, dd_error *err);
-void dd_npy_stream_close(dd_npy_stream *s);
+int64_t data_npy_stream_read(data_npy_stream *s, uint8_t *dst, uint64_t max, dd_error *err);
+void data_npy_stream_close(data_npy_stream *s);
 
 /* ---- chunks: what a reader made of a run of one file's records, in file order ---- */
 
@@ -107,9 +107,9 @@ typedef struct prep_source {
     bool first, other_class;       /* other_class: --classes does not name the file's class */
     char file_class[DD_WORD_MAX];
     dd_stroke_reader *reader;
-    dd_npy_stream npy_stream;
+    data_npy_stream npy_stream;
     dd_drawing drawing, simplified;
-    dd_gz_buffers gz_buffers; /* one file's whole compressed and inflated bytes, reused by the next file */
+    data_gz_buffers gz_buffers; /* one file's whole compressed and inflated bytes, reused by the next file */
 } prep_source;
 
 void prep_source_init(prep_source *s, const prep_read_cfg *cfg);

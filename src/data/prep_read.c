@@ -86,7 +86,7 @@ void prep_source_free(prep_source *s) {
     prep_source_end(s);
     dd_drawing_free(&s->drawing);
     dd_drawing_free(&s->simplified);
-    dd_gz_buffers_free(&s->gz_buffers);
+    data_gz_buffers_free(&s->gz_buffers);
 }
 
 static bool named_class(const dd_prep_opts *o, const char *name) {
@@ -114,7 +114,7 @@ void prep_source_start(prep_source *s, size_t file) {
 void prep_source_end(prep_source *s) {
     if (s->reader) dd_stroke_reader_close(s->reader);
     s->reader = NULL;
-    if (s->open && s->npy && s->npy_stream.path) dd_npy_stream_close(&s->npy_stream);
+    if (s->open && s->npy && s->npy_stream.path) data_npy_stream_close(&s->npy_stream);
     s->open = false;
 }
 
@@ -155,7 +155,7 @@ static bool put_drawing(prep_source *s, prep_chunk *c) {
         drawable = keep->stroke_end[k] - dd_stroke_begin(keep, k) <= DD_RENDER_MAX_STROKE_POINTS;
     /* dd_simplified_view returns d itself only after checking that it is simplified */
     if (!drawable ||
-        dd_dset_stroke_record_size(keep, keep == d, &size, &e)) { /* only DD_ERR_RANGE can come from there */
+        data_dset_stroke_record_size(keep, keep == d, &size, &e)) { /* only DD_ERR_RANGE can come from there */
         it.kind = PREP_TOO_LARGE;
         chunk_push(c, it);
         return true;
@@ -165,7 +165,7 @@ static bool put_drawing(prep_source *s, prep_chunk *c) {
         abort_file(s, c, &e);
         return true;
     }
-    dd_dset_put_strokes(p, 0, DD_SPLIT_TRAIN, keep);
+    data_dset_put_strokes(p, 0, DD_SPLIT_TRAIN, keep);
     it.size = (uint32_t)size;
     chunk_push(c, it);
     return true;
@@ -203,7 +203,7 @@ static void fill_strokes(prep_source *s, prep_chunk *c, const atomic_bool *stop)
 static void fill_npy(prep_source *s, prep_chunk *c) {
     dd_error e;
     if (!s->npy_stream.path) {
-        if (dd_npy_stream_open(&s->npy_stream, s->cfg->paths[s->file], &e)) {
+        if (data_npy_stream_open(&s->npy_stream, s->cfg->paths[s->file], &e)) {
             abort_file(s, c, &e);
             return;
         }
@@ -224,7 +224,7 @@ static void fill_npy(prep_source *s, prep_chunk *c) {
         abort_file(s, c, &e);
         return;
     }
-    int64_t got = dd_npy_stream_read(&s->npy_stream, px, want, &e);
+    int64_t got = data_npy_stream_read(&s->npy_stream, px, want, &e);
     if (got < 0) {
         abort_file(s, c, &e);
     } else if (got == 0) {
@@ -236,7 +236,7 @@ static void fill_npy(prep_source *s, prep_chunk *c) {
         } else {
             for (int64_t i = 0; i < got; i++) {
                 uint64_t row = s->npy_stream.done - (uint64_t)got + (uint64_t)i;
-                dd_dset_put_bitmap(c->data + c->n_data, 0, DD_SPLIT_TRAIN, row, px + (size_t)i * pixels, pixels);
+                data_dset_put_bitmap(c->data + c->n_data, 0, DD_SPLIT_TRAIN, row, px + (size_t)i * pixels, pixels);
                 chunk_push(c,
                            (prep_item){.kind = PREP_DRAWING, .recognized = -1, .key_id = row, .size = (uint32_t)rec});
             }
@@ -254,12 +254,12 @@ void prep_source_fill(prep_source *s, prep_chunk *c, const atomic_bool *stop) {
     c->n_words = 0;
     if (!s->done && !atomic_load_explicit(stop, memory_order_relaxed)) {
         /* a file opened here borrows this source's buffers (whichever thread fills it) */
-        dd_gz_buffers *before = dd_gz_use_buffers(&s->gz_buffers);
+        data_gz_buffers *before = data_gz_use_buffers(&s->gz_buffers);
         if (s->npy)
             fill_npy(s, c);
         else
             fill_strokes(s, c, stop);
-        dd_gz_use_buffers(before);
+        data_gz_use_buffers(before);
     }
     if (s->done || atomic_load_explicit(stop, memory_order_relaxed)) {
         c->last = true;

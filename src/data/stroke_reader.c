@@ -18,7 +18,7 @@
 #define DD_LINE_MAX ((size_t)64 << 20)
 
 struct dd_stroke_reader {
-    dd_gz_input in;
+    data_gz_input in;
     char *path;
     dd_format format;
     uint64_t position; /* lines (ndjson) or records (.bin) read so far */
@@ -26,7 +26,7 @@ struct dd_stroke_reader {
     bool failed;       /* a fatal error happened: every later call repeats it */
     dd_error fatal;
     bool have_header; /* .csv: the header has been read into csv */
-    dd_csv csv;
+    data_csv csv;
 };
 
 dd_stroke_reader *dd_stroke_reader_open(const char *path, dd_error *err) {
@@ -38,9 +38,9 @@ dd_stroke_reader *dd_stroke_reader_open(const char *path, dd_error *err) {
     dd_stroke_reader *r = dd_calloc(1, sizeof *r, err);
     if (!r) return NULL;
     r->format = format == DD_FORMAT_BIN || format == DD_FORMAT_CSV ? format : DD_FORMAT_NDJSON;
-    dd_csv_init(&r->csv);
+    data_csv_init(&r->csv);
     r->path = dd_strdup(path, err);
-    if (!r->path || dd_gz_open(&r->in, path, err)) {
+    if (!r->path || data_gz_open(&r->in, path, err)) {
         free(r->path);
         free(r);
         return NULL;
@@ -50,8 +50,8 @@ dd_stroke_reader *dd_stroke_reader_open(const char *path, dd_error *err) {
 
 void dd_stroke_reader_close(dd_stroke_reader *r) {
     if (!r) return;
-    dd_gz_close(&r->in);
-    dd_csv_free(&r->csv);
+    data_gz_close(&r->in);
+    data_csv_free(&r->csv);
     free(r->path);
     free(r);
 }
@@ -86,32 +86,32 @@ static dd_next long_line(dd_stroke_reader *r, dd_error *err) {
 
 /* Skips the rest of an over-long line (its first DD_LINE_MAX bytes are buffered). */
 static dd_next skip_long_line(dd_stroke_reader *r, dd_error *err) {
-    dd_gz_input *in = &r->in;
+    data_gz_input *in = &r->in;
     for (;;) {
-        char *s = in->buf + in->start, *nl = memchr(s, '\n', dd_gz_avail(in));
+        char *s = in->buf + in->start, *nl = memchr(s, '\n', data_gz_avail(in));
         if (nl) {
-            dd_gz_consume(in, (size_t)(nl - s) + 1);
+            data_gz_consume(in, (size_t)(nl - s) + 1);
             break;
         }
-        dd_gz_consume(in, dd_gz_avail(in));
-        int64_t got = dd_gz_fill(in, 1, err);
+        data_gz_consume(in, data_gz_avail(in));
+        int64_t got = data_gz_fill(in, 1, err);
         if (got < 0) {
             dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)(r->position + 1));
             return fatal(r, err);
         }
         if (got == 0) break;
     }
-    dd_gz_shrink(in);
+    data_gz_shrink(in);
     return long_line(r, err);
 }
 
 static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
-    dd_gz_input *in = &r->in;
+    data_gz_input *in = &r->in;
     for (;;) {
         size_t scanned = 0, len, used;
         for (;;) {
             const char *s = in->buf + in->start;
-            size_t avail = dd_gz_avail(in);
+            size_t avail = data_gz_avail(in);
             const char *nl = memchr(s + scanned, '\n', avail - scanned);
             if (nl) {
                 len = (size_t)(nl - s);
@@ -125,15 +125,15 @@ static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
             }
             if (avail > DD_LINE_MAX) return skip_long_line(r, err);
             scanned = avail;
-            if (dd_gz_fill(in, avail + 1, err) < 0) {
+            if (data_gz_fill(in, avail + 1, err) < 0) {
                 dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)(r->position + 1));
                 return fatal(r, err);
             }
         }
         const char *line = in->buf + in->start;
         if (len > DD_LINE_MAX) { /* found whole in one read: skip it all the same */
-            dd_gz_consume(in, used);
-            dd_gz_shrink(in);
+            data_gz_consume(in, used);
+            data_gz_shrink(in);
             return long_line(r, err);
         }
         r->position++;
@@ -142,13 +142,13 @@ static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
             len -= 3;
         }
         if (blank(line, len)) {
-            dd_gz_consume(in, used);
+            data_gz_consume(in, used);
             continue;
         }
         r->record = r->position;
         int rc = dd_ndjson_parse(line, len, d, err);
-        dd_gz_consume(in, used);
-        if (used > ((size_t)8 << 20)) dd_gz_shrink(in);
+        data_gz_consume(in, used);
+        if (used > ((size_t)8 << 20)) data_gz_shrink(in);
         if (rc) {
             dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->record);
             return DD_NEXT_BAD;
@@ -158,7 +158,7 @@ static dd_next next_ndjson(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
 }
 
 static dd_next next_bin(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
-    dd_next rc = dd_bin_read_record(&r->in, d, err);
+    dd_next rc = data_bin_read_record(&r->in, d, err);
     if (rc == DD_NEXT_END) return rc;
     r->record = ++r->position;
     if (rc == DD_NEXT_OK) return rc;
@@ -171,17 +171,17 @@ static dd_next next_bin(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
 /* Finds the end of the next CSV record: its length without the line end (*len) and with it (*used), and the line
  * ends inside its quotes (*inner). Returns 1, 0 at the end of the file, or a DD_NEXT_* error code. */
 static int find_csv_record(dd_stroke_reader *r, size_t *len, size_t *used, uint64_t *inner, dd_error *err) {
-    dd_gz_input *in = &r->in;
+    data_gz_input *in = &r->in;
     size_t scanned = 0;
     bool odd = false; /* an odd number of quotes in buf[start, start + scanned) */
     *inner = 0;
     for (;;) {
         const char *s = in->buf + in->start;
-        size_t avail = dd_gz_avail(in);
+        size_t avail = data_gz_avail(in);
         while (scanned < avail) {
             const char *nl = memchr(s + scanned, '\n', avail - scanned);
             size_t stop = nl ? (size_t)(nl - s) : avail;
-            odd ^= dd_csv_count_quotes(s + scanned, stop - scanned) & 1;
+            odd ^= data_csv_count_quotes(s + scanned, stop - scanned) & 1;
             if (!nl) {
                 scanned = avail;
                 break;
@@ -202,8 +202,8 @@ static int find_csv_record(dd_stroke_reader *r, size_t *len, size_t *used, uint6
         if (avail > DD_LINE_MAX) { /* skip the rest of the record, counting its lines */
             r->record = r->position + 1;
             for (;;) {
-                dd_gz_consume(in, avail);
-                int64_t got = dd_gz_fill(in, 1, err);
+                data_gz_consume(in, avail);
+                int64_t got = data_gz_fill(in, 1, err);
                 if (got < 0) {
                     dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)r->record);
                     return fatal(r, err);
@@ -220,17 +220,17 @@ static int find_csv_record(dd_stroke_reader *r, size_t *len, size_t *used, uint6
                         nl = s + i;
                 }
                 if (nl || got == 0) {
-                    if (nl) dd_gz_consume(in, (size_t)(nl - s) + 1);
+                    if (nl) data_gz_consume(in, (size_t)(nl - s) + 1);
                     break;
                 }
             }
-            dd_gz_shrink(in);
+            data_gz_shrink(in);
             r->position += 1 + *inner;
             dd_fail(err, DD_ERR_RANGE, "%s:%llu: record is longer than %zu MiB; skipped", r->path,
                     (unsigned long long)r->record, DD_LINE_MAX >> 20);
             return DD_NEXT_BAD;
         }
-        if (dd_gz_fill(in, avail + 1, err) < 0) {
+        if (data_gz_fill(in, avail + 1, err) < 0) {
             dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)(r->position + 1));
             return fatal(r, err);
         }
@@ -238,7 +238,7 @@ static int find_csv_record(dd_stroke_reader *r, size_t *len, size_t *used, uint6
 }
 
 static dd_next next_csv(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
-    dd_gz_input *in = &r->in;
+    data_gz_input *in = &r->in;
     for (;;) {
         size_t len, used;
         uint64_t inner;
@@ -253,13 +253,13 @@ static dd_next next_csv(dd_stroke_reader *r, dd_drawing *d, dd_error *err) {
         }
         if (len && text[len - 1] == '\r') len--; /* CRLF */
         if (blank(text, len)) {
-            dd_gz_consume(in, used);
+            data_gz_consume(in, used);
             continue;
         }
         r->record = line;
-        int rc = r->have_header ? dd_csv_parse(&r->csv, text, len, d, err) : dd_csv_header(&r->csv, text, len, err);
-        dd_gz_consume(in, used);
-        if (used > ((size_t)8 << 20)) dd_gz_shrink(in);
+        int rc = r->have_header ? data_csv_parse(&r->csv, text, len, d, err) : data_csv_header(&r->csv, text, len, err);
+        data_gz_consume(in, used);
+        if (used > ((size_t)8 << 20)) data_gz_shrink(in);
         if (rc) {
             dd_error_prefix(err, "%s:%llu", r->path, (unsigned long long)line);
             if (!r->have_header) return fatal(r, err); /* no record can be read without the header */

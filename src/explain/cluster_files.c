@@ -49,7 +49,7 @@ static int compose_one(const dd_cluster_report *r, const int32_t *labels, int32_
     return 0;
 }
 
-int dd_cluster_compose(dd_cluster_report *r, int classes, dd_error *err) {
+int explain_cluster_compose(dd_cluster_report *r, int classes, dd_error *err) {
     int64_t *codes = dd_malloc(r->n, sizeof *codes, err);
     if (!codes) return -1;
     int rc = 0;
@@ -91,7 +91,7 @@ static int write_json(const char *dir, const char *name, cJSON *root, dd_error *
 
 static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-int dd_cluster_write_empty(const char *out_dir, const dd_cluster_opts *o, dd_cluster_report *r, dd_error *err) {
+int explain_cluster_write_empty(const char *out_dir, const dd_cluster_opts *o, dd_cluster_report *r, dd_error *err) {
     if (explain_make_dir(out_dir, err)) return -1;
     char buf[96];
     cJSON *root = cJSON_CreateObject();
@@ -358,8 +358,8 @@ static int write_summary(const dd_model *m, const dd_cluster_opts *o, const char
     return write_json(dir, "summary.json", root, err);
 }
 
-int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const uint8_t *pixels, int h,
-                     int w, const char *out_dir, dd_cluster_report *r, dd_error *err) {
+int explain_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_opts *o, const uint8_t *pixels,
+                          int h, int w, const char *out_dir, dd_cluster_report *r, dd_error *err) {
     if (explain_make_dir(out_dir, err)) return -1;
     member *members = dd_malloc(r->n, sizeof *members, err);
     if (!members) return -1;
@@ -390,12 +390,12 @@ int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_o
     snprintf(title, sizeof title, "K-Means, k = %d, on %zu drawings (mean silhouette %.3f)", r->k, r->n,
              r->kmeans_silhouette);
     if (explain_path(path, sizeof path, out_dir, "scatter-kmeans.png", err) ||
-        dd_scatter_png(path, r->pc1, r->pc2, r->kmeans_label, r->n, r->k, title, xl, yl, err))
+        viz_scatter_png(path, r->pc1, r->pc2, r->kmeans_label, r->n, r->k, title, xl, yl, err))
         goto done;
     snprintf(title, sizeof title, "DBSCAN, eps = %.3g, min_samples = %d: %d cluster%s, %d noise", r->eps,
              r->min_samples, r->dbscan_clusters, r->dbscan_clusters == 1 ? "" : "s", r->dbscan_noise);
     if (explain_path(path, sizeof path, out_dir, "scatter-dbscan.png", err) ||
-        dd_scatter_png(path, r->pc1, r->pc2, r->dbscan_label, r->n, r->dbscan_clusters, title, xl, yl, err))
+        viz_scatter_png(path, r->pc1, r->pc2, r->dbscan_label, r->n, r->dbscan_clusters, title, xl, yl, err))
         goto done;
     if (r->tsne_n) {
         snprintf(title, sizeof title,
@@ -403,7 +403,7 @@ int dd_cluster_write(const dd_model *m, const dd_dataset *ds, const dd_cluster_o
                  "cluster",
                  r->tsne_n, r->space == DD_SPACE_EMBEDDING ? "embedding" : "pixel", r->tsne_perplexity, r->tsne.kl);
         if (explain_path(path, sizeof path, out_dir, "tsne.png", err) ||
-            dd_tsne_png(path, m, r, pixels, h, w, title, err))
+            explain_tsne_png(path, m, r, pixels, h, w, title, err))
             goto done;
     }
     if (o->save_points && write_points_csv(out_dir, r, err)) goto done;

@@ -242,7 +242,7 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
         uint8_t *core = dd_malloc(n, 1, err);
         if (!core) goto done;
         for (size_t i = 0; i < n; i++) core[i] = kd[i] <= r->eps;
-        db = dd_dbscan_cores(Z, n, (size_t)c, r->eps, core, labels[n_k], err);
+        db = numerics_dbscan_cores(Z, n, (size_t)c, r->eps, core, labels[n_k], err);
         free(core);
     } else {
         db = dd_dbscan(Z, n, (size_t)c, r->eps, o->min_samples, labels[n_k], err);
@@ -286,8 +286,8 @@ int dd_cluster_matrix(float *X, size_t n, size_t d, const dd_cluster_opts *o, dd
         }
     }
     if (!bad)
-        bad = dd_silhouette_sampled(Z, n, (size_t)c, (const int32_t *const *)labels, ks, n_k + 1, ref, n_ref, point,
-                                    (double *const *)per, r->k_silhouettes, err);
+        bad = numerics_silhouette_sampled(Z, n, (size_t)c, (const int32_t *const *)labels, ks, n_k + 1, ref, n_ref,
+                                          point, (double *const *)per, r->k_silhouettes, err);
     free(ref);
     int best = 0;
     if (!bad) {

@@ -53,8 +53,8 @@ static int put_thumb(cairo_t *cr, const uint8_t *ink, int h, int w, double cx, d
     return 0;
 }
 
-int dd_tsne_png(const char *path, const dd_model *m, const dd_cluster_report *r, const uint8_t *pixels, int h, int w,
-                const char *title, dd_error *err) {
+int explain_tsne_png(const char *path, const dd_model *m, const dd_cluster_report *r, const uint8_t *pixels, int h,
+                     int w, const char *title, dd_error *err) {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (size_t i = 0; i < r->n; i++) {
         if (isnan(r->tsne1[i])) continue;

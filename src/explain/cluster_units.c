@@ -211,8 +211,8 @@ static int write_units_csv(const char *dir, const dd_cluster_report *r, dd_error
     return dd_atomic_commit(&a, err);
 }
 
-int dd_cluster_units_write(const dd_model *m, const dd_image_set *all, const float *E, const int *pred,
-                           const size_t *pick, int top, const char *out_dir, dd_cluster_report *r, dd_error *err) {
+int explain_cluster_units_write(const dd_model *m, const dd_image_set *all, const float *E, const int *pred,
+                                const size_t *pick, int top, const char *out_dir, dd_cluster_report *r, dd_error *err) {
     const size_t units = (size_t)m->spec->layers[r->layer].out.c;
     unit_stats s = {0};
     int rc = -1;

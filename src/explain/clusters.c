@@ -247,7 +247,7 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
     }
     if (n == 0) {
         r->pixels = (size_t)all.height * (size_t)all.width;
-        rc = dd_cluster_write_empty(out_dir, o, r, err);
+        rc = explain_cluster_write_empty(out_dir, o, r, err);
         goto done;
     }
     const size_t px = (size_t)all.height * (size_t)all.width;
@@ -281,13 +281,14 @@ int dd_explain_clusters(const dd_model *m, const dd_dataset *ds, const dd_cluste
         r->predicted[i] = pred[pick[i]];
     }
     if (measure_purity(r, classes, o->seed, err)) goto done;
-    if (layer >= 0 && o->top_units > 0 && dd_cluster_units_write(m, &all, E, pred, pick, o->top_units, out_dir, r, err))
+    if (layer >= 0 && o->top_units > 0 &&
+        explain_cluster_units_write(m, &all, E, pred, pick, o->top_units, out_dir, r, err))
         goto done;
     /* The drawings in the order of r, for the montages. */
     for (size_t i = 0; i < n; i++)
         if (pick[i] != i) memcpy(all.pixels + i * px, all.pixels + pick[i] * px, px);
-    if (dd_cluster_compose(r, classes, err)) goto done;
-    rc = dd_cluster_write(m, ds, o, all.pixels, all.height, all.width, out_dir, r, err);
+    if (explain_cluster_compose(r, classes, err)) goto done;
+    rc = explain_cluster_write(m, ds, o, all.pixels, all.height, all.width, out_dir, r, err);
 done:
     if (rc) dd_cluster_report_free(r);
     free(records);

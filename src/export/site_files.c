@@ -86,8 +86,8 @@ unsigned char *site_gzip(const unsigned char *bytes, size_t len, size_t *out_len
 }
 
 char *site_base64(const unsigned char *bytes, size_t len, dd_error *err) {
-    char *out = dd_malloc(dd_base64_length(len) + 1, 1, err);
-    if (out) dd_base64_encode(bytes, len, out);
+    char *out = dd_malloc(util_base64_length(len) + 1, 1, err);
+    if (out) util_base64_encode(bytes, len, out);
     return out;
 }
 

@@ -12,9 +12,9 @@
 /* Called on the thread that runs backward, between layers (the workspace's worker threads are idle then):
  * grads [final_from, n_params) hold their final values for this pass and backward will not touch them again. The
  * last call, after the first layer, has final_from = 0 (or where the first parameters start). */
-typedef void (*dd_grads_final_fn)(void *ctx, size_t final_from);
+typedef void (*nn_grads_final_fn)(void *ctx, size_t final_from);
 
 /* fn NULL: no calls (the default). */
-void dd_workspace_set_grads_final(dd_workspace *ws, dd_grads_final_fn fn, void *ctx);
+void nn_workspace_set_grads_final(dd_workspace *ws, nn_grads_final_fn fn, void *ctx);
 
 #endif

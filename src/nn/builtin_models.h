@@ -4,14 +4,14 @@
 
 #include <stddef.h>
 
-typedef struct dd_builtin_model {
+typedef struct nn_builtin_model {
     const char *name; /* the file name without .cfg */
     const char *text; /* NUL-terminated */
     size_t len;       /* bytes of text, without the NUL */
-} dd_builtin_model;
+} nn_builtin_model;
 
 /* In alphabetical order of name, ended by an entry whose name is NULL. */
-extern const dd_builtin_model dd_builtin_models[];
-extern const size_t dd_builtin_model_count;
+extern const nn_builtin_model nn_builtin_models[];
+extern const size_t nn_builtin_model_count;
 
 #endif

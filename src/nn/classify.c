@@ -286,8 +286,8 @@ int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, 
         return -1;
     }
     cairo_surface_t *png = NULL;
-    if (dd_is_jpeg(bytes.data, bytes.size)) {
-        png = dd_jpeg_decode(bytes.data, bytes.size, png_path, check_size, err);
+    if (nn_is_jpeg(bytes.data, bytes.size)) {
+        png = nn_jpeg_decode(bytes.data, bytes.size, png_path, check_size, err);
         free(bytes.data);
         if (!png) return -1;
     } else {
@@ -305,12 +305,12 @@ int dd_classify_png(dd_classifier *c, const char *png_path, dd_prediction *top, 
         }
     }
     int rc = -1;
-    cairo_surface_t *ink = dd_picture_ink(png, png_path, err);
+    cairo_surface_t *ink = nn_picture_ink(png, png_path, err);
     const dd_render_opts *o = &c->model->render;
     int same_size =
         cairo_image_surface_get_width(png) == (int)o->width && cairo_image_surface_get_height(png) == (int)o->height;
     if (ink && same_size) copy_ink(c, ink);
-    if (ink && (same_size || dd_picture_redraw(ink, o, c->image, png_path, err) == 0))
+    if (ink && (same_size || nn_picture_redraw(ink, o, c->image, png_path, err) == 0))
         rc = dd_classify_bitmap(c, c->image, o->height, o->width, top, k, err);
     cairo_surface_destroy(ink);
     cairo_surface_destroy(png);

@@ -101,7 +101,7 @@ void dd_conv2d_forward(float *out, const float *in, const float *weight, const f
     for (int b = 0; b < d->batch; b++) {
         float *o = out + (size_t)b * out_size;
         im2col(scratch, in + (size_t)b * in_size, d);
-        dd_gemm(false, false, d->out_c, out_hw, k, 1.0f, weight, scratch, 0.0f, o);
+        nn_gemm(false, false, d->out_c, out_hw, k, 1.0f, weight, scratch, 0.0f, o);
         if (!bias) continue;
         for (int oc = 0; oc < d->out_c; oc++)
             for (int p = 0; p < out_hw; p++) o[(size_t)oc * out_hw + p] += bias[oc];
@@ -116,7 +116,7 @@ void dd_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
         const float *g = dout + (size_t)b * out_size;
         if (dweight) { /* dweight += dout [out_c, P] x col^T [P, K] */
             im2col(scratch, in + (size_t)b * in_size, d);
-            dd_gemm(false, true, d->out_c, k, out_hw, 1.0f, g, scratch, 1.0f, dweight);
+            nn_gemm(false, true, d->out_c, k, out_hw, 1.0f, g, scratch, 1.0f, dweight);
         }
         if (dbias) {
             for (int oc = 0; oc < d->out_c; oc++) {
@@ -126,7 +126,7 @@ void dd_conv2d_backward(float *din, float *dweight, float *dbias, const float *d
             }
         }
         if (din) { /* dcol = W^T [K, out_c] x dout [out_c, P], reusing the scratch the columns are done with */
-            dd_gemm(true, false, k, out_hw, d->out_c, 1.0f, weight, g, 0.0f, scratch);
+            nn_gemm(true, false, k, out_hw, d->out_c, 1.0f, weight, g, 0.0f, scratch);
             col2im(din + (size_t)b * in_size, scratch, d);
         }
     }

@@ -16,71 +16,72 @@
 
 /* Per-thread scratch: thread t uses the slice at t * stride of col and dbias, and thread t >= 1 the slice at
  * (t - 1) * stride of dweight (thread 0 adds straight into the gradient block). */
-typedef struct dd_fast_scratch {
+typedef struct nn_fast_scratch {
     float *col; /* im2col columns: floats per thread = col_stride */
     size_t col_stride;
     float *dweight; /* parameter-gradient partial sums of threads 1..: floats per thread = dweight_stride */
     size_t dweight_stride;
     double *dbias; /* conv bias-gradient partial sums: doubles per thread = dbias_stride */
     size_t dbias_stride;
-} dd_fast_scratch;
+} nn_fast_scratch;
 
 /* Floats of scratch one thread needs for a conv layer: one image's im2col columns, or the direct 3x3 kernel's. */
-size_t dd_fast_conv2d_col_size(const dd_conv2d_dims *d);
+size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d);
 
 /* dd_conv2d_forward, then + bias and ReLU when relu is set. */
-void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
+void nn_fast_conv2d_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in, const float *weight,
                             const float *bias, const dd_conv2d_dims *d, bool relu);
-/* Inference: dd_fast_conv2d_forward, by the direct 3x3 kernel (dd_fast_conv3x3_forward) when it applies. Its sums
- * run in another order than the GEMM's, so training keeps dd_fast_conv2d_forward (and its bits). pool2 (only where
+/* Inference: nn_fast_conv2d_forward, by the direct 3x3 kernel (nn_fast_conv3x3_forward) when it applies. Its sums
+ * run in another order than the GEMM's, so training keeps nn_fast_conv2d_forward (and its bits). pool2 (only where
  * the direct kernel applies, maps at least 2x2): out is the 2x2, stride 2 max-pool of the result. */
-void dd_fast_conv2d_forward_infer(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in,
+void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
                                   const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
                                   bool pool2);
 
 /* The instruction sets of the hand-vectorised kernels, chosen at run time (the best this CPU has). */
-typedef enum dd_fast_isa { DD_FAST_GENERIC, DD_FAST_AVX2, DD_FAST_AVX512 } dd_fast_isa;
-dd_fast_isa dd_fast_isa_best(void);
-const char *dd_fast_isa_name(dd_fast_isa isa);
+typedef enum nn_fast_isa { NN_FAST_GENERIC, NN_FAST_AVX2, NN_FAST_AVX512 } nn_fast_isa;
+nn_fast_isa nn_fast_isa_best(void);
+const char *nn_fast_isa_name(nn_fast_isa isa);
 
-/* Direct 3x3, stride 1, "same" convolution (src/nn/fast_conv3x3.c) for layers where dd_fast_conv3x3_applies, then
+/* Direct 3x3, stride 1, "same" convolution (src/nn/fast_conv3x3.c) for layers where nn_fast_conv3x3_applies, then
  * (pool2) a 2x2, stride 2 max-pool (floor rule) of its maps before they leave the cache; the per-thread scratch is
- * s->col, dd_fast_conv3x3_scratch_size floats each (dd_fast_conv2d_col_size counts them). */
-bool dd_fast_conv3x3_applies(const dd_conv2d_dims *d);
-size_t dd_fast_conv3x3_scratch_size(const dd_conv2d_dims *d);
-void dd_fast_conv3x3_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
-                             const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2, dd_fast_isa isa);
+ * s->col, nn_fast_conv3x3_scratch_size floats each (nn_fast_conv2d_col_size counts them). */
+bool nn_fast_conv3x3_applies(const dd_conv2d_dims *d);
+size_t nn_fast_conv3x3_scratch_size(const dd_conv2d_dims *d);
+void nn_fast_conv3x3_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
+                             const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
+                             nn_fast_isa isa);
 /* dd_conv2d_backward (dweight, dbias accumulated; any of din, dweight, dbias may be NULL). */
-void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din, float *dweight, float *dbias,
+void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d);
 
 /* dd_dense_forward, then ReLU when relu is set. */
-void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
+void nn_fast_dense_forward(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                            int batch, int n_in, int n_out, bool relu);
 /* Inference: the same, by sgemv per image for a few images (no packing of the weights; the sums in another order,
- * so training keeps dd_fast_dense_forward). */
-void dd_fast_dense_forward_infer(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
+ * so training keeps nn_fast_dense_forward). */
+void nn_fast_dense_forward_infer(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                                  int batch, int n_in, int n_out, bool relu);
 /* dd_dense_backward (dweight, dbias may be NULL; din may be NULL). */
-void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout, const float *in,
-                            const float *weight, int batch, int n_in, int n_out);
+void nn_fast_dense_backward(util_pool *pool, float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, int batch, int n_in, int n_out);
 
 /* dd_batchnorm_forward_train / _infer, then ReLU when relu is set (a following [activation] relu fused in). */
-void dd_fast_batchnorm_forward_train(dd_pool *pool, float *out, float *mean, float *inv_std, const float *in,
+void nn_fast_batchnorm_forward_train(util_pool *pool, float *out, float *mean, float *inv_std, const float *in,
                                      const float *gamma, const float *beta, float *running_mean, float *running_var,
                                      int batch, int channels, int spatial, float momentum, float eps, bool relu);
-void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in, const float *gamma, const float *beta,
-                                     const float *running_mean, const float *running_var, int batch, int channels,
-                                     int spatial, float eps, bool relu);
+void nn_fast_batchnorm_forward_infer(util_pool *pool, float *out, const float *in, const float *gamma,
+                                     const float *beta, const float *running_mean, const float *running_var, int batch,
+                                     int channels, int spatial, float eps, bool relu);
 /* dd_batchnorm_backward; with relu, dout is first zeroed where out (the fused ReLU's output) is not positive. din
  * may be NULL. */
-void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
+void nn_fast_batchnorm_backward(util_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
                                 const float *out, const float *in, const float *gamma, const float *mean,
                                 const float *inv_std, int batch, int channels, int spatial, bool relu);
 
-void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
+void nn_fast_maxpool_forward(util_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
                              int in_h, int in_w, int pool_size, int stride);
-void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
+void nn_fast_maxpool_backward(util_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
                               int channels, int in_h, int in_w, int pool_size, int stride);
 
 /* Backward through BatchNorm -> ReLU -> MaxPool (stride = pool size) in one go, from the gradient of the pool's
@@ -88,13 +89,13 @@ void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, cons
  * window passes its gradient to one input (its maximum, when that is positive), so the BatchNorm sums need only
  * the pool's outputs and the inputs at the maxima, and the input gradient is one pass over the maps.
  * dout, pool_out, argmax [B, C, OH, OW]; x (the BatchNorm's input) and din [B, C, H, W]; din may be NULL. */
-void dd_fast_bn_relu_pool_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
+void nn_fast_bn_relu_pool_backward(util_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
                                    const float *pool_out, const int32_t *argmax, const float *x, const float *gamma,
                                    const float *mean, const float *inv_std, int batch, int channels, int in_h, int in_w,
                                    int pool_size);
 
 /* ReLU over n values (in place allowed) and its backward. */
-void dd_fast_relu_forward(dd_pool *pool, float *out, const float *in, size_t n);
-void dd_fast_relu_backward(dd_pool *pool, float *din, const float *dout, const float *out, size_t n);
+void nn_fast_relu_forward(util_pool *pool, float *out, const float *in, size_t n);
+void nn_fast_relu_backward(util_pool *pool, float *din, const float *dout, const float *out, size_t n);
 
 #endif

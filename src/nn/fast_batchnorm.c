@@ -69,7 +69,7 @@ static void bn_train_part(void *ctx, int t, int threads) {
     const int S = j->spatial, C = j->channels;
     const double n = (double)j->batch * S;
     size_t lo, hi;
-    dd_share((size_t)C, t, threads, &lo, &hi);
+    util_share((size_t)C, t, threads, &lo, &hi);
     for (size_t c = lo; c < hi; c++) {
         double sum = 0.0;
         for (int b = 0; b < j->batch; b++) sum += plane_sum(j->in + ((size_t)b * C + c) * S, S);
@@ -90,7 +90,7 @@ static void bn_train_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_batchnorm_forward_train(dd_pool *pool, float *out, float *mean, float *inv_std, const float *in,
+void nn_fast_batchnorm_forward_train(util_pool *pool, float *out, float *mean, float *inv_std, const float *in,
                                      const float *gamma, const float *beta, float *running_mean, float *running_var,
                                      int batch, int channels, int spatial, float momentum, float eps, bool relu) {
     bn_job j = {.out = out,
@@ -107,7 +107,7 @@ void dd_fast_batchnorm_forward_train(dd_pool *pool, float *out, float *mean, flo
                 .momentum = momentum,
                 .eps = eps,
                 .relu = relu};
-    dd_pool_run(pool, bn_train_part, &j);
+    util_pool_run(pool, bn_train_part, &j);
 }
 
 static void bn_infer_part(void *ctx, int t, int threads) {
@@ -115,7 +115,7 @@ static void bn_infer_part(void *ctx, int t, int threads) {
     const int S = j->spatial, C = j->channels;
     /* with one image and one channel per thread at most, split the planes too: a batch of 1 still uses every core */
     size_t lo, hi;
-    dd_share((size_t)C * j->batch, t, threads, &lo, &hi);
+    util_share((size_t)C * j->batch, t, threads, &lo, &hi);
     for (size_t bc = lo; bc < hi; bc++) {
         size_t c = bc % (size_t)C;
         float k = j->gamma[c] * (float)(1.0 / sqrt((double)j->const_var[c] + j->eps));
@@ -123,9 +123,9 @@ static void bn_infer_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in, const float *gamma, const float *beta,
-                                     const float *running_mean, const float *running_var, int batch, int channels,
-                                     int spatial, float eps, bool relu) {
+void nn_fast_batchnorm_forward_infer(util_pool *pool, float *out, const float *in, const float *gamma,
+                                     const float *beta, const float *running_mean, const float *running_var, int batch,
+                                     int channels, int spatial, float eps, bool relu) {
     bn_job j = {.out = out,
                 .in = in,
                 .gamma = gamma,
@@ -137,7 +137,7 @@ void dd_fast_batchnorm_forward_infer(dd_pool *pool, float *out, const float *in,
                 .spatial = spatial,
                 .eps = eps,
                 .relu = relu};
-    dd_pool_run(pool, bn_infer_part, &j);
+    util_pool_run(pool, bn_infer_part, &j);
 }
 
 /* Sums of g and g * xhat over one plane, g = dout masked by the fused ReLU's output when relu is set. */
@@ -180,7 +180,7 @@ static void bn_backward_part(void *ctx, int t, int threads) {
     const double n = (double)j->batch * S;
     const bool relu = j->relu;
     size_t lo, hi;
-    dd_share((size_t)C, t, threads, &lo, &hi);
+    util_share((size_t)C, t, threads, &lo, &hi);
     for (size_t c = lo; c < hi; c++) {
         const float m = j->const_mean[c], is = j->const_inv_std[c];
         double sum_g = 0.0, sum_gx = 0.0;
@@ -205,7 +205,7 @@ static void bn_backward_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
+void nn_fast_batchnorm_backward(util_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
                                 const float *out, const float *in, const float *gamma, const float *mean,
                                 const float *inv_std, int batch, int channels, int spatial, bool relu) {
     bn_job j = {.din = din,
@@ -221,5 +221,5 @@ void dd_fast_batchnorm_backward(dd_pool *pool, float *din, float *dgamma, float 
                 .channels = channels,
                 .spatial = spatial,
                 .relu = relu};
-    dd_pool_run(pool, bn_backward_part, &j);
+    util_pool_run(pool, bn_backward_part, &j);
 }

@@ -19,7 +19,7 @@ static void fused_part(void *ctx, int t, int threads) {
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
     const double n = (double)j->batch * (double)in_hw;
     size_t lo, hi;
-    dd_share((size_t)j->channels, t, threads, &lo, &hi);
+    util_share((size_t)j->channels, t, threads, &lo, &hi);
     for (size_t c = lo; c < hi; c++) {
         const float m = j->mean[c], is = j->inv_std[c];
         /* g is dout at each window's maximum where the ReLU passed it (pool output > 0), 0 everywhere else */
@@ -55,7 +55,7 @@ static void fused_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_bn_relu_pool_backward(dd_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
+void nn_fast_bn_relu_pool_backward(util_pool *pool, float *din, float *dgamma, float *dbeta, const float *dout,
                                    const float *pool_out, const int32_t *argmax, const float *x, const float *gamma,
                                    const float *mean, const float *inv_std, int batch, int channels, int in_h, int in_w,
                                    int pool_size) {
@@ -75,5 +75,5 @@ void dd_fast_bn_relu_pool_backward(dd_pool *pool, float *din, float *dgamma, flo
                    .in_w = in_w,
                    .out_h = dd_maxpool_out_size(in_h, pool_size, pool_size),
                    .out_w = dd_maxpool_out_size(in_w, pool_size, pool_size)};
-    dd_pool_run(pool, fused_part, &j);
+    util_pool_run(pool, fused_part, &j);
 }

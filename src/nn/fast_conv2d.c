@@ -8,7 +8,7 @@
 #include "nn/fast.h"
 
 typedef struct conv_job {
-    const dd_fast_scratch *s;
+    const nn_fast_scratch *s;
     const dd_conv2d_dims *d;
     float *out, *din, *dweight, *dbias;
     const float *in, *dout, *weight, *bias;
@@ -18,9 +18,9 @@ typedef struct conv_job {
 static int min_int(int a, int b) { return a < b ? a : b; }
 static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-size_t dd_fast_conv2d_col_size(const dd_conv2d_dims *d) {
+size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d) {
     size_t col = (size_t)d->in_c * d->kernel_h * d->kernel_w * (size_t)d->out_h * d->out_w;
-    size_t direct = dd_fast_conv3x3_applies(d) ? dd_fast_conv3x3_scratch_size(d) : 0;
+    size_t direct = nn_fast_conv3x3_applies(d) ? nn_fast_conv3x3_scratch_size(d) : 0;
     return col > direct ? col : direct;
 }
 
@@ -96,7 +96,7 @@ static void conv_forward_part(void *ctx, int t, int threads) {
     const int splits = d->batch >= threads ? 1 : (threads + d->batch - 1) / d->batch;
     float *col = j->s->col + (size_t)t * j->s->col_stride;
     size_t lo, hi;
-    dd_share((size_t)d->batch * splits, t, threads, &lo, &hi);
+    util_share((size_t)d->batch * splits, t, threads, &lo, &hi);
     for (size_t u = lo; u < hi; u++) {
         int b = (int)(u / splits), part = (int)(u % splits);
         int p0 = (int)((long)P * part / splits), p1 = (int)((long)P * (part + 1) / splits), n = p1 - p0;
@@ -114,19 +114,19 @@ static void conv_forward_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_conv2d_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
+void nn_fast_conv2d_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in, const float *weight,
                             const float *bias, const dd_conv2d_dims *d, bool relu) {
     conv_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
-    dd_pool_run(pool, conv_forward_part, &j);
+    util_pool_run(pool, conv_forward_part, &j);
 }
 
-void dd_fast_conv2d_forward_infer(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in,
+void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
                                   const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
                                   bool pool2) {
-    if (dd_fast_conv3x3_applies(d))
-        dd_fast_conv3x3_forward(pool, s, out, in, weight, bias, d, relu, pool2, dd_fast_isa_best());
+    if (nn_fast_conv3x3_applies(d))
+        nn_fast_conv3x3_forward(pool, s, out, in, weight, bias, d, relu, pool2, nn_fast_isa_best());
     else
-        dd_fast_conv2d_forward(pool, s, out, in, weight, bias, d, relu);
+        nn_fast_conv2d_forward(pool, s, out, in, weight, bias, d, relu);
 }
 
 static void conv_backward_part(void *ctx, int t, int threads) {
@@ -140,7 +140,7 @@ static void conv_backward_part(void *ctx, int t, int threads) {
     double *db = j->s->dbias + (size_t)t * j->s->dbias_stride;
     memset(db, 0, sizeof *db * (size_t)d->out_c);
     size_t lo, hi;
-    dd_share((size_t)d->batch, t, threads, &lo, &hi);
+    util_share((size_t)d->batch, t, threads, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
         const float *g = j->dout + b * out_size;
         if (j->dweight) {
@@ -171,23 +171,23 @@ static void conv_reduce_part(void *ctx, int t, int threads) {
     const dd_conv2d_dims *d = j->d;
     const size_t n = (size_t)d->out_c * d->in_c * d->kernel_h * d->kernel_w;
     size_t lo, hi;
-    dd_share(n, t, threads, &lo, &hi);
+    util_share(n, t, threads, &lo, &hi);
     for (int u = 1; u < threads; u++) {
         size_t blo, bhi;
-        dd_share((size_t)d->batch, u, threads, &blo, &bhi);
+        util_share((size_t)d->batch, u, threads, &blo, &bhi);
         if (blo == bhi) continue;
         const float *part = j->s->dweight + (size_t)(u - 1) * j->s->dweight_stride;
         for (size_t i = lo; i < hi; i++) j->dweight[i] += part[i];
     }
 }
 
-void dd_fast_conv2d_backward(dd_pool *pool, const dd_fast_scratch *s, float *din, float *dweight, float *dbias,
+void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d) {
     conv_job j = {
         .s = s, .d = d, .din = din, .dweight = dweight, .dbias = dbias, .dout = dout, .in = in, .weight = weight};
-    dd_pool_run(pool, conv_backward_part, &j);
-    int threads = dd_pool_threads(pool);
-    if (threads > 1 && dweight) dd_pool_run(pool, conv_reduce_part, &j);
+    util_pool_run(pool, conv_backward_part, &j);
+    int threads = util_pool_threads(pool);
+    if (threads > 1 && dweight) util_pool_run(pool, conv_reduce_part, &j);
     if (!dbias) return;
     for (int oc = 0; oc < d->out_c; oc++) {
         double sum = 0.0;

@@ -2,7 +2,7 @@
  * no GEMM packing. An image is copied once into a zero-bordered buffer; every output channel block then sums its
  * nine taps per input channel straight from it, in registers (fast_conv3x3_band.h), a band of rows at a time, and
  * the band is copied into the NCHW output while it is in cache. AVX-512 or AVX2 + FMA kernels are chosen at run time
- * (dd_fast_isa_best), with a portable one for other machines.
+ * (nn_fast_isa_best), with a portable one for other machines.
  *
  * Threads take whole images; when there are fewer images than threads, an image's rows are split. Every output is
  * one sum in a fixed order whatever the split, so the same instruction set gives the same bits on any thread
@@ -91,22 +91,22 @@ typedef void (*band_fn)(float *restrict band, size_t band_stride, const float *r
                         const float *restrict bias, int channels, int out_c, int pw, size_t plane, int tiles,
                         bool relu);
 
-dd_fast_isa dd_fast_isa_best(void) {
+nn_fast_isa nn_fast_isa_best(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (__builtin_cpu_supports("avx512f")) return DD_FAST_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return DD_FAST_AVX2;
+    if (__builtin_cpu_supports("avx512f")) return NN_FAST_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return NN_FAST_AVX2;
 #endif
-    return DD_FAST_GENERIC;
+    return NN_FAST_GENERIC;
 }
 
-const char *dd_fast_isa_name(dd_fast_isa isa) {
-    return isa == DD_FAST_AVX512 ? "avx512" : isa == DD_FAST_AVX2 ? "avx2" : "generic";
+const char *nn_fast_isa_name(nn_fast_isa isa) {
+    return isa == NN_FAST_AVX512 ? "avx512" : isa == NN_FAST_AVX2 ? "avx2" : "generic";
 }
 
-static band_fn band_of(dd_fast_isa isa, int *tile) {
+static band_fn band_of(nn_fast_isa isa, int *tile) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa == DD_FAST_AVX512) return *tile = TILE_AVX512, band_avx512;
-    if (isa == DD_FAST_AVX2) return *tile = TILE_AVX2, band_avx2;
+    if (isa == NN_FAST_AVX512) return *tile = TILE_AVX512, band_avx512;
+    if (isa == NN_FAST_AVX2) return *tile = TILE_AVX2, band_avx2;
 #endif
     (void)isa;
     return *tile = TILE_GENERIC, band_generic;
@@ -114,7 +114,7 @@ static band_fn band_of(dd_fast_isa isa, int *tile) {
 
 /* ---- the layer ---- */
 
-bool dd_fast_conv3x3_applies(const dd_conv2d_dims *d) {
+bool nn_fast_conv3x3_applies(const dd_conv2d_dims *d) {
     return d->kernel_h == 3 && d->kernel_w == 3 && d->stride == 1 && d->pad_top == 1 && d->pad_left == 1 &&
            d->out_h == d->in_h && d->out_w == d->in_w;
 }
@@ -136,7 +136,7 @@ static size_t band_stride_of(const dd_conv2d_dims *d, int tile) {
     return (q + (size_t)tile - 1) / (size_t)tile * (size_t)tile;
 }
 
-size_t dd_fast_conv3x3_scratch_size(const dd_conv2d_dims *d) {
+size_t nn_fast_conv3x3_scratch_size(const dd_conv2d_dims *d) {
     return padded_size(d) + (size_t)d->out_c * ((size_t)band_rows(d) * (d->in_w + 2) + MAX_TILE);
 }
 
@@ -158,7 +158,7 @@ static void pad_rows(float *pad, const float *img, const dd_conv2d_dims *d, int 
 }
 
 typedef struct conv3x3_job {
-    const dd_fast_scratch *s;
+    const nn_fast_scratch *s;
     const dd_conv2d_dims *d;
     float *out;
     const float *in, *weight, *bias;
@@ -196,7 +196,7 @@ static void conv3x3_part(void *ctx, int t, int threads) {
     /* rows of padding past a band that its last tile's spare lanes read, so that they read numbers */
     const int spill = (j->tile + pw - 1) / pw + 1;
     size_t lo, hi;
-    dd_share((size_t)d->batch * splits, t, threads, &lo, &hi);
+    util_share((size_t)d->batch * splits, t, threads, &lo, &hi);
     for (size_t u = lo; u < hi; u++) {
         int b = (int)(u / splits), part = (int)(u % splits);
         int y0 = (int)((long)oh * part / splits), y1 = (int)((long)oh * (part + 1) / splits);
@@ -227,9 +227,10 @@ static void conv3x3_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_conv3x3_forward(dd_pool *pool, const dd_fast_scratch *s, float *out, const float *in, const float *weight,
-                             const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2, dd_fast_isa isa) {
+void nn_fast_conv3x3_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
+                             const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
+                             nn_fast_isa isa) {
     conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu, .pool = pool2};
     j.band = band_of(isa, &j.tile);
-    dd_pool_run(pool, conv3x3_part, &j);
+    util_pool_run(pool, conv3x3_part, &j);
 }

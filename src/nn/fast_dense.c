@@ -21,7 +21,7 @@ typedef struct dense_job {
 static void dense_forward_part(void *ctx, int t, int threads) {
     const dense_job *j = ctx;
     size_t lo, hi;
-    dd_share((size_t)j->n_out, t, threads, &lo, &hi);
+    util_share((size_t)j->n_out, t, threads, &lo, &hi);
     int n = (int)(hi - lo);
     if (n == 0) return;
     /* out[:, lo..hi) = in [B, n_in] x W[lo..hi)^T */
@@ -41,7 +41,7 @@ static void dense_forward_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
+void nn_fast_dense_forward(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                            int batch, int n_in, int n_out, bool relu) {
     dense_job j = {.out = out,
                    .in = in,
@@ -51,10 +51,10 @@ void dd_fast_dense_forward(dd_pool *pool, float *out, const float *in, const flo
                    .n_in = n_in,
                    .n_out = n_out,
                    .relu = relu};
-    dd_pool_run(pool, dense_forward_part, &j);
+    util_pool_run(pool, dense_forward_part, &j);
 }
 
-void dd_fast_dense_forward_infer(dd_pool *pool, float *out, const float *in, const float *weight, const float *bias,
+void nn_fast_dense_forward_infer(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                                  int batch, int n_in, int n_out, bool relu) {
     dense_job j = {.out = out,
                    .in = in,
@@ -68,13 +68,13 @@ void dd_fast_dense_forward_infer(dd_pool *pool, float *out, const float *in, con
     if ((double)batch * n_in * n_out < ALONE_BELOW)
         dense_forward_part(&j, 0, 1);
     else
-        dd_pool_run(pool, dense_forward_part, &j);
+        util_pool_run(pool, dense_forward_part, &j);
 }
 
 static void dense_backward_part(void *ctx, int t, int threads) {
     const dense_job *j = ctx;
     size_t lo, hi;
-    dd_share((size_t)j->n_out, t, threads, &lo, &hi);
+    util_share((size_t)j->n_out, t, threads, &lo, &hi);
     if (hi > lo && j->dweight) /* dW[lo..hi) += dout[:, lo..hi)^T x in */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), j->n_in, j->batch, 1.0f, j->dout + lo,
                     j->n_out, j->in, j->n_in, 1.0f, j->dweight + lo * j->n_in, j->n_in);
@@ -85,14 +85,14 @@ static void dense_backward_part(void *ctx, int t, int threads) {
             j->dbias[o] += (float)s;
         }
     if (!j->din) return;
-    dd_share((size_t)j->n_in, t, threads, &lo, &hi);
+    util_share((size_t)j->n_in, t, threads, &lo, &hi);
     if (hi > lo) /* din[:, lo..hi) = dout [B, n_out] x W[:, lo..hi) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->batch, (int)(hi - lo), j->n_out, 1.0f, j->dout,
                     j->n_out, j->weight + lo, j->n_in, 0.0f, j->din + lo, j->n_in);
 }
 
-void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *dbias, const float *dout, const float *in,
-                            const float *weight, int batch, int n_in, int n_out) {
+void nn_fast_dense_backward(util_pool *pool, float *din, float *dweight, float *dbias, const float *dout,
+                            const float *in, const float *weight, int batch, int n_in, int n_out) {
     dense_job j = {.din = din,
                    .dweight = dweight,
                    .dbias = dbias,
@@ -102,5 +102,5 @@ void dd_fast_dense_backward(dd_pool *pool, float *din, float *dweight, float *db
                    .batch = batch,
                    .n_in = n_in,
                    .n_out = n_out};
-    dd_pool_run(pool, dense_backward_part, &j);
+    util_pool_run(pool, dense_backward_part, &j);
 }

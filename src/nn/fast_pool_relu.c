@@ -32,7 +32,7 @@ static void pool_forward_part(void *ctx, int t, int threads) {
     const pool_job *j = ctx;
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
     size_t lo, hi;
-    dd_share((size_t)j->planes, t, threads, &lo, &hi);
+    util_share((size_t)j->planes, t, threads, &lo, &hi);
     for (size_t plane = lo; plane < hi; plane++) {
         const float *x = j->in + plane * in_hw;
         float *o = j->out + plane * out_hw;
@@ -59,7 +59,7 @@ static void pool_forward_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
+void nn_fast_maxpool_forward(util_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
                              int in_h, int in_w, int pool_size, int stride) {
     pool_job j = {.out = out,
                   .argmax_out = argmax,
@@ -71,7 +71,7 @@ void dd_fast_maxpool_forward(dd_pool *pool, float *out, int32_t *argmax, const f
                   .out_w = dd_maxpool_out_size(in_w, pool_size, stride),
                   .size = pool_size,
                   .stride = stride};
-    dd_pool_run(pool, pool_forward_part, &j);
+    util_pool_run(pool, pool_forward_part, &j);
 }
 
 /* Windows that tile the input (stride = size): each band of rows is cleared and its maxima written while it is in
@@ -82,7 +82,7 @@ static void pool_backward_part(void *ctx, int t, int threads) {
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;
     const int tiles = j->stride == j->size, k = j->size;
     size_t lo, hi;
-    dd_share((size_t)j->planes, t, threads, &lo, &hi);
+    util_share((size_t)j->planes, t, threads, &lo, &hi);
     for (size_t plane = lo; plane < hi; plane++) {
         float *din = j->din + plane * in_hw;
         const float *g = j->dout + plane * out_hw;
@@ -106,7 +106,7 @@ static void pool_backward_part(void *ctx, int t, int threads) {
     }
 }
 
-void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
+void nn_fast_maxpool_backward(util_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
                               int channels, int in_h, int in_w, int pool_size, int stride) {
     pool_job j = {.din = din,
                   .argmax = argmax,
@@ -118,7 +118,7 @@ void dd_fast_maxpool_backward(dd_pool *pool, float *din, const float *dout, cons
                   .out_w = dd_maxpool_out_size(in_w, pool_size, stride),
                   .size = pool_size,
                   .stride = stride};
-    dd_pool_run(pool, pool_backward_part, &j);
+    util_pool_run(pool, pool_backward_part, &j);
 }
 
 typedef struct relu_job {
@@ -130,23 +130,23 @@ typedef struct relu_job {
 static void relu_forward_part(void *ctx, int t, int threads) {
     const relu_job *j = ctx;
     size_t lo, hi;
-    dd_share(j->n, t, threads, &lo, &hi);
+    util_share(j->n, t, threads, &lo, &hi);
     dd_relu_forward(j->out + lo, j->in + lo, hi - lo);
 }
 
-void dd_fast_relu_forward(dd_pool *pool, float *out, const float *in, size_t n) {
+void nn_fast_relu_forward(util_pool *pool, float *out, const float *in, size_t n) {
     relu_job j = {.out = out, .in = in, .n = n};
-    dd_pool_run(pool, relu_forward_part, &j);
+    util_pool_run(pool, relu_forward_part, &j);
 }
 
 static void relu_backward_part(void *ctx, int t, int threads) {
     const relu_job *j = ctx;
     size_t lo, hi;
-    dd_share(j->n, t, threads, &lo, &hi);
+    util_share(j->n, t, threads, &lo, &hi);
     dd_relu_backward(j->out + lo, j->dout + lo, j->fwd_out + lo, hi - lo);
 }
 
-void dd_fast_relu_backward(dd_pool *pool, float *din, const float *dout, const float *out, size_t n) {
+void nn_fast_relu_backward(util_pool *pool, float *din, const float *dout, const float *out, size_t n) {
     relu_job j = {.out = din, .dout = dout, .fwd_out = out, .n = n};
-    dd_pool_run(pool, relu_backward_part, &j);
+    util_pool_run(pool, relu_backward_part, &j);
 }

@@ -3,7 +3,7 @@
 #include <cblas.h>
 #include <stddef.h>
 
-void dd_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, const float *b, float beta,
+void nn_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, const float *b, float beta,
              float *c) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) { /* BLAS rejects a zero leading dimension; the product is empty, so only the beta scaling is left */

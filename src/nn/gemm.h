@@ -7,7 +7,7 @@
 
 /* C[m, n] = alpha * op(A) * op(B) + beta * C, all row-major and contiguous: op(A) is [m, k] (A is stored [k, m]
  * when trans_a), op(B) is [k, n] (B is stored [n, k] when trans_b). beta = 0 ignores what C held before. */
-void dd_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, const float *b, float beta,
+void nn_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, const float *b, float beta,
              float *c);
 
 #endif

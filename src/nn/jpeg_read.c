@@ -34,11 +34,11 @@ static void on_message(j_common_ptr cinfo, int level) {
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) on_error(cinfo);
 }
 
-int dd_is_jpeg(const uint8_t *data, size_t size) {
+int nn_is_jpeg(const uint8_t *data, size_t size) {
     return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
-cairo_surface_t *dd_jpeg_decode(const uint8_t *data, size_t size, const char *path, dd_picture_size_check check,
+cairo_surface_t *nn_jpeg_decode(const uint8_t *data, size_t size, const char *path, nn_picture_size_check check,
                                 dd_error *err) {
     struct jpeg_decompress_struct cinfo;
     jpeg_failure fail;

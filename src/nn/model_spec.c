@@ -48,10 +48,10 @@ static int place(dd_slot *slot, size_t count, size_t *used) {
     return add_ok(used, count);
 }
 
-static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
+static int infer(dd_model_spec *spec, const nn_cfg *cfg, dd_error *err) {
     dd_shape cur = spec->input;
     if (dd_shape_count(cur) > INT_MAX)
-        return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, -1, "input"), err, DD_ERR_RANGE,
+        return nn_cfg_fail(cfg, nn_cfg_key_line(cfg, -1, "input"), err, DD_ERR_RANGE,
                            "[net] input %dx%dx%d is too large (more than %d values)", cur.h, cur.w, cur.c, INT_MAX);
     spec->n_params = spec->n_state = 0;
     for (int i = 0; i < spec->n_layers; i++) {
@@ -62,25 +62,25 @@ static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
         l->in = cur;
         l->out = cur;
         if (op->image_input && cur.rank != 3)
-            return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
+            return nn_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
                                "[%s] needs an image input (HxWxC), but its input is flat (%d values): it cannot come "
                                "after [flatten] or [dense]",
                                sec, cur.c);
         if (op->shape && op->shape(l, cfg, i, &n, err)) return -1;
         if (dd_shape_count(l->out) > INT_MAX)
-            return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
+            return nn_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
                                "[%s] output %dx%dx%d is too large (more than %d values)", sec, l->out.h, l->out.w,
                                l->out.c, INT_MAX);
         int ok = place(&l->weight, n.weights, &spec->n_params) && place(&l->bias, n.biases, &spec->n_params) &&
                  place(&l->running_mean, n.stats, &spec->n_state) && place(&l->running_var, n.stats, &spec->n_state);
-        if (!ok) return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] makes too many parameters", sec);
+        if (!ok) return nn_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[%s] makes too many parameters", sec);
         l->n_trainable = n.weights + n.biases;
         l->n_non_trainable = 2 * n.stats;
         cur = l->out;
     }
     const dd_layer_spec *last = &spec->layers[spec->n_layers - 1];
     if (cur.rank != 1)
-        return dd_cfg_fail(cfg, last->line, err, DD_ERR_RANGE,
+        return nn_cfg_fail(cfg, last->line, err, DD_ERR_RANGE,
                            "[%s] the network ends with a %dx%dx%d image, not the %d class scores: end with [flatten] "
                            "and [dense] units = classes",
                            dd_layer_kind_name(last->kind), cur.h, cur.w, cur.c, spec->classes);
@@ -88,10 +88,10 @@ static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
         int line = last->line;
         for (int i = spec->n_layers - 1; i >= 0; i--)
             if (spec->layers[i].kind == DD_LAYER_DENSE || spec->layers[i].kind == DD_LAYER_FLATTEN) {
-                line = dd_cfg_key_line(cfg, i, "units");
+                line = nn_cfg_key_line(cfg, i, "units");
                 break;
             }
-        return dd_cfg_fail(cfg, line, err, DD_ERR_RANGE,
+        return nn_cfg_fail(cfg, line, err, DD_ERR_RANGE,
                            "the network ends with %d outputs, but there are %d classes (write units = classes)", cur.c,
                            spec->classes);
     }
@@ -99,7 +99,7 @@ static int infer(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
 }
 
 /* Keras' names for the layers the cfg does not name: conv2d, conv2d_1, …, counted per kind. */
-static int name_layers(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
+static int name_layers(dd_model_spec *spec, const nn_cfg *cfg, dd_error *err) {
     int counter[DD_LAYER_KIND_COUNT] = {0};
     for (int i = 0; i < spec->n_layers; i++) {
         dd_layer_spec *l = &spec->layers[i];
@@ -114,7 +114,7 @@ static int name_layers(dd_model_spec *spec, const dd_cfg *cfg, dd_error *err) {
     for (int i = 1; i < spec->n_layers; i++)
         for (int j = 0; j < i; j++)
             if (!strcmp(spec->layers[i].name, spec->layers[j].name))
-                return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "name"), err, DD_ERR_MALFORMED,
+                return nn_cfg_fail(cfg, nn_cfg_key_line(cfg, i, "name"), err, DD_ERR_MALFORMED,
                                    "[%s] two layers named '%s' (the other is on line %d)",
                                    dd_layer_kind_name(spec->layers[i].kind), spec->layers[i].name,
                                    spec->layers[j].line);
@@ -126,9 +126,9 @@ dd_model_spec *dd_model_spec_parse(const char *text, size_t len, const char *sou
     dd_model_spec *spec = dd_calloc(1, sizeof *spec, err);
     if (!spec) return NULL;
     snprintf(spec->name, sizeof spec->name, "%s", name && *name ? name : "model");
-    dd_cfg cfg;
-    int rc = dd_cfg_read(&cfg, text, len, source, err);
-    if (!rc) rc = dd_cfg_build(&cfg, spec, overrides, err);
+    nn_cfg cfg;
+    int rc = nn_cfg_read(&cfg, text, len, source, err);
+    if (!rc) rc = nn_cfg_build(&cfg, spec, overrides, err);
     if (!rc) rc = infer(spec, &cfg, err);
     if (!rc) rc = name_layers(spec, &cfg, err);
     if (!rc) rc = dd_model_spec_check_memory(spec, 1, false, cfg.source, err);
@@ -141,7 +141,7 @@ dd_model_spec *dd_model_spec_parse(const char *text, size_t len, const char *sou
             rc = -1;
         }
     }
-    dd_cfg_free(&cfg);
+    nn_cfg_free(&cfg);
     if (rc) {
         dd_model_spec_free(spec);
         return NULL;
@@ -280,13 +280,13 @@ dd_model_spec *dd_model_spec_load(const char *path, const dd_spec_overrides *ove
 
 /* ---- built-in networks ---- */
 
-const char *dd_model_builtin_name(size_t i) { return i < dd_builtin_model_count ? dd_builtin_models[i].name : NULL; }
+const char *dd_model_builtin_name(size_t i) { return i < nn_builtin_model_count ? nn_builtin_models[i].name : NULL; }
 
 const char *dd_model_builtin_cfg(const char *name, size_t *len) {
-    for (size_t i = 0; name && i < dd_builtin_model_count; i++)
-        if (!strcmp(dd_builtin_models[i].name, name)) {
-            if (len) *len = dd_builtin_models[i].len;
-            return dd_builtin_models[i].text;
+    for (size_t i = 0; name && i < nn_builtin_model_count; i++)
+        if (!strcmp(nn_builtin_models[i].name, name)) {
+            if (len) *len = nn_builtin_models[i].len;
+            return nn_builtin_models[i].text;
         }
     return NULL;
 }
@@ -303,9 +303,9 @@ dd_model_spec *dd_model_spec_builtin(const char *name, const dd_spec_overrides *
     const char *text = dd_model_builtin_cfg(name, &len);
     if (!text) {
         char list[256] = "";
-        for (size_t i = 0; i < dd_builtin_model_count; i++) {
+        for (size_t i = 0; i < nn_builtin_model_count; i++) {
             size_t n = strlen(list);
-            snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", dd_builtin_models[i].name);
+            snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", nn_builtin_models[i].name);
         }
         dd_fail(err, DD_ERR_USAGE, "no built-in model named '%.60s' (built-in: %s)", name ? name : "", list);
         return NULL;

@@ -49,8 +49,8 @@ typedef struct nn_layer_ws {
 
 /* What a step is run with. */
 typedef struct nn_pass {
-    dd_pool *pool;               /* the workspace's threads (NULL: one) */
-    const dd_fast_scratch *fast; /* their scratch */
+    util_pool *pool;             /* the workspace's threads (NULL: one) */
+    const nn_fast_scratch *fast; /* their scratch */
     float *scratch;              /* thread 0's im2col buffer, for the reference kernels (backward to the input) */
     int batch;
     const float *params;
@@ -96,10 +96,10 @@ typedef struct nn_op_kind {
     bool in_place;           /* writes over its input (needs no output buffer) when it is not the first layer */
     bool decay;              /* weight decay applies to its weight */
     /* Reads the section's keys (checked against keys already) into l->u, with their defaults. classes: [net]'s. */
-    int (*parse)(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err);
+    int (*parse)(const nn_cfg *cfg, const nn_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err);
     /* From l->in (set; rank 3 when image_input): l->out, the layer's hyper-parameters that follow from the shapes,
      * and its parameter counts. Layer i of cfg, for messages. NULL: out = in, no parameters. */
-    int (*shape)(dd_layer_spec *l, const dd_cfg *cfg, int i, nn_counts *c, dd_error *err);
+    int (*shape)(dd_layer_spec *l, const nn_cfg *cfg, int i, nn_counts *c, dd_error *err);
     /* Keras' initialisation of its parameters and state (rng in layer order). NULL: zeros. */
     void (*init)(const dd_layer_spec *l, float *params, float *state, dd_rng *rng);
     /* Its tensors in a model file (at most 4), in file order; returns how many. NULL: none. */

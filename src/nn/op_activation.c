@@ -6,7 +6,7 @@
 
 static const char *const keys[] = {"type", "name", NULL};
 
-static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
+static int parse(const nn_cfg *cfg, const nn_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     (void)classes;
     return nn_cfg_activation(cfg, s, "type", 1, &l->u.activation, err);
 }
@@ -14,7 +14,7 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     size_t n = (size_t)p->batch * dd_shape_count(st->l->out);
     if (st->l->u.activation == DD_ACT_RELU)
-        dd_fast_relu_forward(p->pool, st->out, in, n);
+        nn_fast_relu_forward(p->pool, st->out, in, n);
     else if (st->out != in)
         memcpy(st->out, in, n * sizeof *in); /* only when it is the first layer */
 }
@@ -23,7 +23,7 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     (void)in, (void)din;
     if (st->l->u.activation == DD_ACT_RELU)
-        dd_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(st->l->out));
+        nn_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(st->l->out));
     return 0;
 }
 

@@ -7,7 +7,7 @@
 
 static const char *const keys[] = {"momentum", "epsilon", "name", NULL};
 
-static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
+static int parse(const nn_cfg *cfg, const nn_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     (void)classes;
     return nn_cfg_float(cfg, s, "momentum", 0.99, 0, 0, 1, 0, &l->u.bn.momentum, err) ||
                    nn_cfg_float(cfg, s, "epsilon", 0.001, 0, 1, 1, 0, &l->u.bn.epsilon, err)
@@ -15,7 +15,7 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
                : 0;
 }
 
-static int shape(dd_layer_spec *l, const dd_cfg *cfg, int i, nn_counts *n, dd_error *err) {
+static int shape(dd_layer_spec *l, const nn_cfg *cfg, int i, nn_counts *n, dd_error *err) {
     (void)cfg, (void)i, (void)err;
     l->out = l->in;
     n->weights = n->biases = n->stats = (size_t)l->in.c; /* gamma, beta; running mean and variance */
@@ -48,12 +48,12 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     const float *P = p->params;
     if (p->rng)
-        dd_fast_batchnorm_forward_train(p->pool, st->out, st->w->mean, st->w->inv_std, in, P + l->weight.offset,
+        nn_fast_batchnorm_forward_train(p->pool, st->out, st->w->mean, st->w->inv_std, in, P + l->weight.offset,
                                         P + l->bias.offset, p->state + l->running_mean.offset,
                                         p->state + l->running_var.offset, p->batch, l->in.c, spatial(l),
                                         l->u.bn.momentum, l->u.bn.epsilon, st->relu);
     else
-        dd_fast_batchnorm_forward_infer(p->pool, st->out, in, P + l->weight.offset, P + l->bias.offset,
+        nn_fast_batchnorm_forward_infer(p->pool, st->out, in, P + l->weight.offset, P + l->bias.offset,
                                         p->state + l->running_mean.offset, p->state + l->running_var.offset, p->batch,
                                         l->in.c, spatial(l), l->u.bn.epsilon, st->relu);
 }
@@ -61,7 +61,7 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 /* din may be NULL (a first BatchNorm still owes its parameters' gradients). */
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *l = st->l;
-    dd_fast_batchnorm_backward(p->pool, din, p->grads + l->weight.offset, p->grads + l->bias.offset, g, st->w->out, in,
+    nn_fast_batchnorm_backward(p->pool, din, p->grads + l->weight.offset, p->grads + l->bias.offset, g, st->w->out, in,
                                p->params + l->weight.offset, st->w->mean, st->w->inv_std, p->batch, l->in.c, spatial(l),
                                st->relu);
     return 1;
@@ -71,7 +71,7 @@ static int backward(const nn_step *st, const nn_pass *p, const float *in, float 
 static int backward_bn_relu_pool(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *bn = st->l, *pool = &st->l[2];
     const nn_layer_ws *pw = &st->w[2];
-    dd_fast_bn_relu_pool_backward(p->pool, din, p->grads + bn->weight.offset, p->grads + bn->bias.offset, g, pw->out,
+    nn_fast_bn_relu_pool_backward(p->pool, din, p->grads + bn->weight.offset, p->grads + bn->bias.offset, g, pw->out,
                                   pw->argmax, in, p->params + bn->weight.offset, st->w->mean, st->w->inv_std, p->batch,
                                   pool->in.c, pool->in.h, pool->in.w, pool->u.pool.size);
     return 1;

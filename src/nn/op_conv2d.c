@@ -9,26 +9,26 @@
 
 static const char *const keys[] = {"filters", "kernel", "stride", "padding", "activation", "bias", "name", NULL};
 
-static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
+static int parse(const nn_cfg *cfg, const nn_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     (void)classes;
     dd_conv2d_spec *c = &l->u.conv;
     if (!nn_cfg_find(cfg, s, "filters"))
         return nn_cfg_missing(cfg, s, "filters", "filters = N, the output channels", err);
-    const dd_cfg_entry *k = nn_cfg_find(cfg, s, "kernel");
+    const nn_cfg_entry *k = nn_cfg_find(cfg, s, "kernel");
     if (!k) return nn_cfg_missing(cfg, s, "kernel", "kernel = K or KHxKW", err);
     int dims[2], n = nn_cfg_dims(k->value, 2, dims);
     if (n < 1)
-        return dd_cfg_fail(cfg, k->line, err, DD_ERR_MALFORMED,
+        return nn_cfg_fail(cfg, k->line, err, DD_ERR_MALFORMED,
                            "[conv2d] kernel = '%.40s' is not K or KHxKW (each 1 to %d)", k->value, DD_SPEC_INT_MAX);
     c->kernel_h = dims[0];
     c->kernel_w = n == 2 ? dims[1] : dims[0];
-    const dd_cfg_entry *p = nn_cfg_find(cfg, s, "padding");
+    const nn_cfg_entry *p = nn_cfg_find(cfg, s, "padding");
     c->same_padding = 0;
     if (p) {
         if (!strcasecmp(p->value, "same"))
             c->same_padding = 1;
         else if (strcasecmp(p->value, "valid"))
-            return dd_cfg_fail(cfg, p->line, err, DD_ERR_MALFORMED, "[conv2d] padding = '%.40s' is not same or valid",
+            return nn_cfg_fail(cfg, p->line, err, DD_ERR_MALFORMED, "[conv2d] padding = '%.40s' is not same or valid",
                                p->value);
     }
     return nn_cfg_int(cfg, s, "filters", 0, 1, &c->filters, err) ||
@@ -39,17 +39,17 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
                : 0;
 }
 
-static int shape(dd_layer_spec *l, const dd_cfg *cfg, int i, nn_counts *n, dd_error *err) {
+static int shape(dd_layer_spec *l, const nn_cfg *cfg, int i, nn_counts *n, dd_error *err) {
     dd_conv2d_spec *c = &l->u.conv;
     dd_shape cur = l->in;
     if (!c->same_padding && (c->kernel_h > cur.h || c->kernel_w > cur.w))
-        return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
+        return nn_cfg_fail(cfg, nn_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
                            "[conv2d] kernel %dx%d is larger than its input %dx%d (padding = valid)", c->kernel_h,
                            c->kernel_w, cur.h, cur.w);
     dd_conv2d_dims dims; /* Keras' padding rules, as the layer computes them */
     if (dd_conv2d_dims_init(&dims, 1, cur.c, cur.h, cur.w, c->filters, c->kernel_h, c->kernel_w, c->stride,
                             c->same_padding))
-        return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[conv2d] does not fit its input %dx%dx%d", cur.h, cur.w,
+        return nn_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[conv2d] does not fit its input %dx%dx%d", cur.h, cur.w,
                            cur.c);
     l->out = (dd_shape){3, c->filters, dims.out_h, dims.out_w};
     c->pad_top = dims.pad_top;
@@ -57,14 +57,14 @@ static int shape(dd_layer_spec *l, const dd_cfg *cfg, int i, nn_counts *n, dd_er
     /* Glorot's fans are ints: receptive field times input channels, and times filters */
     size_t field = (size_t)c->kernel_h * (size_t)c->kernel_w;
     if (field * (size_t)cur.c > INT_MAX || field * (size_t)c->filters > INT_MAX)
-        return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
+        return nn_cfg_fail(cfg, nn_cfg_key_line(cfg, i, "kernel"), err, DD_ERR_RANGE,
                            "[conv2d] kernel %dx%d over %d input channels with %d filters is too large (more than %d "
                            "weights per filter or per input channel)",
                            c->kernel_h, c->kernel_w, cur.c, c->filters, INT_MAX);
     int ok = !__builtin_mul_overflow((size_t)c->filters, (size_t)cur.c, &n->weights) &&
              !__builtin_mul_overflow(n->weights, (size_t)c->kernel_h, &n->weights) &&
              !__builtin_mul_overflow(n->weights, (size_t)c->kernel_w, &n->weights);
-    if (!ok) return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[conv2d] makes too many parameters");
+    if (!ok) return nn_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[conv2d] makes too many parameters");
     n->biases = c->bias ? (size_t)c->filters : 0;
     return 0;
 }
@@ -98,7 +98,7 @@ static dd_conv2d_dims dims_of(const dd_layer_spec *l, int batch) {
 static void needs(const dd_layer_spec *l, int max_batch, bool training, nn_needs *n) {
     (void)training;
     dd_conv2d_dims d = dims_of(l, max_batch);
-    n->col = dd_fast_conv2d_col_size(&d);
+    n->col = nn_fast_conv2d_col_size(&d);
     n->weight_grads = l->weight.count;
     n->bias_grads = (size_t)l->u.conv.filters;
 }
@@ -110,7 +110,7 @@ static const float *bias_of(const dd_layer_spec *l, const float *block) {
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
-    dd_fast_conv2d_forward(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
+    nn_fast_conv2d_forward(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
                            l->u.conv.activation == DD_ACT_RELU);
 }
 
@@ -118,7 +118,7 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
-    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
+    nn_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
                                  l->u.conv.activation == DD_ACT_RELU, st->pool);
 }
 
@@ -143,16 +143,16 @@ static void forward_folded(const nn_step *st, const nn_pass *p, const float *in)
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
     fold_batchnorm(st->folded, l, &st->l[1], p->params, p->state);
-    dd_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d, st->relu,
+    nn_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d, st->relu,
                                  st->pool);
 }
 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *l = st->l;
     if (l->u.conv.activation == DD_ACT_RELU)
-        dd_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(l->out));
+        nn_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(l->out));
     dd_conv2d_dims d = dims_of(l, p->batch);
-    dd_fast_conv2d_backward(p->pool, p->fast, din, p->grads + l->weight.offset,
+    nn_fast_conv2d_backward(p->pool, p->fast, din, p->grads + l->weight.offset,
                             l->bias.count ? p->grads + l->bias.offset : NULL, g, in, p->params + l->weight.offset, &d);
     return 1;
 }
@@ -172,7 +172,7 @@ static bool takes_pool(const dd_model_spec *s, int c, int i) {
         s->layers[i].u.pool.stride != 2)
         return false;
     dd_conv2d_dims d = dims_of(&s->layers[c], 1);
-    return dd_fast_conv3x3_applies(&d);
+    return nn_fast_conv3x3_applies(&d);
 }
 
 /* An inference workspace folds a BatchNorm right after a linear conv (and the ReLU after that) into one step, and

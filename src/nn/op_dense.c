@@ -6,9 +6,9 @@
 
 static const char *const keys[] = {"units", "activation", "bias", "name", NULL};
 
-static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
+static int parse(const nn_cfg *cfg, const nn_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     dd_dense_spec *d = &l->u.dense;
-    const dd_cfg_entry *u = nn_cfg_find(cfg, s, "units");
+    const nn_cfg_entry *u = nn_cfg_find(cfg, s, "units");
     if (!u) return nn_cfg_missing(cfg, s, "units", "units = N, or units = classes", err);
     if (!strcasecmp(u->value, "classes")) {
         d->units = classes;
@@ -16,7 +16,7 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
     } else {
         const char *end;
         if (nn_cfg_uint(u->value, &end, &d->units) || *end || d->units < 1)
-            return dd_cfg_fail(cfg, u->line, err, DD_ERR_MALFORMED,
+            return nn_cfg_fail(cfg, u->line, err, DD_ERR_MALFORMED,
                                "[dense] units = '%.40s' is not a whole number from 1 to %d, or classes", u->value,
                                DD_SPEC_INT_MAX);
     }
@@ -26,17 +26,17 @@ static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, i
                : 0;
 }
 
-static int shape(dd_layer_spec *l, const dd_cfg *cfg, int i, nn_counts *n, dd_error *err) {
+static int shape(dd_layer_spec *l, const nn_cfg *cfg, int i, nn_counts *n, dd_error *err) {
     (void)i;
     const dd_dense_spec *d = &l->u.dense;
     dd_shape cur = l->in;
     if (cur.rank != 1)
-        return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
+        return nn_cfg_fail(cfg, l->line, err, DD_ERR_RANGE,
                            "[dense] needs a flat input, but its input is %dx%dx%d (HxWxC): put a [flatten] before it",
                            cur.h, cur.w, cur.c);
     l->out = (dd_shape){1, d->units, 1, 1};
     if (__builtin_mul_overflow((size_t)d->units, (size_t)cur.c, &n->weights))
-        return dd_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[dense] makes too many parameters");
+        return nn_cfg_fail(cfg, l->line, err, DD_ERR_RANGE, "[dense] makes too many parameters");
     n->biases = d->bias ? (size_t)d->units : 0;
     return 0;
 }
@@ -57,7 +57,7 @@ static double macs(const dd_layer_spec *l) { return (double)dd_shape_count(l->in
 
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
-    dd_fast_dense_forward(p->pool, st->out, in, p->params + l->weight.offset,
+    nn_fast_dense_forward(p->pool, st->out, in, p->params + l->weight.offset,
                           l->bias.count ? p->params + l->bias.offset : NULL, p->batch, (int)dd_shape_count(l->in),
                           l->u.dense.units, l->u.dense.activation == DD_ACT_RELU);
 }
@@ -65,7 +65,7 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 /* An inference workspace's: sgemv for a few images. */
 static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
-    dd_fast_dense_forward_infer(p->pool, st->out, in, p->params + l->weight.offset,
+    nn_fast_dense_forward_infer(p->pool, st->out, in, p->params + l->weight.offset,
                                 l->bias.count ? p->params + l->bias.offset : NULL, p->batch, (int)dd_shape_count(l->in),
                                 l->u.dense.units, l->u.dense.activation == DD_ACT_RELU);
 }
@@ -73,8 +73,8 @@ static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *l = st->l;
     if (l->u.dense.activation == DD_ACT_RELU)
-        dd_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(l->out));
-    dd_fast_dense_backward(p->pool, din, p->grads + l->weight.offset, l->bias.count ? p->grads + l->bias.offset : NULL,
+        nn_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(l->out));
+    nn_fast_dense_backward(p->pool, din, p->grads + l->weight.offset, l->bias.count ? p->grads + l->bias.offset : NULL,
                            g, in, p->params + l->weight.offset, p->batch, (int)dd_shape_count(l->in), l->u.dense.units);
     return 1;
 }

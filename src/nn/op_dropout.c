@@ -5,7 +5,7 @@
 
 static const char *const keys[] = {"rate", "name", NULL};
 
-static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
+static int parse(const nn_cfg *cfg, const nn_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     (void)classes;
     if (!nn_cfg_find(cfg, s, "rate"))
         return nn_cfg_missing(cfg, s, "rate", "rate = R, the fraction dropped, 0 <= R < 1", err);

@@ -5,7 +5,7 @@
 
 static const char *const keys[] = {"name", NULL};
 
-static int shape(dd_layer_spec *l, const dd_cfg *cfg, int i, nn_counts *n, dd_error *err) {
+static int shape(dd_layer_spec *l, const nn_cfg *cfg, int i, nn_counts *n, dd_error *err) {
     (void)cfg, (void)i, (void)n, (void)err;
     l->out = (dd_shape){1, (int)dd_shape_count(l->in), 1, 1};
     return 0;

@@ -3,19 +3,19 @@
 
 static const char *const keys[] = {"size", "stride", "name", NULL};
 
-static int parse(const dd_cfg *cfg, const dd_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
+static int parse(const nn_cfg *cfg, const nn_cfg_section *s, dd_layer_spec *l, int classes, dd_error *err) {
     (void)classes;
     if (!nn_cfg_find(cfg, s, "size")) return nn_cfg_missing(cfg, s, "size", "size = K, the pool's side", err);
     if (nn_cfg_int(cfg, s, "size", 0, 1, &l->u.pool.size, err)) return -1;
     return nn_cfg_int(cfg, s, "stride", l->u.pool.size, 1, &l->u.pool.stride, err);
 }
 
-static int shape(dd_layer_spec *l, const dd_cfg *cfg, int i, nn_counts *n, dd_error *err) {
+static int shape(dd_layer_spec *l, const nn_cfg *cfg, int i, nn_counts *n, dd_error *err) {
     (void)n;
     const dd_maxpool_spec *p = &l->u.pool;
     dd_shape cur = l->in;
     if (p->size > cur.h || p->size > cur.w)
-        return dd_cfg_fail(cfg, dd_cfg_key_line(cfg, i, "size"), err, DD_ERR_RANGE,
+        return nn_cfg_fail(cfg, nn_cfg_key_line(cfg, i, "size"), err, DD_ERR_RANGE,
                            "[maxpool] size %d is larger than its input %dx%d", p->size, cur.h, cur.w);
     l->out = (dd_shape){3, cur.c, dd_maxpool_out_size(cur.h, p->size, p->stride),
                         dd_maxpool_out_size(cur.w, p->size, p->stride)};
@@ -29,7 +29,7 @@ static void needs(const dd_layer_spec *l, int max_batch, bool training, nn_needs
 
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
-    dd_fast_maxpool_forward(p->pool, st->out, st->w->argmax, in, p->batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
+    nn_fast_maxpool_forward(p->pool, st->out, st->w->argmax, in, p->batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
                             l->u.pool.stride);
 }
 
@@ -37,7 +37,7 @@ static int backward(const nn_step *st, const nn_pass *p, const float *in, float 
     (void)in;
     const dd_layer_spec *l = st->l;
     if (din)
-        dd_fast_maxpool_backward(p->pool, din, g, st->w->argmax, p->batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
+        nn_fast_maxpool_backward(p->pool, din, g, st->w->argmax, p->batch, l->in.c, l->in.h, l->in.w, l->u.pool.size,
                                  l->u.pool.stride);
     return 1;
 }

@@ -54,7 +54,7 @@ static cairo_surface_t *as_rgb(cairo_surface_t *picture) {
     return s;
 }
 
-cairo_surface_t *dd_picture_ink(cairo_surface_t *picture, const char *path, dd_error *err) {
+cairo_surface_t *nn_picture_ink(cairo_surface_t *picture, const char *path, dd_error *err) {
     cairo_surface_t *rgb = as_rgb(picture);
     int w = cairo_image_surface_get_width(rgb), h = cairo_image_surface_get_height(rgb);
     cairo_surface_t *ink = cairo_image_surface_create(CAIRO_FORMAT_A8, w, h);
@@ -113,7 +113,7 @@ cairo_surface_t *dd_picture_ink(cairo_surface_t *picture, const char *path, dd_e
     return ink;
 }
 
-int dd_otsu_threshold(const uint64_t hist[256]) {
+int nn_otsu_threshold(const uint64_t hist[256]) {
     double total = 0, sum = 0;
     for (int i = 0; i < 256; i++) {
         total += (double)hist[i];
@@ -140,11 +140,11 @@ static int ink_threshold(const unsigned char *data, int w, int h, int stride) {
     uint64_t hist[256] = {0};
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) hist[data[(size_t)y * stride + x]]++;
-    int t = dd_otsu_threshold(hist);
+    int t = nn_otsu_threshold(hist);
     return t < MIN_CONTRAST ? MIN_CONTRAST : t;
 }
 
-uint64_t dd_thin(uint8_t *px, int w, int h) {
+uint64_t nn_thin(uint8_t *px, int w, int h) {
     /* Two sub-iterations a pass; a pixel is removed when it has 2..6 ink neighbours, exactly one 0 -> 1 step going
      * round them (so removing it keeps everything connected and does not shorten a line's end), and it lies on a
      * south-east (first) or north-west (second) boundary. Marked pixels (2) still count until the sub-iteration
@@ -229,13 +229,13 @@ static int centre_lines(cairo_surface_t *ink, const char *path, uint8_t **skel, 
     if (*skel) {
         for (int y = 1; y < *wh - 1; y++)
             for (int x = 1; x < *ww - 1; x++) (*skel)[(size_t)y * *ww + x] = wd[(size_t)y * wstride + x] > wt;
-        dd_thin(*skel, *ww, *wh);
+        nn_thin(*skel, *ww, *wh);
     }
     cairo_surface_destroy(work);
     return *skel ? 0 : -1;
 }
 
-int dd_picture_redraw(cairo_surface_t *ink, const dd_render_opts *opts, uint8_t *out, const char *path, dd_error *err) {
+int nn_picture_redraw(cairo_surface_t *ink, const dd_render_opts *opts, uint8_t *out, const char *path, dd_error *err) {
     uint8_t *skel = NULL;
     int ww = 0, wh = 0;
     if (centre_lines(ink, path, &skel, &ww, &wh, err)) return -1;

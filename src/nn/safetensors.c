@@ -159,7 +159,7 @@ int dd_st_write(dd_st_writer *w, const char *path, dd_error *err) {
         return -1;
     }
     uint8_t len[8];
-    dd_put64(len, padded);
+    util_put64(len, padded);
     int ok = fwrite(len, 1, 8, a.f) == 8 && fwrite(json, 1, n, a.f) == n;
     for (size_t i = n; ok && i < padded; i++) ok = fputc(' ', a.f) != EOF;
     free(json);
@@ -212,7 +212,7 @@ static int by_offset(const void *a, const void *b) {
 static int check_header(dd_st_file *f, dd_error *err) {
     const char *path = f->path;
     if (f->map_size < 8) return bad(err, path, "shorter than its 8-byte header length", NULL);
-    uint64_t n = dd_le64(f->map);
+    uint64_t n = util_le64(f->map);
     if (n > MAX_HEADER_BYTES || n > f->map_size - 8) return bad(err, path, "header length runs past the end", NULL);
     f->header = cJSON_ParseWithLength((const char *)f->map + 8, (size_t)n);
     if (!cJSON_IsObject(f->header)) return bad(err, path, "the header is not a JSON object", NULL);
@@ -272,8 +272,8 @@ dd_st_file *dd_st_open(const char *path, dd_error *err) {
     dd_st_file *f = dd_calloc(1, sizeof *f, err);
     if (!f) return NULL;
     if (!(f->path = dd_strdup(path, err))) goto fail;
-    dd_mapped_file mf;
-    if (dd_map_file(&mf, path, err)) goto fail;
+    util_mapped_file mf;
+    if (util_map_file(&mf, path, err)) goto fail;
     f->map = mf.data;
     f->map_size = mf.size;
     if (check_header(f, err)) goto fail;
@@ -285,7 +285,7 @@ fail:
 
 void dd_st_close(dd_st_file *f) {
     if (!f) return;
-    dd_unmap_file(&(dd_mapped_file){f->map, f->map_size});
+    util_unmap_file(&(util_mapped_file){f->map, f->map_size});
     cJSON_Delete(f->header);
     free(f->tensors);
     free(f->path);

@@ -88,13 +88,13 @@ static void free_scratch(dd_workspace *ws) {
     free(ws->fast.col);
     free(ws->fast.dweight);
     free(ws->fast.dbias);
-    ws->fast = (dd_fast_scratch){0};
+    ws->fast = (nn_fast_scratch){0};
     ws->scratch = NULL;
 }
 
 /* Per-thread scratch for the pool's thread count. */
 static int alloc_scratch(dd_workspace *ws, dd_error *err) {
-    size_t threads = (size_t)dd_pool_threads(ws->pool);
+    size_t threads = (size_t)util_pool_threads(ws->pool);
     free_scratch(ws);
     ws->fast.col_stride = ws->col_size;
     ws->fast.dweight_stride = ws->dweight_size;
@@ -110,7 +110,7 @@ static int alloc_scratch(dd_workspace *ws, dd_error *err) {
 
 void dd_workspace_free(dd_workspace *ws) {
     if (!ws) return;
-    dd_pool_free(ws->pool);
+    util_pool_free(ws->pool);
     free_scratch(ws);
     free(ws->arena);
     free(ws->forward.steps);
@@ -127,7 +127,7 @@ dd_workspace *dd_workspace_new(const dd_model *m, int max_batch, bool training, 
     }
     /* a network that fits for one drawing may not for a batch: refused before anything of that size is made */
     if (dd_model_spec_check_memory(s, max_batch, training, NULL, err)) return NULL;
-    dd_blas_single_threaded();
+    util_blas_single_threaded();
     dd_workspace *ws = dd_calloc(1, sizeof *ws, err);
     if (!ws) return NULL;
     ws->max_batch = max_batch;
@@ -154,17 +154,17 @@ fail:
 }
 
 int dd_workspace_set_threads(dd_workspace *ws, int threads, dd_error *err) {
-    if (threads == dd_pool_threads(ws->pool)) return 0;
-    dd_pool *pool = NULL;
-    if (threads != 1 && !(pool = dd_pool_new(threads, err))) return -1;
-    dd_pool_free(ws->pool);
+    if (threads == util_pool_threads(ws->pool)) return 0;
+    util_pool *pool = NULL;
+    if (threads != 1 && !(pool = util_pool_new(threads, err))) return -1;
+    util_pool_free(ws->pool);
     ws->pool = pool;
     return alloc_scratch(ws, err);
 }
 
-int dd_workspace_threads(const dd_workspace *ws) { return dd_pool_threads(ws->pool); }
+int dd_workspace_threads(const dd_workspace *ws) { return util_pool_threads(ws->pool); }
 
-void dd_workspace_set_grads_final(dd_workspace *ws, dd_grads_final_fn fn, void *ctx) {
+void nn_workspace_set_grads_final(dd_workspace *ws, nn_grads_final_fn fn, void *ctx) {
     ws->grads_final = fn;
     ws->grads_final_ctx = ctx;
 }

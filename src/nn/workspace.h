@@ -20,14 +20,14 @@ struct dd_workspace {
     nn_plan forward;      /* for this workspace's kind: an inference workspace folds BatchNorms into convs */
     nn_plan backward;     /* training only */
     void *arena;          /* the one block every buffer below lives in (64-byte aligned offsets) */
-    dd_pool *pool;        /* NULL: one thread */
-    dd_fast_scratch fast; /* per-thread scratch of the fast kernels (reallocated with the thread count) */
+    util_pool *pool;      /* NULL: one thread */
+    nn_fast_scratch fast; /* per-thread scratch of the fast kernels (reallocated with the thread count) */
     size_t col_size, dweight_size, dbias_size; /* what one thread needs of each */
     float *scratch;                            /* thread 0's im2col buffer, for the reference kernels (explanations) */
     float *probs;                              /* [max_batch * classes] */
     float *grad[2];                            /* [max_batch * largest activation], training */
     const float *input;
-    dd_grads_final_fn grads_final; /* training's backward tells it after each step (nn/backward_hook.h) */
+    nn_grads_final_fn grads_final; /* training's backward tells it after each step (nn/backward_hook.h) */
     void *grads_final_ctx;
 };
 

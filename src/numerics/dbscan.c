@@ -5,7 +5,7 @@
  *
  * Three passes over the pairwise distances (tiles of one GEMM each, never an n x n matrix): neighbour counts,
  * union-find over core pairs, then the non-core points against the core points. The first is skipped when the
- * caller knows the core points already (from the k-distances that chose eps: dd_dbscan_cores). */
+ * caller knows the core points already (from the k-distances that chose eps: numerics_dbscan_cores). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,7 +91,7 @@ static int cluster_cores(const float *X, size_t n, size_t d, dbscan_ctx *c, cons
                          dd_error *err) {
     c->core = core;
     c->labels = labels;
-    const int threads = dd_pairwise_threads();
+    const int threads = numerics_pairwise_threads();
     c->n = n;
     c->parent = dd_malloc((size_t)threads * (n ? n : 1), sizeof *c->parent, err);
     size_t *rows = dd_malloc(n ? n : 1, sizeof *rows, err);
@@ -100,7 +100,7 @@ static int cluster_cores(const float *X, size_t n, size_t d, dbscan_ctx *c, cons
     if (!c->parent || !rows) goto done;
     for (int t = 0; t < threads; t++)
         for (size_t i = 0; i < n; i++) c->parent[(size_t)t * n + i] = (int32_t)i;
-    if (dd_pairwise_tiles(X, n, X, n, d, 1, union_visit, c, err)) goto done;
+    if (numerics_pairwise_tiles(X, n, X, n, d, 1, union_visit, c, err)) goto done;
     /* Connectivity is the union of every thread's edges: join each point to its root in the other forests. */
     for (int t = 1; t < threads; t++)
         for (size_t i = 0; i < n; i++) join(c->parent, (int32_t)i, find(c->parent + (size_t)t * n, (int32_t)i));
@@ -118,7 +118,7 @@ static int cluster_cores(const float *X, size_t n, size_t d, dbscan_ctx *c, cons
         if (!(border = dd_malloc(nb * d, sizeof *border, err))) goto done;
         for (size_t r = 0; r < nb; r++) memcpy(border + r * d, X + rows[r] * d, d * sizeof *border);
         c->rows = rows;
-        if (dd_pairwise_tiles(border, nb, X, n, d, 1, border_visit, c, err)) goto done;
+        if (numerics_pairwise_tiles(border, nb, X, n, d, 1, border_visit, c, err)) goto done;
     }
     rc = clusters;
 done:
@@ -135,8 +135,8 @@ static int check_args(size_t n, double eps, int min_samples, dd_error *err) {
     return 0;
 }
 
-int dd_dbscan_cores(const float *X, size_t n, size_t d, double eps, const uint8_t *core, int32_t *labels,
-                    dd_error *err) {
+int numerics_dbscan_cores(const float *X, size_t n, size_t d, double eps, const uint8_t *core, int32_t *labels,
+                          dd_error *err) {
     if (check_args(n, eps, 1, err)) return -1;
     dbscan_ctx c = {.eps2 = (float)(eps * eps)};
     return cluster_cores(X, n, d, &c, core, labels, err);
@@ -148,7 +148,7 @@ int dd_dbscan(const float *X, size_t n, size_t d, double eps, int min_samples, i
     uint8_t *core = dd_malloc(n ? n : 1, 1, err);
     c.count = dd_calloc(n ? n : 1, sizeof *c.count, err);
     int rc = -1;
-    if (core && c.count && !dd_pairwise_tiles(X, n, X, n, d, 1, count_visit, &c, err)) {
+    if (core && c.count && !numerics_pairwise_tiles(X, n, X, n, d, 1, count_visit, &c, err)) {
         for (size_t i = 0; i < n; i++) core[i] = c.count[i] >= min_samples;
         rc = cluster_cores(X, n, d, &c, core, labels, err);
     }

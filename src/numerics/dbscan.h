@@ -10,7 +10,7 @@
 /* As dd_dbscan, with core [n] given: a point is a core point when at least min_samples points (itself included)
  * lie within eps, i.e. when its distance to its min_samples-th nearest point (itself first) is at most eps, which
  * dd_kth_neighbor_distances has computed when eps comes from the knee. */
-int dd_dbscan_cores(const float *X, size_t n, size_t d, double eps, const uint8_t *core, int32_t *labels,
-                    dd_error *err);
+int numerics_dbscan_cores(const float *X, size_t n, size_t d, double eps, const uint8_t *core, int32_t *labels,
+                          dd_error *err);
 
 #endif

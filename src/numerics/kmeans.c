@@ -274,12 +274,12 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
     uint64_t *seeds = dd_malloc((size_t)restarts, sizeof *seeds, err);
     float *xsq = dd_malloc(n, sizeof *xsq, err);
     restart_job jobs[MAX_THREADS];
-    if (threads > 1) dd_blas_single_threaded(); /* each restart thread calls sgemm itself */
+    if (threads > 1) util_blas_single_threaded(); /* each restart thread calls sgemm itself */
     memset(jobs, 0, sizeof jobs);
     int rc = -1;
     if (!seeds || !xsq) goto done;
     for (int r = 0; r < restarts; r++) seeds[r] = dd_rng_next(rng);
-    dd_row_sqnorms(X, n, d, xsq);
+    numerics_row_sqnorms(X, n, d, xsq);
     /* sklearn's tolerance: 1e-4 of the mean column variance. */
     double *sum = dd_calloc(2 * d, sizeof *sum, err);
     if (!sum) goto done;
@@ -318,7 +318,7 @@ int dd_kmeans(const float *X, size_t n, size_t d, int k, int restarts, int max_i
             !j->prev || !j->best_centers || !j->best_labels)
             goto done;
     }
-    dd_parallel(threads, run_restarts, jobs);
+    util_parallel(threads, run_restarts, jobs);
     int best = 0;
     for (int t = 0; t < threads; t++) {
         if (jobs[t].failed) {

@@ -43,7 +43,7 @@ int dd_kth_neighbor_distances(const float *X, size_t n, size_t d, int k, float *
     knn_ctx c = {.k = k, .best = dd_malloc(n * (size_t)k, sizeof(float), err)};
     if (!c.best) return -1;
     for (size_t i = 0; i < n * (size_t)k; i++) c.best[i] = INFINITY;
-    int rc = dd_pairwise_tiles(X, n, X, n, d, 1, knn_visit, &c, err);
+    int rc = numerics_pairwise_tiles(X, n, X, n, d, 1, knn_visit, &c, err);
     if (rc == 0)
         for (size_t i = 0; i < n; i++) kdist[i] = sqrtf(c.best[i * (size_t)k + (size_t)(k - 1)]);
     free(c.best);

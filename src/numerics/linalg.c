@@ -8,7 +8,7 @@
 #include "util/cpus.h"
 #include "util/thread_pool.h"
 
-int dd_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err) {
+int numerics_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err) {
     if (top < 1 || top > n)
         return dd_fail(err, DD_ERR_USAGE, "cannot take %d eigenvalues of a %dx%d matrix", top, n, n);
     int il = n - top + 1, iu = n, m = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
@@ -54,7 +54,7 @@ done:
     return rc;
 }
 
-int dd_orthonormalize(float *a, int rows, int cols, dd_error *err) {
+int numerics_orthonormalize(float *a, int rows, int cols, dd_error *err) {
     /* Row-major [rows, cols] is column-major [cols, rows]: QR of its transpose would be wrong, so go through a
      * column-major copy. */
     float *cm = dd_malloc((size_t)rows * (size_t)cols, sizeof *cm, err);
@@ -87,7 +87,7 @@ done:
     return rc;
 }
 
-void dd_row_sqnorms(const float *X, size_t n, size_t d, float *sq) {
+void numerics_row_sqnorms(const float *X, size_t n, size_t d, float *sq) {
     for (size_t i = 0; i < n; i++) {
         const float *x = X + i * d;
         float s = 0;
@@ -96,8 +96,8 @@ void dd_row_sqnorms(const float *X, size_t n, size_t d, float *sq) {
     }
 }
 
-void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj, size_t d,
-                    float *out) {
+void numerics_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj,
+                          size_t d, float *out) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bi, (int)bj, (int)d, -2.0f, A, (int)d, B, (int)d, 0.0f,
                 out, (int)bj);
     for (size_t a = 0; a < bi; a++) {
@@ -111,15 +111,15 @@ void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B,
 }
 
 /* Tiles of 256 x 4096 distances (4 MB): large enough for GEMM to run at full speed, small enough for the cache. */
-#define TILE_ROWS DD_TILE_ROWS
+#define TILE_ROWS NUMERICS_TILE_ROWS
 #define TILE_COLS 4096
 
-int dd_pairwise_threads(void) { return dd_cpu_count(DD_PAIRWISE_MAX_THREADS); }
+int numerics_pairwise_threads(void) { return dd_cpu_count(NUMERICS_PAIRWISE_MAX_THREADS); }
 
 typedef struct tiles_job {
     const float *A, *B, *sqa, *sqb;
     size_t na, nb, d;
-    dd_tile_visit visit;
+    numerics_tile_visit visit;
     void *ctx;
     float *tiles; /* [threads, TILE_ROWS * TILE_COLS] */
     int *rc;      /* [threads] */
@@ -135,7 +135,7 @@ static void tiles_band(void *p, int thread, int threads) {
         size_t bi = j->na - i0 < TILE_ROWS ? j->na - i0 : TILE_ROWS;
         for (size_t j0 = 0; j0 < j->nb && !*rc; j0 += TILE_COLS) {
             size_t bj = j->nb - j0 < TILE_COLS ? j->nb - j0 : TILE_COLS;
-            dd_sqdist_tile(j->A + i0 * d, j->sqa + i0, bi, j->B + j0 * d, j->sqb + j0, bj, d, tile);
+            numerics_sqdist_tile(j->A + i0 * d, j->sqa + i0, bi, j->B + j0 * d, j->sqb + j0, bj, d, tile);
             if (j->A == j->B)
                 for (size_t a = 0; a < bi; a++)
                     if (i0 + a >= j0 && i0 + a < j0 + bj) tile[a * bj + (i0 + a - j0)] = 0.0f;
@@ -144,20 +144,20 @@ static void tiles_band(void *p, int thread, int threads) {
     }
 }
 
-int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel, dd_tile_visit visit,
-                      void *ctx, dd_error *err) {
-    int threads = parallel ? dd_pairwise_threads() : 1;
+int numerics_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel,
+                            numerics_tile_visit visit, void *ctx, dd_error *err) {
+    int threads = parallel ? numerics_pairwise_threads() : 1;
     size_t blocks = (na + TILE_ROWS - 1) / TILE_ROWS;
     if ((size_t)threads > blocks) threads = blocks ? (int)blocks : 1;
     float *sqa = dd_malloc(na ? na : 1, sizeof *sqa, err);
     float *sqb = dd_malloc(nb ? nb : 1, sizeof *sqb, err);
     float *tiles = dd_malloc((size_t)threads * TILE_ROWS * TILE_COLS, sizeof *tiles, err);
-    int rcs[DD_PAIRWISE_MAX_THREADS] = {0};
+    int rcs[NUMERICS_PAIRWISE_MAX_THREADS] = {0};
     int rc = -1;
     if (!sqa || !sqb || !tiles) goto done;
-    dd_row_sqnorms(A, na, d, sqa);
-    dd_row_sqnorms(B, nb, d, sqb);
-    if (threads > 1) dd_blas_single_threaded(); /* each thread calls BLAS on its own tiles (as in src/nn) */
+    numerics_row_sqnorms(A, na, d, sqa);
+    numerics_row_sqnorms(B, nb, d, sqb);
+    if (threads > 1) util_blas_single_threaded(); /* each thread calls BLAS on its own tiles (as in src/nn) */
     tiles_job job = {.A = A,
                      .B = B,
                      .sqa = sqa,
@@ -169,7 +169,7 @@ int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size
                      .ctx = ctx,
                      .tiles = tiles,
                      .rc = rcs};
-    dd_parallel(threads, tiles_band, &job);
+    util_parallel(threads, tiles_band, &job);
     rc = 0;
     for (int t = 0; t < threads && !rc; t++) rc = rcs[t];
 done:

@@ -22,30 +22,30 @@ void sorgqr_(const int *m, const int *n, const int *k, float *a, const int *lda,
 
 /* Eigen-decomposition of the symmetric matrix a [n, n] (row-major or column-major alike; overwritten): the `top`
  * largest eigenvalues, decreasing, into w [top] and their unit eigenvectors into v [top, n] (one per row). */
-int dd_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err);
+int numerics_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err);
 
 /* Replaces the columns of a [rows, cols] (row-major, rows >= cols) with an orthonormal basis of their span. */
-int dd_orthonormalize(float *a, int rows, int cols, dd_error *err);
+int numerics_orthonormalize(float *a, int rows, int cols, dd_error *err);
 
 /* Squared Euclidean distances between the rows of A [bi, d] and B [bj, d]: out [bi, bj], never negative. sqa and
  * sqb hold the rows' squared norms. */
-void dd_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj, size_t d,
-                    float *out);
+void numerics_sqdist_tile(const float *A, const float *sqa, size_t bi, const float *B, const float *sqb, size_t bj,
+                          size_t d, float *out);
 
 /* Visits all squared distances between the rows of A [na, d] and B [nb, d] tile by tile: visit(ctx, thread, i0,
  * bi, j0, bj, tile) with tile [bi, bj] holding rows i0.. of A against rows j0.. of B. When A and B are the same
  * matrix, the diagonal is exactly 0. The visitor may overwrite the tile. With parallel, bands of rows of A go to
- * dd_pairwise_threads() threads (thread 0..threads-1 is passed to the visitor, for its own scratch; a row of A is
+ * numerics_pairwise_threads() threads (thread 0..threads-1 is passed to the visitor, for its own scratch; a row of A is
  * always visited by one thread), each calling BLAS single-threaded. Returns the first non-zero a visitor returned,
  * -1 when out of memory. */
-#define DD_TILE_ROWS 256 /* the most rows of A in one tile */
-#define DD_PAIRWISE_MAX_THREADS 8
-typedef int (*dd_tile_visit)(void *ctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile);
-int dd_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel, dd_tile_visit visit,
-                      void *ctx, dd_error *err);
-int dd_pairwise_threads(void);
+#define NUMERICS_TILE_ROWS 256 /* the most rows of A in one tile */
+#define NUMERICS_PAIRWISE_MAX_THREADS 8
+typedef int (*numerics_tile_visit)(void *ctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile);
+int numerics_pairwise_tiles(const float *A, size_t na, const float *B, size_t nb, size_t d, int parallel,
+                            numerics_tile_visit visit, void *ctx, dd_error *err);
+int numerics_pairwise_threads(void);
 
 /* sq [n] = squared norms of the rows of X [n, d]. */
-void dd_row_sqnorms(const float *X, size_t n, size_t d, float *sq);
+void numerics_row_sqnorms(const float *X, size_t n, size_t d, float *sq);
 
 #endif

@@ -81,7 +81,7 @@ static int fit_exact(const float *X, size_t n, size_t d, dd_pca *p, int componen
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, 1.0, xc, (int)d, 0.0, g, (int)d);
     else
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0, xc, (int)d, 0.0, g, (int)n);
-    if (dd_sym_top_eigen(g, (int)m, (int)m, lam, vec, err)) goto done;
+    if (numerics_sym_top_eigen(g, (int)m, (int)m, lam, vec, err)) goto done;
     for (size_t c = 0; c < m; c++) lam[c] = lam[c] > 0 ? lam[c] / (double)(n - 1) : 0.0;
     int k = choose_count(lam, (int)m, p->total_variance, components, threshold);
     if (k < 1) k = (int)m;
@@ -117,22 +117,23 @@ done:
 }
 
 /* out [n, l] = X w (w [d, l]), through the non-zeros when sp is not NULL. */
-static int mul(const float *X, const dd_csr *sp, size_t n, size_t d, const float *w, int l, float *out, dd_error *err) {
-    if (sp) return dd_csr_mul(sp, w, l, out, err);
+static int mul(const float *X, const numerics_csr *sp, size_t n, size_t d, const float *w, int l, float *out,
+               dd_error *err) {
+    if (sp) return numerics_csr_mul(sp, w, l, out, err);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, l, (int)d, 1.0f, X, (int)d, w, l, 0.0f, out, l);
     return 0;
 }
 
 /* out [d, l] = X^T y (y [n, l]). */
-static int mul_t(const float *X, const dd_csr *sp, size_t n, size_t d, const float *y, int l, float *out,
+static int mul_t(const float *X, const numerics_csr *sp, size_t n, size_t d, const float *y, int l, float *out,
                  dd_error *err) {
-    if (sp) return dd_csr_mul_t(sp, y, l, out, err);
+    if (sp) return numerics_csr_mul_t(sp, y, l, out, err);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, l, (int)n, 1.0f, X, (int)d, y, l, 0.0f, out, l);
     return 0;
 }
 
 /* Randomized: l directions (l <= min(n, d)); var [l] and axes [l, d] filled. q power iterations. */
-static int fit_randomized(const float *X, const dd_csr *sp, size_t n, size_t d, const float *mu, int l, int q,
+static int fit_randomized(const float *X, const numerics_csr *sp, size_t n, size_t d, const float *mu, int l, int q,
                           dd_rng *rng, double *var, float *axes, dd_error *err) {
     float *omega = dd_malloc(d * (size_t)l, sizeof *omega, err);
     float *y = dd_malloc(n * (size_t)l, sizeof *y, err);
@@ -153,13 +154,13 @@ static int fit_randomized(const float *X, const dd_csr *sp, size_t n, size_t d, 
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)d, l, 1.0f, omega, l, mu, 1, 0.0f, s, 1);
         if (mul(X, sp, n, d, omega, l, y, err)) goto done;
         cblas_sger(CblasRowMajor, (int)n, l, -1.0f, ones, 1, s, 1, y, l);
-        if (dd_orthonormalize(y, (int)n, l, err)) goto done;
+        if (numerics_orthonormalize(y, (int)n, l, err)) goto done;
         if (it == q) break;
         /* omega = Xc^T y = X^T y - mu (1^T y) */
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, l, 1.0f, y, l, ones, 1, 0.0f, s, 1);
         if (mul_t(X, sp, n, d, y, l, omega, err)) goto done;
         cblas_sger(CblasRowMajor, (int)d, l, -1.0f, mu, 1, s, 1, omega, l);
-        if (dd_orthonormalize(omega, (int)d, l, err)) goto done;
+        if (numerics_orthonormalize(omega, (int)d, l, err)) goto done;
     }
     /* b = y^T Xc = y^T X - (y^T 1) mu^T, then the eigenpairs of b b^T in double give the singular values and,
      * through b^T u / sigma, the axes. */
@@ -170,7 +171,7 @@ static int fit_randomized(const float *X, const dd_csr *sp, size_t n, size_t d, 
     cblas_sger(CblasRowMajor, l, (int)d, -1.0f, s, 1, mu, 1, b, (int)d);
     for (size_t i = 0; i < (size_t)l * d; i++) bd[i] = b[i];
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, l, (int)d, 1.0, bd, (int)d, 0.0, g, l);
-    if (dd_sym_top_eigen(g, l, l, lam, u, err)) goto done;
+    if (numerics_sym_top_eigen(g, l, l, lam, u, err)) goto done;
     for (int c = 0; c < l; c++) {
         double ev = lam[c] > 0 ? lam[c] : 0.0;
         var[c] = ev / (double)(n - 1);
@@ -205,9 +206,9 @@ static int fit_large(const float *X, size_t n, size_t d, size_t nnz, dd_pca *p, 
     float *mu = dd_malloc(d, sizeof *mu, err);
     if (!mu) return -1;
     for (size_t j = 0; j < d; j++) mu[j] = (float)p->mean[j];
-    dd_csr csr, *sp = NULL;
+    numerics_csr csr, *sp = NULL;
     if ((double)nnz < SPARSE_DENSITY_MAX * (double)n * (double)d) {
-        if (dd_csr_from_dense(X, n, d, &csr, err)) {
+        if (numerics_csr_from_dense(X, n, d, &csr, err)) {
             free(mu);
             return -1;
         }
@@ -240,7 +241,7 @@ static int fit_large(const float *X, size_t n, size_t d, size_t nnz, dd_pca *p, 
         rank *= 2;
     }
     free(mu);
-    if (sp) dd_csr_free(sp);
+    if (sp) numerics_csr_free(sp);
     return rc;
 }
 
@@ -258,7 +259,7 @@ typedef struct moments_job {
 static void moments_part(void *ctx, int t, int threads) {
     const moments_job *j = ctx;
     size_t lo, hi, z = 0;
-    dd_share(j->n, t, threads, &lo, &hi);
+    util_share(j->n, t, threads, &lo, &hi);
     double *a = j->acc + (size_t)t * j->d;
     memset(a, 0, j->d * sizeof *a);
     for (size_t i = lo; i < hi; i++) {
@@ -294,23 +295,23 @@ int dd_pca_fit(const float *X, size_t n, size_t d, int components, double varian
     int threads = n < 1024 ? 1 : dd_cpu_count(8);
     double *acc = dd_calloc(d * (size_t)threads, sizeof *acc, err);
     size_t counts[8] = {0};
-    dd_pool *pool = threads > 1 ? dd_pool_new(threads, err) : NULL;
+    util_pool *pool = threads > 1 ? util_pool_new(threads, err) : NULL;
     if (!acc || (threads > 1 && !pool) || !(out->mean = dd_calloc(d, sizeof *out->mean, err))) {
         free(acc);
-        dd_pool_free(pool);
+        util_pool_free(pool);
         return -1;
     }
     moments_job mj = {.X = X, .n = n, .d = d, .mean = out->mean, .acc = acc, .nnz = counts};
-    dd_pool_run(pool, moments_part, &mj); /* sums */
-    size_t nnz = 0;                       /* for the choice of products in the randomized solver */
+    util_pool_run(pool, moments_part, &mj); /* sums */
+    size_t nnz = 0;                         /* for the choice of products in the randomized solver */
     for (int t = 0; t < threads; t++) {
         nnz += counts[t];
         for (size_t j = 0; j < d; j++) out->mean[j] += acc[(size_t)t * d + j];
     }
     for (size_t j = 0; j < d; j++) out->mean[j] /= (double)n;
     mj.pass = 1;
-    dd_pool_run(pool, moments_part, &mj); /* squared deviations */
-    dd_pool_free(pool);
+    util_pool_run(pool, moments_part, &mj); /* squared deviations */
+    util_pool_free(pool);
     for (int t = 1; t < threads; t++)
         for (size_t j = 0; j < d; j++) acc[j] += acc[(size_t)t * d + j];
     double total = 0;

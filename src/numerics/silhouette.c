@@ -23,7 +23,7 @@ typedef struct sil_ctx {
 static int sil_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, size_t bj, float *tile) {
     sil_ctx *c = vctx;
     for (size_t t = 0; t < bi * bj; t++) tile[t] = sqrtf(tile[t]);
-    float *part = c->part + (size_t)thread * DD_TILE_ROWS * (size_t)c->width;
+    float *part = c->part + (size_t)thread * NUMERICS_TILE_ROWS * (size_t)c->width;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bi, c->width, (int)bj, 1.0f, tile, (int)bj,
                 c->onehot + j0 * (size_t)c->width, c->width, 0.0f, part, c->width);
     double *sums = c->sums + i0 * (size_t)c->width;
@@ -31,14 +31,14 @@ static int sil_visit(void *vctx, int thread, size_t i0, size_t bi, size_t j0, si
     return 0;
 }
 
-int dd_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const *labels, const int *ks, int L,
-                       float *const *per_point, double *const *per_cluster, double *means, dd_error *err) {
-    return dd_silhouette_sampled(X, n, d, labels, ks, L, NULL, 0, per_point, per_cluster, means, err);
+int numerics_silhouette_many(const float *X, size_t n, size_t d, const int32_t *const *labels, const int *ks, int L,
+                             float *const *per_point, double *const *per_cluster, double *means, dd_error *err) {
+    return numerics_silhouette_sampled(X, n, d, labels, ks, L, NULL, 0, per_point, per_cluster, means, err);
 }
 
-int dd_silhouette_sampled(const float *X, size_t n, size_t d, const int32_t *const *labels, const int *ks, int L,
-                          const size_t *ref, size_t n_ref, float *const *per_point, double *const *per_cluster,
-                          double *means, dd_error *err) {
+int numerics_silhouette_sampled(const float *X, size_t n, size_t d, const int32_t *const *labels, const int *ks, int L,
+                                const size_t *ref, size_t n_ref, float *const *per_point, double *const *per_cluster,
+                                double *means, dd_error *err) {
     int *offset = dd_malloc((size_t)L, sizeof *offset, err);
     if (!offset) return -1;
     int width = 0;
@@ -60,7 +60,7 @@ int dd_silhouette_sampled(const float *X, size_t n, size_t d, const int32_t *con
     float *onehot = dd_calloc((nr ? nr : 1) * w1, sizeof *onehot, err);
     float *R = ref ? dd_malloc((nr ? nr : 1) * d, sizeof *R, err) : NULL;
     uint8_t *in_ref = dd_calloc(n ? n : 1, 1, err);
-    c.part = dd_malloc((size_t)dd_pairwise_threads() * DD_TILE_ROWS * w1, sizeof *c.part, err);
+    c.part = dd_malloc((size_t)numerics_pairwise_threads() * NUMERICS_TILE_ROWS * w1, sizeof *c.part, err);
     int *size = dd_malloc(w1, sizeof *size, err);
     int *members = dd_calloc(w1, sizeof *members, err);
     int rc = -1;
@@ -76,7 +76,7 @@ int dd_silhouette_sampled(const float *X, size_t n, size_t d, const int32_t *con
             if (labels[l][i] >= 0) onehot[r * (size_t)width + (size_t)(offset[l] + labels[l][i])] = 1.0f;
     }
     c.onehot = onehot;
-    if (width > 0 && nr > 0 && dd_pairwise_tiles(X, n, R ? R : X, nr, d, 1, sil_visit, &c, err)) goto done;
+    if (width > 0 && nr > 0 && numerics_pairwise_tiles(X, n, R ? R : X, nr, d, 1, sil_visit, &c, err)) goto done;
     /* cluster sizes among the reference points */
     memset(size, 0, (size_t)width * sizeof *size);
     for (int l = 0; l < L; l++)
@@ -136,7 +136,7 @@ int dd_silhouette(const float *X, size_t n, size_t d, const int32_t *labels, int
                   double *per_cluster, double *mean, dd_error *err) {
     if (k < 0) return dd_fail(err, DD_ERR_USAGE, "a negative number of clusters");
     double m = NAN;
-    int rc = dd_silhouette_many(X, n, d, &labels, &k, 1, &per_point, &per_cluster, &m, err);
+    int rc = numerics_silhouette_many(X, n, d, &labels, &k, 1, &per_point, &per_cluster, &m, err);
     if (mean) *mean = m;
     return rc;
 }

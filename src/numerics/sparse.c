@@ -10,7 +10,7 @@
 
 #define MAX_THREADS 8
 
-void dd_csr_free(dd_csr *a) {
+void numerics_csr_free(numerics_csr *a) {
     if (!a) return;
     free(a->row);
     free(a->col);
@@ -22,7 +22,7 @@ void dd_csr_free(dd_csr *a) {
 typedef struct csr_band {
     const float *X;
     size_t d, r0, r1, count;
-    dd_csr *out;
+    numerics_csr *out;
     int fill;
 } csr_band;
 
@@ -54,10 +54,10 @@ static void csr_band_run(void *bands, int t, int threads) {
 /* Both passes over bands of rows, one band per thread. */
 static void csr_passes(csr_band *bands, int t, int fill) {
     for (int b = 0; b < t; b++) bands[b].fill = fill;
-    dd_parallel(t, csr_band_run, bands);
+    util_parallel(t, csr_band_run, bands);
 }
 
-int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error *err) {
+int numerics_csr_from_dense(const float *X, size_t n, size_t d, numerics_csr *out, dd_error *err) {
     memset(out, 0, sizeof *out);
     if (d > UINT32_MAX) return dd_fail(err, DD_ERR_RANGE, "%zu columns are too many for a sparse matrix", d);
     out->n = n;
@@ -73,7 +73,7 @@ int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error 
     size_t nnz = out->row[n];
     if (!(out->col = dd_malloc(nnz ? nnz : 1, sizeof *out->col, err)) ||
         !(out->val = dd_malloc(nnz ? nnz : 1, sizeof *out->val, err))) {
-        dd_csr_free(out);
+        numerics_csr_free(out);
         return -1;
     }
     csr_passes(bands, t, 1);
@@ -81,7 +81,7 @@ int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error 
 }
 
 typedef struct job {
-    const dd_csr *a;
+    const numerics_csr *a;
     const float *in;
     float *out;
     int l;
@@ -91,7 +91,7 @@ typedef struct job {
 static void mul_band(void *jobs, int t, int threads) {
     (void)threads;
     const job *jb = (const job *)jobs + t;
-    const dd_csr *a = jb->a;
+    const numerics_csr *a = jb->a;
     const int l = jb->l;
     for (size_t i = jb->r0; i < jb->r1; i++) {
         float *o = jb->out + i * (size_t)l;
@@ -106,7 +106,7 @@ static void mul_band(void *jobs, int t, int threads) {
 static void mul_t_band(void *jobs, int t, int threads) {
     (void)threads;
     const job *jb = (const job *)jobs + t;
-    const dd_csr *a = jb->a;
+    const numerics_csr *a = jb->a;
     const int l = jb->l;
     memset(jb->out, 0, a->d * (size_t)l * sizeof *jb->out);
     for (size_t i = jb->r0; i < jb->r1; i++) {
@@ -122,7 +122,7 @@ static void mul_t_band(void *jobs, int t, int threads) {
 static int thread_count(size_t n) { return n < 1024 ? 1 : dd_cpu_count(MAX_THREADS); }
 
 /* Runs fn on t bands of rows split by non-zeros (not by rows), one per thread. */
-static void run_bands(const dd_csr *a, dd_pool_fn fn, job *jobs, int t) {
+static void run_bands(const numerics_csr *a, util_pool_fn fn, job *jobs, int t) {
     size_t nnz = a->row[a->n], r = 0;
     for (int b = 0; b < t; b++) {
         jobs[b].r0 = r;
@@ -130,10 +130,10 @@ static void run_bands(const dd_csr *a, dd_pool_fn fn, job *jobs, int t) {
         while (r < a->n && (b == t - 1 || a->row[r] < target)) r++;
         jobs[b].r1 = b == t - 1 ? a->n : r;
     }
-    dd_parallel(t, fn, jobs);
+    util_parallel(t, fn, jobs);
 }
 
-int dd_csr_mul(const dd_csr *a, const float *w, int l, float *out, dd_error *err) {
+int numerics_csr_mul(const numerics_csr *a, const float *w, int l, float *out, dd_error *err) {
     int t = thread_count(a->n);
     job jobs[MAX_THREADS];
     for (int b = 0; b < t; b++) jobs[b] = (job){.a = a, .in = w, .out = out, .l = l};
@@ -142,7 +142,7 @@ int dd_csr_mul(const dd_csr *a, const float *w, int l, float *out, dd_error *err
     return 0;
 }
 
-int dd_csr_mul_t(const dd_csr *a, const float *y, int l, float *out, dd_error *err) {
+int numerics_csr_mul_t(const numerics_csr *a, const float *y, int l, float *out, dd_error *err) {
     int t = thread_count(a->n);
     job jobs[MAX_THREADS];
     float *part = t > 1 ? dd_malloc((size_t)(t - 1) * a->d * (size_t)l, sizeof *part, err) : NULL;

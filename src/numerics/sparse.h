@@ -9,20 +9,20 @@
 
 #include "doodle/error.h"
 
-typedef struct dd_csr {
+typedef struct numerics_csr {
     size_t n, d;
     size_t *row;   /* [n + 1] start of each row in col / val */
     uint32_t *col; /* [nnz] */
     float *val;    /* [nnz] */
-} dd_csr;
+} numerics_csr;
 
 /* The non-zeros of X [n, d], bands of rows counted and then copied on every core; fails (DD_ERR_RANGE) past
  * d = 2^32. */
-int dd_csr_from_dense(const float *X, size_t n, size_t d, dd_csr *out, dd_error *err);
-void dd_csr_free(dd_csr *a);
+int numerics_csr_from_dense(const float *X, size_t n, size_t d, numerics_csr *out, dd_error *err);
+void numerics_csr_free(numerics_csr *a);
 /* out [n, l] = A W, W [d, l]. */
-int dd_csr_mul(const dd_csr *a, const float *w, int l, float *out, dd_error *err);
+int numerics_csr_mul(const numerics_csr *a, const float *w, int l, float *out, dd_error *err);
 /* out [d, l] = A^T Y, Y [n, l]. */
-int dd_csr_mul_t(const dd_csr *a, const float *y, int l, float *out, dd_error *err);
+int numerics_csr_mul_t(const numerics_csr *a, const float *y, int l, float *out, dd_error *err);
 
 #endif

@@ -91,7 +91,7 @@ static void conditional_row(tsne_ctx *c, size_t i, double *dist) {
 static void conditionals_job(void *vctx, int t, int threads) {
     tsne_ctx *c = vctx;
     size_t lo, hi;
-    dd_share(c->n, t, threads, &lo, &hi);
+    util_share(c->n, t, threads, &lo, &hi);
     double *dist = malloc(c->n * sizeof *dist);
     if (!dist) { /* reported by the caller: a NaN row */
         for (size_t i = lo; i < hi; i++) c->P[i * c->n] = NAN;
@@ -108,7 +108,7 @@ static void conditionals_job(void *vctx, int t, int threads) {
 static void pairs_job(void *vctx, int t, int threads) {
     tsne_ctx *c = vctx;
     size_t lo, hi;
-    dd_share(c->n, t, threads, &lo, &hi);
+    util_share(c->n, t, threads, &lo, &hi);
     double z = 0, plogw = 0;
     for (size_t i = lo; i < hi; i++) {
         double yi0 = c->Y[2 * i], yi1 = c->Y[2 * i + 1], a0 = 0, a1 = 0, b0 = 0, b1 = 0;
@@ -131,8 +131,8 @@ static void pairs_job(void *vctx, int t, int threads) {
 }
 
 /* The gradient into c->grad [n, 2] (from the pass's [n, 4]); returns the KL divergence when c->want_kl. */
-static double objective(tsne_ctx *c, dd_pool *pool, int threads) {
-    dd_pool_run(pool, pairs_job, c);
+static double objective(tsne_ctx *c, util_pool *pool, int threads) {
+    util_pool_run(pool, pairs_job, c);
     double z = 0, plogw = 0;
     for (int t = 0; t < threads; t++) z += c->part[2 * t], plogw += c->part[2 * t + 1];
     for (size_t i = 0; i < c->n; i++)
@@ -186,17 +186,17 @@ int dd_tsne(const float *X, size_t n, size_t d, const dd_tsne_opts *o, float *ou
     int threads = o->threads > 0 ? o->threads : n < 256 ? 1 : dd_cpu_count(MAX_THREADS);
     tsne_ctx c = {.n = n, .d = d, .X = X, .perplexity = o->perplexity};
     double *Y = NULL, *update = NULL, *gains = NULL;
-    dd_pool *pool = NULL;
+    util_pool *pool = NULL;
     int rc = -1;
     if (!(c.P = dd_malloc(n * n, sizeof *c.P, err)) || !(Y = dd_malloc(2 * n, sizeof *Y, err)) ||
         !(update = dd_calloc(2 * n, sizeof *update, err)) || !(gains = dd_malloc(2 * n, sizeof *gains, err)) ||
         !(c.grad = dd_malloc(4 * n, sizeof *c.grad, err)) ||
         !(c.part = dd_calloc(2 * (size_t)threads, sizeof *c.part, err)))
         goto done;
-    if (threads > 1 && !(pool = dd_pool_new(threads, err))) goto done;
+    if (threads > 1 && !(pool = util_pool_new(threads, err))) goto done;
 
     /* P: conditionals, then (P + P^T) / sum, floored at the double epsilon (sklearn's _joint_probabilities). */
-    dd_pool_run(pool, conditionals_job, &c);
+    util_pool_run(pool, conditionals_job, &c);
     for (size_t i = 0; i < n; i++)
         if (isnan(c.P[i * n])) {
             dd_fail(err, DD_ERR_NOMEM, "out of memory for t-SNE's distances");
@@ -271,7 +271,7 @@ int dd_tsne(const float *X, size_t n, size_t d, const dd_tsne_opts *o, float *ou
     for (size_t i = 0; i < 2 * n; i++) out[i] = (float)Y[i];
     rc = 0;
 done:
-    dd_pool_free(pool);
+    util_pool_free(pool);
     free(c.P);
     free(c.grad);
     free(c.part);

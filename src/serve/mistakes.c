@@ -104,7 +104,7 @@ static int read_clusters(serve_mistakes *x, dd_error *err) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (!*line) continue;
-        int n = dd_csv_line_split(line, fields, 64);
+        int n = util_csv_line_split(line, fields, 64);
         if (n < 0) {
             dd_fail(err, DD_ERR_MALFORMED, "%s:%lu: bad quoting, or more than 64 fields", path, lineno);
             goto done;

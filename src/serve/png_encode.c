@@ -93,9 +93,9 @@ int serve_png_encode(const uint8_t *pixels, int height, int width, int channels,
 
 char *serve_png_data_uri(const unsigned char *png, size_t size, dd_error *err) {
     static const char prefix[] = "data:image/png;base64,";
-    char *out = dd_malloc(sizeof prefix + dd_base64_length(size), 1, err);
+    char *out = dd_malloc(sizeof prefix + util_base64_length(size), 1, err);
     if (!out) return NULL;
     memcpy(out, prefix, sizeof prefix - 1);
-    dd_base64_encode(png, size, out + sizeof prefix - 1);
+    util_base64_encode(png, size, out + sizeof prefix - 1);
     return out;
 }

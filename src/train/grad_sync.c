@@ -127,7 +127,7 @@ static void on_final(void *ctx, size_t final_from) {
 }
 
 void grad_sync_attach(grad_sync *g, dd_workspace *ws) {
-    if (g->overlap) dd_workspace_set_grads_final(ws, on_final, g);
+    if (g->overlap) nn_workspace_set_grads_final(ws, on_final, g);
 }
 
 void grad_sync_begin(grad_sync *g, float weight) {

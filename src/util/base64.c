@@ -3,9 +3,9 @@
 
 #include <stdint.h>
 
-size_t dd_base64_length(size_t n) { return (n + 2) / 3 * 4; }
+size_t util_base64_length(size_t n) { return (n + 2) / 3 * 4; }
 
-void dd_base64_encode(const unsigned char *in, size_t n, char *out) {
+void util_base64_encode(const unsigned char *in, size_t n, char *out) {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16;

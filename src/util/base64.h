@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 /* Characters that n bytes encode to: 4 * ceil(n / 3) (no NUL). */
-size_t dd_base64_length(size_t n);
-/* Writes the dd_base64_length(n) characters of in[0 .. n) and a NUL to out. */
-void dd_base64_encode(const unsigned char *in, size_t n, char *out);
+size_t util_base64_length(size_t n);
+/* Writes the util_base64_length(n) characters of in[0 .. n) and a NUL to out. */
+void util_base64_encode(const unsigned char *in, size_t n, char *out);
 
 #endif

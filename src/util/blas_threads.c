@@ -2,4 +2,4 @@
 
 #include <cblas.h>
 
-void dd_blas_single_threaded(void) { openblas_set_num_threads(1); }
+void util_blas_single_threaded(void) { openblas_set_num_threads(1); }

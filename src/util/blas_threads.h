@@ -4,6 +4,6 @@
 
 /* BLAS runs on the calling thread only: doodle's own threads (the thread pool) call it, and BLAS threads on top
  * would only fight them. */
-void dd_blas_single_threaded(void);
+void util_blas_single_threaded(void);
 
 #endif

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-int dd_csv_line_split(char *line, char **fields, int max) {
+int util_csv_line_split(char *line, char **fields, int max) {
     int n = 0;
     char *p = line;
     for (;;) {

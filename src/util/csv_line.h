@@ -5,6 +5,6 @@
 
 /* Splits line (its end of line removed) in place into at most max fields; returns how many, or -1 on bad quoting
  * or more than max fields. */
-int dd_csv_line_split(char *line, char **fields, int max);
+int util_csv_line_split(char *line, char **fields, int max);
 
 #endif

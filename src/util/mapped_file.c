@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int dd_map_file(dd_mapped_file *m, const char *path, dd_error *err) {
+int util_map_file(util_mapped_file *m, const char *path, dd_error *err) {
     m->data = NULL;
     m->size = 0;
     int fd = open(path, O_RDONLY);
@@ -32,7 +32,7 @@ int dd_map_file(dd_mapped_file *m, const char *path, dd_error *err) {
     return 0;
 }
 
-void dd_unmap_file(dd_mapped_file *m) {
+void util_unmap_file(util_mapped_file *m) {
     if (m->data) munmap((void *)m->data, m->size);
     m->data = NULL;
     m->size = 0;

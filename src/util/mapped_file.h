@@ -7,13 +7,13 @@
 
 #include "doodle/error.h"
 
-typedef struct dd_mapped_file {
+typedef struct util_mapped_file {
     const uint8_t *data; /* NULL for an empty file */
     size_t size;
-} dd_mapped_file;
+} util_mapped_file;
 
 /* Fails with a message naming path when it cannot be opened, is not a regular file or cannot be mapped. */
-int dd_map_file(dd_mapped_file *m, const char *path, dd_error *err);
-void dd_unmap_file(dd_mapped_file *m);
+int util_map_file(util_mapped_file *m, const char *path, dd_error *err);
+void util_unmap_file(util_mapped_file *m);
 
 #endif

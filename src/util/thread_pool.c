@@ -7,7 +7,7 @@
 
 #include "util/alloc.h"
 
-struct dd_pool {
+struct util_pool {
     int threads;
     pthread_t *workers; /* threads - 1 */
     pthread_mutex_t lock;
@@ -15,12 +15,12 @@ struct dd_pool {
     atomic_ulong generation; /* bumped for each run; workers wait for a new one */
     atomic_int pending;      /* workers still running the current job */
     int quit;
-    dd_pool_fn fn;
+    util_pool_fn fn;
     void *ctx;
 };
 
 typedef struct worker_arg {
-    dd_pool *p;
+    util_pool *p;
     int index;
 } worker_arg;
 
@@ -40,7 +40,7 @@ static int spin_until_changed(atomic_ulong *v, unsigned long seen) {
 static void *worker(void *arg) {
     worker_arg a = *(worker_arg *)arg;
     free(arg);
-    dd_pool *p = a.p;
+    util_pool *p = a.p;
     unsigned long seen = 0;
     for (;;) {
         spin_until_changed(&p->generation, seen);
@@ -51,7 +51,7 @@ static void *worker(void *arg) {
             return NULL;
         }
         seen = p->generation;
-        dd_pool_fn fn = p->fn;
+        util_pool_fn fn = p->fn;
         void *ctx = p->ctx;
         pthread_mutex_unlock(&p->lock);
         fn(ctx, a.index, p->threads);
@@ -63,12 +63,12 @@ static void *worker(void *arg) {
     }
 }
 
-dd_pool *dd_pool_new(int threads, dd_error *err) {
+util_pool *util_pool_new(int threads, dd_error *err) {
     if (threads < 1) {
         dd_fail(err, DD_ERR_USAGE, "thread count %d must be at least 1", threads);
         return NULL;
     }
-    dd_pool *p = dd_calloc(1, sizeof *p, err);
+    util_pool *p = dd_calloc(1, sizeof *p, err);
     if (!p) return NULL;
     p->threads = 1;
     pthread_mutex_init(&p->lock, NULL);
@@ -88,11 +88,11 @@ dd_pool *dd_pool_new(int threads, dd_error *err) {
     }
     return p;
 fail:
-    dd_pool_free(p);
+    util_pool_free(p);
     return NULL;
 }
 
-void dd_pool_free(dd_pool *p) {
+void util_pool_free(util_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
     p->quit = 1;
@@ -106,9 +106,9 @@ void dd_pool_free(dd_pool *p) {
     free(p);
 }
 
-int dd_pool_threads(const dd_pool *p) { return p ? p->threads : 1; }
+int util_pool_threads(const util_pool *p) { return p ? p->threads : 1; }
 
-void dd_pool_run(dd_pool *p, dd_pool_fn fn, void *ctx) {
+void util_pool_run(util_pool *p, util_pool_fn fn, void *ctx) {
     if (!p || p->threads == 1) {
         fn(ctx, 0, 1);
         return;
@@ -128,13 +128,13 @@ void dd_pool_run(dd_pool *p, dd_pool_fn fn, void *ctx) {
     pthread_mutex_unlock(&p->lock);
 }
 
-void dd_parallel(int threads, dd_pool_fn fn, void *ctx) {
+void util_parallel(int threads, util_pool_fn fn, void *ctx) {
     if (threads < 1) threads = 1;
     dd_error ignored = {0}; /* without threads the same calls run here */
-    dd_pool *p = threads > 1 ? dd_pool_new(threads, &ignored) : NULL;
+    util_pool *p = threads > 1 ? util_pool_new(threads, &ignored) : NULL;
     if (p)
-        dd_pool_run(p, fn, ctx);
+        util_pool_run(p, fn, ctx);
     else
         for (int t = 0; t < threads; t++) fn(ctx, t, threads);
-    dd_pool_free(p);
+    util_pool_free(p);
 }

@@ -14,19 +14,19 @@
 #define MAX_LOAD_NUM 9
 #define MAX_LOAD_DEN 10 /* 0.9, and growth by 9/8 leaves 0.8: about 7.2 bytes a key, probes still short */
 
-struct dd_u64_seg {
+struct util_u64_seg {
     uint8_t *slots; /* cap slots of SLOT bytes; 0 = empty (the remainder 0 lives in zero_rem) */
     uint32_t cap, count;
 };
 
-void dd_u64_set_init(dd_u64_set *s) { memset(s, 0, sizeof *s); }
+void util_u64_set_init(util_u64_set *s) { memset(s, 0, sizeof *s); }
 
-void dd_u64_set_free(dd_u64_set *s) {
+void util_u64_set_free(util_u64_set *s) {
     if (s->segs)
         for (uint32_t i = 0; i < N_SEGS; i++) free(s->segs[i].slots);
     free(s->segs);
     free(s->zero_rem);
-    dd_u64_set_init(s);
+    util_u64_set_init(s);
 }
 
 /* murmur3's finaliser: a bijection of the 64-bit keys (key_ids are not uniformly spread in any of their bits), so
@@ -51,7 +51,7 @@ static void slot_put(uint8_t *slots, uint32_t i, uint64_t rem) { memcpy(slots + 
 static uint32_t home(uint64_t rem, uint32_t cap) { return (uint32_t)(((rem >> 16) * cap) >> 32); }
 
 /* Slot of rem in seg, or of the empty slot where it would go. */
-static uint32_t probe(const dd_u64_seg *seg, uint64_t rem, bool *found) {
+static uint32_t probe(const util_u64_seg *seg, uint64_t rem, bool *found) {
     uint32_t i = home(rem, seg->cap);
     for (;;) {
         uint64_t v = slot_get(seg->slots, i);
@@ -63,33 +63,33 @@ static uint32_t probe(const dd_u64_seg *seg, uint64_t rem, bool *found) {
     }
 }
 
-bool dd_u64_set_contains(const dd_u64_set *s, uint64_t key) {
+bool util_u64_set_contains(const util_u64_set *s, uint64_t key) {
     if (!s->segs) return false;
     uint64_t h = mix(key), rem = h & REM_MASK;
     uint32_t si = (uint32_t)(h >> REM_BITS);
     if (rem == 0) return (s->zero_rem[si / 8] >> (si % 8)) & 1;
-    const dd_u64_seg *seg = &s->segs[si];
+    const util_u64_seg *seg = &s->segs[si];
     bool found = false;
     if (seg->cap) probe(seg, rem, &found);
     return found;
 }
 
-void dd_u64_set_prefetch_table(const dd_u64_set *s, uint64_t key) {
+void util_u64_set_prefetch_table(const util_u64_set *s, uint64_t key) {
     if (s->segs) __builtin_prefetch(&s->segs[mix(key) >> REM_BITS]);
 }
 
-void dd_u64_set_prefetch(const dd_u64_set *s, uint64_t key) {
+void util_u64_set_prefetch(const util_u64_set *s, uint64_t key) {
     if (!s->segs) return;
     uint64_t h = mix(key);
-    const dd_u64_seg *seg = &s->segs[h >> REM_BITS];
+    const util_u64_seg *seg = &s->segs[h >> REM_BITS];
     if (seg->cap) __builtin_prefetch(seg->slots + (size_t)home(h & REM_MASK, seg->cap) * SLOT);
 }
 
-static int grow(dd_u64_set *s, dd_u64_seg *seg, dd_error *err) {
+static int grow(util_u64_set *s, util_u64_seg *seg, dd_error *err) {
     uint32_t cap = seg->cap ? seg->cap + seg->cap / 8 + 1 : 8;
     uint8_t *slots = dd_calloc((size_t)cap * SLOT + SLACK, 1, err);
     if (!slots) return -1;
-    dd_u64_seg bigger = {slots, cap, seg->count};
+    util_u64_seg bigger = {slots, cap, seg->count};
     for (uint32_t i = 0; i < seg->cap; i++) {
         uint64_t v = slot_get(seg->slots, i);
         bool found;
@@ -102,7 +102,7 @@ static int grow(dd_u64_set *s, dd_u64_seg *seg, dd_error *err) {
     return 0;
 }
 
-int dd_u64_set_add(dd_u64_set *s, uint64_t key, dd_error *err) {
+int util_u64_set_add(util_u64_set *s, uint64_t key, dd_error *err) {
     if (!s->segs) {
         s->segs = dd_calloc(N_SEGS, sizeof *s->segs, err);
         s->zero_rem = s->segs ? dd_calloc(N_SEGS / 8, 1, err) : NULL;
@@ -122,7 +122,7 @@ int dd_u64_set_add(dd_u64_set *s, uint64_t key, dd_error *err) {
         s->count++;
         return 1;
     }
-    dd_u64_seg *seg = &s->segs[si];
+    util_u64_seg *seg = &s->segs[si];
     bool found = false;
     if (seg->cap) {
         uint32_t i = probe(seg, rem, &found);

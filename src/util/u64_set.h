@@ -10,23 +10,23 @@
 
 #include "doodle/error.h"
 
-typedef struct dd_u64_seg dd_u64_seg;
+typedef struct util_u64_seg util_u64_seg;
 
-typedef struct dd_u64_set {
-    dd_u64_seg *segs;  /* [DD_U64_SET_SEGS], allocated at the first add */
-    uint8_t *zero_rem; /* bitmap over the segments: the key whose stored 48 bits are all zero is in */
+typedef struct util_u64_set {
+    util_u64_seg *segs; /* [UTIL_U64_SET_SEGS], allocated at the first add */
+    uint8_t *zero_rem;  /* bitmap over the segments: the key whose stored 48 bits are all zero is in */
     uint64_t count;
     uint64_t bytes; /* memory held, for the record */
-} dd_u64_set;
+} util_u64_set;
 
-void dd_u64_set_init(dd_u64_set *s);
-void dd_u64_set_free(dd_u64_set *s);
-bool dd_u64_set_contains(const dd_u64_set *s, uint64_t key);
+void util_u64_set_init(util_u64_set *s);
+void util_u64_set_free(util_u64_set *s);
+bool util_u64_set_contains(const util_u64_set *s, uint64_t key);
 /* Start loading the memory a lookup of key will read, a few keys ahead (at 10 M keys each lookup is otherwise two
  * waits on memory): first the key's table (about 16 keys ahead), then its slot (reads the table; about 8 ahead). */
-void dd_u64_set_prefetch_table(const dd_u64_set *s, uint64_t key);
-void dd_u64_set_prefetch(const dd_u64_set *s, uint64_t key);
+void util_u64_set_prefetch_table(const util_u64_set *s, uint64_t key);
+void util_u64_set_prefetch(const util_u64_set *s, uint64_t key);
 /* Returns 1 if key was added, 0 if it was already there, -1 on allocation failure. */
-int dd_u64_set_add(dd_u64_set *s, uint64_t key, dd_error *err);
+int util_u64_set_add(util_u64_set *s, uint64_t key, dd_error *err);
 
 #endif

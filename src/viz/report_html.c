@@ -28,7 +28,7 @@ static void base64(FILE *f, const unsigned char *p, size_t n) {
     enum { CHUNK = 3 * 1024 };
     char text[CHUNK / 3 * 4 + 1];
     for (size_t i = 0; i < n; i += CHUNK) {
-        dd_base64_encode(p + i, n - i < CHUNK ? n - i : CHUNK, text);
+        util_base64_encode(p + i, n - i < CHUNK ? n - i : CHUNK, text);
         fputs(text, f);
     }
 }

@@ -56,8 +56,8 @@ static void text_at(cairo_t *cr, const char *s, double x, double y, double align
     cairo_show_text(cr, s);
 }
 
-int dd_scatter_png(const char *path, const float *x, const float *y, const int32_t *labels, size_t n, int k,
-                   const char *title, const char *xlabel, const char *ylabel, dd_error *err) {
+int viz_scatter_png(const char *path, const float *x, const float *y, const int32_t *labels, size_t n, int k,
+                    const char *title, const char *xlabel, const char *ylabel, dd_error *err) {
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         x0 = fmin(x0, x[i]);
