@@ -26,8 +26,6 @@ root = os.path.join(here, '..', '..')
 sys.path.insert(0, os.path.join(root, '..', 'shared', 'peers'))
 import models, safetensors_np
 
-out_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix='torch-reference-')
-os.makedirs(out_dir, exist_ok=True)
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
@@ -46,7 +44,8 @@ def fill(model):
         if isinstance(mod, (nn.Conv2d, nn.Linear)):
             fan_in = mod.weight[0].numel()
             mod.weight.data = torch.from_numpy(formula(mod.weight.numel(), k, 1 / np.sqrt(fan_in))).reshape(mod.weight.shape)
-            mod.bias.data = torch.from_numpy(formula(mod.bias.numel(), k + 1, 0.1))
+            if mod.bias is not None:  # an absent bias still takes its number k + 1
+                mod.bias.data = torch.from_numpy(formula(mod.bias.numel(), k + 1, 0.1))
             k += 2
         elif isinstance(mod, nn.BatchNorm2d):
             c = mod.num_features
@@ -81,13 +80,10 @@ def sample_input():
     return x
 
 
-def run(name, grads_of):
-    ctor = models.MODELS[name][0]
-    model = ctor()
-    fill(model)
-    x = torch.from_numpy(sample_input())
-    labels = torch.tensor([3, 1])
-    out = {'input': x.numpy(), 'labels': labels.numpy().astype(np.int64)}
+def references(model, x, labels, grads_of=lambda layer, suffix: True):
+    """The model's training-mode logits, loss, gradients and BatchNorm statistics after one backward pass on x, and
+    its eval-mode logits, by doodle's tensor names."""
+    out = {'input': x.numpy()}
     model.train()
     logits = model(x)
     loss = F.cross_entropy(logits, labels)
@@ -97,7 +93,7 @@ def run(name, grads_of):
     for mod, lname in keras_names(model):
         tensors = [('weight', mod.weight), ('bias', mod.bias)]
         for suffix, p in tensors:
-            if grads_of(lname, suffix):
+            if p is not None and grads_of(lname, suffix):
                 out[f'{lname}.{suffix}.grad'] = p.grad.numpy()
         if isinstance(mod, nn.BatchNorm2d):
             out[f'{lname}.running_mean'] = mod.running_mean.numpy()
@@ -105,11 +101,28 @@ def run(name, grads_of):
     model.eval()
     with torch.no_grad():
         out['logits_eval'] = model(x).numpy()
+    return out
+
+
+def out_folder():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix='torch-reference-')
+    os.makedirs(out_dir, exist_ok=True)
+    return out_dir
+
+
+def run(name, grads_of, out_dir):
+    model = models.MODELS[name][0]()
+    fill(model)
+    x = torch.from_numpy(sample_input())
+    labels = torch.tensor([3, 1])
+    out = {'labels': labels.numpy().astype(np.int64), **references(model, x, labels, grads_of)}
     safetensors_np.write(os.path.join(out_dir, f'torch_{name}.safetensors'), out,
                          {'made_by': 'tests/data/make_torch_reference.py', 'torch': torch.__version__})
 
 
-run('seed', lambda layer, suffix: True)
-# lenet's two big dense layers (1.5 MB and 36 MB of gradients) keep only their bias gradients
-run('lenet', lambda layer, suffix: not (layer in ('dense', 'dense_1') and suffix == 'weight'))
-print(f'wrote torch_seed.safetensors and torch_lenet.safetensors in {out_dir}')
+if __name__ == '__main__':
+    out_dir = out_folder()
+    run('seed', lambda layer, suffix: True, out_dir)
+    # lenet's two big dense layers (1.5 MB and 36 MB of gradients) keep only their bias gradients
+    run('lenet', lambda layer, suffix: not (layer in ('dense', 'dense_1') and suffix == 'weight'), out_dir)
+    print(f'wrote torch_seed.safetensors and torch_lenet.safetensors in {out_dir}')
