@@ -15,7 +15,7 @@ const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
 const { execFileSync } = require('child_process');
-const { launch } = require('./chromium.js');
+const { launch, check, run, place } = require('./chromium.js');
 
 const [url, doodle, model, strokesDir, outDir, url345] = process.argv.slice(2);
 if (!outDir) {
@@ -23,13 +23,6 @@ if (!outDir) {
   process.exit(2);
 }
 const ROUND_S = 5; // long enough that a loaded machine still draws a whole doodle and the skip inside a round
-let failures = 0;
-function check(ok, what) {
-  if (!ok) {
-    failures++;
-    console.error('FAIL: ' + what);
-  } else console.log('ok: ' + what);
-}
 
 // class -> the raw drawing of that class that doodle predict is surest of
 function pickDrawings(classes, dir) {
@@ -48,20 +41,6 @@ function pickDrawings(classes, dir) {
     out[c] = { drawing: JSON.parse(lines[best]).drawing, p: bestP, top: preds[best].top };
   }
   return out;
-}
-
-// The drawing's points mapped into a box (x, y, size) of the page, keeping the aspect ratio.
-function place(drawing, box, margin) {
-  const xs = drawing.flatMap((s) => s[0]), ys = drawing.flatMap((s) => s[1]);
-  const minX = Math.min(...xs), minY = Math.min(...ys);
-  const extent = Math.max(Math.max(...xs) - minX, Math.max(...ys) - minY, 1);
-  const scale = (box.width - 2 * margin) / extent;
-  const dx = (box.width - 2 * margin - (Math.max(...xs) - minX) * scale) / 2;
-  const dy = (box.height - 2 * margin - (Math.max(...ys) - minY) * scale) / 2;
-  return drawing.map((s) => s[0].map((x, i) => ({
-    x: box.x + margin + dx + (x - minX) * scale,
-    y: box.y + margin + dy + (s[1][i] - minY) * scale,
-  })));
 }
 
 const mouse = {
@@ -273,7 +252,7 @@ async function play(page, name, device, drawings, opts) {
   return g;
 }
 
-(async () => {
+run(async () => {
   const browser = await launch();
   try {
     const errors = [];
@@ -387,12 +366,4 @@ async function play(page, name, device, drawings, opts) {
   } finally {
     await browser.close();
   }
-  if (failures) {
-    console.error(failures + ' check(s) failed');
-    process.exit(1);
-  }
-  console.log('all game checks passed');
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+}, 'all game checks passed');

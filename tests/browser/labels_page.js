@@ -7,19 +7,12 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { launch } = require('./chromium.js');
+const { launch, check, run } = require('./chromium.js');
 
 const [url, runDir, outDir] = process.argv.slice(2);
 if (!outDir) {
   console.error('usage: node labels_page.js URL RUNDIR OUTDIR');
   process.exit(2);
-}
-let failures = 0;
-function check(ok, what) {
-  if (!ok) {
-    failures++;
-    console.error('FAIL: ' + what);
-  } else console.log('ok: ' + what);
 }
 
 // labels.csv of the clustering: the drawings the view must show, with their K-Means cluster
@@ -41,7 +34,7 @@ async function loaded(page) {
   await page.waitForFunction(() => ['saved', 'changed'].includes(document.body.dataset.state), null, { timeout: 20000 });
 }
 
-(async () => {
+run(async () => {
   const want = clustering();
   const browser = await launch();
   const errors = [];
@@ -116,12 +109,4 @@ async function loaded(page) {
   } finally {
     await browser.close();
   }
-  if (failures) {
-    console.error(failures + ' check(s) failed');
-    process.exit(1);
-  }
-  console.log('all browser checks passed');
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+}, 'all browser checks passed');

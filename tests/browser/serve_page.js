@@ -7,7 +7,7 @@
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { launch } = require('./chromium.js');
+const { launch, check, run, place, drawWithMouse, drawWithFinger } = require('./chromium.js');
 
 const [url, doodle, model, drawingFile, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -15,45 +15,6 @@ if (!outDir) {
   process.exit(2);
 }
 const drawing = JSON.parse(fs.readFileSync(drawingFile, 'utf8').split('\n')[0]).drawing;
-let failures = 0;
-function check(ok, what) {
-  if (!ok) {
-    failures++;
-    console.error('FAIL: ' + what);
-  } else console.log('ok: ' + what);
-}
-
-// The drawing's points mapped into a box (x, y, size) of the page, keeping the aspect ratio.
-function place(box, margin) {
-  const xs = drawing.flatMap((s) => s[0]), ys = drawing.flatMap((s) => s[1]);
-  const minX = Math.min(...xs), minY = Math.min(...ys);
-  const extent = Math.max(Math.max(...xs) - minX, Math.max(...ys) - minY, 1);
-  const scale = (box.width - 2 * margin) / extent;
-  const dx = (box.width - 2 * margin - (Math.max(...xs) - minX) * scale) / 2; // centred
-  const dy = (box.height - 2 * margin - (Math.max(...ys) - minY) * scale) / 2;
-  return drawing.map((s) => s[0].map((x, i) => ({
-    x: box.x + margin + dx + (x - minX) * scale,
-    y: box.y + margin + dy + (s[1][i] - minY) * scale,
-  })));
-}
-
-async function drawWithMouse(page, strokes) {
-  for (const pts of strokes) {
-    await page.mouse.move(pts[0].x, pts[0].y);
-    await page.mouse.down();
-    for (const p of pts.slice(1)) await page.mouse.move(p.x, p.y);
-    await page.mouse.up();
-  }
-}
-
-async function drawWithFinger(page, strokes) {
-  const cdp = await page.context().newCDPSession(page);
-  for (const pts of strokes) {
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: pts[0].x, y: pts[0].y }] });
-    for (const p of pts.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: p.x, y: p.y }] });
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-  }
-}
 
 // Waits until the page shows the answer to its current strokes.
 async function settled(page) {
@@ -98,7 +59,7 @@ async function canvasBlank(page) {
   });
 }
 
-(async () => {
+run(async () => {
   const browser = await launch();
   try {
     // ---- desktop, mouse ----
@@ -113,7 +74,7 @@ async function canvasBlank(page) {
     check(classCount > 1 && chips.length === classCount, 'the page lists the ' + classCount + ' classes the model knows: ' + chips.join(', '));
     check(await canvasBlank(page), 'the canvas starts blank');
     const box = await page.locator('#canvas').boundingBox();
-    await drawWithMouse(page, place(box, 40));
+    await drawWithMouse(page, place(drawing, box, 40));
     await settled(page);
     const want = await comparePredict(page, 'mouse');
     check(chips.includes(want[0].class), 'the top guess is one of the listed classes');
@@ -155,7 +116,7 @@ async function canvasBlank(page) {
     const cbox = await pp.locator('#canvas').boundingBox();
     check(cbox.x >= 0 && cbox.x + cbox.width <= 390 && cbox.width >= 250 && cbox.y + cbox.height <= 844,
       'phone: the canvas fits the screen (' + Math.round(cbox.width) + ' px wide)');
-    await drawWithFinger(pp, place(cbox, 30));
+    await drawWithFinger(pp, place(drawing, cbox, 30));
     await settled(pp);
     const kinds = await pp.evaluate(() => window.doodle.strokes().length);
     check(kinds === drawing.length, 'phone: a finger draws strokes (' + kinds + ' of ' + drawing.length + ')');
@@ -170,12 +131,4 @@ async function canvasBlank(page) {
   } finally {
     await browser.close();
   }
-  if (failures) {
-    console.error(failures + ' check(s) failed');
-    process.exit(1);
-  }
-  console.log('all browser checks passed');
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+}, 'all browser checks passed');

@@ -10,7 +10,7 @@
 const fs = require('fs');
 const path = require('path');
 const { pathToFileURL } = require('url');
-const { chromium } = require('playwright-core');
+const { launch, check, run, place, drawWithMouse, drawWithFinger } = require('./chromium.js');
 
 const [siteDir, drawingsFile, renderedFile, predictedFile, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -20,43 +20,6 @@ if (!outDir) {
 const drawings = fs.readFileSync(drawingsFile, 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l).drawing);
 const rendered = JSON.parse(fs.readFileSync(renderedFile, 'utf8'));
 const predicted = JSON.parse(fs.readFileSync(predictedFile, 'utf8'));
-let failures = 0;
-function check(ok, what) {
-  if (!ok) {
-    failures++;
-    console.error('FAIL: ' + what);
-  } else console.log('ok: ' + what);
-}
-
-// the drawing's points mapped into a box of the page, keeping the aspect ratio
-function place(drawing, box, margin) {
-  const xs = drawing.flatMap((s) => s[0]), ys = drawing.flatMap((s) => s[1]);
-  const minX = Math.min(...xs), minY = Math.min(...ys);
-  const extent = Math.max(Math.max(...xs) - minX, Math.max(...ys) - minY, 1);
-  const scale = (Math.min(box.width, box.height) - 2 * margin) / extent;
-  return drawing.map((s) => s[0].map((x, i) => ({
-    x: box.x + margin + (x - minX) * scale,
-    y: box.y + margin + (s[1][i] - minY) * scale,
-  })));
-}
-
-async function drawWithMouse(page, strokes) {
-  for (const pts of strokes) {
-    await page.mouse.move(pts[0].x, pts[0].y);
-    await page.mouse.down();
-    for (const p of pts.slice(1)) await page.mouse.move(p.x, p.y);
-    await page.mouse.up();
-  }
-}
-
-async function drawWithFinger(page, strokes) {
-  const cdp = await page.context().newCDPSession(page);
-  for (const pts of strokes) {
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: pts[0].x, y: pts[0].y }] });
-    for (const p of pts.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: p.x, y: p.y }] });
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-  }
-}
 
 // a page of the site with every request watched: only file:, data: and blob: may be asked for
 async function open(browser, options, requests, errors) {
@@ -80,11 +43,8 @@ async function settled(page) {
     document.querySelector('#guesses li .name').textContent !== '…', null, { timeout: 30000 });
 }
 
-(async () => {
-  const args = ['--disable-gpu', '--disable-dev-shm-usage', '--host-resolver-rules=MAP * ~NOTFOUND'];
-  if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--no-sandbox');
-  const browser = await chromium.launch({ executablePath: process.env.DOODLE_CHROMIUM || '/usr/bin/chromium',
-    headless: true, args });
+run(async () => {
+  const browser = await launch(['--host-resolver-rules=MAP * ~NOTFOUND']);
   const requests = [], errors = [];
   try {
     const page = await open(browser, { viewport: { width: 1100, height: 900 } }, requests, errors);
@@ -178,11 +138,7 @@ async function settled(page) {
 
     check(requests.length === 0, 'no request left the page (' + requests.length + ': ' + requests.slice(0, 3).join(' ') + ')');
     check(errors.length === 0, 'no script errors: ' + errors.slice(0, 3).join(' | '));
-  } catch (err) {
-    failures++;
-    console.error('FAIL: ' + err.stack);
   } finally {
     await browser.close();
   }
-  process.exit(failures ? 1 : 0);
-})();
+}, 'all site checks passed');
