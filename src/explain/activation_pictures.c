@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doodle/cluster.h"
 #include "doodle/explain.h"
 #include "explain/explain_util.h"
 #include "util/alloc.h"
 
 #define MAP_COLS 16
-#define UNIT_BATCH 64
 
 /* Channel c of a layer output of shape sh (or, for a flat layer, all its units as a square of cells) resampled
  * (nearest) onto dst [H * W]. */
@@ -127,44 +127,6 @@ done:
     return p;
 }
 
-/* scores [s->n * units]: each unit's mean activation (over its map) for every drawing of s. */
-static int unit_scores(const dd_model *m, const dd_image_set *s, int layer, float *scores, dd_error *err) {
-    dd_shape sh = m->spec->layers[layer].out;
-    int units = sh.c;
-    size_t plane = sh.rank == 3 ? (size_t)sh.h * sh.w : 1, pixels = (size_t)s->height * s->width;
-    int batch = s->n < UNIT_BATCH ? (int)s->n : UNIT_BATCH;
-    /* a training workspace: inference ones fold a BatchNorm into the conv before it and keep no conv output */
-    dd_workspace *ws = dd_workspace_new(m, batch, true, err);
-    float *x = ws ? dd_malloc((size_t)batch * pixels, sizeof *x, err) : NULL;
-    int rc = -1;
-    if (!x) goto done;
-    for (size_t i = 0; i < s->n; i += (size_t)batch) {
-        int b = s->n - i < (size_t)batch ? (int)(s->n - i) : batch;
-        for (int k = 0; k < b; k++) dd_image_set_input(s, i + (size_t)k, x + (size_t)k * pixels);
-        if (!dd_model_infer(m, ws, x, b)) {
-            dd_fail(err, DD_ERR_USAGE, "inference failed (batch %d)", b);
-            goto done;
-        }
-        const float *out = dd_workspace_layer_output(ws, layer);
-        if (!out) {
-            dd_fail(err, DD_ERR_USAGE, "layer %d keeps no output", layer);
-            goto done;
-        }
-        for (int k = 0; k < b; k++)
-            for (int u = 0; u < units; u++) {
-                const float *v = out + ((size_t)k * units + u) * plane;
-                double sum = 0;
-                for (size_t q = 0; q < plane; q++) sum += v[q];
-                scores[(i + (size_t)k) * units + u] = (float)(sum / (double)plane);
-            }
-    }
-    rc = 0;
-done:
-    free(x);
-    dd_workspace_free(ws);
-    return rc;
-}
-
 dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s, int layer, int top,
                                          int max_units, dd_error *err) {
     const dd_model_spec *spec = m->spec;
@@ -191,7 +153,7 @@ dd_picture *dd_explain_top_units_picture(dd_explainer *e, const dd_model *m, con
     uint8_t *rgb = dd_malloc(pixels, 3, err);
     dd_picture *p = NULL;
     int ok = 0;
-    if (!scores || !best || !x || !tile || !rgb || unit_scores(m, s, layer, scores, err)) goto done;
+    if (!scores || !best || !x || !tile || !rgb || dd_cluster_embeddings(m, s, layer, scores, err)) goto done;
     char title[256];
     snprintf(title, sizeof title,
              "Drawings that excite each unit of layer %d %s most (%s%d units, of %zu drawings; "
