@@ -6,8 +6,8 @@
 # - its own private headers (src/<module>/, included as "<module>/x.h"), and those of the modules it names in SEES
 #   (today: util's small helpers, viz's PNG and HTML pieces).
 # Module targets are OBJECT libraries: libdoodle.a (target doodle_lib) is made of all their objects, and the CLI,
-# the tests, the benchmarks and the examples link it and see include/ only (plus private headers named per file
-# or per test with doodle_sees()).
+# the tests, the benchmarks and the examples link it and see include/ only (the CLI also its own src/cli/; a test of
+# one module's internals names the private headers it needs with doodle_sees()).
 
 set(DOODLE_MODULE_DIR "${PROJECT_BINARY_DIR}/modules")
 set(DOODLE_MODULES "")
@@ -65,8 +65,8 @@ function(doodle_module name)
   set(DOODLE_MODULES ${DOODLE_MODULES} ${name} PARENT_SCOPE)
 endfunction()
 
-# doodle_sees(TARGET|SOURCE thing module…): a test, benchmark or CLI file that needs private headers of a module,
-# named explicitly (a source file's include path is set in this directory, where the targets are made).
+# doodle_sees(TARGET|SOURCE thing module…): a test or benchmark that needs private headers of a module, named
+# explicitly (a source file's include path is set in this directory, where the targets are made).
 function(doodle_sees kind thing)
   foreach(m IN LISTS ARGN)
     if(kind STREQUAL "TARGET")

@@ -3,7 +3,7 @@
  * answer 413 and bad bodies 400, and 3,000 seeded mutations of real bodies (bytes flipped, inserted, deleted, cut
  * short, numbers changed or made huge) get 200, 400 or 413, never anything else; the PNGs and data: URIs decode
  * to the pixels they were made of. The server's loopback decision is made from the bound address alone, and a
- * request sent the moment serve_start returns gets the loopback-only Host check. (The start-up race itself needs a
+ * request sent the moment dd_serve_start returns gets the loopback-only Host check. (The start-up race itself needs a
  * client in another process: tests/cli/serve_abuse.sh.) */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <arpa/inet.h>
@@ -409,23 +409,23 @@ static void exchange(unsigned port, const char *request, char *out, size_t cap) 
     close(fd);
 }
 
-/* serve_start, then at once a request for another host name (403, never 200) and one for localhost (200). */
+/* dd_serve_start, then at once a request for another host name (403, never 200) and one for localhost (200). */
 static void test_server_start(const char *model_path) {
     for (int round = 0; round < 10; round++) {
         dd_error err = {0};
-        serve_options o = {.model_path = model_path, .threads = 1};
-        serve_server *s = serve_start(&o, &err);
+        dd_serve_opts o = {.model_path = model_path, .threads = 1};
+        dd_server *s = dd_serve_start(&o, &err);
         CHECK(s, "%s", err.msg);
         if (!s) return;
         unsigned port = 0;
-        CHECK(sscanf(serve_url(s), "http://127.0.0.1:%u/", &port) == 1 && port, "%s", serve_url(s));
+        CHECK(sscanf(dd_serve_url(s), "http://127.0.0.1:%u/", &port) == 1 && port, "%s", dd_serve_url(s));
         char answer[4096];
         exchange(port, "GET /api/model HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n", answer,
                  sizeof answer);
         CHECK(!strncmp(answer, "HTTP/1.1 403", 12), "round %d, Host: evil.example: %.40s", round, answer);
         exchange(port, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", answer, sizeof answer);
         CHECK(!strncmp(answer, "HTTP/1.1 200", 12), "round %d, Host: localhost: %.40s", round, answer);
-        serve_stop(s);
+        dd_serve_stop(s);
     }
 }
 

@@ -34,11 +34,15 @@
 #include "doodle/picture.h"
 /* numerics: PCA, K-Means, DBSCAN, silhouettes, t-SNE */
 #include "doodle/numerics.h"
-/* train: training, evaluation metrics */
+/* train: training, evaluation metrics, data-parallel training over MPI, the recipe search */
+#include "doodle/dist.h"
 #include "doodle/metrics.h"
 #include "doodle/train.h"
+#include "doodle/tune.h"
 /* explain: attribution, activations, quality, the report, clustering */
 #include "doodle/cluster.h"
 #include "doodle/explain.h"
+/* serve: the drawing page's server, the JSON of a prediction */
+#include "doodle/serve.h"
 
 #endif

@@ -14,7 +14,7 @@
  * same seed and thread count give the same bits whether a run was interrupted or not. A NaN or infinite loss or
  * gradient stops the run with a message naming the epoch and step; the last checkpoint stays as it was.
  *
- * Under MPI (`mpirun -np N doodle train`, src/train/dist.h) every rank runs dd_train with the same options: each
+ * Under MPI (`mpirun -np N doodle train`, doodle/dist.h) every rank runs dd_train with the same options: each
  * takes its contiguous share of every global batch of `batch` drawings, the gradients are summed by one all-reduce
  * per step, and rank 0 alone writes the run folder. */
 #ifndef DOODLE_TRAIN_H

@@ -1,6 +1,5 @@
 /* doodle predict: the top classes, with probabilities, of every drawing in ndjson / .bin files, every image of an
  * .npy, or a PNG picture, through the embedding API (include/doodle/classify.h). */
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,8 +11,7 @@
 #include "doodle/classify.h"
 #include "doodle/files.h"
 #include "doodle/quickdraw.h"
-#include "serve/api_json.h"
-#include "serve/png_encode.h"
+#include "doodle/serve.h"
 
 #define MAX_TOP 1000
 
@@ -93,25 +91,17 @@ typedef struct item_ref {
 } item_ref;
 
 static int print_json(const item_ref *it, const dd_prediction *top, int n, const float *logits, int classes) {
-    cJSON *o = cJSON_CreateObject();
-    int ok = o && cJSON_AddStringToObject(o, "file", it->path);
-    if (ok && it->place) ok = cJSON_AddNumberToObject(o, it->place, (double)it->number) != NULL;
-    if (ok && it->d && it->d->word[0]) ok = cJSON_AddStringToObject(o, "word", it->d->word) != NULL;
-    if (ok && it->d && it->d->key_id) {
-        char key[24];
-        snprintf(key, sizeof key, "%llu", (unsigned long long)it->d->key_id); /* a string, as Quick, Draw! has it */
-        ok = cJSON_AddStringToObject(o, "key_id", key) != NULL;
-    }
-    if (ok) ok = serve_json_add_top(o, top, n); /* the shape /api/predict answers in */
-    if (ok && logits) {
-        cJSON *l = cJSON_AddArrayToObject(o, "logits");
-        ok = l != NULL;
-        for (int i = 0; ok && i < classes; i++) ok = cJSON_AddItemToArray(l, cJSON_CreateNumber(logits[i]));
-    }
-    char *text = ok ? cJSON_PrintUnformatted(o) : NULL;
+    dd_prediction_source where = {.file = it->path,
+                                  .place = it->place,
+                                  .number = it->number,
+                                  .word = it->d ? it->d->word : NULL,
+                                  .key_id = it->d ? it->d->key_id : 0,
+                                  .logits = logits,
+                                  .classes = classes};
+    dd_error err;
+    char *text = dd_prediction_json(top, n, &where, &err); /* the shape /api/predict answers in */
     if (text) printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(o);
+    free(text);
     return text ? 0 : -1;
 }
 
@@ -125,11 +115,9 @@ static int save_input(const predict_ctx *x, dd_error *err) {
         snprintf(numbered, sizeof numbered, "%.*s-%llu.png", (int)stem, path, (unsigned long long)x->items);
         path = numbered;
     }
-    uint32_t h, w;
-    dd_classifier_input_size(x->c, &h, &w);
     unsigned char *png = NULL;
     size_t size = 0;
-    if (serve_png_encode(dd_classifier_input_image(x->c), (int)h, (int)w, 1, &png, &size, err)) return -1;
+    if (dd_prediction_input_png(x->c, &png, &size, err)) return -1;
     dd_atomic_file a;
     int rc = dd_atomic_open(&a, path, err);
     if (!rc) rc = fwrite(png, 1, size, a.f) == size ? dd_atomic_commit(&a, err) : dd_atomic_fail(&a, 0, err);

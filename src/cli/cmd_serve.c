@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
-#include "serve/server.h"
+#include "doodle/serve.h"
 
 static void usage(FILE *out) {
     fprintf(
@@ -68,7 +68,7 @@ int cmd_serve(int argc, char **argv) {
                                             {"clusters", required_argument, 0, OPT_CLUSTERS},
                                             {"read-only", no_argument, 0, OPT_READ_ONLY},
                                             {0, 0, 0, 0}};
-    serve_options o = {.port = 8080};
+    dd_serve_opts o = {.port = 8080};
     uint64_t v;
     int c;
     optind = 1;
@@ -108,13 +108,13 @@ int cmd_serve(int argc, char **argv) {
     sigset_t stop;
     block_stop_signals(&stop);
     dd_error err = {0};
-    serve_server *s = serve_start(&o, &err);
+    dd_server *s = dd_serve_start(&o, &err);
     if (!s) return cli_report("serve", &err);
-    printf("doodle serve: %s (Ctrl-C stops)\n", serve_url(s));
+    printf("doodle serve: %s (Ctrl-C stops)\n", dd_serve_url(s));
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "doodle serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
-    serve_stop(s);
+    dd_serve_stop(s);
     return 0;
 }

@@ -15,7 +15,7 @@
 #include "doodle/explain.h"
 #include "doodle/files.h"
 #include "doodle/train.h"
-#include "train/dist.h"
+#include "doodle/dist.h"
 
 static int train_run(dd_train_opts *o, int report, dd_error *err);
 
@@ -305,10 +305,10 @@ int cmd_train(int argc, char **argv) {
     if (o.resume && force)
         return cli_usage_error("train", "--resume continues a run and --force replaces it: give one");
     if (o.resume && !threads_given) o.threads = 0; /* the run's own count, from its checkpoint: the same bits */
-    if (dist_init(NULL, NULL, &err)) return cli_report("train", &err);
-    if (dist_rank() == 0 && !o.resume) {
+    if (dd_dist_init(NULL, NULL, &err)) return cli_report("train", &err);
+    if (dd_dist_rank() == 0 && !o.resume) {
         int rc = existing_run(&o, force);
-        if (rc && dist_size() > 1) dist_abort(rc); /* the other ranks would wait for rank 0 */
+        if (rc && dd_dist_size() > 1) dd_dist_abort(rc); /* the other ranks would wait for rank 0 */
         if (rc) return rc;
     }
     struct sigaction sa = {.sa_handler = on_interrupt};
@@ -319,15 +319,15 @@ int cmd_train(int argc, char **argv) {
     /* Every failure inside dd_train is agreed by all ranks (or ends the job there), so each rank returns here;
      * the rank that knows why says it (the others have an empty message). */
     int rc = train_run(&o, report, &err);
-    if (rc && rc != 130 && (err.msg[0] || dist_size() == 1)) cli_report("train", &err);
-    dist_finalize();
+    if (rc && rc != 130 && (err.msg[0] || dd_dist_size() == 1)) cli_report("train", &err);
+    dd_dist_finalize();
     return rc;
 }
 
 /* What every rank does; rank 0 alone prints and writes. */
 static int train_run(dd_train_opts *o_in, int report, dd_error *err) {
     dd_train_opts o = *o_in;
-    bool root = dist_rank() == 0;
+    bool root = dd_dist_rank() == 0;
     o.progress = root && isatty(fileno(stdout));
     o.log = stdout;
     dd_train_result r;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "doodle/serve.h"
 #include "serve/png_encode.h"
 
 char *serve_json_finish(cJSON *o, bool ok, dd_error *err) {
@@ -42,6 +43,27 @@ bool serve_json_add_top(cJSON *o, const dd_prediction *top, int n) {
              cJSON_AddNumberToObject(g, "p", round((double)top[i].probability * 1e6) / 1e6);
     }
     return ok;
+}
+
+char *dd_prediction_json(const dd_prediction *top, int n, const dd_prediction_source *where, dd_error *err) {
+    const dd_prediction_source none = {0}, *w = where ? where : &none;
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL;
+    if (ok && w->file) ok = cJSON_AddStringToObject(o, "file", w->file) != NULL;
+    if (ok && w->place) ok = cJSON_AddNumberToObject(o, w->place, (double)w->number) != NULL;
+    if (ok && w->word && w->word[0]) ok = cJSON_AddStringToObject(o, "word", w->word) != NULL;
+    if (ok && w->key_id) {
+        char key[24];
+        snprintf(key, sizeof key, "%llu", (unsigned long long)w->key_id);
+        ok = cJSON_AddStringToObject(o, "key_id", key) != NULL;
+    }
+    ok = ok && serve_json_add_top(o, top, n);
+    if (ok && w->logits) {
+        cJSON *l = cJSON_AddArrayToObject(o, "logits");
+        ok = l != NULL;
+        for (int i = 0; ok && i < w->classes; i++) ok = cJSON_AddItemToArray(l, cJSON_CreateNumber(w->logits[i]));
+    }
+    return serve_json_finish(o, ok, err);
 }
 
 char *serve_json_predict(const dd_model *m, const serve_ctx *c, const serve_guess *top, int n, dd_error *err) {

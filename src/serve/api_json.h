@@ -27,7 +27,8 @@ struct cJSON;
 int serve_json_add_png(struct cJSON *o, const char *key, const unsigned char *pixels, int height, int width,
                        int channels, dd_error *err);
 /* The answer's classes, best first, as "top": [{"class", "index", "p"}…] with p rounded to 6 decimals: the one
- * writer of /api/predict and `doodle predict --json`, so that both answer in one shape. False when out of memory. */
+ * writer of /api/predict and of dd_prediction_json (`doodle predict --json`), so that both answer in one shape.
+ * False when out of memory. */
 bool serve_json_add_top(struct cJSON *o, const dd_prediction *top, int n);
 /* Prints o unformatted and deletes it; NULL (err set) when o is NULL or printing fails. */
 char *serve_json_finish(struct cJSON *o, bool ok, dd_error *err);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "doodle/serve.h"
 #include "util/alloc.h"
 #include "util/base64.h"
 
@@ -98,4 +99,10 @@ char *serve_png_data_uri(const unsigned char *png, size_t size, dd_error *err) {
     memcpy(out, prefix, sizeof prefix - 1);
     util_base64_encode(png, size, out + sizeof prefix - 1);
     return out;
+}
+
+int dd_prediction_input_png(const dd_classifier *c, unsigned char **png, size_t *size, dd_error *err) {
+    uint32_t h, w;
+    dd_classifier_input_size(c, &h, &w);
+    return serve_png_encode(dd_classifier_input_image(c), (int)h, (int)w, 1, png, size, err);
 }

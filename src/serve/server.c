@@ -77,7 +77,7 @@ typedef struct conn_keeper {
     bool started; /* thread running */
 } conn_keeper;
 
-struct serve_server {
+struct dd_server {
     struct MHD_Daemon *daemon;
     serve_engine *engine;
     work_queue queue;
@@ -241,7 +241,7 @@ static void conn_shut(conn_keeper *k, conn_rec *c) {
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe) {
-    serve_server *s = cls;
+    dd_server *s = cls;
     conn_keeper *k = &s->keeper;
     conn_rec *c = *socket_context;
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -279,7 +279,7 @@ static conn_rec *conn_of(struct MHD_Connection *conn) {
 }
 
 /* The connection's request is in (or answered from its headers): its time is no longer the client's. */
-static void conn_request_in(serve_server *s, struct MHD_Connection *conn) {
+static void conn_request_in(dd_server *s, struct MHD_Connection *conn) {
     conn_rec *c = conn_of(conn);
     if (!c) return;
     pthread_mutex_lock(&s->keeper.lock);
@@ -288,7 +288,7 @@ static void conn_request_in(serve_server *s, struct MHD_Connection *conn) {
 }
 
 /* Its answer is sent (or the request ended otherwise): a new wait for the next request on the connection. */
-static void conn_request_done(serve_server *s, struct MHD_Connection *conn) {
+static void conn_request_done(dd_server *s, struct MHD_Connection *conn) {
     conn_keeper *k = &s->keeper;
     conn_rec *c = conn_of(conn);
     if (!c) return;
@@ -402,7 +402,7 @@ static enum MHD_Result send_not_allowed(struct MHD_Connection *conn, request *rq
 /* ---- GET routes ---- */
 
 /* RUNDIR/report.html, read afresh for every request (the report may be written while the server runs). */
-static enum MHD_Result send_report(serve_server *s, struct MHD_Connection *conn, request *rq) {
+static enum MHD_Result send_report(dd_server *s, struct MHD_Connection *conn, request *rq) {
     if (!s->report_path)
         return send_error(conn, rq, 404, "no report: start doodle serve with --run RUNDIR to show a run's report");
     FILE *f = fopen(s->report_path, "rb");
@@ -442,7 +442,7 @@ static enum MHD_Result send_report(serve_server *s, struct MHD_Connection *conn,
 }
 
 /* GET /api/mistakes, /api/mistakes/montage, /api/labels. */
-static enum MHD_Result send_mistakes(serve_server *s, struct MHD_Connection *conn, request *rq, route rt) {
+static enum MHD_Result send_mistakes(dd_server *s, struct MHD_Connection *conn, request *rq, route rt) {
     if (!s->mistakes)
         return send_error(conn, rq, 404, "no run: start doodle serve with --run RUNDIR to name its mistakes");
     dd_error err = {0};
@@ -463,8 +463,7 @@ static enum MHD_Result send_mistakes(serve_server *s, struct MHD_Connection *con
     return send_owned(conn, rq, 200, "application/json", text, strlen(text));
 }
 
-static enum MHD_Result answer_get(serve_server *s, struct MHD_Connection *conn, request *rq, route rt,
-                                  const char *url) {
+static enum MHD_Result answer_get(dd_server *s, struct MHD_Connection *conn, request *rq, route rt, const char *url) {
     dd_error err = {0};
     switch (rt) {
     case ROUTE_ASSET: {
@@ -503,7 +502,7 @@ static int top_of(struct MHD_Connection *conn) {
 }
 
 /* A worker's part: the drawing in rq->body -> rq->status and rq->text or rq->msg, with the worker's scratch. */
-static void work(serve_server *s, serve_ctx *c, request *rq) {
+static void work(dd_server *s, serve_ctx *c, request *rq) {
     dd_error err = {0};
     rq->text = NULL;
     if (rq->route == ROUTE_LABELS) { /* file I/O, off the network thread; saves are serialised inside */
@@ -529,7 +528,7 @@ static void work(serve_server *s, serve_ctx *c, request *rq) {
 }
 
 static void *worker_main(void *arg) {
-    serve_server *s = arg;
+    dd_server *s = arg;
     work_queue *q = &s->queue;
     dd_error err = {0};
     serve_ctx *c = serve_ctx_take(s->engine, &err); /* this worker's scratch for its whole life */
@@ -548,7 +547,7 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-static enum MHD_Result answer_post(serve_server *s, struct MHD_Connection *conn, request *rq, route rt) {
+static enum MHD_Result answer_post(dd_server *s, struct MHD_Connection *conn, request *rq, route rt) {
     if (rt == ROUTE_LABELS && !s->mistakes)
         return send_error(conn, rq, 404, "no run: start doodle serve with --run RUNDIR to name its mistakes");
     int k = rt == ROUTE_LABELS ? 1 : top_of(conn);
@@ -627,8 +626,8 @@ __attribute__((format(printf, 3, 4))) static void refuse(request *rq, int status
 }
 
 /* What the headers alone say against the request: sets rq->refuse (0: none). */
-static void check_headers(serve_server *s, struct MHD_Connection *conn, request *rq, const char *url,
-                          const char *method, const char *version) {
+static void check_headers(dd_server *s, struct MHD_Connection *conn, request *rq, const char *url, const char *method,
+                          const char *version) {
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     route rt = route_of(url);
@@ -676,7 +675,7 @@ static enum MHD_Result answer_refused(struct MHD_Connection *conn, request *rq) 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls) {
-    serve_server *s = cls;
+    dd_server *s = cls;
     request *rq = *req_cls;
     if (!rq) {
         if (!(rq = calloc(1, sizeof *rq))) return MHD_NO;
@@ -743,8 +742,8 @@ static int resolve(const char *host, unsigned port, struct sockaddr_storage *add
     return 0;
 }
 
-serve_server *serve_start(const serve_options *o, dd_error *err) {
-    serve_server *s = dd_calloc(1, sizeof *s, err);
+dd_server *dd_serve_start(const dd_serve_opts *o, dd_error *err) {
+    dd_server *s = dd_calloc(1, sizeof *s, err);
     if (!s) return NULL;
     if (o->run_dir) {
         size_t n = strlen(o->run_dir) + sizeof "/report.html";
@@ -815,13 +814,13 @@ serve_server *serve_start(const serve_options *o, dd_error *err) {
     snprintf(s->url, sizeof s->url, "http://%s%s%s:%u/", v6 ? "[" : "", numeric, v6 ? "]" : "", port);
     return s;
 fail:
-    serve_stop(s);
+    dd_serve_stop(s);
     return NULL;
 }
 
-const char *serve_url(const serve_server *s) { return s->url; }
+const char *dd_serve_url(const dd_server *s) { return s->url; }
 
-void serve_stop(serve_server *s) {
+void dd_serve_stop(dd_server *s) {
     if (!s) return;
     conn_keeper *k = &s->keeper;
     if (k->started) {

@@ -1,5 +1,5 @@
-/* doodle serve's HTTP server (libmicrohttpd): the drawing page, its JSON API, the run's report, and the limits
- * that keep it up whatever a client sends. Routes:
+/* doodle serve's HTTP server (libmicrohttpd), behind doodle/serve.h's dd_serve_start: the drawing page, its JSON
+ * API, the run's report, and the limits that keep it up whatever a client sends. Routes:
  *   GET  /, /app.js, /style.css  the page (compiled in: src/serve/web/)
  *   GET  /healthz                "ok"
  *   GET  /api/model              classes, input size, layers, summary
@@ -18,34 +18,12 @@
 
 #include <stdbool.h>
 
-#include "doodle/error.h"
+#include "doodle/serve.h"
 
-typedef struct serve_options {
-    const char *model_path;
-    const char *run_dir;       /* NULL: no report, no Mistakes view */
-    const char *clusters_dir;  /* the Mistakes view's clustering (an explain clusters folder); NULL:
-                                  RUNDIR/explain/clusters */
-    bool read_only;            /* never write RUNDIR/labels.json */
-    const char *host;          /* address to bind (numeric or a name); NULL: 127.0.0.1 */
-    unsigned port;             /* 0: a free port */
-    unsigned threads;          /* worker threads; 0: one per core */
-    unsigned connection_limit; /* connections at once (at the limit, the one that has waited longest for its
-                                  request is closed to make room); 0: 256 */
-    unsigned timeout_seconds;  /* a connection has this long to send each whole request (from connecting, or
-                                  from its previous answer), and idle ones are closed after it; 0: 15 */
-} serve_options;
-
-typedef struct serve_server serve_server;
 struct sockaddr;
 
 /* True for an address of this machine's loopback (127.0.0.0/8, ::1, ::ffff:127.x.x.x): a server bound to one
  * answers only requests whose Host names loopback. */
 bool serve_addr_is_loopback(const struct sockaddr *addr);
-/* Loads the model and starts listening (worker threads run the requests). */
-serve_server *serve_start(const serve_options *o, dd_error *err);
-/* The URL to open, e.g. "http://127.0.0.1:8080/" (the real port when 0 was asked). */
-const char *serve_url(const serve_server *s);
-/* Stops listening, waits for requests in flight, frees everything. */
-void serve_stop(serve_server *s);
 
 #endif

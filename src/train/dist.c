@@ -14,7 +14,7 @@ bool dist_launched(void) { return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_
 
 #ifdef DOODLE_MPI
 
-static bool started; /* MPI_Init_thread was called by dist_init */
+static bool started; /* MPI_Init_thread was called by dd_dist_init */
 static MPI_Op bf16_sum = MPI_OP_NULL;
 
 /* The user operation of dist_sum_bf16: inout = bf16(float(in) + float(inout)). */
@@ -25,7 +25,7 @@ static void bf16_add(void *in, void *inout, int *len, MPI_Datatype *type) {
     for (int i = 0; i < *len; i++) b[i] = bf16_from_float(bf16_to_float(a[i]) + bf16_to_float(b[i]));
 }
 
-int dist_init(int *argc, char ***argv, dd_error *err) {
+int dd_dist_init(int *argc, char ***argv, dd_error *err) {
     if (!dist_launched()) return 0;
     int provided = 0;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
@@ -35,24 +35,24 @@ int dist_init(int *argc, char ***argv, dd_error *err) {
     return 0;
 }
 
-void dist_finalize(void) {
+void dd_dist_finalize(void) {
     if (started && bf16_sum != MPI_OP_NULL) MPI_Op_free(&bf16_sum);
     if (started) MPI_Finalize();
     started = false;
 }
 
-void dist_abort(int code) {
+void dd_dist_abort(int code) {
     if (started) MPI_Abort(MPI_COMM_WORLD, code);
     exit(code);
 }
 
-int dist_rank(void) {
+int dd_dist_rank(void) {
     int r = 0;
     if (started) MPI_Comm_rank(MPI_COMM_WORLD, &r);
     return r;
 }
 
-int dist_size(void) {
+int dd_dist_size(void) {
     int n = 1;
     if (started) MPI_Comm_size(MPI_COMM_WORLD, &n);
     return n;
@@ -62,7 +62,7 @@ int dist_size(void) {
 #define PIECE (1u << 30)
 
 void dist_bcast(void *buf, size_t bytes) {
-    if (!started || dist_size() == 1) return;
+    if (!started || dd_dist_size() == 1) return;
     for (size_t off = 0; off < bytes; off += PIECE) {
         size_t n = bytes - off < PIECE ? bytes - off : PIECE;
         MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
@@ -70,7 +70,7 @@ void dist_bcast(void *buf, size_t bytes) {
 }
 
 static void sum(void *buf, size_t n, size_t size, MPI_Datatype type) {
-    if (!started || dist_size() == 1) return;
+    if (!started || dd_dist_size() == 1) return;
     for (size_t off = 0; off < n; off += PIECE) {
         size_t k = n - off < PIECE ? n - off : PIECE;
         MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * size, (int)k, type, MPI_SUM, MPI_COMM_WORLD);
@@ -82,18 +82,18 @@ void dist_sum_doubles(double *buf, size_t n) { sum(buf, n, sizeof *buf, MPI_DOUB
 void dist_sum_u64(uint64_t *buf, size_t n) { sum(buf, n, sizeof *buf, MPI_UINT64_T); }
 
 bool dist_any(bool flag) {
-    if (!started || dist_size() == 1) return flag;
+    if (!started || dd_dist_size() == 1) return flag;
     int v = flag, any = 0;
     MPI_Allreduce(&v, &any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
     return any != 0;
 }
 
 void dist_barrier(void) {
-    if (started && dist_size() > 1) MPI_Barrier(MPI_COMM_WORLD);
+    if (started && dd_dist_size() > 1) MPI_Barrier(MPI_COMM_WORLD);
 }
 
 void dist_sum_bf16(uint16_t *buf, size_t n) {
-    if (!started || dist_size() == 1) return;
+    if (!started || dd_dist_size() == 1) return;
     for (size_t off = 0; off < n; off += PIECE) {
         size_t k = n - off < PIECE ? n - off : PIECE;
         MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)k, MPI_UINT16_T, bf16_sum, MPI_COMM_WORLD);
@@ -123,17 +123,17 @@ void dist_pending_free(dist_pending *p) {
 
 /* More sums in flight than the room made for them is a bug of the caller's plan: end the job, never hang. */
 static MPI_Request *next_request(dist_pending *p) {
-    if (p->n == p->max) dist_abort(70);
+    if (p->n == p->max) dd_dist_abort(70);
     return &p->req[p->n++];
 }
 
 void dist_isum_floats(dist_pending *p, float *buf, size_t n) {
-    if (!started || dist_size() == 1 || n == 0) return;
+    if (!started || dd_dist_size() == 1 || n == 0) return;
     MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, next_request(p));
 }
 
 void dist_isum_bf16(dist_pending *p, uint16_t *buf, size_t n) {
-    if (!started || dist_size() == 1 || n == 0) return;
+    if (!started || dd_dist_size() == 1 || n == 0) return;
     MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_UINT16_T, bf16_sum, MPI_COMM_WORLD, next_request(p));
 }
 
@@ -149,7 +149,7 @@ void dist_wait_all(dist_pending *p) {
 
 #else /* built without MPI: one rank */
 
-int dist_init(int *argc, char ***argv, dd_error *err) {
+int dd_dist_init(int *argc, char ***argv, dd_error *err) {
     (void)argc, (void)argv;
     const char *size = getenv("OMPI_COMM_WORLD_SIZE") ? getenv("OMPI_COMM_WORLD_SIZE") : getenv("PMI_SIZE");
     if (size && atoi(size) > 1) /* N copies that each train alone would be N times the work for one result */
@@ -159,10 +159,10 @@ int dist_init(int *argc, char ***argv, dd_error *err) {
                        size);
     return 0;
 }
-void dist_finalize(void) {}
-void dist_abort(int code) { exit(code); }
-int dist_rank(void) { return 0; }
-int dist_size(void) { return 1; }
+void dd_dist_finalize(void) {}
+void dd_dist_abort(int code) { exit(code); }
+int dd_dist_rank(void) { return 0; }
+int dd_dist_size(void) { return 1; }
 void dist_bcast(void *buf, size_t bytes) { (void)buf, (void)bytes; }
 void dist_sum_floats(float *buf, size_t n) { (void)buf, (void)n; }
 void dist_sum_doubles(double *buf, size_t n) { (void)buf, (void)n; }

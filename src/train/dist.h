@@ -1,7 +1,8 @@
 /* Data-parallel training over MPI (`mpirun -np N doodle train`), as Horovod and PyTorch DDP do it: every rank
  * holds the whole model and works on its share of each global batch; one all-reduce sums the gradient block per
  * step. These wrappers are the only place that names MPI: built without it (no DOODLE_MPI), there is one rank and
- * every call is a no-op, so the trainer has one code path.
+ * every call is a no-op, so the trainer has one code path. Starting and ending MPI, the rank and the job's size are
+ * public (doodle/dist.h: dd_dist_init, dd_dist_finalize, dd_dist_abort, dd_dist_rank, dd_dist_size).
  *
  * Errors: a failed collective cannot be survived (the other ranks would wait forever), so MPI's default handler
  * (MPI_ERRORS_ARE_FATAL) stays: it ends the whole job. A rank that dies is noticed by mpirun, which ends the others. */
@@ -12,18 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "doodle/dist.h"
 #include "doodle/error.h"
 
 /* True when a launcher (mpirun/mpiexec of Open MPI, Slurm's srun with PMI or PMIx) started this process. */
 bool dist_launched(void);
-/* MPI_Init_thread (funneled: only the calling thread talks to MPI) when launched and built with MPI; else nothing.
- * Returns -1 with err set when the process was launched by mpirun but doodle was built without MPI. */
-int dist_init(int *argc, char ***argv, dd_error *err);
-void dist_finalize(void);
-/* Ends every rank of the job now, with `code` (after a rank's error: the others may be inside a collective). */
-void dist_abort(int code);
-int dist_rank(void);
-int dist_size(void);
 /* Collectives over every rank; no-ops with one rank. */
 void dist_bcast(void *buf, size_t bytes);     /* from rank 0 */
 void dist_sum_floats(float *buf, size_t n);   /* in place */

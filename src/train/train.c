@@ -558,7 +558,7 @@ int dd_train(const dd_train_opts *given, dd_train_result *result, dd_error *err)
     result->test_acc = result->test_loss = result->test_top3 = NAN;
     result->best_val_acc = result->best_val_loss = NAN;
     if (dd_train_opts_check(&o, err)) return -1;
-    run r = {.o = &o, .rank = dist_rank(), .ranks = dist_size()};
+    run r = {.o = &o, .rank = dd_dist_rank(), .ranks = dd_dist_size()};
     if (dd_path_join(r.model_path, sizeof r.model_path, o.run_dir, "model.safetensors", err) ||
         dd_path_join(r.checkpoint_path, sizeof r.checkpoint_path, o.run_dir, "checkpoint.safetensors", err) ||
         dd_path_join(r.history_path, sizeof r.history_path, o.run_dir, "history.csv", err) ||

@@ -28,7 +28,7 @@ int train_fail_local(run *r, dd_error *err) {
     if (r->ranks == 1) return -1;
     fprintf(stderr, "doodle train: rank %d: %s; ending every rank\n", r->rank, err->msg);
     fflush(stderr);
-    dist_abort(1);
+    dd_dist_abort(1);
     return -1;
 }
 
@@ -205,7 +205,7 @@ int train_load_checkpoint(run *r, dd_train_opts *o, dd_error *err) {
         if (r->rank != 0) err->msg[0] = '\0';
         return -1;
     }
-    if (r->rank != 0 && !(data = malloc(n))) dist_abort(1); /* the others would wait in the broadcast for ever */
+    if (r->rank != 0 && !(data = malloc(n))) dd_dist_abort(1); /* the others would wait in the broadcast for ever */
     dist_bcast(data, n);
     int rc = r->rank == 0 ? checkpoint_load(r->checkpoint_path, &r->m, &r->opt, &r->p, o, err)
                           : load_received(r, o, data, n, err);

@@ -1,16 +1,7 @@
-/* doodle tune's search space and its trials (src/train/tune_space.c), and its summary page
- * (src/train/tune_page.c). The search itself (successive halving over `doodle train` runs) is the verb's:
- * src/cli/cmd_tune.c.
- *
- * A space is text, one parameter a line, `#` starting a comment:
- *     NAME uniform LO HI        a number drawn uniformly in [LO, HI]
- *     NAME log-uniform LO HI    a number whose logarithm is uniform (0 < LO <= HI): learning rates, decays
- *     NAME int LO HI            a whole number in LO..HI
- *     NAME choice A B C ...     one of the words (a network: doodle28, mnist28 or a .cfg path; 0 0.999 ...)
- * NAME is a `doodle train` option without its dashes (lr, weight-decay, batch, epochs, model, warmup,
- * aug-rotation, aug-scale-min, aug-shift, label-smoothing, mixup, ema, momentum, opt, schedule; '_' may stand for
- * '-'); each trial passes `--NAME VALUE`. Numbers are written with 4 significant digits, so that the command a
- * trial prints is the trial. */
+/* doodle tune's pieces behind doodle/tune.h (which says what a search and a space are): the space and its trials
+ * (src/train/tune_space.c), the summary page (src/train/tune_page.c); the search itself is
+ * src/train/tune_search.c. Trial values are written with 4 significant digits, so that the command a trial prints
+ * is the trial. */
 #ifndef DOODLE_TRAIN_TUNE_H
 #define DOODLE_TRAIN_TUNE_H
 
@@ -35,10 +26,6 @@ typedef struct tune_space {
     tune_param p[TUNE_PARAMS_MAX];
     int n;
 } tune_space;
-
-/* The default space: a few decades of learning rate and weight decay around the default recipe, batch, epochs,
- * augmentation, label smoothing, EMA and two networks. */
-extern const char tune_default_space[];
 
 /* Parses text (from `where`, for messages: "FILE line N: ..."). */
 int tune_space_parse(const char *text, const char *where, tune_space *s, dd_error *err);

@@ -8,18 +8,19 @@
 #include <string.h>
 
 #include "doodle/rng.h"
+#include "doodle/tune.h"
 #include "util/alloc.h"
 
-const char tune_default_space[] = "# doodle tune's default space: around doodle train's default recipe\n"
-                                  "lr log-uniform 5e-4 5e-3\n"
-                                  "weight-decay log-uniform 1e-5 1e-3\n"
-                                  "batch choice 32 64 128\n"
-                                  "epochs choice 8 12 16\n"
-                                  "aug-rotation uniform 0 20\n"
-                                  "aug-scale-min uniform 0.8 1\n"
-                                  "label-smoothing uniform 0 0.15\n"
-                                  "ema choice 0 0.999\n"
-                                  "model choice doodle28 mnist28\n";
+const char dd_tune_default_space[] = "# doodle tune's default space: around doodle train's default recipe\n"
+                                     "lr log-uniform 5e-4 5e-3\n"
+                                     "weight-decay log-uniform 1e-5 1e-3\n"
+                                     "batch choice 32 64 128\n"
+                                     "epochs choice 8 12 16\n"
+                                     "aug-rotation uniform 0 20\n"
+                                     "aug-scale-min uniform 0.8 1\n"
+                                     "label-smoothing uniform 0 0.15\n"
+                                     "ema choice 0 0.999\n"
+                                     "model choice doodle28 mnist28\n";
 
 static const char *const known[] = {"lr",     "weight-decay", "batch",         "epochs",    "model",
                                     "warmup", "aug-rotation", "aug-scale-min", "aug-shift", "label-smoothing",

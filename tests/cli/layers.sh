@@ -55,6 +55,12 @@ for i in "${!order[@]}"; do
 done
 # the CLI and programs on the library see include/ alone: no private header of any module (src/ is not on their path)
 for above in "${order[@]}"; do refused - "$above/$(private_of "$above")"; done
+# and the CLI's own files include nothing but public headers and src/cli's (no per-file exception in the build)
+for f in "$src"/src/cli/*.c "$src"/src/cli/*.h; do
+  bad=$(grep -n '^#include "' "$f" | grep -v '#include "\(doodle\|cli\)/') &&
+    fail "$(basename "$f") includes a private header of a module: $bad"
+done
+grep -q 'doodle_sees(SOURCE src/cli' "$src/CMakeLists.txt" && fail "CMakeLists.txt gives a CLI file private headers"
 echo "$checked back-arrow probes"
 [ "$checked" -ge 30 ] || fail "only $checked probes: the modules' headers were not found"
 finish
