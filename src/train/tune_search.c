@@ -55,7 +55,7 @@ __attribute__((format(printf, 2, 3))) static void say(const tuner *t, const char
     va_end(ap);
 }
 
-/* A whole number in 0..max, all of text (what `doodle train` itself accepts). */
+/* A whole number in min..max, all of text (as the CLI reads numbers): an epochs_done or an epochs value. */
 static int parse_count(const char *text, uint64_t min, uint64_t max, uint64_t *out) {
     if (!text || !*text || *text == '-') return -1;
     char *end;
