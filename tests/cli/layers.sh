@@ -61,6 +61,11 @@ for f in "$src"/src/cli/*.c "$src"/src/cli/*.h; do
     fail "$(basename "$f") includes a private header of a module: $bad"
 done
 grep -q 'doodle_sees(SOURCE src/cli' "$src/CMakeLists.txt" && fail "CMakeLists.txt gives a CLI file private headers"
+# a name tells whether it is API: dd_ and DD_ are the public headers' alone (a private one declares none of its own)
+public_names=$(grep -ohE '\b(dd|DD)_[A-Za-z0-9_]+' "$src"/include/doodle/*.h | sort -u)
+private_names=$(grep -ohE '\b(dd|DD)_[A-Za-z0-9_]+' "$src"/src/*/*.h | sort -u)
+leaked=$(comm -13 <(echo "$public_names") <(echo "$private_names") | head -5)
+[ -z "$leaked" ] || fail "private headers use the public dd_ prefix: $leaked"
 echo "$checked back-arrow probes"
 [ "$checked" -ge 30 ] || fail "only $checked probes: the modules' headers were not found"
 finish
