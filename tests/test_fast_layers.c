@@ -144,11 +144,52 @@ static void check_conv3x3(util_pool *pool, int batch, int in_c, int h, int w, in
         }
     float *infer = random_floats(n_out, 0, 1); /* what inference calls: the best kernel */
     nn_fast_scratch s = scratch_for(&d, threads);
-    nn_fast_conv2d_forward_infer(pool, &s, infer, x, wt, bias ? b : NULL, &d, relu, false);
+    nn_fast_conv2d_forward_infer(pool, &s, NULL, infer, x, wt, bias ? b : NULL, &d, relu, false);
     SAME("conv forward (inference)", infer, ref, n_out, "batch %d, %d threads", batch, threads);
     free_scratch(&s);
     util_pool_free(one);
     free(x), free(wt), free(b), free(ref), free(ref_scratch), free(ref_pooled), free(argmax), free(infer);
+}
+
+/* The Winograd kernel of inference (layers with enough input channels), alone and with the fused 2x2 max-pool, on
+ * every instruction set this CPU has, against the reference; any thread count gives the same bits (a tile's sums do
+ * not depend on the block it falls in). */
+static void check_winograd(util_pool *pool, int batch, int in_c, int h, int w, int out_c, bool relu, bool bias) {
+    int threads = util_pool_threads(pool);
+    dd_conv2d_dims d;
+    CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, 3, 3, 1, 1) == 0, "dims");
+    CHECK(nn_fast_winograd_applies(&d), "Winograd applies to %dx%dx%d -> %d", in_c, h, w, out_c);
+    CHECK(nn_fast_conv2d_col_size(&d) >= nn_fast_winograd_scratch_size(&d), "scratch for the Winograd kernel");
+    size_t n_in = (size_t)batch * in_c * h * w, n_out = (size_t)batch * out_c * h * w, n_w = (size_t)out_c * in_c * 9;
+    size_t n_pooled = (size_t)batch * out_c * (h / 2) * (w / 2);
+    float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f),
+          *b = random_floats(out_c, -0.2f, 0.2f);
+    float *ref = random_floats(n_out, 0, 1), *ref_scratch = random_floats(dd_conv2d_scratch_size(&d), 0, 1);
+    float *ref_pooled = random_floats(n_pooled ? n_pooled : 1, 0, 1);
+    int32_t *argmax = malloc(sizeof *argmax * (n_pooled ? n_pooled : 1));
+    if (!argmax) abort();
+    dd_conv2d_forward(ref, x, wt, bias ? b : NULL, &d, ref_scratch);
+    if (relu) dd_relu_forward(ref, ref, n_out);
+    if (n_pooled) dd_maxpool_forward(ref_pooled, argmax, ref, batch, out_c, h, w, 2, 2);
+    util_pool *one = util_pool_new(1, NULL);
+    for (int pooled = 0; pooled < (n_pooled ? 2 : 1); pooled++)
+        for (int isa = NN_FAST_GENERIC; isa <= (int)nn_fast_isa_best(); isa++) {
+            const char *name = nn_fast_isa_name((nn_fast_isa)isa);
+            size_t n = pooled ? n_pooled : n_out;
+            nn_fast_scratch s = scratch_for(&d, threads), s1 = scratch_for(&d, 1);
+            float *fast = random_floats(n, 0, 1), *single = random_floats(n, 0, 1);
+            nn_fast_winograd_forward(pool, &s, NULL, fast, x, wt, bias ? b : NULL, &d, relu, pooled, (nn_fast_isa)isa);
+            SAME("Winograd 3x3 conv", fast, pooled ? ref_pooled : ref, n,
+                 "%s, pool %d, batch %d, %dx%dx%d -> %d, relu %d, %d threads", name, pooled, batch, in_c, h, w, out_c,
+                 relu, threads);
+            nn_fast_winograd_forward(one, &s1, NULL, single, x, wt, bias ? b : NULL, &d, relu, pooled, (nn_fast_isa)isa);
+            CHECK(!memcmp(fast, single, sizeof *fast * n), "Winograd 3x3 conv: %s, pool %d, %d threads give 1 thread's bits",
+                  name, pooled, threads);
+            free(fast), free(single);
+            free_scratch(&s), free_scratch(&s1);
+        }
+    util_pool_free(one);
+    free(x), free(wt), free(b), free(ref), free(ref_scratch), free(ref_pooled), free(argmax);
 }
 
 static void check_dense(util_pool *pool, int batch, int n_in, int n_out, bool relu) {
@@ -284,6 +325,11 @@ int main(void) {
             check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);  /* narrow: several rows per tile */
             check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);  /* seed's second map size: bands, odd rows */
             check_conv3x3(pool, batch, 4, 16, 25, 8, false, true); /* seed's third: an odd column pooled away */
+            check_winograd(pool, batch, 8, 13, 17, 5, true, true);   /* odd sizes: a last half tile, a remainder */
+            check_winograd(pool, batch, 32, 14, 14, 64, true, true); /* mnist28's second layer */
+            check_winograd(pool, batch, 9, 33, 50, 19, false, true); /* seed's second map size, odd channels */
+            check_winograd(pool, batch, 16, 16, 25, 8, true, false); /* seed's third: an odd column pooled away */
+            check_winograd(pool, batch, 11, 1, 40, 5, true, true);   /* one row: no pooled output */
             check_dense(pool, batch, 37, 11, true);
             check_dense(pool, batch, 5, 2, false);    /* fewer outputs than threads */
             check_dense(pool, batch, 300, 129, true); /* large enough for inference's threads */

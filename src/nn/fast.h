@@ -31,10 +31,11 @@ size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d);
 /* dd_conv2d_forward, then + bias and ReLU when relu is set. */
 void nn_fast_conv2d_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in, const float *weight,
                             const float *bias, const dd_conv2d_dims *d, bool relu);
-/* Inference: nn_fast_conv2d_forward, by the direct 3x3 kernel (nn_fast_conv3x3_forward) when it applies. Its sums
- * run in another order than the GEMM's, so training keeps nn_fast_conv2d_forward (and its bits). pool2 (only where
- * the direct kernel applies, maps at least 2x2): out is the 2x2, stride 2 max-pool of the result. */
-void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
+/* Inference: nn_fast_conv2d_forward, by the Winograd kernel or the direct 3x3 one (nn_fast_winograd_forward,
+ * nn_fast_conv3x3_forward) when they apply. Their sums run in another order than the GEMM's, so training keeps
+ * nn_fast_conv2d_forward (and its bits). pool2 (only where the direct kernel applies, maps at least 2x2): out is the
+ * 2x2, stride 2 max-pool of the result. cache: the Winograd kernel's (NULL: none kept). */
+void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,
                                   const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
                                   bool pool2);
 
@@ -51,6 +52,17 @@ size_t nn_fast_conv3x3_scratch_size(const dd_conv2d_dims *d);
 void nn_fast_conv3x3_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
                              const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
                              nn_fast_isa isa);
+/* The same convolution by Winograd's F(2x2, 3x3) (src/nn/fast_winograd.c), for layers where
+ * nn_fast_winograd_applies (enough input channels); the scratch is s->col, nn_fast_winograd_scratch_size floats per
+ * thread (nn_fast_conv2d_col_size counts them). Its sums run in another order than the direct kernel's: within 1e-4
+ * of the reference, the same bits on any thread count. cache (nn_fast_winograd_cache_size floats, or NULL: thread
+ * 0's scratch) keeps the transformed weights from one pass to the next while the weights stay the same. */
+bool nn_fast_winograd_applies(const dd_conv2d_dims *d);
+size_t nn_fast_winograd_scratch_size(const dd_conv2d_dims *d);
+size_t nn_fast_winograd_cache_size(const dd_conv2d_dims *d);
+void nn_fast_winograd_forward(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,
+                              const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
+                              nn_fast_isa isa);
 /* dd_conv2d_backward (dweight, dbias accumulated; any of din, dweight, dbias may be NULL). */
 void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d);

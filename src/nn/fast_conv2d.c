@@ -21,7 +21,9 @@ static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi :
 size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d) {
     size_t col = (size_t)d->in_c * d->kernel_h * d->kernel_w * (size_t)d->out_h * d->out_w;
     size_t direct = nn_fast_conv3x3_applies(d) ? nn_fast_conv3x3_scratch_size(d) : 0;
-    return col > direct ? col : direct;
+    size_t wino = nn_fast_winograd_applies(d) ? nn_fast_winograd_scratch_size(d) : 0;
+    if (direct > col) col = direct;
+    return wino > col ? wino : col;
 }
 
 /* Columns [p0, p1) of one image's im2col matrix (layers.h's layout) into col [K, p1 - p0]. With stride 1 a row
@@ -120,10 +122,12 @@ void nn_fast_conv2d_forward(util_pool *pool, const nn_fast_scratch *s, float *ou
     util_pool_run(pool, conv_forward_part, &j);
 }
 
-void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
+void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,
                                   const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
                                   bool pool2) {
-    if (nn_fast_conv3x3_applies(d))
+    if (nn_fast_winograd_applies(d))
+        nn_fast_winograd_forward(pool, s, cache, out, in, weight, bias, d, relu, pool2, nn_fast_isa_best());
+    else if (nn_fast_conv3x3_applies(d))
         nn_fast_conv3x3_forward(pool, s, out, in, weight, bias, d, relu, pool2, nn_fast_isa_best());
     else
         nn_fast_conv2d_forward(pool, s, out, in, weight, bias, d, relu);

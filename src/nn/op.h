@@ -80,6 +80,7 @@ struct nn_step {
     nn_layer_ws *w;
     float *out;
     float *folded; /* conv with a BatchNorm folded in (inference): weights then bias */
+    float *wino;   /* conv by the Winograd kernel (inference): its transformed weights, kept between passes */
 };
 
 /* What a plan is for; a kind's fuse function chooses its step's functions and layers for each. The forward plan of a

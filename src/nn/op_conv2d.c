@@ -118,7 +118,8 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
 static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
-    nn_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
+    nn_fast_conv2d_forward_infer(p->pool, p->fast, st->wino, st->out, in, p->params + l->weight.offset,
+                                 bias_of(l, p->params), &d,
                                  l->u.conv.activation == DD_ACT_RELU, st->pool);
 }
 
@@ -143,7 +144,8 @@ static void forward_folded(const nn_step *st, const nn_pass *p, const float *in)
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
     fold_batchnorm(st->folded, l, &st->l[1], p->params, p->state);
-    nn_fast_conv2d_forward_infer(p->pool, p->fast, st->out, in, st->folded, st->folded + l->weight.count, &d, st->relu,
+    nn_fast_conv2d_forward_infer(p->pool, p->fast, st->wino, st->out, in, st->folded, st->folded + l->weight.count, &d,
+                                 st->relu,
                                  st->pool);
 }
 

@@ -1,0 +1,319 @@
+/* The 3x3, stride 1, "same" convolution at inference by Winograd's F(2x2, 3x3): each 2x2 block of outputs ("tile")
+ * comes from a 4x4 block of the input, both transformed, so that the 9 multiply-adds per output pixel and input
+ * channel become 16 per tile of 4 pixels (2.25x fewer). Per block of tiles: the input transform V = B' d B of every
+ * channel, 16 products m = u v (one per point of the 4x4 tile, over the input channels: fast_winograd_gemm.h, in
+ * registers), and the output transform Y = A' m A with the bias, the ReLU and a fused 2x2 max-pool (one tile is one
+ * pool window) while the block is in cache. The weights' transform u = G g G' is made by every pass, split across
+ * the threads.
+ *
+ * The input's rows are copied once into a zero-bordered buffer with the even and odd columns apart, so that a run of
+ * tiles along a row reads plain vectors (tile x's columns 2x .. 2x + 3 are even x, odd x, even x + 1, odd x + 1).
+ * The transforms are additions and subtractions only, the products sum over the channels in order: every output is
+ * computed the same way whatever the tiles' grouping, so any thread count gives the same bits. */
+#include <assert.h>
+#include <string.h>
+
+#include "nn/fast.h"
+
+/* As the direct kernel's bands (fast_conv3x3.c): the sanitizers' per-load checks of the products' vector loads cost
+ * more than the rest; each block's extent is asserted once instead. */
+#define GEMM_UNCHECKED __attribute__((no_sanitize("address", "undefined")))
+
+#define TB 48      /* tiles per block (the widest kernel's NV * LANES); a block's buffers stay in L2 */
+#define VS (TB + 16) /* floats per row of the input transform's V: room for its last vector's spare lanes */
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define VEC __m512
+#define LANES 16
+#define OCB 8
+#define NV 3
+#define V_ZERO() _mm512_setzero_ps()
+#define V_LOAD(p) _mm512_loadu_ps(p)
+#define V_STORE(p, v) _mm512_storeu_ps(p, v)
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define TARGET __attribute__((target("avx512f"))) GEMM_UNCHECKED
+#define BLOCK_FN block_avx512
+#define GEMM_FN gemm_avx512
+#include "nn/fast_winograd_gemm.h"
+
+#define VEC __m256
+#define LANES 8
+#define OCB 4
+#define NV 3
+#define V_ZERO() _mm256_setzero_ps()
+#define V_LOAD(p) _mm256_loadu_ps(p)
+#define V_STORE(p, v) _mm256_storeu_ps(p, v)
+#define V_SET1(x) _mm256_set1_ps(x)
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define TARGET __attribute__((target("avx2,fma"))) GEMM_UNCHECKED
+#define BLOCK_FN block_avx2
+#define GEMM_FN gemm_avx2
+#include "nn/fast_winograd_gemm.h"
+#endif
+
+/* Portable: GCC's vector extensions. */
+typedef float wv4 __attribute__((vector_size(16)));
+static inline wv4 wv4_load(const float *p) {
+    wv4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void wv4_store(float *p, wv4 v) { memcpy(p, &v, sizeof v); }
+#define VEC wv4
+#define LANES 4
+#define OCB 4
+#define NV 2
+#define V_ZERO() ((wv4){0, 0, 0, 0})
+#define V_LOAD(p) wv4_load(p)
+#define V_STORE(p, v) wv4_store(p, v)
+#define V_SET1(x) ((wv4){0, 0, 0, 0} + (x))
+#define V_FMA(a, b, c) ((a) * (b) + (c))
+#define TARGET
+#define BLOCK_FN block_generic
+#define GEMM_FN gemm_generic
+#include "nn/fast_winograd_gemm.h"
+
+typedef void (*gemm_fn)(float *restrict m, const float *restrict v, const float *restrict u, int C, int K, int vs,
+                        int ms, int nv);
+
+/* The products' function for isa and its tiles per vector. */
+static gemm_fn gemm_of(nn_fast_isa isa, int *lanes, int *nv) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa == NN_FAST_AVX512) return *lanes = 16, *nv = 3, gemm_avx512;
+    if (isa == NN_FAST_AVX2) return *lanes = 8, *nv = 3, gemm_avx2;
+#endif
+    (void)isa;
+    return *lanes = 4, *nv = 2, gemm_generic;
+}
+
+/* ---- the layer ---- */
+
+bool nn_fast_winograd_applies(const dd_conv2d_dims *d) {
+    /* with few input channels the transforms cost more than the products save (a first layer: the direct kernel) */
+    return nn_fast_conv3x3_applies(d) && d->in_c >= 8 && d->out_c >= 4;
+}
+
+/* Tile rows and columns: a fused pool drops a last odd row or column, as the pool's floor rule does. */
+static int tiles_of(int n, bool pool2) { return pool2 ? n / 2 : (n + 1) / 2; }
+
+/* Floats of the transformed weights, u [16][out_c][in_c] (in thread 0's scratch). */
+static size_t u_size(const dd_conv2d_dims *d) { return (size_t)16 * d->out_c * d->in_c; }
+/* The padded image: (2 * tile rows + 2) rows of (2 * tile columns + 2) columns per channel, at the most. */
+#define PAD_SLACK 32 /* the input transform's last vectors read past the last row */
+static size_t pad_size(const dd_conv2d_dims *d) {
+    return (size_t)d->in_c * (2 * (size_t)tiles_of(d->in_h, false) + 2) * (2 * (size_t)tiles_of(d->in_w, false) + 2) +
+           PAD_SLACK;
+}
+
+size_t nn_fast_winograd_scratch_size(const dd_conv2d_dims *d) {
+    return u_size(d) + pad_size(d) + (size_t)16 * (VS * (size_t)d->in_c + TB * (size_t)d->out_c);
+}
+
+/* Rows [r0, r1) of the padded planes (row r is input row r - 1), each row's even columns then its odd ones: even
+ * column x is input column 2x - 1, odd column x input column 2x (zero outside the image). */
+static void pad_rows(float *pad, const float *img, const dd_conv2d_dims *d, int pw, size_t plane, int r0, int r1) {
+    const int h = d->in_h, w = d->in_w, half = pw / 2;
+    const int ne = w / 2 < half - 1 ? w / 2 : half - 1, no = (w + 1) / 2 < half ? (w + 1) / 2 : half;
+    for (int c = 0; c < d->in_c; c++)
+        for (int r = r0; r < r1; r++) {
+            float *e = pad + c * plane + (size_t)r * pw, *o = e + half;
+            if (r == 0 || r > h) {
+                memset(e, 0, sizeof *e * (size_t)pw);
+                continue;
+            }
+            const float *src = img + ((size_t)c * h + (size_t)(r - 1)) * w;
+            e[0] = 0.0f;
+            for (int x = 1; x <= ne; x++) e[x] = src[2 * x - 1];
+            for (int x = ne + 1; x < half; x++) e[x] = 0.0f;
+            for (int x = 0; x < no; x++) o[x] = src[2 * x];
+            for (int x = no; x < half; x++) o[x] = 0.0f;
+        }
+}
+
+/* u [16][K][C] for output channels [k0, k1) from g [K][C][3][3]: G g G', G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
+static void transform_weights(float *u, const float *g, int C, int K, int k0, int k1) {
+    const size_t KC = (size_t)K * C;
+    for (int k = k0; k < k1; k++)
+        for (int c = 0; c < C; c++) {
+            const float *w = g + ((size_t)k * C + c) * 9;
+            float t[4][3], r[4][4];
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = w[j];
+                t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+                t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+                t[3][j] = w[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                r[i][0] = t[i][0];
+                r[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                r[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                r[i][3] = t[i][2];
+            }
+            for (int xi = 0; xi < 16; xi++) u[xi * KC + (size_t)k * C + c] = r[xi / 4][xi % 4];
+        }
+}
+
+/* The transforms run on 16 tiles at a time (GCC's vector extensions: AVX-512 here, lowered elsewhere); a run's last
+ * vector is stored in part. */
+typedef float wv16 __attribute__((vector_size(64)));
+#define WV 16
+#define WV_LOAD(v, p) memcpy(&(v), (p), sizeof(wv16))
+#define WV_STORE(p, v) memcpy((p), &(v), sizeof(wv16))
+typedef int32_t wi16 __attribute__((vector_size(64)));
+#define WV_MAX(a, b) ((wv16)(((wi16)(a) & ((a) > (b))) | ((wi16)(b) & ~((a) > (b)))))
+
+/* V [16][C][VS] (tile i of the block at column i) of the tiles [x0, x1) of tile row ty, the block's tiles from i;
+ * pad: the padded planes (reads up to WV floats past a row: PAD_SLACK). Whole vectors are written: the last one's
+ * spare lanes land on the columns of the block's next run, written after, or past TB. B' = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
+ * 0 1 0 -1], applied to the tile's rows, then to its columns (even x, odd x, even x + 1, odd x + 1). */
+static void transform_input(float *restrict v, const float *restrict pad, int C, int pw, size_t plane, int ty, int x0,
+                            int x1, int i) {
+    const int half = pw / 2;
+    const size_t xs = (size_t)C * VS; /* from one point of the tile to the next */
+    for (int c = 0; c < C; c++) {
+        const float *row = pad + c * plane + (size_t)(2 * ty) * pw;
+        float *vc = v + (size_t)c * VS + i;
+        for (int x = x0; x < x1; x += WV) {
+            wv16 e[4], o[4], e1[4], o1[4]; /* rows 0..3 at columns 2x, 2x + 1, 2x + 2, 2x + 3 */
+            for (int r = 0; r < 4; r++) {
+                const float *er = row + (size_t)r * pw, *orow = er + half;
+                WV_LOAD(e[r], er + x), WV_LOAD(o[r], orow + x), WV_LOAD(e1[r], er + x + 1), WV_LOAD(o1[r], orow + x + 1);
+            }
+            wv16 a[4] = {e[0] - e[2], e[1] + e[2], e[2] - e[1], e[1] - e[3]};
+            wv16 b[4] = {o[0] - o[2], o[1] + o[2], o[2] - o[1], o[1] - o[3]};
+            wv16 cc[4] = {e1[0] - e1[2], e1[1] + e1[2], e1[2] - e1[1], e1[1] - e1[3]};
+            wv16 dd[4] = {o1[0] - o1[2], o1[1] + o1[2], o1[2] - o1[1], o1[1] - o1[3]};
+            float *dst = vc + (x - x0);
+            for (int j = 0; j < 4; j++) {
+                wv16 r0 = a[j] - cc[j], r1 = b[j] + cc[j], r2 = cc[j] - b[j], r3 = b[j] - dd[j];
+                WV_STORE(dst + (4 * j + 0) * xs, r0);
+                WV_STORE(dst + (4 * j + 1) * xs, r1);
+                WV_STORE(dst + (4 * j + 2) * xs, r2);
+                WV_STORE(dst + (4 * j + 3) * xs, r3);
+            }
+        }
+    }
+}
+
+typedef struct wino_job {
+    const nn_fast_scratch *s;
+    float *u; /* the transformed weights */
+    const dd_conv2d_dims *d;
+    float *out;
+    const float *in, *weight, *bias;
+    bool relu, pool;
+    gemm_fn gemm;
+    int lanes, nv;
+} wino_job;
+
+static void weights_part(void *ctx, int t, int threads) {
+    const wino_job *j = ctx;
+    size_t lo, hi;
+    util_share((size_t)j->d->out_c, t, threads, &lo, &hi);
+    transform_weights(j->u, j->weight, j->d->in_c, j->d->out_c, (int)lo, (int)hi);
+}
+
+/* The block's outputs from m [16][K][TB]: tiles [i0, i0 + n) of the block are tiles first + i0 .. of the image
+ * (row-major, tw per row). A' = [1 1 1 0; 0 1 -1 -1]. */
+static void transform_output(const wino_job *j, float *out, const float *restrict m, int first, int n, int tw) {
+    const dd_conv2d_dims *d = j->d;
+    const int K = d->out_c, h = d->out_h, w = d->out_w, th = tiles_of(h, j->pool);
+    const size_t ks = (size_t)K * TB; /* from one point of the tile to the next */
+    for (int k = 0; k < K; k++) {
+        const float *mk = m + (size_t)k * TB, bias = j->bias ? j->bias[k] : 0.0f;
+        if (j->pool) { /* relu(max(y) + bias) = max(relu(y + bias)): the bias after the pool's maximum */
+            float *o = out + (size_t)k * th * tw + first;
+            const wv16 zero = {0}, vb = zero + bias;
+            for (int i = 0; i < n; i += WV) {
+                wv16 mm[16], s0[4], s1[4];
+                for (int q = 0; q < 16; q++) WV_LOAD(mm[q], mk + q * ks + i);
+                for (int b = 0; b < 4; b++) {
+                    s0[b] = mm[b] + mm[4 + b] + mm[8 + b];
+                    s1[b] = mm[4 + b] - mm[8 + b] - mm[12 + b];
+                }
+                wv16 y00 = s0[0] + s0[1] + s0[2], y01 = s0[1] - s0[2] - s0[3];
+                wv16 y10 = s1[0] + s1[1] + s1[2], y11 = s1[1] - s1[2] - s1[3];
+                wv16 y = WV_MAX(WV_MAX(y00, y01), WV_MAX(y10, y11)) + vb;
+                if (j->relu) y = WV_MAX(y, zero);
+                if (n - i >= WV) {
+                    WV_STORE(o + i, y);
+                    continue;
+                }
+                for (int q = 0; q < n - i; q++) o[i + q] = y[q];
+            }
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            int ty = (first + i) / tw, tx = (first + i) % tw;
+            float s0[4], s1[4];
+            for (int b = 0; b < 4; b++) {
+                s0[b] = mk[b * ks + i] + mk[(4 + b) * ks + i] + mk[(8 + b) * ks + i];
+                s1[b] = mk[(4 + b) * ks + i] - mk[(8 + b) * ks + i] - mk[(12 + b) * ks + i];
+            }
+            float y[2][2] = {{s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3]},
+                             {s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3]}};
+            for (int a = 0; a < 2 && 2 * ty + a < h; a++)
+                for (int b = 0; b < 2 && 2 * tx + b < w; b++) {
+                    float v = y[a][b] + bias;
+                    out[((size_t)k * h + (size_t)(2 * ty + a)) * w + (size_t)(2 * tx + b)] =
+                        j->relu && !(v > 0.0f) ? 0.0f : v;
+                }
+        }
+    }
+}
+
+static void wino_part(void *ctx, int t, int threads) {
+    const wino_job *j = ctx;
+    const dd_conv2d_dims *d = j->d;
+    const int C = d->in_c, K = d->out_c;
+    const int th = tiles_of(d->in_h, j->pool), tw = tiles_of(d->in_w, j->pool), pw = 2 * tw + 2;
+    const size_t plane = (size_t)(2 * th + 2) * pw, in_size = (size_t)C * d->in_h * d->in_w;
+    const size_t out_size = (size_t)K * (j->pool ? (size_t)th * tw : (size_t)d->out_h * d->out_w);
+    const float *u = j->u;
+    float *pad = j->s->col + (size_t)t * j->s->col_stride + u_size(d);
+    float *v = pad + pad_size(d), *m = v + (size_t)16 * VS * C;
+    const int splits = d->batch >= threads ? 1 : (threads + d->batch - 1) / d->batch;
+    const int block = j->lanes * j->nv;
+    assert(plane * C + PAD_SLACK <= pad_size(d) && block <= TB && TB % WV == 0 && VS >= TB + WV);
+    size_t lo, hi;
+    util_share((size_t)d->batch * splits, t, threads, &lo, &hi);
+    for (size_t unit = lo; unit < hi; unit++) {
+        int b = (int)(unit / splits), part = (int)(unit % splits);
+        int ty0 = (int)((long)th * part / splits), ty1 = (int)((long)th * (part + 1) / splits);
+        if (ty0 == ty1) continue;
+        pad_rows(pad, j->in + b * in_size, d, pw, plane, 2 * ty0, 2 * ty1 + 2);
+        float *out = j->out + b * out_size;
+        for (int first = ty0 * tw, end = ty1 * tw; first < end; first += block) {
+            int n = end - first < block ? end - first : block, nv = (n + j->lanes - 1) / j->lanes;
+            for (int i = 0; i < n;) { /* the block's tiles, a run of one tile row at a time */
+                int ty = (first + i) / tw, x0 = (first + i) % tw, x1 = x0 + (n - i) < tw ? x0 + (n - i) : tw;
+                transform_input(v, pad, C, pw, plane, ty, x0, x1, i);
+                i += x1 - x0;
+            }
+            j->gemm(m, v, u, C, K, VS, TB, nv); /* the last vector's spare lanes: numbers, never stored */
+            transform_output(j, out, m, first, n, tw);
+        }
+    }
+}
+
+/* The cache: u, then the weights it was made from, then 1 once it holds them. */
+size_t nn_fast_winograd_cache_size(const dd_conv2d_dims *d) { return u_size(d) + (size_t)d->out_c * d->in_c * 9 + 1; }
+
+void nn_fast_winograd_forward(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,
+                              const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
+                              nn_fast_isa isa) {
+    wino_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu, .pool = pool2};
+    j.gemm = gemm_of(isa, &j.lanes, &j.nv);
+    j.u = cache ? cache : s->col; /* without a cache, thread 0's scratch */
+    const size_t n_w = (size_t)d->out_c * d->in_c * 9;
+    float *seen = cache ? cache + u_size(d) : NULL;
+    /* a model's weights change only while it trains: comparing them costs a tenth of transforming them again */
+    if (!cache || seen[n_w] != 1.0f || memcmp(seen, weight, sizeof *seen * n_w)) {
+        util_pool_run(pool, weights_part, &j);
+        if (cache) memcpy(seen, weight, sizeof *seen * n_w), seen[n_w] = 1.0f;
+    }
+    util_pool_run(pool, wino_part, &j);
+}
