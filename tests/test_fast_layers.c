@@ -182,12 +182,26 @@ static void check_winograd(util_pool *pool, int batch, int in_c, int h, int w, i
             SAME("Winograd 3x3 conv", fast, pooled ? ref_pooled : ref, n,
                  "%s, pool %d, batch %d, %dx%dx%d -> %d, relu %d, %d threads", name, pooled, batch, in_c, h, w, out_c,
                  relu, threads);
-            nn_fast_winograd_forward(one, &s1, NULL, single, x, wt, bias ? b : NULL, &d, relu, pooled, (nn_fast_isa)isa);
-            CHECK(!memcmp(fast, single, sizeof *fast * n), "Winograd 3x3 conv: %s, pool %d, %d threads give 1 thread's bits",
-                  name, pooled, threads);
+            nn_fast_winograd_forward(one, &s1, NULL, single, x, wt, bias ? b : NULL, &d, relu, pooled,
+                                     (nn_fast_isa)isa);
+            CHECK(!memcmp(fast, single, sizeof *fast * n),
+                  "Winograd 3x3 conv: %s, pool %d, %d threads give 1 thread's bits", name, pooled, threads);
             free(fast), free(single);
             free_scratch(&s), free_scratch(&s1);
         }
+    /* the weights' cache: filled by a first pass, used by the next, made again when the weights change */
+    float *cache = random_floats(nn_fast_winograd_cache_size(&d), -9, 9);
+    cache[nn_fast_winograd_cache_size(&d) - 1] = 0.0f; /* as a workspace leaves it: nothing kept */
+    float *plain = random_floats(n_out, 0, 1), *cached = random_floats(n_out, 0, 1);
+    nn_fast_scratch s = scratch_for(&d, threads);
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 2) wt[n_w / 2] += 0.25f; /* as training changes them */
+        nn_fast_winograd_forward(pool, &s, NULL, plain, x, wt, b, &d, relu, false, nn_fast_isa_best());
+        nn_fast_winograd_forward(pool, &s, cache, cached, x, wt, b, &d, relu, false, nn_fast_isa_best());
+        CHECK(!memcmp(plain, cached, sizeof *plain * n_out), "Winograd with its weights cached, pass %d", pass);
+    }
+    free_scratch(&s);
+    free(cache), free(plain), free(cached);
     util_pool_free(one);
     free(x), free(wt), free(b), free(ref), free(ref_scratch), free(ref_pooled), free(argmax);
 }
@@ -315,16 +329,16 @@ int main(void) {
         CHECK(pool && util_pool_threads(pool) == threads, "pool of %d", threads);
         if (!pool) continue;
         for (int batch = 1; batch <= 5; batch += 2) {
-            check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true);  /* a first layer: one channel, "same" */
-            check_conv(pool, batch, 3, 11, 9, 5, 3, 2, 1, false);  /* stride 2, "same", odd sizes */
-            check_conv(pool, batch, 4, 12, 10, 6, 5, 1, 0, true);  /* "valid", 5x5 */
-            check_conv(pool, batch, 2, 9, 14, 3, 4, 3, 0, false);  /* stride 3, "valid" */
-            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);  /* a first layer, one whole block */
-            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true); /* blocks and a remainder, odd sizes */
-            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);  /* one row, fewer channels than a block */
-            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);  /* narrow: several rows per tile */
-            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);  /* seed's second map size: bands, odd rows */
-            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true); /* seed's third: an odd column pooled away */
+            check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true);    /* a first layer: one channel, "same" */
+            check_conv(pool, batch, 3, 11, 9, 5, 3, 2, 1, false);    /* stride 2, "same", odd sizes */
+            check_conv(pool, batch, 4, 12, 10, 6, 5, 1, 0, true);    /* "valid", 5x5 */
+            check_conv(pool, batch, 2, 9, 14, 3, 4, 3, 0, false);    /* stride 3, "valid" */
+            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);    /* a first layer, one whole block */
+            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true);   /* blocks and a remainder, odd sizes */
+            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);    /* one row, fewer channels than a block */
+            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);    /* narrow: several rows per tile */
+            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);    /* seed's second map size: bands, odd rows */
+            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);   /* seed's third: an odd column pooled away */
             check_winograd(pool, batch, 8, 13, 17, 5, true, true);   /* odd sizes: a last half tile, a remainder */
             check_winograd(pool, batch, 32, 14, 14, 64, true, true); /* mnist28's second layer */
             check_winograd(pool, batch, 9, 33, 50, 19, false, true); /* seed's second map size, odd channels */

@@ -19,7 +19,7 @@
  * more than the rest; each block's extent is asserted once instead. */
 #define GEMM_UNCHECKED __attribute__((no_sanitize("address", "undefined")))
 
-#define TB 48      /* tiles per block (the widest kernel's NV * LANES); a block's buffers stay in L2 */
+#define TB 48        /* tiles per block (the widest kernel's NV * LANES); a block's buffers stay in L2 */
 #define VS (TB + 16) /* floats per row of the input transform's V: room for its last vector's spare lanes */
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -167,8 +167,8 @@ typedef int32_t wi16 __attribute__((vector_size(64)));
 
 /* V [16][C][VS] (tile i of the block at column i) of the tiles [x0, x1) of tile row ty, the block's tiles from i;
  * pad: the padded planes (reads up to WV floats past a row: PAD_SLACK). Whole vectors are written: the last one's
- * spare lanes land on the columns of the block's next run, written after, or past TB. B' = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
- * 0 1 0 -1], applied to the tile's rows, then to its columns (even x, odd x, even x + 1, odd x + 1). */
+ * spare lanes land on the columns of the block's next run, written after, or past TB. B' = [1 0 -1 0; 0 1 1 0;
+ * 0 -1 1 0; 0 1 0 -1], applied to the tile's rows, then to its columns (even x, odd x, even x + 1, odd x + 1). */
 static void transform_input(float *restrict v, const float *restrict pad, int C, int pw, size_t plane, int ty, int x0,
                             int x1, int i) {
     const int half = pw / 2;
@@ -180,7 +180,8 @@ static void transform_input(float *restrict v, const float *restrict pad, int C,
             wv16 e[4], o[4], e1[4], o1[4]; /* rows 0..3 at columns 2x, 2x + 1, 2x + 2, 2x + 3 */
             for (int r = 0; r < 4; r++) {
                 const float *er = row + (size_t)r * pw, *orow = er + half;
-                WV_LOAD(e[r], er + x), WV_LOAD(o[r], orow + x), WV_LOAD(e1[r], er + x + 1), WV_LOAD(o1[r], orow + x + 1);
+                WV_LOAD(e[r], er + x), WV_LOAD(o[r], orow + x), WV_LOAD(e1[r], er + x + 1),
+                    WV_LOAD(o1[r], orow + x + 1);
             }
             wv16 a[4] = {e[0] - e[2], e[1] + e[2], e[2] - e[1], e[1] - e[3]};
             wv16 b[4] = {o[0] - o[2], o[1] + o[2], o[2] - o[1], o[1] - o[3]};

@@ -4,14 +4,14 @@
  * attributes or nothing), BLOCK_FN and GEMM_FN (the two functions' names).
  *
  * For each of the 16 points of the transformed 4x4 tile: m [K][ms] = u [K][C] x v [C][vs], over the first nv
- * vectors of tiles (vs, ms: floats per row). Every output is one sum over the input channels in order, whatever nv: a tile's bits do not
- * depend on the block it falls in. */
+ * vectors of tiles (vs, ms: floats per row). Every output is one sum over the input channels in order, whatever nv: a
+ * tile's bits do not depend on the block it falls in. */
 
 /* One point's product for a constant nv (inlined into GEMM_FN once per value, so the accumulators stay in
  * registers). */
 TARGET static inline __attribute__((always_inline)) void BLOCK_FN(float *restrict m, const float *restrict v,
-                                                                  const float *restrict u, int C, int K, int vs,
-                                                                  int ms, const int nv) {
+                                                                  const float *restrict u, int C, int K, int vs, int ms,
+                                                                  const int nv) {
     int k = 0;
     for (; k + OCB <= K; k += OCB) {
         VEC acc[OCB][NV];
@@ -57,8 +57,7 @@ TARGET static void GEMM_FN(float *restrict m, const float *restrict v, const flo
     for (int xi = 0; xi < 16; xi++) {
         float *mx = m + (size_t)xi * K * ms;
         const float *vx = v + (size_t)xi * C * vs, *ux = u + (size_t)xi * K * C;
-        if (nv >= NV)
-            BLOCK_FN(mx, vx, ux, C, K, vs, ms, NV);
+        if (nv >= NV) BLOCK_FN(mx, vx, ux, C, K, vs, ms, NV);
 #if NV > 2
         else if (nv == 2)
             BLOCK_FN(mx, vx, ux, C, K, vs, ms, 2);

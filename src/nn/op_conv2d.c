@@ -119,8 +119,7 @@ static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) 
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
     nn_fast_conv2d_forward_infer(p->pool, p->fast, st->wino, st->out, in, p->params + l->weight.offset,
-                                 bias_of(l, p->params), &d,
-                                 l->u.conv.activation == DD_ACT_RELU, st->pool);
+                                 bias_of(l, p->params), &d, l->u.conv.activation == DD_ACT_RELU, st->pool);
 }
 
 /* Conv weights and bias with the following BatchNorm's inference map folded in: out [weights, then filters]. */
@@ -145,8 +144,7 @@ static void forward_folded(const nn_step *st, const nn_pass *p, const float *in)
     dd_conv2d_dims d = dims_of(l, p->batch);
     fold_batchnorm(st->folded, l, &st->l[1], p->params, p->state);
     nn_fast_conv2d_forward_infer(p->pool, p->fast, st->wino, st->out, in, st->folded, st->folded + l->weight.count, &d,
-                                 st->relu,
-                                 st->pool);
+                                 st->relu, st->pool);
 }
 
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {

@@ -50,8 +50,8 @@ static int compile(nn_plan *plan, const dd_model_spec *s, nn_mode mode, nn_layer
 static size_t wino_cache_of(const dd_layer_spec *l, bool training) {
     if (training || l->kind != DD_LAYER_CONV2D) return 0;
     dd_conv2d_dims d;
-    if (dd_conv2d_dims_init(&d, 1, l->in.c, l->in.h, l->in.w, l->u.conv.filters, l->u.conv.kernel_h,
-                            l->u.conv.kernel_w, l->u.conv.stride, l->u.conv.same_padding))
+    if (dd_conv2d_dims_init(&d, 1, l->in.c, l->in.h, l->in.w, l->u.conv.filters, l->u.conv.kernel_h, l->u.conv.kernel_w,
+                            l->u.conv.stride, l->u.conv.same_padding))
         return 0;
     return nn_fast_winograd_applies(&d) ? nn_fast_winograd_cache_size(&d) : 0;
 }
