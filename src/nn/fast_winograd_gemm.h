@@ -51,12 +51,13 @@ TARGET static inline __attribute__((always_inline)) void BLOCK_FN(float *restric
     }
 }
 
-/* m [16][K][ms] = u [16][K][C] x v [16][C][vs], nv (1..NV) vectors of tiles. */
+/* m [16][K][ms] = u [16][K][C] x v [16][C][vs], nv (1..NV) vectors of tiles; m's and v's planes skew floats apart
+ * past their rows. */
 TARGET static void GEMM_FN(float *restrict m, const float *restrict v, const float *restrict u, int C, int K, int vs,
-                           int ms, int nv) {
+                           int ms, int skew, int nv) {
     for (int xi = 0; xi < 16; xi++) {
-        float *mx = m + (size_t)xi * K * ms;
-        const float *vx = v + (size_t)xi * C * vs, *ux = u + (size_t)xi * K * C;
+        float *mx = m + (size_t)xi * ((size_t)K * ms + skew);
+        const float *vx = v + (size_t)xi * ((size_t)C * vs + skew), *ux = u + (size_t)xi * K * C;
         if (nv >= NV) BLOCK_FN(mx, vx, ux, C, K, vs, ms, NV);
 #if NV > 2
         else if (nv == 2)
