@@ -202,7 +202,13 @@ static void test_model_metadata(const char *dir) {
     dd_model *back = dd_model_load(write_model(dir, "good", m, (char *)NULL), &err);
     CHECK(back && !strcmp(back->class_names[2], "fish") && !memcmp(back->params, m->params, m->spec->n_params * 4),
           "good model: %s", back ? "" : err.msg);
+    CHECK(back && !strcmp(back->spec->name, "tiny"), "the model's name does not come back: %s",
+          back ? back->spec->name : "");
     dd_model_free(back);
+    expect_model_refused("a name with markup", write_model(dir, "name-markup", m, "name", "<b>x</b>", (char *)NULL),
+                         DD_ERR_MALFORMED, "name", (char *)NULL);
+    expect_model_refused("an empty name", write_model(dir, "name-empty", m, "name", "", (char *)NULL), DD_ERR_MALFORMED,
+                         "name", (char *)NULL);
     expect_model_refused("version 1junk", write_model(dir, "version-junk", m, "format_version", "1junk", (char *)NULL),
                          DD_ERR_MALFORMED, "format_version", "1junk", (char *)NULL);
     expect_model_refused("version +1", write_model(dir, "version-sign", m, "format_version", "+1", (char *)NULL),

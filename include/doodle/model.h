@@ -9,8 +9,9 @@
  * "<layer>.bias", "<layer>.running_mean", "<layer>.running_var" (conv weight [out, in, kh, kw], dense weight
  * [out, in], as PyTorch lays them out). __metadata__ holds "format" = "doodle-model", "format_version" = "1", the
  * cfg text ("cfg"), the class names ("classes", a JSON array), the input size ("input", HxWxC) and the
- * rendering settings ("render", JSON) and the BatchNorm layers' epsilon and momentum ("batchnorm", JSON; absent in
- * older files, which use the cfg's), so one file is a whole model. */
+ * rendering settings ("render", JSON), the BatchNorm layers' epsilon and momentum ("batchnorm", JSON; absent in
+ * older files, which use the cfg's) and the model's name ("name": the built-in's or the cfg's, shown by summary and
+ * serve's page; absent in older files, which are "model"), so one file is a whole model. */
 #ifndef DOODLE_MODEL_H
 #define DOODLE_MODEL_H
 

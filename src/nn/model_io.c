@@ -85,6 +85,7 @@ int dd_model_add_to(const dd_model *m, dd_st_writer *w, dd_error *err) {
              !dd_st_writer_metadata(w, "format_version", version, err) &&
              !dd_st_writer_metadata(w, "cfg", s->cfg_text, err) && !dd_st_writer_metadata(w, "classes", classes, err) &&
              !dd_st_writer_metadata(w, "input", input, err) && !dd_st_writer_metadata(w, "render", render, err) &&
+             !dd_st_writer_metadata(w, "name", s->name, err) &&
              (!batchnorm || !dd_st_writer_metadata(w, "batchnorm", batchnorm, err)))
         rc = 0;
     free(classes);
@@ -288,7 +289,15 @@ static int each_tensor(const dd_model_spec *spec, const dd_st_file *f, const cha
     return 0;
 }
 
-/* The spec from the metadata: format, version, input size, class count, cfg; nothing of its size allocated. */
+static bool plain_name(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n >= DD_SPEC_NAME_MAX) return false;
+    for (const char *p = name; *p; p++)
+        if (*p < 0x20 || *p > 0x7e || strchr("\"\\<>&", *p)) return false;
+    return true;
+}
+
+/* The spec from the metadata: format, version, input size, class count, name, cfg; nothing of its size allocated. */
 static dd_model_spec *spec_of(const dd_st_file *f, const char *path, cJSON **classes, dd_error *err) {
     const char *format = dd_st_metadata(f, "format"), *cfg = dd_st_metadata(f, "cfg");
     if (!format || strcmp(format, "doodle-model") || !cfg) {
@@ -308,9 +317,15 @@ static dd_model_spec *spec_of(const dd_st_file *f, const char *path, cJSON **cla
                 DD_SPEC_INT_MAX);
         return NULL;
     }
+    /* the model's name (the built-in's or cfg's, shown by summary and serve's page); files without one: "model" */
+    const char *name = dd_st_metadata(f, "name");
+    if (name && !plain_name(name)) {
+        bad_model(err, path, "the metadata's name is not 1 to 63 printable characters without quotes or <>&", NULL);
+        return NULL;
+    }
     char source[600];
     snprintf(source, sizeof source, "%s (cfg)", path);
-    dd_model_spec *spec = dd_model_spec_parse(cfg, strlen(cfg), source, NULL, &ov, err);
+    dd_model_spec *spec = dd_model_spec_parse(cfg, strlen(cfg), source, name, &ov, err);
     if (spec && spec->input.c != 1) {
         dd_fail(err, DD_ERR_UNSUPPORTED, "%s: the cfg's [net] input has %d channels; doodle models take 1", source,
                 spec->input.c);
