@@ -102,6 +102,12 @@ bool nn_fast_winograd_applies(const dd_conv2d_dims *d) {
 /* Tile rows and columns: a fused pool drops a last odd row or column, as the pool's floor rule does. */
 static int tiles_of(int n, bool pool2) { return pool2 ? n / 2 : (n + 1) / 2; }
 
+/* Pad slots: a block of tiles may span this many whole images, each padded in its own slot. */
+static int slots_of(const dd_conv2d_dims *d) {
+    int tiles = tiles_of(d->in_h, true) * tiles_of(d->in_w, true); /* the fewest per image: pooled */
+    return 1 + (TB - 1 + (tiles > 0 ? tiles : 1) - 1) / (tiles > 0 ? tiles : 1);
+}
+
 /* Floats of the transformed weights, u [16][out_c][in_c] (in thread 0's scratch). */
 static size_t u_size(const dd_conv2d_dims *d) { return (size_t)16 * d->out_c * d->in_c; }
 /* The padded image: (2 * tile rows + 2) rows of (2 * tile columns + 2) columns per channel, at the most. */
@@ -112,7 +118,9 @@ static size_t pad_size(const dd_conv2d_dims *d) {
 }
 
 size_t nn_fast_winograd_scratch_size(const dd_conv2d_dims *d) {
-    return u_size(d) + pad_size(d) + (size_t)16 * (VS * (size_t)d->in_c + TB * (size_t)d->out_c + 2 * PLANE_SKEW);
+    /* m's last rows are read a vector past their end by an image's part of a block that starts mid-vector */
+    return u_size(d) + (size_t)slots_of(d) * pad_size(d) +
+           (size_t)16 * (VS * (size_t)d->in_c + TB * (size_t)d->out_c + 2 * PLANE_SKEW) + 16;
 }
 
 /* Rows [r0, r1) of the padded planes (row r is input row r - 1), each row's even columns then its odd ones: even
@@ -269,6 +277,46 @@ static void transform_output(const wino_job *j, float *out, const float *restric
     }
 }
 
+/* The thread's images [b0, b1), whole, as one run of tiles: a block takes the last tiles of an image and the first
+ * of the next (mnist28's 49 tiles per image would fill 49 of 64 lanes per image). */
+static void wino_images(const wino_job *j, int t, size_t b0, size_t b1) {
+    const dd_conv2d_dims *d = j->d;
+    const int C = d->in_c, K = d->out_c, slots = slots_of(d);
+    const int th = tiles_of(d->in_h, j->pool), tw = tiles_of(d->in_w, j->pool), pw = 2 * tw + 2, T = th * tw;
+    const size_t plane = (size_t)(2 * th + 2) * pw, in_size = (size_t)C * d->in_h * d->in_w;
+    const size_t out_size = (size_t)K * (j->pool ? (size_t)T : (size_t)d->out_h * d->out_w);
+    float *pads = j->s->col + (size_t)t * j->s->col_stride + u_size(d);
+    float *v = pads + (size_t)slots * pad_size(d), *m = v + (size_t)16 * (VS * C + PLANE_SKEW);
+    const int block = j->lanes * j->nv;
+    long padded[TB + 1]; /* the image each slot holds */
+    assert(slots <= TB + 1 && plane * C + PAD_SLACK <= pad_size(d) && block <= TB && TB % WV == 0 && VS >= TB + WV);
+    if (T == 0) return;
+    for (int k = 0; k < slots; k++) padded[k] = -1;
+    const long total = (long)(b1 - b0) * T;
+    for (long g0 = 0; g0 < total; g0 += block) {
+        int n = total - g0 < block ? (int)(total - g0) : block, nv = (n + j->lanes - 1) / j->lanes;
+        for (int i = 0; i < n;) { /* runs of one tile row of one image */
+            long b = (long)b0 + (g0 + i) / T;
+            int tile = (int)((g0 + i) % T), ty = tile / tw, x0 = tile % tw;
+            int x1 = x0 + (n - i) < tw ? x0 + (n - i) : tw, slot = (int)((b - (long)b0) % slots);
+            float *pad = pads + (size_t)slot * pad_size(d);
+            if (padded[slot] != b) {
+                pad_rows(pad, j->in + (size_t)b * in_size, d, pw, plane, 0, 2 * th + 2);
+                padded[slot] = b;
+            }
+            transform_input(v, pad, C, pw, plane, ty, x0, x1, i);
+            i += x1 - x0;
+        }
+        j->gemm(m, v, j->u, C, K, VS, TB, PLANE_SKEW, nv); /* the last vector's spare lanes: never stored */
+        for (int i = 0; i < n;) {                          /* each image's part of the block */
+            long b = (long)b0 + (g0 + i) / T;
+            int tile = (int)((g0 + i) % T), count = T - tile < n - i ? T - tile : n - i;
+            transform_output(j, j->out + (size_t)b * out_size, m + i, tile, count, tw);
+            i += count;
+        }
+    }
+}
+
 static void wino_part(void *ctx, int t, int threads) {
     const wino_job *j = ctx;
     const dd_conv2d_dims *d = j->d;
@@ -278,13 +326,17 @@ static void wino_part(void *ctx, int t, int threads) {
     const size_t out_size = (size_t)K * (j->pool ? (size_t)th * tw : (size_t)d->out_h * d->out_w);
     const float *u = j->u;
     float *pad = j->s->col + (size_t)t * j->s->col_stride + u_size(d);
-    float *v = pad + pad_size(d), *m = v + (size_t)16 * (VS * C + PLANE_SKEW);
+    float *v = pad + (size_t)slots_of(d) * pad_size(d), *m = v + (size_t)16 * (VS * C + PLANE_SKEW);
     const int splits = d->batch >= threads ? 1 : (threads + d->batch - 1) / d->batch;
     const int block = j->lanes * j->nv;
     assert(plane * C + PAD_SLACK <= pad_size(d) && block <= TB && TB % WV == 0 && VS >= TB + WV);
     size_t lo, hi;
     util_share((size_t)d->batch * splits, t, threads, &lo, &hi);
-    for (size_t unit = lo; unit < hi; unit++) {
+    if (splits == 1) {
+        wino_images(j, t, lo, hi);
+        return;
+    }
+    for (size_t unit = lo; unit < hi; unit++) { /* fewer images than threads: parts of one image's tile rows */
         int b = (int)(unit / splits), part = (int)(unit % splits);
         int ty0 = (int)((long)th * part / splits), ty1 = (int)((long)th * (part + 1) / splits);
         if (ty0 == ty1) continue;
