@@ -47,9 +47,10 @@ for variant in release asan tsan; do
     [ "$status" -eq 0 ] || exit "$status"
   else
     # the browser tests (label "browser") run in the release build only: Chromium's time is the same in every
-    # build, and the server's C side is under the sanitizers in serve_api, serve_abuse and their siblings
+    # build, and the server's C side is under the sanitizers in serve_api, serve_abuse and their siblings; so do
+    # those that spend their time in PyTorch (label "peer": to_torch), whose C side (train, predict) others cover
     exclude=()
-    [ "$variant" = asan ] && exclude=(-LE browser)
+    [ "$variant" = asan ] && exclude=(-LE "browser|peer")
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir "$dir" -j"$jobs" --output-on-failure --timeout 900 "${exclude[@]}"
   fi

@@ -55,6 +55,14 @@ need_command() {
   command -v "$1" >/dev/null || { echo "skipped: $1 is not installed${2:+ ($2)}"; exit 77; }
 }
 
+# Skips the test (77) when /usr/bin/python3 has no torch and numpy (Debian's python3-torch). Tests that call it spend
+# most of their time in PyTorch: label "peer", run in the release build only (tests/CMakeLists.txt).
+need_torch() {
+  python3_torch=/usr/bin/python3
+  "$python3_torch" -c 'import torch, numpy' 2>/dev/null ||
+    { echo "skipped: python3-torch (and numpy) not installed for $python3_torch: apt-get install python3-torch"; exit 77; }
+}
+
 # Sets browser_dir (tests/browser) and chromium (its path) after tests/browser/setup.sh has installed what the page
 # tests need; skips the test (77) when node or chromium cannot be had.
 need_browser() {

@@ -10,11 +10,8 @@ name=to_torch
 source "$(dirname "$0")/common.bash"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 sample=${DOODLE_SAMPLE_DIR:-$root/data/sample}
-py=/usr/bin/python3
-if ! "$py" -c 'import torch, numpy' 2>/dev/null; then
-  echo "skipped: python3-torch (and numpy) not installed for $py: apt-get install python3-torch"
-  exit 77
-fi
+need_torch
+py=$python3_torch
 script=$root/scripts/to_torch.py
 
 # compare_logits A.json B.jsonl: to_torch's --logits against doodle predict --json --logits, image by image
