@@ -25,21 +25,6 @@
 #define STROKES_WORST_MAX 17
 #define JPEG_WORST_MAX 6 /* measured: 3.6 */
 
-static const char *names[5] = {"airplane", "apple", "cat", "fish", "star"};
-
-static void make_model(const char *builtin, uint64_t seed, const char *path) {
-    dd_error err;
-    dd_spec_overrides ov = {.classes = 5};
-    dd_model_spec *spec = dd_model_spec_builtin(builtin, &ov, &err);
-    dd_model *m = spec ? dd_model_new(spec, seed, &err) : NULL;
-    for (int i = 0; m && i < 5; i++) dd_model_set_class_name(m, i, names[i], &err);
-    if (!m || dd_model_save(m, path, &err)) {
-        fprintf(stderr, "%s: %s\n", path, err.msg);
-        exit(1);
-    }
-    dd_model_free(m);
-}
-
 static int same_predictions(const dd_prediction *a, const dd_prediction *b, int n) {
     for (int i = 0; i < n; i++)
         if (a[i].index != b[i].index || a[i].probability != b[i].probability || strcmp(a[i].name, b[i].name)) return 0;
@@ -75,8 +60,8 @@ static void test_bitmap(const char *model_path) {
             if (logits[k] > logits[best]) best = k;
         dd_prediction top[5];
         CHECK(dd_classify_bitmap(c, px, 28, 28, top, 5, &err) == 5, "%s", err.msg);
-        CHECK(top[0].index == best && !strcmp(top[0].name, names[best]), "row %llu: %d vs %d", (unsigned long long)i,
-              top[0].index, best);
+        CHECK(top[0].index == best && !strcmp(top[0].name, test_sample_classes[best]), "row %llu: %d vs %d",
+              (unsigned long long)i, top[0].index, best);
         /* probabilities: softmax of the logits, best first, summing to 1 */
         double sum = 0, z = 0;
         for (int k = 0; k < 5; k++) z += exp((double)logits[k] - logits[best]);
@@ -484,8 +469,8 @@ int main(void) {
     char mnist[4200], seed[4200];
     snprintf(mnist, sizeof mnist, "%s/mnist28.safetensors", tmp);
     snprintf(seed, sizeof seed, "%s/seed.safetensors", tmp);
-    make_model("mnist28", 11, mnist);
-    make_model("seed", 12, seed);
+    test_make_sample_model("mnist28", 11, mnist);
+    test_make_sample_model("seed", 12, seed);
     test_bitmap(mnist);
     test_strokes(mnist, "simplified");
     test_strokes(mnist, "raw");

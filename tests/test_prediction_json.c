@@ -14,21 +14,6 @@
 #include "doodle/serve.h"
 #include "testutil.h"
 
-static const char *names[5] = {"airplane", "apple", "cat", "fish", "star"};
-
-static void make_model(const char *path) {
-    dd_error err;
-    dd_spec_overrides ov = {.classes = 5};
-    dd_model_spec *spec = dd_model_spec_builtin("doodle28", &ov, &err);
-    dd_model *m = spec ? dd_model_new(spec, 11, &err) : NULL;
-    for (int i = 0; m && i < 5; i++) dd_model_set_class_name(m, i, names[i], &err);
-    if (!m || dd_model_save(m, path, &err)) {
-        fprintf(stderr, "%s: %s\n", path, err.msg);
-        exit(1);
-    }
-    dd_model_free(m);
-}
-
 /* The object's keys in order, comma-separated, into out. */
 static void keys_of(const cJSON *o, char *out, size_t size) {
     out[0] = '\0';
@@ -173,7 +158,7 @@ static void test_input_png(dd_classifier *c) {
 int main(void) {
     char model_path[4200];
     snprintf(model_path, sizeof model_path, "%s/doodle28.safetensors", test_tmp_dir("test_prediction_json"));
-    make_model(model_path);
+    test_make_sample_model("doodle28", 11, model_path);
     dd_error err;
     dd_classifier *c = dd_classifier_open(model_path, &err);
     CHECK(c, "%s", err.msg);

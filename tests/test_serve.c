@@ -29,25 +29,10 @@
 #define MAX_DRAWINGS 60
 #define THREADS 4
 
-static const char *names[5] = {"airplane", "apple", "cat", "fish", "star"};
-
 static char *bodies[MAX_DRAWINGS];
 static size_t body_len[MAX_DRAWINGS];
 static int n_bodies;
 static serve_guess want[MAX_DRAWINGS][5];
-
-static void make_model(const char *path) {
-    dd_error err;
-    dd_spec_overrides ov = {.classes = 5};
-    dd_model_spec *spec = dd_model_spec_builtin("doodle28", &ov, &err);
-    dd_model *m = spec ? dd_model_new(spec, 7, &err) : NULL;
-    for (int i = 0; m && i < 5; i++) dd_model_set_class_name(m, i, names[i], &err);
-    if (!m || dd_model_save(m, path, &err)) {
-        fprintf(stderr, "%s: %s\n", path, err.msg);
-        exit(1);
-    }
-    dd_model_free(m);
-}
 
 /* The sample's raw drawings as request bodies (ndjson lines), with the embedding API's top 5 for each. */
 static void load_bodies(const char *model_path) {
@@ -432,7 +417,7 @@ static void test_server_start(const char *model_path) {
 int main(void) {
     char model_path[4200];
     snprintf(model_path, sizeof model_path, "%s/doodle28.safetensors", test_tmp_dir("test_serve"));
-    make_model(model_path);
+    test_make_sample_model("doodle28", 7, model_path);
     load_bodies(model_path);
     test_loopback_addr();
     test_server_start(model_path);

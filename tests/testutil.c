@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "doodle/model.h"
+
 int test_failures = 0;
 
 const char *test_shared_data(void) {
@@ -100,4 +102,19 @@ int test_finish(const char *name) {
     }
     printf("%s: all checks passed\n", name);
     return 0;
+}
+
+const char *const test_sample_classes[5] = {"airplane", "apple", "cat", "fish", "star"};
+
+void test_make_sample_model(const char *builtin, uint64_t seed, const char *path) {
+    dd_error err;
+    dd_spec_overrides ov = {.classes = 5};
+    dd_model_spec *spec = dd_model_spec_builtin(builtin, &ov, &err);
+    dd_model *m = spec ? dd_model_new(spec, seed, &err) : NULL;
+    for (int i = 0; m && i < 5; i++) dd_model_set_class_name(m, i, test_sample_classes[i], &err);
+    if (!m || dd_model_save(m, path, &err)) {
+        fprintf(stderr, "%s: %s\n", path, err.msg);
+        exit(1);
+    }
+    dd_model_free(m);
 }

@@ -2,6 +2,7 @@
 #ifndef DOODLE_TESTUTIL_H
 #define DOODLE_TESTUTIL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 extern int test_failures;
@@ -31,6 +32,12 @@ const char *test_write_gz(const char *path, const void *data, size_t len);
 
 /* realloc that ends the test (exit 1) when memory runs out, so a failed grow never loses the old block. */
 void *test_realloc(void *p, size_t size);
+
+/* The bundled sample's five classes, in its order (airplane, apple, cat, fish, star). */
+extern const char *const test_sample_classes[5];
+/* A fresh (untrained, seeded) model of a built-in network for the sample's five classes, saved to path (the test
+ * ends on failure). */
+void test_make_sample_model(const char *builtin, uint64_t seed, const char *path);
 
 int test_finish(const char *name);
 
