@@ -111,7 +111,7 @@ static int slots_of(const dd_conv2d_dims *d) {
 /* Floats of the transformed weights, u [16][out_c][in_c] (in thread 0's scratch). */
 static size_t u_size(const dd_conv2d_dims *d) { return (size_t)16 * d->out_c * d->in_c; }
 /* The padded image: (2 * tile rows + 2) rows of (2 * tile columns + 2) columns per channel, at the most. */
-#define PAD_SLACK 32 /* the input transform's last vectors read past the last row */
+#define PAD_SLACK 48 /* the input transform's last vectors read past the last row, pad_rows' write past it */
 static size_t pad_size(const dd_conv2d_dims *d) {
     return (size_t)d->in_c * (2 * (size_t)tiles_of(d->in_h, false) + 2) * (2 * (size_t)tiles_of(d->in_w, false) + 2) +
            PAD_SLACK;
@@ -123,11 +123,29 @@ size_t nn_fast_winograd_scratch_size(const dd_conv2d_dims *d) {
            (size_t)16 * (VS * (size_t)d->in_c + TB * (size_t)d->out_c + 2 * PLANE_SKEW) + 16;
 }
 
+/* The transforms run on 16 tiles at a time (GCC's vector extensions: AVX-512 here, lowered elsewhere); a run's last
+ * vector is stored in part. */
+typedef float wv16 __attribute__((vector_size(64)));
+#define WV 16
+#define WV_LOAD(v, p) memcpy(&(v), (p), sizeof(wv16))
+#define WV_STORE(p, v) memcpy((p), &(v), sizeof(wv16))
+typedef int32_t wi16 __attribute__((vector_size(64)));
+#define WV_MAX(a, b) ((wv16)(((wi16)(a) & ((a) > (b))) | ((wi16)(b) & ~((a) > (b)))))
+
+#if defined(__clang__)
+#define WV_SHUFFLE2(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define WV_SHUFFLE2(a, b, ...) __builtin_shuffle(a, b, (wi16){__VA_ARGS__})
+#endif
+
 /* Rows [r0, r1) of the padded planes (row r is input row r - 1), each row's even columns then its odd ones: even
- * column x is input column 2x - 1, odd column x input column 2x (zero outside the image). */
+ * column x is input column 2x - 1, odd column x input column 2x (zero outside the image). 32 input columns at a time
+ * while they are inside the image; a vector's lanes past the row land on columns set after (the zeros, the odd
+ * half, the next row) or in the planes' slack. */
 static void pad_rows(float *pad, const float *img, const dd_conv2d_dims *d, int pw, size_t plane, int r0, int r1) {
     const int h = d->in_h, w = d->in_w, half = pw / 2;
     const int ne = w / 2 < half - 1 ? w / 2 : half - 1, no = (w + 1) / 2 < half ? (w + 1) / 2 : half;
+    const float *end = img + (size_t)d->in_c * h * w;
     for (int c = 0; c < d->in_c; c++)
         for (int r = r0; r < r1; r++) {
             float *e = pad + c * plane + (size_t)r * pw, *o = e + half;
@@ -136,11 +154,24 @@ static void pad_rows(float *pad, const float *img, const dd_conv2d_dims *d, int 
                 continue;
             }
             const float *src = img + ((size_t)c * h + (size_t)(r - 1)) * w;
+            int x = 0;
+            for (; x < no && end - (src + 2 * x) >= 2 * WV; x += WV) { /* e's spare lanes: o, written next */
+                wv16 s0, s1;
+                WV_LOAD(s0, src + 2 * x), WV_LOAD(s1, src + 2 * x + WV);
+                wv16 odd = WV_SHUFFLE2(s0, s1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                WV_STORE(e + x + 1, odd);
+            }
+            for (int k = 0; k < x; k += WV) {
+                wv16 s0, s1;
+                WV_LOAD(s0, src + 2 * k), WV_LOAD(s1, src + 2 * k + WV);
+                wv16 even = WV_SHUFFLE2(s0, s1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                WV_STORE(o + k, even);
+            }
             e[0] = 0.0f;
-            for (int x = 1; x <= ne; x++) e[x] = src[2 * x - 1];
-            for (int x = ne + 1; x < half; x++) e[x] = 0.0f;
-            for (int x = 0; x < no; x++) o[x] = src[2 * x];
-            for (int x = no; x < half; x++) o[x] = 0.0f;
+            for (int k = x + 1; k <= ne; k++) e[k] = src[2 * k - 1];
+            for (int k = ne + 1; k < half; k++) e[k] = 0.0f;
+            for (int k = x; k < no; k++) o[k] = src[2 * k];
+            for (int k = no; k < half; k++) o[k] = 0.0f;
         }
 }
 
@@ -166,15 +197,6 @@ static void transform_weights(float *u, const float *g, int C, int K, int k0, in
             for (int xi = 0; xi < 16; xi++) u[xi * KC + (size_t)k * C + c] = r[xi / 4][xi % 4];
         }
 }
-
-/* The transforms run on 16 tiles at a time (GCC's vector extensions: AVX-512 here, lowered elsewhere); a run's last
- * vector is stored in part. */
-typedef float wv16 __attribute__((vector_size(64)));
-#define WV 16
-#define WV_LOAD(v, p) memcpy(&(v), (p), sizeof(wv16))
-#define WV_STORE(p, v) memcpy((p), &(v), sizeof(wv16))
-typedef int32_t wi16 __attribute__((vector_size(64)));
-#define WV_MAX(a, b) ((wv16)(((wi16)(a) & ((a) > (b))) | ((wi16)(b) & ~((a) > (b)))))
 
 /* V [16][C][VS] (tile i of the block at column i) of the tiles [x0, x1) of tile row ty, the block's tiles from i;
  * pad: the padded planes (reads up to WV floats past a row: PAD_SLACK). Whole vectors are written: the last one's
