@@ -4,24 +4,25 @@
 # through seed and mnist28, with the GFLOP/s each reaches, its share of this machine's sgemm peak (measured here,
 # in the same run), peak RSS and the ratios doodle/PyTorch and doodle/ONNX Runtime (> 1: doodle is faster).
 #
-#   bench/speed.sh [--seconds S] [--repeats N] [--build DIR] [--smoke]
+#   bench/speed.sh [--seconds S] [--repeats N] [--build DIR] [--infer] [--smoke]
 #
 # --seconds: how long each measurement runs (default 15, as ../shared/peers/bench.py). --repeats: each row is
 # measured N times, doodle and its peers one after the other each time, and the medians are shown (default 1; on a
-# shared machine 3 or 5 keep one busy moment from deciding a ratio). --smoke: one short pass over mnist28 only,
-# training and one drawing (CI runs it). Without python3-torch (or ../shared/peers) the PyTorch columns say "-";
+# shared machine 3 or 5 keep one busy moment from deciding a ratio). --infer: the inference rows only. --smoke: one
+# short pass over mnist28 only, training and one drawing (CI runs it). Without python3-torch (or ../shared/peers) the PyTorch columns say "-";
 # ONNX Runtime runs when node finds onnxruntime-node (NODE_PATH; see ../shared/peers/README.md) and the ONNX files
 # can be exported (export_onnx.py, with python3-torch), else its columns say "-".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=15 build=build smoke=0 repeats=1
+seconds=15 build=build smoke=0 repeats=1 infer_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --repeats) repeats=$2; shift 2 ;;
+    --infer) infer_only=1; shift ;;
     --smoke) smoke=1; seconds=0.3; shift ;;
-    -h|--help) sed -n 2,12p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n 2,13p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/speed.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -75,6 +76,12 @@ median() {
   for j in "$@"; do printf '%s\t%s\n' "$(field images_per_s "$j")" "$j"; done | sort -g -k1,1 |
     sed -n "$(( ($# + 1) / 2 ))p" | cut -f2-
 }
+# glibc gives large freed blocks back to the kernel and maps them again at the next step; on a virtual machine whose
+# page faults are dear (this project's: PyTorch spent 28% of a seed training step in the kernel's fault path, 27
+# images/s against 68 with the settings below, same minute) that measures the machine, not the peer. Every program
+# below (doodle, PyTorch, ONNX Runtime) runs with glibc keeping freed memory for reuse.
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=268435456
+
 measure() { # label unit mode model batch threads
   local dj=() pj=() oj=() r
   for ((r = 0; r < repeats; r++)); do
@@ -94,9 +101,11 @@ if [ $smoke = 1 ]; then
   measure "classify 1 drawing, mnist28 (ms)" ms infer mnist28 1 2
 else
   for t in 2 1; do
-    measure "train seed 66x100 (img/s)" img train seed 64 $t
-    measure "train lenet 66x100 (img/s)" img train lenet 64 $t
-    measure "train mnist28 28x28 (img/s)" img train mnist28 64 $t
+    if [ $infer_only = 0 ]; then
+      measure "train seed 66x100 (img/s)" img train seed 64 $t
+      measure "train lenet 66x100 (img/s)" img train lenet 64 $t
+      measure "train mnist28 28x28 (img/s)" img train mnist28 64 $t
+    fi
     measure "classify 1 drawing, seed (ms)" ms infer seed 1 $t
     measure "classify 256 drawings, seed (img/s)" img infer seed 256 $t
     measure "classify 1 drawing, mnist28 (ms)" ms infer mnist28 1 $t
