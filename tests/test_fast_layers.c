@@ -218,6 +218,16 @@ static void check_dense(util_pool *pool, int batch, int n_in, int n_out, bool re
     nn_fast_dense_forward_infer(pool, fast, x, w, b, batch, n_in, n_out, relu); /* sgemv for a few images */
     SAME("dense forward (inference)", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out,
          util_pool_threads(pool));
+    if (nn_fast_dense_dot_applies(batch, n_in)) { /* AVX-512 dot products for a batch: any thread count, same bits */
+        float *single = random_floats(no, 0, 1);
+        nn_fast_dense_dot_forward(pool, fast, x, w, b, batch, n_in, n_out, relu);
+        SAME("dense forward (dot products)", fast, ref, no, "batch %d, %d -> %d, %d threads", batch, n_in, n_out,
+             util_pool_threads(pool));
+        nn_fast_dense_dot_forward(NULL, single, x, w, b, batch, n_in, n_out, relu);
+        CHECK(!memcmp(fast, single, sizeof *fast * no), "dense dot products: %d threads give 1 thread's bits",
+              util_pool_threads(pool));
+        free(single);
+    }
     float *dout = random_floats(no, -1, 1), *din_ref = random_floats(ni, 0, 1), *din = random_floats(ni, 0, 1);
     float *dw_ref = random_floats(nw, -1, 1), *dw = copy(dw_ref, nw), *db_ref = random_floats(n_out, -1, 1),
           *db = copy(db_ref, n_out);
@@ -345,8 +355,9 @@ int main(void) {
             check_winograd(pool, batch, 16, 16, 25, 8, true, false); /* seed's third: an odd column pooled away */
             check_winograd(pool, batch, 11, 1, 40, 5, true, true);   /* one row: no pooled output */
             check_dense(pool, batch, 37, 11, true);
-            check_dense(pool, batch, 5, 2, false);    /* fewer outputs than threads */
-            check_dense(pool, batch, 300, 129, true); /* large enough for inference's threads */
+            check_dense(pool, batch, 5, 2, false);        /* fewer outputs than threads */
+            check_dense(pool, batch, 300, 129, true);     /* large enough for inference's threads */
+            check_dense(pool, batch + 6, 2100, 13, true); /* chunks, a masked last part, ragged blocks */
             check_batchnorm(pool, batch, 5, 23, true);
             check_batchnorm(pool, batch, 7, 1, false); /* after a dense layer */
             check_maxpool(pool, batch, 3, 13, 17, 2, 2);

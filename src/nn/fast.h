@@ -74,6 +74,11 @@ void nn_fast_dense_forward(util_pool *pool, float *out, const float *in, const f
  * so training keeps nn_fast_dense_forward). */
 void nn_fast_dense_forward_infer(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,
                                  int batch, int n_in, int n_out, bool relu);
+/* Inference for a batch with AVX-512 (src/nn/fast_dense_dot.c): dot products along the weights' rows, threads over
+ * images, any thread count the same bits; nn_fast_dense_forward_infer calls it where it applies. */
+bool nn_fast_dense_dot_applies(int batch, int n_in);
+void nn_fast_dense_dot_forward(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,
+                               int batch, int n_in, int n_out, bool relu);
 /* dd_dense_backward (dweight, dbias may be NULL; din may be NULL). */
 void nn_fast_dense_backward(util_pool *pool, float *din, float *dweight, float *dbias, const float *dout,
                             const float *in, const float *weight, int batch, int n_in, int n_out);

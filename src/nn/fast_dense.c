@@ -65,7 +65,9 @@ void nn_fast_dense_forward_infer(util_pool *pool, float *out, const float *in, c
                    .n_out = n_out,
                    .relu = relu,
                    .gemv = batch < GEMV_BELOW};
-    if ((double)batch * n_in * n_out < ALONE_BELOW)
+    if (batch >= GEMV_BELOW && (double)batch * n_in * n_out >= ALONE_BELOW && nn_fast_dense_dot_applies(batch, n_in))
+        nn_fast_dense_dot_forward(pool, out, in, weight, bias, batch, n_in, n_out, relu);
+    else if ((double)batch * n_in * n_out < ALONE_BELOW)
         dense_forward_part(&j, 0, 1);
     else
         util_pool_run(pool, dense_forward_part, &j);
