@@ -9,9 +9,10 @@
 # --seconds: how long each measurement runs (default 15, as ../shared/peers/bench.py). --repeats: each row is
 # measured N times, doodle and its peers one after the other each time, and the medians are shown (default 1; on a
 # shared machine 3 or 5 keep one busy moment from deciding a ratio). --infer: the inference rows only. --smoke: one
-# short pass over mnist28 only, training and one drawing (CI runs it). Without python3-torch (or ../shared/peers) the PyTorch columns say "-";
-# ONNX Runtime runs when node finds onnxruntime-node (NODE_PATH; see ../shared/peers/README.md) and the ONNX files
-# can be exported (export_onnx.py, with python3-torch), else its columns say "-".
+# short pass over mnist28 only, training and one drawing (CI runs it). Without python3-torch (or ../shared/peers)
+# the PyTorch columns say "-"; ONNX Runtime runs when node finds onnxruntime-node (NODE_PATH; see
+# ../shared/peers/README.md) and the ONNX files can be exported (export_onnx.py, with python3-torch), else its
+# columns say "-".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=15 build=build smoke=0 repeats=1 infer_only=0
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --repeats) repeats=$2; shift 2 ;;
     --infer) infer_only=1; shift ;;
     --smoke) smoke=1; seconds=0.3; shift ;;
-    -h|--help) sed -n 2,13p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n 2,14p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/speed.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
