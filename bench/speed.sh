@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     --repeats) repeats=$2; shift 2 ;;
     --infer) infer_only=1; shift ;;
     --smoke) smoke=1; seconds=0.3; shift ;;
-    -h|--help) sed -n 2,14p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/speed.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
