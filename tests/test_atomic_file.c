@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "util/atomic_file.h"
+#include "doodle/files.h"
 
 /* How many entries of dir start with prefix; the last one's name goes into last. */
 static int count_prefixed(const char *dir, const char *prefix, char *last, size_t size) {

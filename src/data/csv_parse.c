@@ -11,7 +11,7 @@
 
 #include "data/csv.h"
 #include "doodle/quickdraw.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 static const char *const column_names[DATA_CSV_N_KNOWN] = {"drawing",   "word",       "countrycode",
                                                            "timestamp", "recognized", "key_id"};

@@ -8,7 +8,7 @@
 
 #include "data/dset_layout.h"
 #include "doodle/dataset.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/le.h"
 #include "util/mapped_file.h"
 

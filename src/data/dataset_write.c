@@ -13,8 +13,8 @@
 #include "data/dset_layout.h"
 #include "data/prep_internal.h"
 #include "doodle/dataset.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 #include "util/le.h"
 
 #define SPLIT_CHANGED 0x80             /* in changed[]: dd_dataset_writer_set_split gave this record a split */

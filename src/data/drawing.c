@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 void dd_drawing_init(dd_drawing *d) {
     memset(d, 0, sizeof *d);

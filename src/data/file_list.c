@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "doodle/files.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 static int push(dd_file_list *l, const char *path, dd_error *err) {
     if (l->count == l->cap) {

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define DD_GZ_CHUNK (256u * 1024u)         /* bytes asked from zlib per read */
 #define DD_GZ_WHOLE_CAP ((size_t)64 << 20) /* inflated plus compressed bytes of a file read whole */

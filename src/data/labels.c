@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 #define LABELS_MAX_BYTES ((size_t)64 << 20)
 #define FORMAT_NAME "doodle labels"

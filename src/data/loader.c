@@ -22,7 +22,7 @@
 
 #include "doodle/render.h"
 #include "doodle/rng.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define BATCH_MAX 65536u
 #define PREFETCH_MAX 8u

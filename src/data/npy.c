@@ -16,8 +16,8 @@
 #include "data/gz_input.h"
 #include "data/prep_internal.h"
 #include "doodle/quickdraw.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAX_HEADER (1u << 20)

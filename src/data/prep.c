@@ -20,8 +20,8 @@
 #include "data/prep_internal.h"
 #include "doodle/quickdraw.h"
 #include "doodle/rng.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 #include "util/le.h"
 #include "util/u64_set.h"
 

@@ -16,7 +16,7 @@
 
 #include "data/prep_internal.h"
 #include "doodle/labels.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/csv_line.h"
 #include "util/u64_set.h"
 

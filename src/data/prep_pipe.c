@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "data/prep_internal.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define FIRST_CHUNKS_PER_READER 4
 #define MAX_CHUNKS_PER_READER 32

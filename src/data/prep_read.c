@@ -8,7 +8,7 @@
 #include "data/prep_internal.h"
 #include "doodle/render.h"
 #include "doodle/simplify.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define STOP_CHECK_EVERY 32 /* records between looks at the writer's stop flag */
 

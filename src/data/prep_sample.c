@@ -11,7 +11,7 @@
 
 #include "data/prep_internal.h"
 #include "doodle/rng.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 typedef struct reservoir {
     uint64_t offered;

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define DD_RENDER_SIDE_MAX 16384u /* cairo's image surfaces are limited to 32767 pixels a side */
 #define DD_RENDER_BOX 256.0       /* the simplified drawings' box */

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 /* Resampled points allowed in one stroke (path length 255 * 2^14 in the 0..255 box, thousands of times what any
  * doodle draws): a hostile file must not make us allocate gigabytes or run RDP for hours. */

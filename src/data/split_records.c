@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "doodle/dataset.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 int dd_dataset_split_records(const dd_dataset *ds, int split, uint64_t **records, size_t *n, dd_error *err) {
     uint64_t total = dd_dataset_count(ds);

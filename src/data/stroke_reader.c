@@ -13,7 +13,7 @@
 #include "data/csv.h"
 #include "data/gz_input.h"
 #include "doodle/quickdraw.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define DD_LINE_MAX ((size_t)64 << 20)
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "doodle/rng.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define TAG_VALIDATION 0x76616c6964ULL /* "valid": a stream of its own, apart from the split's and training's */
 

@@ -8,7 +8,7 @@
 #include "doodle/cluster.h"
 #include "doodle/explain.h"
 #include "explain/explain_util.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define MAP_COLS 16
 

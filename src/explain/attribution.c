@@ -6,7 +6,7 @@
 
 #include "doodle/explain.h"
 #include "explain/explain_util.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define OCCLUSION_BATCH 32
 

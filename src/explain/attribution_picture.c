@@ -5,7 +5,7 @@
 
 #include "doodle/explain.h"
 #include "explain/explain_util.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 dd_picture *dd_explain_attribution_picture(dd_explainer *e, const dd_model *m, const dd_image_set *s,
                                            const size_t *which, size_t n, int cls, int gradcam_layer, dd_error *err) {

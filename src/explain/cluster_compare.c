@@ -8,8 +8,8 @@
 
 #include "doodle/cluster.h"
 #include "explain/explain_util.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 #define SHOWN 10 /* drawings per cluster in the pictures */
 

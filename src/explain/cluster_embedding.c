@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "doodle/cluster.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 
 #define EMBED_BATCH 64
 

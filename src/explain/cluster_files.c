@@ -11,8 +11,8 @@
 #include "explain/cluster_files.h"
 #include "viz/scatter.h"
 #include "explain/explain_util.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 #define MONTAGE_COLS 10
 

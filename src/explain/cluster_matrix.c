@@ -9,7 +9,7 @@
 #include "doodle/clock.h"
 #include "numerics/dbscan.h"
 #include "numerics/silhouette.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define SILHOUETTE_REFERENCES 5000
 

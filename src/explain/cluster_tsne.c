@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "explain/cluster_files.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "viz/png_file.h"
 
 #define SIDE 1100 /* the map's square */

@@ -9,8 +9,8 @@
 
 #include "explain/cluster_files.h"
 #include "explain/explain_util.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 #define UNIT_DRAWINGS 8 /* drawings per unit in the pictures */
 #define SD_FLOOR 0.05   /* of the unit's sd over every drawing */

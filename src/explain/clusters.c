@@ -12,7 +12,7 @@
 #include "doodle/explain.h"
 #include "explain/cluster_files.h"
 #include "explain/quality_internal.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 /* Above this many drawings (unless dd_cluster_opts.stream_above says otherwise) a set chosen by the model's answers
  * is scored in chunks first, keeping only the chosen drawings' record numbers, so that memory stays bounded by

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "explain/explain_util.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define COLS 12
 

@@ -8,8 +8,8 @@
 #include "doodle/loader.h"
 #include "doodle/metrics.h"
 #include "doodle/render.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 
 #define PROB_BATCH 64
 

@@ -9,7 +9,7 @@
 #include "doodle/dataset.h"
 #include "doodle/labels.h"
 #include "doodle/model.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 void dd_labels_path_beside(const char *model_path, char *out, size_t size) {
     const char *slash = strrchr(model_path, '/');

@@ -7,8 +7,8 @@
 #include "doodle/explain.h"
 #include "explain/explain_util.h"
 #include "explain/grouped_picture.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 #define DEFAULT_MAX_PER_GROUP 240
 

@@ -12,8 +12,8 @@
 #include "explain/explain_util.h"
 #include "explain/grouped_picture.h"
 #include "explain/quality_internal.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 dd_quality_opts dd_quality_opts_default(void) {
     return (dd_quality_opts){.split = -1, .threshold = 0.9, .near_tolerance = 0.12, .max_shown = 24};

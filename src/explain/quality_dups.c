@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "explain/quality_internal.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define SMALL 14 /* side of the downsample the near-duplicate check compares */
 #define NEAR_HAMMING 3

@@ -19,8 +19,7 @@
 #include "doodle/model_spec.h"
 #include "explain/explain_util.h"
 #include "explain/report_internal.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
 #include "viz/report_html.h"
 
 #define GALLERY_COLS 10

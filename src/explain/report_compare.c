@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "explain/report_compare.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 static const char *const COLOURS[DD_COMPARE_MAX_RUNS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                                          "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};

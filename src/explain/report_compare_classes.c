@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "explain/report_compare.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 /* ---- accuracy per class ---- */
 

@@ -6,7 +6,7 @@
 
 #include "explain/explain_util.h"
 #include "explain/report_compare.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define SAMPLE_MAX 40   /* drawings shown each way */
 #define PER_CLASS_MAX 8 /* of one true class: one row of the picture */

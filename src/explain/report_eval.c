@@ -8,7 +8,7 @@
 #include "explain/explain_util.h"
 #include "explain/grouped_picture.h"
 #include "explain/report_internal.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "viz/report_html.h"
 
 #define TOP_PAIRS 30

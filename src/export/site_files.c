@@ -13,7 +13,7 @@
 #include <zlib.h>
 
 #include "doodle/files.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/base64.h"
 
 unsigned char *site_read_file(const char *path, size_t *len, dd_error *err) {

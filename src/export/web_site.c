@@ -17,7 +17,7 @@
 #include "doodle/files.h"
 #include "export/site_assets.h"
 #include "export/site_files.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define MARKER ".doodle-site"
 #define ORT_SCRIPT "ort.wasm.min.js"            /* ORT-web's API, the WebAssembly back end alone */

@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "nn/op.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define CFG_MAX_BYTES (1u << 20) /* a cfg is a few hundred bytes; anything near this is not one */
 #define CFG_MAX_LAYERS 4096

@@ -16,7 +16,7 @@
 #include "doodle/simplify.h"
 #include "nn/jpeg_read.h"
 #include "nn/picture_input.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 struct dd_classifier {
     dd_model *model;

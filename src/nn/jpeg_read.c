@@ -14,7 +14,7 @@
 #include <jerror.h> /* after jpeglib.h: JWRN_JPEG_EOF */
 
 #include "doodle/model_spec.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 typedef struct jpeg_failure {
     struct jpeg_error_mgr mgr;

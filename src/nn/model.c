@@ -8,7 +8,7 @@
 
 #include "doodle/layers.h"
 #include "nn/op.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 dd_model *dd_model_new(dd_model_spec *spec, uint64_t seed, dd_error *err) {
     dd_model *m = dd_calloc(1, sizeof *m, err);

@@ -9,7 +9,7 @@
 
 #include "doodle/model.h"
 #include "nn/op.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define MAX_TENSOR_NAME (DD_SPEC_NAME_MAX + 16)
 

@@ -16,7 +16,7 @@
 #include "nn/builtin_models.h"
 #include "nn/cfg.h"
 #include "nn/op.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 const char *dd_layer_kind_name(dd_layer_kind kind) {
     const nn_op_kind *op = nn_op_of(kind);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define PI 3.14159265358979323846
 

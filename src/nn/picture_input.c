@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define WORK_SIDE 512   /* the ink's longer side while it is thinned, pixels */
 #define WORK_MARGIN 4   /* empty pixels around it: thinning needs an empty border, resampling spreads a pixel */

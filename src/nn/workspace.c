@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "nn/workspace.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/blas_threads.h"
 
 #define ARENA_ALIGN 64 /* a cache line, and the widest vector */

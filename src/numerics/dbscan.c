@@ -12,7 +12,7 @@
 #include "doodle/numerics.h"
 #include "numerics/dbscan.h"
 #include "numerics/linalg.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 typedef struct dbscan_ctx {
     float eps2;

@@ -10,9 +10,9 @@
 
 #include "doodle/numerics.h"
 #include "numerics/linalg.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/blas_threads.h"
-#include "util/cpus.h"
+#include "doodle/cpus.h"
 #include "util/thread_pool.h"
 
 void dd_kmeans_free(dd_kmeans_result *r) {

@@ -7,7 +7,7 @@
 
 #include "doodle/numerics.h"
 #include "numerics/linalg.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 typedef struct knn_ctx {
     int k;

@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "numerics/linalg.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/blas_threads.h"
-#include "util/cpus.h"
+#include "doodle/cpus.h"
 #include "util/thread_pool.h"
 
 int numerics_sym_top_eigen(double *a, int n, int top, double *w, double *v, dd_error *err) {

@@ -11,8 +11,8 @@
 #include "doodle/numerics.h"
 #include "numerics/linalg.h"
 #include "numerics/sparse.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 #include "util/thread_pool.h"
 
 /* Above this many multiply-adds for the covariance or Gram product, the randomized solver takes over. */

@@ -10,7 +10,7 @@
 #include "doodle/numerics.h"
 #include "numerics/linalg.h"
 #include "numerics/silhouette.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 typedef struct sil_ctx {
     int width;           /* sum of the k */

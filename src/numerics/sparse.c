@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "numerics/sparse.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 #include "util/thread_pool.h"
 
 #define MAX_THREADS 8

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "doodle/numerics.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 #include "util/thread_pool.h"
 
 #define PERPLEXITY_STEPS 100

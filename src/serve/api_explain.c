@@ -7,7 +7,7 @@
 
 #include "doodle/explain.h"
 #include "serve/api_json.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 /* The layers worth showing: spatial outputs after a rectifier (an activation layer, or a conv with its own ReLU);
  * without any, every conv layer. Returns how many were written to layers. */

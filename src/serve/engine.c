@@ -9,7 +9,7 @@
 #include "doodle/explain.h"
 #include "doodle/loader.h"
 #include "doodle/quickdraw.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 struct serve_ctx {
     serve_ctx *next;           /* in the engine's free list */

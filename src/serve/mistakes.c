@@ -17,7 +17,7 @@
 #include "doodle/labels.h"
 #include "serve/api_json.h"
 #include "serve/png_encode.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/csv_line.h"
 
 #define N_METHODS 2

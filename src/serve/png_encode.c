@@ -5,7 +5,7 @@
 #include <zlib.h>
 
 #include "doodle/serve.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/base64.h"
 
 static void put_be32(unsigned char *p, uint32_t v) {

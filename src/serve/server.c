@@ -25,8 +25,8 @@
 #include "serve/assets.h"
 #include "serve/engine.h"
 #include "serve/mistakes.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 
 #define REPORT_MAX_BYTES (256u * 1024u * 1024u)
 /* The body of a request that is refused (over the limit, or from its headers) is read and dropped up to this much,

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define CHECKPOINT_VERSION "1"
 

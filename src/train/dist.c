@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "train/bf16.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #ifdef DOODLE_MPI
 #include <mpi.h>

@@ -9,8 +9,8 @@
 #include "doodle/loader.h"
 #include "doodle/render.h"
 #include "doodle/train.h"
-#include "util/alloc.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 
 /* "a, b, c" (cut short with "..." past about 200 bytes) into buf. */
 static void list_names(char *buf, size_t size, int n, const char *(*name)(const void *, int), const void *obj) {

@@ -11,7 +11,7 @@
 #include "nn/backward_hook.h"
 #include "train/bf16.h"
 #include "train/dist.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 typedef struct bucket {
     size_t lo, hi; /* gradients [lo, hi) */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 int history_add(history *h, const history_row *row, dd_error *err) {
     if (h->count == h->cap) {

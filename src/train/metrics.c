@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 
 int dd_metrics_init(dd_metrics *m, int classes, int top_k, dd_error *err) {
     memset(m, 0, sizeof *m);

@@ -22,9 +22,8 @@
 #include "train/history.h"
 #include "train/recipe.h"
 #include "train/run.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
-#include "util/cpus.h"
+#include "doodle/alloc.h"
+#include "doodle/cpus.h"
 
 dd_train_opts dd_train_defaults(void) {
     dd_train_opts o = {

@@ -10,7 +10,7 @@
 
 #include "train/dist.h"
 #include "train/run.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 int train_agree_failure(run *r, int rc, dd_error *err) {
     if (r->ranks == 1) return rc;

@@ -7,7 +7,7 @@
 
 #include "viz/report_html.h"
 #include "train/tune.h"
-#include "util/atomic_file.h"
+#include "doodle/files.h"
 
 #define CURVES_MAX 8
 

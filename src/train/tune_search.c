@@ -21,7 +21,7 @@
 #include "doodle/train.h"
 #include "doodle/tune.h"
 #include "train/tune.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "viz/report_html.h"
 
 typedef struct tuner {

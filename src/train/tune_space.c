@@ -9,7 +9,7 @@
 
 #include "doodle/rng.h"
 #include "doodle/tune.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 const char dd_tune_default_space[] = "# doodle tune's default space: around doodle train's default recipe\n"
                                      "lr log-uniform 5e-4 5e-3\n"

@@ -1,4 +1,4 @@
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 #define _DEFAULT_SOURCE /* flock */
-#include "util/atomic_file.h"
+#include "doodle/files.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define TMP_SUFFIX ".tmp."
 #define TMP_RANDOM 6 /* mkstemp's XXXXXX */

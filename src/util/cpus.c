@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L /* sysconf */
-#include "util/cpus.h"
+#include "doodle/cpus.h"
 
 #include <stdatomic.h>
 #include <unistd.h>

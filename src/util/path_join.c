@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "doodle/files.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 int dd_path_join(char *buf, size_t size, const char *dir, const char *name, dd_error *err) {
     int n = snprintf(buf, size, "%s/%s", dir, name);

@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 struct util_pool {
     int threads;

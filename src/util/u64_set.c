@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 
 #define SEG_BITS 16
 #define N_SEGS (1u << SEG_BITS)

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "doodle/picture.h"
-#include "util/alloc.h"
-#include "util/atomic_file.h"
+#include "doodle/alloc.h"
+#include "doodle/files.h"
 #include "viz/canvas.h"
 #include "viz/png_file.h"
 

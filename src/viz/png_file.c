@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/atomic_file.h"
+#include "doodle/files.h"
 
 /* cairo's PNG writer calls this; errno of a failed write is kept (cairo only says "write error") */
 typedef struct png_sink {

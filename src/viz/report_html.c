@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "util/base64.h"
 #include "viz/png_file.h"
 

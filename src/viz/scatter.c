@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "viz/scatter.h"
-#include "util/alloc.h"
+#include "doodle/alloc.h"
 #include "viz/png_file.h"
 
 #define WIDTH 960
