@@ -120,8 +120,8 @@ html=$tmp/run345/report.html
 size=$(stat -c %s "$html")
 [ "$size" -le 3000000 ] || fail "the 345-class page is $size bytes, over 3 MB"
 echo "345 classes: a page of $size bytes"
-grep -q 'a model from a cfg of its own (the model file does not name it), 345 classes' "$html" ||
-  fail "the header of a model without a name: $(grep -o 'Run <code>.*</code>;' "$html" | head -c 300)"
+grep -q 'model <code>tiny</code>, 345 classes' "$html" ||
+  fail "the header does not name the model by its cfg (tiny.cfg): $(grep -o 'Run <code>.*</code>;' "$html" | head -c 300)"
 read -r data_rows metric_rows pair_rows cells miss_pics act_pics collapsed <<<"$(page_counts "$html")"
 # data: the 10 fewest (the first class table), per class: the 30 worst; 25 x (25 + other classes) confusion cells
 [ "$data_rows $metric_rows $pair_rows $cells $collapsed" = "10 30 30 650 2" ] ||
