@@ -3,8 +3,8 @@
  * channel become 16 per tile of 4 pixels (2.25x fewer). Per block of tiles: the input transform V = B' d B of every
  * channel, 16 products m = u v (one per point of the 4x4 tile, over the input channels: fast_winograd_gemm.h, in
  * registers), and the output transform Y = A' m A with the bias, the ReLU and a fused 2x2 max-pool (one tile is one
- * pool window) while the block is in cache. The weights' transform u = G g G' is made by every pass, split across
- * the threads.
+ * pool window) while the block is in cache. The weights' transform u = G g G' is split across the threads and kept
+ * in the workspace's cache with the weights it was made from; a pass makes it again only when they differ.
  *
  * The input's rows are copied once into a zero-bordered buffer with the even and odd columns apart, so that a run of
  * tiles along a row reads plain vectors (tile x's columns 2x .. 2x + 3 are even x, odd x, even x + 1, odd x + 1).
