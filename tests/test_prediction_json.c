@@ -109,19 +109,6 @@ static void test_lines(dd_classifier *c) {
     dd_stroke_reader_close(r);
 }
 
-typedef struct reader {
-    const unsigned char *data;
-    size_t size, at;
-} reader;
-
-static cairo_status_t read_mem(void *closure, unsigned char *out, unsigned int len) {
-    reader *r = closure;
-    if (r->size - r->at < len) return CAIRO_STATUS_READ_ERROR;
-    memcpy(out, r->data + r->at, len);
-    r->at += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 /* The PNG of the last drawing classified holds the model's input pixels, grey, at its input size. */
 static void test_input_png(dd_classifier *c) {
     uint32_t h, w;
@@ -134,8 +121,7 @@ static void test_input_png(dd_classifier *c) {
     size_t size = 0;
     dd_error err;
     CHECK(dd_prediction_input_png(c, &png, &size, &err) == 0, "%s", err.msg);
-    reader r = {png, size, 0};
-    cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_mem, &r);
+    cairo_surface_t *s = test_png_decode(png, size);
     CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == (int)w &&
           cairo_image_surface_get_height(s) == (int)h);
     if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS) {

@@ -276,20 +276,6 @@ static void test_top_k(void) {
     CHECK(sum > 0.9999 && sum < 1.0001);
 }
 
-/* cairo reads the PNG back from memory */
-typedef struct reader {
-    const unsigned char *data;
-    size_t size, at;
-} reader;
-
-static cairo_status_t read_mem(void *closure, unsigned char *out, unsigned int len) {
-    reader *r = closure;
-    if (r->size - r->at < len) return CAIRO_STATUS_READ_ERROR;
-    memcpy(out, r->data + r->at, len);
-    r->at += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 static int b64(char c) {
     const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const char *p = strchr(a, c);
@@ -304,8 +290,7 @@ static void test_png(int h, int w, int channels) {
     size_t size;
     dd_error err;
     CHECK(serve_png_encode(px, h, w, channels, &png, &size, &err) == 0, "%s", err.msg);
-    reader r = {png, size, 0};
-    cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_mem, &r);
+    cairo_surface_t *s = test_png_decode(png, size);
     CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == w &&
               cairo_image_surface_get_height(s) == h,
           "%dx%dx%d", h, w, channels);

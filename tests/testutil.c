@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <cairo.h>
+
 #include "doodle/model.h"
 
 int test_failures = 0;
@@ -117,4 +119,22 @@ void test_make_sample_model(const char *builtin, uint64_t seed, const char *path
         exit(1);
     }
     dd_model_free(m);
+}
+
+typedef struct png_reader {
+    const unsigned char *data;
+    size_t size, at;
+} png_reader;
+
+static cairo_status_t read_mem(void *closure, unsigned char *out, unsigned int len) {
+    png_reader *r = closure;
+    if (r->size - r->at < len) return CAIRO_STATUS_READ_ERROR;
+    memcpy(out, r->data + r->at, len);
+    r->at += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+cairo_surface_t *test_png_decode(const unsigned char *png, size_t size) {
+    png_reader r = {png, size, 0};
+    return cairo_image_surface_create_from_png_stream(read_mem, &r);
 }

@@ -33,6 +33,10 @@ const char *test_write_gz(const char *path, const void *data, size_t len);
 /* realloc that ends the test (exit 1) when memory runs out, so a failed grow never loses the old block. */
 void *test_realloc(void *p, size_t size);
 
+/* A PNG in memory decoded by cairo (check cairo_surface_status; destroy it). */
+typedef struct _cairo_surface cairo_surface_t;
+cairo_surface_t *test_png_decode(const unsigned char *png, size_t size);
+
 /* The bundled sample's five classes, in its order (airplane, apple, cat, fish, star). */
 extern const char *const test_sample_classes[5];
 /* A fresh (untrained, seeded) model of a built-in network for the sample's five classes, saved to path (the test
