@@ -24,64 +24,23 @@
 /* ---- the kernels, one per instruction set ---- */
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-
-#define VEC __m512
-#define LANES 16
-#define OCB 8
-#define NV 3
-#define V_ZERO() _mm512_setzero_ps()
-#define V_LOAD(p) _mm512_loadu_ps(p)
-#define V_STORE(p, v) _mm512_storeu_ps(p, v)
-#define V_SET1(x) _mm512_set1_ps(x)
-#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-#define V_ADD(a, b) _mm512_add_ps(a, b)
-#define V_MAX(a, b) _mm512_max_ps(a, b)
+#define NN_VEC_AVX512
+#include "nn/fast_vec.h"
 #define TARGET __attribute__((target("avx512f"))) BAND_UNCHECKED
 #define BAND_FN band_avx512
 #define TILE_AVX512 (16 * 3)
 #include "nn/fast_conv3x3_band.h"
 
-#define VEC __m256
-#define LANES 8
-#define OCB 4
-#define NV 3
-#define V_ZERO() _mm256_setzero_ps()
-#define V_LOAD(p) _mm256_loadu_ps(p)
-#define V_STORE(p, v) _mm256_storeu_ps(p, v)
-#define V_SET1(x) _mm256_set1_ps(x)
-#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
-#define V_ADD(a, b) _mm256_add_ps(a, b)
-#define V_MAX(a, b) _mm256_max_ps(a, b)
+#define NN_VEC_AVX2
+#include "nn/fast_vec.h"
 #define TARGET __attribute__((target("avx2,fma"))) BAND_UNCHECKED
 #define BAND_FN band_avx2
 #define TILE_AVX2 (8 * 3)
 #include "nn/fast_conv3x3_band.h"
 #endif
 
-/* Portable: GCC's vector extensions, lowered to whatever the target has. */
-typedef float v4 __attribute__((vector_size(16)));
-static inline v4 v4_load(const float *p) {
-    v4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void v4_store(float *p, v4 v) { memcpy(p, &v, sizeof v); }
-static inline v4 v4_max(v4 a, v4 b) {
-    for (int i = 0; i < 4; i++) a[i] = a[i] > b[i] ? a[i] : b[i];
-    return a;
-}
-#define VEC v4
-#define LANES 4
-#define OCB 4
-#define NV 2
-#define V_ZERO() ((v4){0, 0, 0, 0})
-#define V_LOAD(p) v4_load(p)
-#define V_STORE(p, v) v4_store(p, v)
-#define V_SET1(x) ((v4){0, 0, 0, 0} + (x))
-#define V_FMA(a, b, c) ((a) * (b) + (c))
-#define V_ADD(a, b) ((a) + (b))
-#define V_MAX(a, b) v4_max(a, b)
+#define NN_VEC_GENERIC
+#include "nn/fast_vec.h"
 #define TARGET
 #define BAND_FN band_generic
 #define TILE_GENERIC (4 * 2)

@@ -1,7 +1,7 @@
 /* One band of the direct 3x3 convolution (src/nn/fast_conv3x3.c), written once and included once per instruction
- * set. Before including, define: VEC (the vector type), LANES, OCB (output channels per register block), NV (vectors
- * of pixels per tile), V_ZERO(), V_LOAD(p), V_STORE(p, v), V_SET1(x), V_FMA(a, b, c) (a * b + c), V_ADD, V_MAX,
- * TARGET (a function attribute or nothing) and BAND_FN (the function's name).
+ * set. Before including: the vector words of nn/fast_vec.h (VEC, LANES, OCB output channels per register block, NV
+ * vectors of pixels per tile, V_ZERO, V_LOAD, V_STORE, V_SET1, V_FMA, V_ADD, V_MAX), TARGET (a function attribute or
+ * nothing) and BAND_FN (the function's name).
  *
  * The input is an image zero-padded by one pixel on every side, each plane pw = w + 2 wide, so the tap (i, j) of
  * output pixel q (in the same padded-width numbering, q = y * pw + x) is at x + q + i * pw + j for every q: the nine

@@ -26,54 +26,23 @@
 #define PLANE_SKEW 16
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-
-#define VEC __m512
-#define LANES 16
-#define OCB 8
-#define NV 3
-#define V_ZERO() _mm512_setzero_ps()
-#define V_LOAD(p) _mm512_loadu_ps(p)
-#define V_STORE(p, v) _mm512_storeu_ps(p, v)
-#define V_SET1(x) _mm512_set1_ps(x)
-#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define NN_VEC_AVX512
+#include "nn/fast_vec.h"
 #define TARGET __attribute__((target("avx512f"))) GEMM_UNCHECKED
 #define BLOCK_FN block_avx512
 #define GEMM_FN gemm_avx512
 #include "nn/fast_winograd_gemm.h"
 
-#define VEC __m256
-#define LANES 8
-#define OCB 4
-#define NV 3
-#define V_ZERO() _mm256_setzero_ps()
-#define V_LOAD(p) _mm256_loadu_ps(p)
-#define V_STORE(p, v) _mm256_storeu_ps(p, v)
-#define V_SET1(x) _mm256_set1_ps(x)
-#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define NN_VEC_AVX2
+#include "nn/fast_vec.h"
 #define TARGET __attribute__((target("avx2,fma"))) GEMM_UNCHECKED
 #define BLOCK_FN block_avx2
 #define GEMM_FN gemm_avx2
 #include "nn/fast_winograd_gemm.h"
 #endif
 
-/* Portable: GCC's vector extensions. */
-typedef float wv4 __attribute__((vector_size(16)));
-static inline wv4 wv4_load(const float *p) {
-    wv4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void wv4_store(float *p, wv4 v) { memcpy(p, &v, sizeof v); }
-#define VEC wv4
-#define LANES 4
-#define OCB 4
-#define NV 2
-#define V_ZERO() ((wv4){0, 0, 0, 0})
-#define V_LOAD(p) wv4_load(p)
-#define V_STORE(p, v) wv4_store(p, v)
-#define V_SET1(x) ((wv4){0, 0, 0, 0} + (x))
-#define V_FMA(a, b, c) ((a) * (b) + (c))
+#define NN_VEC_GENERIC
+#include "nn/fast_vec.h"
 #define TARGET
 #define BLOCK_FN block_generic
 #define GEMM_FN gemm_generic

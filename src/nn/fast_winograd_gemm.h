@@ -1,7 +1,6 @@
 /* The products of the Winograd 3x3 convolution (src/nn/fast_winograd.c), written once and included once per
- * instruction set. Before including, define: VEC, LANES, OCB (output channels per register block), NV (vectors of
- * tiles per block), V_ZERO(), V_LOAD(p), V_STORE(p, v), V_SET1(x), V_FMA(a, b, c) (a * b + c), TARGET (function
- * attributes or nothing), BLOCK_FN and GEMM_FN (the two functions' names).
+ * instruction set. Before including: the vector words of nn/fast_vec.h (NV counts vectors of tiles per block here),
+ * TARGET (function attributes or nothing), BLOCK_FN and GEMM_FN (the two functions' names).
  *
  * For each of the 16 points of the transformed 4x4 tile: m [K][ms] = u [K][C] x v [C][vs], over the first nv
  * vectors of tiles (vs, ms: floats per row). Every output is one sum over the input channels in order, whatever nv: a
@@ -77,6 +76,8 @@ TARGET static void GEMM_FN(float *restrict m, const float *restrict v, const flo
 #undef V_STORE
 #undef V_SET1
 #undef V_FMA
+#undef V_ADD
+#undef V_MAX
 #undef TARGET
 #undef BLOCK_FN
 #undef GEMM_FN
