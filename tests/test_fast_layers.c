@@ -285,6 +285,7 @@ static void check_maxpool(util_pool *pool, int batch, int channels, int h, int w
     size_t n_in = (size_t)batch * channels * h * w, n_out = (size_t)batch * channels * oh * ow;
     float *x = random_floats(n_in, -1, 1);
     for (size_t i = 0; i < n_in; i += 7) x[i] = 0.25f; /* ties: the first maximum must win in both */
+    for (size_t i = 3; i < n_in; i += 101) x[i] = NAN; /* a NaN never wins (nor loses to a later value) */
     float *ref = random_floats(n_out, 0, 1), *fast = random_floats(n_out, 0, 1);
     int32_t *a_ref = malloc(sizeof *a_ref * n_out), *a = malloc(sizeof *a * n_out);
     if (!a_ref || !a) abort();
@@ -299,6 +300,53 @@ static void check_maxpool(util_pool *pool, int batch, int channels, int h, int w
     CHECK(!memcmp(din, din_ref, sizeof *din * n_in), "maxpool backward equal to the reference: %dx%d pool %d stride %d",
           h, w, size, stride);
     free(x), free(ref), free(fast), free(a_ref), free(a), free(dout), free(din_ref), free(din);
+}
+
+/* Conv (its ReLU) -> MaxPool backward fused, against the reference's three backward passes in a row, and the same
+ * bits as the fast kernels' three. */
+static void check_conv_relu_pool(util_pool *pool, int batch, int in_c, int h, int w, int out_c, int size) {
+    int threads = util_pool_threads(pool);
+    dd_conv2d_dims d;
+    CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, 3, 3, 1, 1) == 0, "dims");
+    int oh = dd_maxpool_out_size(h, size, size), ow = dd_maxpool_out_size(w, size, size);
+    size_t n_in = (size_t)batch * in_c * h * w, n_y = (size_t)batch * out_c * h * w,
+           n_out = (size_t)batch * out_c * oh * ow, n_w = (size_t)out_c * in_c * 9;
+    float *x = random_floats(n_in, -1, 1), *wt = random_floats(n_w, -0.5f, 0.5f),
+          *b = random_floats(out_c, -0.2f, 0.2f);
+    float *y = random_floats(n_y, 0, 1), *pooled = random_floats(n_out, 0, 1);
+    float *ref_scratch = random_floats(dd_conv2d_scratch_size(&d), 0, 1);
+    int32_t *a = malloc(sizeof *a * n_out);
+    if (!a) abort();
+    dd_conv2d_forward(y, x, wt, b, &d, ref_scratch);
+    dd_relu_forward(y, y, n_y);
+    dd_maxpool_forward(pooled, a, y, batch, out_c, h, w, size, size);
+    float *dout = random_floats(n_out, -1, 1), *g = random_floats(n_y, 0, 1);
+    float *din_ref = random_floats(n_in, 0, 1), *din = random_floats(n_in, 0, 1), *din3 = random_floats(n_in, 0, 1);
+    float *dw_ref = random_floats(n_w, -1, 1), *dw = copy(dw_ref, n_w), *dw3 = copy(dw_ref, n_w);
+    float *db_ref = random_floats(out_c, -1, 1), *db = copy(db_ref, out_c), *db3 = copy(db_ref, out_c);
+    dd_maxpool_backward(g, dout, a, batch, out_c, h, w, oh, ow);
+    dd_relu_backward(g, g, y, n_y);
+    dd_conv2d_backward(din_ref, dw_ref, db_ref, g, x, wt, &d, ref_scratch);
+    nn_fast_scratch s = scratch_for(&d, threads);
+    nn_fast_scratch sp = scratch_for(&d, threads); /* with room for one image's conv gradient */
+    free(sp.col);
+    sp.col_stride = nn_fast_conv2d_pooled_col_size(&d);
+    sp.col = random_floats(sp.col_stride * threads, -9, 9);
+    nn_fast_pool_after after = {.out = pooled, .argmax = a, .out_h = oh, .out_w = ow};
+    nn_fast_conv2d_backward_pooled(pool, &sp, din, dw, db, dout, &after, x, wt, &d);
+    SAME("conv-relu-pool din", din, din_ref, n_in, "batch %d, %dx%d pool %d, %d threads", batch, h, w, size, threads);
+    SAME("conv-relu-pool dweight", dw, dw_ref, n_w, "batch %d, %d threads", batch, threads);
+    SAME("conv-relu-pool dbias", db, db_ref, out_c, "batch %d, %d threads", batch, threads);
+    nn_fast_maxpool_backward(pool, g, dout, a, batch, out_c, h, w, size, size);
+    nn_fast_relu_backward(pool, g, g, y, n_y);
+    nn_fast_conv2d_backward(pool, &s, din3, dw3, db3, g, x, wt, &d);
+    CHECK(!memcmp(din, din3, sizeof *din * n_in) && !memcmp(dw, dw3, sizeof *dw * n_w) &&
+              !memcmp(db, db3, sizeof *db * (size_t)out_c),
+          "conv-relu-pool fused: the same bits as its three passes (batch %d, %dx%d, %d threads)", batch, h, w,
+          threads);
+    free(x), free(wt), free(b), free(y), free(pooled), free(ref_scratch), free(a), free(dout), free(g);
+    free(din_ref), free(din), free(din3), free(dw_ref), free(dw), free(dw3), free(db_ref), free(db), free(db3);
+    free_scratch(&s), free_scratch(&sp);
 }
 
 /* BatchNorm -> ReLU -> MaxPool backward fused, against the three reference backward passes in a row. */
@@ -363,6 +411,9 @@ int main(void) {
             check_maxpool(pool, batch, 3, 13, 17, 2, 2);
             check_maxpool(pool, batch, 2, 61, 95, 4, 4); /* lenet's floor rule: 61 -> 15 */
             check_maxpool(pool, batch, 2, 9, 11, 3, 2);  /* overlapping windows */
+            check_maxpool(pool, batch, 2, 7, 69, 2, 2);  /* 2x2 rows of vectors and a remainder, an odd column */
+            check_conv_relu_pool(pool, batch, 3, 14, 14, 8, 2);
+            check_conv_relu_pool(pool, batch, 2, 13, 11, 5, 4); /* rows and columns past the last window */
             check_bn_relu_pool(pool, batch, 4, 12, 10, 2);
             check_bn_relu_pool(pool, batch, 3, 13, 11, 4); /* rows and columns past the last window */
         }

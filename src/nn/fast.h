@@ -66,6 +66,22 @@ void nn_fast_winograd_forward(util_pool *pool, const nn_fast_scratch *s, float *
 /* dd_conv2d_backward (dweight, dbias accumulated; any of din, dweight, dbias may be NULL). */
 void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
                              const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d);
+/* A max-pool whose windows tile the conv's ReLU output (stride = size), for nn_fast_conv2d_backward_pooled: its
+ * output and winners [B, C, out_h, out_w] (argmax: the winner's index in its channel's plane of the conv output). */
+typedef struct nn_fast_pool_after {
+    const float *out;
+    const int32_t *argmax;
+    int out_h, out_w;
+} nn_fast_pool_after;
+/* Backward through conv (with its ReLU) -> that max-pool from the gradient of the pool's output (dout [B, C,
+ * out_h, out_w]): each image's conv output gradient (the pool's gradient at each window's winner where the ReLU
+ * passed it) is made in the thread's scratch, while it is in cache, and never written for the batch. The same bits
+ * as the max-pool's backward, the ReLU's and nn_fast_conv2d_backward one after the other. Its scratch per thread:
+ * nn_fast_conv2d_pooled_col_size floats. */
+size_t nn_fast_conv2d_pooled_col_size(const dd_conv2d_dims *d);
+void nn_fast_conv2d_backward_pooled(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
+                                    const float *dout, const nn_fast_pool_after *after, const float *in,
+                                    const float *weight, const dd_conv2d_dims *d);
 
 /* dd_dense_forward, then ReLU when relu is set. */
 void nn_fast_dense_forward(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,

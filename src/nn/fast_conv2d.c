@@ -10,6 +10,7 @@
 typedef struct conv_job {
     const nn_fast_scratch *s;
     const dd_conv2d_dims *d;
+    const nn_fast_pool_after *after; /* backward from a max-pool's gradient (NULL: from the conv's own) */
     float *out, *din, *dweight, *dbias;
     const float *in, *dout, *weight, *bias;
     bool relu;
@@ -24,6 +25,28 @@ size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d) {
     size_t wino = nn_fast_winograd_applies(d) ? nn_fast_winograd_scratch_size(d) : 0;
     if (direct > col) col = direct;
     return wino > col ? wino : col;
+}
+
+/* The im2col columns, then (at a 64-byte boundary) one image's output gradient. */
+static size_t pooled_grad_offset(const dd_conv2d_dims *d) { return (nn_fast_conv2d_col_size(d) + 15) / 16 * 16; }
+
+size_t nn_fast_conv2d_pooled_col_size(const dd_conv2d_dims *d) {
+    return pooled_grad_offset(d) + (size_t)d->out_c * d->out_h * d->out_w;
+}
+
+/* Image b's conv output gradient into g [C, out_h * out_w]: the pool's gradient at each window's winner where the
+ * ReLU passed it (the winner, which is the pool's output, is positive), zero everywhere else. */
+static void unpool_image(float *g, const nn_fast_pool_after *a, const float *dout, const dd_conv2d_dims *d, int b) {
+    const size_t P = (size_t)d->out_h * d->out_w, Q = (size_t)a->out_h * a->out_w;
+    memset(g, 0, sizeof *g * P * (size_t)d->out_c);
+    for (int c = 0; c < d->out_c; c++) {
+        size_t plane = (size_t)b * d->out_c + c;
+        const float *y = a->out + plane * Q, *gy = dout + plane * Q;
+        const int32_t *w = a->argmax + plane * Q;
+        float *gc = g + (size_t)c * P;
+        for (size_t q = 0; q < Q; q++)
+            if (y[q] > 0.0f) gc[w[q]] = gy[q];
+    }
 }
 
 /* Columns [p0, p1) of one image's im2col matrix (layers.h's layout) into col [K, p1 - p0]. With stride 1 a row
@@ -147,6 +170,11 @@ static void conv_backward_part(void *ctx, int t, int threads) {
     util_share((size_t)d->batch, t, threads, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
         const float *g = j->dout + b * out_size;
+        if (j->after) {
+            float *own = j->s->col + (size_t)t * j->s->col_stride + pooled_grad_offset(d);
+            unpool_image(own, j->after, j->dout, d, (int)b);
+            g = own;
+        }
         if (j->dweight) {
             im2col_range(col, j->in + b * in_size, d, 0, P);
             float beta = t == 0 || b > lo ? 1.0f : 0.0f;
@@ -185,10 +213,18 @@ static void conv_reduce_part(void *ctx, int t, int threads) {
     }
 }
 
-void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
-                             const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d) {
-    conv_job j = {
-        .s = s, .d = d, .din = din, .dweight = dweight, .dbias = dbias, .dout = dout, .in = in, .weight = weight};
+static void conv_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
+                          const float *dout, const nn_fast_pool_after *after, const float *in, const float *weight,
+                          const dd_conv2d_dims *d) {
+    conv_job j = {.s = s,
+                  .d = d,
+                  .after = after,
+                  .din = din,
+                  .dweight = dweight,
+                  .dbias = dbias,
+                  .dout = dout,
+                  .in = in,
+                  .weight = weight};
     util_pool_run(pool, conv_backward_part, &j);
     int threads = util_pool_threads(pool);
     if (threads > 1 && dweight) util_pool_run(pool, conv_reduce_part, &j);
@@ -198,4 +234,15 @@ void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *d
         for (int t = 0; t < threads; t++) sum += s->dbias[(size_t)t * s->dbias_stride + oc];
         dbias[oc] += (float)sum;
     }
+}
+
+void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
+                             const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d) {
+    conv_backward(pool, s, din, dweight, dbias, dout, NULL, in, weight, d);
+}
+
+void nn_fast_conv2d_backward_pooled(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
+                                    const float *dout, const nn_fast_pool_after *after, const float *in,
+                                    const float *weight, const dd_conv2d_dims *d) {
+    conv_backward(pool, s, din, dweight, dbias, dout, after, in, weight, d);
 }

@@ -96,9 +96,10 @@ static dd_conv2d_dims dims_of(const dd_layer_spec *l, int batch) {
 }
 
 static void needs(const dd_layer_spec *l, int max_batch, bool training, nn_needs *n) {
-    (void)training;
     dd_conv2d_dims d = dims_of(l, max_batch);
-    n->col = nn_fast_conv2d_col_size(&d);
+    /* with its own ReLU, training's backward may start from a max-pool's gradient (fuse) */
+    n->col = training && l->u.conv.activation == DD_ACT_RELU ? nn_fast_conv2d_pooled_col_size(&d)
+                                                             : nn_fast_conv2d_col_size(&d);
     n->weight_grads = l->weight.count;
     n->bias_grads = (size_t)l->u.conv.filters;
 }
@@ -157,6 +158,18 @@ static int backward(const nn_step *st, const nn_pass *p, const float *in, float 
     return 1;
 }
 
+/* Conv (its own ReLU) -> a max-pool whose windows tile its output, from the pool's output gradient g. */
+static int backward_relu_pool(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
+    const dd_layer_spec *l = st->l, *pool = &st->l[1];
+    dd_conv2d_dims d = dims_of(l, p->batch);
+    nn_fast_pool_after after = {
+        .out = st->w[1].out, .argmax = st->w[1].argmax, .out_h = pool->out.h, .out_w = pool->out.w};
+    nn_fast_conv2d_backward_pooled(p->pool, p->fast, din, p->grads + l->weight.offset,
+                                   l->bias.count ? p->grads + l->bias.offset : NULL, g, &after, in,
+                                   p->params + l->weight.offset, &d);
+    return 1;
+}
+
 static int backward_input(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *l = st->l;
     if (l->u.conv.activation == DD_ACT_RELU)
@@ -175,6 +188,13 @@ static bool takes_pool(const dd_model_spec *s, int c, int i) {
     return nn_fast_conv3x3_applies(&d);
 }
 
+/* Layer i is a conv with its own ReLU, and a max-pool whose windows tile its output follows it. */
+static bool relu_then_tiling_pool(const dd_model_spec *s, int i) {
+    const dd_layer_spec *pool = i + 1 < s->n_layers ? &s->layers[i + 1] : NULL;
+    return s->layers[i].u.conv.activation == DD_ACT_RELU && pool && pool->kind == DD_LAYER_MAXPOOL &&
+           pool->u.pool.stride == pool->u.pool.size;
+}
+
 /* An inference workspace folds a BatchNorm right after a linear conv (and the ReLU after that) into one step, and
  * a 2x2 max-pool after those (or after a conv with its own ReLU) when the direct 3x3 kernel runs the conv. */
 static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
@@ -191,6 +211,10 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
         st->pool = takes_pool(s, i, i + 1);
         nn_fuse_alone(st, forward_infer, backward);
         return 1 + st->pool;
+    }
+    if (mode == NN_BACKWARD && relu_then_tiling_pool(s, i)) {
+        nn_fuse_alone(st, forward, backward_relu_pool);
+        return 2;
     }
     return nn_fuse_alone(st, forward, backward);
 }
