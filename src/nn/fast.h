@@ -127,6 +127,16 @@ void nn_fast_bn_relu_pool_backward(util_pool *pool, float *din, float *dgamma, f
                                    const float *mean, const float *inv_std, int batch, int channels, int in_h, int in_w,
                                    int pool_size);
 
+/* Adam's update (Keras' form, the bias corrections folded into lr_t) and SGD's with momentum, over n parameters:
+ * weight decay p -= decay * p first where mask (NULL: everywhere) is set. */
+typedef struct nn_fast_adam {
+    float beta1, beta2, epsilon, lr_t, decay;
+} nn_fast_adam;
+void nn_fast_adam_update(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
+                         const uint8_t *restrict mask, size_t n, const nn_fast_adam *a);
+void nn_fast_sgd_update(float *restrict p, float *restrict m, const float *restrict g, const uint8_t *restrict mask,
+                        size_t n, float mu, float lr, float decay, bool nesterov);
+
 /* ReLU over n values (in place allowed) and its backward. */
 void nn_fast_relu_forward(util_pool *pool, float *out, const float *in, size_t n);
 void nn_fast_relu_backward(util_pool *pool, float *din, const float *dout, const float *out, size_t n);

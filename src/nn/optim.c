@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "doodle/alloc.h"
+#include "nn/fast.h"
 
 #define PI 3.14159265358979323846
 
@@ -37,23 +38,14 @@ static void adam_step(dd_optimizer *o, float *p, const float *g, const uint8_t *
     /* bias corrections folded into the step size, as Keras does */
     double t = (double)o->step;
     float lr_t = (float)(lr * sqrt(1 - pow(o->beta2, t)) / (1 - pow(o->beta1, t)));
-    float b1 = o->beta1, b2 = o->beta2, eps = o->epsilon, wd = lr * o->weight_decay;
-    for (size_t i = 0; i < o->n; i++) {
-        float m = o->m[i] = b1 * o->m[i] + (1 - b1) * g[i];
-        float v = o->v[i] = b2 * o->v[i] + (1 - b2) * g[i] * g[i];
-        if (wd != 0 && (!mask || mask[i])) p[i] -= wd * p[i];
-        p[i] -= lr_t * m / (sqrtf(v) + eps);
-    }
+    nn_fast_adam a = {
+        .beta1 = o->beta1, .beta2 = o->beta2, .epsilon = o->epsilon, .lr_t = lr_t, .decay = lr * o->weight_decay};
+    nn_fast_adam_update(p, o->m, o->v, g, mask, o->n, &a);
 }
 
 static void sgd_step(dd_optimizer *o, float *p, const float *g, const uint8_t *mask, float lr) {
     o->step++;
-    float mu = o->momentum, wd = lr * o->weight_decay;
-    for (size_t i = 0; i < o->n; i++) {
-        float v = o->m[i] = mu * o->m[i] + g[i];
-        if (wd != 0 && (!mask || mask[i])) p[i] -= wd * p[i];
-        p[i] -= lr * (o->nesterov ? g[i] + mu * v : v);
-    }
+    nn_fast_sgd_update(p, o->m, g, mask, o->n, o->momentum, lr, lr * o->weight_decay, o->nesterov);
 }
 
 void dd_optimizer_step(dd_optimizer *o, float *params, const float *grads, const uint8_t *decay_mask, float lr) {
