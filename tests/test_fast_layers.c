@@ -46,7 +46,7 @@ static double rel_diff(const float *a, const float *b, size_t n) {
 
 static nn_fast_scratch scratch_for(const dd_conv2d_dims *d, int threads) {
     nn_fast_scratch s = {0};
-    s.col_stride = nn_fast_conv2d_col_size(d);
+    s.col_stride = nn_fast_conv2d_train_col_size(d); /* the most a conv kernel needs */
     s.dweight_stride = (size_t)d->out_c * d->in_c * d->kernel_h * d->kernel_w;
     s.dbias_stride = (size_t)d->out_c;
     s.col = random_floats(s.col_stride * threads, -9, 9); /* garbage: the kernels must not rely on zeroed scratch */
@@ -62,8 +62,9 @@ static void free_scratch(nn_fast_scratch *s) {
     free(s->dbias);
 }
 
+/* wino: backward's input gradient by the Winograd kernel (a 3x3 "same" conv with enough channels). */
 static void check_conv(util_pool *pool, int batch, int in_c, int h, int w, int out_c, int k, int stride, int same,
-                       bool relu) {
+                       bool relu, bool wino) {
     int threads = util_pool_threads(pool);
     dd_conv2d_dims d;
     CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, k, k, stride, same) == 0, "dims");
@@ -84,7 +85,9 @@ static void check_conv(util_pool *pool, int batch, int in_c, int h, int w, int o
     float *dw_ref = random_floats(n_w, -1, 1), *dw = copy(dw_ref, n_w); /* gradients accumulate onto what is there */
     float *db_ref = random_floats(out_c, -1, 1), *db = copy(db_ref, out_c);
     dd_conv2d_backward(din_ref, dw_ref, db_ref, dout, x, wt, &d, ref_scratch);
-    nn_fast_conv2d_backward(pool, &s, din, dw, db, dout, x, wt, &d);
+    CHECK(nn_fast_winograd_din_applies(&d) == wino, "the Winograd input gradient applies: %d", wino);
+    float *cache = wino ? random_floats(nn_fast_winograd_din_cache_size(&d), -9, 9) : NULL;
+    nn_fast_conv2d_backward(pool, &s, din, dw, db, dout, x, wt, &d, cache);
     SAME("conv din", din, din_ref, n_in, "batch %d, k %d, stride %d, %d threads", batch, k, stride, threads);
     SAME("conv dweight", dw, dw_ref, n_w, "batch %d, k %d, stride %d, %d threads", batch, k, stride, threads);
     SAME("conv dbias", db, db_ref, out_c, "batch %d, %d threads", batch, threads);
@@ -92,10 +95,12 @@ static void check_conv(util_pool *pool, int batch, int in_c, int h, int w, int o
     /* the same bits again */
     float *dw2 = copy(dw, n_w);
     float *again = copy(dw2, n_w);
-    nn_fast_conv2d_backward(pool, &s, din, again, NULL, dout, x, wt, &d);
-    nn_fast_conv2d_backward(pool, &s, din, dw2, NULL, dout, x, wt, &d);
-    CHECK(!memcmp(again, dw2, sizeof *dw2 * n_w), "conv backward twice gives the same bits");
-    free(again), free(dw2);
+    float *din2 = copy(din, n_in);
+    nn_fast_conv2d_backward(pool, &s, din, again, NULL, dout, x, wt, &d, cache);
+    nn_fast_conv2d_backward(pool, &s, din2, dw2, NULL, dout, x, wt, &d, cache);
+    CHECK(!memcmp(again, dw2, sizeof *dw2 * n_w) && !memcmp(din, din2, sizeof *din * n_in),
+          "conv backward twice gives the same bits");
+    free(again), free(dw2), free(din2), free(cache);
     free(x), free(wt), free(b), free(ref), free(fast), free(ref_scratch), free(dout), free(din_ref), free(din);
     free(dw_ref), free(dw), free(db_ref), free(db);
     free_scratch(&s);
@@ -304,7 +309,7 @@ static void check_maxpool(util_pool *pool, int batch, int channels, int h, int w
 
 /* Conv (its ReLU) -> MaxPool backward fused, against the reference's three backward passes in a row, and the same
  * bits as the fast kernels' three. */
-static void check_conv_relu_pool(util_pool *pool, int batch, int in_c, int h, int w, int out_c, int size) {
+static void check_conv_relu_pool(util_pool *pool, int batch, int in_c, int h, int w, int out_c, int size, bool wino) {
     int threads = util_pool_threads(pool);
     dd_conv2d_dims d;
     CHECK(dd_conv2d_dims_init(&d, batch, in_c, h, w, out_c, 3, 3, 1, 1) == 0, "dims");
@@ -327,26 +332,23 @@ static void check_conv_relu_pool(util_pool *pool, int batch, int in_c, int h, in
     dd_maxpool_backward(g, dout, a, batch, out_c, h, w, oh, ow);
     dd_relu_backward(g, g, y, n_y);
     dd_conv2d_backward(din_ref, dw_ref, db_ref, g, x, wt, &d, ref_scratch);
-    nn_fast_scratch s = scratch_for(&d, threads);
-    nn_fast_scratch sp = scratch_for(&d, threads); /* with room for one image's conv gradient */
-    free(sp.col);
-    sp.col_stride = nn_fast_conv2d_pooled_col_size(&d);
-    sp.col = random_floats(sp.col_stride * threads, -9, 9);
+    nn_fast_scratch s = scratch_for(&d, threads), sp = scratch_for(&d, threads);
     nn_fast_pool_after after = {.out = pooled, .argmax = a, .out_h = oh, .out_w = ow};
-    nn_fast_conv2d_backward_pooled(pool, &sp, din, dw, db, dout, &after, x, wt, &d);
+    float *cache = wino ? random_floats(nn_fast_winograd_din_cache_size(&d), -9, 9) : NULL;
+    nn_fast_conv2d_backward_pooled(pool, &sp, din, dw, db, dout, &after, x, wt, &d, cache);
     SAME("conv-relu-pool din", din, din_ref, n_in, "batch %d, %dx%d pool %d, %d threads", batch, h, w, size, threads);
     SAME("conv-relu-pool dweight", dw, dw_ref, n_w, "batch %d, %d threads", batch, threads);
     SAME("conv-relu-pool dbias", db, db_ref, out_c, "batch %d, %d threads", batch, threads);
     nn_fast_maxpool_backward(pool, g, dout, a, batch, out_c, h, w, size, size);
     nn_fast_relu_backward(pool, g, g, y, n_y);
-    nn_fast_conv2d_backward(pool, &s, din3, dw3, db3, g, x, wt, &d);
+    nn_fast_conv2d_backward(pool, &s, din3, dw3, db3, g, x, wt, &d, cache);
     CHECK(!memcmp(din, din3, sizeof *din * n_in) && !memcmp(dw, dw3, sizeof *dw * n_w) &&
               !memcmp(db, db3, sizeof *db * (size_t)out_c),
           "conv-relu-pool fused: the same bits as its three passes (batch %d, %dx%d, %d threads)", batch, h, w,
           threads);
     free(x), free(wt), free(b), free(y), free(pooled), free(ref_scratch), free(a), free(dout), free(g);
     free(din_ref), free(din), free(din3), free(dw_ref), free(dw), free(dw3), free(db_ref), free(db), free(db3);
-    free_scratch(&s), free_scratch(&sp);
+    free(cache), free_scratch(&s), free_scratch(&sp);
 }
 
 /* BatchNorm -> ReLU -> MaxPool backward fused, against the three reference backward passes in a row. */
@@ -387,21 +389,24 @@ int main(void) {
         CHECK(pool && util_pool_threads(pool) == threads, "pool of %d", threads);
         if (!pool) continue;
         for (int batch = 1; batch <= 5; batch += 2) {
-            check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true);    /* a first layer: one channel, "same" */
-            check_conv(pool, batch, 3, 11, 9, 5, 3, 2, 1, false);    /* stride 2, "same", odd sizes */
-            check_conv(pool, batch, 4, 12, 10, 6, 5, 1, 0, true);    /* "valid", 5x5 */
-            check_conv(pool, batch, 2, 9, 14, 3, 4, 3, 0, false);    /* stride 3, "valid" */
-            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);    /* a first layer, one whole block */
-            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true);   /* blocks and a remainder, odd sizes */
-            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);    /* one row, fewer channels than a block */
-            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);    /* narrow: several rows per tile */
-            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);    /* seed's second map size: bands, odd rows */
-            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);   /* seed's third: an odd column pooled away */
-            check_winograd(pool, batch, 8, 13, 17, 5, true, true);   /* odd sizes: a last half tile, a remainder */
-            check_winograd(pool, batch, 32, 14, 14, 64, true, true); /* mnist28's second layer */
-            check_winograd(pool, batch, 9, 33, 50, 19, false, true); /* seed's second map size, odd channels */
-            check_winograd(pool, batch, 16, 16, 25, 8, true, false); /* seed's third: an odd column pooled away */
-            check_winograd(pool, batch, 11, 1, 40, 5, true, true);   /* one row: no pooled output */
+            check_conv(pool, batch, 1, 13, 17, 8, 3, 1, 1, true, false);  /* a first layer: one channel, "same" */
+            check_conv(pool, batch, 3, 11, 9, 5, 3, 2, 1, false, false);  /* stride 2, "same", odd sizes */
+            check_conv(pool, batch, 4, 12, 10, 6, 5, 1, 0, true, false);  /* "valid", 5x5 */
+            check_conv(pool, batch, 2, 9, 14, 3, 4, 3, 0, false, false);  /* stride 3, "valid" */
+            check_conv(pool, batch, 32, 14, 14, 64, 3, 1, 1, true, true); /* mnist28's second: Winograd din */
+            check_conv(pool, batch, 5, 13, 11, 9, 3, 1, 1, false, true);  /* odd sizes, a remainder of channels */
+            check_conv(pool, batch, 3, 9, 40, 16, 3, 1, 1, true, false);  /* too few input channels for it */
+            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);         /* a first layer, one whole block */
+            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true);        /* blocks and a remainder, odd sizes */
+            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);         /* one row, fewer channels than a block */
+            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);         /* narrow: several rows per tile */
+            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);         /* seed's second map size: bands, odd rows */
+            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);        /* seed's third: an odd column pooled away */
+            check_winograd(pool, batch, 8, 13, 17, 5, true, true);        /* odd sizes: a last half tile, a remainder */
+            check_winograd(pool, batch, 32, 14, 14, 64, true, true);      /* mnist28's second layer */
+            check_winograd(pool, batch, 9, 33, 50, 19, false, true);      /* seed's second map size, odd channels */
+            check_winograd(pool, batch, 16, 16, 25, 8, true, false);      /* seed's third: an odd column pooled away */
+            check_winograd(pool, batch, 11, 1, 40, 5, true, true);        /* one row: no pooled output */
             check_dense(pool, batch, 37, 11, true);
             check_dense(pool, batch, 5, 2, false);        /* fewer outputs than threads */
             check_dense(pool, batch, 300, 129, true);     /* large enough for inference's threads */
@@ -412,8 +417,9 @@ int main(void) {
             check_maxpool(pool, batch, 2, 61, 95, 4, 4); /* lenet's floor rule: 61 -> 15 */
             check_maxpool(pool, batch, 2, 9, 11, 3, 2);  /* overlapping windows */
             check_maxpool(pool, batch, 2, 7, 69, 2, 2);  /* 2x2 rows of vectors and a remainder, an odd column */
-            check_conv_relu_pool(pool, batch, 3, 14, 14, 8, 2);
-            check_conv_relu_pool(pool, batch, 2, 13, 11, 5, 4); /* rows and columns past the last window */
+            check_conv_relu_pool(pool, batch, 3, 14, 14, 8, 2, false);
+            check_conv_relu_pool(pool, batch, 2, 13, 11, 5, 4, false); /* rows and columns past the last window */
+            check_conv_relu_pool(pool, batch, 8, 15, 14, 16, 2, true); /* the input gradient by Winograd */
             check_bn_relu_pool(pool, batch, 4, 12, 10, 2);
             check_bn_relu_pool(pool, batch, 3, 13, 11, 4); /* rows and columns past the last window */
         }

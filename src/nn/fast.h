@@ -63,9 +63,27 @@ size_t nn_fast_winograd_cache_size(const dd_conv2d_dims *d);
 void nn_fast_winograd_forward(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,
                               const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
                               nn_fast_isa isa);
-/* dd_conv2d_backward (dweight, dbias accumulated; any of din, dweight, dbias may be NULL). */
+/* The input gradient of a 3x3 "same" conv by the Winograd kernel, where nn_fast_winograd_din_applies: the conv of
+ * the output gradient with the weights turned half a turn, input and output channels swapped. prepare turns and
+ * transforms the weights into cache (nn_fast_winograd_din_cache_size floats); then one image at a time, on any
+ * thread, with work (nn_fast_winograd_din_scratch_size floats of its own). */
+bool nn_fast_winograd_din_applies(const dd_conv2d_dims *d);
+size_t nn_fast_winograd_din_scratch_size(const dd_conv2d_dims *d);
+size_t nn_fast_winograd_din_cache_size(const dd_conv2d_dims *d);
+void nn_fast_winograd_din_prepare(util_pool *pool, float *cache, const float *weight, const dd_conv2d_dims *d);
+void nn_fast_winograd_din_image(float *work, const float *cache, float *din, const float *dout, const dd_conv2d_dims *d,
+                                nn_fast_isa isa);
+
+/* Floats of scratch one thread needs for a conv layer in training's backward (nn_fast_conv2d_backward and
+ * _pooled): the im2col columns or the Winograd input gradient's work, then one image's output gradient. */
+size_t nn_fast_conv2d_train_col_size(const dd_conv2d_dims *d);
+/* dd_conv2d_backward (dweight, dbias accumulated; any of din, dweight, dbias may be NULL). din_cache (NULL: none):
+ * nn_fast_winograd_din_cache_size floats where nn_fast_winograd_din_applies, and then the input gradient is made by
+ * the Winograd kernel instead of a GEMM and col2im (its sums in another order: within 1e-4 of the reference, the
+ * same bits on any thread count). */
 void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
-                             const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d);
+                             const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d,
+                             float *din_cache);
 /* A max-pool whose windows tile the conv's ReLU output (stride = size), for nn_fast_conv2d_backward_pooled: its
  * output and winners [B, C, out_h, out_w] (argmax: the winner's index in its channel's plane of the conv output). */
 typedef struct nn_fast_pool_after {
@@ -77,11 +95,10 @@ typedef struct nn_fast_pool_after {
  * out_h, out_w]): each image's conv output gradient (the pool's gradient at each window's winner where the ReLU
  * passed it) is made in the thread's scratch, while it is in cache, and never written for the batch. The same bits
  * as the max-pool's backward, the ReLU's and nn_fast_conv2d_backward one after the other. Its scratch per thread:
- * nn_fast_conv2d_pooled_col_size floats. */
-size_t nn_fast_conv2d_pooled_col_size(const dd_conv2d_dims *d);
+ * nn_fast_conv2d_train_col_size floats. */
 void nn_fast_conv2d_backward_pooled(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
                                     const float *dout, const nn_fast_pool_after *after, const float *in,
-                                    const float *weight, const dd_conv2d_dims *d);
+                                    const float *weight, const dd_conv2d_dims *d, float *din_cache);
 
 /* dd_dense_forward, then ReLU when relu is set. */
 void nn_fast_dense_forward(util_pool *pool, float *out, const float *in, const float *weight, const float *bias,

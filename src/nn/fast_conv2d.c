@@ -11,6 +11,8 @@ typedef struct conv_job {
     const nn_fast_scratch *s;
     const dd_conv2d_dims *d;
     const nn_fast_pool_after *after; /* backward from a max-pool's gradient (NULL: from the conv's own) */
+    const float *din_cache;          /* the input gradient by the Winograd kernel (NULL: GEMM and col2im) */
+    nn_fast_isa isa;
     float *out, *din, *dweight, *dbias;
     const float *in, *dout, *weight, *bias;
     bool relu;
@@ -27,11 +29,16 @@ size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d) {
     return wino > col ? wino : col;
 }
 
-/* The im2col columns, then (at a 64-byte boundary) one image's output gradient. */
-static size_t pooled_grad_offset(const dd_conv2d_dims *d) { return (nn_fast_conv2d_col_size(d) + 15) / 16 * 16; }
+/* Backward's scratch: the im2col columns or the Winograd input gradient's work (one after the other, never at
+ * once), then (at a 64-byte boundary) one image's output gradient. */
+static size_t image_grad_offset(const dd_conv2d_dims *d) {
+    size_t col = nn_fast_conv2d_col_size(d);
+    size_t wino = nn_fast_winograd_din_applies(d) ? nn_fast_winograd_din_scratch_size(d) : 0;
+    return ((wino > col ? wino : col) + 15) / 16 * 16;
+}
 
-size_t nn_fast_conv2d_pooled_col_size(const dd_conv2d_dims *d) {
-    return pooled_grad_offset(d) + (size_t)d->out_c * d->out_h * d->out_w;
+size_t nn_fast_conv2d_train_col_size(const dd_conv2d_dims *d) {
+    return image_grad_offset(d) + (size_t)d->out_c * d->out_h * d->out_w;
 }
 
 /* Image b's conv output gradient into g [C, out_h * out_w]: the pool's gradient at each window's winner where the
@@ -171,7 +178,7 @@ static void conv_backward_part(void *ctx, int t, int threads) {
     for (size_t b = lo; b < hi; b++) {
         const float *g = j->dout + b * out_size;
         if (j->after) {
-            float *own = j->s->col + (size_t)t * j->s->col_stride + pooled_grad_offset(d);
+            float *own = j->s->col + (size_t)t * j->s->col_stride + image_grad_offset(d);
             unpool_image(own, j->after, j->dout, d, (int)b);
             g = own;
         }
@@ -192,6 +199,10 @@ static void conv_backward_part(void *ctx, int t, int threads) {
             db[oc] += sum;
         }
         if (!j->din) continue;
+        if (j->din_cache) {
+            nn_fast_winograd_din_image(col, j->din_cache, j->din + b * in_size, g, d, j->isa);
+            continue;
+        }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, d->out_c, 1.0f, j->weight, K, g, P, 0.0f, col, P);
         col2im(j->din + b * in_size, col, d);
     }
@@ -215,7 +226,7 @@ static void conv_reduce_part(void *ctx, int t, int threads) {
 
 static void conv_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
                           const float *dout, const nn_fast_pool_after *after, const float *in, const float *weight,
-                          const dd_conv2d_dims *d) {
+                          const dd_conv2d_dims *d, float *din_cache) {
     conv_job j = {.s = s,
                   .d = d,
                   .after = after,
@@ -224,7 +235,12 @@ static void conv_backward(util_pool *pool, const nn_fast_scratch *s, float *din,
                   .dbias = dbias,
                   .dout = dout,
                   .in = in,
-                  .weight = weight};
+                  .weight = weight,
+                  .isa = nn_fast_isa_best()};
+    if (din && din_cache && nn_fast_winograd_din_applies(d)) {
+        nn_fast_winograd_din_prepare(pool, din_cache, weight, d);
+        j.din_cache = din_cache;
+    }
     util_pool_run(pool, conv_backward_part, &j);
     int threads = util_pool_threads(pool);
     if (threads > 1 && dweight) util_pool_run(pool, conv_reduce_part, &j);
@@ -237,12 +253,13 @@ static void conv_backward(util_pool *pool, const nn_fast_scratch *s, float *din,
 }
 
 void nn_fast_conv2d_backward(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
-                             const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d) {
-    conv_backward(pool, s, din, dweight, dbias, dout, NULL, in, weight, d);
+                             const float *dout, const float *in, const float *weight, const dd_conv2d_dims *d,
+                             float *din_cache) {
+    conv_backward(pool, s, din, dweight, dbias, dout, NULL, in, weight, d, din_cache);
 }
 
 void nn_fast_conv2d_backward_pooled(util_pool *pool, const nn_fast_scratch *s, float *din, float *dweight, float *dbias,
                                     const float *dout, const nn_fast_pool_after *after, const float *in,
-                                    const float *weight, const dd_conv2d_dims *d) {
-    conv_backward(pool, s, din, dweight, dbias, dout, after, in, weight, d);
+                                    const float *weight, const dd_conv2d_dims *d, float *din_cache) {
+    conv_backward(pool, s, din, dweight, dbias, dout, after, in, weight, d, din_cache);
 }

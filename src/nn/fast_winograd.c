@@ -274,13 +274,12 @@ static void transform_output(const wino_job *j, float *out, const float *restric
 
 /* The thread's images [b0, b1), whole, as one run of tiles: a block takes the last tiles of an image and the first
  * of the next (mnist28's 49 tiles per image would fill 49 of 64 lanes per image). */
-static void wino_images(const wino_job *j, int t, size_t b0, size_t b1) {
+static void wino_images(const wino_job *j, float *pads, size_t b0, size_t b1) {
     const dd_conv2d_dims *d = j->d;
     const int C = d->in_c, K = d->out_c, slots = slots_of(d);
     const int th = tiles_of(d->in_h, j->pool), tw = tiles_of(d->in_w, j->pool), pw = 2 * tw + 2, T = th * tw;
     const size_t plane = (size_t)(2 * th + 2) * pw, in_size = (size_t)C * d->in_h * d->in_w;
     const size_t out_size = (size_t)K * (j->pool ? (size_t)T : (size_t)d->out_h * d->out_w);
-    float *pads = j->s->col + (size_t)t * j->s->col_stride + u_size(d);
     float *v = pads + (size_t)slots * pad_size(d), *m = v + (size_t)16 * (VS * C + PLANE_SKEW);
     const int block = j->lanes * j->nv;
     long padded[TB + 1]; /* the image each slot holds */
@@ -328,7 +327,7 @@ static void wino_part(void *ctx, int t, int threads) {
     size_t lo, hi;
     util_share((size_t)d->batch * splits, t, threads, &lo, &hi);
     if (splits == 1) {
-        wino_images(j, t, lo, hi);
+        wino_images(j, pad, lo, hi);
         return;
     }
     for (size_t unit = lo; unit < hi; unit++) { /* fewer images than threads: parts of one image's tile rows */
@@ -367,4 +366,51 @@ void nn_fast_winograd_forward(util_pool *pool, const nn_fast_scratch *s, float *
         if (cache) memcpy(seen, weight, sizeof *seen * n_w), seen[n_w] = 1.0f;
     }
     util_pool_run(pool, wino_part, &j);
+}
+
+/* ---- backward: the input gradient ---- */
+
+/* The input gradient of a 3x3 "same" conv is the same kind of conv of the output gradient, with the weights turned
+ * half a turn and their input and output channels swapped: these are its dimensions, for one image. */
+static dd_conv2d_dims transposed(const dd_conv2d_dims *d) {
+    dd_conv2d_dims t = *d;
+    t.batch = 1;
+    t.in_c = d->out_c, t.out_c = d->in_c;
+    t.in_h = d->out_h, t.in_w = d->out_w, t.out_h = d->in_h, t.out_w = d->in_w;
+    return t;
+}
+
+bool nn_fast_winograd_din_applies(const dd_conv2d_dims *d) {
+    dd_conv2d_dims t = transposed(d);
+    return nn_fast_conv3x3_applies(d) && nn_fast_winograd_applies(&t);
+}
+
+size_t nn_fast_winograd_din_scratch_size(const dd_conv2d_dims *d) {
+    dd_conv2d_dims t = transposed(d);
+    return nn_fast_winograd_scratch_size(&t) - u_size(&t);
+}
+
+/* The cache: the turned weights' transform u, then the turned weights. */
+size_t nn_fast_winograd_din_cache_size(const dd_conv2d_dims *d) {
+    dd_conv2d_dims t = transposed(d);
+    return u_size(&t) + (size_t)d->out_c * d->in_c * 9;
+}
+
+void nn_fast_winograd_din_prepare(util_pool *pool, float *cache, const float *weight, const dd_conv2d_dims *d) {
+    dd_conv2d_dims t = transposed(d);
+    float *turned = cache + u_size(&t);
+    for (int k = 0; k < d->out_c; k++)
+        for (int c = 0; c < d->in_c; c++)
+            for (int e = 0; e < 9; e++)
+                turned[((size_t)c * d->out_c + k) * 9 + (size_t)(8 - e)] = weight[((size_t)k * d->in_c + c) * 9 + e];
+    wino_job j = {.d = &t, .weight = turned, .u = cache};
+    util_pool_run(pool, weights_part, &j);
+}
+
+void nn_fast_winograd_din_image(float *work, const float *cache, float *din, const float *dout, const dd_conv2d_dims *d,
+                                nn_fast_isa isa) {
+    dd_conv2d_dims t = transposed(d);
+    wino_job j = {.d = &t, .out = din, .in = dout, .u = (float *)cache};
+    j.gemm = gemm_of(isa, &j.lanes, &j.nv);
+    wino_images(&j, work, 0, 1);
 }

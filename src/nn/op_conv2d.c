@@ -97,9 +97,7 @@ static dd_conv2d_dims dims_of(const dd_layer_spec *l, int batch) {
 
 static void needs(const dd_layer_spec *l, int max_batch, bool training, nn_needs *n) {
     dd_conv2d_dims d = dims_of(l, max_batch);
-    /* with its own ReLU, training's backward may start from a max-pool's gradient (fuse) */
-    n->col = training && l->u.conv.activation == DD_ACT_RELU ? nn_fast_conv2d_pooled_col_size(&d)
-                                                             : nn_fast_conv2d_col_size(&d);
+    n->col = training ? nn_fast_conv2d_train_col_size(&d) : nn_fast_conv2d_col_size(&d);
     n->weight_grads = l->weight.count;
     n->bias_grads = (size_t)l->u.conv.filters;
 }
@@ -111,8 +109,13 @@ static const float *bias_of(const dd_layer_spec *l, const float *block) {
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
-    nn_fast_conv2d_forward(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
-                           l->u.conv.activation == DD_ACT_RELU);
+    if (nn_fast_winograd_applies(&d))
+        nn_fast_winograd_forward(p->pool, p->fast, NULL, st->out, in, p->params + l->weight.offset,
+                                 bias_of(l, p->params), &d, l->u.conv.activation == DD_ACT_RELU, false,
+                                 nn_fast_isa_best());
+    else
+        nn_fast_conv2d_forward(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
+                               l->u.conv.activation == DD_ACT_RELU);
 }
 
 /* An inference workspace's: the direct 3x3 kernel where it applies (its sums in another order than training's). */
@@ -154,7 +157,8 @@ static int backward(const nn_step *st, const nn_pass *p, const float *in, float 
         nn_fast_relu_backward(p->pool, g, g, st->w->out, (size_t)p->batch * dd_shape_count(l->out));
     dd_conv2d_dims d = dims_of(l, p->batch);
     nn_fast_conv2d_backward(p->pool, p->fast, din, p->grads + l->weight.offset,
-                            l->bias.count ? p->grads + l->bias.offset : NULL, g, in, p->params + l->weight.offset, &d);
+                            l->bias.count ? p->grads + l->bias.offset : NULL, g, in, p->params + l->weight.offset, &d,
+                            st->wino);
     return 1;
 }
 
@@ -166,7 +170,7 @@ static int backward_relu_pool(const nn_step *st, const nn_pass *p, const float *
         .out = st->w[1].out, .argmax = st->w[1].argmax, .out_h = pool->out.h, .out_w = pool->out.w};
     nn_fast_conv2d_backward_pooled(p->pool, p->fast, din, p->grads + l->weight.offset,
                                    l->bias.count ? p->grads + l->bias.offset : NULL, g, &after, in,
-                                   p->params + l->weight.offset, &d);
+                                   p->params + l->weight.offset, &d, st->wino);
     return 1;
 }
 

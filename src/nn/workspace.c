@@ -46,24 +46,27 @@ static int compile(nn_plan *plan, const dd_model_spec *s, nn_mode mode, nn_layer
     return 0;
 }
 
-/* The cache of a conv step's Winograd weights (inference), in floats; 0 when the kernel does not run it. */
-static size_t wino_cache_of(const dd_layer_spec *l, bool training) {
-    if (training || l->kind != DD_LAYER_CONV2D) return 0;
+/* The cache of a conv step's Winograd weights, in floats (0 when the kernel does not run it): inference keeps the
+ * forward's transform from one pass to the next, training's backward the turned weights' for the input gradient. */
+static size_t wino_cache_of(const dd_layer_spec *l, bool backward) {
+    if (l->kind != DD_LAYER_CONV2D) return 0;
     dd_conv2d_dims d;
     if (dd_conv2d_dims_init(&d, 1, l->in.c, l->in.h, l->in.w, l->u.conv.filters, l->u.conv.kernel_h, l->u.conv.kernel_w,
                             l->u.conv.stride, l->u.conv.same_padding))
         return 0;
+    if (backward) return nn_fast_winograd_din_applies(&d) ? nn_fast_winograd_din_cache_size(&d) : 0;
     return nn_fast_winograd_applies(&d) ? nn_fast_winograd_cache_size(&d) : 0;
 }
 
-static void place_steps(nn_plan *plan, nn_layer_ws *layers, bool training, arena *a) {
+/* A training workspace's forward keeps no Winograd cache (its weights change at every step). */
+static void place_steps(nn_plan *plan, nn_layer_ws *layers, bool training, bool backward, arena *a) {
     for (int k = 0; k < plan->n; k++) {
         nn_step *st = &plan->steps[k];
         st->out = layers[st->first + st->count - 1].out;
         if (st->fold) st->folded = take(a, st->l->weight.count + (size_t)st->l->out.c, sizeof(float));
-        size_t wino = wino_cache_of(st->l, training);
+        size_t wino = training && !backward ? 0 : wino_cache_of(st->l, backward);
         st->wino = take(a, wino, sizeof(float));
-        if (st->wino) st->wino[wino - 1] = 0.0f; /* its last float: nothing kept yet */
+        if (st->wino && !backward) st->wino[wino - 1] = 0.0f; /* its last float: nothing kept yet */
     }
 }
 
@@ -91,8 +94,8 @@ static void lay_out(dd_workspace *ws, const dd_model_spec *s, arena *a) {
         if (need.weight_grads > ws->dweight_size) ws->dweight_size = need.weight_grads;
         if (need.bias_grads > ws->dbias_size) ws->dbias_size = need.bias_grads;
     }
-    place_steps(&ws->forward, ws->layers, ws->training, a);
-    place_steps(&ws->backward, ws->layers, true, a);
+    place_steps(&ws->forward, ws->layers, ws->training, false, a);
+    place_steps(&ws->backward, ws->layers, true, true, a);
     ws->probs = take(a, B * (size_t)s->classes, sizeof *ws->probs);
     for (int k = 0; k < 2; k++) ws->grad[k] = ws->training ? take(a, B * largest, sizeof *ws->grad[k]) : NULL;
 }
