@@ -346,6 +346,18 @@ static void check_conv_relu_pool(util_pool *pool, int batch, int in_c, int h, in
               !memcmp(db, db3, sizeof *db * (size_t)out_c),
           "conv-relu-pool fused: the same bits as its three passes (batch %d, %dx%d, %d threads)", batch, h, w,
           threads);
+    if (size == 2) { /* training's forward of the pair: the conv's maps, and their pool taken image by image */
+        float *y2 = random_floats(n_y, 0, 1), *p2 = random_floats(n_out, 0, 1), *p3 = random_floats(n_out, 0, 1);
+        int32_t *a2 = malloc(sizeof *a2 * n_out), *a3 = malloc(sizeof *a3 * n_out);
+        if (!a2 || !a3) abort();
+        nn_fast_conv2d_forward_pool2(pool, &s, y2, p2, a2, x, wt, b, &d, true);
+        SAME("conv-pool2 forward", y2, y, n_y, "batch %d, %dx%dx%d, %d threads", batch, in_c, h, w, threads);
+        nn_fast_maxpool_forward(pool, p3, a3, y2, batch, out_c, h, w, 2, 2);
+        CHECK(!memcmp(p2, p3, sizeof *p2 * n_out) && !memcmp(a2, a3, sizeof *a2 * n_out),
+              "conv-pool2 forward: its pool the same bits as the max-pool's (batch %d, %dx%d, %d threads)", batch, h, w,
+              threads);
+        free(y2), free(p2), free(p3), free(a2), free(a3);
+    }
     free(x), free(wt), free(b), free(y), free(pooled), free(ref_scratch), free(a), free(dout), free(g);
     free(din_ref), free(din), free(din3), free(dw_ref), free(dw), free(dw3), free(db_ref), free(db), free(db3);
     free(cache), free_scratch(&s), free_scratch(&sp);

@@ -39,6 +39,13 @@ void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, flo
                                   const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
                                   bool pool2);
 
+/* Training's conv (its ReLU) -> a 2x2, stride 2 max-pool: nn_fast_conv2d_forward (by the Winograd kernel where it
+ * applies) into out, and each image's maps pooled into pooled and argmax (as nn_fast_maxpool_forward) while they
+ * are in cache, instead of in a pass over the batch's. */
+void nn_fast_conv2d_forward_pool2(util_pool *pool, const nn_fast_scratch *s, float *out, float *pooled, int32_t *argmax,
+                                  const float *in, const float *weight, const float *bias, const dd_conv2d_dims *d,
+                                  bool relu);
+
 /* The instruction sets of the hand-vectorised kernels, chosen at run time (the best this CPU has). */
 typedef enum nn_fast_isa { NN_FAST_GENERIC, NN_FAST_AVX2, NN_FAST_AVX512 } nn_fast_isa;
 nn_fast_isa nn_fast_isa_best(void);
@@ -63,6 +70,11 @@ size_t nn_fast_winograd_cache_size(const dd_conv2d_dims *d);
 void nn_fast_winograd_forward(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,
                               const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
                               nn_fast_isa isa);
+/* Training's: nn_fast_winograd_forward (no cache, no pool2), and when pooled is set each image's maps 2x2-pooled
+ * into pooled and argmax while they are in cache, on a batch of at least as many images as threads. */
+void nn_fast_winograd_forward_train(util_pool *pool, const nn_fast_scratch *s, float *out, float *pooled,
+                                    int32_t *argmax, const float *in, const float *weight, const float *bias,
+                                    const dd_conv2d_dims *d, bool relu, nn_fast_isa isa);
 /* The input gradient of a 3x3 "same" conv by the Winograd kernel, where nn_fast_winograd_din_applies: the conv of
  * the output gradient with the weights turned half a turn, input and output channels swapped. prepare turns and
  * transforms the weights into cache (nn_fast_winograd_din_cache_size floats); then one image at a time, on any
@@ -131,6 +143,8 @@ void nn_fast_batchnorm_backward(util_pool *pool, float *din, float *dgamma, floa
 
 void nn_fast_maxpool_forward(util_pool *pool, float *out, int32_t *argmax, const float *in, int batch, int channels,
                              int in_h, int in_w, int pool_size, int stride);
+/* The 2x2, stride 2 max-pool of one image's planes, on the calling thread. */
+void nn_fast_maxpool2x2_image(float *out, int32_t *argmax, const float *in, int planes, int in_h, int in_w);
 void nn_fast_maxpool_backward(util_pool *pool, float *din, const float *dout, const int32_t *argmax, int batch,
                               int channels, int in_h, int in_w, int pool_size, int stride);
 

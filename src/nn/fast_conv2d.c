@@ -15,6 +15,8 @@ typedef struct conv_job {
     nn_fast_isa isa;
     float *out, *din, *dweight, *dbias;
     const float *in, *dout, *weight, *bias;
+    float *pooled;   /* forward: each image's maps 2x2-pooled here while in cache (NULL: not) */
+    int32_t *argmax; /* and the pool's winners */
     bool relu;
 } conv_job;
 
@@ -143,6 +145,10 @@ static void conv_forward_part(void *ctx, int t, int threads) {
             else if (j->bias)
                 for (int p = 0; p < n; p++) r[p] += bias;
         }
+        if (j->pooled && n == P) {
+            size_t q = (size_t)d->out_c * (size_t)(d->out_h / 2) * (size_t)(d->out_w / 2);
+            nn_fast_maxpool2x2_image(j->pooled + b * q, j->argmax + b * q, o, d->out_c, d->out_h, d->out_w);
+        }
     }
 }
 
@@ -150,6 +156,21 @@ void nn_fast_conv2d_forward(util_pool *pool, const nn_fast_scratch *s, float *ou
                             const float *bias, const dd_conv2d_dims *d, bool relu) {
     conv_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
     util_pool_run(pool, conv_forward_part, &j);
+}
+
+void nn_fast_conv2d_forward_pool2(util_pool *pool, const nn_fast_scratch *s, float *out, float *pooled, int32_t *argmax,
+                                  const float *in, const float *weight, const float *bias, const dd_conv2d_dims *d,
+                                  bool relu) {
+    const bool per_image = d->batch >= util_pool_threads(pool); /* else an image's pixels are split */
+    if (nn_fast_winograd_applies(d)) {
+        nn_fast_winograd_forward_train(pool, s, out, per_image ? pooled : NULL, argmax, in, weight, bias, d, relu,
+                                       nn_fast_isa_best());
+    } else {
+        conv_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
+        if (per_image) j.pooled = pooled, j.argmax = argmax;
+        util_pool_run(pool, conv_forward_part, &j);
+    }
+    if (!per_image) nn_fast_maxpool_forward(pool, pooled, argmax, out, d->batch, d->out_c, d->out_h, d->out_w, 2, 2);
 }
 
 void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,

@@ -97,6 +97,12 @@ static void pool2x2(float *restrict o, int32_t *restrict a, const float *restric
     }
 }
 
+void nn_fast_maxpool2x2_image(float *out, int32_t *argmax, const float *in, int planes, int in_h, int in_w) {
+    const int out_h = in_h / 2, out_w = in_w / 2;
+    const size_t in_hw = (size_t)in_h * in_w, out_hw = (size_t)out_h * out_w;
+    for (int c = 0; c < planes; c++) pool2x2(out + c * out_hw, argmax + c * out_hw, in + c * in_hw, in_w, out_h, out_w);
+}
+
 static void pool_forward_part(void *ctx, int t, int threads) {
     const pool_job *j = ctx;
     const size_t in_hw = (size_t)j->in_h * j->in_w, out_hw = (size_t)j->out_h * j->out_w;

@@ -208,6 +208,8 @@ typedef struct wino_job {
     float *out;
     const float *in, *weight, *bias;
     bool relu, pool;
+    float *pooled;   /* training: each image's maps 2x2-pooled here once they are done (NULL: not) */
+    int32_t *argmax; /* and the pool's winners */
     gemm_fn gemm;
     int lanes, nv;
 } wino_job;
@@ -306,6 +308,11 @@ static void wino_images(const wino_job *j, float *pads, size_t b0, size_t b1) {
             long b = (long)b0 + (g0 + i) / T;
             int tile = (int)((g0 + i) % T), count = T - tile < n - i ? T - tile : n - i;
             transform_output(j, j->out + (size_t)b * out_size, m + i, tile, count, tw);
+            if (j->pooled && tile + count == T) { /* the image is done, and still in L2 */
+                size_t q = (size_t)K * (size_t)(d->out_h / 2) * (size_t)(d->out_w / 2);
+                nn_fast_maxpool2x2_image(j->pooled + (size_t)b * q, j->argmax + (size_t)b * q,
+                                         j->out + (size_t)b * out_size, K, d->out_h, d->out_w);
+            }
             i += count;
         }
     }
@@ -365,6 +372,18 @@ void nn_fast_winograd_forward(util_pool *pool, const nn_fast_scratch *s, float *
         util_pool_run(pool, weights_part, &j);
         if (cache) memcpy(seen, weight, sizeof *seen * n_w), seen[n_w] = 1.0f;
     }
+    util_pool_run(pool, wino_part, &j);
+}
+
+void nn_fast_winograd_forward_train(util_pool *pool, const nn_fast_scratch *s, float *out, float *pooled,
+                                    int32_t *argmax, const float *in, const float *weight, const float *bias,
+                                    const dd_conv2d_dims *d, bool relu, nn_fast_isa isa) {
+    wino_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
+    j.gemm = gemm_of(isa, &j.lanes, &j.nv);
+    j.u = s->col;                                           /* thread 0's scratch: the weights change at every step */
+    assert(!pooled || d->batch >= util_pool_threads(pool)); /* whole images per thread */
+    j.pooled = pooled, j.argmax = argmax;
+    util_pool_run(pool, weights_part, &j);
     util_pool_run(pool, wino_part, &j);
 }
 

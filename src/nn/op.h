@@ -73,9 +73,10 @@ struct nn_step {
     nn_forward_fn forward;
     nn_backward_fn backward;
     int first, count;
-    bool relu; /* a ReLU ([activation] relu) after the op, applied in its own pass */
-    bool fold; /* the step needs `folded`: its conv takes the BatchNorm after it into its weights */
-    bool pool; /* a 2x2, stride 2 max-pool after the op, applied before its maps leave the cache (inference) */
+    bool relu;        /* a ReLU ([activation] relu) after the op, applied in its own pass */
+    bool fold;        /* the step needs `folded`: its conv takes the BatchNorm after it into its weights */
+    bool pool;        /* a 2x2, stride 2 max-pool after the op, applied before its maps leave the cache (inference) */
+    bool keeps_first; /* its first layer keeps an output buffer too (training's conv -> pool: explanations read it) */
     const dd_layer_spec *l;
     nn_layer_ws *w;
     float *out;

@@ -106,16 +106,26 @@ static const float *bias_of(const dd_layer_spec *l, const float *block) {
     return l->bias.count ? block + l->bias.offset : NULL;
 }
 
+/* Training's: by the Winograd kernel where it applies, else im2col + GEMM. */
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
+    const float *w = p->params + l->weight.offset, *b = bias_of(l, p->params);
+    const bool relu = l->u.conv.activation == DD_ACT_RELU;
     if (nn_fast_winograd_applies(&d))
-        nn_fast_winograd_forward(p->pool, p->fast, NULL, st->out, in, p->params + l->weight.offset,
-                                 bias_of(l, p->params), &d, l->u.conv.activation == DD_ACT_RELU, false,
-                                 nn_fast_isa_best());
+        nn_fast_winograd_forward_train(p->pool, p->fast, st->w->out, NULL, NULL, in, w, b, &d, relu,
+                                       nn_fast_isa_best());
     else
-        nn_fast_conv2d_forward(p->pool, p->fast, st->out, in, p->params + l->weight.offset, bias_of(l, p->params), &d,
-                               l->u.conv.activation == DD_ACT_RELU);
+        nn_fast_conv2d_forward(p->pool, p->fast, st->w->out, in, w, b, &d, relu);
+}
+
+/* Training's conv (its ReLU) -> 2x2 max-pool: both outputs written, the pool's from each image's maps in cache. */
+static void forward_pool2(const nn_step *st, const nn_pass *p, const float *in) {
+    const dd_layer_spec *l = st->l;
+    dd_conv2d_dims d = dims_of(l, p->batch);
+    nn_fast_conv2d_forward_pool2(p->pool, p->fast, st->w->out, st->w[1].out, st->w[1].argmax, in,
+                                 p->params + l->weight.offset, bias_of(l, p->params), &d,
+                                 l->u.conv.activation == DD_ACT_RELU);
 }
 
 /* An inference workspace's: the direct 3x3 kernel where it applies (its sums in another order than training's). */
@@ -215,6 +225,11 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
         st->pool = takes_pool(s, i, i + 1);
         nn_fuse_alone(st, forward_infer, backward);
         return 1 + st->pool;
+    }
+    if (mode == NN_FORWARD_TRAIN && relu_then_tiling_pool(s, i) && s->layers[i + 1].u.pool.size == 2) {
+        st->keeps_first = true;
+        nn_fuse_alone(st, forward_pool2, backward_relu_pool);
+        return 2;
     }
     if (mode == NN_BACKWARD && relu_then_tiling_pool(s, i)) {
         nn_fuse_alone(st, forward, backward_relu_pool);

@@ -37,6 +37,7 @@ bool nn_layer_keeps_output(const dd_model_spec *s, int i, bool training) {
         nn_step st = {0};
         int k = nn_op_of(s->layers[j].kind)->fuse(s, j, mode, &st);
         if (i < j + k) {
+            if (st.keeps_first && i == j) return true;
             for (int after = i + 1; after < j + k; after++)
                 if (!nn_op_of(s->layers[after].kind)->in_place) return false;
             return !(st.fold && i == j); /* a folded conv writes straight into the BatchNorm's output */
