@@ -419,6 +419,7 @@ int main(void) {
             check_winograd(pool, batch, 9, 33, 50, 19, false, true);      /* seed's second map size, odd channels */
             check_winograd(pool, batch, 16, 16, 25, 8, true, false);      /* seed's third: an odd column pooled away */
             check_winograd(pool, batch, 11, 1, 40, 5, true, true);        /* one row: no pooled output */
+            check_winograd(pool, batch, 8, 7, 70, 6, true, true); /* rows of 16 tiles stored whole, an odd last row */
             check_dense(pool, batch, 37, 11, true);
             check_dense(pool, batch, 5, 2, false);        /* fewer outputs than threads */
             check_dense(pool, batch, 300, 129, true);     /* large enough for inference's threads */

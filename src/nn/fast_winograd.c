@@ -221,6 +221,22 @@ static void weights_part(void *ctx, int t, int threads) {
     transform_weights(j->u, j->weight, j->d->in_c, j->d->out_c, (int)lo, (int)hi);
 }
 
+/* The outputs of tiles [i, i + 16) of the block, y[2a + b] = pixel (a, b) of each tile, with the bias and the ReLU
+ * (the additions in the scalar order: the same bits as one tile at a time). */
+static inline void tile_vectors(wv16 y[4], const float *restrict mk, size_t ks, int i, float bias, bool relu) {
+    const wv16 zero = {0}, vb = zero + bias;
+    wv16 mm[16], s0[4], s1[4];
+    for (int e = 0; e < 16; e++) WV_LOAD(mm[e], mk + e * ks + i);
+    for (int b = 0; b < 4; b++) {
+        s0[b] = mm[b] + mm[4 + b] + mm[8 + b];
+        s1[b] = mm[4 + b] - mm[8 + b] - mm[12 + b];
+    }
+    y[0] = s0[0] + s0[1] + s0[2] + vb, y[1] = s0[1] - s0[2] - s0[3] + vb;
+    y[2] = s1[0] + s1[1] + s1[2] + vb, y[3] = s1[1] - s1[2] - s1[3] + vb;
+    if (relu)
+        for (int q = 0; q < 4; q++) y[q] = WV_MAX(y[q], zero);
+}
+
 /* The block's outputs from m [16][K][TB]: tiles [i0, i0 + n) of the block are tiles first + i0 .. of the image
  * (row-major, tw per row). A' = [1 1 1 0; 0 1 -1 -1]. */
 static void transform_output(const wino_job *j, float *out, const float *restrict m, int first, int n, int tw) {
@@ -255,21 +271,34 @@ static void transform_output(const wino_job *j, float *out, const float *restric
             }
             continue;
         }
-        for (int i = 0; i < n; i++) {
-            int ty = (first + i) / tw, tx = (first + i) % tw;
-            float s0[4], s1[4];
-            for (int b = 0; b < 4; b++) {
-                s0[b] = mk[b * ks + i] + mk[(4 + b) * ks + i] + mk[(8 + b) * ks + i];
-                s1[b] = mk[(4 + b) * ks + i] - mk[(8 + b) * ks + i] - mk[(12 + b) * ks + i];
-            }
-            float y[2][2] = {{s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3]},
-                             {s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3]}};
-            for (int a = 0; a < 2 && 2 * ty + a < h; a++)
-                for (int b = 0; b < 2 && 2 * tx + b < w; b++) {
-                    float v = y[a][b] + bias;
-                    out[((size_t)k * h + (size_t)(2 * ty + a)) * w + (size_t)(2 * tx + b)] =
-                        j->relu && !(v > 0.0f) ? 0.0f : v;
+        float *plane = out + (size_t)k * h * w;
+        for (int i = 0; i < n;) { /* 16 tiles at a time (m's rows are read a vector past n: never stored) */
+            const int ty = (first + i) / tw, tx = (first + i) % tw;
+            wv16 y[4];
+            tile_vectors(y, mk, ks, i, bias, j->relu);
+            if (2 * ty + 1 < h && n - i >= WV && tx + WV <= w / 2) { /* 16 tiles of one row, all inside: 2 rows */
+                for (int a = 0; a < 2; a++) {
+                    wv16 lo =
+                        WV_SHUFFLE2(y[2 * a], y[2 * a + 1], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                    wv16 hi = WV_SHUFFLE2(y[2 * a], y[2 * a + 1], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                          15, 31);
+                    float *row = plane + (size_t)(2 * ty + a) * w + 2 * (size_t)tx;
+                    WV_STORE(row, lo);
+                    WV_STORE(row + WV, hi);
                 }
+                i += WV;
+                continue;
+            }
+            float v[4][WV]; /* narrow maps (mnist28's 7 tiles a row) or edges: pixel by pixel, those inside */
+            for (int q = 0; q < 4; q++) WV_STORE(v[q], y[q]);
+            const int count = n - i < WV ? n - i : WV;
+            for (int q = 0; q < count; q++) {
+                const int t = first + i + q, qy = t / tw, qx = t % tw;
+                for (int a = 0; a < 2 && 2 * qy + a < h; a++)
+                    for (int b = 0; b < 2 && 2 * qx + b < w; b++)
+                        plane[(size_t)(2 * qy + a) * w + (size_t)(2 * qx + b)] = v[2 * a + b][q];
+            }
+            i += count;
         }
     }
 }
