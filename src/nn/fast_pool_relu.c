@@ -28,12 +28,16 @@ static inline void pool2x2_one(float *o, int32_t *a, const float *r0, const floa
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define POOL_LANES 16
-/* Outputs [ox, ox + 16) of a row: even and odd columns apart, then the same strict comparisons as selects. */
-static inline void pool2x2_vec(float *o, int32_t *a, const float *r0, const float *r1, int in_w, int32_t at) {
+#define POOL_MASKED /* a row's last outputs too */
+/* Outputs [ox, ox + n) of a row, n <= 16 (a row's last, or a narrow map's whole row: masked, no lane read or written
+ * past them): even and odd columns apart, then the same strict comparisons as selects. */
+static inline void pool2x2_vec(float *o, int32_t *a, const float *r0, const float *r1, int in_w, int32_t at, int n) {
+    const __mmask16 lo = (__mmask16)(n >= 8 ? 0xffff : (1u << (2 * n)) - 1),
+                    hi = (__mmask16)(n <= 8 ? 0 : (1u << (2 * n - 16)) - 1), out = (__mmask16)((1u << n) - 1);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    __m512 x00 = _mm512_loadu_ps(r0), x01 = _mm512_loadu_ps(r0 + 16);
-    __m512 x10 = _mm512_loadu_ps(r1), x11 = _mm512_loadu_ps(r1 + 16);
+    __m512 x00 = _mm512_maskz_loadu_ps(lo, r0), x01 = _mm512_maskz_loadu_ps(hi, r0 + 16);
+    __m512 x10 = _mm512_maskz_loadu_ps(lo, r1), x11 = _mm512_maskz_loadu_ps(hi, r1 + 16);
     __m512 v = _mm512_permutex2var_ps(x00, even, x01), b = _mm512_permutex2var_ps(x00, odd, x01);
     __m512 c = _mm512_permutex2var_ps(x10, even, x11), d = _mm512_permutex2var_ps(x10, odd, x11);
     const __m512i base =
@@ -48,8 +52,8 @@ static inline void pool2x2_vec(float *o, int32_t *a, const float *r0, const floa
     m = _mm512_cmp_ps_mask(d, v, _CMP_GT_OQ);
     v = _mm512_mask_mov_ps(v, m, d);
     k = _mm512_mask_add_epi32(k, m, base, _mm512_set1_epi32(in_w + 1));
-    _mm512_storeu_ps(o, v);
-    _mm512_storeu_si512(a, k);
+    _mm512_mask_storeu_ps(o, out, v);
+    _mm512_mask_storeu_epi32(a, out, k);
 }
 #elif defined(__AVX2__)
 #include <immintrin.h>
@@ -62,7 +66,8 @@ static inline __m256 pool_odd(__m256 lo, __m256 hi) {
     return _mm256_castpd_ps(
         _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), 0xd8));
 }
-static inline void pool2x2_vec(float *o, int32_t *a, const float *r0, const float *r1, int in_w, int32_t at) {
+static inline void pool2x2_vec(float *o, int32_t *a, const float *r0, const float *r1, int in_w, int32_t at, int n) {
+    (void)n; /* always 8 */
     __m256 x00 = _mm256_loadu_ps(r0), x01 = _mm256_loadu_ps(r0 + 8);
     __m256 x10 = _mm256_loadu_ps(r1), x11 = _mm256_loadu_ps(r1 + 8);
     __m256 v = pool_even(x00, x01), b = pool_odd(x00, x01), c = pool_even(x10, x11), d = pool_odd(x10, x11);
@@ -91,7 +96,11 @@ static void pool2x2(float *restrict o, int32_t *restrict a, const float *restric
 #ifdef POOL_LANES
         /* reads columns [2 ox, 2 ox + 2 POOL_LANES), inside the row as 2 out_w <= in_w */
         for (; ox + POOL_LANES <= out_w; ox += POOL_LANES)
-            pool2x2_vec(orow + ox, arow + ox, r0 + 2 * ox, r1 + 2 * ox, in_w, base + 2 * ox);
+            pool2x2_vec(orow + ox, arow + ox, r0 + 2 * ox, r1 + 2 * ox, in_w, base + 2 * ox, POOL_LANES);
+#ifdef POOL_MASKED
+        if (ox < out_w) pool2x2_vec(orow + ox, arow + ox, r0 + 2 * ox, r1 + 2 * ox, in_w, base + 2 * ox, out_w - ox);
+        continue;
+#endif
 #endif
         for (; ox < out_w; ox++) pool2x2_one(orow + ox, arow + ox, r0 + 2 * ox, r1 + 2 * ox, in_w, base + 2 * ox);
     }
