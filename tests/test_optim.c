@@ -3,7 +3,10 @@
  * the schedules' shapes. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "doodle/model.h"
+#include "doodle/model_spec.h"
 #include "doodle/optim.h"
 #include "testutil.h"
 
@@ -137,6 +140,38 @@ static void test_adamw_matches_pytorch_formula(void) {
     dd_optimizer_free(&o);
 }
 
+/* dd_optimizer_step_ws on a workspace of 3 threads: the same bits as dd_optimizer_step (Adam; SGD, Nesterov). */
+static void test_threads_same_bits(void) {
+    dd_error err;
+    dd_model_spec *spec = dd_model_spec_builtin("mnist28", NULL, &err);
+    dd_model *m = spec ? dd_model_new(spec, 7, &err) : NULL;
+    dd_workspace *ws = m ? dd_workspace_new(m, 1, true, &err) : NULL;
+    CHECK(ws && dd_workspace_set_threads(ws, 3, &err) == 0, "a workspace of 3 threads");
+    if (!ws) return;
+    enum { n = 1001 };
+    static float p1[n], p2[n], g[n];
+    static uint8_t mask[n];
+    for (int kind = 0; kind < 2; kind++) {
+        dd_optimizer a, b;
+        CHECK(dd_optimizer_init(&a, (dd_opt_kind)kind, n, NULL) == 0 &&
+              dd_optimizer_init(&b, (dd_opt_kind)kind, n, NULL) == 0);
+        a.weight_decay = b.weight_decay = 0.01f;
+        a.nesterov = b.nesterov = 1;
+        for (int i = 0; i < n; i++) p1[i] = p2[i] = sinf((float)i), mask[i] = (uint8_t)(i % 3 != 0);
+        for (int s = 0; s < 3; s++) {
+            for (int i = 0; i < n; i++) g[i] = cosf((float)(i * (s + 1)));
+            dd_optimizer_step(&a, p1, g, mask, 0.01f);
+            dd_optimizer_step_ws(&b, ws, p2, g, mask, 0.01f);
+        }
+        CHECK(!memcmp(p1, p2, sizeof p1) && !memcmp(a.m, b.m, sizeof p1) &&
+                  (kind != DD_OPT_ADAM || !memcmp(a.v, b.v, sizeof p1)),
+              "%s: 3 threads give the same bits as one", kind == DD_OPT_ADAM ? "adam" : "sgd");
+        dd_optimizer_free(&a), dd_optimizer_free(&b);
+    }
+    dd_workspace_free(ws);
+    dd_model_free(m);
+}
+
 int main(void) {
     test_adam_matches_keras_formula();
     test_adamw_matches_pytorch_formula();
@@ -145,5 +180,6 @@ int main(void) {
     test_sgd(1);
     test_weight_decay_mask();
     test_schedules();
+    test_threads_same_bits();
     return test_finish("test_optim");
 }

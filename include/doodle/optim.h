@@ -13,6 +13,8 @@
 
 #include "doodle/error.h"
 
+typedef struct dd_workspace dd_workspace; /* doodle/model.h */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,6 +37,10 @@ int dd_optimizer_init(dd_optimizer *o, dd_opt_kind kind, size_t n, dd_error *err
 void dd_optimizer_free(dd_optimizer *o);
 /* One update of params[n] from grads[n] at learning rate lr. decay_mask[n] may be NULL (decay everything). */
 void dd_optimizer_step(dd_optimizer *o, float *params, const float *grads, const uint8_t *decay_mask, float lr);
+/* The same on a workspace's threads (dd_workspace_set_threads), with the same bits: for networks whose parameter
+ * block is large (lenet's 9.4 M), where one thread streaming it would leave the others waiting. */
+void dd_optimizer_step_ws(dd_optimizer *o, dd_workspace *ws, float *params, const float *grads,
+                          const uint8_t *decay_mask, float lr);
 /* "adam" / "sgd" -> kind; -1 if unknown. */
 int dd_opt_kind_parse(const char *name);
 

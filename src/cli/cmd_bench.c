@@ -80,7 +80,7 @@ static int step(bench *b, dd_error *err) {
     memset(b->grads, 0, b->m->spec->n_params * sizeof *b->grads);
     dd_model_forward_train(b->m, b->ws, b->x, b->batch, &b->rng);
     dd_model_backward(b->m, b->ws, b->labels, b->batch, b->grads);
-    dd_optimizer_step(&b->opt, b->m->params, b->grads, b->decay, 1e-3f);
+    dd_optimizer_step_ws(&b->opt, b->ws, b->m->params, b->grads, b->decay, 1e-3f);
     return 0;
 }
 

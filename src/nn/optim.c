@@ -7,6 +7,7 @@
 
 #include "doodle/alloc.h"
 #include "nn/fast.h"
+#include "nn/workspace.h"
 
 #define PI 3.14159265358979323846
 
@@ -33,26 +34,57 @@ void dd_optimizer_free(dd_optimizer *o) {
     o->m = o->v = NULL;
 }
 
-static void adam_step(dd_optimizer *o, float *p, const float *g, const uint8_t *mask, float lr) {
-    o->step++;
-    /* bias corrections folded into the step size, as Keras does */
-    double t = (double)o->step;
-    float lr_t = (float)(lr * sqrt(1 - pow(o->beta2, t)) / (1 - pow(o->beta1, t)));
-    nn_fast_adam a = {
-        .beta1 = o->beta1, .beta2 = o->beta2, .epsilon = o->epsilon, .lr_t = lr_t, .decay = lr * o->weight_decay};
-    nn_fast_adam_update(p, o->m, o->v, g, mask, o->n, &a);
+/* One update over parameters [lo, hi) of the block, by whichever thread has them. */
+typedef struct step_job {
+    dd_optimizer *o;
+    float *p;
+    const float *g;
+    const uint8_t *mask;
+    float lr;
+    nn_fast_adam adam;
+} step_job;
+
+static void update_range(const step_job *j, size_t lo, size_t hi) {
+    const dd_optimizer *o = j->o;
+    const uint8_t *mask = j->mask ? j->mask + lo : NULL;
+    if (o->kind == DD_OPT_ADAM)
+        nn_fast_adam_update(j->p + lo, o->m + lo, o->v + lo, j->g + lo, mask, hi - lo, &j->adam);
+    else
+        nn_fast_sgd_update(j->p + lo, o->m + lo, j->g + lo, mask, hi - lo, o->momentum, j->lr, j->lr * o->weight_decay,
+                           o->nesterov);
 }
 
-static void sgd_step(dd_optimizer *o, float *p, const float *g, const uint8_t *mask, float lr) {
+static void update_part(void *ctx, int t, int threads) {
+    const step_job *j = ctx;
+    size_t lo, hi;
+    util_share(j->o->n, t, threads, &lo, &hi);
+    update_range(j, lo, hi);
+}
+
+/* pool NULL: the calling thread alone. Element by element, so any split gives the same bits. */
+static void step(dd_optimizer *o, util_pool *pool, float *p, const float *g, const uint8_t *mask, float lr) {
     o->step++;
-    nn_fast_sgd_update(p, o->m, g, mask, o->n, o->momentum, lr, lr * o->weight_decay, o->nesterov);
+    step_job j = {.o = o, .p = p, .g = g, .mask = mask, .lr = lr};
+    if (o->kind == DD_OPT_ADAM) {
+        /* bias corrections folded into the step size, as Keras does */
+        double t = (double)o->step;
+        float lr_t = (float)(lr * sqrt(1 - pow(o->beta2, t)) / (1 - pow(o->beta1, t)));
+        j.adam = (nn_fast_adam){
+            .beta1 = o->beta1, .beta2 = o->beta2, .epsilon = o->epsilon, .lr_t = lr_t, .decay = lr * o->weight_decay};
+    }
+    if (pool)
+        util_pool_run(pool, update_part, &j);
+    else
+        update_range(&j, 0, o->n);
 }
 
 void dd_optimizer_step(dd_optimizer *o, float *params, const float *grads, const uint8_t *decay_mask, float lr) {
-    if (o->kind == DD_OPT_ADAM)
-        adam_step(o, params, grads, decay_mask, lr);
-    else
-        sgd_step(o, params, grads, decay_mask, lr);
+    step(o, NULL, params, grads, decay_mask, lr);
+}
+
+void dd_optimizer_step_ws(dd_optimizer *o, dd_workspace *ws, float *params, const float *grads,
+                          const uint8_t *decay_mask, float lr) {
+    step(o, ws->pool, params, grads, decay_mask, lr);
 }
 
 int dd_opt_kind_parse(const char *name) {

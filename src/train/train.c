@@ -301,7 +301,7 @@ static int train_steps(run *r, int epoch, uint64_t from, uint64_t to, double *lo
         double progress = (double)(s / r->epoch_steps) + /* NOLINT(bugprone-integer-division) */
                           (double)(s % r->epoch_steps) / (double)r->epoch_steps;
         r->lr = dd_schedule_lr(&sched, progress);
-        dd_optimizer_step(&r->opt, m->params, r->grads, r->decay, r->lr);
+        dd_optimizer_step_ws(&r->opt, r->ws, m->params, r->grads, r->decay, r->lr);
         if (r->p.ema) recipe_ema_update(r->p.ema, m->params, n_params, recipe_ema_decay(o->ema, r->opt.step));
         loss_sum += step_loss;
         uint64_t done = s + 1 - from;
