@@ -12,6 +12,7 @@ typedef struct conv_job {
     const dd_conv2d_dims *d;
     const nn_fast_pool_after *after; /* backward from a max-pool's gradient (NULL: from the conv's own) */
     const float *din_cache;          /* the input gradient by the Winograd kernel (NULL: GEMM and col2im) */
+    bool wino_dweight;               /* the weight gradient by Winograd's transforms (else im2col + GEMM) */
     nn_fast_isa isa;
     float *out, *din, *dweight, *dbias;
     const float *in, *dout, *weight, *bias;
@@ -31,16 +32,22 @@ size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d) {
     return wino > col ? wino : col;
 }
 
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; } /* floats to a 64-byte boundary */
+
 /* Backward's scratch: the im2col columns or the Winograd input gradient's work (one after the other, never at
- * once), then (at a 64-byte boundary) one image's output gradient. */
+ * once), then one image's output gradient, then the Winograd weight gradient's work (kept from image to image). */
 static size_t image_grad_offset(const dd_conv2d_dims *d) {
     size_t col = nn_fast_conv2d_col_size(d);
     size_t wino = nn_fast_winograd_din_applies(d) ? nn_fast_winograd_din_scratch_size(d) : 0;
-    return ((wino > col ? wino : col) + 15) / 16 * 16;
+    return round16(wino > col ? wino : col);
+}
+
+static size_t dweight_work_offset(const dd_conv2d_dims *d) {
+    return image_grad_offset(d) + round16((size_t)d->out_c * d->out_h * d->out_w);
 }
 
 size_t nn_fast_conv2d_train_col_size(const dd_conv2d_dims *d) {
-    return image_grad_offset(d) + (size_t)d->out_c * d->out_h * d->out_w;
+    return dweight_work_offset(d) + (nn_fast_winograd_applies(d) ? nn_fast_winograd_dweight_scratch_size(d) : 0);
 }
 
 /* Image b's conv output gradient into g [C, out_h * out_w]: the pool's gradient at each window's winner where the
@@ -196,6 +203,9 @@ static void conv_backward_part(void *ctx, int t, int threads) {
     memset(db, 0, sizeof *db * (size_t)d->out_c);
     size_t lo, hi;
     util_share((size_t)d->batch, t, threads, &lo, &hi);
+    nn_fast_wino_dw wdw = {0};
+    const bool wino_dw = j->dweight && j->wino_dweight && lo < hi;
+    if (wino_dw) nn_fast_winograd_dweight_begin(&wdw, col + dweight_work_offset(d), d);
     for (size_t b = lo; b < hi; b++) {
         const float *g = j->dout + b * out_size;
         if (j->after) {
@@ -203,7 +213,9 @@ static void conv_backward_part(void *ctx, int t, int threads) {
             unpool_image(own, j->after, j->dout, d, (int)b);
             g = own;
         }
-        if (j->dweight) {
+        if (wino_dw) {
+            nn_fast_winograd_dweight_add(&wdw, j->in + b * in_size, g, d);
+        } else if (j->dweight) {
             im2col_range(col, j->in + b * in_size, d, 0, P);
             float beta = t == 0 || b > lo ? 1.0f : 0.0f;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->out_c, K, P, 1.0f, g, P, col, P, beta, dw, K);
@@ -227,6 +239,7 @@ static void conv_backward_part(void *ctx, int t, int threads) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, d->out_c, 1.0f, j->weight, K, g, P, 0.0f, col, P);
         col2im(j->din + b * in_size, col, d);
     }
+    if (wino_dw) nn_fast_winograd_dweight_end(&wdw, dw, t == 0, d); /* thread 0's straight into the block */
 }
 
 /* dweight += the partial sums of threads 1.. (those that had images), each element by one thread, in thread order. */
@@ -257,7 +270,8 @@ static void conv_backward(util_pool *pool, const nn_fast_scratch *s, float *din,
                   .dout = dout,
                   .in = in,
                   .weight = weight,
-                  .isa = nn_fast_isa_best()};
+                  .isa = nn_fast_isa_best(),
+                  .wino_dweight = nn_fast_winograd_applies(d)};
     if (din && din_cache && nn_fast_winograd_din_applies(d)) {
         nn_fast_winograd_din_prepare(pool, din_cache, weight, d);
         j.din_cache = din_cache;
