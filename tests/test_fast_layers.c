@@ -408,17 +408,18 @@ int main(void) {
             check_conv(pool, batch, 32, 14, 14, 64, 3, 1, 1, true, true); /* mnist28's second: Winograd din */
             check_conv(pool, batch, 5, 13, 11, 9, 3, 1, 1, false, true);  /* odd sizes, a remainder of channels */
             check_conv(pool, batch, 3, 9, 40, 16, 3, 1, 1, true, false);  /* too few input channels for it */
-            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);         /* a first layer, one whole block */
-            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true);        /* blocks and a remainder, odd sizes */
-            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);         /* one row, fewer channels than a block */
-            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);         /* narrow: several rows per tile */
-            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);         /* seed's second map size: bands, odd rows */
-            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);        /* seed's third: an odd column pooled away */
-            check_winograd(pool, batch, 8, 13, 17, 5, true, true);        /* odd sizes: a last half tile, a remainder */
-            check_winograd(pool, batch, 32, 14, 14, 64, true, true);      /* mnist28's second layer */
-            check_winograd(pool, batch, 9, 33, 50, 19, false, true);      /* seed's second map size, odd channels */
-            check_winograd(pool, batch, 16, 16, 25, 8, true, false);      /* seed's third: an odd column pooled away */
-            check_winograd(pool, batch, 11, 1, 40, 5, true, true);        /* one row: no pooled output */
+            check_conv(pool, batch, 8, 7, 70, 9, 3, 1, 1, true, true); /* rows of more than 16 tiles, an odd last row */
+            check_conv3x3(pool, batch, 1, 13, 17, 8, true, true);      /* a first layer, one whole block */
+            check_conv3x3(pool, batch, 5, 11, 9, 19, false, true);     /* blocks and a remainder, odd sizes */
+            check_conv3x3(pool, batch, 3, 1, 40, 3, true, false);      /* one row, fewer channels than a block */
+            check_conv3x3(pool, batch, 2, 29, 3, 16, true, true);      /* narrow: several rows per tile */
+            check_conv3x3(pool, batch, 7, 33, 50, 9, true, true);      /* seed's second map size: bands, odd rows */
+            check_conv3x3(pool, batch, 4, 16, 25, 8, false, true);     /* seed's third: an odd column pooled away */
+            check_winograd(pool, batch, 8, 13, 17, 5, true, true);     /* odd sizes: a last half tile, a remainder */
+            check_winograd(pool, batch, 32, 14, 14, 64, true, true);   /* mnist28's second layer */
+            check_winograd(pool, batch, 9, 33, 50, 19, false, true);   /* seed's second map size, odd channels */
+            check_winograd(pool, batch, 16, 16, 25, 8, true, false);   /* seed's third: an odd column pooled away */
+            check_winograd(pool, batch, 11, 1, 40, 5, true, true);     /* one row: no pooled output */
             check_winograd(pool, batch, 8, 7, 70, 6, true, true); /* rows of 16 tiles stored whole, an odd last row */
             check_dense(pool, batch, 37, 11, true);
             check_dense(pool, batch, 5, 2, false);        /* fewer outputs than threads */

@@ -476,37 +476,59 @@ static int chunk_tiles(const dd_conv2d_dims *d) {
     return (n + WV - 1) / WV * WV;
 }
 
-/* The work of one thread: a padded image, V [16][C][vs] and dM [16][K][vs] of a chunk, vs = chunk + 16. */
+/* The work of one thread: a padded image, V [16][C][vs] and dM [16][K][vs] of a chunk (vs = chunk + 16), dU
+ * [16][K][C], two output-gradient rows (grad_row_size each). */
 static size_t dw_v_size(const dd_conv2d_dims *d, int vs) { return (size_t)16 * ((size_t)d->in_c * vs + PLANE_SKEW); }
 static size_t dw_m_size(const dd_conv2d_dims *d, int vs) { return (size_t)16 * ((size_t)d->out_c * vs + PLANE_SKEW); }
 
-size_t nn_fast_winograd_dweight_scratch_size(const dd_conv2d_dims *d) {
-    int vs = chunk_tiles(d) + WV;
-    return pad_size(d) + dw_v_size(d, vs) + dw_m_size(d, vs) + u_size(d) + 16;
+/* Floats of one output-gradient row with zeros after it: whole vectors of tiles (2 columns each). */
+static size_t grad_row_size(const dd_conv2d_dims *d) {
+    return 2 * (size_t)((tiles_of(d->out_w, false) + WV - 1) / WV * WV);
 }
 
-/* dM of image g's tiles (row-major, tw per row) into columns [at, at + T) of dm [16][K][vs]. */
-static void transform_grad(float *restrict dm, const float *restrict g, const dd_conv2d_dims *d, int vs, int at) {
+size_t nn_fast_winograd_dweight_scratch_size(const dd_conv2d_dims *d) {
+    int vs = chunk_tiles(d) + WV;
+    return pad_size(d) + dw_v_size(d, vs) + dw_m_size(d, vs) + u_size(d) + 2 * grad_row_size(d) + 16;
+}
+
+/* dM of image g's tiles (row-major, tw per row) into columns [at, at + T) of dm [16][K][vs], 16 tiles at a time:
+ * each pair of rows is copied beside zeros (the pixels past the maps' edges) into rows, then split into even and
+ * odd columns. Whole vectors are stored: the spare lanes land on the next tile row's columns, written after, or
+ * past the image's (vs has room). */
+static void transform_grad(float *restrict dm, float *restrict rows, const float *restrict g, const dd_conv2d_dims *d,
+                           int vs, int at) {
     const int K = d->out_c, h = d->out_h, w = d->out_w, th = tiles_of(h, false), tw = tiles_of(w, false);
-    const size_t ms = (size_t)K * vs + PLANE_SKEW;
+    const size_t ms = (size_t)K * vs + PLANE_SKEW, rs = grad_row_size(d);
     for (int k = 0; k < K; k++) {
         const float *gk = g + (size_t)k * h * w;
         float *dk = dm + (size_t)k * vs + at;
-        for (int ty = 0; ty < th; ty++)
-            for (int tx = 0; tx < tw; tx++) {
-                const float *r0 = gk + (size_t)(2 * ty) * w + 2 * tx, *r1 = r0 + w;
-                const bool right = 2 * tx + 1 < w, down = 2 * ty + 1 < h;
-                float y00 = r0[0], y01 = right ? r0[1] : 0.0f, y10 = down ? r1[0] : 0.0f,
-                      y11 = right && down ? r1[1] : 0.0f;
-                float r[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}};
-                float *o = dk + ty * tw + tx;
+        for (int ty = 0; ty < th; ty++) {
+            for (int a = 0; a < 2; a++) {
+                float *r = rows + a * rs;
+                int have = 2 * ty + a < h ? w : 0;
+                if (have) memcpy(r, gk + (size_t)(2 * ty + a) * w, sizeof *r * (size_t)w);
+                memset(r + have, 0, sizeof *r * (rs - (size_t)have));
+            }
+            for (int x = 0; x < tw; x += WV) {
+                wv16 p0, p1, q0, q1;
+                WV_LOAD(p0, rows + 2 * x), WV_LOAD(p1, rows + 2 * x + WV);
+                WV_LOAD(q0, rows + rs + 2 * x), WV_LOAD(q1, rows + rs + 2 * x + WV);
+                wv16 y00 = WV_SHUFFLE2(p0, p1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                wv16 y01 = WV_SHUFFLE2(p0, p1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                wv16 y10 = WV_SHUFFLE2(q0, q1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                wv16 y11 = WV_SHUFFLE2(q0, q1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                const wv16 zero = {0};
+                wv16 r[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {zero - y10, zero - y11}};
+                float *o = dk + ty * tw + x;
                 for (int i = 0; i < 4; i++) {
-                    o[(4 * i + 0) * ms] = r[i][0];
-                    o[(4 * i + 1) * ms] = r[i][0] + r[i][1];
-                    o[(4 * i + 2) * ms] = r[i][0] - r[i][1];
-                    o[(4 * i + 3) * ms] = -r[i][1];
+                    wv16 c1 = r[i][0] + r[i][1], c2 = r[i][0] - r[i][1], c3 = zero - r[i][1];
+                    WV_STORE(o + (4 * i + 0) * ms, r[i][0]);
+                    WV_STORE(o + (4 * i + 1) * ms, c1);
+                    WV_STORE(o + (4 * i + 2) * ms, c2);
+                    WV_STORE(o + (4 * i + 3) * ms, c3);
                 }
             }
+        }
     }
 }
 
@@ -518,9 +540,9 @@ static void chunk_products(float *du, const float *v, const float *dm, const dd_
                     v + xi * ((size_t)C * vs + PLANE_SKEW), vs, 1.0f, du + (size_t)xi * K * C, C);
 }
 
-/* The work's parts: a padded image, V and dM of the chunk, then dU. */
+/* The work's parts, in that order. */
 typedef struct dw_parts {
-    float *pad, *v, *dm, *du;
+    float *pad, *v, *dm, *du, *rows;
     int chunk, vs;
 } dw_parts;
 
@@ -528,6 +550,7 @@ static dw_parts dw_parts_of(float *work, const dd_conv2d_dims *d) {
     dw_parts p = {.pad = work, .chunk = chunk_tiles(d)};
     p.vs = p.chunk + WV;
     p.v = p.pad + pad_size(d), p.dm = p.v + dw_v_size(d, p.vs), p.du = p.dm + dw_m_size(d, p.vs);
+    p.rows = p.du + u_size(d);
     return p;
 }
 
@@ -544,7 +567,7 @@ void nn_fast_winograd_dweight_add(nn_fast_wino_dw *s, const float *in, const flo
     if (s->tiles + T > p.chunk) chunk_products(p.du, p.v, p.dm, d, p.vs, s->tiles), s->tiles = 0;
     pad_rows(p.pad, in, d, pw, plane, 0, 2 * th + 2);
     for (int ty = 0; ty < th; ty++) transform_input(p.v, p.pad, C, pw, plane, ty, 0, tw, s->tiles + ty * tw, p.vs);
-    transform_grad(p.dm, dout, d, p.vs, s->tiles);
+    transform_grad(p.dm, p.rows, dout, d, p.vs, s->tiles);
     s->tiles += T;
 }
 
