@@ -389,6 +389,26 @@ static void check_bn_relu_pool(util_pool *pool, int batch, int channels, int h, 
     SAME("bn-relu-pool din", din, din_ref, n, "batch %d, %dx%d pool %d, %d threads", batch, h, w, size, threads);
     SAME("bn-relu-pool dgamma", dg, dg_ref, channels, "%d threads", threads);
     SAME("bn-relu-pool dbeta", db, db_ref, channels, "%d threads", threads);
+    if (size == 2) { /* training's forward of the three: BatchNorm and ReLU, each plane pooled as it is written */
+        float *y2 = random_floats(n, 0, 1), *y3 = random_floats(n, 0, 1), *p2 = random_floats(n_out, 0, 1),
+              *p3 = random_floats(n_out, 0, 1), *rm2 = copy(rm, channels), *rv2 = copy(rv, channels),
+              *rm3 = copy(rm, channels), *rv3 = copy(rv, channels);
+        float m2[64], is2[64], m3[64], is3[64];
+        int32_t *a2 = malloc(sizeof *a2 * n_out), *a3 = malloc(sizeof *a3 * n_out);
+        if (!a2 || !a3) abort();
+        nn_fast_batchnorm_relu_pool2_train(pool, y2, p2, a2, m2, is2, x, gamma, beta, rm2, rv2, batch, channels, h, w,
+                                           0.9f, 1e-3f);
+        nn_fast_batchnorm_forward_train(pool, y3, m3, is3, x, gamma, beta, rm3, rv3, batch, channels, h * w, 0.9f,
+                                        1e-3f, true);
+        nn_fast_maxpool_forward(pool, p3, a3, y3, batch, channels, h, w, 2, 2);
+        CHECK(
+            !memcmp(y2, y3, sizeof *y2 * n) && !memcmp(p2, p3, sizeof *p2 * n_out) &&
+                !memcmp(a2, a3, sizeof *a2 * n_out) && !memcmp(rm2, rm3, sizeof *rm2 * (size_t)channels),
+            "bn-relu-pool2 forward: the same bits as BatchNorm + ReLU, then the max-pool (batch %d, %dx%d, %d threads)",
+            batch, h, w, threads);
+        SAME("bn-relu-pool2 forward", y2, y, n, "batch %d, %d threads", batch, threads);
+        free(y2), free(y3), free(p2), free(p3), free(rm2), free(rv2), free(rm3), free(rv3), free(a2), free(a3);
+    }
     free(x), free(gamma), free(beta), free(rm), free(rv), free(y), free(pooled), free(a), free(dout), free(g);
     free(din_ref), free(din), free(dg_ref), free(dg), free(db_ref), free(db);
 }
@@ -435,6 +455,7 @@ int main(void) {
             check_conv_relu_pool(pool, batch, 2, 13, 11, 5, 4, false); /* rows and columns past the last window */
             check_conv_relu_pool(pool, batch, 8, 15, 14, 16, 2, true); /* the input gradient by Winograd */
             check_bn_relu_pool(pool, batch, 4, 12, 10, 2);
+            check_bn_relu_pool(pool, batch, 3, 7, 45, 2);  /* odd sizes, rows of more than 16 windows */
             check_bn_relu_pool(pool, batch, 3, 13, 11, 4); /* rows and columns past the last window */
         }
         size_t n = 1001;

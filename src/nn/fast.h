@@ -145,6 +145,12 @@ void nn_fast_dense_backward(util_pool *pool, float *din, float *dweight, float *
 void nn_fast_batchnorm_forward_train(util_pool *pool, float *out, float *mean, float *inv_std, const float *in,
                                      const float *gamma, const float *beta, float *running_mean, float *running_var,
                                      int batch, int channels, int spatial, float momentum, float eps, bool relu);
+/* Training's BatchNorm -> ReLU -> 2x2 max-pool: nn_fast_batchnorm_forward_train (relu) into out [B, C, h, w], and
+ * each plane pooled into pooled and argmax (as nn_fast_maxpool_forward) as soon as it is written, in cache. */
+void nn_fast_batchnorm_relu_pool2_train(util_pool *pool, float *out, float *pooled, int32_t *argmax, float *mean,
+                                        float *inv_std, const float *in, const float *gamma, const float *beta,
+                                        float *running_mean, float *running_var, int batch, int channels, int h, int w,
+                                        float momentum, float eps);
 void nn_fast_batchnorm_forward_infer(util_pool *pool, float *out, const float *in, const float *gamma,
                                      const float *beta, const float *running_mean, const float *running_var, int batch,
                                      int channels, int spatial, float eps, bool relu);

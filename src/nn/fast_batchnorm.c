@@ -12,6 +12,9 @@ typedef struct bn_job {
     int batch, channels, spatial;
     float momentum, eps;
     bool relu;
+    float *pooled;   /* training: each plane 2x2-pooled here once it is written, while in cache (NULL: not) */
+    int32_t *argmax; /* and the pool's winners */
+    int h, w;        /* the planes' shape, for the pool */
 } bn_job;
 
 /* Eight float lanes (GCC/clang vector extensions): loops the compiler will not vectorise by itself, because they
@@ -80,9 +83,13 @@ static void bn_train_part(void *ctx, int t, int threads) {
         j->mean[c] = (float)mu;
         j->inv_std[c] = (float)(1.0 / sqrt(var + j->eps));
         float k = j->gamma[c] * j->inv_std[c], shift = j->beta[c] - j->mean[c] * k;
+        const size_t Q = (size_t)(j->h / 2) * (size_t)(j->w / 2);
         for (int b = 0; b < j->batch; b++) {
             size_t at = ((size_t)b * C + c) * S;
             affine(j->out + at, j->in + at, S, k, shift, j->relu);
+            if (j->pooled)
+                nn_fast_maxpool2x2_image(j->pooled + ((size_t)b * C + c) * Q, j->argmax + ((size_t)b * C + c) * Q,
+                                         j->out + at, 1, j->h, j->w);
         }
         double unbiased = n > 1.0 ? sq / (n - 1.0) : var;
         j->running_mean[c] = (float)(j->momentum * (double)j->running_mean[c] + (1.0 - j->momentum) * mu);
@@ -107,6 +114,31 @@ void nn_fast_batchnorm_forward_train(util_pool *pool, float *out, float *mean, f
                 .momentum = momentum,
                 .eps = eps,
                 .relu = relu};
+    util_pool_run(pool, bn_train_part, &j);
+}
+
+void nn_fast_batchnorm_relu_pool2_train(util_pool *pool, float *out, float *pooled, int32_t *argmax, float *mean,
+                                        float *inv_std, const float *in, const float *gamma, const float *beta,
+                                        float *running_mean, float *running_var, int batch, int channels, int h, int w,
+                                        float momentum, float eps) {
+    bn_job j = {.out = out,
+                .mean = mean,
+                .inv_std = inv_std,
+                .in = in,
+                .gamma = gamma,
+                .beta = beta,
+                .running_mean = running_mean,
+                .running_var = running_var,
+                .batch = batch,
+                .channels = channels,
+                .spatial = h * w,
+                .momentum = momentum,
+                .eps = eps,
+                .relu = true,
+                .pooled = pooled,
+                .argmax = argmax,
+                .h = h,
+                .w = w};
     util_pool_run(pool, bn_train_part, &j);
 }
 

@@ -58,6 +58,23 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
                                         l->in.c, spatial(l), l->u.bn.epsilon, st->relu);
 }
 
+/* Training's BatchNorm -> ReLU -> 2x2 max-pool: the pool taken from each plane as it is written. Inference on a
+ * training workspace (explanations): the two passes, as forward and the pool's own. */
+static void forward_pool2(const nn_step *st, const nn_pass *p, const float *in) {
+    const dd_layer_spec *l = st->l;
+    const float *P = p->params;
+    nn_layer_ws *pw = &st->w[2];
+    if (!p->rng) {
+        forward(st, p, in);
+        nn_fast_maxpool_forward(p->pool, pw->out, pw->argmax, st->w->out, p->batch, l->in.c, l->in.h, l->in.w, 2, 2);
+        return;
+    }
+    nn_fast_batchnorm_relu_pool2_train(p->pool, st->w->out, pw->out, pw->argmax, st->w->mean, st->w->inv_std, in,
+                                       P + l->weight.offset, P + l->bias.offset, p->state + l->running_mean.offset,
+                                       p->state + l->running_var.offset, p->batch, l->in.c, l->in.h, l->in.w,
+                                       l->u.bn.momentum, l->u.bn.epsilon);
+}
+
 /* din may be NULL (a first BatchNorm still owes its parameters' gradients). */
 static int backward(const nn_step *st, const nn_pass *p, const float *in, float *g, float *din) {
     const dd_layer_spec *l = st->l;
@@ -99,6 +116,12 @@ static int fuse(const dd_model_spec *s, int i, nn_mode mode, nn_step *st) {
     const dd_layer_spec *pool = i + 2 < s->n_layers ? &s->layers[i + 2] : NULL;
     if (mode == NN_BACKWARD && pool && pool->kind == DD_LAYER_MAXPOOL && pool->u.pool.stride == pool->u.pool.size) {
         st->backward = backward_bn_relu_pool;
+        return 3;
+    }
+    if (mode == NN_FORWARD_TRAIN && pool && pool->kind == DD_LAYER_MAXPOOL && pool->u.pool.size == 2 &&
+        pool->u.pool.stride == 2 && s->layers[i].in.rank == 3) {
+        st->forward = forward_pool2;
+        st->keeps_first = true; /* the BatchNorm's output (the ReLU's, in place) */
         return 3;
     }
     return 2;
