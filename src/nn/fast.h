@@ -25,16 +25,18 @@ typedef struct nn_fast_scratch {
     size_t dbias_stride;
 } nn_fast_scratch;
 
-/* Floats of scratch one thread needs for a conv layer: one image's im2col columns, or the direct 3x3 kernel's. */
+/* Floats of scratch one thread needs for a conv layer in inference and training's forward: one image's im2col
+ * columns, or the direct 3x3 kernel's, or the Winograd kernel's. */
 size_t nn_fast_conv2d_col_size(const dd_conv2d_dims *d);
 
 /* dd_conv2d_forward, then + bias and ReLU when relu is set. */
 void nn_fast_conv2d_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in, const float *weight,
                             const float *bias, const dd_conv2d_dims *d, bool relu);
 /* Inference: nn_fast_conv2d_forward, by the Winograd kernel or the direct 3x3 one (nn_fast_winograd_forward,
- * nn_fast_conv3x3_forward) when they apply. Their sums run in another order than the GEMM's, so training keeps
- * nn_fast_conv2d_forward (and its bits). pool2 (only where the direct kernel applies, maps at least 2x2): out is the
- * 2x2, stride 2 max-pool of the result. cache: the Winograd kernel's (NULL: none kept). */
+ * nn_fast_conv3x3_forward) when they apply (their sums in another order than the GEMM's). pool2 (only where the
+ * direct kernel applies, maps at least 2x2): out is the 2x2, stride 2 max-pool of the result. cache: the Winograd
+ * kernel's (NULL: none kept). Training runs the Winograd kernel too where it applies (nn_fast_winograd_forward_train,
+ * and for backward nn_fast_winograd_din_* and nn_fast_winograd_dweight_*), the rest by im2col + GEMM. */
 void nn_fast_conv2d_forward_infer(util_pool *pool, const nn_fast_scratch *s, float *cache, float *out, const float *in,
                                   const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu,
                                   bool pool2);

@@ -1,10 +1,12 @@
-/* The 3x3, stride 1, "same" convolution at inference by Winograd's F(2x2, 3x3): each 2x2 block of outputs ("tile")
- * comes from a 4x4 block of the input, both transformed, so that the 9 multiply-adds per output pixel and input
- * channel become 16 per tile of 4 pixels (2.25x fewer). Per block of tiles: the input transform V = B' d B of every
- * channel, 16 products m = u v (one per point of the 4x4 tile, over the input channels: fast_winograd_gemm.h, in
- * registers), and the output transform Y = A' m A with the bias, the ReLU and a fused 2x2 max-pool (one tile is one
- * pool window) while the block is in cache. The weights' transform u = G g G' is split across the threads and kept
- * in the workspace's cache with the weights it was made from; a pass makes it again only when they differ.
+/* The 3x3, stride 1, "same" convolution by Winograd's F(2x2, 3x3), at inference and in training (forward; and at the
+ * end of this file backward: the input gradient as the same kind of conv, the weight gradient by the transforms'
+ * adjoints): each 2x2 block of outputs ("tile") comes from a 4x4 block of the input, both transformed, so that the 9
+ * multiply-adds per output pixel and input channel become 16 per tile of 4 pixels (2.25x fewer). Per block of tiles:
+ * the input transform V = B' d B of every channel, 16 products m = u v (one per point of the 4x4 tile, over the input
+ * channels: fast_winograd_gemm.h, in registers), and the output transform Y = A' m A with the bias, the ReLU and a
+ * fused 2x2 max-pool (one tile is one pool window) while the block is in cache. The weights' transform u = G g G' is
+ * split across the threads and kept in the workspace's cache with the weights it was made from; a pass makes it again
+ * only when they differ.
  *
  * The input's rows are copied once into a zero-bordered buffer with the even and odd columns apart, so that a run of
  * tiles along a row reads plain vectors (tile x's columns 2x .. 2x + 3 are even x, odd x, even x + 1, odd x + 1).

@@ -1,9 +1,10 @@
 /* Running a model: the forward passes (inference and training), backward, and backward to the input for
  * explanations. Each is a loop over a plan that the workspace compiled from the spec (src/nn/workspace.c): a step is
  * one layer kind's op (src/nn/op_<kind>.c) over the fast kernels of nn/fast.h (threaded, fused: conv + bias + ReLU,
- * BatchNorm + ReLU, and in inference a BatchNorm folded into the conv before it; training's backward takes BatchNorm
- * + ReLU + a tiling max-pool in one pass). The tests hold the fast kernels to the reference ones of
- * include/doodle/layers.h. Threads: the workspace's pool (dd_workspace_set_threads). Between steps, training's
+ * BatchNorm + ReLU, in inference a BatchNorm folded into the conv before it; in training a 2x2 max-pool taken from
+ * each image or plane of the conv's or BatchNorm's output as it is written, and backward through BatchNorm + ReLU +
+ * a tiling max-pool, or conv + ReLU + a tiling max-pool, in one pass). The tests hold the fast kernels to the reference
+ * ones of include/doodle/layers.h. Threads: the workspace's pool (dd_workspace_set_threads). Between steps, training's
  * backward tells a hook how far its gradients are final (nn/backward_hook.h: data-parallel training sums them while
  * backward goes on). */
 #include <string.h>

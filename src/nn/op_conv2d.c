@@ -128,7 +128,7 @@ static void forward_pool2(const nn_step *st, const nn_pass *p, const float *in) 
                                  l->u.conv.activation == DD_ACT_RELU);
 }
 
-/* An inference workspace's: the direct 3x3 kernel where it applies (its sums in another order than training's). */
+/* An inference workspace's: the direct 3x3 kernel or the Winograd one where they apply, with the max-pool after. */
 static void forward_infer(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
