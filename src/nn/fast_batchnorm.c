@@ -97,23 +97,30 @@ static void bn_train_part(void *ctx, int t, int threads) {
     }
 }
 
+static bn_job train_job(float *out, float *mean, float *inv_std, const float *in, const float *gamma, const float *beta,
+                        float *running_mean, float *running_var, int batch, int channels, int spatial, float momentum,
+                        float eps, bool relu) {
+    return (bn_job){.out = out,
+                    .mean = mean,
+                    .inv_std = inv_std,
+                    .in = in,
+                    .gamma = gamma,
+                    .beta = beta,
+                    .running_mean = running_mean,
+                    .running_var = running_var,
+                    .batch = batch,
+                    .channels = channels,
+                    .spatial = spatial,
+                    .momentum = momentum,
+                    .eps = eps,
+                    .relu = relu};
+}
+
 void nn_fast_batchnorm_forward_train(util_pool *pool, float *out, float *mean, float *inv_std, const float *in,
                                      const float *gamma, const float *beta, float *running_mean, float *running_var,
                                      int batch, int channels, int spatial, float momentum, float eps, bool relu) {
-    bn_job j = {.out = out,
-                .mean = mean,
-                .inv_std = inv_std,
-                .in = in,
-                .gamma = gamma,
-                .beta = beta,
-                .running_mean = running_mean,
-                .running_var = running_var,
-                .batch = batch,
-                .channels = channels,
-                .spatial = spatial,
-                .momentum = momentum,
-                .eps = eps,
-                .relu = relu};
+    bn_job j = train_job(out, mean, inv_std, in, gamma, beta, running_mean, running_var, batch, channels, spatial,
+                         momentum, eps, relu);
     util_pool_run(pool, bn_train_part, &j);
 }
 
@@ -121,24 +128,9 @@ void nn_fast_batchnorm_relu_pool2_train(util_pool *pool, float *out, float *pool
                                         float *inv_std, const float *in, const float *gamma, const float *beta,
                                         float *running_mean, float *running_var, int batch, int channels, int h, int w,
                                         float momentum, float eps) {
-    bn_job j = {.out = out,
-                .mean = mean,
-                .inv_std = inv_std,
-                .in = in,
-                .gamma = gamma,
-                .beta = beta,
-                .running_mean = running_mean,
-                .running_var = running_var,
-                .batch = batch,
-                .channels = channels,
-                .spatial = h * w,
-                .momentum = momentum,
-                .eps = eps,
-                .relu = true,
-                .pooled = pooled,
-                .argmax = argmax,
-                .h = h,
-                .w = w};
+    bn_job j = train_job(out, mean, inv_std, in, gamma, beta, running_mean, running_var, batch, channels, h * w,
+                         momentum, eps, true);
+    j.pooled = pooled, j.argmax = argmax, j.h = h, j.w = w;
     util_pool_run(pool, bn_train_part, &j);
 }
 
