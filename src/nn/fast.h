@@ -61,6 +61,11 @@ size_t nn_fast_conv3x3_scratch_size(const dd_conv2d_dims *d);
 void nn_fast_conv3x3_forward(util_pool *pool, const nn_fast_scratch *s, float *out, const float *in,
                              const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
                              nn_fast_isa isa);
+/* Training's: nn_fast_conv3x3_forward (no pool2), and when pooled is set each image's maps 2x2-pooled into pooled
+ * and argmax while they are in cache, on a batch of at least as many images as threads. */
+void nn_fast_conv3x3_forward_train(util_pool *pool, const nn_fast_scratch *s, float *out, float *pooled,
+                                   int32_t *argmax, const float *in, const float *weight, const float *bias,
+                                   const dd_conv2d_dims *d, bool relu, nn_fast_isa isa);
 /* The same convolution by Winograd's F(2x2, 3x3) (src/nn/fast_winograd.c), for layers where
  * nn_fast_winograd_applies (enough input channels); the scratch is s->col, nn_fast_winograd_scratch_size floats per
  * thread (nn_fast_conv2d_col_size counts them). Its sums run in another order than the direct kernel's: within 1e-4

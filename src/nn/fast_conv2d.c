@@ -172,6 +172,9 @@ void nn_fast_conv2d_forward_pool2(util_pool *pool, const nn_fast_scratch *s, flo
     if (nn_fast_winograd_applies(d)) {
         nn_fast_winograd_forward_train(pool, s, out, per_image ? pooled : NULL, argmax, in, weight, bias, d, relu,
                                        nn_fast_isa_best());
+    } else if (nn_fast_conv3x3_applies(d)) {
+        nn_fast_conv3x3_forward_train(pool, s, out, per_image ? pooled : NULL, argmax, in, weight, bias, d, relu,
+                                      nn_fast_isa_best());
     } else {
         conv_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
         if (per_image) j.pooled = pooled, j.argmax = argmax;

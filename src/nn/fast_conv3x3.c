@@ -122,6 +122,8 @@ typedef struct conv3x3_job {
     float *out;
     const float *in, *weight, *bias;
     bool relu, pool;
+    float *pooled;   /* training: each image's maps 2x2-pooled here once they are done (NULL: not) */
+    int32_t *argmax; /* and the pool's winners */
     band_fn band;
     int tile;
 } conv3x3_job;
@@ -183,6 +185,10 @@ static void conv3x3_part(void *ctx, int t, int threads) {
                     memcpy(out + ((size_t)oc * h + (size_t)(r0 + r)) * w, band + oc * bstride + (size_t)r * pw,
                            sizeof *out * (size_t)w);
         }
+        if (j->pooled && splits == 1) { /* the image is done, and still in L2 */
+            size_t q = (size_t)d->out_c * (size_t)(h / 2) * (size_t)(w / 2);
+            nn_fast_maxpool2x2_image(j->pooled + (size_t)b * q, j->argmax + (size_t)b * q, out, d->out_c, h, w);
+        }
     }
 }
 
@@ -190,6 +196,16 @@ void nn_fast_conv3x3_forward(util_pool *pool, const nn_fast_scratch *s, float *o
                              const float *weight, const float *bias, const dd_conv2d_dims *d, bool relu, bool pool2,
                              nn_fast_isa isa) {
     conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu, .pool = pool2};
+    j.band = band_of(isa, &j.tile);
+    util_pool_run(pool, conv3x3_part, &j);
+}
+
+void nn_fast_conv3x3_forward_train(util_pool *pool, const nn_fast_scratch *s, float *out, float *pooled,
+                                   int32_t *argmax, const float *in, const float *weight, const float *bias,
+                                   const dd_conv2d_dims *d, bool relu, nn_fast_isa isa) {
+    conv3x3_job j = {.s = s, .d = d, .out = out, .in = in, .weight = weight, .bias = bias, .relu = relu};
+    assert(!pooled || d->batch >= util_pool_threads(pool)); /* whole images per thread */
+    j.pooled = pooled, j.argmax = argmax;
     j.band = band_of(isa, &j.tile);
     util_pool_run(pool, conv3x3_part, &j);
 }

@@ -106,7 +106,7 @@ static const float *bias_of(const dd_layer_spec *l, const float *block) {
     return l->bias.count ? block + l->bias.offset : NULL;
 }
 
-/* Training's: by the Winograd kernel where it applies, else im2col + GEMM. */
+/* Training's: by the Winograd kernel or the direct 3x3 one where they apply, else im2col + GEMM. */
 static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     const dd_layer_spec *l = st->l;
     dd_conv2d_dims d = dims_of(l, p->batch);
@@ -115,6 +115,8 @@ static void forward(const nn_step *st, const nn_pass *p, const float *in) {
     if (nn_fast_winograd_applies(&d))
         nn_fast_winograd_forward_train(p->pool, p->fast, st->w->out, NULL, NULL, in, w, b, &d, relu,
                                        nn_fast_isa_best());
+    else if (nn_fast_conv3x3_applies(&d))
+        nn_fast_conv3x3_forward_train(p->pool, p->fast, st->w->out, NULL, NULL, in, w, b, &d, relu, nn_fast_isa_best());
     else
         nn_fast_conv2d_forward(p->pool, p->fast, st->w->out, in, w, b, &d, relu);
 }
