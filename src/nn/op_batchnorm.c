@@ -64,8 +64,10 @@ static void forward_pool2(const nn_step *st, const nn_pass *p, const float *in) 
     const dd_layer_spec *l = st->l;
     const float *P = p->params;
     nn_layer_ws *pw = &st->w[2];
-    if (!p->rng) {
-        forward(st, p, in);
+    if (!p->rng) { /* into the BatchNorm's own buffer: st->out is the pool's */
+        nn_fast_batchnorm_forward_infer(p->pool, st->w->out, in, P + l->weight.offset, P + l->bias.offset,
+                                        p->state + l->running_mean.offset, p->state + l->running_var.offset, p->batch,
+                                        l->in.c, spatial(l), l->u.bn.epsilon, true);
         nn_fast_maxpool_forward(p->pool, pw->out, pw->argmax, st->w->out, p->batch, l->in.c, l->in.h, l->in.w, 2, 2);
         return;
     }
